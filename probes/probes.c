@@ -1,0 +1,33 @@
+/*
+ * probes.c: the table of probe kinds and of the scenario's server sections.
+ *
+ * Adding a probe kind: one file under probes/, one row here, one test file.
+ */
+#include <string.h>
+
+#include "probe.h"
+#include "sections.h"
+
+extern const struct ac_probe_kind ac_probe_http;
+
+/* Sorted by name. */
+const struct ac_probe_kind *const ac_probe_kinds[] = {
+	&ac_probe_http,
+};
+const size_t ac_probe_nkinds = AC_ARRAY_LEN(ac_probe_kinds);
+
+const struct ac_probe_kind *ac_probe_kind_find(const char *name)
+{
+	for (size_t i = 0; i < ac_probe_nkinds; i++)
+		if (strcmp(ac_probe_kinds[i]->name, name) == 0)
+			return ac_probe_kinds[i];
+	return NULL;
+}
+
+/* Top-level sections that describe servers the checks refer to by name. */
+void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
+
+const struct ac_section ac_sections[] = {
+	{"personas", ac_http_personas_validate},
+	{NULL, NULL},
+};

@@ -1,0 +1,332 @@
+/*
+ * queue.c: the "queue" probe kind: figures of one queue of a real job
+ * system, judged against expectations. Backends gather the figures.
+ */
+#include "queue.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+const char *const ac_qfig_names[AC_QF_COUNT] = {
+	"depth", "in_flight", "retrying", "dead", "scheduled", "oldest_age_s", "workers",
+};
+
+int ac_qfig_parse(const char *name, enum ac_qfig *out)
+{
+	for (int i = 0; i < AC_QF_COUNT; i++) {
+		if (strcmp(name, ac_qfig_names[i]) == 0) {
+			*out = (enum ac_qfig)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const struct ac_queue_backend *const backends[] = {
+	&ac_queue_backend_redis,
+	&ac_queue_backend_pg,
+};
+
+struct queue_config {
+	const struct ac_queue_backend *backend;
+	void *bconfig;
+	char *preset;
+	char *queue;
+	enum ac_qfig headline;
+	bool has_max[AC_QF_COUNT];
+	double max[AC_QF_COUNT];
+	bool has_min_workers;
+	double min_workers;
+	bool no_growth[AC_QF_COUNT];
+};
+
+/* Figures of the previous round, for "no_growth". */
+struct queue_memory {
+	bool has[AC_QF_COUNT];
+	double v[AC_QF_COUNT];
+};
+
+static const struct ac_field queue_fields[] = {
+	{"preset", AC_FT_CUSTOM, true, AC_FIELD_NONE, "job system: sidekiq, bullmq, oban, ..."},
+	{"queue", AC_FT_CUSTOM, false, AC_FIELD_NONE, "queue name (default \"default\")"},
+	{"expect", AC_FT_CUSTOM, false, AC_FIELD_NONE, "limits on the figures"},
+	{"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "figure that trends judge (default depth)"},
+	/* backend keys */
+	{"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, "Redis server name (Redis presets)"},
+	{"prefix", AC_FT_CUSTOM, false, AC_FIELD_NONE, "key prefix or namespace (Redis presets)"},
+	{"database", AC_FT_CUSTOM, false, AC_FIELD_NONE, "database name (PostgreSQL presets)"},
+	{"schema", AC_FT_CUSTOM, false, AC_FIELD_NONE, "schema (PostgreSQL presets)"},
+};
+
+static const char *const expect_keys[] = {
+	"max_depth",	 "max_in_flight", "max_retrying", "max_dead",
+	"max_scheduled", "max_oldest_age", "min_workers", "no_growth",
+};
+
+static void queue_config_destroy(void *p)
+{
+	struct queue_config *qc = p;
+	if (!qc)
+		return;
+	if (qc->backend && qc->backend->config_destroy)
+		qc->backend->config_destroy(qc->bconfig);
+	free(qc->preset);
+	free(qc->queue);
+	free(qc);
+}
+
+static void parse_expect(struct ac_cfg *cx, const cJSON *ex, const char *path,
+			 struct queue_config *qc)
+{
+	char *ep = ac_cfg_path(path, "expect");
+	if (!ac_cfg_want_object(cx, ex, ep)) {
+		free(ep);
+		return;
+	}
+	const cJSON *m;
+	cJSON_ArrayForEach(m, ex)
+	{
+		char *kp = ac_cfg_path(ep, m->string);
+		enum ac_qfig f;
+		if (strcmp(m->string, "no_growth") == 0) {
+			if (!cJSON_IsArray(m)) {
+				ac_cfg_error(cx, kp, "expected a list of figures, e.g. [\"retrying\", \"dead\"]");
+			} else {
+				const cJSON *e;
+				cJSON_ArrayForEach(e, m)
+				{
+					if (!cJSON_IsString(e) || ac_qfig_parse(e->valuestring, &f) < 0)
+						ac_cfg_error(cx, kp, "unknown figure (depth, in_flight, retrying, "
+								     "dead, scheduled, oldest_age_s, workers)");
+					else
+						qc->no_growth[f] = true;
+				}
+				/* Growth is judged between rounds: one sample proves nothing. */
+				cx->min_samples = 2;
+			}
+		} else if (strcmp(m->string, "max_oldest_age") == 0) {
+			int64_t ms;
+			if (ac_cfg_duration(cx, m, kp, &ms) == 0) {
+				qc->has_max[AC_QF_OLDEST_AGE] = true;
+				qc->max[AC_QF_OLDEST_AGE] = (double)ms / 1000.0;
+			}
+		} else if (strcmp(m->string, "min_workers") == 0) {
+			if (!cJSON_IsNumber(m) || m->valuedouble < 0)
+				ac_cfg_error(cx, kp, "expected a number of at least 0");
+			qc->has_min_workers = true;
+			qc->min_workers = m->valuedouble;
+		} else if (ac_starts_with(m->string, "max_") &&
+			   ac_qfig_parse(m->string + 4, &f) == 0 && f != AC_QF_OLDEST_AGE) {
+			if (!cJSON_IsNumber(m) || m->valuedouble < 0)
+				ac_cfg_error(cx, kp, "expected a number of at least 0");
+			qc->has_max[f] = true;
+			qc->max[f] = m->valuedouble;
+		} else {
+			const char *s = ac_suggest(m->string, expect_keys, AC_ARRAY_LEN(expect_keys));
+			if (s)
+				ac_cfg_error(cx, kp, "unknown key, did you mean \"%s\"?", s);
+			else
+				ac_cfg_error(cx, kp, "unknown key");
+		}
+		free(kp);
+	}
+	free(ep);
+}
+
+static void *queue_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
+{
+	struct queue_config *qc = ac_calloc(1, sizeof(*qc));
+	size_t before = cx->nerrors;
+	const cJSON *p = ac_json_get(obj, "preset");
+	char *pp = ac_cfg_path(path, "preset");
+	if (!cJSON_IsString(p)) {
+		if (p)
+			ac_cfg_error(cx, pp, "expected a preset name");
+	} else {
+		qc->preset = ac_strdup(p->valuestring);
+		const char *names[64];
+		size_t nn = 0;
+		for (size_t b = 0; b < AC_ARRAY_LEN(backends); b++) {
+			for (const char *const *n = backends[b]->presets; *n; n++) {
+				if (nn < AC_ARRAY_LEN(names))
+					names[nn++] = *n;
+				if (strcmp(*n, qc->preset) == 0)
+					qc->backend = backends[b];
+			}
+		}
+		if (!qc->backend) {
+			const char *s = ac_suggest(qc->preset, names, nn);
+			if (s)
+				ac_cfg_error(cx, pp, "unknown preset \"%s\", did you mean \"%s\"?",
+					     qc->preset, s);
+			else
+				ac_cfg_error(cx, pp,
+					     "unknown preset \"%s\" (for other systems use a \"redis\" "
+					     "or \"sql\" check)",
+					     qc->preset);
+		}
+	}
+	free(pp);
+	char *q = ac_cfg_text(cx, obj, path, "queue", false);
+	qc->queue = q ? q : ac_strdup("default");
+	const cJSON *v = ac_json_get(obj, "value");
+	qc->headline = AC_QF_DEPTH;
+	if (v && (!cJSON_IsString(v) || ac_qfig_parse(v->valuestring, &qc->headline) < 0)) {
+		char *kp = ac_cfg_path(path, "value");
+		ac_cfg_error(cx, kp, "expected a figure name (depth, in_flight, retrying, dead, "
+				     "scheduled, oldest_age_s, workers)");
+		free(kp);
+	}
+	const cJSON *ex = ac_json_get(obj, "expect");
+	if (ex)
+		parse_expect(cx, ex, path, qc);
+	if (qc->backend) {
+		/* Keys of the other backend do not apply here. */
+		for (size_t b = 0; b < AC_ARRAY_LEN(backends); b++) {
+			if (backends[b] == qc->backend)
+				continue;
+			for (size_t i = 0; i < backends[b]->nfields; i++) {
+				const char *k = backends[b]->fields[i].key;
+				bool mine = false;
+				for (size_t j = 0; j < qc->backend->nfields; j++)
+					mine = mine || strcmp(qc->backend->fields[j].key, k) == 0;
+				if (!mine && ac_json_get(obj, k)) {
+					char *kp = ac_cfg_path(path, k);
+					ac_cfg_error(cx, kp, "does not apply to preset \"%s\"",
+						     qc->preset);
+					free(kp);
+				}
+			}
+		}
+		qc->bconfig = qc->backend->configure(cx, obj, path, qc->preset, qc->queue);
+	}
+	if (cx->nerrors != before) {
+		queue_config_destroy(qc);
+		return NULL;
+	}
+	return qc;
+}
+
+static void queue_start(struct ac_probe_run *run)
+{
+	const struct queue_config *qc = run->check->config;
+	qc->backend->start(run, qc->bconfig);
+}
+
+static void queue_abort(struct ac_probe_run *run)
+{
+	const struct queue_config *qc = run->check->config;
+	if (qc->backend->abort)
+		qc->backend->abort(run, qc->bconfig);
+	if (!run->finished)
+		ac_queue_failed(run, "%s: timed out after %lld ms", qc->preset,
+				(long long)(run->deadline_ms - run->started_ms));
+}
+
+static char *fmt_num(double v)
+{
+	return ac_asprintf("%.15g", v);
+}
+
+void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
+{
+	const struct queue_config *qc = run->check->config;
+	struct ac_sample *s = &run->sample;
+	struct queue_memory *mem = *run->memory;
+	if (!mem) {
+		mem = ac_calloc(1, sizeof(*mem));
+		*run->memory = mem;
+	}
+	struct ac_buf why = AC_BUF_INIT;
+	enum ac_state st = AC_STATE_PASS;
+	for (int i = 0; i < AC_QF_COUNT; i++) {
+		struct ac_figure *fig = ac_sample_add_figure(s, ac_qfig_names[i]);
+		if (f->has[i] && isfinite(f->v[i])) {
+			fig->has_value = true;
+			fig->value = f->v[i];
+		} else {
+			fig->note = ac_strdup(f->why[i] ? f->why[i] : "not reported by this system");
+		}
+		bool judged = qc->has_max[i] || qc->no_growth[i] ||
+			      (i == AC_QF_WORKERS && qc->has_min_workers) || i == (int)qc->headline;
+		if (judged && !fig->has_value) {
+			/* An expectation on a figure the system cannot give is not a pass. */
+			st = ac_state_worse(st, AC_STATE_ERROR);
+			ac_buf_addf(&why, "%s%s unavailable: %s", why.len ? "; " : "",
+				    ac_qfig_names[i], fig->note);
+			continue;
+		}
+		if (!fig->has_value)
+			continue;
+		if (qc->has_max[i] && !(f->v[i] <= qc->max[i])) {
+			st = ac_state_worse(st, AC_STATE_FAIL);
+			char *a = fmt_num(f->v[i]), *b = fmt_num(qc->max[i]);
+			ac_buf_addf(&why, "%s%s %s, at most %s", why.len ? "; " : "", ac_qfig_names[i],
+				    a, b);
+			free(a);
+			free(b);
+		}
+		if (i == AC_QF_WORKERS && qc->has_min_workers && !(f->v[i] >= qc->min_workers)) {
+			st = ac_state_worse(st, AC_STATE_FAIL);
+			ac_buf_addf(&why, "%sworkers %.15g, at least %.15g", why.len ? "; " : "",
+				    f->v[i], qc->min_workers);
+		}
+		if (qc->no_growth[i] && mem->has[i] && !(f->v[i] <= mem->v[i])) {
+			st = ac_state_worse(st, AC_STATE_FAIL);
+			ac_buf_addf(&why, "%s%s grew %.15g -> %.15g since the last round",
+				    why.len ? "; " : "", ac_qfig_names[i], mem->v[i], f->v[i]);
+		}
+		mem->has[i] = true;
+		mem->v[i] = f->v[i];
+	}
+	if (f->has[qc->headline] && isfinite(f->v[qc->headline])) {
+		s->has_value = true;
+		s->value = f->v[qc->headline];
+		s->observed = fmt_num(s->value);
+	}
+	struct ac_buf ev = AC_BUF_INIT;
+	ac_buf_addf(&ev, "%s queue \"%s\"", qc->preset, qc->queue);
+	if (f->layout)
+		ac_buf_addf(&ev, ", layout %s", f->layout);
+	s->evidence = ac_buf_detach(&ev);
+	if (f->layout_owned)
+		free((char *)f->layout);
+	f->layout = NULL;
+	if (st == AC_STATE_PASS)
+		ac_sample_set(s, st, NULL);
+	else
+		ac_sample_set(s, st, "%s", why.buf);
+	ac_buf_release(&why);
+	ac_probe_finish(run);
+}
+
+void ac_queue_failed(struct ac_probe_run *run, const char *fmt, ...)
+{
+	if (run->finished)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = ac_vasprintf(fmt, ap);
+	va_end(ap);
+	ac_sample_set(&run->sample, AC_STATE_ERROR, "%s", msg);
+	free(msg);
+	ac_probe_finish(run);
+}
+
+const struct ac_probe_kind ac_probe_queue = {
+	.name = "queue",
+	.summary = "depth, in-flight, retrying, dead, scheduled and oldest age of a job queue",
+	.section = "checks",
+	.per_target = false,
+	.fields = queue_fields,
+	.nfields = AC_ARRAY_LEN(queue_fields),
+	.configure = queue_configure,
+	.config_destroy = queue_config_destroy,
+	.start = queue_start,
+	.abort = queue_abort,
+	.memory_destroy = free,
+};

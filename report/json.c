@@ -1,0 +1,204 @@
+/*
+ * json.c: the machine-readable report (schema in README.md, "version").
+ *
+ * The writer doubles as the test oracle: everything a person sees in the
+ * terminal report is here too, with every string masked once more for
+ * credentials in URLs and DSNs.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "../src/mask.h"
+#include "../src/scenario.h"
+#include "../src/probe.h"
+#include "../src/util.h"
+#include "report.h"
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (!v) {
+		cJSON_AddNullToObject(o, k);
+		return;
+	}
+	char *m = ac_mask_apply(NULL, v);
+	cJSON_AddStringToObject(o, k, m);
+	free(m);
+}
+
+static void add_num(cJSON *o, const char *k, double v, bool has)
+{
+	if (has && isfinite(v))
+		cJSON_AddNumberToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static void add_time(cJSON *o, const char *k, int64_t wall_ms)
+{
+	if (!wall_ms) {
+		cJSON_AddNullToObject(o, k);
+		return;
+	}
+	char ts[32];
+	ac_format_utc(ts, sizeof(ts), wall_ms);
+	cJSON_AddStringToObject(o, k, ts);
+}
+
+static cJSON *sample_json(const struct ac_sample *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "round", s->round);
+	add_time(o, "at", s->wall_ms);
+	cJSON_AddStringToObject(o, "state", ac_state_name(s->state));
+	add_str(o, "reason", s->reason);
+	add_num(o, "value", s->value, s->has_value);
+	add_str(o, "observed", s->observed);
+	cJSON_AddNumberToObject(o, "duration_ms", (double)s->duration_ms);
+	cJSON_AddBoolToObject(o, "passed_after_retry", s->retried);
+	add_str(o, "evidence", s->evidence);
+	cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const struct ac_step_result *st = &s->steps[i];
+		cJSON *j = cJSON_CreateObject();
+		add_str(j, "name", st->name);
+		add_str(j, "method", st->method);
+		add_str(j, "url", st->url);
+		cJSON_AddStringToObject(j, "state", ac_state_name(st->state));
+		add_num(j, "status", (double)st->status, st->status != 0);
+		cJSON_AddNumberToObject(j, "duration_ms", (double)st->duration_ms);
+		cJSON_AddNumberToObject(j, "tries", st->tries);
+		cJSON_AddNumberToObject(j, "waited_ms", (double)st->waited_ms);
+		cJSON_AddBoolToObject(j, "cleanup", st->cleanup);
+		cJSON_AddBoolToObject(j, "write", st->write);
+		add_str(j, "reason", st->reason);
+		add_str(j, "served_by", st->served_by);
+		add_str(j, "excerpt", st->excerpt);
+		cJSON *as = cJSON_AddArrayToObject(j, "assertions");
+		for (size_t k = 0; k < st->nasserts; k++) {
+			cJSON *a = cJSON_CreateObject();
+			add_str(a, "what", st->asserts[k].what);
+			add_str(a, "expected", st->asserts[k].expected);
+			add_str(a, "actual", st->asserts[k].actual);
+			cJSON_AddBoolToObject(a, "ok", st->asserts[k].ok);
+			cJSON_AddItemToArray(as, a);
+		}
+		cJSON_AddItemToArray(steps, j);
+	}
+	cJSON *figs = cJSON_AddArrayToObject(o, "figures");
+	for (size_t i = 0; i < s->nfigures; i++) {
+		cJSON *f = cJSON_CreateObject();
+		add_str(f, "name", s->figures[i].name);
+		add_num(f, "value", s->figures[i].value, s->figures[i].has_value);
+		add_str(f, "unavailable", s->figures[i].note);
+		cJSON_AddItemToArray(figs, f);
+	}
+	return o;
+}
+
+static int json_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
+{
+	(void)o;
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddNumberToObject(root, "version", r->schema_version);
+	cJSON_AddStringToObject(root, "allclear", AC_VERSION);
+	cJSON *sc = cJSON_AddObjectToObject(root, "scenario");
+	add_str(sc, "path", r->scenario_path);
+	add_str(sc, "name", r->scenario_name);
+	cJSON_AddStringToObject(root, "mode", r->mode);
+	cJSON_AddStringToObject(root, "verdict", ac_verdict_name(r->verdict));
+	cJSON_AddNumberToObject(root, "exit_code", ac_verdict_exit_code(r->verdict));
+	add_str(root, "reason", r->verdict_reason);
+	add_time(root, "started_at", r->started_wall_ms);
+	add_time(root, "ended_at", r->ended_wall_ms);
+	cJSON_AddNumberToObject(root, "rounds", r->rounds);
+	cJSON_AddNumberToObject(root, "slow_rounds", r->slow_rounds);
+	cJSON_AddNumberToObject(root, "confirm", r->confirm);
+	cJSON_AddBoolToObject(root, "interrupted", r->interrupted);
+	cJSON_AddBoolToObject(root, "stopped_early", r->stopped_early);
+	cJSON_AddBoolToObject(root, "insecure_tls", r->insecure_tls);
+	cJSON *counts = cJSON_AddObjectToObject(root, "counts");
+	size_t n[4] = {0};
+	for (size_t i = 0; i < r->nchecks; i++)
+		n[r->checks[i].state]++;
+	cJSON_AddNumberToObject(counts, "pass", (double)n[AC_STATE_PASS]);
+	cJSON_AddNumberToObject(counts, "fail", (double)n[AC_STATE_FAIL]);
+	cJSON_AddNumberToObject(counts, "error", (double)(n[AC_STATE_ERROR] + n[AC_STATE_PENDING]));
+	cJSON *areas = cJSON_AddArrayToObject(root, "areas");
+	for (int a = 0; a < AC_AREA_COUNT; a++) {
+		enum ac_state worst = AC_STATE_PASS;
+		cJSON *ids = cJSON_CreateArray();
+		for (size_t i = 0; i < r->nchecks; i++) {
+			if ((int)r->checks[i].check->area != a)
+				continue;
+			worst = ac_state_worse(worst, r->checks[i].state);
+			cJSON_AddItemToArray(ids, cJSON_CreateString(r->checks[i].check->id));
+		}
+		if (cJSON_GetArraySize(ids) == 0) {
+			cJSON_Delete(ids);
+			continue;
+		}
+		cJSON *ao = cJSON_CreateObject();
+		cJSON_AddStringToObject(ao, "area", ac_area_name((enum ac_area)a));
+		cJSON_AddStringToObject(ao, "state", ac_state_name(worst));
+		cJSON_AddItemToObject(ao, "checks", ids);
+		cJSON_AddItemToArray(areas, ao);
+	}
+	cJSON *checks = cJSON_AddArrayToObject(root, "checks");
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct ac_check_result *cr = &r->checks[i];
+		const struct ac_check *c = cr->check;
+		cJSON *j = cJSON_CreateObject();
+		add_str(j, "id", c->id);
+		add_str(j, "name", c->name);
+		cJSON_AddStringToObject(j, "kind", c->kind->name);
+		cJSON_AddStringToObject(j, "area", ac_area_name(c->area));
+		add_str(j, "owner", c->owner);
+		add_str(j, "description", c->description);
+		cJSON_AddBoolToObject(j, "critical", c->critical);
+		add_str(j, "target", c->target ? c->target->name : NULL);
+		add_str(j, "persona", c->persona);
+		cJSON_AddStringToObject(j, "state", ac_state_name(cr->state));
+		add_str(j, "reason", cr->reason);
+		add_str(j, "note", cr->note);
+		cJSON_AddNumberToObject(j, "samples", (double)cr->history.total);
+		cJSON_AddNumberToObject(j, "passes", (double)cr->history.passes);
+		cJSON_AddNumberToObject(j, "fails", (double)cr->history.fails);
+		cJSON_AddNumberToObject(j, "errors", (double)cr->history.errors);
+		cJSON_AddNumberToObject(j, "passed_after_retry", (double)cr->history.retried_passes);
+		cJSON_AddNumberToObject(j, "flaps", cr->flaps);
+		add_time(j, "green_since", cr->green_since_wall);
+		add_time(j, "recovered_at", cr->recovered_at_wall);
+		if (cr->has_last)
+			cJSON_AddItemToObject(j, "last", sample_json(&cr->last));
+		else
+			cJSON_AddNullToObject(j, "last");
+		if (cr->has_last_bad)
+			cJSON_AddItemToObject(j, "last_failure", sample_json(&cr->last_bad));
+		else
+			cJSON_AddNullToObject(j, "last_failure");
+		cJSON *hist = cJSON_AddArrayToObject(j, "history");
+		for (size_t k = 0; k < cr->history.len; k++) {
+			const struct ac_point *p = ac_history_at(&cr->history, k);
+			cJSON *h = cJSON_CreateObject();
+			cJSON_AddNumberToObject(h, "round", p->round);
+			cJSON_AddStringToObject(h, "state", ac_state_name((enum ac_state)p->state));
+			add_num(h, "value", p->value, p->has_value);
+			cJSON_AddItemToArray(hist, h);
+		}
+		cJSON_AddItemToArray(checks, j);
+	}
+	char *text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!text)
+		return -1;
+	int rc = fputs(text, out) < 0 || fputc('\n', out) == EOF ? -1 : 0;
+	cJSON_free(text);
+	return rc;
+}
+
+const struct ac_writer ac_writer_json = {
+	.name = "json",
+	.summary = "the full result, machine-readable (schema version 1)",
+	.write = json_write,
+};

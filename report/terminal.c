@@ -1,0 +1,221 @@
+/*
+ * terminal.c: the report people read at 2 a.m.
+ *
+ * The verdict comes first, then what failed in recovery order (flags and
+ * config, jobs, data, cache, code) with the reason, owner, persona and
+ * target, then what could not be measured; the verdict is repeated last
+ * so it is the final line of a pipeline log.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/mask.h"
+#include "../src/probe.h"
+#include "../src/scenario.h"
+#include "../src/util.h"
+#include "report.h"
+
+struct term {
+	FILE *out;
+	bool color;
+};
+
+static const char *col(const struct term *t, const char *code)
+{
+	return t->color ? code : "";
+}
+
+#define RED "\033[1;31m"
+#define GREEN "\033[1;32m"
+#define YELLOW "\033[1;33m"
+#define BOLD "\033[1m"
+#define DIM "\033[2m"
+#define RESET "\033[0m"
+
+static const char *verdict_color(enum ac_verdict v)
+{
+	return v == AC_RESTORED ? GREEN : v == AC_NOT_RESTORED ? RED : YELLOW;
+}
+
+static const char *state_color(enum ac_state s)
+{
+	return s == AC_STATE_PASS ? GREEN : s == AC_STATE_FAIL ? RED : YELLOW;
+}
+
+/* Print text masked once more for credentials in URLs and DSNs. */
+static void put_safe(FILE *out, const char *prefix, const char *text)
+{
+	char *m = ac_mask_apply(NULL, text);
+	fprintf(out, "%s%s\n", prefix, m);
+	free(m);
+}
+
+static void print_sample_detail(const struct term *t, const struct ac_sample *s)
+{
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const struct ac_step_result *st = &s->steps[i];
+		if (st->state == AC_STATE_PASS)
+			continue;
+		char *line = ac_asprintf("      %sstep \"%s\"%s%s", st->cleanup ? "cleanup " : "",
+					 st->name, st->status ? " -> " : "", "");
+		fprintf(t->out, "%s", line);
+		if (st->status)
+			fprintf(t->out, "%ld", st->status);
+		if (st->tries > 1) {
+			char w[32];
+			ac_format_duration(w, sizeof(w), st->waited_ms);
+			fprintf(t->out, " (%d tries over %s)", st->tries, w);
+		}
+		fputc('\n', t->out);
+		free(line);
+		for (size_t k = 0; k < st->nasserts; k++) {
+			const struct ac_assertion_result *a = &st->asserts[k];
+			if (a->ok)
+				continue;
+			char *l = ac_asprintf("        %s: expected %s, got %s", a->what, a->expected,
+					      a->actual);
+			put_safe(t->out, "", l);
+			free(l);
+		}
+		if (st->reason && st->nasserts == 0)
+			put_safe(t->out, "        ", st->reason);
+		if (st->served_by)
+			put_safe(t->out, "        served by: ", st->served_by);
+		if (st->excerpt)
+			put_safe(t->out, "        body: ", st->excerpt);
+	}
+	if (s->nfigures) {
+		struct ac_buf b = AC_BUF_INIT;
+		for (size_t i = 0; i < s->nfigures; i++) {
+			const struct ac_figure *f = &s->figures[i];
+			if (f->has_value)
+				ac_buf_addf(&b, "%s%s %.15g", b.len ? ", " : "", f->name, f->value);
+			else
+				ac_buf_addf(&b, "%s%s n/a", b.len ? ", " : "", f->name);
+		}
+		fprintf(t->out, "      figures: %s\n", b.buf);
+		ac_buf_release(&b);
+	}
+	if (s->evidence && s->nsteps == 0) {
+		/* Evidence may span lines (sample rows): indent each. */
+		char *m = ac_mask_apply(NULL, s->evidence);
+		char *p = m, *nl;
+		fprintf(t->out, "      evidence:\n");
+		while (p && *p) {
+			nl = strchr(p, '\n');
+			if (nl)
+				*nl = '\0';
+			fprintf(t->out, "        %s\n", p);
+			p = nl ? nl + 1 : NULL;
+		}
+		free(m);
+	}
+}
+
+static void print_check(const struct term *t, const struct ac_check_result *cr, bool detail)
+{
+	const struct ac_check *c = cr->check;
+	fprintf(t->out, "  %s%-5s%s [%s] %s%s%s\n", col(t, state_color(cr->state)),
+		ac_state_name(cr->state), col(t, RESET), ac_area_name(c->area), col(t, BOLD), c->id,
+		col(t, RESET));
+	struct ac_buf who = AC_BUF_INIT;
+	ac_buf_addf(&who, "owner: %s", *c->owner ? c->owner : "unassigned");
+	ac_buf_addf(&who, ", kind: %s", c->kind->name);
+	if (c->persona)
+		ac_buf_addf(&who, ", persona: %s", c->persona);
+	if (c->target)
+		ac_buf_addf(&who, ", target: %s", c->target->name);
+	if (c->critical)
+		ac_buf_adds(&who, ", critical");
+	fprintf(t->out, "      %s%s%s\n", col(t, DIM), who.buf, col(t, RESET));
+	ac_buf_release(&who);
+	if (cr->reason)
+		put_safe(t->out, "      why: ", cr->reason);
+	if (cr->note)
+		put_safe(t->out, "      note: ", cr->note);
+	if (detail) {
+		const struct ac_sample *s = cr->has_last_bad ? &cr->last_bad : &cr->last;
+		print_sample_detail(t, s);
+	}
+}
+
+static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
+{
+	struct term t = {out, o->color};
+	fprintf(out, "%sVERDICT: %s%s  %s\n", col(&t, verdict_color(r->verdict)),
+		ac_verdict_name(r->verdict), col(&t, RESET), r->verdict_reason ? r->verdict_reason : "");
+	if (r->insecure_tls)
+		fprintf(out, "%sWARNING: TLS verification is OFF for this scenario (\"insecure\": true)%s\n",
+			col(&t, YELLOW), col(&t, RESET));
+	if (o->quiet)
+		return 0;
+	char a[32], b[32];
+	ac_format_utc(a, sizeof(a), r->started_wall_ms);
+	ac_format_utc(b, sizeof(b), r->ended_wall_ms);
+	fprintf(out, "%sscenario %s (%s), %s mode, %d round%s%s%s, %s .. %s%s\n", col(&t, DIM),
+		r->scenario_name, r->scenario_path, r->mode, r->rounds, r->rounds == 1 ? "" : "s",
+		r->slow_rounds ? ", some slow" : "", r->interrupted ? ", INTERRUPTED" : "", a, b,
+		col(&t, RESET));
+
+	size_t nfail = 0, nerr = 0, npass = 0;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		if (r->checks[i].state == AC_STATE_FAIL)
+			nfail++;
+		else if (r->checks[i].state == AC_STATE_PASS)
+			npass++;
+		else
+			nerr++;
+	}
+	if (nfail) {
+		fprintf(out, "\n%sFailing%s, in recovery order (flags, config, jobs, data, cache, code):\n",
+			col(&t, BOLD), col(&t, RESET));
+		for (int area = 0; area < AC_AREA_COUNT; area++)
+			for (size_t i = 0; i < r->nchecks; i++)
+				if (r->checks[i].state == AC_STATE_FAIL &&
+				    (int)r->checks[i].check->area == area)
+					print_check(&t, &r->checks[i], true);
+	}
+	if (nerr) {
+		fprintf(out, "\n%sCould not measure%s (never counted as a pass):\n", col(&t, BOLD),
+			col(&t, RESET));
+		for (int area = 0; area < AC_AREA_COUNT; area++)
+			for (size_t i = 0; i < r->nchecks; i++) {
+				const struct ac_check_result *cr = &r->checks[i];
+				if (cr->state != AC_STATE_FAIL && cr->state != AC_STATE_PASS &&
+				    (int)cr->check->area == area)
+					print_check(&t, cr, true);
+			}
+	}
+	if (npass) {
+		if (o->verbose) {
+			fprintf(out, "\n%sPassing%s:\n", col(&t, BOLD), col(&t, RESET));
+			for (size_t i = 0; i < r->nchecks; i++)
+				if (r->checks[i].state == AC_STATE_PASS)
+					print_check(&t, &r->checks[i], false);
+		} else {
+			fprintf(out, "\n%zu check%s passed", npass, npass == 1 ? "" : "s");
+			size_t notes = 0;
+			for (size_t i = 0; i < r->nchecks; i++)
+				if (r->checks[i].state == AC_STATE_PASS && r->checks[i].note)
+					notes++;
+			fprintf(out, "%s\n", notes ? " (notes below)" : " (--verbose lists them)");
+			for (size_t i = 0; i < r->nchecks; i++)
+				if (r->checks[i].state == AC_STATE_PASS && r->checks[i].note) {
+					char *l = ac_asprintf("  %s: %s", r->checks[i].check->id,
+							      r->checks[i].note);
+					put_safe(out, "", l);
+					free(l);
+				}
+		}
+	}
+	fprintf(out, "\n%s%s%s: %zu passed, %zu failed, %zu not measured\n",
+		col(&t, verdict_color(r->verdict)), ac_verdict_name(r->verdict), col(&t, RESET), npass,
+		nfail, nerr);
+	return 0;
+}
+
+const struct ac_writer ac_writer_terminal = {
+	.name = "terminal",
+	.summary = "for people: verdict first, failures in recovery order",
+	.write = terminal_write,
+};

@@ -1,0 +1,32 @@
+/*
+ * writers.c: the table of report writers.
+ *
+ * Adding an output format: one file under report/, one row here, and
+ * golden-file tests.
+ */
+#include <string.h>
+
+#include "report.h"
+#include "../src/scenario.h"
+
+extern const struct ac_writer ac_writer_terminal;
+extern const struct ac_writer ac_writer_json;
+
+const struct ac_writer *const ac_writers[] = {
+	&ac_writer_json,
+	&ac_writer_terminal,
+};
+const size_t ac_nwriters = sizeof(ac_writers) / sizeof(ac_writers[0]);
+
+const struct ac_writer *ac_writer_find(const char *name)
+{
+	for (size_t i = 0; i < ac_nwriters; i++)
+		if (strcmp(ac_writers[i]->name, name) == 0)
+			return ac_writers[i];
+	return NULL;
+}
+
+const char *ac_report_area_name(const struct ac_check_result *cr)
+{
+	return ac_area_name(cr->check->area);
+}

@@ -1,0 +1,413 @@
+/*
+ * cfg.c: table-driven validation of scenario JSON, and variables.
+ */
+#include "cfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "mask.h"
+
+#define AC_FILE_VAR_MAX (64 * 1024)
+
+void ac_names_add(struct ac_names *names, const char *name)
+{
+	if (ac_names_has(names, name))
+		return;
+	AC_GROW(names->v, names->n + 1, names->alloc);
+	names->v[names->n++] = ac_strdup(name);
+}
+
+bool ac_names_has(const struct ac_names *names, const char *name)
+{
+	for (size_t i = 0; names && i < names->n; i++)
+		if (strcmp(names->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+void ac_names_release(struct ac_names *names)
+{
+	for (size_t i = 0; i < names->n; i++)
+		free(names->v[i]);
+	free(names->v);
+	memset(names, 0, sizeof(*names));
+}
+
+void ac_cfg_error(struct ac_cfg *cx, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = ac_vasprintf(fmt, ap);
+	va_end(ap);
+	/* Error text may quote values; never let a secret through. */
+	char *safe = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, msg);
+	if (path && *path)
+		ac_buf_addf(&cx->errors, "%s: %s: %s\n", cx->file, path, safe);
+	else
+		ac_buf_addf(&cx->errors, "%s: %s\n", cx->file, safe);
+	cx->nerrors++;
+	free(safe);
+	free(msg);
+}
+
+char *ac_cfg_path(const char *base, const char *key)
+{
+	if (!base || !*base)
+		return ac_strdup(key);
+	bool plain = *key && !isdigit((unsigned char)*key);
+	for (const char *p = key; *p && plain; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			plain = false;
+	if (plain)
+		return ac_asprintf("%s.%s", base, key);
+	return ac_asprintf("%s[\"%s\"]", base, key);
+}
+
+char *ac_cfg_path_index(const char *base, size_t index)
+{
+	return ac_asprintf("%s[%zu]", base ? base : "", index);
+}
+
+static const char *type_word(enum ac_field_type t)
+{
+	switch (t) {
+	case AC_FT_STRING:
+	case AC_FT_TEXT:
+		return "a string";
+	case AC_FT_INT:
+	case AC_FT_LONG:
+		return "a whole number";
+	case AC_FT_NUMBER:
+		return "a number";
+	case AC_FT_BOOL:
+		return "true or false";
+	case AC_FT_DURATION:
+		return "a duration such as \"5s\" or \"250ms\"";
+	case AC_FT_SIZE:
+		return "a size such as \"8MiB\"";
+	case AC_FT_CUSTOM:
+		break;
+	}
+	return "a value";
+}
+
+int ac_cfg_duration(struct ac_cfg *cx, const cJSON *v, const char *path, int64_t *out)
+{
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 &&
+	    v->valuedouble == floor(v->valuedouble)) {
+		*out = (int64_t)v->valuedouble;
+		return 0;
+	}
+	if (cJSON_IsString(v) && ac_parse_duration_ms(v->valuestring, out) == 0)
+		return 0;
+	ac_cfg_error(cx, path, "expected %s", type_word(AC_FT_DURATION));
+	return -1;
+}
+
+int ac_cfg_read(struct ac_cfg *cx, const cJSON *obj, const char *path,
+		const struct ac_field *fields, size_t nfields, void *out)
+{
+	size_t before = cx->nerrors;
+	for (size_t i = 0; i < nfields; i++) {
+		const struct ac_field *f = &fields[i];
+		const cJSON *v = ac_json_get(obj, f->key);
+		char *kp = ac_cfg_path(path, f->key);
+		if (!v) {
+			if (f->required)
+				ac_cfg_error(cx, path, "missing required key \"%s\"", f->key);
+			free(kp);
+			continue;
+		}
+		if (f->type == AC_FT_CUSTOM || f->offset == AC_FIELD_NONE) {
+			free(kp);
+			continue;
+		}
+		char *dst = (char *)out + f->offset;
+		bool bad = false;
+		switch (f->type) {
+		case AC_FT_STRING:
+		case AC_FT_TEXT:
+			if (!cJSON_IsString(v)) {
+				bad = true;
+				break;
+			}
+			{
+				char *s = f->type == AC_FT_TEXT ? ac_cfg_expand(cx, kp, v->valuestring)
+								: ac_strdup(v->valuestring);
+				if (s) {
+					free(*(char **)dst);
+					*(char **)dst = s;
+				}
+			}
+			break;
+		case AC_FT_INT:
+		case AC_FT_LONG:
+			if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+			    fabs(v->valuedouble) > 2147483647.0) {
+				bad = true;
+				break;
+			}
+			if (f->type == AC_FT_INT)
+				*(int *)dst = (int)v->valuedouble;
+			else
+				*(long *)dst = (long)v->valuedouble;
+			break;
+		case AC_FT_NUMBER:
+			if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+				bad = true;
+				break;
+			}
+			*(double *)dst = v->valuedouble;
+			break;
+		case AC_FT_BOOL:
+			if (!cJSON_IsBool(v)) {
+				bad = true;
+				break;
+			}
+			*(bool *)dst = cJSON_IsTrue(v);
+			break;
+		case AC_FT_DURATION:
+			if (ac_cfg_duration(cx, v, kp, (int64_t *)dst) < 0) {
+				free(kp);
+				continue;
+			}
+			break;
+		case AC_FT_SIZE: {
+			uint64_t sz;
+			if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1.8e19 &&
+			    v->valuedouble == floor(v->valuedouble))
+				*(uint64_t *)dst = (uint64_t)v->valuedouble;
+			else if (cJSON_IsString(v) && ac_parse_size(v->valuestring, &sz) == 0)
+				*(uint64_t *)dst = sz;
+			else
+				bad = true;
+			break;
+		}
+		case AC_FT_CUSTOM:
+			break;
+		}
+		if (bad)
+			ac_cfg_error(cx, kp, "expected %s", type_word(f->type));
+		free(kp);
+	}
+	return (int)(cx->nerrors - before);
+}
+
+void ac_cfg_keys(struct ac_cfg *cx, const cJSON *obj, const char *path,
+		 const struct ac_field *const *tables, const size_t *ntables, size_t ntab)
+{
+	if (!cJSON_IsObject(obj))
+		return;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, obj)
+	{
+		bool known = false;
+		size_t total = 0;
+		for (size_t t = 0; t < ntab && !known; t++) {
+			total += ntables[t];
+			for (size_t i = 0; i < ntables[t]; i++)
+				if (strcmp(tables[t][i].key, m->string) == 0)
+					known = true;
+		}
+		if (known)
+			continue;
+		const char **cands = ac_calloc(total + 1, sizeof(*cands));
+		size_t k = 0;
+		for (size_t t = 0; t < ntab; t++)
+			for (size_t i = 0; i < ntables[t]; i++)
+				cands[k++] = tables[t][i].key;
+		const char *s = ac_suggest(m->string, cands, k);
+		char *kp = ac_cfg_path(path, m->string);
+		if (s)
+			ac_cfg_error(cx, kp, "unknown key, did you mean \"%s\"?", s);
+		else
+			ac_cfg_error(cx, kp, "unknown key");
+		free(kp);
+		free(cands);
+	}
+}
+
+void ac_cfg_keys1(struct ac_cfg *cx, const cJSON *obj, const char *path,
+		  const struct ac_field *fields, size_t nfields)
+{
+	ac_cfg_keys(cx, obj, path, &fields, &nfields, 1);
+}
+
+bool ac_cfg_want_object(struct ac_cfg *cx, const cJSON *obj, const char *path)
+{
+	if (cJSON_IsObject(obj))
+		return true;
+	ac_cfg_error(cx, path, "expected an object");
+	return false;
+}
+
+static char *read_secret_file(struct ac_cfg *cx, const char *path, const char *file)
+{
+	FILE *f = fopen(file, "rb");
+	if (!f) {
+		ac_cfg_error(cx, path, "cannot read \"${file:%s}\": %s", file, strerror(errno));
+		return NULL;
+	}
+	struct ac_buf b;
+	ac_buf_init(&b, AC_FILE_VAR_MAX);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (ac_buf_add(&b, chunk, n) < 0)
+			break;
+	fclose(f);
+	if (b.truncated) {
+		ac_cfg_error(cx, path, "\"${file:%s}\" is larger than %d bytes", file, AC_FILE_VAR_MAX);
+		ac_buf_release(&b);
+		return NULL;
+	}
+	/* A trailing newline in a secret file is never part of the secret. */
+	while (b.len && (b.buf[b.len - 1] == '\n' || b.buf[b.len - 1] == '\r'))
+		b.buf[--b.len] = '\0';
+	return ac_buf_detach(&b);
+}
+
+static bool valid_name(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+			return false;
+	return true;
+}
+
+char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	const char *p = text;
+	bool ok = true;
+	cx->last_secret = false;
+	while (*p) {
+		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+			/* "$${" is a literal "${"; in journeys it stays escaped until
+			 * the run-time substitution. */
+			ac_buf_adds(&b, cx->runtime ? "$${" : "${");
+			p += 3;
+			continue;
+		}
+		if (p[0] != '$' || p[1] != '{') {
+			ac_buf_addc(&b, *p++);
+			continue;
+		}
+		const char *end = strchr(p + 2, '}');
+		if (!end) {
+			ac_cfg_error(cx, path, "unterminated \"${\" (write \"$${\" for a literal)");
+			ok = false;
+			break;
+		}
+		char *ref = ac_strndup(p + 2, (size_t)(end - p - 2));
+		if (ac_starts_with(ref, "env:")) {
+			const char *name = ref + 4;
+			const char *v = valid_name(name, strlen(name)) ? getenv(name) : NULL;
+			if (!valid_name(name, strlen(name))) {
+				ac_cfg_error(cx, path, "bad variable reference \"${%s}\"", ref);
+				ok = false;
+			} else if (!v) {
+				ac_cfg_error(cx, path, "environment variable %s is not set", name);
+				ok = false;
+			} else {
+				ac_buf_adds(&b, v);
+				ac_mask_add(cx->plan ? cx->plan->mask : NULL, v);
+				cx->last_secret = true;
+			}
+		} else if (ac_starts_with(ref, "file:")) {
+			char *v = read_secret_file(cx, path, ref + 5);
+			if (v) {
+				ac_buf_adds(&b, v);
+				ac_mask_add(cx->plan ? cx->plan->mask : NULL, v);
+				cx->last_secret = true;
+				free(v);
+			} else {
+				ok = false;
+			}
+		} else if (!valid_name(ref, strlen(ref))) {
+			ac_cfg_error(cx, path, "bad variable reference \"${%s}\"", ref);
+			ok = false;
+		} else if (ac_names_has(cx->runtime, ref)) {
+			/* Resolved while the journey runs. */
+			ac_buf_addf(&b, "${%s}", ref);
+		} else {
+			const struct ac_var *var = cx->plan ? ac_plan_var(cx->plan, ref) : NULL;
+			if (var) {
+				ac_buf_adds(&b, var->value);
+				if (var->secret)
+					cx->last_secret = true;
+			} else {
+				ac_cfg_error(cx, path,
+					     "undefined variable \"${%s}\" (define it in \"variables\" or "
+					     "capture it in an earlier step)",
+					     ref);
+				ok = false;
+			}
+		}
+		free(ref);
+		p = end + 1;
+	}
+	if (!ok) {
+		ac_buf_release(&b);
+		return NULL;
+	}
+	return ac_buf_detach(&b);
+}
+
+char *ac_cfg_text(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key,
+		  bool required)
+{
+	const cJSON *v = ac_json_get(obj, key);
+	char *kp = ac_cfg_path(path, key);
+	char *r = NULL;
+	if (!v) {
+		if (required)
+			ac_cfg_error(cx, path, "missing required key \"%s\"", key);
+	} else if (!cJSON_IsString(v)) {
+		ac_cfg_error(cx, kp, "expected a string");
+	} else {
+		r = ac_cfg_expand(cx, kp, v->valuestring);
+	}
+	free(kp);
+	return r;
+}
+
+char *ac_vars_subst(const char *tmpl, ac_lookup_fn lookup, void *ud, char **missing)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	const char *p = tmpl;
+	*missing = NULL;
+	while (*p) {
+		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+			ac_buf_adds(&b, "${");
+			p += 3;
+			continue;
+		}
+		if (p[0] == '$' && p[1] == '{') {
+			const char *end = strchr(p + 2, '}');
+			if (end) {
+				char *name = ac_strndup(p + 2, (size_t)(end - p - 2));
+				const char *v = lookup(ud, name);
+				if (!v) {
+					*missing = name;
+					ac_buf_release(&b);
+					return NULL;
+				}
+				ac_buf_adds(&b, v);
+				free(name);
+				p = end + 1;
+				continue;
+			}
+		}
+		ac_buf_addc(&b, *p++);
+	}
+	return ac_buf_detach(&b);
+}

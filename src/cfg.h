@@ -1,0 +1,108 @@
+/*
+ * cfg.h: validating scenario JSON into typed configuration, in one place.
+ *
+ * Each part of the scenario (the top level, a target, a journey step, a
+ * probe kind's check) describes its keys in a table of struct ac_field.
+ * ac_cfg_read fills a struct from the table and reports wrong types, bad
+ * durations and missing keys with their key path; ac_cfg_keys reports
+ * unknown keys with a "did you mean" suggestion. Errors are collected, not
+ * returned one by one, so a user sees every problem in a file at once.
+ *
+ * Variables: text fields may hold ${name} (scenario variables and, in
+ * journeys, captures), ${env:NAME} and ${file:PATH}. Values from env and
+ * file are secrets: they are added to the plan's mask as they are read.
+ * A name that is not defined is an error at load time, never "".
+ */
+#ifndef AC_CFG_H
+#define AC_CFG_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "scenario.h"
+#include "util.h"
+
+struct ac_names {
+	char **v;
+	size_t n, alloc;
+};
+void ac_names_add(struct ac_names *names, const char *name);
+bool ac_names_has(const struct ac_names *names, const char *name);
+void ac_names_release(struct ac_names *names);
+
+struct ac_cfg {
+	const char *file; /* scenario name for messages */
+	struct ac_plan *plan;
+	struct ac_buf errors; /* one message per line */
+	size_t nerrors;
+	/* Names resolved at run time (journey captures) that text fields may
+	 * reference; expansion leaves ${name} in place for them. */
+	const struct ac_names *runtime;
+	const cJSON *root; /* the whole scenario, for kinds that need a section */
+	/* Set while expanding: true when a secret went into the last value. */
+	bool last_secret;
+	/* A kind's configure may raise the samples its check needs before it
+	 * can pass (e.g. 2 to judge "no growth"); reset for each definition. */
+	int min_samples;
+};
+
+void ac_cfg_error(struct ac_cfg *cx, const char *path, const char *fmt, ...) AC_PRINTF(3, 4);
+
+/* Key paths: "journeys[1].steps[0]". The caller frees them. */
+char *ac_cfg_path(const char *base, const char *key);
+char *ac_cfg_path_index(const char *base, size_t index);
+
+enum ac_field_type {
+	AC_FT_STRING,	/* char *, taken literally */
+	AC_FT_TEXT,	/* char *, variables expanded */
+	AC_FT_INT,	/* int */
+	AC_FT_LONG,	/* long */
+	AC_FT_NUMBER,	/* double */
+	AC_FT_BOOL,	/* bool */
+	AC_FT_DURATION, /* int64_t ms: "5s", "250ms", or a number of ms */
+	AC_FT_SIZE,	/* uint64_t bytes: "8MiB" or a number */
+	AC_FT_CUSTOM,	/* read by the caller; listed so the key is known */
+};
+
+#define AC_FIELD_NONE ((size_t)-1)
+
+struct ac_field {
+	const char *key;
+	enum ac_field_type type;
+	bool required;
+	size_t offset; /* into the output struct, or AC_FIELD_NONE */
+	const char *doc;
+};
+
+/* Fill out from obj by table; keys absent from obj leave out untouched.
+ * Returns the number of errors added. */
+int ac_cfg_read(struct ac_cfg *cx, const cJSON *obj, const char *path,
+		const struct ac_field *fields, size_t nfields, void *out);
+
+/* Report keys of obj that appear in none of the tables. */
+void ac_cfg_keys(struct ac_cfg *cx, const cJSON *obj, const char *path,
+		 const struct ac_field *const *tables, const size_t *ntables, size_t ntab);
+/* Shorthand for one table. */
+void ac_cfg_keys1(struct ac_cfg *cx, const cJSON *obj, const char *path,
+		  const struct ac_field *fields, size_t nfields);
+
+/* Require obj to be an object; reports and returns false otherwise. */
+bool ac_cfg_want_object(struct ac_cfg *cx, const cJSON *obj, const char *path);
+
+/* Expand variables in text (see above). NULL after reporting an error. */
+char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text);
+
+/* A JSON string member, expanded; NULL (and an error if required). */
+char *ac_cfg_text(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key,
+		  bool required);
+
+/* A duration from a JSON number (ms) or string ("5s"). */
+int ac_cfg_duration(struct ac_cfg *cx, const cJSON *v, const char *path, int64_t *out);
+
+/* Substitute run-time ${name} references with lookup(ud, name). Returns
+ * NULL and sets *missing to the first unknown name (the caller frees it). */
+typedef const char *(*ac_lookup_fn)(void *ud, const char *name);
+char *ac_vars_subst(const char *tmpl, ac_lookup_fn lookup, void *ud, char **missing);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * engine.c: rounds of probes on one loop, judged as they come in.
+ */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop.h"
+#include "mask.h"
+#include "probe.h"
+#include "verdict.h"
+
+struct slot {
+	struct ac_probe_run run;
+	struct ac_timer timer;
+	struct engine *e;
+	bool started;
+};
+
+struct engine {
+	struct ac_plan *plan;
+	const struct ac_run_opts *opts;
+	struct ac_loop *loop;
+	const struct ac_clock *clock;
+	struct ac_services services;
+	struct ac_result *res;
+	void **memory; /* per check, across rounds */
+	struct slot *slots;
+	size_t nextstart, active, finished;
+	bool critical_failed;
+};
+
+void ac_services_release(struct ac_services *sv)
+{
+	for (int i = AC_SERVICE_COUNT - 1; i >= 0; i--) {
+		if (sv->slot[i] && sv->destroy[i])
+			sv->destroy[i](sv->slot[i]);
+		sv->slot[i] = NULL;
+		sv->destroy[i] = NULL;
+	}
+}
+
+void ac_probe_finish(struct ac_probe_run *run)
+{
+	if (run->finished)
+		return;
+	run->finished = true;
+	if (run->on_finish)
+		run->on_finish(run);
+}
+
+static void on_finish(struct ac_probe_run *run)
+{
+	struct slot *sl = run->engine_ud;
+	struct engine *e = sl->e;
+	ac_loop_timer_stop(e->loop, &sl->timer);
+	int64_t now = ac_loop_update_now(e->loop);
+	run->sample.round = run->round;
+	run->sample.t_ms = now;
+	run->sample.wall_ms = e->clock->wall_ms(e->clock);
+	run->sample.duration_ms = now - run->started_ms;
+	if (run->sample.state == AC_STATE_PENDING) {
+		/* A kind that finished without saying how it went measured nothing. */
+		ac_sample_set(&run->sample, AC_STATE_ERROR, "probe finished without a result");
+	}
+	/* Reasons and evidence may quote what the product said: mask once more
+	 * with everything learnt so far. */
+	if (run->sample.reason) {
+		char *m = ac_mask_apply(run->mask, run->sample.reason);
+		free(run->sample.reason);
+		run->sample.reason = m;
+	}
+	if (run->sample.evidence) {
+		char *m = ac_mask_apply(run->mask, run->sample.evidence);
+		free(run->sample.evidence);
+		run->sample.evidence = m;
+	}
+	if (run->check->critical && run->sample.state == AC_STATE_FAIL)
+		e->critical_failed = true;
+	e->active--;
+	e->finished++;
+}
+
+static void abort_run(struct slot *sl, const char *why)
+{
+	struct ac_probe_run *run = &sl->run;
+	if (run->finished || !sl->started)
+		return;
+	if (run->check->kind->abort)
+		run->check->kind->abort(run);
+	if (!run->finished) {
+		ac_sample_set(&run->sample, AC_STATE_ERROR, "%s", why);
+		ac_probe_finish(run);
+	}
+}
+
+static void on_deadline(void *ud)
+{
+	struct slot *sl = ud;
+	char why[96];
+	snprintf(why, sizeof(why), "timed out after %lld ms",
+		 (long long)(sl->run.deadline_ms - sl->run.started_ms));
+	abort_run(sl, why);
+}
+
+static void start_more(struct engine *e, int64_t round_deadline, int round)
+{
+	const struct ac_settings *st = &e->plan->settings;
+	while (e->active < (size_t)st->concurrency && e->nextstart < e->plan->nchecks) {
+		if (e->critical_failed && e->opts->fail_fast)
+			return;
+		size_t i = e->nextstart++;
+		struct slot *sl = &e->slots[i];
+		struct ac_probe_run *run = &sl->run;
+		const struct ac_check *c = &e->plan->checks[i];
+		memset(sl, 0, sizeof(*sl));
+		sl->e = e;
+		run->check = c;
+		run->plan = e->plan;
+		run->loop = e->loop;
+		run->mask = e->plan->mask;
+		run->services = &e->services;
+		run->memory = &e->memory[i];
+		run->round = round;
+		run->started_ms = ac_loop_update_now(e->loop);
+		int64_t timeout = c->timeout_ms ? c->timeout_ms : st->round_timeout_ms;
+		run->deadline_ms = run->started_ms + timeout;
+		if (run->deadline_ms > round_deadline)
+			run->deadline_ms = round_deadline;
+		run->sample.state = AC_STATE_PENDING;
+		run->on_finish = on_finish;
+		run->engine_ud = sl;
+		sl->started = true;
+		e->active++;
+		ac_loop_timer_start(e->loop, &sl->timer, run->deadline_ms, on_deadline, sl);
+		c->kind->start(run);
+	}
+}
+
+static bool stop_requested(const struct engine *e)
+{
+	return e->opts->stop && *e->opts->stop;
+}
+
+static void run_round(struct engine *e, int round, int64_t round_deadline)
+{
+	size_t n = e->plan->nchecks;
+	e->nextstart = 0;
+	e->active = 0;
+	e->finished = 0;
+	start_more(e, round_deadline, round);
+	while (e->finished < e->nextstart || e->nextstart < n) {
+		if (stop_requested(e) || (e->opts->fail_fast && e->critical_failed)) {
+			const char *why = stop_requested(e) ? "interrupted" : "stopped by --fail-fast";
+			for (size_t i = 0; i < e->nextstart; i++)
+				abort_run(&e->slots[i], why);
+			break;
+		}
+		int64_t now = ac_loop_update_now(e->loop);
+		if (now >= round_deadline) {
+			for (size_t i = 0; i < e->nextstart; i++)
+				abort_run(&e->slots[i], "the round ran out of time");
+			/* Checks never started this round stay unsampled. */
+			break;
+		}
+		ac_loop_run_once(e->loop, round_deadline);
+		start_more(e, round_deadline, round);
+	}
+	for (size_t i = 0; i < e->nextstart; i++) {
+		struct slot *sl = &e->slots[i];
+		ac_loop_timer_stop(e->loop, &sl->timer);
+		if (!sl->run.finished)
+			abort_run(sl, "interrupted");
+		ac_judge_record(&e->res->checks[i], &sl->run.sample);
+		ac_sample_release(&sl->run.sample);
+	}
+}
+
+static void judge_all(struct engine *e, bool final, bool interrupted)
+{
+	struct ac_result *r = e->res;
+	const struct ac_settings *st = &e->plan->settings;
+	struct ac_judge_opts o = {
+		.confirm = r->confirm,
+		.min_samples = st->min_samples,
+		.coverage = st->coverage,
+		.flake_budget = st->flake_budget,
+		.rounds = r->rounds,
+		.interrupted = interrupted,
+		.final = final,
+	};
+	for (size_t i = 0; i < r->nchecks; i++)
+		ac_judge_check(&r->checks[i], &o);
+	ac_judge_fleet(r);
+	ac_judge_overall(r, &o);
+}
+
+/* Wait until `until` on the loop's clock, waking for the stop flag. */
+static void wait_until(struct engine *e, int64_t until)
+{
+	for (;;) {
+		int64_t now = ac_loop_update_now(e->loop);
+		if (now >= until || stop_requested(e))
+			return;
+		int64_t step = until - now;
+		if (step > 200)
+			step = 200;
+		ac_loop_run_once(e->loop, now + step);
+	}
+}
+
+struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *opts,
+				struct ac_error *err)
+{
+	if (!plan || plan->nchecks == 0) {
+		ac_error_set(err, "no checks to run");
+		return NULL;
+	}
+	const struct ac_settings *st = &plan->settings;
+	struct engine e = {.plan = plan, .opts = opts};
+	e.clock = opts->clock ? opts->clock : ac_clock_system();
+	e.loop = ac_loop_create(e.clock);
+	e.services.loop = e.loop;
+	e.services.plan = plan;
+	e.services.mask = plan->mask;
+	e.memory = ac_calloc(plan->nchecks, sizeof(void *));
+	e.slots = ac_calloc(plan->nchecks, sizeof(struct slot));
+
+	struct ac_result *r = ac_calloc(1, sizeof(*r));
+	e.res = r;
+	r->schema_version = AC_RESULT_SCHEMA_VERSION;
+	r->scenario_path = ac_strdup(plan->path);
+	r->scenario_name = ac_strdup(plan->name);
+	r->mode = ac_strdup(opts->mode == AC_MODE_WATCH ? "watch" : "check");
+	r->insecure_tls = st->insecure;
+	r->verdict = AC_NOT_RESTORED;
+	r->nchecks = plan->nchecks;
+	r->checks = ac_calloc(plan->nchecks, sizeof(*r->checks));
+	for (size_t i = 0; i < plan->nchecks; i++) {
+		r->checks[i].check = &plan->checks[i];
+		r->checks[i].state = AC_STATE_PENDING;
+	}
+	r->started_wall_ms = e.clock->wall_ms(e.clock);
+
+	int64_t start = ac_loop_update_now(e.loop);
+	int max_rounds = opts->mode == AC_MODE_CHECK && !opts->until_restored ? st->rounds : 0;
+	int64_t window_end = 0;
+	if (opts->until_restored)
+		window_end = start + st->deadline_ms;
+	else if (opts->mode == AC_MODE_WATCH)
+		window_end = start + st->window_ms;
+	r->confirm = st->confirm;
+	if (max_rounds && r->confirm > max_rounds)
+		r->confirm = max_rounds;
+	int64_t run_deadline;
+	if (st->run_timeout_ms)
+		run_deadline = start + st->run_timeout_ms;
+	else if (window_end)
+		run_deadline = window_end + st->round_timeout_ms;
+	else
+		run_deadline = start + (int64_t)max_rounds * (st->interval_ms + st->round_timeout_ms);
+
+	bool interrupted = false;
+	for (int round = 1;; round++) {
+		int64_t round_start = ac_loop_update_now(e.loop);
+		int64_t round_deadline = round_start + st->round_timeout_ms;
+		if (round_deadline > run_deadline)
+			round_deadline = run_deadline;
+		run_round(&e, round, round_deadline);
+		r->rounds = round;
+		interrupted = stop_requested(&e);
+		judge_all(&e, false, interrupted);
+		int64_t now = ac_loop_update_now(e.loop);
+		int64_t next = round_start + st->interval_ms;
+		if (now > next)
+			r->slow_rounds++;
+		if (opts->on_round)
+			opts->on_round(r, window_end ? window_end - now : 0, opts->ud);
+		if (interrupted)
+			break;
+		if (opts->fail_fast && e.critical_failed) {
+			r->stopped_early = true;
+			break;
+		}
+		if (opts->until_restored && r->verdict == AC_RESTORED) {
+			r->stopped_early = true;
+			break;
+		}
+		if (max_rounds && round >= max_rounds)
+			break;
+		if (window_end && (next >= window_end || now >= window_end))
+			break;
+		if (now >= run_deadline || next >= run_deadline)
+			break;
+		wait_until(&e, next);
+		if (stop_requested(&e)) {
+			interrupted = true;
+			break;
+		}
+	}
+	judge_all(&e, true, interrupted);
+	r->interrupted = interrupted;
+	r->ended_wall_ms = e.clock->wall_ms(e.clock);
+
+	for (size_t i = 0; i < plan->nchecks; i++)
+		if (e.memory[i] && plan->checks[i].kind->memory_destroy)
+			plan->checks[i].kind->memory_destroy(e.memory[i]);
+	ac_services_release(&e.services);
+	ac_loop_destroy(e.loop);
+	free(e.memory);
+	free(e.slots);
+	return r;
+}

@@ -1,0 +1,339 @@
+/*
+ * main.c: the allclear command line. It parses arguments, loads the
+ * scenario, runs the engine and hands the result to the writers; nothing
+ * else lives here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "report.h"
+#include "result.h"
+#include "scenario.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *out)
+{
+	fputs("usage: allclear check SCENARIO [options]   a few rounds and a verdict\n"
+	      "       allclear watch SCENARIO [options]   rounds for a whole window\n"
+	      "       allclear lint SCENARIO...           validate without probing anything\n"
+	      "       allclear --help | --version\n"
+	      "\n"
+	      "Is service restored? allclear runs the scenario's user journeys and checks\n"
+	      "and answers RESTORED (exit 0), NOT RESTORED (exit 1) or INCONCLUSIVE (exit 2,\n"
+	      "could not measure). Exit 3: bad invocation or scenario; nothing was probed.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --rounds N          rounds in check mode (default from the scenario, 3)\n"
+	      "  --interval DUR      time between round starts (e.g. 2s, 15s)\n"
+	      "  --window DUR        watch mode: how long to watch (e.g. 10m)\n"
+	      "  --confirm K         consecutive green rounds required\n"
+	      "  --until-restored    stop as soon as the verdict is RESTORED\n"
+	      "  --deadline DUR      with --until-restored: give up after DUR (default 45m)\n"
+	      "  --fail-fast         stop at the first critical check that fails\n"
+	      "  --json FILE         write the full JSON report to FILE ('-' for stdout)\n"
+	      "  --format FORMAT     stdout report: terminal (default) or json\n"
+	      "  --quiet             print the verdict line only\n"
+	      "  --verbose           list passing checks too\n"
+	      "  --no-color          no colour (NO_COLOR in the environment does the same)\n"
+	      "\n"
+	      "Secrets come from ${env:NAME} and ${file:PATH} in the scenario, never from the\n"
+	      "command line, and are masked in every output.\n",
+	      out);
+}
+
+enum opt_id {
+	OPT_ROUNDS = 256,
+	OPT_INTERVAL,
+	OPT_WINDOW,
+	OPT_CONFIRM,
+	OPT_UNTIL,
+	OPT_DEADLINE,
+	OPT_FAILFAST,
+	OPT_JSON,
+	OPT_FORMAT,
+	OPT_NOCOLOR,
+};
+
+struct cli {
+	const char *cmd;
+	int rounds;
+	int64_t interval_ms, window_ms, deadline_ms;
+	int confirm;
+	bool until_restored, fail_fast, quiet, verbose, no_color;
+	const char *json_path;
+	const char *format;
+};
+
+static int bad_usage(const char *fmt, ...) AC_PRINTF(1, 2);
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("allclear: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(see allclear --help)\n", stderr);
+	return AC_EXIT_USAGE;
+}
+
+static int parse_args(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"rounds", required_argument, NULL, OPT_ROUNDS},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"window", required_argument, NULL, OPT_WINDOW},
+		{"confirm", required_argument, NULL, OPT_CONFIRM},
+		{"until-restored", no_argument, NULL, OPT_UNTIL},
+		{"deadline", required_argument, NULL, OPT_DEADLINE},
+		{"fail-fast", no_argument, NULL, OPT_FAILFAST},
+		{"json", required_argument, NULL, OPT_JSON},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"no-color", no_argument, NULL, OPT_NOCOLOR},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	long n;
+	while ((c = getopt_long(argc, argv, "hVqv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("allclear %s\n", AC_VERSION);
+			exit(0);
+		case 'q':
+			cli->quiet = true;
+			break;
+		case 'v':
+			cli->verbose = true;
+			break;
+		case OPT_ROUNDS:
+			if (ac_parse_long(optarg, &n) < 0 || n < 1 || n > 100000)
+				return bad_usage("--rounds takes a whole number from 1, not '%s'", optarg);
+			cli->rounds = (int)n;
+			break;
+		case OPT_CONFIRM:
+			if (ac_parse_long(optarg, &n) < 0 || n < 1 || n > 10000)
+				return bad_usage("--confirm takes a whole number from 1, not '%s'", optarg);
+			cli->confirm = (int)n;
+			break;
+		case OPT_INTERVAL:
+			if (ac_parse_duration_ms(optarg, &cli->interval_ms) < 0)
+				return bad_usage("--interval takes a duration such as 15s, not '%s'", optarg);
+			break;
+		case OPT_WINDOW:
+			if (ac_parse_duration_ms(optarg, &cli->window_ms) < 0 || cli->window_ms < 1)
+				return bad_usage("--window takes a duration such as 10m, not '%s'", optarg);
+			break;
+		case OPT_DEADLINE:
+			if (ac_parse_duration_ms(optarg, &cli->deadline_ms) < 0 || cli->deadline_ms < 1)
+				return bad_usage("--deadline takes a duration such as 45m, not '%s'", optarg);
+			break;
+		case OPT_UNTIL:
+			cli->until_restored = true;
+			break;
+		case OPT_FAILFAST:
+			cli->fail_fast = true;
+			break;
+		case OPT_JSON:
+			cli->json_path = optarg;
+			break;
+		case OPT_FORMAT:
+			if (!ac_writer_find(optarg))
+				return bad_usage("--format: unknown format '%s' (terminal, json)", optarg);
+			cli->format = optarg;
+			break;
+		case OPT_NOCOLOR:
+			cli->no_color = true;
+			break;
+		default:
+			return bad_usage("%s", "bad option");
+		}
+	}
+	return -1;
+}
+
+static int cmd_lint(int argc, char **argv)
+{
+	int rc = 0;
+	for (int i = 0; i < argc; i++) {
+		struct ac_error err = {0};
+		struct ac_plan *plan = ac_plan_load(argv[i], &err);
+		if (!plan) {
+			fprintf(stderr, "%s\n", err.msg);
+			rc = AC_EXIT_USAGE;
+			continue;
+		}
+		size_t journeys = 0;
+		for (size_t k = 0; k < plan->nchecks; k++)
+			journeys += plan->checks[k].target != NULL;
+		printf("%s: ok: %zu checks (%zu journey runs across %zu targets)%s\n", argv[i],
+		       plan->nchecks, journeys, plan->ntargets,
+		       plan->settings.insecure ? ", TLS verification OFF" : "");
+		ac_plan_destroy(plan);
+	}
+	return rc;
+}
+
+struct progress {
+	bool quiet;
+};
+
+static void on_round(const struct ac_result *r, int64_t time_left_ms, void *ud)
+{
+	const struct progress *p = ud;
+	if (p->quiet)
+		return;
+	size_t pass = 0, fail = 0, err = 0;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		enum ac_state s = r->checks[i].has_last ? r->checks[i].last.state : AC_STATE_PENDING;
+		if (s == AC_STATE_PASS)
+			pass++;
+		else if (s == AC_STATE_FAIL)
+			fail++;
+		else
+			err++;
+	}
+	fprintf(stderr, "allclear: round %d: %zu pass, %zu fail, %zu not measured; so far: %s",
+		r->rounds, pass, fail, err, ac_verdict_name(r->verdict));
+	if (time_left_ms > 0) {
+		char left[32];
+		ac_format_duration(left, sizeof(left), time_left_ms);
+		fprintf(stderr, " (%s left)", left);
+	}
+	fputc('\n', stderr);
+}
+
+static int write_report(const char *path, const char *format, const struct ac_result *r,
+			const struct ac_report_opts *o)
+{
+	const struct ac_writer *w = ac_writer_find(format);
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "allclear: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	int rc = w->write(f, r, o);
+	if (f != stdout && fclose(f) != 0)
+		rc = -1;
+	if (rc < 0)
+		fprintf(stderr, "allclear: writing %s failed\n", path);
+	return rc;
+}
+
+static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode)
+{
+	struct ac_error err = {0};
+	struct ac_plan *plan = ac_plan_load(path, &err);
+	if (!plan) {
+		fprintf(stderr, "%s\n", err.msg);
+		fprintf(stderr, "allclear: the scenario has errors; nothing was probed\n");
+		return AC_EXIT_USAGE;
+	}
+	struct ac_settings *st = &plan->settings;
+	if (cli->rounds)
+		st->rounds = cli->rounds;
+	if (cli->interval_ms)
+		st->interval_ms = cli->interval_ms;
+	if (cli->window_ms)
+		st->window_ms = cli->window_ms;
+	if (cli->deadline_ms)
+		st->deadline_ms = cli->deadline_ms;
+	if (cli->confirm)
+		st->confirm = cli->confirm;
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	struct progress prog = {cli->quiet};
+	struct ac_run_opts ro = {
+		.mode = mode,
+		.until_restored = cli->until_restored,
+		.fail_fast = cli->fail_fast,
+		.stop = &stop_flag,
+		.on_round = on_round,
+		.ud = &prog,
+	};
+	struct ac_result *r = ac_engine_run(plan, &ro, &err);
+	if (!r) {
+		fprintf(stderr, "allclear: %s\n", err.msg);
+		ac_plan_destroy(plan);
+		return AC_EXIT_USAGE;
+	}
+	const char *nc = getenv("NO_COLOR");
+	struct ac_report_opts o = {
+		.color = !cli->no_color && !(nc && *nc) && isatty(STDOUT_FILENO),
+		.quiet = cli->quiet,
+		.verbose = cli->verbose,
+	};
+	int rc = ac_verdict_exit_code(r->verdict);
+	if (write_report("-", cli->format ? cli->format : "terminal", r, &o) < 0)
+		rc = AC_EXIT_USAGE;
+	struct ac_report_opts fo = {0};
+	if (cli->json_path && write_report(cli->json_path, "json", r, &fo) < 0)
+		rc = AC_EXIT_USAGE;
+	fflush(stdout);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	/* A crash must not leave captured secrets in a core file. */
+	struct rlimit nocore = {0, 0};
+	setrlimit(RLIMIT_CORE, &nocore);
+	/* libcurl runs with NOSIGNAL and hiredis writes with write(): a closed
+	 * peer must give an error, not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct cli cli = {0};
+	int rc = parse_args(argc, argv, &cli);
+	if (rc >= 0)
+		return rc;
+	if (optind >= argc) {
+		usage(stderr);
+		return AC_EXIT_USAGE;
+	}
+	/* GNU getopt moved the operands to the end: options may come anywhere. */
+	const char *cmd = argv[optind++];
+	int nargs = argc - optind;
+	if (strcmp(cmd, "lint") == 0) {
+		if (nargs < 1)
+			return bad_usage("%s", "lint needs at least one scenario file");
+		return cmd_lint(nargs, argv + optind);
+	}
+	if (strcmp(cmd, "check") == 0 || strcmp(cmd, "watch") == 0) {
+		if (nargs != 1)
+			return bad_usage("%s needs exactly one scenario file", cmd);
+		if (strcmp(cmd, "check") == 0 && cli.window_ms)
+			return bad_usage("%s", "--window belongs to watch mode");
+		return cmd_run(argv[optind], &cli, strcmp(cmd, "watch") == 0 ? AC_MODE_WATCH
+									  : AC_MODE_CHECK);
+	}
+	return bad_usage("unknown command '%s' (check, watch, lint)", cmd);
+}

@@ -1,0 +1,47 @@
+/*
+ * mask.h: keeping secrets out of every output.
+ *
+ * A run has one mask. Every value read from ${env:...} or ${file:...},
+ * every captured cookie or credential and every value the scenario marks
+ * secret is added to it; text passes through ac_mask_apply before it enters
+ * the result tree, and writers mask again by header name. A secret is
+ * matched raw, URL-encoded and base64-encoded (alone and as the password of
+ * a "user:password" pair, as Basic authentication sends it).
+ */
+#ifndef AC_MASK_H
+#define AC_MASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define AC_MASK_TEXT "***"
+
+struct ac_mask;
+
+struct ac_mask *ac_mask_create(void);
+void ac_mask_destroy(struct ac_mask *m);
+
+/* Remember a secret value (copied). Empty values are ignored. */
+void ac_mask_add(struct ac_mask *m, const char *secret);
+/* Remember user:password as Basic authentication would send it. */
+void ac_mask_add_pair(struct ac_mask *m, const char *user, const char *password);
+size_t ac_mask_count(const struct ac_mask *m);
+
+/* A copy of text with every known secret replaced by AC_MASK_TEXT, and
+ * URL userinfo passwords and password=... parameters masked. Never NULL
+ * (NULL in gives "" out). The caller frees it. m may be NULL. */
+char *ac_mask_apply(const struct ac_mask *m, const char *text);
+char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len);
+
+/* True for Authorization, Proxy-Authorization, Cookie, Set-Cookie,
+ * X-Api-Key and other credential-bearing header names. */
+bool ac_mask_header_is_secret(const char *name);
+
+/* The value to show for a header: AC_MASK_TEXT for secret headers, else
+ * ac_mask_apply(value). The caller frees it. */
+char *ac_mask_header_value(const struct ac_mask *m, const char *name, const char *value);
+
+/* A DSN or URL with its password removed (key=value or URI form). */
+char *ac_mask_dsn(const char *dsn);
+
+#endif

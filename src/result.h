@@ -1,0 +1,165 @@
+/*
+ * result.h: samples and the result tree.
+ *
+ * Probes produce samples (data: a state, a value, a reason, evidence).
+ * The judge (verdict.h) folds samples into check results and the overall
+ * verdict. Writers (report/) read the tree through const pointers only.
+ * Every string in a sample has been masked before it got here.
+ */
+#ifndef AC_RESULT_H
+#define AC_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The state of one sample or check. Severity is not numeric order: use
+ * ac_state_worse. */
+enum ac_state {
+	AC_STATE_PASS,
+	AC_STATE_FAIL,	  /* the product misbehaved (measured) */
+	AC_STATE_ERROR,	  /* allclear could not measure */
+	AC_STATE_PENDING, /* no sample yet */
+};
+
+enum ac_verdict {
+	AC_NOT_RESTORED, /* the starting point: fail closed */
+	AC_RESTORED,
+	AC_INCONCLUSIVE,
+};
+
+const char *ac_state_name(enum ac_state s);	/* "PASS", "FAIL", "ERROR", "PENDING" */
+const char *ac_verdict_name(enum ac_verdict v); /* "RESTORED", "NOT RESTORED", "INCONCLUSIVE" */
+int ac_verdict_exit_code(enum ac_verdict v);
+/* FAIL is worse than ERROR, which is worse than PENDING, then PASS. */
+enum ac_state ac_state_worse(enum ac_state a, enum ac_state b);
+
+/* One assertion of a journey step. */
+struct ac_assertion_result {
+	char *what;	/* "status", "header X-Build", "json $.total_cents" */
+	char *expected; /* "2xx", "== 1200" */
+	char *actual;	/* "503", "1100" */
+	bool ok;
+};
+
+/* One step of a journey run (or one query of a SQL check). */
+struct ac_step_result {
+	char *name;
+	char *method;
+	char *url; /* masked */
+	bool cleanup;
+	bool write;
+	enum ac_state state;
+	long status;	      /* HTTP status, 0 when none */
+	int64_t duration_ms;  /* of the last try */
+	int tries;	      /* 1 unless the step waits/repeats */
+	int64_t waited_ms;    /* from the first try to the end of the last */
+	char *reason;	      /* NULL when passed */
+	char *excerpt;	      /* short masked excerpt of the body, on failure */
+	char *served_by;      /* e.g. "build v42, X-Cache-Status HIT, Age 540" */
+	struct ac_assertion_result *asserts;
+	size_t nasserts;
+};
+
+/* A named figure: queue depth, metric component, query value. A figure a
+ * system cannot give has has_value false and a note saying why. */
+struct ac_figure {
+	char *name;
+	double value;
+	bool has_value;
+	char *note;
+};
+
+struct ac_sample {
+	int round;
+	int64_t t_ms;	 /* monotonic time the sample finished */
+	int64_t wall_ms; /* epoch ms, for reports */
+	int64_t duration_ms;
+	enum ac_state state;
+	char *reason; /* why it failed or errored; NULL on pass */
+	bool has_value;
+	double value; /* the check's headline value, for trends */
+	bool retried; /* passed only after a retry */
+	struct ac_step_result *steps;
+	size_t nsteps;
+	struct ac_figure *figures;
+	size_t nfigures;
+	char *evidence; /* masked excerpt, sample rows, ... */
+	/* What was observed, as text, for fleet agreement ("new_checkout=true",
+	 * "build v41"); NULL when the kind has nothing to compare. */
+	char *observed;
+};
+
+void ac_sample_release(struct ac_sample *s);
+/* Deep copy (for keeping the latest and latest failing sample). */
+void ac_sample_copy(struct ac_sample *dst, const struct ac_sample *src);
+struct ac_step_result *ac_sample_add_step(struct ac_sample *s);
+struct ac_assertion_result *ac_step_add_assert(struct ac_step_result *st);
+struct ac_figure *ac_sample_add_figure(struct ac_sample *s, const char *name);
+/* Set state and reason (printf-style) in one go; reason may be NULL. */
+void ac_sample_set(struct ac_sample *s, enum ac_state st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A compact point of history: what trends and window rules read. */
+struct ac_point {
+	int64_t t_ms;
+	int round;
+	double value;
+	bool has_value;
+	unsigned char state; /* enum ac_state */
+};
+
+/* Bounded history: the last AC_HISTORY_MAX points are kept in a ring;
+ * counters summarise the whole window. */
+#define AC_HISTORY_MAX 512
+struct ac_history {
+	struct ac_point ring[AC_HISTORY_MAX];
+	size_t start, len;
+	size_t total; /* points ever added */
+	size_t passes, fails, errors, retried_passes;
+	bool has_first_value;
+	struct ac_point first_value; /* first point with a value */
+};
+void ac_history_add(struct ac_history *h, const struct ac_point *p);
+const struct ac_point *ac_history_at(const struct ac_history *h, size_t i); /* 0 = oldest kept */
+
+struct ac_check;
+
+struct ac_check_result {
+	const struct ac_check *check; /* name, kind, area, owner, target, persona, ... */
+	enum ac_state state;	      /* judged state over the window */
+	char *reason;		      /* why (judged), NULL when passed */
+	char *note;		      /* e.g. "recovered at 14:03:10", "origin restored, edge-eu stale" */
+	struct ac_history history;
+	struct ac_sample last;	      /* most recent sample */
+	struct ac_sample last_bad;    /* most recent failing or erroring sample */
+	bool has_last, has_last_bad;
+	int64_t green_since_wall;     /* wall ms of the first pass of the current green streak, 0 if not green */
+	int64_t recovered_at_wall;    /* wall ms a check went green after failing, 0 if never */
+	int flaps;		      /* pass->fail transitions */
+	int consecutive_passes;
+};
+
+struct ac_result {
+	int schema_version;
+	char *scenario_path;
+	char *scenario_name;
+	char *mode; /* "check", "watch" */
+	enum ac_verdict verdict;
+	char *verdict_reason;
+	int64_t started_wall_ms, ended_wall_ms;
+	int rounds;
+	int slow_rounds;
+	bool interrupted;
+	bool stopped_early; /* fail-fast or until-restored */
+	bool insecure_tls;  /* shown in every report */
+	int confirm;
+	struct ac_check_result *checks;
+	size_t nchecks;
+};
+
+#define AC_RESULT_SCHEMA_VERSION 1
+
+void ac_result_destroy(struct ac_result *r);
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * verdict.c: folding samples into check states and the overall verdict.
+ *
+ * Everything here fails closed: no samples, too few samples, a trend with
+ * too few points, an interrupted run: never RESTORED.
+ */
+#include "verdict.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void ac_judge_record(struct ac_check_result *cr, struct ac_sample *s)
+{
+	const struct ac_point *prev =
+		cr->history.len ? ac_history_at(&cr->history, cr->history.len - 1) : NULL;
+	struct ac_point p = {
+		.t_ms = s->t_ms,
+		.round = s->round,
+		.value = s->value,
+		.has_value = s->has_value && isfinite(s->value),
+		.state = (unsigned char)s->state,
+	};
+	ac_history_add(&cr->history, &p);
+	if (s->state == AC_STATE_PASS) {
+		if (s->retried)
+			cr->history.retried_passes++;
+		if (cr->consecutive_passes == 0) {
+			cr->green_since_wall = s->wall_ms;
+			if (prev && prev->state != AC_STATE_PASS)
+				cr->recovered_at_wall = s->wall_ms;
+		}
+		cr->consecutive_passes++;
+	} else {
+		if (prev && prev->state == AC_STATE_PASS)
+			cr->flaps++;
+		cr->consecutive_passes = 0;
+		cr->green_since_wall = 0;
+		ac_sample_release(&cr->last_bad);
+		ac_sample_copy(&cr->last_bad, s);
+		cr->has_last_bad = true;
+	}
+	ac_sample_release(&cr->last);
+	cr->last = *s;
+	cr->has_last = true;
+	memset(s, 0, sizeof(*s));
+}
+
+enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *t, int span,
+			     char **why)
+{
+	*why = NULL;
+	if (span < 2)
+		span = 2;
+	/* The trailing points that carry a value, oldest first. */
+	const struct ac_point *pts[AC_HISTORY_MAX];
+	size_t n = 0;
+	for (size_t i = h->len; i > 0 && n < (size_t)span; i--) {
+		const struct ac_point *p = ac_history_at(h, i - 1);
+		if (p->has_value)
+			pts[n++] = p;
+	}
+	if (n < 2) {
+		*why = ac_asprintf("trend needs at least 2 values, has %zu", n);
+		return AC_STATE_ERROR;
+	}
+	for (size_t i = 0; i < n / 2; i++) {
+		const struct ac_point *tmp = pts[i];
+		pts[i] = pts[n - 1 - i];
+		pts[n - 1 - i] = tmp;
+	}
+	const struct ac_point *first = pts[0], *last = pts[n - 1];
+	switch (t->kind) {
+	case AC_TREND_NONE:
+		break;
+	case AC_TREND_NOT_INCREASING:
+	case AC_TREND_DRAINING:
+		for (size_t i = 1; i < n; i++) {
+			if (!(pts[i]->value <= pts[i - 1]->value)) {
+				*why = ac_asprintf("still growing: %.15g -> %.15g (rounds %d-%d)",
+						   pts[i - 1]->value, pts[i]->value, pts[i - 1]->round,
+						   pts[i]->round);
+				return AC_STATE_FAIL;
+			}
+		}
+		if (t->kind == AC_TREND_DRAINING && !(last->value <= t->floor)) {
+			*why = ac_asprintf("not drained: %.15g, floor %.15g", last->value, t->floor);
+			return AC_STATE_FAIL;
+		}
+		break;
+	case AC_TREND_INCREASING:
+		if (!(last->value > first->value)) {
+			*why = ac_asprintf("not increasing: %.15g -> %.15g over %zu samples",
+					   first->value, last->value, n);
+			return AC_STATE_FAIL;
+		}
+		break;
+	}
+	if (t->has_max_per_min) {
+		double minutes = (double)(last->t_ms - first->t_ms) / 60000.0;
+		if (!(minutes > 0)) {
+			*why = ac_strdup("growth rate needs samples at different times");
+			return AC_STATE_ERROR;
+		}
+		double rate = (last->value - first->value) / minutes;
+		if (!(rate <= t->max_per_min)) {
+			*why = ac_asprintf("growing %.3g per minute, at most %.15g allowed", rate,
+					   t->max_per_min);
+			return AC_STATE_FAIL;
+		}
+	}
+	return AC_STATE_PASS;
+}
+
+static void set_state(struct ac_check_result *cr, enum ac_state st, char *reason)
+{
+	cr->state = st;
+	free(cr->reason);
+	cr->reason = reason;
+}
+
+void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
+{
+	const struct ac_history *h = &cr->history;
+	const struct ac_check *c = cr->check;
+	int confirm = o->confirm > 0 ? o->confirm : 1;
+
+	free(cr->note);
+	cr->note = NULL;
+	if (h->total == 0 || !cr->has_last) {
+		set_state(cr, o->final ? AC_STATE_ERROR : AC_STATE_PENDING,
+			  ac_strdup("no samples: the check never completed"));
+		return;
+	}
+	/* The worst state among the last `confirm` rounds decides first. */
+	enum ac_state worst = AC_STATE_PASS;
+	const struct ac_point *worst_pt = NULL;
+	for (size_t i = 0; i < (size_t)confirm && i < h->len; i++) {
+		const struct ac_point *p = ac_history_at(h, h->len - 1 - i);
+		enum ac_state w = ac_state_worse(worst, (enum ac_state)p->state);
+		if (w != worst || !worst_pt) {
+			worst = w;
+			worst_pt = p;
+		}
+	}
+	if (worst != AC_STATE_PASS) {
+		const struct ac_sample *bad = cr->has_last_bad ? &cr->last_bad : &cr->last;
+		const char *why = bad->reason ? bad->reason : ac_state_name(worst);
+		if (cr->last.state == AC_STATE_PASS)
+			set_state(cr, worst,
+				  ac_asprintf("%s (round %d; passing again since round %d, %d of %d "
+					      "green rounds needed)",
+					      why, bad->round, cr->last.round - cr->consecutive_passes + 1,
+					      cr->consecutive_passes, confirm));
+		else
+			set_state(cr, worst, ac_strdup(why));
+		if (cr->flaps >= 2)
+			cr->note = ac_asprintf("flapping: went from passing to failing %d times",
+					       cr->flaps);
+		return;
+	}
+	size_t valid = h->passes + h->fails;
+	size_t need = o->min_samples > 0 ? (size_t)o->min_samples : (size_t)confirm;
+	if (c && c->min_samples > 0 && (size_t)c->min_samples > need)
+		need = (size_t)c->min_samples;
+	if (h->total < (size_t)confirm || valid < need) {
+		set_state(cr, o->final ? AC_STATE_ERROR : AC_STATE_PENDING,
+			  ac_asprintf("not enough evidence: %zu valid sample%s, %zu needed", valid,
+				      valid == 1 ? "" : "s", need));
+		return;
+	}
+	if (o->rounds > 0 && (double)valid / (double)o->rounds < o->coverage) {
+		set_state(cr, AC_STATE_ERROR,
+			  ac_asprintf("coverage too low: valid samples in %zu of %d rounds, %.0f%% "
+				      "needed",
+				      valid, o->rounds, o->coverage * 100));
+		return;
+	}
+	if (o->flake_budget >= 0 && h->retried_passes > (size_t)o->flake_budget) {
+		set_state(cr, AC_STATE_FAIL,
+			  ac_asprintf("passed only after retry %zu times (flake budget %d)",
+				      h->retried_passes, o->flake_budget));
+		return;
+	}
+	if (c && (c->trend.kind != AC_TREND_NONE || c->trend.has_max_per_min)) {
+		char *why;
+		enum ac_state ts = ac_judge_trend(h, &c->trend, o->final ? (int)h->len : confirm, &why);
+		if (ts == AC_STATE_ERROR && !o->final)
+			ts = AC_STATE_PENDING;
+		if (ts != AC_STATE_PASS) {
+			set_state(cr, ts, why);
+			return;
+		}
+		free(why);
+	}
+	if (c && c->trend.has_baseline_pct) {
+		if (!c->has_baseline) {
+			set_state(cr, AC_STATE_ERROR,
+				  ac_strdup("no baseline value saved for this check "
+					    "(run: allclear baseline save)"));
+			return;
+		}
+		if (!cr->last.has_value) {
+			set_state(cr, AC_STATE_ERROR, ac_strdup("no value to compare with the baseline"));
+			return;
+		}
+		double base = c->baseline, v = cr->last.value;
+		double dev = base == 0 ? fabs(v) : fabs(v - base) / fabs(base) * 100.0;
+		if (!(dev <= c->trend.baseline_pct)) {
+			set_state(cr, AC_STATE_FAIL,
+				  ac_asprintf("%.15g is %.1f%% away from the baseline %.15g (at most "
+					      "%.15g%%)",
+					      v, dev, base, c->trend.baseline_pct));
+			return;
+		}
+	}
+	set_state(cr, AC_STATE_PASS, NULL);
+	if (cr->recovered_at_wall) {
+		char ts[32];
+		ac_format_utc(ts, sizeof(ts), cr->recovered_at_wall);
+		cr->note = ac_asprintf("recovered at %s", ts);
+	}
+	if (h->retried_passes)
+		cr->note = ac_asprintf("%s%spassed after retry %zu time%s", cr->note ? cr->note : "",
+				       cr->note ? "; " : "", h->retried_passes,
+				       h->retried_passes == 1 ? "" : "s");
+}
+
+static const char *failed_step_info(const struct ac_sample *s)
+{
+	for (size_t i = 0; i < s->nsteps; i++)
+		if (s->steps[i].state != AC_STATE_PASS && s->steps[i].served_by)
+			return s->steps[i].served_by;
+	for (size_t i = 0; i < s->nsteps; i++)
+		if (s->steps[i].served_by)
+			return s->steps[i].served_by;
+	return NULL;
+}
+
+void ac_judge_fleet(struct ac_result *r)
+{
+	for (size_t i = 0; i < r->nchecks; i++) {
+		struct ac_check_result *a = &r->checks[i];
+		const struct ac_check *ca = a->check;
+		if (!ca || !ca->target)
+			continue;
+		/* Agreement: this target's observation against the others'. */
+		if (ca->agree && a->has_last && a->last.observed) {
+			size_t same = 0, differ = 0;
+			const char *other = NULL, *other_target = NULL;
+			for (size_t j = 0; j < r->nchecks; j++) {
+				const struct ac_check_result *b = &r->checks[j];
+				if (j == i || !b->check || b->check->group != ca->group ||
+				    !b->has_last || !b->last.observed)
+					continue;
+				if (strcmp(b->last.observed, a->last.observed) == 0) {
+					same++;
+				} else {
+					differ++;
+					other = b->last.observed;
+					other_target = b->check->target->name;
+				}
+			}
+			/* The minority disagrees; with two targets, both do. */
+			if (differ > 0 && same < differ + 1 && a->state != AC_STATE_ERROR) {
+				set_state(a, AC_STATE_FAIL,
+					  ac_asprintf("targets disagree: %s says \"%s\", %s says \"%s\"",
+						      ca->target->name, a->last.observed, other_target,
+						      other));
+			}
+		}
+		/* Edge versus origin: name the stale cache instead of a bare failure. */
+		if (a->state == AC_STATE_FAIL && strcmp(ca->target->role, "edge") == 0) {
+			for (size_t j = 0; j < r->nchecks; j++) {
+				const struct ac_check_result *b = &r->checks[j];
+				if (!b->check || b->check->group != ca->group || !b->check->target ||
+				    strcmp(b->check->target->role, "origin") != 0 ||
+				    b->state != AC_STATE_PASS)
+					continue;
+				const char *info = a->has_last_bad ? failed_step_info(&a->last_bad) : NULL;
+				free(a->note);
+				a->note = ac_asprintf("%s restored, %s stale%s%s",
+						      b->check->target->name, ca->target->name,
+						      info ? ": " : "", info ? info : "");
+				break;
+			}
+		}
+	}
+}
+
+void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
+{
+	size_t fails = 0, errors = 0;
+	const struct ac_check_result *first_fail = NULL, *first_error = NULL;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct ac_check_result *cr = &r->checks[i];
+		if (cr->state == AC_STATE_FAIL) {
+			fails++;
+			if (!first_fail || cr->check->area < first_fail->check->area)
+				first_fail = cr;
+		} else if (cr->state != AC_STATE_PASS) {
+			errors++;
+			if (!first_error)
+				first_error = cr;
+		}
+	}
+	free(r->verdict_reason);
+	r->verdict_reason = NULL;
+	if (r->nchecks == 0 || o->rounds == 0) {
+		r->verdict = AC_INCONCLUSIVE;
+		r->verdict_reason = ac_strdup(r->nchecks == 0 ? "no checks ran" : "no round completed");
+	} else if (fails) {
+		r->verdict = AC_NOT_RESTORED;
+		r->verdict_reason =
+			ac_asprintf("%zu of %zu checks failed; first to fix: %s (%s, owner %s)", fails,
+				    r->nchecks, first_fail->check->id,
+				    ac_area_name(first_fail->check->area),
+				    *first_fail->check->owner ? first_fail->check->owner : "unassigned");
+	} else if (errors) {
+		r->verdict = AC_INCONCLUSIVE;
+		r->verdict_reason = ac_asprintf("%zu of %zu checks could not be measured; first: %s",
+						errors, r->nchecks, first_error->check->id);
+	} else if (o->interrupted) {
+		r->verdict = AC_INCONCLUSIVE;
+		r->verdict_reason = ac_strdup("interrupted before the window was complete");
+	} else {
+		r->verdict = AC_RESTORED;
+		r->verdict_reason = ac_asprintf("all %zu checks passed in the last %d round%s",
+						r->nchecks, o->confirm, o->confirm == 1 ? "" : "s");
+	}
+	if (o->interrupted && r->verdict != AC_NOT_RESTORED) {
+		r->verdict = AC_INCONCLUSIVE;
+		if (!r->verdict_reason || !strstr(r->verdict_reason, "interrupted")) {
+			char *old = r->verdict_reason;
+			r->verdict_reason = ac_asprintf("interrupted; %s", old ? old : "");
+			free(old);
+		}
+	}
+}
