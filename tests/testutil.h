@@ -1,0 +1,66 @@
+/*
+ * testutil.h: helpers shared by the Check suites.
+ *
+ * - running the allclear binary (AC_BIN) with a bound, capturing its
+ *   output and exit code;
+ * - writing temporary scenario files;
+ * - loading and running a scenario in-process with the engine;
+ * - reading the environment the harness (tests/run.sh) sets up, failing
+ *   the test loudly when it is missing: a suite that quietly skips its
+ *   servers proves nothing.
+ */
+#ifndef AC_TESTUTIL_H
+#define AC_TESTUTIL_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "result.h"
+#include "scenario.h"
+
+struct tu_proc {
+	int exit_code; /* -1 when killed by a signal or the time bound */
+	char *out;
+	char *err;
+	int64_t elapsed_ms;
+};
+
+/* Run $AC_BIN with argv (NULL-terminated, without argv[0]) and extra
+ * environment entries ("NAME=value", NULL-terminated, may be NULL), killing
+ * it after timeout_s. */
+void tu_run(struct tu_proc *p, const char *const *args, const char *const *env, int timeout_s);
+void tu_proc_release(struct tu_proc *p);
+
+/* A temporary file holding text; the caller frees the path (the file is
+ * removed when the process exits). */
+char *tu_write_temp(const char *text, const char *suffix);
+char *tu_read_file(const char *path);
+
+/* getenv that fails the test when the variable is missing. */
+const char *tu_env(const char *name);
+
+/* printf into a new string. */
+char *tu_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Load a scenario from text; fails the test with the loader's errors. */
+struct ac_plan *tu_load(const char *json);
+/* Load expecting failure; returns the error text (free it). */
+char *tu_load_error(const char *json);
+/* Load and run in check mode with the given rounds (interval 0). */
+struct ac_result *tu_run_scenario(const char *json, int rounds, struct ac_plan **plan_out);
+
+/* The result of the check named id, or fail the test. */
+const struct ac_check_result *tu_check(const struct ac_result *r, const char *id);
+
+/* Milliseconds on the monotonic clock. */
+int64_t tu_now_ms(void);
+
+/* Start a TCP listener on 127.0.0.1 with an OS-chosen port; returns fd. */
+int tu_listen(int *port);
+
+/* Run a Check suite and return the process exit status. */
+int tu_main(Suite *s);
+
+#endif
