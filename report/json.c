@@ -124,6 +124,19 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 	cJSON_AddNumberToObject(counts, "pass", (double)n[AC_STATE_PASS]);
 	cJSON_AddNumberToObject(counts, "fail", (double)n[AC_STATE_FAIL]);
 	cJSON_AddNumberToObject(counts, "error", (double)(n[AC_STATE_ERROR] + n[AC_STATE_PENDING]));
+	cJSON *personas = cJSON_AddArrayToObject(root, "personas");
+	struct ac_persona_stat ps[64];
+	size_t np = ac_report_persona_stats(r, ps, 64);
+	for (size_t i = 0; i < np && i < 64; i++) {
+		cJSON *p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "persona", ps[i].persona);
+		cJSON_AddNumberToObject(p, "runs", (double)ps[i].runs);
+		cJSON_AddNumberToObject(p, "failed", (double)ps[i].failed);
+		cJSON_AddNumberToObject(p, "unmeasured", (double)ps[i].unmeasured);
+		add_num(p, "error_rate", ps[i].runs ? (double)ps[i].failed / (double)ps[i].runs : 0,
+			ps[i].runs > 0);
+		cJSON_AddItemToArray(personas, p);
+	}
 	cJSON *areas = cJSON_AddArrayToObject(root, "areas");
 	for (int a = 0; a < AC_AREA_COUNT; a++) {
 		enum ac_state worst = AC_STATE_PASS;

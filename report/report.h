@@ -32,4 +32,14 @@ const struct ac_writer *ac_writer_find(const char *name);
 /* Shared helpers for writers. */
 const char *ac_report_area_name(const struct ac_check_result *cr);
 
+/* Journey error rate per persona over the window: the share of journey
+ * runs (samples of checks with a persona) that did not pass. */
+struct ac_persona_stat {
+	const char *persona;
+	size_t runs, failed, unmeasured;
+};
+/* Fill up to max entries; returns how many personas there are. */
+size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out,
+			       size_t max);
+
 #endif

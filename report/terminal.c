@@ -208,6 +208,17 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 				}
 		}
 	}
+	struct ac_persona_stat ps[32];
+	size_t np = ac_report_persona_stats(r, ps, 32);
+	if (np) {
+		fprintf(out, "\njourney runs by persona:");
+		for (size_t i = 0; i < np && i < 32; i++)
+			fprintf(out, "%s %s %zu of %zu failed (%.0f%%)%s", i ? "," : "", ps[i].persona,
+				ps[i].failed, ps[i].runs,
+				ps[i].runs ? 100.0 * (double)ps[i].failed / (double)ps[i].runs : 0.0,
+				ps[i].unmeasured ? " +unmeasured" : "");
+		fputc('\n', out);
+	}
 	fprintf(out, "\n%s%s%s: %zu passed, %zu failed, %zu not measured\n",
 		col(&t, verdict_color(r->verdict)), ac_verdict_name(r->verdict), col(&t, RESET), npass,
 		nfail, nerr);

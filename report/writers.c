@@ -30,3 +30,28 @@ const char *ac_report_area_name(const struct ac_check_result *cr)
 {
 	return ac_area_name(cr->check->area);
 }
+
+size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out,
+			       size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct ac_check_result *cr = &r->checks[i];
+		const char *p = cr->check->persona;
+		if (!p)
+			continue;
+		size_t k;
+		for (k = 0; k < n && k < max; k++)
+			if (strcmp(out[k].persona, p) == 0)
+				break;
+		if (k == n) {
+			if (n >= max)
+				continue;
+			out[n++] = (struct ac_persona_stat){p, 0, 0, 0};
+		}
+		out[k].runs += cr->history.total;
+		out[k].failed += cr->history.fails;
+		out[k].unmeasured += cr->history.total - cr->history.passes - cr->history.fails;
+	}
+	return n;
+}

@@ -293,9 +293,12 @@ static void format_position(const struct scan *s, const char *name, struct ac_er
 	size_t le = ls;
 	while (le < s->len && s->text[le] != '\n' && le - ls < 200)
 		le++;
-	char *shown = ac_excerpt(s->text + ls, le - ls, 200);
-	/* The caret lines up under the excerpt when the line has no tabs or
-	 * control characters; good enough for hand-written files. */
+	/* The line as it is, control characters and tabs as one space each, so
+	 * the caret lines up under the column. */
+	char *shown = ac_strndup(s->text + ls, le - ls);
+	for (char *p = shown; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 	size_t caret = col - 1 < 200 ? col - 1 : 200;
 	char pad[208];
 	memset(pad, ' ', caret);

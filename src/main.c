@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "json.h"
+#include "live.h"
 #include "report.h"
 #include "result.h"
 #include "scenario.h"
@@ -32,6 +34,7 @@ static void usage(FILE *out)
 	fputs("usage: allclear check SCENARIO [options]   a few rounds and a verdict\n"
 	      "       allclear watch SCENARIO [options]   rounds for a whole window\n"
 	      "       allclear lint SCENARIO...           validate without probing anything\n"
+	      "       allclear baseline save SCENARIO -o FILE   record a healthy run's values\n"
 	      "       allclear --help | --version\n"
 	      "\n"
 	      "Is service restored? allclear runs the scenario's user journeys and checks\n"
@@ -51,6 +54,7 @@ static void usage(FILE *out)
 	      "  --quiet             print the verdict line only\n"
 	      "  --verbose           list passing checks too\n"
 	      "  --no-color          no colour (NO_COLOR in the environment does the same)\n"
+	      "  --baseline FILE     values saved by 'baseline save', for \"within_baseline\"\n"
 	      "\n"
 	      "Secrets come from ${env:NAME} and ${file:PATH} in the scenario, never from the\n"
 	      "command line, and are masked in every output.\n",
@@ -68,6 +72,7 @@ enum opt_id {
 	OPT_JSON,
 	OPT_FORMAT,
 	OPT_NOCOLOR,
+	OPT_BASELINE,
 };
 
 struct cli {
@@ -78,6 +83,8 @@ struct cli {
 	bool until_restored, fail_fast, quiet, verbose, no_color;
 	const char *json_path;
 	const char *format;
+	const char *baseline_path;
+	const char *output;
 };
 
 static int bad_usage(const char *fmt, ...) AC_PRINTF(1, 2);
@@ -109,11 +116,13 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{"json", required_argument, NULL, OPT_JSON},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"no-color", no_argument, NULL, OPT_NOCOLOR},
+		{"baseline", required_argument, NULL, OPT_BASELINE},
+		{"output", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	long n;
-	while ((c = getopt_long(argc, argv, "hVqv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hVqvo:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -166,6 +175,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_NOCOLOR:
 			cli->no_color = true;
 			break;
+		case OPT_BASELINE:
+			cli->baseline_path = optarg;
+			break;
+		case 'o':
+			cli->output = optarg;
+			break;
 		default:
 			return bad_usage("%s", "bad option");
 		}
@@ -196,32 +211,90 @@ static int cmd_lint(int argc, char **argv)
 }
 
 struct progress {
-	bool quiet;
+	struct ac_live live;
+	const struct ac_clock *clock;
 };
 
 static void on_round(const struct ac_result *r, int64_t time_left_ms, void *ud)
 {
-	const struct progress *p = ud;
-	if (p->quiet)
-		return;
-	size_t pass = 0, fail = 0, err = 0;
+	struct progress *p = ud;
+	ac_live_round(&p->live, r, time_left_ms, p->clock->wall_ms(p->clock));
+}
+
+/* Read a saved baseline into the plan's checks. */
+static int load_baseline(struct ac_plan *plan, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "allclear: cannot read baseline %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	struct ac_buf b;
+	ac_buf_init(&b, 16 * 1024 * 1024);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (ac_buf_add(&b, chunk, n) < 0)
+			break;
+	fclose(f);
+	struct ac_error err = {0};
+	cJSON *root = b.truncated ? NULL
+				  : ac_json_parse_strict(b.buf, b.len, path, AC_JSON_MAX_DEPTH, &err);
+	ac_buf_release(&b);
+	const cJSON *values = ac_json_get(root, "values");
+	const cJSON *ver = ac_json_get(root, "version");
+	if (!root || !cJSON_IsObject(values) || !cJSON_IsNumber(ver) || ver->valuedouble != 1) {
+		fprintf(stderr, "allclear: %s: %s\n", path,
+			root ? "not an allclear baseline (version 1 with \"values\")" : err.msg);
+		cJSON_Delete(root);
+		return -1;
+	}
+	for (size_t i = 0; i < plan->nchecks; i++) {
+		const cJSON *v = ac_json_get(values, plan->checks[i].id);
+		if (cJSON_IsNumber(v)) {
+			plan->checks[i].baseline = v->valuedouble;
+			plan->checks[i].has_baseline = true;
+		}
+	}
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* Write the values of a healthy run as a baseline. */
+static int save_baseline(const struct ac_result *r, const char *path)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "scenario", r->scenario_name);
+	char ts[32];
+	ac_format_utc(ts, sizeof(ts), r->ended_wall_ms);
+	cJSON_AddStringToObject(root, "saved_at", ts);
+	cJSON *values = cJSON_AddObjectToObject(root, "values");
+	size_t n = 0;
 	for (size_t i = 0; i < r->nchecks; i++) {
-		enum ac_state s = r->checks[i].has_last ? r->checks[i].last.state : AC_STATE_PENDING;
-		if (s == AC_STATE_PASS)
-			pass++;
-		else if (s == AC_STATE_FAIL)
-			fail++;
-		else
-			err++;
+		const struct ac_check_result *cr = &r->checks[i];
+		if (cr->has_last && cr->last.has_value) {
+			cJSON_AddNumberToObject(values, cr->check->id, cr->last.value);
+			n++;
+		}
 	}
-	fprintf(stderr, "allclear: round %d: %zu pass, %zu fail, %zu not measured; so far: %s",
-		r->rounds, pass, fail, err, ac_verdict_name(r->verdict));
-	if (time_left_ms > 0) {
-		char left[32];
-		ac_format_duration(left, sizeof(left), time_left_ms);
-		fprintf(stderr, " (%s left)", left);
+	char *text = cJSON_Print(root);
+	cJSON_Delete(root);
+	FILE *f = fopen(path, "w");
+	int rc = -1;
+	if (f && text) {
+		rc = fputs(text, f) < 0 || fputc('\n', f) == EOF ? -1 : 0;
+		if (fclose(f) != 0)
+			rc = -1;
+	} else if (f) {
+		fclose(f);
 	}
-	fputc('\n', stderr);
+	cJSON_free(text);
+	if (rc < 0)
+		fprintf(stderr, "allclear: cannot write baseline %s\n", path);
+	else
+		fprintf(stderr, "allclear: baseline of %zu values saved to %s\n", n, path);
+	return rc;
 }
 
 static int write_report(const char *path, const char *format, const struct ac_result *r,
@@ -241,7 +314,7 @@ static int write_report(const char *path, const char *format, const struct ac_re
 	return rc;
 }
 
-static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode)
+static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, const char *save_to)
 {
 	struct ac_error err = {0};
 	struct ac_plan *plan = ac_plan_load(path, &err);
@@ -269,7 +342,30 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	struct progress prog = {cli->quiet};
+	if (cli->baseline_path && load_baseline(plan, cli->baseline_path) < 0) {
+		ac_plan_destroy(plan);
+		return AC_EXIT_USAGE;
+	}
+	if (save_to) {
+		/* A baseline is taken from a healthy run, not judged against one. */
+		for (size_t i = 0; i < plan->nchecks; i++)
+			plan->checks[i].trend.has_baseline_pct = false;
+	}
+	const char *nc = getenv("NO_COLOR");
+	bool color_ok = !cli->no_color && !(nc && *nc);
+	const char *lang = getenv("LANG");
+	struct progress prog = {
+		.live =
+			{
+				.out = stderr,
+				.tty = isatty(STDERR_FILENO),
+				.color = color_ok,
+				.utf8 = lang && strstr(lang, "UTF-8"),
+				.quiet = cli->quiet,
+				.max_rows = 40,
+			},
+		.clock = ac_clock_system(),
+	};
 	struct ac_run_opts ro = {
 		.mode = mode,
 		.until_restored = cli->until_restored,
@@ -284,9 +380,8 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode)
 		ac_plan_destroy(plan);
 		return AC_EXIT_USAGE;
 	}
-	const char *nc = getenv("NO_COLOR");
 	struct ac_report_opts o = {
-		.color = !cli->no_color && !(nc && *nc) && isatty(STDOUT_FILENO),
+		.color = color_ok && isatty(STDOUT_FILENO),
 		.quiet = cli->quiet,
 		.verbose = cli->verbose,
 	};
@@ -296,6 +391,14 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode)
 	struct ac_report_opts fo = {0};
 	if (cli->json_path && write_report(cli->json_path, "json", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
+	if (save_to) {
+		if (r->verdict != AC_RESTORED) {
+			fprintf(stderr, "allclear: not saving a baseline from a run that is not "
+					"RESTORED\n");
+		} else if (save_baseline(r, save_to) < 0) {
+			rc = AC_EXIT_USAGE;
+		}
+	}
 	fflush(stdout);
 	ac_result_destroy(r);
 	ac_plan_destroy(plan);
@@ -332,8 +435,15 @@ int main(int argc, char **argv)
 			return bad_usage("%s needs exactly one scenario file", cmd);
 		if (strcmp(cmd, "check") == 0 && cli.window_ms)
 			return bad_usage("%s", "--window belongs to watch mode");
-		return cmd_run(argv[optind], &cli, strcmp(cmd, "watch") == 0 ? AC_MODE_WATCH
-									  : AC_MODE_CHECK);
+		return cmd_run(argv[optind], &cli,
+			       strcmp(cmd, "watch") == 0 ? AC_MODE_WATCH : AC_MODE_CHECK, NULL);
 	}
-	return bad_usage("unknown command '%s' (check, watch, lint)", cmd);
+	if (strcmp(cmd, "baseline") == 0) {
+		if (nargs != 2 || strcmp(argv[optind], "save") != 0)
+			return bad_usage("%s", "usage: allclear baseline save SCENARIO -o FILE");
+		if (!cli.output)
+			return bad_usage("%s", "baseline save needs -o FILE");
+		return cmd_run(argv[optind + 1], &cli, AC_MODE_CHECK, cli.output);
+	}
+	return bad_usage("unknown command '%s' (check, watch, lint, baseline)", cmd);
 }
