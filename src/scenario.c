@@ -65,7 +65,7 @@ static void settings_defaults(struct ac_settings *s)
 	s->confirm = 3;
 	s->min_samples = 0; /* 0: as many as confirm */
 	s->coverage = 0.8;
-	s->flake_budget = 0;
+	s->flake_budget = -1; /* no budget: passes after retry are reported only */
 	s->concurrency = 16;
 	s->connect_timeout_ms = 3000;
 	s->timeout_ms = 10000;
