@@ -54,6 +54,7 @@ static void usage(FILE *out)
 	      "  --quiet             print the verdict line only\n"
 	      "  --verbose           list passing checks too\n"
 	      "  --no-color          no colour (NO_COLOR in the environment does the same)\n"
+	      "  --var NAME=VALUE    set a scenario variable (not for secrets)\n"
 	      "  --baseline FILE     values saved by 'baseline save', for \"within_baseline\"\n"
 	      "\n"
 	      "Secrets come from ${env:NAME} and ${file:PATH} in the scenario, never from the\n"
@@ -73,6 +74,7 @@ enum opt_id {
 	OPT_FORMAT,
 	OPT_NOCOLOR,
 	OPT_BASELINE,
+	OPT_VAR,
 };
 
 struct cli {
@@ -85,6 +87,8 @@ struct cli {
 	const char *format;
 	const char *baseline_path;
 	const char *output;
+	struct ac_var vars[64];
+	size_t nvars;
 };
 
 static int bad_usage(const char *fmt, ...) AC_PRINTF(1, 2);
@@ -118,6 +122,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{"no-color", no_argument, NULL, OPT_NOCOLOR},
 		{"baseline", required_argument, NULL, OPT_BASELINE},
 		{"output", required_argument, NULL, 'o'},
+		{"var", required_argument, NULL, OPT_VAR},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -181,6 +186,14 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case 'o':
 			cli->output = optarg;
 			break;
+		case OPT_VAR: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || cli->nvars >= AC_ARRAY_LEN(cli->vars))
+				return bad_usage("--var takes NAME=VALUE, not '%s'", optarg);
+			*eq = '\0';
+			cli->vars[cli->nvars++] = (struct ac_var){optarg, eq + 1, false};
+			break;
+		}
 		default:
 			return bad_usage("%s", "bad option");
 		}
@@ -188,12 +201,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	return -1;
 }
 
-static int cmd_lint(int argc, char **argv)
+static int cmd_lint(int argc, char **argv, const struct cli *cli)
 {
 	int rc = 0;
 	for (int i = 0; i < argc; i++) {
 		struct ac_error err = {0};
-		struct ac_plan *plan = ac_plan_load(argv[i], &err);
+		struct ac_plan *plan = ac_plan_load_with(argv[i], cli->vars, cli->nvars, &err);
 		if (!plan) {
 			fprintf(stderr, "%s\n", err.msg);
 			rc = AC_EXIT_USAGE;
@@ -317,7 +330,7 @@ static int write_report(const char *path, const char *format, const struct ac_re
 static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, const char *save_to)
 {
 	struct ac_error err = {0};
-	struct ac_plan *plan = ac_plan_load(path, &err);
+	struct ac_plan *plan = ac_plan_load_with(path, cli->vars, cli->nvars, &err);
 	if (!plan) {
 		fprintf(stderr, "%s\n", err.msg);
 		fprintf(stderr, "allclear: the scenario has errors; nothing was probed\n");
@@ -428,7 +441,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "lint") == 0) {
 		if (nargs < 1)
 			return bad_usage("%s", "lint needs at least one scenario file");
-		return cmd_lint(nargs, argv + optind);
+		return cmd_lint(nargs, argv + optind, &cli);
 	}
 	if (strcmp(cmd, "check") == 0 || strcmp(cmd, "watch") == 0) {
 		if (nargs != 1)

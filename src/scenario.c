@@ -129,9 +129,15 @@ static const struct ac_field check_fields[] = {
 	{"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it"},
 };
 
-static void load_variables(struct ac_cfg *cx, const cJSON *vars)
+static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac_var *over,
+			   size_t nover)
 {
 	struct ac_plan *plan = cx->plan;
+	for (size_t i = 0; i < nover; i++) {
+		plan->vars = ac_realloc(plan->vars, (plan->nvars + 1) * sizeof(*plan->vars));
+		plan->vars[plan->nvars++] =
+			(struct ac_var){ac_strdup(over[i].name), ac_strdup(over[i].value), false};
+	}
 	if (!vars)
 		return;
 	if (!ac_cfg_want_object(cx, vars, "variables"))
@@ -139,6 +145,11 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars)
 	const cJSON *v;
 	cJSON_ArrayForEach(v, vars)
 	{
+		bool overridden = false;
+		for (size_t i = 0; i < nover; i++)
+			overridden = overridden || strcmp(over[i].name, v->string) == 0;
+		if (overridden)
+			continue;
 		char *kp = ac_cfg_path("variables", v->string);
 		const cJSON *val = v;
 		bool secret = false;
@@ -591,8 +602,8 @@ static void check_unique(struct ac_cfg *cx)
 	}
 }
 
-struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name,
-				  struct ac_error *err)
+static struct ac_plan *load_text(const char *text, size_t len, const char *name,
+				 const struct ac_var *over, size_t nover, struct ac_error *err)
 {
 	cJSON *root = ac_json_parse_strict(text, len, name, AC_JSON_MAX_DEPTH, err);
 	if (!root)
@@ -612,7 +623,7 @@ struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name
 	const cJSON *ver = ac_json_get(root, "allclear");
 	if (ver && !(cJSON_IsNumber(ver) && ver->valuedouble == 1))
 		ac_cfg_error(&cx, "allclear", "this allclear reads scenario format 1");
-	load_variables(&cx, ac_json_get(root, "variables"));
+	load_variables(&cx, ac_json_get(root, "variables"), over, nover);
 	plan->name = ac_cfg_text(&cx, root, "", "name", false);
 	if (!plan->name)
 		plan->name = ac_strdup(name);
@@ -648,7 +659,19 @@ done:
 	return plan;
 }
 
+struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name,
+				  struct ac_error *err)
+{
+	return load_text(text, len, name, NULL, 0, err);
+}
+
 struct ac_plan *ac_plan_load(const char *path, struct ac_error *err)
+{
+	return ac_plan_load_with(path, NULL, 0, err);
+}
+
+struct ac_plan *ac_plan_load_with(const char *path, const struct ac_var *overrides,
+				  size_t noverrides, struct ac_error *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
@@ -670,7 +693,7 @@ struct ac_plan *ac_plan_load(const char *path, struct ac_error *err)
 		ac_buf_release(&b);
 		return NULL;
 	}
-	struct ac_plan *plan = ac_plan_load_text(b.buf, b.len, path, err);
+	struct ac_plan *plan = load_text(b.buf, b.len, path, overrides, noverrides, err);
 	ac_buf_release(&b);
 	return plan;
 }

@@ -130,6 +130,11 @@ struct ac_plan {
  * and ${file:} are read, nothing else is touched.
  */
 struct ac_plan *ac_plan_load(const char *path, struct ac_error *err);
+/* The same, with variables from the command line (--var name=value) that
+ * take the place of the scenario's variables of the same name. They are not
+ * secret: secrets come from ${env:} and ${file:} only. */
+struct ac_plan *ac_plan_load_with(const char *path, const struct ac_var *overrides, size_t n,
+				  struct ac_error *err);
 struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name,
 				  struct ac_error *err);
 void ac_plan_destroy(struct ac_plan *plan);
