@@ -1,0 +1,86 @@
+#!/bin/bash
+# The demo story, end to end: install what is missing, build, start the demo
+# shop on loopback, ship a bad release, revert it, and watch allclear say
+# NOT RESTORED until the remaining recovery steps are done, then RESTORED.
+# Everything it starts is stopped on the way out, also on failure or Ctrl-C.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+BUILD=${AC_BUILD_DIR:-build}
+STACK="$ROOT/demo/stack.sh"
+SCENARIO="$ROOT/scenarios/demo.json"
+BASE=${AC_DEMO_PORT_BASE:-47100}
+export AC_DEMO_PORT_BASE=$BASE
+export AC_DEMO_SHOP="$ROOT/$BUILD/demo/allclear-demo-shop"
+
+bold=$'\033[1m'
+reset=$'\033[0m'
+if [ ! -t 1 ] || [ -n "${NO_COLOR:-}" ]; then
+	bold=
+	reset=
+fi
+
+say() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
+
+cleanup() {
+	say "Stopping the demo stack (nothing is left running)"
+	"$STACK" down || true
+}
+
+say "Installing what is missing (Debian packages)"
+"$ROOT/.ci/deps.sh"
+
+say "Building allclear and the demo shop with meson"
+if [ ! -d "$BUILD" ]; then
+	meson setup "$BUILD" >/dev/null
+fi
+ninja -C "$BUILD" >/dev/null
+ALLCLEAR="$ROOT/$BUILD/allclear"
+
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "Starting the demo stack: PostgreSQL, Redis, the shop (build v41), its payment worker, and an nginx edge cache as edge-us and edge-eu"
+"$STACK" up
+# shellcheck disable=SC1090
+source <("$STACK" env)
+export SHOP_PASSWORD=$AC_DEMO_SHOP_PASSWORD
+export ALLCLEAR_DB_PASSWORD=$AC_DEMO_PG_PASSWORD
+
+vars=(--var "origin=$AC_DEMO_ORIGIN" --var "edge_us=$AC_DEMO_EDGE_US" --var "edge_eu=$AC_DEMO_EDGE_EU"
+	--var "pg_port=$((BASE + 10))" --var "redis_port=$((BASE + 11))")
+
+check() { # check EXPECTED-EXIT: run allclear and show its report
+	local want=$1 rc=0
+	"$ALLCLEAR" check "$SCENARIO" "${vars[@]}" --no-color --json "${AC_DEMO_STATE:-${TMPDIR:-/tmp}/allclear-demo}.report.json" || rc=$?
+	if [ "$rc" != "$want" ]; then
+		echo "demo: allclear exited $rc, the story expected $want" >&2
+		exit 1
+	fi
+}
+
+say "Before the release: is everything fine? (allclear should say RESTORED: there is nothing to restore)"
+check 0
+
+say "A bad release ships: build v42 with a new checkout flow, a new session format, a new payment path, and the new_checkout flag on"
+"$STACK" release v42
+
+say "The code is reverted to v41. Is service restored? allclear should say NOT RESTORED"
+"$STACK" revert
+check 1
+
+say "Recovery, in the release map's order: flags and config first, then jobs, data, cache"
+"$STACK" fix flags
+"$STACK" fix sessions
+"$STACK" fix worker-pause
+"$STACK" fix jobs
+"$STACK" fix repair
+"$STACK" fix worker-resume
+"$STACK" fix search
+"$STACK" fix cache
+
+say "Is service restored now? allclear should say RESTORED"
+check 0
+
+say "The story is told: the revert alone was not enough; allclear said what was left and who owned it."

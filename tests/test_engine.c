@@ -1,0 +1,303 @@
+/*
+ * test_engine.c: the engine's rounds and window rules with an injected
+ * clock and a scripted probe kind: ten-minute windows in milliseconds,
+ * flat memory over thousands of rounds, and the fail-closed stops.
+ */
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "probe.h"
+#include "testutil.h"
+
+/* The script: what the fake kind answers in each round. */
+static enum ac_state (*script)(int round, const struct ac_check *c);
+static struct ac_fake_clock fclock;
+static int64_t probe_cost_ms;
+static volatile sig_atomic_t stop_after_round_flag;
+static int stop_at_round;
+
+static void fake_start(struct ac_probe_run *run)
+{
+	if (probe_cost_ms)
+		ac_fake_clock_advance(&fclock, probe_cost_ms);
+	enum ac_state st = script(run->round, run->check);
+	ac_sample_set(&run->sample, st, st == AC_STATE_PASS ? NULL : "scripted %s",
+		      ac_state_name(st));
+	run->sample.has_value = true;
+	run->sample.value = run->round;
+	ac_probe_finish(run);
+}
+
+static const struct ac_probe_kind fake_kind = {
+	.name = "fake",
+	.section = "checks",
+	.start = fake_start,
+};
+
+static const char *const two_checks =
+	"{\"targets\": {\"origin\": \"http://127.0.0.1:9\"},"
+	" \"settings\": {\"interval\": \"15s\", \"window\": \"10m\", \"confirm\": 3},"
+	" \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"critical\": true,"
+	"   \"steps\": [{\"url\": \"/\"}]},"
+	"  {\"name\": \"b\", \"area\": \"data\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]}]}";
+
+static struct ac_plan *fake_plan(const char *json)
+{
+	struct ac_plan *p = tu_load(json);
+	for (size_t i = 0; i < p->nchecks; i++)
+		p->checks[i].kind = &fake_kind;
+	return p;
+}
+
+static void on_round_stop(const struct ac_result *r, int64_t left, void *ud)
+{
+	(void)left;
+	(void)ud;
+	if (stop_at_round && r->rounds >= stop_at_round)
+		stop_after_round_flag = 1;
+}
+
+static struct ac_result *run(struct ac_plan *p, enum ac_mode mode, bool until, bool fail_fast)
+{
+	ac_fake_clock_init(&fclock, 1764000000000LL);
+	stop_after_round_flag = 0;
+	struct ac_run_opts o = {
+		.mode = mode,
+		.until_restored = until,
+		.fail_fast = fail_fast,
+		.clock = &fclock.clock,
+		.stop = &stop_after_round_flag,
+		.on_round = on_round_stop,
+	};
+	struct ac_error err = {0};
+	struct ac_result *r = ac_engine_run(p, &o, &err);
+	ck_assert_msg(r != NULL, "%s", err.msg);
+	return r;
+}
+
+static enum ac_state all_pass(int round, const struct ac_check *c)
+{
+	(void)round;
+	(void)c;
+	return AC_STATE_PASS;
+}
+
+START_TEST(ten_minute_window_in_well_under_a_second)
+{
+	script = all_pass;
+	struct ac_plan *p = fake_plan(two_checks);
+	int64_t t0 = tu_now_ms();
+	struct ac_result *r = run(p, AC_MODE_WATCH, false, false);
+	int64_t took = tu_now_ms() - t0;
+	ck_assert_int_eq(r->rounds, 40); /* 10 min / 15 s */
+	ck_assert_int_eq(r->verdict, AC_RESTORED);
+	ck_assert_int_lt(took, 1000);
+	ck_assert_int_eq(r->checks[0].history.total, 40);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+static enum ac_state burst_mid_window(int round, const struct ac_check *c)
+{
+	(void)c;
+	return round >= 10 && round <= 20 ? AC_STATE_FAIL : AC_STATE_PASS;
+}
+
+START_TEST(error_burst_that_ends_is_restored_and_recovered_at)
+{
+	script = burst_mid_window;
+	struct ac_plan *p = fake_plan(two_checks);
+	struct ac_result *r = run(p, AC_MODE_WATCH, false, false);
+	ck_assert_int_eq(r->verdict, AC_RESTORED);
+	ck_assert_ptr_nonnull(r->checks[0].note);
+	ck_assert_msg(strstr(r->checks[0].note, "recovered at"), "note: %s", r->checks[0].note);
+	ck_assert_int_eq(r->checks[0].history.fails, 11);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+static enum ac_state burst_at_end(int round, const struct ac_check *c)
+{
+	(void)c;
+	return round == 39 ? AC_STATE_FAIL : AC_STATE_PASS;
+}
+
+START_TEST(burst_within_last_confirm_rounds_is_not_restored)
+{
+	script = burst_at_end;
+	struct ac_plan *p = fake_plan(two_checks);
+	struct ac_result *r = run(p, AC_MODE_WATCH, false, false);
+	ck_assert_int_eq(r->verdict, AC_NOT_RESTORED);
+	ck_assert_int_eq(r->checks[0].state, AC_STATE_FAIL);
+	ck_assert_ptr_nonnull(strstr(r->checks[0].reason, "green rounds needed"));
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+static enum ac_state green_from_5(int round, const struct ac_check *c)
+{
+	(void)c;
+	return round < 5 ? AC_STATE_FAIL : AC_STATE_PASS;
+}
+
+START_TEST(until_restored_stops_after_k_green_rounds)
+{
+	script = green_from_5;
+	struct ac_plan *p = fake_plan(two_checks);
+	struct ac_result *r = run(p, AC_MODE_WATCH, true, false);
+	ck_assert_int_eq(r->verdict, AC_RESTORED);
+	ck_assert_int_eq(r->rounds, 7); /* rounds 5, 6, 7 green */
+	ck_assert(r->stopped_early);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+static enum ac_state never_green(int round, const struct ac_check *c)
+{
+	(void)round;
+	return strcmp(c->name, "b") == 0 ? AC_STATE_ERROR : AC_STATE_PASS;
+}
+
+START_TEST(until_restored_deadline_is_inconclusive_with_why)
+{
+	script = never_green;
+	struct ac_plan *p = fake_plan(two_checks);
+	p->settings.deadline_ms = 2 * 60 * 1000;
+	struct ac_result *r = run(p, AC_MODE_WATCH, true, false);
+	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
+	ck_assert_int_eq(r->rounds, 8);
+	ck_assert_ptr_nonnull(strstr(r->verdict_reason, "could not be measured"));
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+static enum ac_state critical_fails(int round, const struct ac_check *c)
+{
+	(void)round;
+	return strcmp(c->name, "a") == 0 ? AC_STATE_FAIL : AC_STATE_PASS;
+}
+
+START_TEST(fail_fast_stops_at_first_critical_failure)
+{
+	script = critical_fails;
+	struct ac_plan *p = fake_plan(two_checks);
+	p->settings.concurrency = 1;
+	struct ac_result *r = run(p, AC_MODE_WATCH, false, true);
+	ck_assert_int_eq(r->rounds, 1);
+	ck_assert_int_eq(r->verdict, AC_NOT_RESTORED);
+	ck_assert(r->stopped_early);
+	/* The second check was never started: no sample, not a pass. */
+	ck_assert_int_eq(r->checks[1].history.total, 0);
+	ck_assert_int_ne(r->checks[1].state, AC_STATE_PASS);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+START_TEST(interrupted_is_never_restored)
+{
+	script = all_pass;
+	struct ac_plan *p = fake_plan(two_checks);
+	stop_at_round = 5;
+	struct ac_result *r = run(p, AC_MODE_WATCH, false, false);
+	stop_at_round = 0;
+	ck_assert(r->interrupted);
+	ck_assert_int_eq(r->rounds, 5);
+	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+START_TEST(slow_rounds_are_recorded_and_never_overlap)
+{
+	script = all_pass;
+	struct ac_plan *p = fake_plan(two_checks);
+	probe_cost_ms = 10000; /* two checks one after the other: 20 s > 15 s */
+	p->settings.concurrency = 1;
+	struct ac_result *r = run(p, AC_MODE_WATCH, false, false);
+	probe_cost_ms = 0;
+	ck_assert_int_eq(r->slow_rounds, r->rounds);
+	ck_assert_int_eq(r->rounds, 30); /* 600 s / 20 s */
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+/* Heap in use, from the allocator that is actually linked. */
+size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+static size_t heap_in_use(void)
+{
+	if (__sanitizer_get_current_allocated_bytes)
+		return __sanitizer_get_current_allocated_bytes();
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks;
+}
+
+static size_t heap_at[2];
+static void on_round_measure(const struct ac_result *r, int64_t left, void *ud)
+{
+	(void)left;
+	(void)ud;
+	if (r->rounds == 1000)
+		heap_at[0] = heap_in_use();
+	if (r->rounds == 6000)
+		heap_at[1] = heap_in_use();
+}
+
+static enum ac_state flapping(int round, const struct ac_check *c)
+{
+	(void)c;
+	return round % 7 == 0 ? AC_STATE_FAIL : round % 11 == 0 ? AC_STATE_ERROR : AC_STATE_PASS;
+}
+
+START_TEST(memory_stays_flat_over_long_windows)
+{
+	script = flapping;
+	struct ac_plan *p = fake_plan(two_checks);
+	p->settings.window_ms = 6000LL * 15000;
+	ac_fake_clock_init(&fclock, 1764000000000LL);
+	struct ac_run_opts o = {.mode = AC_MODE_WATCH, .clock = &fclock.clock,
+				.on_round = on_round_measure};
+	struct ac_error err = {0};
+	struct ac_result *r = ac_engine_run(p, &o, &err);
+	ck_assert_int_eq(r->rounds, 6000);
+	ck_assert_int_le(r->checks[0].history.len, AC_HISTORY_MAX);
+	ck_assert_int_eq(r->checks[0].history.total, 6000);
+	/* 5000 more rounds may not cost more than a few KiB. */
+	ck_assert_msg(heap_at[1] <= heap_at[0] + 16384, "heap grew from %zu to %zu bytes",
+		      heap_at[0], heap_at[1]);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+static Suite *engine_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *tc = tcase_create("window");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, ten_minute_window_in_well_under_a_second);
+	tcase_add_test(tc, error_burst_that_ends_is_restored_and_recovered_at);
+	tcase_add_test(tc, burst_within_last_confirm_rounds_is_not_restored);
+	tcase_add_test(tc, until_restored_stops_after_k_green_rounds);
+	tcase_add_test(tc, until_restored_deadline_is_inconclusive_with_why);
+	tcase_add_test(tc, fail_fast_stops_at_first_critical_failure);
+	tcase_add_test(tc, interrupted_is_never_restored);
+	tcase_add_test(tc, slow_rounds_are_recorded_and_never_overlap);
+	tcase_add_test(tc, memory_stays_flat_over_long_windows);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_main(engine_suite());
+}
