@@ -50,7 +50,9 @@ static void usage(FILE *out)
 	      "  --deadline DUR      with --until-restored: give up after DUR (default 45m)\n"
 	      "  --fail-fast         stop at the first critical check that fails\n"
 	      "  --json FILE         write the full JSON report to FILE ('-' for stdout)\n"
-	      "  --format FORMAT     stdout report: terminal (default) or json\n"
+	      "  --junit FILE        write JUnit XML (the verdict is a testcase of its own)\n"
+	      "  --markdown FILE     write a Markdown summary for chat or a pull request\n"
+	      "  --format FORMAT     stdout report: terminal (default), json, junit, markdown\n"
 	      "  --quiet             print the verdict line only\n"
 	      "  --verbose           list passing checks too\n"
 	      "  --no-color          no colour (NO_COLOR in the environment does the same)\n"
@@ -75,6 +77,8 @@ enum opt_id {
 	OPT_NOCOLOR,
 	OPT_BASELINE,
 	OPT_VAR,
+	OPT_JUNIT,
+	OPT_MARKDOWN,
 };
 
 struct cli {
@@ -84,6 +88,8 @@ struct cli {
 	int confirm;
 	bool until_restored, fail_fast, quiet, verbose, no_color;
 	const char *json_path;
+	const char *junit_path;
+	const char *markdown_path;
 	const char *format;
 	const char *baseline_path;
 	const char *output;
@@ -123,6 +129,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{"baseline", required_argument, NULL, OPT_BASELINE},
 		{"output", required_argument, NULL, 'o'},
 		{"var", required_argument, NULL, OPT_VAR},
+		{"junit", required_argument, NULL, OPT_JUNIT},
+		{"markdown", required_argument, NULL, OPT_MARKDOWN},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -172,9 +180,17 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_JSON:
 			cli->json_path = optarg;
 			break;
+		case OPT_JUNIT:
+			cli->junit_path = optarg;
+			break;
+		case OPT_MARKDOWN:
+			cli->markdown_path = optarg;
+			break;
 		case OPT_FORMAT:
 			if (!ac_writer_find(optarg))
-				return bad_usage("--format: unknown format '%s' (terminal, json)", optarg);
+				return bad_usage("--format: unknown format '%s' (terminal, json, junit, "
+						 "markdown)",
+						 optarg);
 			cli->format = optarg;
 			break;
 		case OPT_NOCOLOR:
@@ -403,6 +419,10 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 		rc = AC_EXIT_USAGE;
 	struct ac_report_opts fo = {0};
 	if (cli->json_path && write_report(cli->json_path, "json", r, &fo) < 0)
+		rc = AC_EXIT_USAGE;
+	if (cli->junit_path && write_report(cli->junit_path, "junit", r, &fo) < 0)
+		rc = AC_EXIT_USAGE;
+	if (cli->markdown_path && write_report(cli->markdown_path, "markdown", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
 	if (save_to) {
 		if (r->verdict != AC_RESTORED) {

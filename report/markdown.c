@@ -1,0 +1,81 @@
+/*
+ * markdown.c: a report to paste into the incident channel or a pull
+ * request: the verdict, then a table of what is not restored, in recovery
+ * order, with owners.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/mask.h"
+#include "../src/probe.h"
+#include "../src/scenario.h"
+#include "../src/util.h"
+#include "report.h"
+
+/* Table cells: no line breaks, no unescaped pipes. */
+static void cell(FILE *out, const char *s)
+{
+	char *m = ac_mask_apply(NULL, s ? s : "");
+	char *ex = ac_excerpt(m, strlen(m), 300);
+	for (const char *p = ex; *p; p++) {
+		if (*p == '|')
+			fputs("\\|", out);
+		else if (*p == '`' || *p == '<' || *p == '>')
+			fprintf(out, "\\%c", *p);
+		else
+			fputc(*p, out);
+	}
+	free(ex);
+	free(m);
+}
+
+static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
+{
+	(void)o;
+	fprintf(out, "## allclear: %s\n\n", ac_verdict_name(r->verdict));
+	cell(out, r->verdict_reason);
+	fputs("\n\n", out);
+	if (r->insecure_tls)
+		fputs("**Warning: TLS verification was off for this run.**\n\n", out);
+	char a[32];
+	ac_format_utc(a, sizeof(a), r->started_wall_ms);
+	fputs("Scenario *", out);
+	cell(out, r->scenario_name);
+	fprintf(out, "*, %s mode, %d round%s from %s%s.\n\n", r->mode, r->rounds,
+		r->rounds == 1 ? "" : "s", a, r->interrupted ? ", interrupted" : "");
+	size_t bad = 0;
+	for (size_t i = 0; i < r->nchecks; i++)
+		bad += r->checks[i].state != AC_STATE_PASS;
+	if (bad) {
+		fputs("| state | area | check | owner | why |\n|---|---|---|---|---|\n", out);
+		for (int area = 0; area < AC_AREA_COUNT; area++) {
+			for (size_t i = 0; i < r->nchecks; i++) {
+				const struct ac_check_result *cr = &r->checks[i];
+				if (cr->state == AC_STATE_PASS || (int)cr->check->area != area)
+					continue;
+				fprintf(out, "| %s | %s | ", ac_state_name(cr->state),
+					ac_area_name(cr->check->area));
+				cell(out, cr->check->id);
+				fputs(" | ", out);
+				cell(out, *cr->check->owner ? cr->check->owner : "unassigned");
+				fputs(" | ", out);
+				cell(out, cr->reason);
+				if (cr->note) {
+					fputs(" (", out);
+					cell(out, cr->note);
+					fputs(")", out);
+				}
+				fputs(" |\n", out);
+			}
+		}
+		fputc('\n', out);
+	}
+	fprintf(out, "%zu of %zu checks passed.\n", r->nchecks - bad, r->nchecks);
+	return ferror(out) ? -1 : 0;
+}
+
+const struct ac_writer ac_writer_markdown = {
+	.name = "markdown",
+	.summary = "verdict and a table of what is not restored, for chat or a pull request",
+	.write = markdown_write,
+};
