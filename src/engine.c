@@ -77,6 +77,9 @@ static void on_finish(struct ac_probe_run *run)
 		free(run->sample.evidence);
 		run->sample.evidence = m;
 	}
+	/* Fleet agreement compares observations: a value is one. */
+	if (!run->sample.observed && run->sample.has_value)
+		run->sample.observed = ac_asprintf("%.15g", run->sample.value);
 	if (run->check->critical && run->sample.state == AC_STATE_FAIL)
 		e->critical_failed = true;
 	e->active--;

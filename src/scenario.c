@@ -125,7 +125,8 @@ static const struct ac_field check_fields[] = {
 	{"max_growth_per_minute", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 	{"within_baseline", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. \"10%\""},
 	{"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, "target names or \"*\" (per-target kinds)"},
-	{"agree", AC_FT_CUSTOM, false, AC_FIELD_NONE, "every target must give the same value"},
+	{"agree", AC_FT_CUSTOM, false, AC_FIELD_NONE,
+	 "true: every target observes the same; \"NAME\": every check in group NAME does"},
 	{"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it"},
 };
 
@@ -372,12 +373,13 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	}
 	c->critical = cJSON_IsTrue(v);
 	v = ac_json_get(obj, "agree");
-	if (v && !cJSON_IsBool(v)) {
+	if (v && !cJSON_IsBool(v) && !(cJSON_IsString(v) && *v->valuestring)) {
 		char *kp = ac_cfg_path(path, "agree");
-		ac_cfg_error(cx, kp, "expected true or false");
+		ac_cfg_error(cx, kp, "expected true (every target agrees) or a group name");
 		free(kp);
 	}
-	c->agree = cJSON_IsTrue(v);
+	c->agree = cJSON_IsTrue(v) || cJSON_IsString(v);
+	c->agree_group = cJSON_IsString(v) ? ac_strdup(v->valuestring) : NULL;
 	c->timeout_ms = 0;
 	v = ac_json_get(obj, "timeout");
 	if (v) {
@@ -523,6 +525,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 			free(c.name);
 			free(c.description);
 			free(c.owner);
+			free(c.agree_group);
 			free(path);
 			continue;
 		}
@@ -530,7 +533,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 		size_t ntables[2] = {AC_ARRAY_LEN(check_fields), kind->nfields};
 		ac_cfg_keys(cx, obj, path, tables, ntables, kind->fields ? 2 : 1);
 		if (!kind->per_target) {
-			const char *bad[] = {"targets", "agree", "persona"};
+			const char *bad[] = {"targets", "persona"};
 			for (size_t i = 0; i < AC_ARRAY_LEN(bad); i++) {
 				if (ac_json_get(obj, bad[i])) {
 					char *kp = ac_cfg_path(path, bad[i]);
@@ -569,6 +572,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 				ci.owner = ac_strdup(c.owner);
 				ci.description = c.description ? ac_strdup(c.description) : NULL;
 				ci.persona = ac_strdup(c.persona);
+				ci.agree_group = c.agree_group ? ac_strdup(c.agree_group) : NULL;
 				ci.target = tg[i];
 				add_check(plan, alloc, &ci);
 			}
@@ -578,6 +582,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 			free(c.owner);
 			free(c.description);
 			free(c.persona);
+			free(c.agree_group);
 		} else {
 			c.id = ac_strdup(c.name);
 			add_check(plan, alloc, &c);
@@ -710,6 +715,7 @@ void ac_plan_destroy(struct ac_plan *plan)
 		free(c->persona);
 		free(c->owner);
 		free(c->description);
+		free(c->agree_group);
 	}
 	free(plan->checks);
 	for (size_t i = 0; i < plan->nconfigs; i++)

@@ -69,9 +69,12 @@ struct ac_check {
 	int64_t timeout_ms;
 	struct ac_trend trend;
 	/* Fleet agreement: checks expanded from one definition share a group,
-	 * and "agree" makes their values have to match. */
+	 * and "agree": true makes their observations have to match. "agree":
+	 * "NAME" puts checks of any kind (a flag read over HTTP, from Redis,
+	 * from SQL) into one named group that must agree. */
 	size_t group;
 	bool agree;
+	char *agree_group; /* NULL, or the name of a cross-check group */
 	double baseline; /* from a saved baseline, when has_baseline */
 	bool has_baseline;
 	int min_samples; /* the kind needs at least this many samples */

@@ -244,35 +244,42 @@ void ac_judge_fleet(struct ac_result *r)
 	for (size_t i = 0; i < r->nchecks; i++) {
 		struct ac_check_result *a = &r->checks[i];
 		const struct ac_check *ca = a->check;
-		if (!ca || !ca->target)
+		if (!ca)
 			continue;
-		/* Agreement: this target's observation against the others'. */
-		if (ca->agree && a->has_last && a->last.observed) {
+		/* Agreement: this check's observation against its group's. */
+		if (ca->agree && a->has_last && a->last.observed && a->state != AC_STATE_ERROR) {
 			size_t same = 0, differ = 0;
-			const char *other = NULL, *other_target = NULL;
+			const char *other = NULL, *other_name = NULL;
 			for (size_t j = 0; j < r->nchecks; j++) {
 				const struct ac_check_result *b = &r->checks[j];
-				if (j == i || !b->check || b->check->group != ca->group ||
-				    !b->has_last || !b->last.observed)
+				const struct ac_check *cb = b->check;
+				if (j == i || !cb || !cb->agree || !b->has_last || !b->last.observed)
+					continue;
+				bool member = ca->agree_group
+						      ? cb->agree_group &&
+								strcmp(cb->agree_group, ca->agree_group) == 0
+						      : !cb->agree_group && cb->group == ca->group;
+				if (!member)
 					continue;
 				if (strcmp(b->last.observed, a->last.observed) == 0) {
 					same++;
 				} else {
 					differ++;
 					other = b->last.observed;
-					other_target = b->check->target->name;
+					other_name = cb->target && !ca->agree_group ? cb->target->name : cb->id;
 				}
 			}
-			/* The minority disagrees; with two targets, both do. */
-			if (differ > 0 && same < differ + 1 && a->state != AC_STATE_ERROR) {
+			/* The minority disagrees; in a tie, everyone does. */
+			if (differ > 0 && same + 1 <= differ) {
+				const char *me = ca->target && !ca->agree_group ? ca->target->name : ca->id;
 				set_state(a, AC_STATE_FAIL,
-					  ac_asprintf("targets disagree: %s says \"%s\", %s says \"%s\"",
-						      ca->target->name, a->last.observed, other_target,
-						      other));
+					  ac_asprintf("%s disagree: %s says \"%s\", %s says \"%s\"",
+						      ca->agree_group ? "checks" : "targets", me,
+						      a->last.observed, other_name, other));
 			}
 		}
 		/* Edge versus origin: name the stale cache instead of a bare failure. */
-		if (a->state == AC_STATE_FAIL && strcmp(ca->target->role, "edge") == 0) {
+		if (a->state == AC_STATE_FAIL && ca->target && strcmp(ca->target->role, "edge") == 0) {
 			for (size_t j = 0; j < r->nchecks; j++) {
 				const struct ac_check_result *b = &r->checks[j];
 				if (!b->check || b->check->group != ca->group || !b->check->target ||
