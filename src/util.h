@@ -49,7 +49,7 @@ void *ac_realloc(void *p, size_t n);
 char *ac_strdup(const char *s);
 char *ac_strndup(const char *s, size_t n);
 char *ac_asprintf(const char *fmt, ...) AC_PRINTF(1, 2);
-char *ac_vasprintf(const char *fmt, va_list ap);
+char *ac_vasprintf(const char *fmt, va_list ap) AC_PRINTF(1, 0);
 _Noreturn void ac_die(const char *fmt, ...) AC_PRINTF(1, 2);
 
 /* Grow *arr (of element size sz) so that it holds at least n elements. */
