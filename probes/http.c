@@ -1635,25 +1635,19 @@ static void add_header(struct hrun *h, const char *name, const char *value)
 	free(line);
 }
 
-/* Send the current step's request to h->url. */
-static void send_request(struct hrun *h)
+/* Options that stay the same for every request of a run. */
+static void setup_handle(struct hrun *h)
 {
-	const struct step *s = cur_step(h);
 	const struct ac_settings *set = &h->run->plan->settings;
 	CURL *e = h->easy;
-	reset_response(h);
-	curl_easy_reset(e);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, h);
-	curl_easy_setopt(e, CURLOPT_URL, h->url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* in-memory jar of this run only */
+	/* The in-memory cookie jar of this run only. */
+	curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)set->connect_timeout_ms);
-	int64_t left = h->run->deadline_ms - ac_loop_now(h->run->loop);
-	int64_t t = s->timeout_ms < left ? s->timeout_ms : left;
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(t > 1 ? t : 1));
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -1668,6 +1662,29 @@ static void send_request(struct hrun *h)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+}
+
+/* Send the current step's request to h->url. */
+static void send_request(struct hrun *h)
+{
+	const struct step *s = cur_step(h);
+	CURL *e = h->easy;
+	reset_response(h);
+	/* No curl_easy_reset between requests: libcurl 7.88 leaks the cookie
+	 * file list on reset (curl PR 10709). What varies per request is set
+	 * here, every time; the rest once in setup_handle(). */
+	curl_easy_setopt(e, CURLOPT_URL, h->url);
+	int64_t left = h->run->deadline_ms - ac_loop_now(h->run->loop);
+	int64_t t = s->timeout_ms < left ? s->timeout_ms : left;
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(t > 1 ? t : 1));
+	/* The previous request's body is freed: forget it before anything
+	 * else (setting POSTFIELDS switches to POST; HTTPGET switches back). */
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	h->errbuf[0] = '\0';
 	/* A redirect to another origin carries none of the step's headers. */
 	if (!h->other_origin) {
@@ -2067,6 +2084,7 @@ static void journey_start(struct ac_probe_run *run)
 		ac_probe_finish(run);
 		return;
 	}
+	setup_handle(h);
 	h->idx = 0;
 	start_step(h);
 }
