@@ -1,0 +1,310 @@
+/*
+ * test_core.c: the strict JSON scanner, JSON paths, masking, variables and
+ * the loader's errors.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "mask.h"
+#include "probe.h"
+#include "testutil.h"
+
+static char *parse_err(const char *text)
+{
+	struct ac_error err = {0};
+	cJSON *j = ac_json_parse_strict(text, strlen(text), "f.json", 64, &err);
+	ck_assert_msg(j == NULL, "parsed but should not have: %s", text);
+	return ac_strdup(err.msg);
+}
+
+START_TEST(json_syntax_error_has_line_column_and_line)
+{
+	char *e = parse_err("{\n  \"a\": 1,\n  \"b\": tru\n}");
+	ck_assert_msg(strstr(e, "f.json:3:8: unexpected character"), "%s", e);
+	ck_assert_ptr_nonnull(strstr(e, "\"b\": tru"));
+	ck_assert_ptr_nonnull(strstr(e, "^"));
+	free(e);
+}
+END_TEST
+
+START_TEST(json_rejects_what_cjson_accepts)
+{
+	const char *bad[] = {
+		"{\"a\": 1} trailing",	   "{\"a\": 1, \"a\": 2}",  "{\"a\": 1e999}", "{\"a\": \"x\\u0000y\"}",
+		"{\"a\": [1, 2,]}",	   "{\"a\": 1,}",	   "{'a': 1}",	     "// c\n{}",
+		"{\"a\": 01}",		   "{\"a\": \"tab\there\"}", "",		     "{\"a\": -}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ac_error err = {0};
+		cJSON *j = ac_json_parse_strict(bad[i], strlen(bad[i]), "f", 64, &err);
+		ck_assert_msg(j == NULL, "accepted: %s", bad[i]);
+		ck_assert_msg(strstr(err.msg, "f:"), "no position for %s: %s", bad[i], err.msg);
+	}
+	/* Keys that differ only in case are distinct and both kept. */
+	struct ac_error err = {0};
+	cJSON *j = ac_json_parse_strict("{\"Name\": 1, \"name\": 2}", 22, "f", 64, &err);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(ac_json_get(j, "name")->valueint, 2);
+	ck_assert_int_eq(ac_json_get(j, "Name")->valueint, 1);
+	ck_assert_ptr_null(ac_json_get(j, "NAME"));
+	cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(json_depth_is_bounded)
+{
+	size_t n = 10000;
+	char *deep = malloc(2 * n + 1);
+	memset(deep, '[', n);
+	memset(deep + n, ']', n);
+	deep[2 * n] = '\0';
+	char *e = parse_err(deep);
+	ck_assert_ptr_nonnull(strstr(e, "nesting too deep"));
+	free(e);
+	free(deep);
+}
+END_TEST
+
+START_TEST(jsonpath_selects)
+{
+	const char *doc = "{\"results\":[{\"id\":10},{\"id\":20},{\"id\":30}],\"a b\":{\"c\":true}}";
+	cJSON *j = ac_json_parse_body(doc, strlen(doc));
+	ck_assert_ptr_nonnull(j);
+	const cJSON **m;
+	size_t n;
+	ck_assert_int_eq(ac_jsonpath_eval(j, "$.results[0].id", &m, &n, NULL), 1);
+	ck_assert_int_eq(m[0]->valueint, 10);
+	free(m);
+	ck_assert_int_eq(ac_jsonpath_eval(j, "$.results[-1].id", &m, &n, NULL), 1);
+	ck_assert_int_eq(m[0]->valueint, 30);
+	free(m);
+	ck_assert_int_eq(ac_jsonpath_eval(j, "$.results[*].id", &m, &n, NULL), 3);
+	free(m);
+	ck_assert_int_eq(ac_jsonpath_eval(j, "$[\"a b\"].c", &m, &n, NULL), 1);
+	ck_assert(cJSON_IsTrue(m[0]));
+	free(m);
+	ck_assert_int_eq(ac_jsonpath_eval(j, "$.results[7]", &m, &n, NULL), 0);
+	free(m);
+	struct ac_error err = {0};
+	ck_assert_int_eq(ac_jsonpath_check("results.id", &err), -1);
+	ck_assert_int_eq(ac_jsonpath_check("$.a..b", &err), -1);
+	cJSON_Delete(j);
+	/* Response bodies: trailing garbage is not JSON. */
+	ck_assert_ptr_null(ac_json_parse_body("{} x", 4));
+}
+END_TEST
+
+START_TEST(mask_raw_urlencoded_base64_and_pairs)
+{
+	struct ac_mask *m = ac_mask_create();
+	ac_mask_add(m, "p@ss w0rd/canary");
+	ac_mask_add_pair(m, "alice", "hunter2-canary");
+	char *a = ac_mask_apply(m, "raw p@ss w0rd/canary, url p%40ss%20w0rd%2Fcanary, "
+				   "b64 cEBzcyB3MHJkL2NhbmFyeQ, basic YWxpY2U6aHVudGVyMi1jYW5hcnk=");
+	ck_assert_msg(!strstr(a, "canary") && !strstr(a, "%40ss") && !strstr(a, "cEBzcyB3") &&
+			      !strstr(a, "YWxpY2U6aHVudGVy"),
+		      "leaked: %s", a);
+	free(a);
+	/* A secret inside a longer base64 text. */
+	char *b = ac_mask_apply(m, "Authorization-ish: eHhwQHNzIHcwcmQvY2FuYXJ5eHg=");
+	ck_assert_msg(!strstr(b, "QHNzIHcwcmQvY2FuYXJ5"), "leaked: %s", b);
+	free(b);
+	ac_mask_destroy(m);
+}
+END_TEST
+
+START_TEST(mask_dsn_and_url_credentials)
+{
+	char *a = ac_mask_dsn("host=db port=5432 user=ro password=s3cret dbname=shop");
+	ck_assert_ptr_null(strstr(a, "s3cret"));
+	ck_assert_ptr_nonnull(strstr(a, "password=***"));
+	char *b = ac_mask_dsn("postgresql://ro:s3cret@db:5432/shop");
+	ck_assert_ptr_null(strstr(b, "s3cret"));
+	ck_assert_ptr_nonnull(strstr(b, "ro:***@db"));
+	char *c = ac_mask_apply(NULL, "see http://user:pw-1234@example.com/x and redis://:pw-5678@h:1/0");
+	ck_assert_msg(!strstr(c, "pw-1234") && !strstr(c, "pw-5678"), "%s", c);
+	ck_assert(ac_mask_header_is_secret("authorization"));
+	ck_assert(ac_mask_header_is_secret("Set-Cookie"));
+	ck_assert(ac_mask_header_is_secret("X-Api-Key"));
+	ck_assert(!ac_mask_header_is_secret("X-Build"));
+	char *h = ac_mask_header_value(NULL, "Cookie", "sid=abc");
+	ck_assert_str_eq(h, "***");
+	free(a);
+	free(b);
+	free(c);
+	free(h);
+}
+END_TEST
+
+static const char *const base =
+	"{\"targets\": {\"origin\": \"http://127.0.0.1:9\"}, \"journeys\": [%s]}";
+
+START_TEST(loader_unknown_key_did_you_mean_with_path)
+{
+	char *json = tu_fmt(base, "{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]},"
+				  "{\"name\": \"b\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\", \"asert\": {}}]}");
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "test.json: journeys[1].steps[0].asert: unknown key, did you mean \"assert\"?"),
+		      "%s", e);
+	free(e);
+	free(json);
+}
+END_TEST
+
+START_TEST(loader_reports_every_problem_at_once)
+{
+	char *json = tu_fmt(base, "{\"name\": \"a\", \"area\": \"cach\", \"owner\": \"o\", \"steps\": [{\"url\": \"/${nope}\", \"timeout\": \"5 parsecs\"}]},"
+				  "{\"name\": \"b\", \"owner\": \"o\", \"persona\": \"ghost\", \"steps\": [{\"url\": \"/\", \"method\": \"POST\"}]}");
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "journeys[0].area: unknown area \"cach\", did you mean \"cache\"?"), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[0].steps[0].url: undefined variable \"${nope}\""), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[0].steps[0].timeout: expected a duration"), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[1]: missing required key \"area\""), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[1].persona: unknown persona \"ghost\""), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[1].steps[0].method: POST is a write"), "%s", e);
+	free(e);
+	free(json);
+}
+END_TEST
+
+START_TEST(loader_refuses_zero_checks_and_bad_targets)
+{
+	char *e = tu_load_error("{\"targets\": {\"o\": \"http://x\"}}");
+	ck_assert_msg(strstr(e, "no checks to run"), "%s", e);
+	free(e);
+	e = tu_load_error("{\"targets\": {\"o\": \"ftp://x\"}, \"journeys\": [{\"name\": \"a\", "
+			  "\"area\": \"code\", \"owner\": \"o\", \"targets\": [\"orgin\"], \"steps\": [{\"url\": \"/\"}]}]}");
+	ck_assert_msg(strstr(e, "targets.o: URL must start with http:// or https://"), "%s", e);
+	ck_assert_msg(strstr(e, "unknown target \"orgin\""), "%s", e);
+	free(e);
+	e = tu_load_error("{\"checks\": [{\"kind\": \"sqll\", \"name\": \"x\", \"area\": \"data\", \"owner\": \"o\"}]}");
+	ck_assert_msg(strstr(e, "checks[0].kind: unknown kind \"sqll\""), "%s", e);
+	free(e);
+}
+END_TEST
+
+START_TEST(loader_secrets_from_env_and_file_are_masked)
+{
+	setenv("AC_TEST_CANARY_ENV", "env-canary-91x", 1);
+	char *file = tu_write_temp("file-canary-22y\n", ".secret");
+	char *json = tu_fmt("{\"variables\": {\"a\": \"${env:AC_TEST_CANARY_ENV}\", \"b\": \"${file:%s}\","
+			    " \"c\": {\"value\": \"plain-canary-33z\", \"secret\": true}},"
+			    " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+			    " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+			    "   \"steps\": [{\"url\": \"/?a=${a}&b=${b}\", \"headers\": {\"X-C\": \"${c}\"}}]}]}",
+			    file);
+	struct ac_plan *p = tu_load(json);
+	char *m = ac_mask_apply(p->mask, "env-canary-91x file-canary-22y plain-canary-33z");
+	ck_assert_msg(!strstr(m, "canary"), "%s", m);
+	/* The trailing newline of a secret file is not part of the secret. */
+	ck_assert_str_eq(ac_plan_var(p, "b")->value, "file-canary-22y");
+	free(m);
+	ac_plan_destroy(p);
+	free(json);
+	/* A missing environment variable is an error, never "". */
+	char *e = tu_load_error("{\"variables\": {\"a\": \"${env:AC_TEST_SURELY_UNSET_42}\"},"
+				" \"targets\": {\"o\": \"http://x\"}, \"journeys\": [{\"name\": \"a\","
+				" \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]}]}");
+	ck_assert_msg(strstr(e, "variables.a: environment variable AC_TEST_SURELY_UNSET_42 is not set"), "%s", e);
+	free(e);
+	free(file);
+}
+END_TEST
+
+START_TEST(loader_expands_journeys_per_target_and_captures)
+{
+	struct ac_plan *p = tu_load(
+		"{\"settings\": {\"allow_writes\": true},"
+		" \"targets\": {\"origin\": {\"url\": \"http://127.0.0.1:9/\", \"role\": \"origin\"},"
+		"   \"edge-eu\": {\"url\": \"http://127.0.0.1:8\", \"role\": \"edge\"}},"
+		" \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": \"/login\","
+		"   \"write\": false, \"capture\": {\"sid\": {\"cookie\": \"sid\"}}}]}},"
+		" \"journeys\": [{\"name\": \"order\", \"persona\": \"signed_in\", \"area\": \"jobs\", \"owner\": \"p\","
+		"   \"steps\": [{\"method\": \"POST\", \"url\": \"/orders\", \"json\": {\"sid\": \"${sid}\"},"
+		"      \"capture\": {\"id\": {\"json\": \"$.id\"}}},"
+		"     {\"url\": \"/orders/${id}\", \"wait\": {\"every\": \"1s\", \"up_to\": \"10s\"}}],"
+		"   \"cleanup\": [{\"method\": \"DELETE\", \"url\": \"/orders/${id}\"}]}]}");
+	ck_assert_int_eq(p->nchecks, 2);
+	ck_assert_str_eq(p->checks[0].id, "order @ origin");
+	ck_assert_str_eq(p->checks[1].id, "order @ edge-eu");
+	ck_assert_str_eq(p->checks[0].persona, "signed_in");
+	ck_assert_str_eq(p->targets[0].url, "http://127.0.0.1:9");
+	ck_assert_int_eq(p->checks[0].area, AC_AREA_JOBS);
+	ac_plan_destroy(p);
+	/* A capture is only usable after the step that makes it. */
+	char *json = tu_fmt(base, "{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": ["
+				  "{\"url\": \"/${id}\", \"capture\": {\"id\": {\"json\": \"$.id\"}}}]}");
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "journeys[0].steps[0].url: undefined variable \"${id}\""), "%s", e);
+	free(e);
+	free(json);
+}
+END_TEST
+
+START_TEST(loader_checks_assertion_shapes)
+{
+	char *json = tu_fmt(base, "{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\","
+				  " \"assert\": {\"status\": \"6xx\", \"json\": {\"id\": 1, \"$.n\": {\"~=\": 2}},"
+				  " \"headers\": {\"X\": {\"contain\": \"a\"}}, \"body\": {\"matches\": \"(\"}}}]}");
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "assert.status: expected a status code"), "%s", e);
+	ck_assert_msg(strstr(e, "JSON path \"id\" must start with $"), "%s", e);
+	ck_assert_msg(strstr(e, "assert.json[\"$.n\"][\"~=\"]: unknown comparison"), "%s", e);
+	ck_assert_msg(strstr(e, "assert.headers.X.contain: unknown key, did you mean \"contains\"?"), "%s", e);
+	ck_assert_msg(strstr(e, "assert.body.matches: bad regular expression"), "%s", e);
+	free(e);
+	free(json);
+}
+END_TEST
+
+START_TEST(util_parsers)
+{
+	int64_t ms;
+	ck_assert_int_eq(ac_parse_duration_ms("250ms", &ms), 0);
+	ck_assert_int_eq(ms, 250);
+	ck_assert_int_eq(ac_parse_duration_ms("1m30s", &ms), 0);
+	ck_assert_int_eq(ms, 90000);
+	ck_assert_int_eq(ac_parse_duration_ms("1500", &ms), 0);
+	ck_assert_int_eq(ms, 1500);
+	ck_assert_int_eq(ac_parse_duration_ms("5 s", &ms), -1);
+	ck_assert_int_eq(ac_parse_duration_ms("-5s", &ms), -1);
+	uint64_t sz;
+	ck_assert_int_eq(ac_parse_size("8MiB", &sz), 0);
+	ck_assert_uint_eq(sz, 8u * 1024 * 1024);
+	ck_assert_int_eq(ac_parse_size("8 MiB", &sz), -1);
+	long l;
+	ck_assert_int_eq(ac_parse_long("12x", &l), -1);
+	ck_assert_int_eq(ac_parse_long("99999999999999999999", &l), -1);
+	struct ac_buf b;
+	ac_buf_init(&b, 4);
+	ck_assert_int_eq(ac_buf_adds(&b, "abcdef"), -1);
+	ck_assert(b.truncated);
+	ck_assert_str_eq(b.buf, "abcd");
+	ac_buf_release(&b);
+	const char *cands[] = {"assert", "capture", "headers"};
+	ck_assert_str_eq(ac_suggest("asert", cands, 3), "assert");
+	ck_assert_ptr_null(ac_suggest("zzzzzz", cands, 3));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, json_syntax_error_has_line_column_and_line);
+	tcase_add_test(tc, json_rejects_what_cjson_accepts);
+	tcase_add_test(tc, json_depth_is_bounded);
+	tcase_add_test(tc, jsonpath_selects);
+	tcase_add_test(tc, mask_raw_urlencoded_base64_and_pairs);
+	tcase_add_test(tc, mask_dsn_and_url_credentials);
+	tcase_add_test(tc, loader_unknown_key_did_you_mean_with_path);
+	tcase_add_test(tc, loader_reports_every_problem_at_once);
+	tcase_add_test(tc, loader_refuses_zero_checks_and_bad_targets);
+	tcase_add_test(tc, loader_secrets_from_env_and_file_are_masked);
+	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
+	tcase_add_test(tc, loader_checks_assertion_shapes);
+	tcase_add_test(tc, util_parsers);
+	suite_add_tcase(s, tc);
+	return tu_main(s);
+}
