@@ -58,7 +58,9 @@ psql_shop() { PGPASSWORD=shop-secret psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 
 start_bg() { # start_bg NAME COMMAND...: a background process with a pid file
 	local name=$1
 	shift
-	nohup "$@" >>"$STATE/$name.log" 2>&1 </dev/null &
+	# A session of its own: whoever called us (a test runner killing its
+	# process group, a terminal closing) does not take the shop down.
+	setsid "$@" >>"$STATE/$name.log" 2>&1 </dev/null &
 	echo $! >"$STATE/$name.pid"
 }
 
@@ -333,6 +335,7 @@ cmd_break() {
 	case "${1:-}" in
 	edge-stale)
 		say "only edge-eu caches the v42 checkout page"
+		purge_edges
 		stop_pid origin
 		start_origin v42
 		warm "$EDGE_EU_PORT" /checkout

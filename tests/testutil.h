@@ -13,6 +13,7 @@
 #define AC_TESTUTIL_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -59,6 +60,16 @@ int64_t tu_now_ms(void);
 
 /* Start a TCP listener on 127.0.0.1 with an OS-chosen port; returns fd. */
 int tu_listen(int *port);
+
+/* Check's failure messages are short: print the whole output of a run to
+ * stderr, then fail with a short message. */
+#define TU_EXPECT(cond, p, ...)                                                                   \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "--- stdout:\n%s\n--- stderr:\n%s\n", (p)->out, (p)->err); \
+			ck_abort_msg(__VA_ARGS__);                                                 \
+		}                                                                                  \
+	} while (0)
 
 /* Run a Check suite and return the process exit status. */
 int tu_main(Suite *s);

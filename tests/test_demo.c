@@ -1,0 +1,187 @@
+/*
+ * test_demo.c: allclear against the demo shop, healthy and in each damaged
+ * state a bad release leaves behind, through the real binary, the real
+ * stack (PostgreSQL, Redis, the shop, its worker, nginx) and the demo
+ * scenario.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static char state[256];
+
+static void stack(const char *args)
+{
+	char *cmd = tu_fmt("bash %s/demo/stack.sh %s >/dev/null", tu_env("AC_SOURCE_ROOT"), args);
+	int rc = system(cmd);
+	ck_assert_msg(rc == 0, "demo/stack.sh %s failed", args);
+	free(cmd);
+}
+
+static void setup(void)
+{
+	snprintf(state, sizeof(state), "%s/allclear-demo-test-%d",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	setenv("AC_DEMO_STATE", state, 1);
+	setenv("AC_DEMO_PORT_BASE", getenv("AC_TEST_DEMO_PORT_BASE") ? getenv("AC_TEST_DEMO_PORT_BASE")
+								   : "47500",
+	       1);
+	char *shop = tu_fmt("%s/demo/allclear-demo-shop", tu_env("AC_BUILD_ROOT"));
+	setenv("AC_DEMO_SHOP", shop, 1);
+	free(shop);
+	char *cmd = tu_fmt("bash %s/demo/stack.sh down >/dev/null 2>&1; bash %s/demo/stack.sh up",
+			   tu_env("AC_SOURCE_ROOT"), tu_env("AC_SOURCE_ROOT"));
+	if (system(cmd) != 0) {
+		fprintf(stderr, "test_demo: the demo stack did not come up\n");
+		exit(1);
+	}
+	free(cmd);
+}
+
+static void teardown(void)
+{
+	char *cmd = tu_fmt("bash %s/demo/stack.sh down", tu_env("AC_SOURCE_ROOT"));
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_demo: stack.sh down failed\n");
+	free(cmd);
+}
+
+/* Run the demo scenario once; the caller releases p. */
+static void check(struct tu_proc *p)
+{
+	int base = atoi(getenv("AC_DEMO_PORT_BASE"));
+	char *o = tu_fmt("origin=http://127.0.0.1:%d", base + 1);
+	char *u = tu_fmt("edge_us=http://127.0.0.1:%d", base + 2);
+	char *e = tu_fmt("edge_eu=http://127.0.0.1:%d", base + 3);
+	char *scn = tu_fmt("%s/scenarios/demo.json", tu_env("AC_SOURCE_ROOT"));
+	const char *args[] = {"check", scn, "--rounds", "1", "--var", o, "--var", u, "--var", e, NULL};
+	const char *env[] = {"SHOP_PASSWORD=wonderland", NULL};
+	tu_run(p, args, env, 120);
+	free(o);
+	free(u);
+	free(e);
+	free(scn);
+}
+
+START_TEST(healthy_shop_is_restored)
+{
+	struct tu_proc p;
+	check(&p);
+	TU_EXPECT(p.exit_code == 0, &p, "healthy: exit %d", p.exit_code);
+	ck_assert_ptr_nonnull(strstr(p.out, "VERDICT: RESTORED"));
+	tu_proc_release(&p);
+}
+END_TEST
+
+/* Break one thing, expect NOT RESTORED naming what is expected, fix it. */
+static void broken(const char *state_name, const char *fix, const char *const *expect)
+{
+	char *b = tu_fmt("break %s", state_name);
+	stack(b);
+	struct tu_proc p;
+	check(&p);
+	TU_EXPECT(p.exit_code == 1, &p, "%s: exit %d", state_name, p.exit_code);
+	ck_assert_ptr_nonnull(strstr(p.out, "VERDICT: NOT RESTORED"));
+	for (size_t i = 0; expect[i]; i++)
+		TU_EXPECT(strstr(p.out, expect[i]), &p, "%s: expected \"%s\"", state_name, expect[i]);
+	tu_proc_release(&p);
+	char *f = tu_fmt("fix %s", fix);
+	stack(f);
+	check(&p);
+	TU_EXPECT(p.exit_code == 0, &p, "after fix %s: exit %d", fix, p.exit_code);
+	tu_proc_release(&p);
+	free(b);
+	free(f);
+}
+
+START_TEST(stale_edge_cache_names_the_edge)
+{
+	const char *expect[] = {
+		"FAIL  [cache] checkout page is the classic flow @ edge-eu",
+		"persona: visitor, target: edge-eu",
+		"step \"open checkout\": header X-Build: expected equals \"v41\", got v42",
+		"note: origin restored, edge-eu stale: build v42, X-Cache-Status HIT",
+		NULL,
+	};
+	broken("edge-stale", "cache", expect);
+}
+END_TEST
+
+START_TEST(flag_on_in_one_region)
+{
+	const char *expect[] = {
+		"FAIL  [flags] feature flag new_checkout is off @ edge-eu",
+		"json $.new_checkout: expected == false, got true",
+		NULL,
+	};
+	broken("flag-eu", "flags", expect);
+}
+END_TEST
+
+START_TEST(broken_sessions_fail_signed_in_users)
+{
+	const char *expect[] = {
+		"FAIL  [config] signed-in customer sees account and cart @ origin",
+		"persona: signed_in",
+		"step \"account\": status: expected 200, got 500",
+		"session decode failed",
+		NULL,
+	};
+	broken("sessions", "sessions", expect);
+}
+END_TEST
+
+START_TEST(search_results_point_at_removed_records)
+{
+	const char *expect[] = {
+		"FAIL  [data] search results lead to real products @ origin",
+		"persona: searcher",
+		"step \"open the last result\": status: expected 200, got 404",
+		NULL,
+	};
+	broken("search", "search", expect);
+}
+END_TEST
+
+START_TEST(retry_storm_stops_orders_being_processed)
+{
+	const char *expect[] = {
+		"FAIL  [jobs] order is paid and processed end to end @ origin",
+		"step \"order is processed\": json $.status: expected == processed, got paid",
+		NULL,
+	};
+	stack("break retry-storm");
+	struct tu_proc p;
+	check(&p);
+	TU_EXPECT(p.exit_code == 1, &p, "retry storm: exit %d", p.exit_code);
+	for (size_t i = 0; expect[i]; i++)
+		TU_EXPECT(strstr(p.out, expect[i]), &p, "expected \"%s\"", expect[i]);
+	TU_EXPECT(strstr(p.out, "tries over"), &p, "the report says how long it waited");
+	tu_proc_release(&p);
+	stack("fix worker-pause");
+	stack("fix jobs");
+	stack("fix repair");
+	stack("fix worker-resume");
+	check(&p);
+	TU_EXPECT(p.exit_code == 0, &p, "after the fix: exit %d", p.exit_code);
+	tu_proc_release(&p);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("demo");
+	TCase *tc = tcase_create("demo");
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, healthy_shop_is_restored);
+	tcase_add_test(tc, stale_edge_cache_names_the_edge);
+	tcase_add_test(tc, flag_on_in_one_region);
+	tcase_add_test(tc, broken_sessions_fail_signed_in_users);
+	tcase_add_test(tc, search_results_point_at_removed_records);
+	tcase_add_test(tc, retry_storm_stops_orders_being_processed);
+	suite_add_tcase(s, tc);
+	return tu_main(s);
+}
