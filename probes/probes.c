@@ -5,14 +5,19 @@
  */
 #include <string.h>
 
+#include "pg.h"
 #include "probe.h"
 #include "sections.h"
 
 extern const struct ac_probe_kind ac_probe_http;
+extern const struct ac_probe_kind ac_probe_queue;
+extern const struct ac_probe_kind ac_probe_sql;
 
 /* Sorted by name. */
 const struct ac_probe_kind *const ac_probe_kinds[] = {
 	&ac_probe_http,
+	&ac_probe_queue,
+	&ac_probe_sql,
 };
 const size_t ac_probe_nkinds = AC_ARRAY_LEN(ac_probe_kinds);
 
@@ -28,6 +33,7 @@ const struct ac_probe_kind *ac_probe_kind_find(const char *name)
 void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
 
 const struct ac_section ac_sections[] = {
+	{"databases", ac_pg_section_validate},
 	{"personas", ac_http_personas_validate},
 	{NULL, NULL},
 };

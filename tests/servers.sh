@@ -49,7 +49,11 @@ start() {
 	if [ "$(id -u)" = 0 ]; then
 		chown postgres:postgres "$STATE/pg" "$STATE/run"
 	fi
-	as_pg "$PGBIN/initdb" -D "$STATE/pg" -U postgres -A trust --no-sync -E UTF8 >"$STATE/initdb.log" 2>&1 || {
+	# Passwords are checked over TCP, so a test can prove a wrong one fails.
+	echo su-secret >"$STATE/pwfile"
+	chmod 644 "$STATE/pwfile"
+	as_pg "$PGBIN/initdb" -D "$STATE/pg" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+		--pwfile="$STATE/pwfile" --no-sync -E UTF8 >"$STATE/initdb.log" 2>&1 || {
 		cat "$STATE/initdb.log" >&2
 		exit 1
 	}
@@ -65,7 +69,7 @@ start() {
 }
 
 psql_su() {
-	psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"
+	PGPASSWORD=su-secret psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"
 }
 
 stop() {
@@ -84,7 +88,7 @@ stop() {
 
 env_lines() {
 	echo "export AC_TEST_PG_PORT=$PG_PORT"
-	echo "export AC_TEST_PG_DSN='host=127.0.0.1 port=$PG_PORT user=postgres dbname=allclear_test'"
+	echo "export AC_TEST_PG_DSN='host=127.0.0.1 port=$PG_PORT user=postgres password=su-secret dbname=allclear_test'"
 	echo "export AC_TEST_PG_RO_USER=allclear_ro"
 	echo "export AC_TEST_PG_RO_PASSWORD=ro-secret"
 	echo "export AC_TEST_REDIS_PORT=$REDIS_PORT"

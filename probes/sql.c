@@ -1,0 +1,342 @@
+/*
+ * sql.c: the "sql" probe kind: a read-only data-sanity query and what its
+ * answer must be.
+ *
+ *   {"kind": "sql", "name": "orders paid without a payment", "area": "data",
+ *    "owner": "payments", "database": "shop",
+ *    "query": "SELECT count(*) FROM orders o WHERE status = 'paid' AND NOT EXISTS
+ *              (SELECT 1 FROM payments p WHERE p.order_id = o.id)",
+ *    "expect": {"==": 0}, "trend": "not_increasing"}
+ *
+ * The value is the first cell of the first row. No rows, NULL or a
+ * non-number where a value is compared is an error ("no measurement"),
+ * never a zero. Read-only is enforced in src/pg.c and, before that, here:
+ * one statement, and it has to start as a query does.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json.h"
+#include "pg.h"
+#include "probe.h"
+
+#define SQL_SAMPLE_ROWS 5
+#define SQL_CELL_MAX 40
+
+enum expect_kind { E_CMP, E_BETWEEN, E_NO_ROWS, E_MIN_ROWS };
+enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">="};
+
+struct sql_config {
+	struct ac_pg_target db;
+	char *query;
+	enum expect_kind kind;
+	enum cmp_op op;
+	double a, b;
+	char **secret_cols;
+	size_t nsecret;
+};
+
+struct sql_run {
+	struct ac_probe_run *run;
+	struct ac_pg_query *q;
+};
+
+static const struct ac_field sql_fields[] = {
+	{"database", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a name under \"databases\""},
+	{"query", AC_FT_CUSTOM, true, AC_FIELD_NONE, "one read-only statement"},
+	{"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE,
+	 "{\"==\": 0}, {\"between\": [0, 3]}, {\"no_rows\": true}, {\"min_rows\": 1}"},
+	{"secret_columns", AC_FT_CUSTOM, false, AC_FIELD_NONE, "masked in sample rows"},
+};
+
+static void sql_config_destroy(void *p)
+{
+	struct sql_config *c = p;
+	if (!c)
+		return;
+	ac_pg_target_release(&c->db);
+	free(c->query);
+	for (size_t i = 0; i < c->nsecret; i++)
+		free(c->secret_cols[i]);
+	free(c->secret_cols);
+	free(c);
+}
+
+/* The first keyword, skipping blanks, comments and parentheses. */
+static bool starts_like_a_query(const char *sql)
+{
+	const char *p = sql;
+	for (;;) {
+		while (isspace((unsigned char)*p) || *p == '(')
+			p++;
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			const char *e = strstr(p + 2, "*/");
+			p = e ? e + 2 : p + strlen(p);
+		} else {
+			break;
+		}
+	}
+	static const char *const ok[] = {"select", "with", "values", "table", "show"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(ok); i++) {
+		size_t n = strlen(ok[i]);
+		if (strncasecmp(p, ok[i], n) == 0 && !isalnum((unsigned char)p[n]) && p[n] != '_')
+			return true;
+	}
+	return false;
+}
+
+static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
+{
+	struct sql_config *c = ac_calloc(1, sizeof(*c));
+	size_t before = cx->nerrors;
+	char *dp = ac_cfg_path(path, "database");
+	const cJSON *d = ac_json_get(obj, "database");
+	if (d)
+		ac_pg_target_lookup(cx, d, dp, &c->db);
+	else
+		ac_cfg_error(cx, path, "missing required key \"database\"");
+	free(dp);
+	c->query = ac_cfg_text(cx, obj, path, "query", true);
+	char *qp = ac_cfg_path(path, "query");
+	if (c->query && !ac_pg_single_statement(c->query))
+		ac_cfg_error(cx, qp, "one statement only: allclear runs a single read-only query");
+	else if (c->query && !starts_like_a_query(c->query))
+		ac_cfg_error(cx, qp,
+			     "must be a query (SELECT, WITH, VALUES, TABLE or SHOW): allclear never "
+			     "writes to what it probes");
+	free(qp);
+	const cJSON *e = ac_json_get(obj, "expect");
+	char *ep = ac_cfg_path(path, "expect");
+	if (!e) {
+		ac_cfg_error(cx, path, "missing required key \"expect\"");
+	} else if (!cJSON_IsObject(e) || cJSON_GetArraySize(e) != 1) {
+		ac_cfg_error(cx, ep, "expected one of {\"==\": N} (or != < <= > >=), "
+				     "{\"between\": [A, B]}, {\"no_rows\": true}, {\"min_rows\": N}");
+	} else {
+		const cJSON *m = e->child;
+		size_t op;
+		for (op = 0; op < AC_ARRAY_LEN(op_names); op++)
+			if (strcmp(m->string, op_names[op]) == 0)
+				break;
+		char *mp = ac_cfg_path(ep, m->string);
+		if (op < AC_ARRAY_LEN(op_names)) {
+			c->kind = E_CMP;
+			c->op = (enum cmp_op)op;
+			if (!cJSON_IsNumber(m))
+				ac_cfg_error(cx, mp, "expected a number");
+			c->a = m->valuedouble;
+		} else if (strcmp(m->string, "between") == 0) {
+			c->kind = E_BETWEEN;
+			const cJSON *lo = cJSON_GetArrayItem(m, 0), *hi = cJSON_GetArrayItem(m, 1);
+			if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsNumber(lo) ||
+			    !cJSON_IsNumber(hi) || lo->valuedouble > hi->valuedouble)
+				ac_cfg_error(cx, mp, "expected [low, high]");
+			else {
+				c->a = lo->valuedouble;
+				c->b = hi->valuedouble;
+			}
+		} else if (strcmp(m->string, "no_rows") == 0) {
+			c->kind = E_NO_ROWS;
+			if (!cJSON_IsTrue(m))
+				ac_cfg_error(cx, mp, "expected true");
+		} else if (strcmp(m->string, "min_rows") == 0) {
+			c->kind = E_MIN_ROWS;
+			if (!cJSON_IsNumber(m) || m->valuedouble < 1)
+				ac_cfg_error(cx, mp, "expected a number of at least 1");
+			c->a = m->valuedouble;
+		} else {
+			static const char *const keys[] = {"==", "!=", "<", "<=", ">", ">=",
+							   "between", "no_rows", "min_rows"};
+			const char *s = ac_suggest(m->string, keys, AC_ARRAY_LEN(keys));
+			if (s)
+				ac_cfg_error(cx, mp, "unknown expectation, did you mean \"%s\"?", s);
+			else
+				ac_cfg_error(cx, mp, "unknown expectation");
+		}
+		free(mp);
+	}
+	free(ep);
+	const cJSON *sc = ac_json_get(obj, "secret_columns"), *col;
+	if (sc) {
+		char *sp = ac_cfg_path(path, "secret_columns");
+		if (!cJSON_IsArray(sc))
+			ac_cfg_error(cx, sp, "expected a list of column names");
+		else
+			cJSON_ArrayForEach(col, sc)
+			{
+				if (!cJSON_IsString(col)) {
+					ac_cfg_error(cx, sp, "expected a list of column names");
+					continue;
+				}
+				c->secret_cols = ac_realloc(c->secret_cols,
+							    (c->nsecret + 1) * sizeof(char *));
+				c->secret_cols[c->nsecret++] = ac_strdup(col->valuestring);
+			}
+		free(sp);
+	}
+	if (cx->nerrors != before) {
+		sql_config_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+static bool is_secret_col(const struct sql_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsecret; i++)
+		if (strcmp(c->secret_cols[i], name) == 0)
+			return true;
+	return false;
+}
+
+static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c,
+			 const PGresult *res)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	int rows = PQntuples(res), cols = PQnfields(res);
+	for (int r = 0; r < rows && r < SQL_SAMPLE_ROWS; r++) {
+		for (int k = 0; k < cols; k++) {
+			const char *name = PQfname(res, k);
+			const char *v = PQgetisnull(res, r, k) ? "NULL" : PQgetvalue(res, r, k);
+			char *cell = is_secret_col(c, name) ? ac_strdup(AC_MASK_TEXT)
+							    : ac_excerpt(v, strlen(v), SQL_CELL_MAX);
+			ac_buf_addf(&b, "%s%s=%s", k ? ", " : "", name, cell);
+			free(cell);
+		}
+		ac_buf_addc(&b, '\n');
+	}
+	if (rows > SQL_SAMPLE_ROWS)
+		ac_buf_addf(&b, "(%d rows in all)\n", rows);
+	char *m = ac_mask_apply(run->mask, b.buf);
+	ac_buf_release(&b);
+	return m;
+}
+
+static bool cmp(double v, enum cmp_op op, double w)
+{
+	switch (op) {
+	case OP_EQ:
+		return v == w;
+	case OP_NE:
+		return v != w;
+	case OP_LT:
+		return v < w;
+	case OP_LE:
+		return v <= w;
+	case OP_GT:
+		return v > w;
+	case OP_GE:
+		return v >= w;
+	}
+	return false;
+}
+
+static void on_result(void *ud, const PGresult *res, const char *error)
+{
+	struct sql_run *sr = ud;
+	struct ac_probe_run *run = sr->run;
+	const struct sql_config *c = run->check->config;
+	struct ac_sample *s = &run->sample;
+	sr->q = NULL;
+	if (!res) {
+		ac_sample_set(s, AC_STATE_ERROR, "%s", error);
+		goto out;
+	}
+	int rows = PQntuples(res);
+	struct ac_figure *f = ac_sample_add_figure(s, "rows");
+	f->has_value = true;
+	f->value = rows;
+	if (c->kind == E_NO_ROWS || c->kind == E_MIN_ROWS) {
+		s->has_value = true;
+		s->value = rows;
+		bool ok = c->kind == E_NO_ROWS ? rows == 0 : rows >= c->a;
+		if (ok)
+			ac_sample_set(s, AC_STATE_PASS, NULL);
+		else if (c->kind == E_NO_ROWS)
+			ac_sample_set(s, AC_STATE_FAIL, "%d row%s, expected none", rows, rows == 1 ? "" : "s");
+		else
+			ac_sample_set(s, AC_STATE_FAIL, "%d rows, expected at least %.0f", rows, c->a);
+		if (!ok)
+			s->evidence = sample_rows(run, c, res);
+		goto out;
+	}
+	/* Compare the first cell: no row, NULL or text is no measurement. */
+	if (rows == 0 || PQnfields(res) == 0) {
+		ac_sample_set(s, AC_STATE_ERROR, "no measurement: the query returned no rows");
+		goto out;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		ac_sample_set(s, AC_STATE_ERROR, "no measurement: the first cell is NULL");
+		goto out;
+	}
+	double v;
+	const char *text = PQgetvalue(res, 0, 0);
+	if (ac_parse_double(text, &v) < 0) {
+		char *ex = ac_excerpt(text, strlen(text), SQL_CELL_MAX);
+		char *m = ac_mask_apply(run->mask, ex);
+		ac_sample_set(s, AC_STATE_ERROR, "no measurement: \"%s\" is not a number", m);
+		free(m);
+		free(ex);
+		goto out;
+	}
+	s->has_value = true;
+	s->value = v;
+	bool ok = c->kind == E_BETWEEN ? (v >= c->a && v <= c->b) : cmp(v, c->op, c->a);
+	if (ok) {
+		ac_sample_set(s, AC_STATE_PASS, NULL);
+	} else {
+		if (c->kind == E_BETWEEN)
+			ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected between %.15g and %.15g", v,
+				      c->a, c->b);
+		else
+			ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected %s %.15g", v,
+				      op_names[c->op], c->a);
+		s->evidence = sample_rows(run, c, res);
+	}
+out:
+	run->state = NULL;
+	free(sr);
+	ac_probe_finish(run);
+}
+
+static void sql_start(struct ac_probe_run *run)
+{
+	const struct sql_config *c = run->check->config;
+	struct sql_run *sr = ac_calloc(1, sizeof(*sr));
+	sr->run = run;
+	run->state = sr;
+	sr->q = ac_pg_query_start(run->services, &c->db, c->query, 0, NULL, run->deadline_ms,
+				  on_result, sr);
+}
+
+static void sql_abort(struct ac_probe_run *run)
+{
+	struct sql_run *sr = run->state;
+	if (!sr)
+		return;
+	ac_pg_query_cancel(run->services, sr->q);
+	run->state = NULL;
+	free(sr);
+	ac_sample_set(&run->sample, AC_STATE_ERROR, "no answer from the database before the deadline");
+	ac_probe_finish(run);
+}
+
+const struct ac_probe_kind ac_probe_sql = {
+	.name = "sql",
+	.summary = "a read-only data-sanity query and what its answer must be",
+	.section = "checks",
+	.per_target = false,
+	.fields = sql_fields,
+	.nfields = AC_ARRAY_LEN(sql_fields),
+	.configure = sql_configure,
+	.config_destroy = sql_config_destroy,
+	.start = sql_start,
+	.abort = sql_abort,
+};

@@ -1,0 +1,580 @@
+/*
+ * pg.c: read-only PostgreSQL queries on the engine's loop (see pg.h).
+ */
+#include "pg.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "mask.h"
+
+enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY };
+enum qstep { Q_BEGIN, Q_QUERY, Q_ROLLBACK };
+
+struct ac_pg_query {
+	struct conn *c;
+	char *sql;
+	char **params;
+	int nparams;
+	int64_t deadline_ms;
+	ac_pg_done_fn done;
+	void *ud;
+	struct ac_pg_query *next;
+	PGresult *result;
+	char *error;
+};
+
+struct pool;
+
+struct conn {
+	struct pool *pool;
+	struct ac_pg_target t;
+	PGconn *pg;
+	enum conn_state state;
+	int fd;
+	struct ac_timer timer;
+	struct ac_pg_query *head, *tail;
+	enum qstep step;
+	char *pending_error; /* fail the queue with this on the next tick */
+};
+
+struct pool {
+	struct ac_loop *loop;
+	struct ac_mask *mask;
+	struct conn **conns;
+	size_t n;
+};
+
+static void kick(struct conn *c);
+static void on_io(void *ud, int fd, unsigned revents);
+
+/* --- the "databases" section --------------------------------------------- */
+
+static const struct ac_field db_fields[] = {
+	{"dsn", AC_FT_TEXT, true, offsetof(struct ac_pg_target, dsn),
+	 "libpq connection string or URI; put the password in ${env:...}"},
+	{"connect_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, connect_timeout_ms),
+	 NULL},
+	{"statement_timeout", AC_FT_DURATION, false,
+	 offsetof(struct ac_pg_target, statement_timeout_ms), NULL},
+	{"lock_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, lock_timeout_ms), NULL},
+};
+
+static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
+			struct ac_pg_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->connect_timeout_ms = cx->plan->settings.connect_timeout_ms;
+	t->statement_timeout_ms = cx->plan->settings.timeout_ms;
+	t->lock_timeout_ms = 1000;
+	size_t before = cx->nerrors;
+	if (cJSON_IsString(obj)) {
+		t->dsn = ac_cfg_expand(cx, path, obj->valuestring);
+	} else if (ac_cfg_want_object(cx, obj, path)) {
+		ac_cfg_keys1(cx, obj, path, db_fields, AC_ARRAY_LEN(db_fields));
+		ac_cfg_read(cx, obj, path, db_fields, AC_ARRAY_LEN(db_fields), t);
+	}
+	if (t->dsn) {
+		/* A password written into the DSN itself is a secret too. */
+		PQconninfoOption *opts = PQconninfoParse(t->dsn, NULL);
+		if (!opts) {
+			ac_cfg_error(cx, path, "cannot parse the DSN");
+		} else {
+			for (PQconninfoOption *o = opts; o->keyword; o++)
+				if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+					ac_mask_add(cx->plan->mask, o->val);
+			PQconninfoFree(opts);
+		}
+	}
+	if (t->connect_timeout_ms < 1 || t->statement_timeout_ms < 1 || t->lock_timeout_ms < 1)
+		ac_cfg_error(cx, path, "timeouts must be positive");
+	return cx->nerrors == before && t->dsn;
+}
+
+void ac_pg_section_validate(struct ac_cfg *cx, const cJSON *section, const char *path)
+{
+	const cJSON *db;
+	cJSON_ArrayForEach(db, section)
+	{
+		char *kp = ac_cfg_path(path, db->string);
+		struct ac_pg_target t;
+		read_target(cx, db, kp, &t);
+		ac_pg_target_release(&t);
+		free(kp);
+	}
+}
+
+bool ac_pg_target_lookup(struct ac_cfg *cx, const cJSON *name, const char *path,
+			 struct ac_pg_target *out)
+{
+	memset(out, 0, sizeof(*out));
+	const cJSON *dbs = ac_json_get(cx->root, "databases");
+	if (!cJSON_IsString(name)) {
+		ac_cfg_error(cx, path, "expected the name of a database under \"databases\"");
+		return false;
+	}
+	const cJSON *db = ac_json_get(dbs, name->valuestring);
+	if (!db) {
+		ac_cfg_error(cx, path, "unknown database \"%s\" (define it under \"databases\")",
+			     name->valuestring);
+		return false;
+	}
+	/* Errors in the entry itself are reported once, by the section. */
+	struct ac_buf saved = cx->errors;
+	size_t saved_n = cx->nerrors;
+	ac_buf_init(&cx->errors, 64 * 1024);
+	bool ok = read_target(cx, db, "", out);
+	ac_buf_release(&cx->errors);
+	cx->errors = saved;
+	cx->nerrors = saved_n;
+	if (!ok) {
+		ac_pg_target_release(out);
+		return false;
+	}
+	out->name = ac_strdup(name->valuestring);
+	return true;
+}
+
+void ac_pg_target_release(struct ac_pg_target *t)
+{
+	free(t->name);
+	free(t->dsn);
+	memset(t, 0, sizeof(*t));
+}
+
+bool ac_pg_single_statement(const char *sql)
+{
+	const char *p = sql;
+	bool seen_end = false;
+	while (*p) {
+		if (seen_end) {
+			if (!isspace((unsigned char)*p))
+				return false;
+			p++;
+			continue;
+		}
+		if (*p == '\'' || *p == '"') {
+			char q = *p++;
+			while (*p && !(*p == q && p[1] != q))
+				p += (*p == q) ? 2 : 1;
+			if (*p)
+				p++;
+		} else if (p[0] == '-' && p[1] == '-') {
+			while (*p && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			p += 2;
+			while (*p && !(p[0] == '*' && p[1] == '/'))
+				p++;
+			if (*p)
+				p += 2;
+		} else if (*p == '$') {
+			/* $tag$ ... $tag$ */
+			const char *e = p + 1;
+			while (*e && (isalnum((unsigned char)*e) || *e == '_'))
+				e++;
+			if (*e == '$') {
+				size_t tl = (size_t)(e - p) + 1;
+				const char *close = e + 1;
+				while (*close && strncmp(close, p, tl) != 0)
+					close++;
+				p = *close ? close + tl : close;
+			} else {
+				p++;
+			}
+		} else if (*p == ';') {
+			seen_end = true;
+			p++;
+		} else {
+			p++;
+		}
+	}
+	return true;
+}
+
+/* --- connections ------------------------------------------------------------ */
+
+static char *clean_error(struct pool *pool, const char *msg)
+{
+	char *ex = ac_excerpt(msg ? msg : "unknown error", msg ? strlen(msg) : 13, 300);
+	char *m = ac_mask_apply(pool->mask, ex);
+	free(ex);
+	return m;
+}
+
+static void pool_destroy(void *p)
+{
+	struct pool *pool = p;
+	if (!pool)
+		return;
+	for (size_t i = 0; i < pool->n; i++) {
+		struct conn *c = pool->conns[i];
+		ac_loop_timer_stop(pool->loop, &c->timer);
+		if (c->pg) {
+			if (c->fd >= 0)
+				ac_loop_unwatch(pool->loop, c->fd);
+			PQfinish(c->pg);
+		}
+		while (c->head) {
+			struct ac_pg_query *q = c->head;
+			c->head = q->next;
+			for (int k = 0; k < q->nparams; k++)
+				free(q->params[k]);
+			free(q->params);
+			free(q->sql);
+			free(q->error);
+			PQclear(q->result);
+			free(q);
+		}
+		free(c->pending_error);
+		ac_pg_target_release(&c->t);
+		free(c);
+	}
+	free(pool->conns);
+	free(pool);
+}
+
+static struct pool *pool_get(struct ac_services *sv)
+{
+	if (!sv->slot[AC_SERVICE_PG]) {
+		struct pool *pool = ac_calloc(1, sizeof(*pool));
+		pool->loop = sv->loop;
+		pool->mask = sv->mask;
+		sv->slot[AC_SERVICE_PG] = pool;
+		sv->destroy[AC_SERVICE_PG] = pool_destroy;
+	}
+	return sv->slot[AC_SERVICE_PG];
+}
+
+static void watch(struct conn *c, unsigned events)
+{
+	int fd = PQsocket(c->pg);
+	if (c->fd >= 0 && c->fd != fd)
+		ac_loop_unwatch(c->pool->loop, c->fd);
+	c->fd = fd;
+	if (fd >= 0)
+		ac_loop_watch(c->pool->loop, fd, events, on_io, c);
+}
+
+static void drop(struct conn *c)
+{
+	if (c->pg) {
+		if (c->fd >= 0)
+			ac_loop_unwatch(c->pool->loop, c->fd);
+		PQfinish(c->pg);
+	}
+	c->pg = NULL;
+	c->fd = -1;
+	c->state = C_DOWN;
+	ac_loop_timer_stop(c->pool->loop, &c->timer);
+}
+
+static void free_query(struct ac_pg_query *q)
+{
+	for (int k = 0; k < q->nparams; k++)
+		free(q->params[k]);
+	free(q->params);
+	free(q->sql);
+	free(q->error);
+	PQclear(q->result);
+	free(q);
+}
+
+/* Hand the head query its outcome and move on. */
+static void deliver_head(struct conn *c)
+{
+	struct ac_pg_query *q = c->head;
+	c->head = q->next;
+	if (!c->head)
+		c->tail = NULL;
+	if (q->error)
+		q->done(q->ud, NULL, q->error);
+	else if (q->result)
+		q->done(q->ud, q->result, NULL);
+	else
+		q->done(q->ud, NULL, "the query returned no result");
+	free_query(q);
+}
+
+static void fail_all(struct conn *c, const char *why)
+{
+	while (c->head) {
+		if (!c->head->error)
+			c->head->error = ac_strdup(why);
+		deliver_head(c);
+	}
+}
+
+static void on_timer(void *ud)
+{
+	struct conn *c = ud;
+	struct pool *pool = c->pool;
+	if (c->pending_error) {
+		char *e = c->pending_error;
+		c->pending_error = NULL;
+		fail_all(c, e);
+		free(e);
+		return;
+	}
+	if (c->state == C_CONNECTING) {
+		char *e = ac_asprintf("postgres \"%s\": connect timeout after %lld ms", c->t.name,
+				      (long long)c->t.connect_timeout_ms);
+		drop(c);
+		fail_all(c, e);
+		free(e);
+		return;
+	}
+	if (c->state == C_BUSY && c->head) {
+		/* Close rather than PQcancel (which blocks); the server's own
+		 * statement_timeout ends the statement. */
+		c->head->error = ac_asprintf("postgres \"%s\": no answer before the deadline; "
+					     "connection closed",
+					     c->t.name);
+		drop(c);
+		deliver_head(c);
+		kick(c);
+	}
+	(void)pool;
+}
+
+static void arm(struct conn *c, int64_t due)
+{
+	ac_loop_timer_start(c->pool->loop, &c->timer, due, on_timer, c);
+}
+
+static void connect_start(struct conn *c)
+{
+	char ct[32], opts[160];
+	/* libpq's own connect_timeout is ignored by PQconnectPoll; ours is the
+	 * loop deadline. It still bounds each host try in whole seconds. */
+	snprintf(ct, sizeof(ct), "%lld", (long long)((c->t.connect_timeout_ms + 999) / 1000 + 1));
+	snprintf(opts, sizeof(opts), "-c default_transaction_read_only=on -c statement_timeout=%lld",
+		 (long long)c->t.statement_timeout_ms);
+	const char *const keys[] = {"dbname", "application_name", "options", "connect_timeout", NULL};
+	const char *const vals[] = {c->t.dsn, "allclear", opts, ct, NULL};
+	c->pg = PQconnectStartParams(keys, vals, 1);
+	c->fd = -1;
+	if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
+		char *e = clean_error(c->pool, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+		drop(c);
+		c->pending_error = ac_asprintf("postgres \"%s\": %s", c->t.name, e);
+		free(e);
+		arm(c, ac_loop_now(c->pool->loop));
+		return;
+	}
+	c->state = C_CONNECTING;
+	watch(c, AC_LOOP_WRITE);
+	int64_t due = ac_loop_now(c->pool->loop) + c->t.connect_timeout_ms;
+	if (c->head && c->head->deadline_ms < due)
+		due = c->head->deadline_ms;
+	arm(c, due);
+}
+
+static void send_step(struct conn *c)
+{
+	struct ac_pg_query *q = c->head;
+	int ok = 0;
+	switch (c->step) {
+	case Q_BEGIN: {
+		char sql[256];
+		snprintf(sql, sizeof(sql),
+			 "BEGIN READ ONLY; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = "
+			 "%lld; SET LOCAL idle_in_transaction_session_timeout = %lld",
+			 (long long)c->t.statement_timeout_ms, (long long)c->t.lock_timeout_ms,
+			 (long long)c->t.statement_timeout_ms * 2);
+		ok = PQsendQuery(c->pg, sql);
+		break;
+	}
+	case Q_QUERY:
+		ok = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->params,
+				       NULL, NULL, 0);
+		break;
+	case Q_ROLLBACK:
+		ok = PQsendQuery(c->pg, "ROLLBACK");
+		break;
+	}
+	if (!ok) {
+		if (!q->error) {
+			char *e = clean_error(c->pool, PQerrorMessage(c->pg));
+			q->error = ac_asprintf("postgres \"%s\": %s", c->t.name, e);
+			free(e);
+		}
+		drop(c);
+		deliver_head(c);
+		kick(c);
+		return;
+	}
+	watch(c, AC_LOOP_READ | (PQflush(c->pg) == 1 ? AC_LOOP_WRITE : 0));
+}
+
+static void kick(struct conn *c)
+{
+	if (!c->head)
+		return;
+	if (c->state == C_DOWN && !c->pending_error) {
+		connect_start(c);
+	} else if (c->state == C_IDLE) {
+		c->state = C_BUSY;
+		c->step = Q_BEGIN;
+		arm(c, c->head->deadline_ms);
+		send_step(c);
+	}
+}
+
+static void result_for_step(struct conn *c, PGresult *res)
+{
+	struct ac_pg_query *q = c->head;
+	ExecStatusType st = PQresultStatus(res);
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (c->step == Q_QUERY && st == PGRES_TUPLES_OK && !q->result && !q->error) {
+		q->result = res;
+		return;
+	}
+	if (c->step == Q_QUERY && (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)) {
+		if (!q->error)
+			q->error = ac_asprintf("postgres \"%s\": COPY is not allowed in a check query",
+					       c->t.name);
+	} else if (!ok && c->step != Q_ROLLBACK && !q->error) {
+		char *e = clean_error(c->pool, PQresultErrorMessage(res));
+		q->error = ac_asprintf("postgres \"%s\": %s", c->t.name, e);
+		free(e);
+	}
+	PQclear(res);
+}
+
+static void on_io(void *ud, int fd, unsigned revents)
+{
+	struct conn *c = ud;
+	(void)fd;
+	(void)revents;
+	if (c->state == C_CONNECTING) {
+		PostgresPollingStatusType st = PQconnectPoll(c->pg);
+		if (st == PGRES_POLLING_OK) {
+			PQsetnonblocking(c->pg, 1);
+			ac_loop_timer_stop(c->pool->loop, &c->timer);
+			watch(c, 0);
+			c->state = C_IDLE;
+			kick(c);
+		} else if (st == PGRES_POLLING_FAILED) {
+			char *e = clean_error(c->pool, PQerrorMessage(c->pg));
+			char *why = ac_asprintf("postgres \"%s\": %s", c->t.name, e);
+			drop(c);
+			fail_all(c, why);
+			free(why);
+			free(e);
+		} else {
+			watch(c, st == PGRES_POLLING_READING ? AC_LOOP_READ : AC_LOOP_WRITE);
+		}
+		return;
+	}
+	if (c->state != C_BUSY)
+		return;
+	if (PQflush(c->pg) == 1) {
+		watch(c, AC_LOOP_READ | AC_LOOP_WRITE);
+		return;
+	}
+	if (!PQconsumeInput(c->pg)) {
+		char *e = clean_error(c->pool, PQerrorMessage(c->pg));
+		if (!c->head->error)
+			c->head->error = ac_asprintf("postgres \"%s\": connection lost: %s", c->t.name, e);
+		free(e);
+		drop(c);
+		deliver_head(c);
+		kick(c);
+		return;
+	}
+	while (!PQisBusy(c->pg)) {
+		PGresult *res = PQgetResult(c->pg);
+		if (res) {
+			result_for_step(c, res);
+			continue;
+		}
+		/* The command of this step is complete. */
+		if (c->step == Q_BEGIN) {
+			c->step = c->head->error ? Q_ROLLBACK : Q_QUERY;
+		} else if (c->step == Q_QUERY) {
+			c->step = Q_ROLLBACK;
+		} else {
+			ac_loop_timer_stop(c->pool->loop, &c->timer);
+			c->state = C_IDLE;
+			watch(c, 0);
+			deliver_head(c);
+			kick(c);
+			return;
+		}
+		send_step(c);
+		return;
+	}
+	watch(c, AC_LOOP_READ);
+}
+
+struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg_target *db,
+				      const char *sql, int nparams, const char *const *params,
+				      int64_t deadline_ms, ac_pg_done_fn done, void *ud)
+{
+	struct pool *pool = pool_get(sv);
+	struct conn *c = NULL;
+	for (size_t i = 0; i < pool->n && !c; i++)
+		if (strcmp(pool->conns[i]->t.dsn, db->dsn) == 0)
+			c = pool->conns[i];
+	if (!c) {
+		c = ac_calloc(1, sizeof(*c));
+		c->pool = pool;
+		c->fd = -1;
+		c->t.name = ac_strdup(db->name);
+		c->t.dsn = ac_strdup(db->dsn);
+		c->t.connect_timeout_ms = db->connect_timeout_ms;
+		c->t.statement_timeout_ms = db->statement_timeout_ms;
+		c->t.lock_timeout_ms = db->lock_timeout_ms;
+		pool->conns = ac_realloc(pool->conns, (pool->n + 1) * sizeof(*pool->conns));
+		pool->conns[pool->n++] = c;
+	}
+	struct ac_pg_query *q = ac_calloc(1, sizeof(*q));
+	q->c = c;
+	q->sql = ac_strdup(sql);
+	q->nparams = nparams;
+	q->params = nparams ? ac_calloc((size_t)nparams, sizeof(char *)) : NULL;
+	for (int i = 0; i < nparams; i++)
+		q->params[i] = ac_strdup(params[i]);
+	q->deadline_ms = deadline_ms;
+	q->done = done;
+	q->ud = ud;
+	if (c->tail)
+		c->tail->next = q;
+	else
+		c->head = q;
+	c->tail = q;
+	kick(c);
+	return q;
+}
+
+void ac_pg_query_cancel(struct ac_services *sv, struct ac_pg_query *q)
+{
+	struct pool *pool = sv->slot[AC_SERVICE_PG];
+	if (!pool || !q)
+		return;
+	struct conn *c = q->c;
+	if (c->head == q && (c->state == C_BUSY || c->state == C_CONNECTING)) {
+		/* In flight: the connection cannot be trusted mid-query. */
+		drop(c);
+		c->head = q->next;
+		if (!c->head)
+			c->tail = NULL;
+		free_query(q);
+		kick(c);
+		return;
+	}
+	struct ac_pg_query **pp = &c->head, *prev = NULL;
+	while (*pp && *pp != q) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (*pp) {
+		*pp = q->next;
+		if (c->tail == q)
+			c->tail = prev;
+		free_query(q);
+	}
+}
