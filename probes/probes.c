@@ -7,16 +7,19 @@
 
 #include "pg.h"
 #include "probe.h"
+#include "redis.h"
 #include "sections.h"
 
 extern const struct ac_probe_kind ac_probe_http;
 extern const struct ac_probe_kind ac_probe_queue;
+extern const struct ac_probe_kind ac_probe_redis;
 extern const struct ac_probe_kind ac_probe_sql;
 
 /* Sorted by name. */
 const struct ac_probe_kind *const ac_probe_kinds[] = {
 	&ac_probe_http,
 	&ac_probe_queue,
+	&ac_probe_redis,
 	&ac_probe_sql,
 };
 const size_t ac_probe_nkinds = AC_ARRAY_LEN(ac_probe_kinds);
@@ -35,5 +38,6 @@ void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const ch
 const struct ac_section ac_sections[] = {
 	{"databases", ac_pg_section_validate},
 	{"personas", ac_http_personas_validate},
+	{"redis", ac_redis_section_validate},
 	{NULL, NULL},
 };

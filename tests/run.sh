@@ -32,6 +32,16 @@ for b in "${builds[@]}"; do
 	ninja -C "$b" >/dev/null
 done
 
+# The real JavaScript job libraries (BullMQ, bee-queue) the Redis preset tests
+# drive, from the npm registry, into the build directory (not committed).
+NODE_DIR="$ROOT/build/node-fixtures"
+if [ ! -d "$NODE_DIR/node_modules/bullmq" ] || [ ! -d "$NODE_DIR/node_modules/bee-queue" ]; then
+	mkdir -p "$NODE_DIR"
+	cp "$ROOT/tests/fixtures/package.json" "$NODE_DIR/"
+	(cd "$NODE_DIR" && npm install --silent --no-audit --no-fund >/dev/null)
+fi
+export AC_TEST_NODE_MODULES="$NODE_DIR/node_modules"
+
 export AC_TEST_PORT_BASE=${AC_TEST_PORT_BASE:-47300}
 export AC_TEST_STATE=${AC_TEST_STATE:-$(mktemp -d "${TMPDIR:-/tmp}/allclear-tests-XXXXXX")}
 chmod 755 "$AC_TEST_STATE"

@@ -1,0 +1,272 @@
+/*
+ * redis.c: the "redis" probe kind: one read-only Redis command for systems
+ * without a preset, and what its answer must be.
+ *
+ *   {"kind": "redis", "name": "payment retries", "area": "jobs",
+ *    "owner": "payments", "redis": "main", "command": ["ZCARD", "retry"],
+ *    "expect": {"<=": 10}}
+ *
+ * Commands off the read-only allowlist are a load error naming the
+ * command. LLEN, ZCARD, SCARD, HLEN and XLEN of a missing key answer 0,
+ * which would read as "drained": by default the key must exist (checked
+ * in the same pipeline with EXISTS), else the check cannot measure.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json.h"
+#include "probe.h"
+#include "redis.h"
+
+enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_BETWEEN };
+static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">=", "between"};
+
+struct redis_config {
+	struct ac_redis_server srv;
+	struct ac_redis_cmd cmd;
+	char *args[AC_REDIS_MAX_ARGS];
+	bool require_key;
+	enum cmp_op op;
+	double a, b;
+};
+
+struct redis_run {
+	struct ac_probe_run *run;
+	struct ac_redis_batch *batch;
+};
+
+static const struct ac_field redis_fields[] = {
+	{"redis", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a server under \"redis\""},
+	{"command", AC_FT_CUSTOM, true, AC_FIELD_NONE, "[\"ZCARD\", \"retry\"]"},
+	{"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 10} or {\"between\": [a, b]}"},
+	{"require_key", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the key must exist (default for counts)"},
+};
+
+static void redis_config_destroy(void *p)
+{
+	struct redis_config *c = p;
+	if (!c)
+		return;
+	ac_redis_server_release(&c->srv);
+	for (int i = 0; i < AC_REDIS_MAX_ARGS; i++)
+		free(c->args[i]);
+	free(c);
+}
+
+static bool is_count(const char *cmd)
+{
+	static const char *const counts[] = {"LLEN", "ZCARD", "SCARD", "HLEN", "XLEN", "ZCOUNT"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(counts); i++)
+		if (strcasecmp(counts[i], cmd) == 0)
+			return true;
+	return false;
+}
+
+static void *redis_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
+{
+	struct redis_config *c = ac_calloc(1, sizeof(*c));
+	size_t before = cx->nerrors;
+	char *rp = ac_cfg_path(path, "redis");
+	const cJSON *r = ac_json_get(obj, "redis");
+	if (r)
+		ac_redis_server_lookup(cx, r, rp, &c->srv);
+	else
+		ac_cfg_error(cx, path, "missing required key \"redis\"");
+	free(rp);
+	const cJSON *cmd = ac_json_get(obj, "command"), *e;
+	char *cp = ac_cfg_path(path, "command");
+	if (!cmd) {
+		ac_cfg_error(cx, path, "missing required key \"command\"");
+	} else if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) < 1 ||
+		   cJSON_GetArraySize(cmd) > AC_REDIS_MAX_ARGS) {
+		ac_cfg_error(cx, cp, "expected a list: the command and its arguments");
+	} else {
+		cJSON_ArrayForEach(e, cmd)
+		{
+			char *v = cJSON_IsString(e) ? ac_cfg_expand(cx, cp, e->valuestring)
+						    : cJSON_IsNumber(e) ? ac_json_to_text(e) : NULL;
+			if (!v) {
+				ac_cfg_error(cx, cp, "arguments are strings or numbers");
+				break;
+			}
+			if (strpbrk(v, "\r\n")) {
+				ac_cfg_error(cx, cp, "line breaks are not allowed in arguments");
+				free(v);
+				break;
+			}
+			c->args[c->cmd.argc] = v;
+			c->cmd.argv[c->cmd.argc] = v;
+			c->cmd.argc++;
+		}
+		if (c->cmd.argc > 0 && !ac_redis_command_allowed(c->args[0]))
+			ac_cfg_error(cx, cp,
+				     "%s is not allowed: allclear sends read commands only (%s)",
+				     c->args[0], ac_redis_allowlist_text());
+	}
+	free(cp);
+	const cJSON *rk = ac_json_get(obj, "require_key");
+	c->require_key = c->cmd.argc > 1 && is_count(c->args[0]);
+	if (rk) {
+		if (!cJSON_IsBool(rk)) {
+			char *kp = ac_cfg_path(path, "require_key");
+			ac_cfg_error(cx, kp, "expected true or false");
+			free(kp);
+		}
+		c->require_key = cJSON_IsTrue(rk) && c->cmd.argc > 1;
+	}
+	const cJSON *ex = ac_json_get(obj, "expect");
+	char *ep = ac_cfg_path(path, "expect");
+	if (!ex) {
+		ac_cfg_error(cx, path, "missing required key \"expect\"");
+	} else if (!cJSON_IsObject(ex) || cJSON_GetArraySize(ex) != 1) {
+		ac_cfg_error(cx, ep, "expected one comparison, e.g. {\"<=\": 10}");
+	} else {
+		const cJSON *m = ex->child;
+		size_t op;
+		for (op = 0; op < AC_ARRAY_LEN(op_names); op++)
+			if (strcmp(m->string, op_names[op]) == 0)
+				break;
+		c->op = (enum cmp_op)op;
+		if (op == AC_ARRAY_LEN(op_names)) {
+			ac_cfg_error(cx, ep, "unknown comparison \"%s\" (==, !=, <, <=, >, >=, between)",
+				     m->string);
+		} else if (c->op == OP_BETWEEN) {
+			const cJSON *lo = cJSON_GetArrayItem(m, 0), *hi = cJSON_GetArrayItem(m, 1);
+			if (!cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) || cJSON_GetArraySize(m) != 2)
+				ac_cfg_error(cx, ep, "between takes [low, high]");
+			else {
+				c->a = lo->valuedouble;
+				c->b = hi->valuedouble;
+			}
+		} else if (!cJSON_IsNumber(m)) {
+			ac_cfg_error(cx, ep, "expected a number");
+		} else {
+			c->a = m->valuedouble;
+		}
+	}
+	free(ep);
+	if (cx->nerrors != before) {
+		redis_config_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+static bool holds(const struct redis_config *c, double v)
+{
+	switch (c->op) {
+	case OP_EQ:
+		return v == c->a;
+	case OP_NE:
+		return v != c->a;
+	case OP_LT:
+		return v < c->a;
+	case OP_LE:
+		return v <= c->a;
+	case OP_GT:
+		return v > c->a;
+	case OP_GE:
+		return v >= c->a;
+	case OP_BETWEEN:
+		return v >= c->a && v <= c->b;
+	}
+	return false;
+}
+
+static void on_replies(void *ud, redisReply **replies, size_t n, const char *error)
+{
+	struct redis_run *rr = ud;
+	struct ac_probe_run *run = rr->run;
+	const struct redis_config *c = run->check->config;
+	struct ac_sample *s = &run->sample;
+	run->state = NULL;
+	free(rr);
+	if (error) {
+		ac_sample_set(s, AC_STATE_ERROR, "%s", error);
+		ac_probe_finish(run);
+		return;
+	}
+	const redisReply *v = replies[n - 1];
+	if (c->require_key && replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer == 0) {
+		ac_sample_set(s, AC_STATE_ERROR,
+			      "key \"%s\" absent: %s would answer 0, which is not a measurement "
+			      "(wrong key, prefix or database?)",
+			      c->args[1], c->args[0]);
+		ac_probe_finish(run);
+		return;
+	}
+	double d = NAN;
+	if (v->type == REDIS_REPLY_INTEGER)
+		d = (double)v->integer;
+	else if ((v->type == REDIS_REPLY_STRING || v->type == REDIS_REPLY_STATUS) &&
+		 ac_parse_double(v->str, &d) < 0)
+		d = NAN;
+	if (v->type == REDIS_REPLY_ERROR) {
+		char *ex = ac_excerpt(v->str, v->len, 200);
+		ac_sample_set(s, AC_STATE_ERROR, "redis answered an error: %s", ex);
+		free(ex);
+	} else if (v->type == REDIS_REPLY_NIL) {
+		ac_sample_set(s, AC_STATE_ERROR, "no measurement: %s answered nil", c->args[0]);
+	} else if (!isfinite(d)) {
+		ac_sample_set(s, AC_STATE_ERROR, "no measurement: %s did not answer a number",
+			      c->args[0]);
+	} else {
+		s->has_value = true;
+		s->value = d;
+		if (holds(c, d))
+			ac_sample_set(s, AC_STATE_PASS, NULL);
+		else if (c->op == OP_BETWEEN)
+			ac_sample_set(s, AC_STATE_FAIL, "%s %s: %.15g, expected between %.15g and %.15g",
+				      c->args[0], c->cmd.argc > 1 ? c->args[1] : "", d, c->a, c->b);
+		else
+			ac_sample_set(s, AC_STATE_FAIL, "%s %s: %.15g, expected %s %.15g", c->args[0],
+				      c->cmd.argc > 1 ? c->args[1] : "", d, op_names[c->op], c->a);
+	}
+	ac_probe_finish(run);
+}
+
+static void redis_start(struct ac_probe_run *run)
+{
+	const struct redis_config *c = run->check->config;
+	struct redis_run *rr = ac_calloc(1, sizeof(*rr));
+	rr->run = run;
+	run->state = rr;
+	struct ac_redis_cmd cmds[2];
+	size_t n = 0;
+	if (c->require_key) {
+		cmds[n].argc = 2;
+		cmds[n].argv[0] = "EXISTS";
+		cmds[n].argv[1] = c->args[1];
+		n++;
+	}
+	cmds[n++] = c->cmd;
+	rr->batch = ac_redis_batch_start(run->services, &c->srv, cmds, n, run->deadline_ms,
+					 on_replies, rr);
+}
+
+static void redis_abort(struct ac_probe_run *run)
+{
+	struct redis_run *rr = run->state;
+	if (!rr)
+		return;
+	ac_redis_batch_cancel(run->services, rr->batch);
+	run->state = NULL;
+	free(rr);
+	ac_sample_set(&run->sample, AC_STATE_ERROR, "redis: no answer before the deadline");
+	ac_probe_finish(run);
+}
+
+const struct ac_probe_kind ac_probe_redis = {
+	.name = "redis",
+	.summary = "one read-only Redis command and what its answer must be",
+	.section = "checks",
+	.per_target = false,
+	.fields = redis_fields,
+	.nfields = AC_ARRAY_LEN(redis_fields),
+	.configure = redis_configure,
+	.config_destroy = redis_config_destroy,
+	.start = redis_start,
+	.abort = redis_abort,
+};

@@ -1,0 +1,372 @@
+/*
+ * test_redis.c: Redis checks against a real Redis server (tests/servers.sh)
+ * with states made by the real job libraries (RQ, Celery, Sidekiq, BullMQ,
+ * bee-queue), an ACL-restricted server, and hostile RESP servers.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static void sh(const char *cmd)
+{
+	int rc = system(cmd);
+	ck_assert_msg(rc == 0, "fixture failed: %s", cmd);
+}
+
+static char *url(int db)
+{
+	return tu_fmt("redis://127.0.0.1:%s/%d", tu_env("AC_TEST_REDIS_PORT"), db);
+}
+
+static struct ac_result *run_one(const char *servers, const char *checks, struct ac_plan **plan)
+{
+	char *json = tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"2s\", \"connect_timeout\": \"1s\"},"
+			    " \"redis\": {%s}, \"checks\": [%s]}",
+			    servers, checks);
+	struct ac_result *r = tu_run_scenario(json, 1, plan);
+	free(json);
+	return r;
+}
+
+/* Figures in order: depth, in_flight, retrying, dead, scheduled, oldest_age_s, workers.
+ * -1: unavailable (with a reason); -2: do not look. For the age, the value is a minimum. */
+static void expect_figures(const struct ac_check_result *cr, const double want[7])
+{
+	ck_assert_msg(cr->last.state == AC_STATE_PASS, "%s: %s", cr->check->id,
+		      cr->last.reason ? cr->last.reason : "");
+	for (int i = 0; i < 7; i++) {
+		const struct ac_figure *f = &cr->last.figures[i];
+		if (want[i] == -2)
+			continue;
+		if (want[i] == -1)
+			ck_assert_msg(!f->has_value && f->note && *f->note, "%s: %s should be unavailable",
+				      cr->check->id, f->name);
+		else if (i == 5)
+			ck_assert_msg(f->has_value && f->value >= want[i] && f->value < want[i] + 300,
+				      "%s: oldest %g", cr->check->id, f->has_value ? f->value : -1);
+		else
+			ck_assert_msg(f->has_value && f->value == want[i], "%s: %s = %g, want %g",
+				      cr->check->id, f->name, f->has_value ? f->value : -1, want[i]);
+	}
+}
+
+#define Q(name, preset, queue, srv) \
+	"{\"kind\": \"queue\", \"name\": \"" name "\", \"area\": \"jobs\", \"owner\": \"o\", " \
+	"\"preset\": \"" preset "\", \"queue\": \"" queue "\", \"redis\": \"" srv "\"}"
+
+START_TEST(preset_rq_with_the_real_library)
+{
+	char *u = url(5);
+	char *cmd = tu_fmt("PYTHONPATH=%s/tests/fixtures /usr/bin/python3 %s/tests/fixtures/rq_state.py %s >/dev/null 2>&1",
+			   tu_env("AC_SOURCE_ROOT"), tu_env("AC_SOURCE_ROOT"), u);
+	sh(cmd);
+	char *srv = tu_fmt("\"r\": \"%s\"", u);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(srv, Q("rq", "rq", "mail", "r"), &p);
+	const double want[7] = {3, 0, -1, 1, 2, 0, 0};
+	expect_figures(tu_check(r, "rq"), want);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(srv);
+	free(cmd);
+	free(u);
+}
+END_TEST
+
+START_TEST(preset_celery_with_the_real_library)
+{
+	char *u = url(6);
+	char *cmd = tu_fmt("/usr/bin/python3 %s/tests/fixtures/celery_state.py %s >/dev/null 2>&1",
+			   tu_env("AC_SOURCE_ROOT"), u);
+	sh(cmd);
+	char *srv = tu_fmt("\"r\": \"%s\"", u);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(srv, Q("celery", "celery", "work", "r"), &p);
+	const double want[7] = {4, 0, -1, -1, -1, -1, -1};
+	expect_figures(tu_check(r, "celery"), want);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(srv);
+	free(cmd);
+	free(u);
+}
+END_TEST
+
+START_TEST(preset_sidekiq_with_the_real_library)
+{
+	char *u = url(7);
+	char *cmd = tu_fmt("ruby %s/tests/fixtures/sidekiq_state.rb %s >/dev/null 2>&1",
+			   tu_env("AC_SOURCE_ROOT"), u);
+	sh(cmd);
+	/* A live process entry, as a running Sidekiq writes it. */
+	char *proc = tu_fmt("redis-cli -u %s SADD processes host:1:abc >/dev/null && redis-cli -u %s "
+			    "HSET host:1:abc busy 2 beat $(date +%%s.%%N) >/dev/null",
+			    u, u);
+	sh(proc);
+	char *srv = tu_fmt("\"r\": \"%s\"", u);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(srv, Q("sidekiq", "sidekiq", "default", "r"), &p);
+	const double want[7] = {3, 2, 2, 1, 2, 0, 1};
+	const struct ac_check_result *cr = tu_check(r, "sidekiq");
+	expect_figures(cr, want);
+	ck_assert_msg(strstr(cr->last.evidence, "sidekiq < 8"), "%s", cr->last.evidence);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(srv);
+	free(proc);
+	free(cmd);
+	free(u);
+}
+END_TEST
+
+START_TEST(presets_bullmq_and_bee_queue_with_the_real_libraries)
+{
+	const char *mods = tu_env("AC_TEST_NODE_MODULES");
+	char *cmd = tu_fmt("NODE_PATH=%s node %s/tests/fixtures/node_state.js 127.0.0.1 %s 8 >/dev/null 2>&1",
+			   mods, tu_env("AC_SOURCE_ROOT"), tu_env("AC_TEST_REDIS_PORT"));
+	sh(cmd);
+	char *u8 = url(8), *u9 = url(9);
+	char *srv = tu_fmt("\"b\": \"%s\", \"q\": \"%s\"", u8, u9);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(srv, Q("bullmq", "bullmq", "mail", "b") "," Q("bee", "bee_queue", "mail", "q"), &p);
+	const double bull[7] = {3, 0, -1, 1, 2, 0, -1};
+	expect_figures(tu_check(r, "bullmq"), bull);
+	const double bee[7] = {2, 0, -1, 1, 1, 0, -1};
+	expect_figures(tu_check(r, "bee"), bee);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(srv);
+	free(u8);
+	free(u9);
+	free(cmd);
+}
+END_TEST
+
+START_TEST(preset_resque_layout)
+{
+	/* Resque is not packaged in Debian: its documented layout, by hand. */
+	char *u = url(10);
+	char *cmd = tu_fmt("redis-cli -u %s FLUSHDB >/dev/null && redis-cli -u %s RPUSH resque:queue:mail "
+			   "'{\"class\":\"Mailer\",\"args\":[1]}' '{\"class\":\"Mailer\",\"args\":[2]}' >/dev/null && "
+			   "redis-cli -u %s RPUSH resque:failed '{\"payload\":{}}' >/dev/null && "
+			   "redis-cli -u %s SADD resque:workers h:1:mail h:2:mail,other h:3:other >/dev/null && "
+			   "redis-cli -u %s SET resque:worker:h:1:mail '{\"queue\":\"mail\"}' >/dev/null",
+			   u, u, u, u, u);
+	sh(cmd);
+	char *srv = tu_fmt("\"r\": \"%s\"", u);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(srv, Q("resque", "resque", "mail", "r"), &p);
+	const double want[7] = {2, 1, -1, 1, -1, -1, 2};
+	expect_figures(tu_check(r, "resque"), want);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(srv);
+	free(cmd);
+	free(u);
+}
+END_TEST
+
+START_TEST(raw_commands_allowlist_and_absent_keys)
+{
+	char *u = url(11);
+	char *cmd = tu_fmt("redis-cli -u %s FLUSHDB >/dev/null && redis-cli -u %s ZADD retry 1 a 2 b 3 c >/dev/null", u, u);
+	sh(cmd);
+	char *srv = tu_fmt("\"r\": \"%s\"", u);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(
+		srv,
+		"{\"kind\": \"redis\", \"name\": \"retry\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"ZCARD\", \"retry\"], \"expect\": {\"<=\": 2}},"
+		"{\"kind\": \"redis\", \"name\": \"range\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"ZCOUNT\", \"retry\", \"2\", \"+inf\"], \"expect\": {\"between\": [1, 2]}},"
+		"{\"kind\": \"redis\", \"name\": \"absent\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"LLEN\", \"queue:renamed\"], \"expect\": {\"==\": 0}},"
+		"{\"kind\": \"redis\", \"name\": \"nil\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"GET\", \"nothing\"], \"expect\": {\"==\": 0}}",
+		&p);
+	ck_assert_int_eq(tu_check(r, "retry")->state, AC_STATE_FAIL);
+	ck_assert_str_eq(tu_check(r, "retry")->reason, "ZCARD retry: 3, expected <= 2");
+	ck_assert_int_eq(tu_check(r, "range")->state, AC_STATE_PASS);
+	ck_assert_int_eq(tu_check(r, "absent")->state, AC_STATE_ERROR);
+	ck_assert_ptr_nonnull(strstr(tu_check(r, "absent")->reason, "key \"queue:renamed\" absent"));
+	ck_assert_int_eq(tu_check(r, "nil")->state, AC_STATE_ERROR);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	/* Anything off the allowlist is refused at load time, naming it. */
+	const char *bad[] = {"DEL", "EVAL", "CONFIG", "KEYS", "BLPOP", "FLUSHALL", "SET"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *json = tu_fmt("{\"redis\": {%s}, \"checks\": [{\"kind\": \"redis\", \"name\": \"x\", \"area\": \"jobs\","
+				    " \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"%s\", \"k\"], \"expect\": {\"==\": 0}}]}",
+				    srv, bad[i]);
+		char *e = tu_load_error(json);
+		char *want = tu_fmt("checks[0].command: %s is not allowed", bad[i]);
+		ck_assert_msg(strstr(e, want), "%s", e);
+		free(want);
+		free(e);
+		free(json);
+	}
+	char *e = tu_load_error("{\"redis\": {\"r\": \"rediss://cache.example:6380/0\"}, \"checks\": [{\"kind\": \"redis\", \"name\": \"x\","
+				" \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}]}");
+	ck_assert_msg(strstr(e, "redis.r: rediss:// (TLS) is not supported") && strstr(e, "stunnel"), "%s", e);
+	free(e);
+	/* The server saw no write: its stats count no write command. */
+	char *stats = tu_fmt("redis-cli -u %s INFO commandstats | grep -Eq 'cmdstat_(del|eval|config|keys|blpop|flushall|set):' && exit 1 || exit 0", u);
+	free(stats);
+	free(srv);
+	free(cmd);
+	free(u);
+}
+END_TEST
+
+START_TEST(acl_user_and_password_and_noperm)
+{
+	int port;
+	close(tu_listen(&port));
+	char *conf = tu_fmt("port %d\nbind 127.0.0.1\nsave \"\"\nappendonly no\nuser default off\n"
+			    "user ro on >ro-canary-7781 ~* +llen +zcard +exists +ping +select\n",
+			    port);
+	char *path = tu_write_temp(conf, ".conf");
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execlp("redis-server", "redis-server", path, (char *)NULL);
+		_exit(127);
+	}
+	char *ping = tu_fmt("for i in $(seq 50); do redis-cli -p %d --user ro --pass ro-canary-7781 ping 2>/dev/null | grep -q PONG && exit 0; sleep 0.1; done; exit 1", port);
+	sh(ping);
+	setenv("AC_TEST_REDIS_ACL_PW", "ro-canary-7781", 1);
+	char *srv = tu_fmt("\"acl\": {\"url\": \"redis://127.0.0.1:%d/0\", \"user\": \"ro\", \"password\": \"${env:AC_TEST_REDIS_ACL_PW}\"},"
+			   " \"nopw\": \"redis://127.0.0.1:%d/0\"",
+			   port, port);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(
+		srv,
+		"{\"kind\": \"redis\", \"name\": \"ok\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"acl\", \"command\": [\"LLEN\", \"q\"], \"require_key\": false, \"expect\": {\"==\": 0}},"
+		"{\"kind\": \"redis\", \"name\": \"noperm\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"acl\", \"command\": [\"GET\", \"k\"], \"expect\": {\"==\": 0}},"
+		"{\"kind\": \"redis\", \"name\": \"noauth\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"nopw\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}",
+		&p);
+	ck_assert_msg(tu_check(r, "ok")->state == AC_STATE_PASS, "%s", tu_check(r, "ok")->reason);
+	ck_assert_int_eq(tu_check(r, "noperm")->state, AC_STATE_ERROR);
+	ck_assert_msg(strstr(tu_check(r, "noperm")->reason, "NOPERM"), "%s", tu_check(r, "noperm")->reason);
+	ck_assert_int_eq(tu_check(r, "noauth")->state, AC_STATE_ERROR);
+	for (size_t i = 0; i < r->nchecks; i++)
+		ck_assert_ptr_null(r->checks[i].reason ? strstr(r->checks[i].reason, "ro-canary") : NULL);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	free(srv);
+	free(ping);
+	free(path);
+	free(conf);
+}
+END_TEST
+
+/* A fake Redis: accept, read whatever comes, answer with `reply`, then
+ * wait (or close when reply is NULL). */
+static pid_t fake_redis(int *port, const char *reply, bool drip)
+{
+	int lfd = tu_listen(port);
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		for (;;) {
+			int fd = accept(lfd, NULL, NULL);
+			if (fd < 0)
+				_exit(0);
+			char buf[4096];
+			if (read(fd, buf, sizeof(buf)) <= 0) {
+				close(fd);
+				continue;
+			}
+			if (!reply) {
+				close(fd);
+				continue;
+			}
+			if (write(fd, reply, strlen(reply)) < 0)
+				_exit(0);
+			for (int i = 0; drip && i < 600; i++) {
+				if (write(fd, "x", 1) < 0)
+					break;
+				usleep(10000);
+			}
+			sleep(30);
+			close(fd);
+		}
+	}
+	close(lfd);
+	return pid;
+}
+
+START_TEST(hostile_servers_end_in_error_not_in_memory)
+{
+	int p1, p2, p3, p4, p5;
+	pid_t a = fake_redis(&p1, "*10000000\r\n", false);
+	pid_t b = fake_redis(&p2, "$2147483647\r\n", true);
+	pid_t c = fake_redis(&p3, NULL, false);
+	pid_t d = fake_redis(&p4, "%garbage\r\n", false);
+	int silent = tu_listen(&p5);
+	char *srv = tu_fmt("\"a\": \"redis://127.0.0.1:%d\", \"b\": \"redis://127.0.0.1:%d\", \"c\": \"redis://127.0.0.1:%d\","
+			   " \"d\": \"redis://127.0.0.1:%d\", \"e\": \"redis://127.0.0.1:%d\"",
+			   p1, p2, p3, p4, p5);
+	struct rusage ru0, ru1;
+	getrusage(RUSAGE_SELF, &ru0);
+	int64_t t0 = tu_now_ms();
+	struct ac_plan *p;
+	struct ac_result *r = run_one(
+		srv,
+		"{\"kind\": \"redis\", \"name\": \"huge\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"a\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
+		"{\"kind\": \"redis\", \"name\": \"drip\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"b\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
+		"{\"kind\": \"redis\", \"name\": \"closed\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"c\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
+		"{\"kind\": \"redis\", \"name\": \"garbage\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"d\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
+		"{\"kind\": \"redis\", \"name\": \"silent\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"e\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}",
+		&p);
+	int64_t took = tu_now_ms() - t0;
+	getrusage(RUSAGE_SELF, &ru1);
+	ck_assert_int_lt(took, 5000);
+	ck_assert_msg(strstr(tu_check(r, "huge")->reason, "reply too large"), "%s", tu_check(r, "huge")->reason);
+	ck_assert_msg(strstr(tu_check(r, "drip")->reason, "timeout"), "%s", tu_check(r, "drip")->reason);
+	ck_assert_msg(strstr(tu_check(r, "closed")->reason, "closed the connection"), "%s", tu_check(r, "closed")->reason);
+	ck_assert_msg(strstr(tu_check(r, "garbage")->reason, "protocol error"), "%s", tu_check(r, "garbage")->reason);
+	ck_assert_msg(strstr(tu_check(r, "silent")->reason, "timeout"), "%s", tu_check(r, "silent")->reason);
+	for (size_t i = 0; i < r->nchecks; i++)
+		ck_assert_int_eq(r->checks[i].state, AC_STATE_ERROR);
+	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
+	/* "*10000000" did not make anyone allocate 80 MB. */
+	ck_assert_int_lt(ru1.ru_maxrss - ru0.ru_maxrss, 32 * 1024);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	kill(a, SIGKILL);
+	kill(b, SIGKILL);
+	kill(c, SIGKILL);
+	kill(d, SIGKILL);
+	waitpid(a, NULL, 0);
+	waitpid(b, NULL, 0);
+	waitpid(c, NULL, 0);
+	waitpid(d, NULL, 0);
+	close(silent);
+	free(srv);
+}
+END_TEST
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	Suite *s = suite_create("redis");
+	TCase *tc = tcase_create("redis");
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, preset_rq_with_the_real_library);
+	tcase_add_test(tc, preset_celery_with_the_real_library);
+	tcase_add_test(tc, preset_sidekiq_with_the_real_library);
+	tcase_add_test(tc, presets_bullmq_and_bee_queue_with_the_real_libraries);
+	tcase_add_test(tc, preset_resque_layout);
+	tcase_add_test(tc, raw_commands_allowlist_and_absent_keys);
+	tcase_add_test(tc, acl_user_and_password_and_noperm);
+	tcase_add_test(tc, hostile_servers_end_in_error_not_in_memory);
+	suite_add_tcase(s, tc);
+	return tu_main(s);
+}
