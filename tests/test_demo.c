@@ -55,13 +55,19 @@ static void check(struct tu_proc *p)
 	char *o = tu_fmt("origin=http://127.0.0.1:%d", base + 1);
 	char *u = tu_fmt("edge_us=http://127.0.0.1:%d", base + 2);
 	char *e = tu_fmt("edge_eu=http://127.0.0.1:%d", base + 3);
+	char *pg = tu_fmt("pg_port=%d", base + 10);
+	char *rd = tu_fmt("redis_port=%d", base + 11);
 	char *scn = tu_fmt("%s/scenarios/demo.json", tu_env("AC_SOURCE_ROOT"));
-	const char *args[] = {"check", scn, "--rounds", "1", "--var", o, "--var", u, "--var", e, NULL};
-	const char *env[] = {"SHOP_PASSWORD=wonderland", NULL};
+	/* Two rounds: the trend checks need two values before they can pass. */
+	const char *args[] = {"check", scn, "--rounds", "2", "--interval", "300ms", "--var", o, "--var", u, "--var", e,
+			      "--var", pg, "--var", rd, NULL};
+	const char *env[] = {"SHOP_PASSWORD=wonderland", "ALLCLEAR_DB_PASSWORD=ro-secret", NULL};
 	tu_run(p, args, env, 120);
 	free(o);
 	free(u);
 	free(e);
+	free(pg);
+	free(rd);
 	free(scn);
 }
 
@@ -150,6 +156,8 @@ START_TEST(retry_storm_stops_orders_being_processed)
 	const char *expect[] = {
 		"FAIL  [jobs] order is paid and processed end to end @ origin",
 		"step \"order is processed\": json $.status: expected == processed, got paid",
+		"FAIL  [jobs] payment jobs are not retrying or dying",
+		"FAIL  [data] orders paid without a payment",
 		NULL,
 	};
 	stack("break retry-storm");
@@ -170,6 +178,19 @@ START_TEST(retry_storm_stops_orders_being_processed)
 }
 END_TEST
 
+START_TEST(bad_rows_are_named_with_their_owners)
+{
+	const char *expect[] = {
+		"FAIL  [data] orders paid without a payment",
+		"FAIL  [data] duplicate discount holds",
+		"FAIL  [data] orders written in the v42 payment format",
+		"owner: promotions-team",
+		NULL,
+	};
+	broken("bad-rows", "repair", expect);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("demo");
@@ -182,6 +203,7 @@ int main(void)
 	tcase_add_test(tc, broken_sessions_fail_signed_in_users);
 	tcase_add_test(tc, search_results_point_at_removed_records);
 	tcase_add_test(tc, retry_storm_stops_orders_being_processed);
+	tcase_add_test(tc, bad_rows_are_named_with_their_owners);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
