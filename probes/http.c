@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "curlmulti.h"
 #include "json.h"
 #include "probe.h"
 
@@ -930,101 +931,6 @@ static void *journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *
 	return j;
 }
 
-/* --- the shared multi handle, on the engine's loop ----------------------- */
-
-struct http_shared {
-	CURLM *multi;
-	struct ac_loop *loop;
-	struct ac_timer timer;
-	int running;
-};
-
-static void check_done(struct http_shared *sh);
-
-static void on_socket_ready(void *ud, int fd, unsigned revents)
-{
-	struct http_shared *sh = ud;
-	int ev = 0;
-	if (revents & AC_LOOP_READ)
-		ev |= CURL_CSELECT_IN;
-	if (revents & AC_LOOP_WRITE)
-		ev |= CURL_CSELECT_OUT;
-	if (revents & AC_LOOP_ERROR)
-		ev |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(sh->multi, fd, ev, &sh->running);
-	check_done(sh);
-}
-
-static void on_curl_timer(void *ud)
-{
-	struct http_shared *sh = ud;
-	curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &sh->running);
-	check_done(sh);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct http_shared *sh = userp;
-	(void)easy;
-	(void)socketp;
-	if (what == CURL_POLL_REMOVE) {
-		ac_loop_unwatch(sh->loop, s);
-		return 0;
-	}
-	unsigned ev = 0;
-	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-		ev |= AC_LOOP_READ;
-	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-		ev |= AC_LOOP_WRITE;
-	ac_loop_watch(sh->loop, s, ev, on_socket_ready, sh);
-	return 0;
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct http_shared *sh = userp;
-	(void)multi;
-	if (timeout_ms < 0)
-		ac_loop_timer_stop(sh->loop, &sh->timer);
-	else
-		ac_loop_timer_start(sh->loop, &sh->timer, ac_loop_now(sh->loop) + timeout_ms,
-				    on_curl_timer, sh);
-	return 0;
-}
-
-static void shared_destroy(void *p)
-{
-	struct http_shared *sh = p;
-	if (!sh)
-		return;
-	ac_loop_timer_stop(sh->loop, &sh->timer);
-	curl_multi_cleanup(sh->multi);
-	free(sh);
-}
-
-static struct http_shared *shared_get(struct ac_services *sv)
-{
-	if (sv->slot[AC_SERVICE_HTTP])
-		return sv->slot[AC_SERVICE_HTTP];
-	static bool global_done;
-	if (!global_done) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		global_done = true;
-	}
-	struct http_shared *sh = ac_calloc(1, sizeof(*sh));
-	sh->loop = sv->loop;
-	sh->multi = curl_multi_init();
-	if (!sh->multi)
-		ac_die("curl_multi_init failed");
-	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
-	curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
-	sv->slot[AC_SERVICE_HTTP] = sh;
-	sv->destroy[AC_SERVICE_HTTP] = shared_destroy;
-	return sh;
-}
-
 /* --- one run of a journey ------------------------------------------------ */
 
 struct header {
@@ -1033,9 +939,10 @@ struct header {
 };
 
 struct hrun {
+	struct ac_curl_job job; /* first: the multi handle hands it back */
 	struct ac_probe_run *run;
 	const struct journey *j;
-	struct http_shared *sh;
+	struct ac_curlmulti *cm;
 	CURL *easy;
 	struct curl_slist *req_headers;
 	char *req_body;
@@ -1585,7 +1492,7 @@ static bool do_captures(struct hrun *h, cJSON *doc)
 static void remove_easy(struct hrun *h)
 {
 	if (h->in_multi) {
-		curl_multi_remove_handle(h->sh->multi, h->easy);
+		curl_multi_remove_handle(ac_curlmulti_handle(h->cm), h->easy);
 		h->in_multi = false;
 	}
 	curl_slist_free_all(h->req_headers);
@@ -1640,7 +1547,7 @@ static void setup_handle(struct hrun *h)
 {
 	const struct ac_settings *set = &h->run->plan->settings;
 	CURL *e = h->easy;
-	curl_easy_setopt(e, CURLOPT_PRIVATE, h);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, &h->job);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -1730,7 +1637,7 @@ static void send_request(struct hrun *h)
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->req_headers);
 	h->try_start = ac_loop_update_now(h->run->loop);
-	if (curl_multi_add_handle(h->sh->multi, e) != CURLM_OK) {
+	if (curl_multi_add_handle(ac_curlmulti_handle(h->cm), e) != CURLM_OK) {
 		step_fail(h, AC_STATE_ERROR, "libcurl refused the request");
 		h->failed = true;
 		next_step(h);
@@ -1989,19 +1896,9 @@ static void step_done(struct hrun *h, CURLcode rc)
 	next_step(h);
 }
 
-static void check_done(struct http_shared *sh)
+static void on_job_done(struct ac_curl_job *job, CURLcode rc)
 {
-	CURLMsg *msg;
-	int left;
-	while ((msg = curl_multi_info_read(sh->multi, &left))) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		struct hrun *h = NULL;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&h);
-		CURLcode rc = msg->data.result;
-		if (h)
-			step_done(h, rc);
-	}
+	step_done((struct hrun *)job, rc);
 }
 
 static void hrun_destroy(struct hrun *h)
@@ -2071,7 +1968,8 @@ static void journey_start(struct ac_probe_run *run)
 	struct hrun *h = ac_calloc(1, sizeof(*h));
 	h->run = run;
 	h->j = run->check->config;
-	h->sh = shared_get(run->services);
+	h->cm = ac_curlmulti_get(run->services);
+	h->job.done = on_job_done;
 	ac_buf_init(&h->body, run->plan->settings.max_body);
 	h->easy = curl_easy_init();
 	h->origin = origin_of(run->check->target->url);

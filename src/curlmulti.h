@@ -1,0 +1,26 @@
+/*
+ * curlmulti.h: libcurl's multi interface on the engine's loop.
+ *
+ * One multi handle per run, shared by every kind that speaks HTTP (journeys,
+ * metric scrapes), in run->services. An easy handle's CURLOPT_PRIVATE must
+ * point at a struct ac_curl_job; when the transfer ends, the job's done()
+ * is called with libcurl's result, from a loop callback.
+ */
+#ifndef AC_CURLMULTI_H
+#define AC_CURLMULTI_H
+
+#include <curl/curl.h>
+
+#include "probe.h"
+
+struct ac_curl_job {
+	void (*done)(struct ac_curl_job *job, CURLcode rc);
+};
+
+struct ac_curlmulti;
+
+/* The run's multi handle, created on first use. */
+struct ac_curlmulti *ac_curlmulti_get(struct ac_services *sv);
+CURLM *ac_curlmulti_handle(struct ac_curlmulti *cm);
+
+#endif
