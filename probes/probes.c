@@ -11,6 +11,7 @@
 #include "sections.h"
 
 extern const struct ac_probe_kind ac_probe_http;
+extern const struct ac_probe_kind ac_probe_metric;
 extern const struct ac_probe_kind ac_probe_queue;
 extern const struct ac_probe_kind ac_probe_redis;
 extern const struct ac_probe_kind ac_probe_sql;
@@ -18,6 +19,7 @@ extern const struct ac_probe_kind ac_probe_sql;
 /* Sorted by name. */
 const struct ac_probe_kind *const ac_probe_kinds[] = {
 	&ac_probe_http,
+	&ac_probe_metric,
 	&ac_probe_queue,
 	&ac_probe_redis,
 	&ac_probe_sql,

@@ -1,0 +1,674 @@
+/*
+ * metric.c: the "metric" probe kind: error rates and latency from a
+ * Prometheus text or OpenMetrics endpoint, or any PromQL expression through
+ * a Prometheus server's /api/v1/query.
+ *
+ * Scrape mode keeps the previous scrape of the check between rounds;
+ * counters become increases (resets count from zero) and histograms
+ * quantiles of the increase. The first round scrapes twice, `gap` apart,
+ * so one quick look still has a rate. Fail closed: no traffic is not a
+ * zero error rate, an empty vector is not zero, NaN and infinities are not
+ * numbers, a stale answer is not an answer.
+ */
+#include <curl/curl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "curlmulti.h"
+#include "json.h"
+#include "probe.h"
+#include "prom.h"
+
+#define METRIC_MAX_BODY (16 * 1024 * 1024)
+#define METRIC_STALE_S 300
+
+enum metric_mode { M_RATIO, M_VALUE, M_QUANTILE, M_QUERY };
+enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">="};
+
+struct selector {
+	char *metric;
+	struct ac_prom_matcher *m;
+	size_t n;
+};
+
+struct metric_config {
+	enum metric_mode mode;
+	char *url; /* scrape URL, or the full query URL */
+	struct selector errors, total, value;
+	char *aggregate; /* sum, max, min */
+	double quantile;
+	double min_requests;
+	int64_t gap_ms;
+	enum cmp_op op;
+	double limit;
+	struct curl_slist *headers;
+};
+
+struct metric_memory {
+	struct ac_prom_scrape last;
+	bool has;
+	int64_t t_ms; /* when the last scrape was taken */
+};
+
+struct fetch {
+	struct ac_curl_job job;
+	struct ac_probe_run *run;
+	CURL *easy;
+	struct ac_buf body;
+	char errbuf[CURL_ERROR_SIZE];
+	bool in_multi;
+	struct ac_timer gap;
+	struct ac_prom_scrape first; /* the first of two scrapes in round one */
+	bool have_first;
+};
+
+static const struct ac_field metric_fields[] = {
+	{"scrape", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a /metrics URL"},
+	{"errors", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: failed requests"},
+	{"total", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: all requests"},
+	{"min_requests", AC_FT_CUSTOM, false, AC_FIELD_NONE, "fewer is \"no traffic\" (default 1)"},
+	{"metric", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a gauge or counter to read"},
+	{"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, "label matchers: \"=~5..\", \"!=200\""},
+	{"aggregate", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sum (default), max or min"},
+	{"histogram", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a histogram's name"},
+	{"quantile", AC_FT_CUSTOM, false, AC_FIELD_NONE, "0.95"},
+	{"prometheus", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a Prometheus server's URL"},
+	{"query", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a PromQL expression"},
+	{"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 0.01}"},
+	{"gap", AC_FT_CUSTOM, false, AC_FIELD_NONE, "time between the first two scrapes (1s)"},
+	{"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. Authorization"},
+};
+
+static void selector_release(struct selector *s)
+{
+	free(s->metric);
+	for (size_t i = 0; i < s->n; i++)
+		ac_prom_matcher_release(&s->m[i]);
+	free(s->m);
+	memset(s, 0, sizeof(*s));
+}
+
+static void metric_config_destroy(void *p)
+{
+	struct metric_config *c = p;
+	if (!c)
+		return;
+	free(c->url);
+	selector_release(&c->errors);
+	selector_release(&c->total);
+	selector_release(&c->value);
+	free(c->aggregate);
+	curl_slist_free_all(c->headers);
+	free(c);
+}
+
+static void read_matchers(struct ac_cfg *cx, const cJSON *match, const char *path,
+			  struct selector *s)
+{
+	if (!match)
+		return;
+	if (!ac_cfg_want_object(cx, match, path))
+		return;
+	s->m = ac_calloc((size_t)cJSON_GetArraySize(match) + 1, sizeof(*s->m));
+	const cJSON *e;
+	cJSON_ArrayForEach(e, match)
+	{
+		char *kp = ac_cfg_path(path, e->string);
+		struct ac_error err = {0};
+		if (!cJSON_IsString(e))
+			ac_cfg_error(cx, kp, "expected a string such as \"200\", \"!=200\" or \"=~5..\"");
+		else if (ac_prom_matcher_init(&s->m[s->n], e->string, e->valuestring, &err) < 0) {
+			ac_cfg_error(cx, kp, "%s", err.msg);
+			ac_prom_matcher_release(&s->m[s->n]);
+		} else
+			s->n++;
+		free(kp);
+	}
+}
+
+static void read_selector(struct ac_cfg *cx, const cJSON *obj, const char *path, struct selector *s)
+{
+	if (!ac_cfg_want_object(cx, obj, path))
+		return;
+	static const struct ac_field f[] = {
+		{"metric", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
+		{"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	};
+	ac_cfg_keys1(cx, obj, path, f, AC_ARRAY_LEN(f));
+	s->metric = ac_cfg_text(cx, obj, path, "metric", true);
+	char *mp = ac_cfg_path(path, "match");
+	read_matchers(cx, ac_json_get(obj, "match"), mp, s);
+	free(mp);
+}
+
+static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
+{
+	struct metric_config *c = ac_calloc(1, sizeof(*c));
+	size_t before = cx->nerrors;
+	c->gap_ms = 1000;
+	c->min_requests = 1;
+	c->aggregate = ac_strdup("sum");
+	bool api = ac_json_get(obj, "prometheus") != NULL;
+	char *scrape = ac_cfg_text(cx, obj, path, "scrape", false);
+	if (api) {
+		char *base = ac_cfg_text(cx, obj, path, "prometheus", true);
+		char *q = ac_cfg_text(cx, obj, path, "query", true);
+		if (scrape)
+			ac_cfg_error(cx, path, "give either \"scrape\" or \"prometheus\", not both");
+		if (base && q) {
+			char *enc = curl_easy_escape(NULL, q, 0);
+			size_t l = strlen(base);
+			while (l && base[l - 1] == '/')
+				base[--l] = '\0';
+			c->url = ac_asprintf("%s/api/v1/query?query=%s", base, enc);
+			curl_free(enc);
+		}
+		free(base);
+		free(q);
+		c->mode = M_QUERY;
+	} else if (!scrape) {
+		ac_cfg_error(cx, path, "needs \"scrape\" (a /metrics URL) or \"prometheus\" and \"query\"");
+	} else {
+		c->url = scrape;
+		scrape = NULL;
+		const cJSON *e = ac_json_get(obj, "errors"), *t = ac_json_get(obj, "total");
+		const cJSON *h = ac_json_get(obj, "histogram"), *m = ac_json_get(obj, "metric");
+		if (e || t) {
+			c->mode = M_RATIO;
+			char *ep = ac_cfg_path(path, "errors"), *tp = ac_cfg_path(path, "total");
+			if (!e || !t)
+				ac_cfg_error(cx, path, "an error ratio needs both \"errors\" and \"total\"");
+			if (e)
+				read_selector(cx, e, ep, &c->errors);
+			if (t)
+				read_selector(cx, t, tp, &c->total);
+			free(ep);
+			free(tp);
+		} else if (h) {
+			c->mode = M_QUANTILE;
+			c->value.metric = ac_cfg_text(cx, obj, path, "histogram", true);
+			const cJSON *q = ac_json_get(obj, "quantile");
+			if (!cJSON_IsNumber(q) || !(q->valuedouble > 0 && q->valuedouble < 1)) {
+				char *qp = ac_cfg_path(path, "quantile");
+				ac_cfg_error(cx, q ? qp : path, "needs \"quantile\" between 0 and 1, e.g. 0.95");
+				free(qp);
+			} else {
+				c->quantile = q->valuedouble;
+			}
+		} else if (m) {
+			c->mode = M_VALUE;
+			c->value.metric = ac_cfg_text(cx, obj, path, "metric", true);
+		} else {
+			ac_cfg_error(cx, path, "say what to read: \"errors\" and \"total\", \"histogram\" "
+					       "and \"quantile\", or \"metric\"");
+		}
+		if (c->mode == M_QUANTILE || c->mode == M_VALUE) {
+			char *mp = ac_cfg_path(path, "match");
+			read_matchers(cx, ac_json_get(obj, "match"), mp, &c->value);
+			free(mp);
+		}
+	}
+	free(scrape);
+	const cJSON *agg = ac_json_get(obj, "aggregate");
+	if (agg) {
+		if (!cJSON_IsString(agg) || (strcmp(agg->valuestring, "sum") != 0 &&
+					     strcmp(agg->valuestring, "max") != 0 &&
+					     strcmp(agg->valuestring, "min") != 0)) {
+			char *ap = ac_cfg_path(path, "aggregate");
+			ac_cfg_error(cx, ap, "expected sum, max or min");
+			free(ap);
+		} else {
+			free(c->aggregate);
+			c->aggregate = ac_strdup(agg->valuestring);
+		}
+	}
+	const cJSON *mr = ac_json_get(obj, "min_requests");
+	if (mr) {
+		if (!cJSON_IsNumber(mr) || mr->valuedouble < 1) {
+			char *mp = ac_cfg_path(path, "min_requests");
+			ac_cfg_error(cx, mp, "expected a number of at least 1");
+			free(mp);
+		} else {
+			c->min_requests = mr->valuedouble;
+		}
+	}
+	const cJSON *g = ac_json_get(obj, "gap");
+	if (g) {
+		char *gp = ac_cfg_path(path, "gap");
+		ac_cfg_duration(cx, g, gp, &c->gap_ms);
+		free(gp);
+	}
+	const cJSON *ex = ac_json_get(obj, "expect");
+	char *xp = ac_cfg_path(path, "expect");
+	if (!ex || !cJSON_IsObject(ex) || cJSON_GetArraySize(ex) != 1 || !cJSON_IsNumber(ex->child)) {
+		ac_cfg_error(cx, ex ? xp : path, "needs \"expect\" with one comparison, e.g. {\"<=\": 0.01}");
+	} else {
+		size_t op;
+		for (op = 0; op < AC_ARRAY_LEN(op_names); op++)
+			if (strcmp(ex->child->string, op_names[op]) == 0)
+				break;
+		if (op == AC_ARRAY_LEN(op_names))
+			ac_cfg_error(cx, xp, "unknown comparison \"%s\"", ex->child->string);
+		c->op = (enum cmp_op)op;
+		c->limit = ex->child->valuedouble;
+	}
+	free(xp);
+	const cJSON *hd = ac_json_get(obj, "headers"), *e;
+	if (hd) {
+		char *hp = ac_cfg_path(path, "headers");
+		if (ac_cfg_want_object(cx, hd, hp))
+			cJSON_ArrayForEach(e, hd)
+			{
+				char *kp = ac_cfg_path(hp, e->string);
+				char *v = cJSON_IsString(e) ? ac_cfg_expand(cx, kp, e->valuestring) : NULL;
+				if (!v || strpbrk(v, "\r\n") || strpbrk(e->string, "\r\n:"))
+					ac_cfg_error(cx, kp, "expected a one-line string");
+				if (v) {
+					char *line = ac_asprintf("%s: %s", e->string, v);
+					c->headers = curl_slist_append(c->headers, line);
+					free(line);
+				}
+				free(v);
+				free(kp);
+			}
+		free(hp);
+	}
+	if (cx->nerrors != before) {
+		metric_config_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* --- fetching ------------------------------------------------------------ */
+
+static void fetch_free(struct fetch *f)
+{
+	if (!f)
+		return;
+	if (f->in_multi)
+		curl_multi_remove_handle(ac_curlmulti_handle(ac_curlmulti_get(f->run->services)), f->easy);
+	ac_loop_timer_stop(f->run->loop, &f->gap);
+	if (f->easy)
+		curl_easy_cleanup(f->easy);
+	ac_buf_release(&f->body);
+	ac_prom_scrape_release(&f->first);
+	free(f);
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct fetch *f = ud;
+	size_t n = size * nmemb;
+	if (ac_buf_add(&f->body, data, n) < 0)
+		return CURL_WRITEFUNC_ERROR;
+	return n;
+}
+
+static void on_fetched(struct ac_curl_job *job, CURLcode rc);
+
+static void fetch_start(struct fetch *f)
+{
+	struct ac_probe_run *run = f->run;
+	const struct metric_config *c = run->check->config;
+	const struct ac_settings *set = &run->plan->settings;
+	ac_buf_release(&f->body);
+	ac_buf_init(&f->body, METRIC_MAX_BODY);
+	if (!f->easy)
+		f->easy = curl_easy_init();
+	CURL *e = f->easy;
+	f->job.done = on_fetched;
+	curl_easy_setopt(e, CURLOPT_PRIVATE, &f->job);
+	curl_easy_setopt(e, CURLOPT_URL, c->url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)set->connect_timeout_ms);
+	int64_t left = run->deadline_ms - ac_loop_update_now(run->loop);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, f->errbuf);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "allclear/" AC_VERSION);
+	if (set->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, set->ca_file);
+	if (set->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	f->errbuf[0] = '\0';
+	if (curl_multi_add_handle(ac_curlmulti_handle(ac_curlmulti_get(run->services)), e) == CURLM_OK)
+		f->in_multi = true;
+}
+
+static void finish(struct fetch *f, enum ac_state st, const char *fmt, ...) AC_PRINTF(3, 4);
+static void finish(struct fetch *f, enum ac_state st, const char *fmt, ...)
+{
+	struct ac_probe_run *run = f->run;
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		char *msg = ac_vasprintf(fmt, ap);
+		va_end(ap);
+		ac_sample_set(&run->sample, st, "%s", msg);
+		free(msg);
+	} else {
+		ac_sample_set(&run->sample, st, NULL);
+	}
+	run->state = NULL;
+	fetch_free(f);
+	ac_probe_finish(run);
+}
+
+static bool holds(const struct metric_config *c, double v)
+{
+	switch (c->op) {
+	case OP_EQ:
+		return v == c->limit;
+	case OP_NE:
+		return v != c->limit;
+	case OP_LT:
+		return v < c->limit;
+	case OP_LE:
+		return v <= c->limit;
+	case OP_GT:
+		return v > c->limit;
+	case OP_GE:
+		return v >= c->limit;
+	}
+	return false;
+}
+
+static void judge(struct fetch *f, const char *what, double v)
+{
+	const struct metric_config *c = f->run->check->config;
+	struct ac_sample *s = &f->run->sample;
+	if (!isfinite(v)) {
+		finish(f, AC_STATE_ERROR, "no measurement: %s is %g", what, v);
+		return;
+	}
+	s->has_value = true;
+	s->value = v;
+	if (holds(c, v))
+		finish(f, AC_STATE_PASS, NULL);
+	else
+		finish(f, AC_STATE_FAIL, "%s %.6g, expected %s %.6g", what, v, op_names[c->op], c->limit);
+}
+
+static void figure(struct ac_sample *s, const char *name, double v)
+{
+	struct ac_figure *fg = ac_sample_add_figure(s, name);
+	fg->has_value = isfinite(v);
+	fg->value = v;
+}
+
+static void on_query(struct fetch *f, long status)
+{
+	const struct metric_config *c = f->run->check->config;
+	cJSON *doc = ac_json_parse_body(f->body.buf, f->body.len);
+	const char *st = cJSON_GetStringValue(ac_json_get(doc, "status"));
+	if (!doc || !st) {
+		cJSON_Delete(doc);
+		finish(f, AC_STATE_ERROR, "prometheus: HTTP %ld and no API answer", status);
+		return;
+	}
+	if (strcmp(st, "success") != 0) {
+		const char *msg = cJSON_GetStringValue(ac_json_get(doc, "error"));
+		char *e = ac_excerpt(msg ? msg : "", msg ? strlen(msg) : 0, 200);
+		const char *type = cJSON_GetStringValue(ac_json_get(doc, "errorType"));
+		finish(f, AC_STATE_ERROR, "prometheus: %s: %s", type ? type : "error", e);
+		free(e);
+		cJSON_Delete(doc);
+		return;
+	}
+	const cJSON *data = ac_json_get(doc, "data");
+	const char *rt = cJSON_GetStringValue(ac_json_get(data, "resultType"));
+	const cJSON *res = ac_json_get(data, "result");
+	const cJSON *pairs[64];
+	size_t np = 0;
+	if (rt && strcmp(rt, "scalar") == 0) {
+		pairs[np++] = res;
+	} else if (rt && strcmp(rt, "vector") == 0 && cJSON_IsArray(res)) {
+		const cJSON *e;
+		cJSON_ArrayForEach(e, res)
+		{
+			if (np < AC_ARRAY_LEN(pairs))
+				pairs[np++] = ac_json_get(e, "value");
+		}
+	} else {
+		cJSON_Delete(doc);
+		finish(f, AC_STATE_ERROR, "prometheus: result type %s is not a number", rt ? rt : "?");
+		return;
+	}
+	if (np == 0) {
+		cJSON_Delete(doc);
+		finish(f, AC_STATE_ERROR, "no data: the query returned an empty vector");
+		return;
+	}
+	const struct ac_clock *clk = ac_loop_clock(f->run->loop);
+	double now = (double)clk->wall_ms(clk) / 1000.0, acc = NAN;
+	for (size_t i = 0; i < np; i++) {
+		const cJSON *ts = cJSON_GetArrayItem(pairs[i], 0), *v = cJSON_GetArrayItem(pairs[i], 1);
+		bool ok = cJSON_IsNumber(ts) && cJSON_IsString(v);
+		double d;
+		if (!ok || ac_parse_double(v->valuestring, &d) < 0) {
+			cJSON_Delete(doc);
+			finish(f, AC_STATE_ERROR, "no measurement: the value is %s",
+			       ok ? v->valuestring : "missing");
+			return;
+		}
+		if (now - ts->valuedouble > METRIC_STALE_S) {
+			cJSON_Delete(doc);
+			finish(f, AC_STATE_ERROR, "stale: the answer is %.0f s old", now - ts->valuedouble);
+			return;
+		}
+		if (isnan(acc))
+			acc = d;
+		else if (strcmp(c->aggregate, "max") == 0)
+			acc = d > acc ? d : acc;
+		else if (strcmp(c->aggregate, "min") == 0)
+			acc = d < acc ? d : acc;
+		else
+			acc += d;
+	}
+	figure(&f->run->sample, "series", (double)np);
+	cJSON_Delete(doc);
+	judge(f, "value", acc);
+}
+
+static void on_gap(void *ud)
+{
+	fetch_start(ud);
+}
+
+static void on_scrape(struct fetch *f, const char *ctype)
+{
+	struct ac_probe_run *run = f->run;
+	const struct metric_config *c = run->check->config;
+	bool om = ctype && strstr(ctype, "openmetrics");
+	struct ac_prom_scrape cur;
+	struct ac_error err = {0};
+	if (ac_prom_parse(f->body.buf, f->body.len, om, &cur, &err) < 0) {
+		finish(f, AC_STATE_ERROR, "cannot parse the scrape: %s", err.msg);
+		return;
+	}
+	struct metric_memory *mem = *run->memory;
+	if (!mem) {
+		mem = ac_calloc(1, sizeof(*mem));
+		*run->memory = mem;
+	}
+	if (c->mode == M_VALUE) {
+		double acc = NAN;
+		size_t n = 0;
+		for (size_t i = 0; i < cur.n; i++) {
+			const struct ac_prom_sample *s = &cur.s[i];
+			if (!ac_prom_matches(s, c->value.metric, c->value.m, c->value.n))
+				continue;
+			n++;
+			if (isnan(acc))
+				acc = s->value;
+			else if (strcmp(c->aggregate, "max") == 0)
+				acc = s->value > acc ? s->value : acc;
+			else if (strcmp(c->aggregate, "min") == 0)
+				acc = s->value < acc ? s->value : acc;
+			else
+				acc += s->value;
+		}
+		ac_prom_scrape_release(&cur);
+		if (n == 0) {
+			finish(f, AC_STATE_ERROR, "no series matched %s", c->value.metric);
+			return;
+		}
+		figure(&run->sample, "series", (double)n);
+		judge(f, c->value.metric, acc);
+		return;
+	}
+	/* Rates need an earlier scrape: the last round's, or one taken now. */
+	const struct ac_prom_scrape *old = NULL;
+	if (f->have_first)
+		old = &f->first;
+	else if (mem->has)
+		old = &mem->last;
+	if (!old) {
+		f->first = cur;
+		f->have_first = true;
+		int64_t due = ac_loop_update_now(run->loop) + c->gap_ms;
+		if (due >= run->deadline_ms) {
+			finish(f, AC_STATE_ERROR, "no time for a second scrape before the deadline");
+			return;
+		}
+		curl_multi_remove_handle(ac_curlmulti_handle(ac_curlmulti_get(run->services)), f->easy);
+		f->in_multi = false;
+		ac_loop_timer_start(run->loop, &f->gap, due, on_gap, f);
+		return;
+	}
+	double v = NAN;
+	char *why = NULL;
+	if (c->mode == M_RATIO) {
+		size_t ne, nt;
+		double errs = ac_prom_increase(old, &cur, c->errors.metric, c->errors.m, c->errors.n, &ne);
+		double total = ac_prom_increase(old, &cur, c->total.metric, c->total.m, c->total.n, &nt);
+		figure(&run->sample, "errors", errs);
+		figure(&run->sample, "requests", total);
+		if (nt == 0)
+			why = ac_asprintf("no series of %s matched in both scrapes", c->total.metric);
+		else if (!(total >= c->min_requests))
+			why = ac_asprintf("no traffic: %.0f requests since the last scrape (at least "
+					  "%.0f needed for a rate)",
+					  total, c->min_requests);
+		else
+			v = errs / total;
+	} else {
+		double count = 0;
+		const char *reason = NULL;
+		if (ac_prom_quantile(old, &cur, c->value.metric, c->value.m, c->value.n, c->quantile, &v,
+				     &count, &reason) < 0)
+			why = ac_strdup(reason);
+		figure(&run->sample, "observations", count);
+	}
+	ac_prom_scrape_release(&mem->last);
+	mem->last = cur;
+	mem->has = true;
+	mem->t_ms = ac_loop_update_now(run->loop);
+	if (why) {
+		finish(f, AC_STATE_ERROR, "%s", why);
+		free(why);
+		return;
+	}
+	if (c->mode == M_RATIO)
+		judge(f, "error ratio", v);
+	else {
+		char what[64];
+		snprintf(what, sizeof(what), "p%g", c->quantile * 100);
+		judge(f, what, v);
+	}
+}
+
+static void on_fetched(struct ac_curl_job *job, CURLcode rc)
+{
+	struct fetch *f = (struct fetch *)job;
+	const struct metric_config *c = f->run->check->config;
+	long status = 0;
+	char *ctype = NULL;
+	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(f->easy, CURLINFO_CONTENT_TYPE, &ctype);
+	curl_multi_remove_handle(ac_curlmulti_handle(ac_curlmulti_get(f->run->services)), f->easy);
+	f->in_multi = false;
+	const char *src = c->mode == M_QUERY ? "prometheus" : "scrape";
+	if (rc != CURLE_OK) {
+		finish(f, AC_STATE_ERROR, "%s: %s%s%s", src,
+		       rc == CURLE_WRITE_ERROR ? "body over 16 MiB" : curl_easy_strerror(rc),
+		       f->errbuf[0] ? ": " : "", f->errbuf);
+		return;
+	}
+	if (c->mode == M_QUERY) {
+		on_query(f, status);
+		return;
+	}
+	if (status != 200) {
+		finish(f, AC_STATE_ERROR, "scrape: HTTP %ld", status);
+		return;
+	}
+	char *ct = ctype ? ac_strdup(ctype) : NULL;
+	on_scrape(f, ct);
+	free(ct);
+}
+
+static void metric_start(struct ac_probe_run *run)
+{
+	struct fetch *f = ac_calloc(1, sizeof(*f));
+	f->run = run;
+	ac_buf_init(&f->body, METRIC_MAX_BODY);
+	run->state = f;
+	/* A rate over a few milliseconds says nothing: after a slow round,
+	 * wait until the last scrape is at least `gap` old. */
+	const struct metric_config *c = run->check->config;
+	const struct metric_memory *mem = *run->memory;
+	int64_t now = ac_loop_update_now(run->loop);
+	if ((c->mode == M_RATIO || c->mode == M_QUANTILE) && mem && mem->has &&
+	    now - mem->t_ms < c->gap_ms && mem->t_ms + c->gap_ms < run->deadline_ms) {
+		ac_loop_timer_start(run->loop, &f->gap, mem->t_ms + c->gap_ms, on_gap, f);
+		return;
+	}
+	fetch_start(f);
+	if (!f->in_multi)
+		finish(f, AC_STATE_ERROR, "cannot start the request");
+}
+
+static void metric_abort(struct ac_probe_run *run)
+{
+	struct fetch *f = run->state;
+	if (!f)
+		return;
+	const struct metric_config *c = run->check->config;
+	finish(f, AC_STATE_ERROR, "%s: no answer before the deadline",
+	       c->mode == M_QUERY ? "prometheus" : "scrape");
+}
+
+static void memory_destroy(void *p)
+{
+	struct metric_memory *m = p;
+	if (!m)
+		return;
+	ac_prom_scrape_release(&m->last);
+	free(m);
+}
+
+const struct ac_probe_kind ac_probe_metric = {
+	.name = "metric",
+	.summary = "error ratios, values and latency quantiles from Prometheus",
+	.section = "checks",
+	.per_target = false,
+	.fields = metric_fields,
+	.nfields = AC_ARRAY_LEN(metric_fields),
+	.configure = metric_configure,
+	.config_destroy = metric_config_destroy,
+	.start = metric_start,
+	.abort = metric_abort,
+	.memory_destroy = memory_destroy,
+};
