@@ -441,8 +441,8 @@ static void on_query(struct fetch *f, long status)
 				pairs[np++] = ac_json_get(e, "value");
 		}
 	} else {
-		cJSON_Delete(doc);
 		finish(f, AC_STATE_ERROR, "prometheus: result type %s is not a number", rt ? rt : "?");
+		cJSON_Delete(doc);
 		return;
 	}
 	if (np == 0) {
@@ -457,14 +457,17 @@ static void on_query(struct fetch *f, long status)
 		bool ok = cJSON_IsNumber(ts) && cJSON_IsString(v);
 		double d;
 		if (!ok || ac_parse_double(v->valuestring, &d) < 0) {
+			char *what = ac_excerpt(ok ? v->valuestring : "missing",
+						strlen(ok ? v->valuestring : "missing"), 40);
 			cJSON_Delete(doc);
-			finish(f, AC_STATE_ERROR, "no measurement: the value is %s",
-			       ok ? v->valuestring : "missing");
+			finish(f, AC_STATE_ERROR, "no measurement: the value is %s", what);
+			free(what);
 			return;
 		}
-		if (now - ts->valuedouble > METRIC_STALE_S) {
+		double age = now - ts->valuedouble;
+		if (age > METRIC_STALE_S) {
 			cJSON_Delete(doc);
-			finish(f, AC_STATE_ERROR, "stale: the answer is %.0f s old", now - ts->valuedouble);
+			finish(f, AC_STATE_ERROR, "stale: the answer is %.0f s old", age);
 			return;
 		}
 		if (isnan(acc))
