@@ -1,0 +1,308 @@
+/*
+ * test_verdict.c: the judge's rules, pure: samples in, states out. Every
+ * fail-closed case has a test: zero samples, too few samples, coverage too
+ * low, a trend with too few points, an interrupted run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "verdict.h"
+
+static struct ac_check check(void)
+{
+	struct ac_check c;
+	memset(&c, 0, sizeof(c));
+	c.id = "c";
+	c.name = "c";
+	c.owner = "o";
+	return c;
+}
+
+static void record(struct ac_check_result *cr, int round, enum ac_state st, double v)
+{
+	struct ac_sample s;
+	memset(&s, 0, sizeof(s));
+	s.round = round;
+	s.t_ms = round * 60000;
+	s.wall_ms = 1764000000000LL + s.t_ms;
+	s.state = st;
+	s.has_value = true;
+	s.value = v;
+	if (st != AC_STATE_PASS)
+		s.reason = ac_strdup("scripted");
+	ac_judge_record(cr, &s);
+}
+
+static struct ac_judge_opts opts(int rounds)
+{
+	struct ac_judge_opts o = {.confirm = 3, .coverage = 0.8, .flake_budget = -1, .rounds = rounds, .final = true};
+	return o;
+}
+
+static void release(struct ac_check_result *cr)
+{
+	free(cr->reason);
+	free(cr->note);
+	ac_sample_release(&cr->last);
+	ac_sample_release(&cr->last_bad);
+	const struct ac_check *c = cr->check;
+	memset(cr, 0, sizeof(*cr));
+	cr->check = c;
+}
+
+START_TEST(zero_samples_is_not_a_pass)
+{
+	struct ac_check c = check();
+	struct ac_check_result cr = {.check = &c};
+	struct ac_judge_opts o = opts(3);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_ERROR);
+	struct ac_result r = {.checks = &cr, .nchecks = 1, .rounds = 3};
+	ac_judge_overall(&r, &o);
+	ck_assert_int_eq(r.verdict, AC_INCONCLUSIVE);
+	free(r.verdict_reason);
+	release(&cr);
+	/* and no check at all is not RESTORED either */
+	struct ac_result none = {.rounds = 3};
+	ac_judge_overall(&none, &o);
+	ck_assert_int_eq(none.verdict, AC_INCONCLUSIVE);
+	free(none.verdict_reason);
+}
+END_TEST
+
+START_TEST(fail_beats_error_beats_pass)
+{
+	struct ac_check c = check();
+	struct ac_check_result a = {.check = &c}, b = {.check = &c}, d = {.check = &c};
+	for (int i = 1; i <= 3; i++) {
+		record(&a, i, AC_STATE_PASS, 0);
+		record(&b, i, AC_STATE_ERROR, 0);
+		record(&d, i, i == 2 ? AC_STATE_FAIL : AC_STATE_PASS, 0);
+	}
+	struct ac_judge_opts o = opts(3);
+	ac_judge_check(&a, &o);
+	ac_judge_check(&b, &o);
+	ac_judge_check(&d, &o);
+	ck_assert_int_eq(a.state, AC_STATE_PASS);
+	ck_assert_int_eq(b.state, AC_STATE_ERROR);
+	ck_assert_int_eq(d.state, AC_STATE_FAIL); /* failed within the last 3 rounds */
+	ck_assert_ptr_nonnull(strstr(d.reason, "green rounds needed"));
+	struct ac_check_result all[3] = {a, b, d};
+	struct ac_result r = {.checks = all, .nchecks = 3, .rounds = 3};
+	ac_judge_overall(&r, &o);
+	ck_assert_int_eq(r.verdict, AC_NOT_RESTORED);
+	r.nchecks = 2;
+	ac_judge_overall(&r, &o);
+	ck_assert_int_eq(r.verdict, AC_INCONCLUSIVE);
+	r.nchecks = 1;
+	ac_judge_overall(&r, &o);
+	ck_assert_int_eq(r.verdict, AC_RESTORED);
+	o.interrupted = true;
+	ac_judge_overall(&r, &o);
+	ck_assert_int_eq(r.verdict, AC_INCONCLUSIVE); /* never RESTORED by interruption */
+	free(r.verdict_reason);
+	release(&a);
+	release(&b);
+	release(&d);
+}
+END_TEST
+
+START_TEST(too_few_samples_and_low_coverage)
+{
+	struct ac_check c = check();
+	struct ac_check_result cr = {.check = &c};
+	record(&cr, 1, AC_STATE_PASS, 0);
+	record(&cr, 2, AC_STATE_PASS, 0);
+	struct ac_judge_opts o = opts(2);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_ERROR);
+	ck_assert_ptr_nonnull(strstr(cr.reason, "not enough evidence"));
+	o.final = false;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_PENDING);
+	release(&cr);
+	/* 3 passes in 10 rounds: confirm holds, coverage does not */
+	for (int i = 8; i <= 10; i++)
+		record(&cr, i, AC_STATE_PASS, 0);
+	o = opts(10);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_ERROR);
+	ck_assert_ptr_nonnull(strstr(cr.reason, "coverage too low"));
+	release(&cr);
+}
+END_TEST
+
+START_TEST(trends)
+{
+	struct ac_check c = check();
+	struct ac_check_result cr = {.check = &c};
+	struct ac_judge_opts o = opts(3);
+	c.trend.kind = AC_TREND_NOT_INCREASING;
+	record(&cr, 1, AC_STATE_PASS, 5);
+	ck_assert_int_eq(o.confirm, 3);
+	o.confirm = 1;
+	o.rounds = 1;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_ERROR); /* a trend with one point */
+	ck_assert_ptr_nonnull(strstr(cr.reason, "trend needs at least 2 values"));
+	record(&cr, 2, AC_STATE_PASS, 7);
+	record(&cr, 3, AC_STATE_PASS, 7);
+	o = opts(3);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_FAIL); /* the damage is still spreading */
+	ck_assert_ptr_nonnull(strstr(cr.reason, "still growing: 5 -> 7"));
+	release(&cr);
+	c.trend.kind = AC_TREND_INCREASING;
+	for (int i = 1; i <= 3; i++)
+		record(&cr, i, AC_STATE_PASS, 10);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_FAIL); /* quiet is not working */
+	release(&cr);
+	c.trend.kind = AC_TREND_DRAINING;
+	c.trend.floor = 0;
+	record(&cr, 1, AC_STATE_PASS, 50);
+	record(&cr, 2, AC_STATE_PASS, 20);
+	record(&cr, 3, AC_STATE_PASS, 3);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_FAIL);
+	ck_assert_ptr_nonnull(strstr(cr.reason, "not drained: 3"));
+	record(&cr, 4, AC_STATE_PASS, 0);
+	o.rounds = 4;
+	o.coverage = 0.5;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_PASS);
+	release(&cr);
+	c.trend.kind = AC_TREND_NONE;
+	c.trend.has_max_per_min = true;
+	c.trend.max_per_min = 2;
+	record(&cr, 1, AC_STATE_PASS, 0);
+	record(&cr, 2, AC_STATE_PASS, 3);
+	record(&cr, 3, AC_STATE_PASS, 9); /* 9 over 2 minutes: 4.5 per minute */
+	o = opts(3);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_FAIL);
+	ck_assert_ptr_nonnull(strstr(cr.reason, "per minute"));
+	release(&cr);
+}
+END_TEST
+
+START_TEST(recovered_flapping_retry_and_baseline)
+{
+	struct ac_check c = check();
+	struct ac_check_result cr = {.check = &c};
+	struct ac_judge_opts o = opts(6);
+	record(&cr, 1, AC_STATE_FAIL, 0);
+	record(&cr, 2, AC_STATE_FAIL, 0);
+	record(&cr, 3, AC_STATE_PASS, 0);
+	record(&cr, 4, AC_STATE_PASS, 0);
+	record(&cr, 5, AC_STATE_PASS, 0);
+	o.coverage = 0.5;
+	o.rounds = 5;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_PASS);
+	ck_assert_ptr_nonnull(strstr(cr.note, "recovered at 2025-11-24T"));
+	release(&cr);
+	for (int i = 1; i <= 6; i++)
+		record(&cr, i, i % 2 ? AC_STATE_PASS : AC_STATE_FAIL, 0);
+	o.rounds = 6;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_FAIL);
+	ck_assert_ptr_nonnull(strstr(cr.note, "flapping"));
+	release(&cr);
+	/* passed after retry: reported, and failed past the flake budget */
+	for (int i = 1; i <= 3; i++) {
+		struct ac_sample s;
+		memset(&s, 0, sizeof(s));
+		s.round = i;
+		s.state = AC_STATE_PASS;
+		s.retried = i == 2;
+		ac_judge_record(&cr, &s);
+	}
+	o = opts(3);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_PASS);
+	ck_assert_ptr_nonnull(strstr(cr.note, "passed after retry 1 time"));
+	o.flake_budget = 0;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_FAIL);
+	release(&cr);
+	/* within 10% of a baseline */
+	c.trend.has_baseline_pct = true;
+	c.trend.baseline_pct = 10;
+	for (int i = 1; i <= 3; i++)
+		record(&cr, i, AC_STATE_PASS, 120);
+	o = opts(3);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_ERROR); /* no baseline saved: cannot say */
+	c.has_baseline = true;
+	c.baseline = 100;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_FAIL);
+	c.baseline = 115;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_PASS);
+	release(&cr);
+}
+END_TEST
+
+START_TEST(fleet_agreement_and_stale_edges)
+{
+	struct ac_target origin = {"origin", "http://o", "origin", ""}, us = {"edge-us", "http://u", "edge", "us"},
+			 eu = {"edge-eu", "http://e", "edge", "eu"};
+	struct ac_check c[3];
+	struct ac_check_result cr[3];
+	memset(cr, 0, sizeof(cr));
+	const struct ac_target *t[3] = {&origin, &us, &eu};
+	const char *obs[3] = {"new_checkout=false", "new_checkout=false", "new_checkout=true"};
+	for (int i = 0; i < 3; i++) {
+		c[i] = check();
+		c[i].id = (char *)t[i]->name;
+		c[i].target = t[i];
+		c[i].agree = true;
+		c[i].group = 7;
+		cr[i].check = &c[i];
+		struct ac_sample s;
+		memset(&s, 0, sizeof(s));
+		s.state = AC_STATE_PASS;
+		s.observed = ac_strdup(obs[i]);
+		ac_judge_record(&cr[i], &s);
+		cr[i].state = AC_STATE_PASS;
+	}
+	struct ac_result r = {.checks = cr, .nchecks = 3, .rounds = 1};
+	ac_judge_fleet(&r);
+	ck_assert_int_eq(cr[0].state, AC_STATE_PASS);
+	ck_assert_int_eq(cr[1].state, AC_STATE_PASS);
+	ck_assert_int_eq(cr[2].state, AC_STATE_FAIL);
+	ck_assert_msg(strstr(cr[2].reason, "targets disagree: edge-eu says \"new_checkout=true\""), "%s", cr[2].reason);
+	/* a failing edge next to a passing origin is a stale edge */
+	struct ac_step_result st;
+	memset(&st, 0, sizeof(st));
+	st.state = AC_STATE_FAIL;
+	st.served_by = "build v42, Age 540 s";
+	cr[2].last_bad.steps = &st;
+	cr[2].last_bad.nsteps = 1;
+	cr[2].has_last_bad = true;
+	ac_judge_fleet(&r);
+	ck_assert_msg(cr[2].note && strstr(cr[2].note, "origin restored, edge-eu stale: build v42, Age 540 s"),
+		      "%s", cr[2].note ? cr[2].note : "(none)");
+	cr[2].last_bad.steps = NULL;
+	cr[2].last_bad.nsteps = 0;
+	for (int i = 0; i < 3; i++)
+		release(&cr[i]);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("verdict");
+	TCase *tc = tcase_create("verdict");
+	tcase_add_test(tc, zero_samples_is_not_a_pass);
+	tcase_add_test(tc, fail_beats_error_beats_pass);
+	tcase_add_test(tc, too_few_samples_and_low_coverage);
+	tcase_add_test(tc, trends);
+	tcase_add_test(tc, recovered_flapping_retry_and_baseline);
+	tcase_add_test(tc, fleet_agreement_and_stale_edges);
+	suite_add_tcase(s, tc);
+	return tu_main(s);
+}
