@@ -32,10 +32,10 @@ for b in "${builds[@]}"; do
 	ninja -C "$b" >/dev/null
 done
 
-# The real JavaScript job libraries (BullMQ, bee-queue) the Redis preset tests
+# The real JavaScript job libraries (BullMQ, bee-queue, pg-boss, graphile-worker) the preset tests
 # drive, from the npm registry, into the build directory (not committed).
 NODE_DIR="$ROOT/build/node-fixtures"
-if [ ! -d "$NODE_DIR/node_modules/bullmq" ] || [ ! -d "$NODE_DIR/node_modules/bee-queue" ]; then
+if ! cmp -s "$ROOT/tests/fixtures/package.json" "$NODE_DIR/package.json" || [ ! -d "$NODE_DIR/node_modules" ]; then
 	mkdir -p "$NODE_DIR"
 	cp "$ROOT/tests/fixtures/package.json" "$NODE_DIR/"
 	(cd "$NODE_DIR" && npm install --silent --no-audit --no-fund >/dev/null)

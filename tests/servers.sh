@@ -89,6 +89,7 @@ stop() {
 env_lines() {
 	echo "export AC_TEST_PG_PORT=$PG_PORT"
 	echo "export AC_TEST_PG_DSN='host=127.0.0.1 port=$PG_PORT user=postgres password=su-secret dbname=allclear_test'"
+	echo "export AC_TEST_PG_SU_URL=postgres://postgres:su-secret@127.0.0.1:$PG_PORT"
 	echo "export AC_TEST_PG_RO_USER=allclear_ro"
 	echo "export AC_TEST_PG_RO_PASSWORD=ro-secret"
 	echo "export AC_TEST_REDIS_PORT=$REDIS_PORT"

@@ -436,6 +436,21 @@ START_TEST(preset_graphile_worker)
 }
 END_TEST
 
+START_TEST(presets_pg_boss_and_graphile_worker_with_the_real_libraries)
+{
+	/* Both libraries create their own schemas in the database. */
+	char *cmd = tu_fmt("NODE_PATH=%s node %s/tests/fixtures/pg_state.js %s/%s >/dev/null 2>&1",
+			   tu_env("AC_TEST_NODE_MODULES"), tu_env("AC_SOURCE_ROOT"), tu_env("AC_TEST_PG_SU_URL"),
+			   dbname);
+	ck_assert_msg(system(cmd) == 0, "fixture failed: %s", cmd);
+	free(cmd);
+	struct want boss = {{2, 1, 1, 1, 3, 0, -1}};
+	check_figures("pg_boss", "email", NULL, &boss);
+	struct want gw = {{3, 0, 1, 1, 2, 0, -1}};
+	check_figures("graphile_worker", "q", NULL, &gw);
+}
+END_TEST
+
 START_TEST(queue_expectations_and_unavailable_figures)
 {
 	PGconn *c = su(dbname);
@@ -485,6 +500,7 @@ int main(void)
 	tcase_add_test(tc, preset_pgmq);
 	tcase_add_test(tc, preset_pg_boss);
 	tcase_add_test(tc, preset_graphile_worker);
+	tcase_add_test(tc, presets_pg_boss_and_graphile_worker_with_the_real_libraries);
 	tcase_add_test(tc, queue_expectations_and_unavailable_figures);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
