@@ -178,6 +178,53 @@ START_TEST(retry_storm_stops_orders_being_processed)
 }
 END_TEST
 
+/* Watch a few rounds of data and job checks on the demo's database and Redis. */
+static void watch(struct tu_proc *p, const char *checks, const char *window)
+{
+	int base = atoi(getenv("AC_DEMO_PORT_BASE"));
+	char *json = tu_fmt("{\"settings\": {\"interval\": \"1s\", \"confirm\": 2},"
+			    " \"databases\": {\"shop\": \"host=127.0.0.1 port=%d dbname=shop user=allclear_ro password=${env:ALLCLEAR_DB_PASSWORD}\"},"
+			    " \"redis\": {\"jobs\": \"redis://127.0.0.1:%d/0\"}, \"checks\": [%s]}",
+			    base + 10, base + 11, checks);
+	char *path = tu_write_temp(json, ".json");
+	const char *args[] = {"watch", path, "--window", window, NULL};
+	const char *env[] = {"ALLCLEAR_DB_PASSWORD=ro-secret", NULL};
+	tu_run(p, args, env, 120);
+	free(path);
+	free(json);
+}
+
+START_TEST(damage_still_spreading_then_the_storm_drains)
+{
+	stack("break retry-storm");
+	struct tu_proc p;
+	/* The retry storm writes a discount hold every second: NOT RESTORED. */
+	watch(&p,
+	      "{\"kind\": \"sql\", \"name\": \"discount holds\", \"area\": \"data\", \"owner\": \"promotions-team\","
+	      " \"database\": \"shop\", \"query\": \"SELECT count(*) FROM discount_holds\", \"expect\": {\">=\": 0},"
+	      " \"trend\": \"not_increasing\"}",
+	      "5s");
+	TU_EXPECT(p.exit_code == 1, &p, "spreading: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "still growing"), &p, "the report says the damage is still spreading");
+	tu_proc_release(&p);
+	stack("fix worker-pause");
+	stack("fix jobs");
+	stack("fix repair");
+	stack("fix worker-resume");
+	/* The storm is over: retries stay at the floor, holds stop growing. */
+	watch(&p,
+	      "{\"kind\": \"queue\", \"name\": \"payment retries\", \"area\": \"jobs\", \"owner\": \"payments-team\","
+	      " \"preset\": \"sidekiq\", \"queue\": \"payments\", \"redis\": \"jobs\", \"value\": \"retrying\","
+	      " \"trend\": {\"kind\": \"draining\", \"floor\": 0}},"
+	      "{\"kind\": \"sql\", \"name\": \"discount holds\", \"area\": \"data\", \"owner\": \"promotions-team\","
+	      " \"database\": \"shop\", \"query\": \"SELECT count(*) FROM discount_holds\", \"expect\": {\">=\": 0},"
+	      " \"trend\": \"not_increasing\"}",
+	      "4s");
+	TU_EXPECT(p.exit_code == 0, &p, "drained: exit %d", p.exit_code);
+	tu_proc_release(&p);
+}
+END_TEST
+
 START_TEST(bad_rows_are_named_with_their_owners)
 {
 	const char *expect[] = {
@@ -204,6 +251,7 @@ int main(void)
 	tcase_add_test(tc, search_results_point_at_removed_records);
 	tcase_add_test(tc, retry_storm_stops_orders_being_processed);
 	tcase_add_test(tc, bad_rows_are_named_with_their_owners);
+	tcase_add_test(tc, damage_still_spreading_then_the_storm_drains);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }

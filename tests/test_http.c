@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hostile.h"
@@ -509,6 +510,45 @@ START_TEST(tls_failure_is_inconclusive_not_a_pass)
 }
 END_TEST
 
+START_TEST(sigterm_mid_window_reports_and_is_inconclusive)
+{
+	struct hs_server s;
+	hs_start(&s, shop, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *path = scenario("\"interval\": \"500ms\"", t, J("home", "\"steps\": [{\"url\": \"/\"}]"));
+	char *json_out = tu_fmt("%s.report.json", path), *out = tu_fmt("%s.stdout", path);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (!freopen(out, "w", stdout) || !freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execl(tu_env("AC_BIN"), "allclear", "watch", path, "--window", "60s", "--json", json_out,
+		      (char *)NULL);
+		_exit(127);
+	}
+	usleep(1600 * 1000);
+	kill(pid, SIGTERM);
+	int status;
+	int64_t t0 = tu_now_ms();
+	waitpid(pid, &status, 0);
+	ck_assert_int_lt(tu_now_ms() - t0, 5000);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 2);
+	char *o = tu_read_file(out), *rep = tu_read_file(json_out);
+	ck_assert_msg(strstr(o, "VERDICT: INCONCLUSIVE") && strstr(o, "interrupted"), "%s", o);
+	ck_assert_msg(strstr(rep, "\"interrupted\":\ttrue"), "%s", rep);
+	unlink(out);
+	unlink(json_out);
+	free(o);
+	free(rep);
+	free(out);
+	free(json_out);
+	hs_stop(&s);
+	free(t);
+	free(path);
+}
+END_TEST
+
 START_TEST(cli_usage_and_version)
 {
 	struct tu_proc p;
@@ -551,6 +591,7 @@ int main(void)
 	tcase_add_test(tc, personas_do_not_share_cookies);
 	tcase_add_test(tc, one_hanging_journey_of_twenty_keeps_the_others);
 	tcase_add_test(tc, tls_failure_is_inconclusive_not_a_pass);
+	tcase_add_test(tc, sigterm_mid_window_reports_and_is_inconclusive);
 	tcase_add_test(tc, cli_usage_and_version);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
