@@ -155,8 +155,9 @@ static PGresult *query(const char *sql, int n, const char *const *params)
 #define NROUTES 16
 #define NCODES 6
 static const char *const routes[NROUTES] = {
-	"/", "/login", "/account", "/cart/total", "/search", "/products/:id", "/checkout", "/flags",
-	"/orders", "/orders/:id", "/metrics", "/healthz", "other", NULL, NULL, NULL};
+    "/",	 "/login", "/account", "/cart/total", "/search",  "/products/:id",
+    "/checkout", "/flags", "/orders",  "/orders/:id", "/metrics", "/healthz",
+    "other",	 NULL,	   NULL,       NULL};
 static const int codes[NCODES] = {200, 201, 401, 404, 500, 503};
 static unsigned long req_count[NROUTES][NCODES];
 static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
@@ -197,11 +198,11 @@ static char *metrics_text(void)
 	char *out = malloc(cap);
 	if (!out)
 		abort();
-#define EMIT(...)                                                                          \
-	do {                                                                               \
-		int n_ = snprintf(out + len, cap - len, __VA_ARGS__);                      \
-		if (n_ > 0 && (size_t)n_ < cap - len)                                      \
-			len += (size_t)n_;                                                 \
+#define EMIT(...)                                                                                  \
+	do {                                                                                       \
+		int n_ = snprintf(out + len, cap - len, __VA_ARGS__);                              \
+		if (n_ > 0 && (size_t)n_ < cap - len)                                              \
+			len += (size_t)n_;                                                         \
 	} while (0)
 	EMIT("# HELP shop_http_requests_total Requests by route and status.\n");
 	EMIT("# TYPE shop_http_requests_total counter\n");
@@ -216,7 +217,8 @@ static char *metrics_text(void)
 		if (!dur_count[r])
 			continue;
 		for (size_t b = 0; b < NBUCKETS; b++)
-			EMIT("shop_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
+			EMIT("shop_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} "
+			     "%lu\n",
 			     routes[r], buckets[b], dur_bucket[r][b]);
 		EMIT("shop_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n",
 		     routes[r], dur_bucket[r][NBUCKETS]);
@@ -274,7 +276,8 @@ static char *form_value(const char *body, const char *name)
 			for (size_t i = nl + 1; i < len; i++) {
 				if (p[i] == '+') {
 					v[o++] = ' ';
-				} else if (p[i] == '%' && i + 2 < len && isxdigit((unsigned char)p[i + 1]) &&
+				} else if (p[i] == '%' && i + 2 < len &&
+					   isxdigit((unsigned char)p[i + 1]) &&
 					   isxdigit((unsigned char)p[i + 2])) {
 					char hex[3] = {p[i + 1], p[i + 2], 0};
 					v[o++] = (char)strtol(hex, NULL, 16);
@@ -334,7 +337,8 @@ static void h_login(const char *body, struct reply *r)
 		goto out;
 	}
 	const char *params[2] = {user, pw};
-	PGresult *res = query("SELECT name FROM users WHERE name = $1 AND password = $2", 2, params);
+	PGresult *res =
+	    query("SELECT name FROM users WHERE name = $1 AND password = $2", 2, params);
 	if (!res) {
 		reply_err(r, 503, "database unavailable");
 		goto out;
@@ -360,7 +364,7 @@ static void h_login(const char *body, struct reply *r)
 	char *fmt = redis_get("shop:config:session_format");
 	char *juser = json_str(user);
 	char *value = fmt && strcmp(fmt, "v2") == 0 ? xasprintf("v2|{\"u\":%s}", juser)
-						     : xasprintf("{\"user\":%s}", juser);
+						    : xasprintf("{\"user\":%s}", juser);
 	free(fmt);
 	free(juser);
 	if (!redis_ok()) {
@@ -413,8 +417,9 @@ static void h_cart_total(struct MHD_Connection *c, struct reply *r)
 		reply_err(r, 503, "database unavailable");
 	} else {
 		char *ju = json_str(user);
-		reply_json(r, 200, xasprintf("{\"user\":%s,\"total_cents\":%s}", ju,
-					     PQgetvalue(res, 0, 0)));
+		reply_json(
+		    r, 200,
+		    xasprintf("{\"user\":%s,\"total_cents\":%s}", ju, PQgetvalue(res, 0, 0)));
 		free(ju);
 		PQclear(res);
 	}
@@ -461,7 +466,8 @@ static void h_product(const char *url, struct reply *r)
 	char ids[32];
 	snprintf(ids, sizeof(ids), "%ld", id);
 	const char *params[1] = {ids};
-	PGresult *res = query("SELECT id, name, price_cents FROM products WHERE id = $1", 1, params);
+	PGresult *res =
+	    query("SELECT id, name, price_cents FROM products WHERE id = $1", 1, params);
 	if (!res) {
 		reply_err(r, 503, "database unavailable");
 		return;
@@ -470,8 +476,9 @@ static void h_product(const char *url, struct reply *r)
 		reply_err(r, 404, "not found");
 	} else {
 		char *jn = json_str(PQgetvalue(res, 0, 1));
-		reply_json(r, 200, xasprintf("{\"id\":%s,\"name\":%s,\"price_cents\":%s}",
-					     PQgetvalue(res, 0, 0), jn, PQgetvalue(res, 0, 2)));
+		reply_json(r, 200,
+			   xasprintf("{\"id\":%s,\"name\":%s,\"price_cents\":%s}",
+				     PQgetvalue(res, 0, 0), jn, PQgetvalue(res, 0, 2)));
 		free(jn);
 		r->cacheable = true;
 	}
@@ -506,8 +513,9 @@ static void h_flags(struct MHD_Connection *c, struct reply *r)
 		reply_err(r, 503, "flag store unavailable");
 		return;
 	}
-	reply_json(r, 200, xasprintf("{\"region\":\"%s\",\"new_checkout\":%s}", reg,
-				     flag_on(reg) ? "true" : "false"));
+	reply_json(r, 200,
+		   xasprintf("{\"region\":\"%s\",\"new_checkout\":%s}", reg,
+			     flag_on(reg) ? "true" : "false"));
 }
 
 static void h_checkout(struct MHD_Connection *c, struct reply *r)
@@ -517,16 +525,18 @@ static void h_checkout(struct MHD_Connection *c, struct reply *r)
 	r->type = "text/html; charset=utf-8";
 	r->cacheable = true;
 	if (new_flow)
-		r->body = xasprintf("<!doctype html><html><head><title>Checkout</title></head><body>"
-				    "<main id=\"new-checkout\"><h1>Checkout (new)</h1>"
-				    "<p>One-click pay</p></main><footer>build %s</footer></body></html>\n",
-				    opt_build);
+		r->body = xasprintf(
+		    "<!doctype html><html><head><title>Checkout</title></head><body>"
+		    "<main id=\"new-checkout\"><h1>Checkout (new)</h1>"
+		    "<p>One-click pay</p></main><footer>build %s</footer></body></html>\n",
+		    opt_build);
 	else
-		r->body = xasprintf("<!doctype html><html><head><title>Checkout</title></head><body>"
-				    "<main id=\"classic-checkout\"><h1>Checkout</h1>"
-				    "<form method=\"post\" action=\"/orders\"><button>Pay</button></form>"
-				    "</main><footer>build %s</footer></body></html>\n",
-				    opt_build);
+		r->body =
+		    xasprintf("<!doctype html><html><head><title>Checkout</title></head><body>"
+			      "<main id=\"classic-checkout\"><h1>Checkout</h1>"
+			      "<form method=\"post\" action=\"/orders\"><button>Pay</button></form>"
+			      "</main><footer>build %s</footer></body></html>\n",
+			      opt_build);
 }
 
 static void enqueue_payment(long order_id)
@@ -544,9 +554,10 @@ static void enqueue_payment(long order_id)
 	for (int i = 0; i < 12; i++)
 		snprintf(jid + 2 * i, 3, "%02x", raw[i]);
 	double t = now_s();
-	char *job = xasprintf("{\"class\":\"PaymentJob\",\"queue\":\"payments\",\"args\":[%ld],"
-			      "\"jid\":\"%s\",\"created_at\":%.6f,\"enqueued_at\":%.6f,\"retry\":true}",
-			      order_id, jid, t, t);
+	char *job =
+	    xasprintf("{\"class\":\"PaymentJob\",\"queue\":\"payments\",\"args\":[%ld],"
+		      "\"jid\":\"%s\",\"created_at\":%.6f,\"enqueued_at\":%.6f,\"retry\":true}",
+		      order_id, jid, t, t);
 	redisReply *a = redisCommand(rd, "SADD queues payments");
 	if (a)
 		freeReplyObject(a);
@@ -588,8 +599,7 @@ static void h_orders_post(struct MHD_Connection *c, const char *body, struct rep
 	free(user);
 }
 
-static void h_order(struct MHD_Connection *c, const char *method, const char *url,
-		    struct reply *r)
+static void h_order(struct MHD_Connection *c, const char *method, const char *url, struct reply *r)
 {
 	long id;
 	if (!parse_long(url + strlen("/orders/"), &id)) {
@@ -603,11 +613,12 @@ static void h_order(struct MHD_Connection *c, const char *method, const char *ur
 		if (!user)
 			return;
 		const char *params[2] = {ids, user};
-		PGresult *res = query("WITH d AS (DELETE FROM orders WHERE id = $1 AND user_name = $2 "
-				      "RETURNING id), p AS (DELETE FROM payments WHERE order_id IN "
-				      "(SELECT id FROM d)), h AS (DELETE FROM discount_holds WHERE "
-				      "order_id IN (SELECT id FROM d)) SELECT count(*) FROM d",
-				      2, params);
+		PGresult *res =
+		    query("WITH d AS (DELETE FROM orders WHERE id = $1 AND user_name = $2 "
+			  "RETURNING id), p AS (DELETE FROM payments WHERE order_id IN "
+			  "(SELECT id FROM d)), h AS (DELETE FROM discount_holds WHERE "
+			  "order_id IN (SELECT id FROM d)) SELECT count(*) FROM d",
+			  2, params);
 		free(user);
 		if (!res) {
 			reply_err(r, 503, "database unavailable");
@@ -630,13 +641,14 @@ static void h_order(struct MHD_Connection *c, const char *method, const char *ur
 	if (PQntuples(res) != 1)
 		reply_err(r, 404, "not found");
 	else
-		reply_json(r, 200, xasprintf("{\"id\":%s,\"status\":\"%s\"}", PQgetvalue(res, 0, 0),
-					     PQgetvalue(res, 0, 1)));
+		reply_json(r, 200,
+			   xasprintf("{\"id\":%s,\"status\":\"%s\"}", PQgetvalue(res, 0, 0),
+				     PQgetvalue(res, 0, 1)));
 	PQclear(res);
 }
 
-static void route(struct MHD_Connection *c, const char *method, const char *url,
-		  const char *body, struct reply *r)
+static void route(struct MHD_Connection *c, const char *method, const char *url, const char *body,
+		  struct reply *r)
 {
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
@@ -644,10 +656,11 @@ static void route(struct MHD_Connection *c, const char *method, const char *url,
 		r->status = 200;
 		r->type = "text/html; charset=utf-8";
 		r->cacheable = true;
-		r->body = xasprintf("<!doctype html><html><head><title>Corner Shop</title></head><body>"
-				    "<h1>Corner Shop</h1><p>Teapots and more.</p>"
-				    "<footer>build %s</footer></body></html>\n",
-				    opt_build);
+		r->body =
+		    xasprintf("<!doctype html><html><head><title>Corner Shop</title></head><body>"
+			      "<h1>Corner Shop</h1><p>Teapots and more.</p>"
+			      "<footer>build %s</footer></body></html>\n",
+			      opt_build);
 	} else if (post && strcmp(url, "/login") == 0) {
 		h_login(body, r);
 	} else if (get && strcmp(url, "/account") == 0) {
@@ -741,7 +754,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (!r.body)
 		r.body = strdup("");
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(strlen(r.body), r.body, MHD_RESPMEM_MUST_FREE);
+	    MHD_create_response_from_buffer(strlen(r.body), r.body, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, "Content-Type", r.type ? r.type : "application/json");
 	MHD_add_response_header(resp, "X-Build", opt_build);
 	MHD_add_response_header(resp, "Cache-Control",
@@ -767,7 +780,8 @@ static void worker_heartbeat(const char *identity, int busy)
 	char *info = xasprintf("{\"hostname\":\"demo\",\"pid\":%d,\"queues\":[\"payments\"],"
 			       "\"concurrency\":1,\"tag\":\"shop-%s\"}",
 			       (int)getpid(), opt_build);
-	r = redisCommand(rd, "HSET %s busy %d beat %s info %s quiet false", identity, busy, beat, info);
+	r = redisCommand(rd, "HSET %s busy %d beat %s info %s quiet false", identity, busy, beat,
+			 info);
 	if (r)
 		freeReplyObject(r);
 	r = redisCommand(rd, "EXPIRE %s 60", identity);
@@ -791,8 +805,8 @@ static void requeue_due_retries(void)
 				freeReplyObject(z);
 			if (!mine)
 				continue;
-			redisReply *p = redisCommand(rd, "LPUSH queue:payments %b", r->element[i]->str,
-						     r->element[i]->len);
+			redisReply *p = redisCommand(rd, "LPUSH queue:payments %b",
+						     r->element[i]->str, r->element[i]->len);
 			if (p)
 				freeReplyObject(p);
 		}
@@ -819,13 +833,13 @@ static void process_job(const char *text)
 	if (!bad) {
 		/* The correct path: a payment row, then the order is processed. */
 		PGresult *res = query(
-			"WITH o AS (SELECT o.id, p.price_cents * o.qty AS amount FROM orders o JOIN "
-			"products p ON p.id = o.product_id WHERE o.id = $1 AND o.status IN "
-			"('pending','paid')), ins AS (INSERT INTO payments (order_id, amount_cents) "
-			"SELECT id, amount FROM o WHERE NOT EXISTS (SELECT 1 FROM payments WHERE "
-			"order_id = o.id) RETURNING order_id) UPDATE orders SET status = 'processed' "
-			"WHERE id IN (SELECT id FROM o)",
-			1, params);
+		    "WITH o AS (SELECT o.id, p.price_cents * o.qty AS amount FROM orders o JOIN "
+		    "products p ON p.id = o.product_id WHERE o.id = $1 AND o.status IN "
+		    "('pending','paid')), ins AS (INSERT INTO payments (order_id, amount_cents) "
+		    "SELECT id, amount FROM o WHERE NOT EXISTS (SELECT 1 FROM payments WHERE "
+		    "order_id = o.id) RETURNING order_id) UPDATE orders SET status = 'processed' "
+		    "WHERE id IN (SELECT id FROM o)",
+		    1, params);
 		if (res)
 			PQclear(res);
 		redisReply *r = redisCommand(rd, "INCR stat:processed");
@@ -836,13 +850,14 @@ static void process_job(const char *text)
 	}
 	/* The bad release's path: paid without a payment, a duplicate discount
 	 * hold, then a failure that sends the job round again. */
-	PGresult *res = query("UPDATE orders SET status = 'paid', payment_format = 'v42' WHERE id = $1",
-			      1, params);
+	PGresult *res = query(
+	    "UPDATE orders SET status = 'paid', payment_format = 'v42' WHERE id = $1", 1, params);
 	if (res)
 		PQclear(res);
-	res = query("INSERT INTO discount_holds (order_id, code) SELECT id, 'NEW10' FROM orders WHERE "
-		    "id = $1",
-		    1, params);
+	res = query(
+	    "INSERT INTO discount_holds (order_id, code) SELECT id, 'NEW10' FROM orders WHERE "
+	    "id = $1",
+	    1, params);
 	if (res)
 		PQclear(res);
 	cJSON *rc = cJSON_GetObjectItemCaseSensitive(job, "retry_count");
@@ -922,7 +937,8 @@ int main(int argc, char **argv)
 		long n;
 		if (strcmp(a, "--worker") == 0) {
 			worker = true;
-		} else if (strcmp(a, "--port") == 0 && v && parse_long(v, &n) && n > 0 && n < 65536) {
+		} else if (strcmp(a, "--port") == 0 && v && parse_long(v, &n) && n > 0 &&
+			   n < 65536) {
 			opt_port = (int)n;
 			i++;
 		} else if (strcmp(a, "--pg") == 0 && v) {
@@ -947,9 +963,9 @@ int main(int argc, char **argv)
 	if (worker)
 		return run_worker();
 	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, (uint16_t)opt_port, NULL, NULL, handle,
-		NULL, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, (uint16_t)opt_port, NULL, NULL, handle,
+	    NULL, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "shop: cannot listen on port %d\n", opt_port);
 		return 1;

@@ -182,28 +182,28 @@ static void journey_destroy(void *p)
 }
 
 static const struct ac_field step_fields[] = {
-	{"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"method", AC_FT_CUSTOM, false, AC_FIELD_NONE, "GET by default"},
-	{"url", AC_FT_CUSTOM, true, AC_FIELD_NONE, "path relative to the target"},
-	{"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"body", AC_FT_CUSTOM, false, AC_FIELD_NONE, "raw body text"},
-	{"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON body"},
-	{"form", AC_FT_CUSTOM, false, AC_FIELD_NONE, "form body"},
-	{"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"write", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the step changes data"},
-	{"follow_redirects", AC_FT_CUSTOM, false, AC_FIELD_NONE, "how many to follow"},
-	{"redirect_other_hosts", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"capture", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"assert", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"wait", AC_FT_CUSTOM, false, AC_FIELD_NONE, "repeat until the assertions hold"},
-	{"retries", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"method", AC_FT_CUSTOM, false, AC_FIELD_NONE, "GET by default"},
+    {"url", AC_FT_CUSTOM, true, AC_FIELD_NONE, "path relative to the target"},
+    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"body", AC_FT_CUSTOM, false, AC_FIELD_NONE, "raw body text"},
+    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON body"},
+    {"form", AC_FT_CUSTOM, false, AC_FIELD_NONE, "form body"},
+    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"write", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the step changes data"},
+    {"follow_redirects", AC_FT_CUSTOM, false, AC_FIELD_NONE, "how many to follow"},
+    {"redirect_other_hosts", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"capture", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"assert", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"wait", AC_FT_CUSTOM, false, AC_FIELD_NONE, "repeat until the assertions hold"},
+    {"retries", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 };
 
 static const struct ac_field journey_fields[] = {
-	{"steps", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
-	{"cleanup", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that always run"},
-	{"observe", AC_FT_CUSTOM, false, AC_FIELD_NONE, "text compared across targets"},
-	{"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "number judged by trends"},
+    {"steps", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
+    {"cleanup", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that always run"},
+    {"observe", AC_FT_CUSTOM, false, AC_FIELD_NONE, "text compared across targets"},
+    {"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "number judged by trends"},
 };
 
 static char *kp2(const char *path, const char *key)
@@ -226,8 +226,8 @@ static bool want_bool(struct ac_cfg *cx, const cJSON *obj, const char *path, con
 	return cJSON_IsTrue(v);
 }
 
-static int want_int(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key,
-		    int def, int lo, int hi)
+static int want_int(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key, int def,
+		    int lo, int hi)
 {
 	const cJSON *v = ac_json_get(obj, key);
 	if (!v)
@@ -383,7 +383,8 @@ static void parse_status(struct ac_cfg *cx, const cJSON *v, const char *path, st
 			 tolower((unsigned char)e->valuestring[2]) == 'x')
 			code = e->valuestring[0] - '0';
 		if (code < 0 || a->ncodes >= AC_ARRAY_LEN(a->codes))
-			ac_cfg_error(cx, path, "expected a status code (200), a class (\"2xx\") or a list");
+			ac_cfg_error(cx, path,
+				     "expected a status code (200), a class (\"2xx\") or a list");
 		else
 			a->codes[a->ncodes++] = code;
 	}
@@ -410,10 +411,12 @@ static void parse_str_assert(struct ac_cfg *cx, const cJSON *v, const char *path
 	char *kp = kp2(path, m->string);
 	if (strcmp(m->string, "exists") == 0 && cJSON_IsBool(m)) {
 		a->sop = cJSON_IsTrue(m) ? S_EXISTS : S_ABSENT;
-	} else if (cJSON_IsString(m) && (strcmp(m->string, "equals") == 0 ||
-					 strcmp(m->string, "contains") == 0 ||
-					 strcmp(m->string, "matches") == 0)) {
-		a->sop = m->string[0] == 'e' ? S_EQUALS : m->string[0] == 'c' ? S_CONTAINS : S_MATCHES;
+	} else if (cJSON_IsString(m) &&
+		   (strcmp(m->string, "equals") == 0 || strcmp(m->string, "contains") == 0 ||
+		    strcmp(m->string, "matches") == 0)) {
+		a->sop = m->string[0] == 'e'   ? S_EQUALS
+			 : m->string[0] == 'c' ? S_CONTAINS
+					       : S_MATCHES;
 		a->text = ac_cfg_expand(cx, kp, m->valuestring);
 		if (a->sop == S_MATCHES && a->text && !ac_names_has(cx->runtime, "") &&
 		    !strstr(a->text, "${"))
@@ -424,19 +427,19 @@ static void parse_str_assert(struct ac_cfg *cx, const cJSON *v, const char *path
 		if (sug && strcmp(sug, m->string) != 0)
 			ac_cfg_error(cx, kp, "unknown key, did you mean \"%s\"?", sug);
 		else
-			ac_cfg_error(cx, kp, "expected equals, contains, matches (strings) or exists "
-					     "(true/false)");
+			ac_cfg_error(cx, kp,
+				     "expected equals, contains, matches (strings) or exists "
+				     "(true/false)");
 	}
 	free(kp);
 }
 
-static void parse_body_asserts(struct ac_cfg *cx, const cJSON *v, const char *path,
-			       struct step *s)
+static void parse_body_asserts(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s)
 {
 	static const struct ac_field f[] = {
-		{"contains", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-		{"not_contains", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-		{"matches", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"contains", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"not_contains", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"matches", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 	};
 	if (!ac_cfg_want_object(cx, v, path))
 		return;
@@ -461,9 +464,10 @@ static void parse_body_asserts(struct ac_cfg *cx, const cJSON *v, const char *pa
 					ac_cfg_error(cx, kp, "expected a string");
 					continue;
 				}
-				struct assertion *a = add_assertion(
-					s, k == 0 ? A_BODY_CONTAINS
-						  : k == 1 ? A_BODY_NOT_CONTAINS : A_BODY_MATCHES);
+				struct assertion *a =
+				    add_assertion(s, k == 0   ? A_BODY_CONTAINS
+						     : k == 1 ? A_BODY_NOT_CONTAINS
+							      : A_BODY_MATCHES);
 				a->text = ac_cfg_expand(cx, kp, e->valuestring);
 				if (k == 2 && a->text && !strstr(a->text, "${"))
 					a->has_re = compile_re(cx, kp, a->text, &a->re);
@@ -473,8 +477,7 @@ static void parse_body_asserts(struct ac_cfg *cx, const cJSON *v, const char *pa
 	}
 }
 
-static void parse_json_asserts(struct ac_cfg *cx, const cJSON *v, const char *path,
-			       struct step *s)
+static void parse_json_asserts(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s)
 {
 	if (!ac_cfg_want_object(cx, v, path))
 		return;
@@ -495,7 +498,8 @@ static void parse_json_asserts(struct ac_cfg *cx, const cJSON *v, const char *pa
 			const cJSON *cnt = ac_json_get(m, "count");
 			if (ex) {
 				if (!cJSON_IsBool(ex) || cJSON_GetArraySize(m) != 1)
-					ac_cfg_error(cx, kp, "\"exists\" takes true or false, alone");
+					ac_cfg_error(cx, kp,
+						     "\"exists\" takes true or false, alone");
 				a->exists = cJSON_IsTrue(ex) ? 1 : 0;
 			} else if (cnt) {
 				a->count = true;
@@ -531,12 +535,12 @@ static void parse_json_asserts(struct ac_cfg *cx, const cJSON *v, const char *pa
 static void parse_asserts(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s)
 {
 	static const struct ac_field f[] = {
-		{"status", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-		{"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-		{"body", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-		{"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-		{"duration", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-		{"size", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"status", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"body", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"duration", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"size", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 	};
 	const cJSON *st = v ? ac_json_get(v, "status") : NULL;
 	char *sp = kp2(path, "status");
@@ -618,12 +622,12 @@ static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, 
 			   struct ac_names *names)
 {
 	static const struct ac_field f[] = {
-		{"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON path"},
-		{"header", AC_FT_CUSTOM, false, AC_FIELD_NONE, "response header name"},
-		{"cookie", AC_FT_CUSTOM, false, AC_FIELD_NONE, "cookie name"},
-		{"regex", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regular expression on the body"},
-		{"group", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regex group (default 1)"},
-		{"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, "mask the value in reports"},
+	    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON path"},
+	    {"header", AC_FT_CUSTOM, false, AC_FIELD_NONE, "response header name"},
+	    {"cookie", AC_FT_CUSTOM, false, AC_FIELD_NONE, "cookie name"},
+	    {"regex", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regular expression on the body"},
+	    {"group", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regex group (default 1)"},
+	    {"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, "mask the value in reports"},
 	};
 	if (!ac_cfg_want_object(cx, v, path))
 		return;
@@ -636,12 +640,14 @@ static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, 
 		memset(c, 0, sizeof(*c));
 		bool okname = *m->string != '\0';
 		for (const char *p = m->string; *p; p++)
-			okname = okname && (isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.');
+			okname = okname && (isalnum((unsigned char)*p) || *p == '_' || *p == '-' ||
+					    *p == '.');
 		if (!okname)
 			ac_cfg_error(cx, kp, "capture names use letters, digits, _ - and .");
 		if (!cJSON_IsObject(m)) {
-			ac_cfg_error(cx, kp, "expected {\"json\": \"$.id\"}, {\"header\": ...}, "
-					     "{\"cookie\": ...} or {\"regex\": ...}");
+			ac_cfg_error(cx, kp,
+				     "expected {\"json\": \"$.id\"}, {\"header\": ...}, "
+				     "{\"cookie\": ...} or {\"regex\": ...}");
 			free(kp);
 			continue;
 		}
@@ -709,7 +715,7 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 	s->method = ac_strdup(cJSON_IsString(m) ? m->valuestring : "GET");
 	for (char *p = s->method; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
-	static const char *const methods[] = {"GET",   "HEAD",	"POST",	   "PUT",
+	static const char *const methods[] = {"GET",   "HEAD",	 "POST",   "PUT",
 					      "PATCH", "DELETE", "OPTIONS"};
 	bool known = false;
 	for (size_t i = 0; i < AC_ARRAY_LEN(methods); i++)
@@ -777,8 +783,8 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 	const cJSON *w = ac_json_get(obj, "wait");
 	if (w) {
 		static const struct ac_field wf[] = {
-			{"every", AC_FT_DURATION, true, 0, "time between tries"},
-			{"up_to", AC_FT_DURATION, true, 0, "give up after"},
+		    {"every", AC_FT_DURATION, true, 0, "time between tries"},
+		    {"up_to", AC_FT_DURATION, true, 0, "give up after"},
 		};
 		char *wp = kp2(path, "wait");
 		if (ac_cfg_want_object(cx, w, wp)) {
@@ -799,7 +805,8 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 		}
 		free(wp);
 		if (s->write)
-			ac_cfg_error(cx, path, "a write step cannot wait (it would repeat the write)");
+			ac_cfg_error(cx, path,
+				     "a write step cannot wait (it would repeat the write)");
 	}
 	char *ap = kp2(path, "assert");
 	parse_asserts(cx, ac_json_get(obj, "assert"), ap, s);
@@ -839,9 +846,9 @@ static void parse_steps(struct ac_cfg *cx, const cJSON *arr, const char *path, s
 }
 
 static const struct ac_field persona_fields[] = {
-	{"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"login", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that sign in"},
-	{"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sent on every request"},
+    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"login", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that sign in"},
+    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sent on every request"},
 };
 
 /* A persona's login steps and headers, read into j. */
@@ -1121,7 +1128,7 @@ static char *body_excerpt(const struct hrun *h)
 /* What served the response: build and cache headers, for "edge stale". */
 static char *served_by(const struct hrun *h)
 {
-	static const char *const names[] = {"X-Build",	    "X-Version", "Age",
+	static const char *const names[] = {"X-Build",	      "X-Version", "Age",
 					    "X-Cache-Status", "X-Cache",   "CF-Cache-Status"};
 	struct ac_buf b = AC_BUF_INIT;
 	for (size_t i = 0; i < AC_ARRAY_LEN(names); i++) {
@@ -1131,7 +1138,8 @@ static char *served_by(const struct hrun *h)
 		char *ex = ac_excerpt(v, strlen(v), 60);
 		if (strcasecmp(names[i], "Age") == 0)
 			ac_buf_addf(&b, "%sAge %s s", b.len ? ", " : "", ex);
-		else if (strcasecmp(names[i], "X-Build") == 0 || strcasecmp(names[i], "X-Version") == 0)
+		else if (strcasecmp(names[i], "X-Build") == 0 ||
+			 strcasecmp(names[i], "X-Version") == 0)
 			ac_buf_addf(&b, "%sbuild %s", b.len ? ", " : "", ex);
 		else
 			ac_buf_addf(&b, "%s%s %s", b.len ? ", " : "", names[i], ex);
@@ -1201,7 +1209,8 @@ static bool cmp_json(struct hrun *h, const cJSON *actual, const struct cmp *c)
 {
 	const cJSON *want = c->value;
 	if (c->op >= OP_LT)
-		return cJSON_IsNumber(actual) && cJSON_IsNumber(want) && isfinite(actual->valuedouble) &&
+		return cJSON_IsNumber(actual) && cJSON_IsNumber(want) &&
+		       isfinite(actual->valuedouble) &&
 		       cmp_numbers(actual->valuedouble, c->op, want->valuedouble);
 	bool eq;
 	if (cJSON_IsString(want)) {
@@ -1333,13 +1342,14 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 		} else {
 			has = memmem(h->body.buf, h->body.len, want, strlen(want)) != NULL;
 			ar->what = ac_strdup("body");
-			ar->expected = ac_asprintf("%s \"%s\"",
-						   a->kind == A_BODY_CONTAINS ? "contains" : "does not contain",
-						   want);
+			ar->expected = ac_asprintf(
+			    "%s \"%s\"",
+			    a->kind == A_BODY_CONTAINS ? "contains" : "does not contain", want);
 			ok = a->kind == A_BODY_CONTAINS ? has : !has;
 		}
-		ar->actual = ac_strdup(has ? (a->kind == A_BODY_MATCHES ? "matched" : "found")
-					   : (a->kind == A_BODY_MATCHES ? "no match" : "not found"));
+		ar->actual =
+		    ac_strdup(has ? (a->kind == A_BODY_MATCHES ? "matched" : "found")
+				  : (a->kind == A_BODY_MATCHES ? "no match" : "not found"));
 		free(want);
 		break;
 	}
@@ -1371,7 +1381,8 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 			ar->actual = ac_asprintf("count %.0f", n);
 			ok = true;
 			for (size_t i = 0; i < a->ncmps; i++)
-				ok = ok && cmp_numbers(n, a->cmps[i].op, a->cmps[i].value->valuedouble);
+				ok = ok &&
+				     cmp_numbers(n, a->cmps[i].op, a->cmps[i].value->valuedouble);
 		} else {
 			ar->expected = cmps_text(h, a, "");
 			if (nm == 0) {
@@ -1443,7 +1454,8 @@ static bool do_captures(struct hrun *h, cJSON *doc)
 			struct curl_slist *cookies = NULL, *it;
 			curl_easy_getinfo(h->easy, CURLINFO_COOKIELIST, &cookies);
 			for (it = cookies; it && !val; it = it->next) {
-				/* Netscape format: domain, flag, path, secure, expiry, name, value */
+				/* Netscape format: domain, flag, path, secure, expiry, name, value
+				 */
 				const char *f = it->data;
 				for (int k = 0; k < 5 && f; k++) {
 					f = strchr(f, '\t');
@@ -1472,8 +1484,8 @@ static bool do_captures(struct hrun *h, cJSON *doc)
 			break;
 		}
 		if (!val) {
-			step_fail(h, AC_STATE_FAIL, "capture \"%s\": %s %s not found in the response",
-				  c->name,
+			step_fail(h, AC_STATE_FAIL,
+				  "capture \"%s\": %s %s not found in the response", c->name,
 				  c->kind == CAP_JSON	  ? "JSON path"
 				  : c->kind == CAP_HEADER ? "header"
 				  : c->kind == CAP_COOKIE ? "cookie"
@@ -1814,8 +1826,8 @@ static void step_done(struct hrun *h, CURLcode rc)
 		bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
 			   rc == CURLE_SSL_CACERT_BADFILE;
 		if (rc == CURLE_OPERATION_TIMEDOUT)
-			step_fail(h, AC_STATE_FAIL, "%s %s: timeout after %lld ms (%s)", h->sr->method,
-				  h->sr->url, (long long)duration,
+			step_fail(h, AC_STATE_FAIL, "%s %s: timeout after %lld ms (%s)",
+				  h->sr->method, h->sr->url, (long long)duration,
 				  h->status ? "response incomplete" : "no response");
 		else
 			step_fail(h, tls ? AC_STATE_ERROR : AC_STATE_FAIL, "%s %s: %s%s%s%s",
@@ -1834,14 +1846,15 @@ static void step_done(struct hrun *h, CURLcode rc)
 			ok = false;
 		} else if (strcmp(o, h->origin) != 0 && !s->redirect_other_host) {
 			char *m = masked(h, to);
-			step_fail(h, AC_STATE_FAIL,
-				  "cross-origin redirect to %s refused (set \"redirect_other_hosts\" "
-				  "to follow; credentials are never sent there)",
-				  m);
+			step_fail(
+			    h, AC_STATE_FAIL,
+			    "cross-origin redirect to %s refused (set \"redirect_other_hosts\" "
+			    "to follow; credentials are never sent there)",
+			    m);
 			free(m);
 			ok = false;
-		} else if ((h->status == 307 || h->status == 308) && strcmp(s->method, "GET") != 0 &&
-			   strcmp(s->method, "HEAD") != 0) {
+		} else if ((h->status == 307 || h->status == 308) &&
+			   strcmp(s->method, "GET") != 0 && strcmp(s->method, "HEAD") != 0) {
 			step_fail(h, AC_STATE_FAIL, "redirect %ld would replay the %s: refused",
 				  h->status, s->method);
 			ok = false;
@@ -2000,7 +2013,8 @@ static void journey_abort(struct ac_probe_run *run)
 		h->sr->tries = h->tries;
 		h->sr->waited_ms = now - h->step_start;
 		step_fail(h, AC_STATE_FAIL, "%s %s: timeout after %lld ms (journey time limit)",
-			  h->sr->method, h->sr->url ? h->sr->url : "", (long long)(now - h->try_start));
+			  h->sr->method, h->sr->url ? h->sr->url : "",
+			  (long long)(now - h->try_start));
 	}
 	remove_easy(h);
 	ac_loop_timer_stop(run->loop, &h->wait_timer);
@@ -2011,14 +2025,14 @@ static void journey_abort(struct ac_probe_run *run)
 }
 
 const struct ac_probe_kind ac_probe_http = {
-	.name = "http",
-	.summary = "scripted user journeys over HTTP(S), per persona and target",
-	.section = "journeys",
-	.per_target = true,
-	.fields = journey_fields,
-	.nfields = AC_ARRAY_LEN(journey_fields),
-	.configure = journey_configure,
-	.config_destroy = journey_destroy,
-	.start = journey_start,
-	.abort = journey_abort,
+    .name = "http",
+    .summary = "scripted user journeys over HTTP(S), per persona and target",
+    .section = "journeys",
+    .per_target = true,
+    .fields = journey_fields,
+    .nfields = AC_ARRAY_LEN(journey_fields),
+    .configure = journey_configure,
+    .config_destroy = journey_destroy,
+    .start = journey_start,
+    .abort = journey_abort,
 };

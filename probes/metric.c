@@ -66,20 +66,20 @@ struct fetch {
 };
 
 static const struct ac_field metric_fields[] = {
-	{"scrape", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a /metrics URL"},
-	{"errors", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: failed requests"},
-	{"total", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: all requests"},
-	{"min_requests", AC_FT_CUSTOM, false, AC_FIELD_NONE, "fewer is \"no traffic\" (default 1)"},
-	{"metric", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a gauge or counter to read"},
-	{"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, "label matchers: \"=~5..\", \"!=200\""},
-	{"aggregate", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sum (default), max or min"},
-	{"histogram", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a histogram's name"},
-	{"quantile", AC_FT_CUSTOM, false, AC_FIELD_NONE, "0.95"},
-	{"prometheus", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a Prometheus server's URL"},
-	{"query", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a PromQL expression"},
-	{"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 0.01}"},
-	{"gap", AC_FT_CUSTOM, false, AC_FIELD_NONE, "time between the first two scrapes (1s)"},
-	{"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. Authorization"},
+    {"scrape", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a /metrics URL"},
+    {"errors", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: failed requests"},
+    {"total", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: all requests"},
+    {"min_requests", AC_FT_CUSTOM, false, AC_FIELD_NONE, "fewer is \"no traffic\" (default 1)"},
+    {"metric", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a gauge or counter to read"},
+    {"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, "label matchers: \"=~5..\", \"!=200\""},
+    {"aggregate", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sum (default), max or min"},
+    {"histogram", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a histogram's name"},
+    {"quantile", AC_FT_CUSTOM, false, AC_FIELD_NONE, "0.95"},
+    {"prometheus", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a Prometheus server's URL"},
+    {"query", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a PromQL expression"},
+    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 0.01}"},
+    {"gap", AC_FT_CUSTOM, false, AC_FIELD_NONE, "time between the first two scrapes (1s)"},
+    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. Authorization"},
 };
 
 static void selector_release(struct selector *s)
@@ -119,7 +119,8 @@ static void read_matchers(struct ac_cfg *cx, const cJSON *match, const char *pat
 		char *kp = ac_cfg_path(path, e->string);
 		struct ac_error err = {0};
 		if (!cJSON_IsString(e))
-			ac_cfg_error(cx, kp, "expected a string such as \"200\", \"!=200\" or \"=~5..\"");
+			ac_cfg_error(cx, kp,
+				     "expected a string such as \"200\", \"!=200\" or \"=~5..\"");
 		else if (ac_prom_matcher_init(&s->m[s->n], e->string, e->valuestring, &err) < 0) {
 			ac_cfg_error(cx, kp, "%s", err.msg);
 			ac_prom_matcher_release(&s->m[s->n]);
@@ -134,8 +135,8 @@ static void read_selector(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	if (!ac_cfg_want_object(cx, obj, path))
 		return;
 	static const struct ac_field f[] = {
-		{"metric", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
-		{"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"metric", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
+	    {"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 	};
 	ac_cfg_keys1(cx, obj, path, f, AC_ARRAY_LEN(f));
 	s->metric = ac_cfg_text(cx, obj, path, "metric", true);
@@ -157,7 +158,8 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 		char *base = ac_cfg_text(cx, obj, path, "prometheus", true);
 		char *q = ac_cfg_text(cx, obj, path, "query", true);
 		if (scrape)
-			ac_cfg_error(cx, path, "give either \"scrape\" or \"prometheus\", not both");
+			ac_cfg_error(cx, path,
+				     "give either \"scrape\" or \"prometheus\", not both");
 		if (base && q) {
 			char *enc = curl_easy_escape(NULL, q, 0);
 			size_t l = strlen(base);
@@ -170,7 +172,8 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 		free(q);
 		c->mode = M_QUERY;
 	} else if (!scrape) {
-		ac_cfg_error(cx, path, "needs \"scrape\" (a /metrics URL) or \"prometheus\" and \"query\"");
+		ac_cfg_error(cx, path,
+			     "needs \"scrape\" (a /metrics URL) or \"prometheus\" and \"query\"");
 	} else {
 		c->url = scrape;
 		scrape = NULL;
@@ -180,7 +183,8 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 			c->mode = M_RATIO;
 			char *ep = ac_cfg_path(path, "errors"), *tp = ac_cfg_path(path, "total");
 			if (!e || !t)
-				ac_cfg_error(cx, path, "an error ratio needs both \"errors\" and \"total\"");
+				ac_cfg_error(cx, path,
+					     "an error ratio needs both \"errors\" and \"total\"");
 			if (e)
 				read_selector(cx, e, ep, &c->errors);
 			if (t)
@@ -193,7 +197,8 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 			const cJSON *q = ac_json_get(obj, "quantile");
 			if (!cJSON_IsNumber(q) || !(q->valuedouble > 0 && q->valuedouble < 1)) {
 				char *qp = ac_cfg_path(path, "quantile");
-				ac_cfg_error(cx, q ? qp : path, "needs \"quantile\" between 0 and 1, e.g. 0.95");
+				ac_cfg_error(cx, q ? qp : path,
+					     "needs \"quantile\" between 0 and 1, e.g. 0.95");
 				free(qp);
 			} else {
 				c->quantile = q->valuedouble;
@@ -202,8 +207,9 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 			c->mode = M_VALUE;
 			c->value.metric = ac_cfg_text(cx, obj, path, "metric", true);
 		} else {
-			ac_cfg_error(cx, path, "say what to read: \"errors\" and \"total\", \"histogram\" "
-					       "and \"quantile\", or \"metric\"");
+			ac_cfg_error(cx, path,
+				     "say what to read: \"errors\" and \"total\", \"histogram\" "
+				     "and \"quantile\", or \"metric\"");
 		}
 		if (c->mode == M_QUANTILE || c->mode == M_VALUE) {
 			char *mp = ac_cfg_path(path, "match");
@@ -214,9 +220,9 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 	free(scrape);
 	const cJSON *agg = ac_json_get(obj, "aggregate");
 	if (agg) {
-		if (!cJSON_IsString(agg) || (strcmp(agg->valuestring, "sum") != 0 &&
-					     strcmp(agg->valuestring, "max") != 0 &&
-					     strcmp(agg->valuestring, "min") != 0)) {
+		if (!cJSON_IsString(agg) ||
+		    (strcmp(agg->valuestring, "sum") != 0 && strcmp(agg->valuestring, "max") != 0 &&
+		     strcmp(agg->valuestring, "min") != 0)) {
 			char *ap = ac_cfg_path(path, "aggregate");
 			ac_cfg_error(cx, ap, "expected sum, max or min");
 			free(ap);
@@ -243,8 +249,10 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 	}
 	const cJSON *ex = ac_json_get(obj, "expect");
 	char *xp = ac_cfg_path(path, "expect");
-	if (!ex || !cJSON_IsObject(ex) || cJSON_GetArraySize(ex) != 1 || !cJSON_IsNumber(ex->child)) {
-		ac_cfg_error(cx, ex ? xp : path, "needs \"expect\" with one comparison, e.g. {\"<=\": 0.01}");
+	if (!ex || !cJSON_IsObject(ex) || cJSON_GetArraySize(ex) != 1 ||
+	    !cJSON_IsNumber(ex->child)) {
+		ac_cfg_error(cx, ex ? xp : path,
+			     "needs \"expect\" with one comparison, e.g. {\"<=\": 0.01}");
 	} else {
 		size_t op;
 		for (op = 0; op < AC_ARRAY_LEN(op_names); op++)
@@ -263,7 +271,8 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 			cJSON_ArrayForEach(e, hd)
 			{
 				char *kp = ac_cfg_path(hp, e->string);
-				char *v = cJSON_IsString(e) ? ac_cfg_expand(cx, kp, e->valuestring) : NULL;
+				char *v = cJSON_IsString(e) ? ac_cfg_expand(cx, kp, e->valuestring)
+							    : NULL;
 				if (!v || strpbrk(v, "\r\n") || strpbrk(e->string, "\r\n:"))
 					ac_cfg_error(cx, kp, "expected a one-line string");
 				if (v) {
@@ -290,7 +299,8 @@ static void fetch_free(struct fetch *f)
 	if (!f)
 		return;
 	if (f->in_multi)
-		curl_multi_remove_handle(ac_curlmulti_handle(ac_curlmulti_get(f->run->services)), f->easy);
+		curl_multi_remove_handle(ac_curlmulti_handle(ac_curlmulti_get(f->run->services)),
+					 f->easy);
 	ac_loop_timer_stop(f->run->loop, &f->gap);
 	if (f->easy)
 		curl_easy_cleanup(f->easy);
@@ -342,7 +352,8 @@ static void fetch_start(struct fetch *f)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	f->errbuf[0] = '\0';
-	if (curl_multi_add_handle(ac_curlmulti_handle(ac_curlmulti_get(run->services)), e) == CURLM_OK)
+	if (curl_multi_add_handle(ac_curlmulti_handle(ac_curlmulti_get(run->services)), e) ==
+	    CURLM_OK)
 		f->in_multi = true;
 }
 
@@ -397,7 +408,8 @@ static void judge(struct fetch *f, const char *what, double v)
 	if (holds(c, v))
 		finish(f, AC_STATE_PASS, NULL);
 	else
-		finish(f, AC_STATE_FAIL, "%s %.6g, expected %s %.6g", what, v, op_names[c->op], c->limit);
+		finish(f, AC_STATE_FAIL, "%s %.6g, expected %s %.6g", what, v, op_names[c->op],
+		       c->limit);
 }
 
 static void figure(struct ac_sample *s, const char *name, double v)
@@ -441,7 +453,8 @@ static void on_query(struct fetch *f, long status)
 				pairs[np++] = ac_json_get(e, "value");
 		}
 	} else {
-		finish(f, AC_STATE_ERROR, "prometheus: result type %s is not a number", rt ? rt : "?");
+		finish(f, AC_STATE_ERROR, "prometheus: result type %s is not a number",
+		       rt ? rt : "?");
 		cJSON_Delete(doc);
 		return;
 	}
@@ -453,7 +466,8 @@ static void on_query(struct fetch *f, long status)
 	const struct ac_clock *clk = ac_loop_clock(f->run->loop);
 	double now = (double)clk->wall_ms(clk) / 1000.0, acc = NAN;
 	for (size_t i = 0; i < np; i++) {
-		const cJSON *ts = cJSON_GetArrayItem(pairs[i], 0), *v = cJSON_GetArrayItem(pairs[i], 1);
+		const cJSON *ts = cJSON_GetArrayItem(pairs[i], 0),
+			    *v = cJSON_GetArrayItem(pairs[i], 1);
 		bool ok = cJSON_IsNumber(ts) && cJSON_IsString(v);
 		double d;
 		if (!ok || ac_parse_double(v->valuestring, &d) < 0) {
@@ -542,10 +556,12 @@ static void on_scrape(struct fetch *f, const char *ctype)
 		f->have_first = true;
 		int64_t due = ac_loop_update_now(run->loop) + c->gap_ms;
 		if (due >= run->deadline_ms) {
-			finish(f, AC_STATE_ERROR, "no time for a second scrape before the deadline");
+			finish(f, AC_STATE_ERROR,
+			       "no time for a second scrape before the deadline");
 			return;
 		}
-		curl_multi_remove_handle(ac_curlmulti_handle(ac_curlmulti_get(run->services)), f->easy);
+		curl_multi_remove_handle(ac_curlmulti_handle(ac_curlmulti_get(run->services)),
+					 f->easy);
 		f->in_multi = false;
 		ac_loop_timer_start(run->loop, &f->gap, due, on_gap, f);
 		return;
@@ -554,23 +570,27 @@ static void on_scrape(struct fetch *f, const char *ctype)
 	char *why = NULL;
 	if (c->mode == M_RATIO) {
 		size_t ne, nt;
-		double errs = ac_prom_increase(old, &cur, c->errors.metric, c->errors.m, c->errors.n, &ne);
-		double total = ac_prom_increase(old, &cur, c->total.metric, c->total.m, c->total.n, &nt);
+		double errs =
+		    ac_prom_increase(old, &cur, c->errors.metric, c->errors.m, c->errors.n, &ne);
+		double total =
+		    ac_prom_increase(old, &cur, c->total.metric, c->total.m, c->total.n, &nt);
 		figure(&run->sample, "errors", errs);
 		figure(&run->sample, "requests", total);
 		if (nt == 0)
-			why = ac_asprintf("no series of %s matched in both scrapes", c->total.metric);
+			why =
+			    ac_asprintf("no series of %s matched in both scrapes", c->total.metric);
 		else if (!(total >= c->min_requests))
-			why = ac_asprintf("no traffic: %.0f requests since the last scrape (at least "
-					  "%.0f needed for a rate)",
-					  total, c->min_requests);
+			why =
+			    ac_asprintf("no traffic: %.0f requests since the last scrape (at least "
+					"%.0f needed for a rate)",
+					total, c->min_requests);
 		else
 			v = errs / total;
 	} else {
 		double count = 0;
 		const char *reason = NULL;
-		if (ac_prom_quantile(old, &cur, c->value.metric, c->value.m, c->value.n, c->quantile, &v,
-				     &count, &reason) < 0)
+		if (ac_prom_quantile(old, &cur, c->value.metric, c->value.m, c->value.n,
+				     c->quantile, &v, &count, &reason) < 0)
 			why = ac_strdup(reason);
 		figure(&run->sample, "observations", count);
 	}
@@ -663,15 +683,15 @@ static void memory_destroy(void *p)
 }
 
 const struct ac_probe_kind ac_probe_metric = {
-	.name = "metric",
-	.summary = "error ratios, values and latency quantiles from Prometheus",
-	.section = "checks",
-	.per_target = false,
-	.fields = metric_fields,
-	.nfields = AC_ARRAY_LEN(metric_fields),
-	.configure = metric_configure,
-	.config_destroy = metric_config_destroy,
-	.start = metric_start,
-	.abort = metric_abort,
-	.memory_destroy = memory_destroy,
+    .name = "metric",
+    .summary = "error ratios, values and latency quantiles from Prometheus",
+    .section = "checks",
+    .per_target = false,
+    .fields = metric_fields,
+    .nfields = AC_ARRAY_LEN(metric_fields),
+    .configure = metric_configure,
+    .config_destroy = metric_config_destroy,
+    .start = metric_start,
+    .abort = metric_abort,
+    .memory_destroy = memory_destroy,
 };

@@ -18,11 +18,7 @@ extern const struct ac_probe_kind ac_probe_sql;
 
 /* Sorted by name. */
 const struct ac_probe_kind *const ac_probe_kinds[] = {
-	&ac_probe_http,
-	&ac_probe_metric,
-	&ac_probe_queue,
-	&ac_probe_redis,
-	&ac_probe_sql,
+    &ac_probe_http, &ac_probe_metric, &ac_probe_queue, &ac_probe_redis, &ac_probe_sql,
 };
 const size_t ac_probe_nkinds = AC_ARRAY_LEN(ac_probe_kinds);
 
@@ -38,8 +34,8 @@ const struct ac_probe_kind *ac_probe_kind_find(const char *name)
 void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
 
 const struct ac_section ac_sections[] = {
-	{"databases", ac_pg_section_validate},
-	{"personas", ac_http_personas_validate},
-	{"redis", ac_redis_section_validate},
-	{NULL, NULL},
+    {"databases", ac_pg_section_validate},
+    {"personas", ac_http_personas_validate},
+    {"redis", ac_redis_section_validate},
+    {NULL, NULL},
 };

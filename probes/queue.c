@@ -12,7 +12,7 @@
 #include "json.h"
 
 const char *const ac_qfig_names[AC_QF_COUNT] = {
-	"depth", "in_flight", "retrying", "dead", "scheduled", "oldest_age_s", "workers",
+    "depth", "in_flight", "retrying", "dead", "scheduled", "oldest_age_s", "workers",
 };
 
 int ac_qfig_parse(const char *name, enum ac_qfig *out)
@@ -27,8 +27,8 @@ int ac_qfig_parse(const char *name, enum ac_qfig *out)
 }
 
 static const struct ac_queue_backend *const backends[] = {
-	&ac_queue_backend_redis,
-	&ac_queue_backend_pg,
+    &ac_queue_backend_redis,
+    &ac_queue_backend_pg,
 };
 
 struct queue_config {
@@ -51,20 +51,20 @@ struct queue_memory {
 };
 
 static const struct ac_field queue_fields[] = {
-	{"preset", AC_FT_CUSTOM, true, AC_FIELD_NONE, "job system: sidekiq, bullmq, oban, ..."},
-	{"queue", AC_FT_CUSTOM, false, AC_FIELD_NONE, "queue name (default \"default\")"},
-	{"expect", AC_FT_CUSTOM, false, AC_FIELD_NONE, "limits on the figures"},
-	{"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "figure that trends judge (default depth)"},
-	/* backend keys */
-	{"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, "Redis server name (Redis presets)"},
-	{"prefix", AC_FT_CUSTOM, false, AC_FIELD_NONE, "key prefix or namespace (Redis presets)"},
-	{"database", AC_FT_CUSTOM, false, AC_FIELD_NONE, "database name (PostgreSQL presets)"},
-	{"schema", AC_FT_CUSTOM, false, AC_FIELD_NONE, "schema (PostgreSQL presets)"},
+    {"preset", AC_FT_CUSTOM, true, AC_FIELD_NONE, "job system: sidekiq, bullmq, oban, ..."},
+    {"queue", AC_FT_CUSTOM, false, AC_FIELD_NONE, "queue name (default \"default\")"},
+    {"expect", AC_FT_CUSTOM, false, AC_FIELD_NONE, "limits on the figures"},
+    {"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "figure that trends judge (default depth)"},
+    /* backend keys */
+    {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, "Redis server name (Redis presets)"},
+    {"prefix", AC_FT_CUSTOM, false, AC_FIELD_NONE, "key prefix or namespace (Redis presets)"},
+    {"database", AC_FT_CUSTOM, false, AC_FIELD_NONE, "database name (PostgreSQL presets)"},
+    {"schema", AC_FT_CUSTOM, false, AC_FIELD_NONE, "schema (PostgreSQL presets)"},
 };
 
 static const char *const expect_keys[] = {
-	"max_depth",	 "max_in_flight", "max_retrying", "max_dead",
-	"max_scheduled", "max_oldest_age", "min_workers", "no_growth",
+    "max_depth",     "max_in_flight",  "max_retrying", "max_dead",
+    "max_scheduled", "max_oldest_age", "min_workers",  "no_growth",
 };
 
 static void queue_config_destroy(void *p)
@@ -94,14 +94,19 @@ static void parse_expect(struct ac_cfg *cx, const cJSON *ex, const char *path,
 		enum ac_qfig f;
 		if (strcmp(m->string, "no_growth") == 0) {
 			if (!cJSON_IsArray(m)) {
-				ac_cfg_error(cx, kp, "expected a list of figures, e.g. [\"retrying\", \"dead\"]");
+				ac_cfg_error(
+				    cx, kp,
+				    "expected a list of figures, e.g. [\"retrying\", \"dead\"]");
 			} else {
 				const cJSON *e;
 				cJSON_ArrayForEach(e, m)
 				{
-					if (!cJSON_IsString(e) || ac_qfig_parse(e->valuestring, &f) < 0)
-						ac_cfg_error(cx, kp, "unknown figure (depth, in_flight, retrying, "
-								     "dead, scheduled, oldest_age_s, workers)");
+					if (!cJSON_IsString(e) ||
+					    ac_qfig_parse(e->valuestring, &f) < 0)
+						ac_cfg_error(
+						    cx, kp,
+						    "unknown figure (depth, in_flight, retrying, "
+						    "dead, scheduled, oldest_age_s, workers)");
 					else
 						qc->no_growth[f] = true;
 				}
@@ -126,7 +131,8 @@ static void parse_expect(struct ac_cfg *cx, const cJSON *ex, const char *path,
 			qc->has_max[f] = true;
 			qc->max[f] = m->valuedouble;
 		} else {
-			const char *s = ac_suggest(m->string, expect_keys, AC_ARRAY_LEN(expect_keys));
+			const char *s =
+			    ac_suggest(m->string, expect_keys, AC_ARRAY_LEN(expect_keys));
 			if (s)
 				ac_cfg_error(cx, kp, "unknown key, did you mean \"%s\"?", s);
 			else
@@ -164,10 +170,11 @@ static void *queue_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 				ac_cfg_error(cx, pp, "unknown preset \"%s\", did you mean \"%s\"?",
 					     qc->preset, s);
 			else
-				ac_cfg_error(cx, pp,
-					     "unknown preset \"%s\" (for other systems use a \"redis\" "
-					     "or \"sql\" check)",
-					     qc->preset);
+				ac_cfg_error(
+				    cx, pp,
+				    "unknown preset \"%s\" (for other systems use a \"redis\" "
+				    "or \"sql\" check)",
+				    qc->preset);
 		}
 	}
 	free(pp);
@@ -177,8 +184,9 @@ static void *queue_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 	qc->headline = AC_QF_DEPTH;
 	if (v && (!cJSON_IsString(v) || ac_qfig_parse(v->valuestring, &qc->headline) < 0)) {
 		char *kp = ac_cfg_path(path, "value");
-		ac_cfg_error(cx, kp, "expected a figure name (depth, in_flight, retrying, dead, "
-				     "scheduled, oldest_age_s, workers)");
+		ac_cfg_error(cx, kp,
+			     "expected a figure name (depth, in_flight, retrying, dead, "
+			     "scheduled, oldest_age_s, workers)");
 		free(kp);
 	}
 	const cJSON *ex = ac_json_get(obj, "expect");
@@ -249,7 +257,8 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 			fig->has_value = true;
 			fig->value = f->v[i];
 		} else {
-			fig->note = ac_strdup(f->why[i] ? f->why[i] : "not reported by this system");
+			fig->note =
+			    ac_strdup(f->why[i] ? f->why[i] : "not reported by this system");
 		}
 		bool judged = qc->has_max[i] || qc->no_growth[i] ||
 			      (i == AC_QF_WORKERS && qc->has_min_workers) || i == (int)qc->headline;
@@ -265,8 +274,8 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 		if (qc->has_max[i] && !(f->v[i] <= qc->max[i])) {
 			st = ac_state_worse(st, AC_STATE_FAIL);
 			char *a = fmt_num(f->v[i]), *b = fmt_num(qc->max[i]);
-			ac_buf_addf(&why, "%s%s %s, at most %s", why.len ? "; " : "", ac_qfig_names[i],
-				    a, b);
+			ac_buf_addf(&why, "%s%s %s, at most %s", why.len ? "; " : "",
+				    ac_qfig_names[i], a, b);
 			free(a);
 			free(b);
 		}
@@ -318,15 +327,15 @@ void ac_queue_failed(struct ac_probe_run *run, const char *fmt, ...)
 }
 
 const struct ac_probe_kind ac_probe_queue = {
-	.name = "queue",
-	.summary = "depth, in-flight, retrying, dead, scheduled and oldest age of a job queue",
-	.section = "checks",
-	.per_target = false,
-	.fields = queue_fields,
-	.nfields = AC_ARRAY_LEN(queue_fields),
-	.configure = queue_configure,
-	.config_destroy = queue_config_destroy,
-	.start = queue_start,
-	.abort = queue_abort,
-	.memory_destroy = free,
+    .name = "queue",
+    .summary = "depth, in-flight, retrying, dead, scheduled and oldest age of a job queue",
+    .section = "checks",
+    .per_target = false,
+    .fields = queue_fields,
+    .nfields = AC_ARRAY_LEN(queue_fields),
+    .configure = queue_configure,
+    .config_destroy = queue_config_destroy,
+    .start = queue_start,
+    .abort = queue_abort,
+    .memory_destroy = free,
 };

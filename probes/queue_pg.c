@@ -27,91 +27,126 @@ struct preset {
 #define NO_WORKERS "the system keeps no worker registry in its tables"
 
 static const struct preset presets[] = {
-	{"oban", "public", "oban_jobs (state enum)",
-	 "SELECT count(*) FILTER (WHERE state = 'available'),"
-	 " count(*) FILTER (WHERE state = 'executing'),"
-	 " count(*) FILTER (WHERE state = 'retryable'),"
-	 " count(*) FILTER (WHERE state = 'discarded'),"
-	 " count(*) FILTER (WHERE state::text IN ('scheduled', 'suspended')),"
-	 " extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE state = 'available')),"
-	 " NULL FROM %s.oban_jobs WHERE queue = $1",
-	 {[AC_QF_WORKERS] = "Oban records peers (leaders), not workers, in oban_peers"}},
-	{"good_job", "public", "good_jobs (derived states)",
-	 "SELECT count(*) FILTER (WHERE finished_at IS NULL AND performed_at IS NULL AND scheduled_at <= now()),"
-	 " count(*) FILTER (WHERE performed_at IS NOT NULL AND finished_at IS NULL),"
-	 " count(*) FILTER (WHERE finished_at IS NULL AND scheduled_at > now() AND coalesce((serialized_params->>'executions')::int, 0) > 1),"
-	 " count(*) FILTER (WHERE finished_at IS NOT NULL AND error IS NOT NULL),"
-	 " count(*) FILTER (WHERE finished_at IS NULL AND scheduled_at > now() AND coalesce((serialized_params->>'executions')::int, 0) < 2),"
-	 " extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE finished_at IS NULL AND performed_at IS NULL AND scheduled_at <= now())),"
-	 " NULL FROM %s.good_jobs WHERE queue_name = $1",
-	 {[AC_QF_WORKERS] = "good_job_processes are not per queue"}},
-	{"solid_queue", "public", "solid_queue_* execution tables",
-	 "SELECT (SELECT count(*) FROM %1$s.solid_queue_ready_executions WHERE queue_name = $1),"
-	 " (SELECT count(*) FROM %1$s.solid_queue_claimed_executions c JOIN %1$s.solid_queue_jobs j ON j.id = c.job_id WHERE j.queue_name = $1),"
-	 " NULL,"
-	 " (SELECT count(*) FROM %1$s.solid_queue_failed_executions f JOIN %1$s.solid_queue_jobs j ON j.id = f.job_id WHERE j.queue_name = $1),"
-	 " (SELECT count(*) FROM %1$s.solid_queue_scheduled_executions WHERE queue_name = $1),"
-	 " (SELECT extract(epoch FROM now() - min(created_at)) FROM %1$s.solid_queue_ready_executions WHERE queue_name = $1),"
-	 " (SELECT count(*) FROM %1$s.solid_queue_processes WHERE kind = 'Worker' AND last_heartbeat_at > now() - interval '5 minutes')",
-	 {[AC_QF_RETRYING] = "Solid Queue has no retry state: Active Job retries are scheduled jobs"}},
-	{"graphile_worker", "graphile_worker", "graphile_worker.jobs view",
-	 "SELECT count(*) FILTER (WHERE locked_at IS NULL AND attempts < max_attempts AND run_at <= now()),"
-	 " count(*) FILTER (WHERE locked_at IS NOT NULL),"
-	 " count(*) FILTER (WHERE locked_at IS NULL AND attempts > 0 AND attempts < max_attempts),"
-	 " count(*) FILTER (WHERE attempts >= max_attempts),"
-	 " count(*) FILTER (WHERE attempts = 0 AND locked_at IS NULL AND run_at > now()),"
-	 " extract(epoch FROM now() - min(run_at) FILTER (WHERE locked_at IS NULL AND attempts < max_attempts AND run_at <= now())),"
-	 " NULL FROM %s.jobs WHERE queue_name IS NOT DISTINCT FROM nullif($1, '')",
-	 {[AC_QF_WORKERS] = "graphile-worker keeps no worker registry"}},
-	{"pg_boss", "pgboss", "pgboss.job (v10+, snake_case)",
-	 "SELECT count(*) FILTER (WHERE state < 'active' AND start_after <= now()),"
-	 " count(*) FILTER (WHERE state = 'active'),"
-	 " count(*) FILTER (WHERE state = 'retry'),"
-	 " count(*) FILTER (WHERE state = 'failed'),"
-	 " count(*) FILTER (WHERE state < 'active' AND start_after > now()),"
-	 " extract(epoch FROM now() - min(start_after) FILTER (WHERE state < 'active' AND start_after <= now())),"
-	 " NULL FROM %s.job WHERE name = $1",
-	 {[AC_QF_WORKERS] = "pg-boss keeps no worker registry"}},
-	{"river", "public", "river_job (state enum)",
-	 "SELECT count(*) FILTER (WHERE state = 'available'),"
-	 " count(*) FILTER (WHERE state = 'running'),"
-	 " count(*) FILTER (WHERE state = 'retryable'),"
-	 " count(*) FILTER (WHERE state = 'discarded'),"
-	 " count(*) FILTER (WHERE state::text IN ('scheduled', 'pending')),"
-	 " extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE state = 'available')),"
-	 " NULL FROM %s.river_job WHERE queue = $1",
-	 {[AC_QF_WORKERS] = "River records leaders, not workers"}},
-	{"que", "public", "que_jobs (schema 4+)",
-	 "SELECT count(*) FILTER (WHERE finished_at IS NULL AND expired_at IS NULL AND run_at <= now()"
-	 "   AND id NOT IN (SELECT (classid::bigint << 32) + objid::bigint FROM pg_locks WHERE locktype = 'advisory')),"
-	 " count(*) FILTER (WHERE id IN (SELECT (classid::bigint << 32) + objid::bigint FROM pg_locks WHERE locktype = 'advisory')),"
-	 " count(*) FILTER (WHERE error_count > 0 AND finished_at IS NULL AND expired_at IS NULL),"
-	 " count(*) FILTER (WHERE expired_at IS NOT NULL),"
-	 " count(*) FILTER (WHERE run_at > now() AND error_count = 0 AND finished_at IS NULL AND expired_at IS NULL),"
-	 " extract(epoch FROM now() - min(run_at) FILTER (WHERE finished_at IS NULL AND expired_at IS NULL AND run_at <= now())),"
-	 " (SELECT count(*) FROM %1$s.que_lockers WHERE $1 = ANY(queues))"
-	 " FROM %1$s.que_jobs WHERE queue = $1",
-	 {0}},
-	{"delayed_job", "public", "delayed_jobs (ActiveRecord backend)",
-	 "SELECT count(*) FILTER (WHERE failed_at IS NULL AND locked_at IS NULL AND run_at <= now()),"
-	 " count(*) FILTER (WHERE failed_at IS NULL AND locked_at IS NOT NULL),"
-	 " count(*) FILTER (WHERE failed_at IS NULL AND locked_at IS NULL AND attempts > 0),"
-	 " count(*) FILTER (WHERE failed_at IS NOT NULL),"
-	 " count(*) FILTER (WHERE failed_at IS NULL AND run_at > now() AND attempts = 0),"
-	 " extract(epoch FROM now() - min(run_at) FILTER (WHERE failed_at IS NULL AND locked_at IS NULL AND run_at <= now())),"
-	 " NULL FROM %s.delayed_jobs WHERE queue IS NOT DISTINCT FROM nullif($1, '')",
-	 {[AC_QF_WORKERS] = "delayed_job keeps no worker registry"}},
-	{"pgmq", "pgmq", "pgmq.q_<queue> (1.x)",
-	 /* The table name comes from the queue name: see pgmq_table(). */
-	 "SELECT count(*) FILTER (WHERE vt <= now()),"
-	 " count(*) FILTER (WHERE vt > now() AND read_ct > 0),"
-	 " count(*) FILTER (WHERE read_ct > 1),"
-	 " NULL,"
-	 " count(*) FILTER (WHERE vt > now() AND read_ct = 0),"
-	 " extract(epoch FROM now() - min(enqueued_at) FILTER (WHERE vt <= now())),"
-	 " NULL FROM %s WHERE $1 = $1",
-	 {[AC_QF_DEAD] = "pgmq has no dead-letter state (its archive holds explicitly archived messages)",
-	  [AC_QF_WORKERS] = "pgmq keeps no worker registry"}},
+    {"oban",
+     "public",
+     "oban_jobs (state enum)",
+     "SELECT count(*) FILTER (WHERE state = 'available'),"
+     " count(*) FILTER (WHERE state = 'executing'),"
+     " count(*) FILTER (WHERE state = 'retryable'),"
+     " count(*) FILTER (WHERE state = 'discarded'),"
+     " count(*) FILTER (WHERE state::text IN ('scheduled', 'suspended')),"
+     " extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE state = 'available')),"
+     " NULL FROM %s.oban_jobs WHERE queue = $1",
+     {[AC_QF_WORKERS] = "Oban records peers (leaders), not workers, in oban_peers"}},
+    {"good_job",
+     "public",
+     "good_jobs (derived states)",
+     "SELECT count(*) FILTER (WHERE finished_at IS NULL AND performed_at IS NULL AND scheduled_at "
+     "<= now()),"
+     " count(*) FILTER (WHERE performed_at IS NOT NULL AND finished_at IS NULL),"
+     " count(*) FILTER (WHERE finished_at IS NULL AND scheduled_at > now() AND "
+     "coalesce((serialized_params->>'executions')::int, 0) > 1),"
+     " count(*) FILTER (WHERE finished_at IS NOT NULL AND error IS NOT NULL),"
+     " count(*) FILTER (WHERE finished_at IS NULL AND scheduled_at > now() AND "
+     "coalesce((serialized_params->>'executions')::int, 0) < 2),"
+     " extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE finished_at IS NULL AND "
+     "performed_at IS NULL AND scheduled_at <= now())),"
+     " NULL FROM %s.good_jobs WHERE queue_name = $1",
+     {[AC_QF_WORKERS] = "good_job_processes are not per queue"}},
+    {"solid_queue",
+     "public",
+     "solid_queue_* execution tables",
+     "SELECT (SELECT count(*) FROM %1$s.solid_queue_ready_executions WHERE queue_name = $1),"
+     " (SELECT count(*) FROM %1$s.solid_queue_claimed_executions c JOIN %1$s.solid_queue_jobs j ON "
+     "j.id = c.job_id WHERE j.queue_name = $1),"
+     " NULL,"
+     " (SELECT count(*) FROM %1$s.solid_queue_failed_executions f JOIN %1$s.solid_queue_jobs j ON "
+     "j.id = f.job_id WHERE j.queue_name = $1),"
+     " (SELECT count(*) FROM %1$s.solid_queue_scheduled_executions WHERE queue_name = $1),"
+     " (SELECT extract(epoch FROM now() - min(created_at)) FROM %1$s.solid_queue_ready_executions "
+     "WHERE queue_name = $1),"
+     " (SELECT count(*) FROM %1$s.solid_queue_processes WHERE kind = 'Worker' AND "
+     "last_heartbeat_at > now() - interval '5 minutes')",
+     {[AC_QF_RETRYING] = "Solid Queue has no retry state: Active Job retries are scheduled jobs"}},
+    {"graphile_worker",
+     "graphile_worker",
+     "graphile_worker.jobs view",
+     "SELECT count(*) FILTER (WHERE locked_at IS NULL AND attempts < max_attempts AND run_at <= "
+     "now()),"
+     " count(*) FILTER (WHERE locked_at IS NOT NULL),"
+     " count(*) FILTER (WHERE locked_at IS NULL AND attempts > 0 AND attempts < max_attempts),"
+     " count(*) FILTER (WHERE attempts >= max_attempts),"
+     " count(*) FILTER (WHERE attempts = 0 AND locked_at IS NULL AND run_at > now()),"
+     " extract(epoch FROM now() - min(run_at) FILTER (WHERE locked_at IS NULL AND attempts < "
+     "max_attempts AND run_at <= now())),"
+     " NULL FROM %s.jobs WHERE queue_name IS NOT DISTINCT FROM nullif($1, '')",
+     {[AC_QF_WORKERS] = "graphile-worker keeps no worker registry"}},
+    {"pg_boss",
+     "pgboss",
+     "pgboss.job (v10+, snake_case)",
+     "SELECT count(*) FILTER (WHERE state < 'active' AND start_after <= now()),"
+     " count(*) FILTER (WHERE state = 'active'),"
+     " count(*) FILTER (WHERE state = 'retry'),"
+     " count(*) FILTER (WHERE state = 'failed'),"
+     " count(*) FILTER (WHERE state < 'active' AND start_after > now()),"
+     " extract(epoch FROM now() - min(start_after) FILTER (WHERE state < 'active' AND start_after "
+     "<= now())),"
+     " NULL FROM %s.job WHERE name = $1",
+     {[AC_QF_WORKERS] = "pg-boss keeps no worker registry"}},
+    {"river",
+     "public",
+     "river_job (state enum)",
+     "SELECT count(*) FILTER (WHERE state = 'available'),"
+     " count(*) FILTER (WHERE state = 'running'),"
+     " count(*) FILTER (WHERE state = 'retryable'),"
+     " count(*) FILTER (WHERE state = 'discarded'),"
+     " count(*) FILTER (WHERE state::text IN ('scheduled', 'pending')),"
+     " extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE state = 'available')),"
+     " NULL FROM %s.river_job WHERE queue = $1",
+     {[AC_QF_WORKERS] = "River records leaders, not workers"}},
+    {"que",
+     "public",
+     "que_jobs (schema 4+)",
+     "SELECT count(*) FILTER (WHERE finished_at IS NULL AND expired_at IS NULL AND run_at <= now()"
+     "   AND id NOT IN (SELECT (classid::bigint << 32) + objid::bigint FROM pg_locks WHERE "
+     "locktype = 'advisory')),"
+     " count(*) FILTER (WHERE id IN (SELECT (classid::bigint << 32) + objid::bigint FROM pg_locks "
+     "WHERE locktype = 'advisory')),"
+     " count(*) FILTER (WHERE error_count > 0 AND finished_at IS NULL AND expired_at IS NULL),"
+     " count(*) FILTER (WHERE expired_at IS NOT NULL),"
+     " count(*) FILTER (WHERE run_at > now() AND error_count = 0 AND finished_at IS NULL AND "
+     "expired_at IS NULL),"
+     " extract(epoch FROM now() - min(run_at) FILTER (WHERE finished_at IS NULL AND expired_at IS "
+     "NULL AND run_at <= now())),"
+     " (SELECT count(*) FROM %1$s.que_lockers WHERE $1 = ANY(queues))"
+     " FROM %1$s.que_jobs WHERE queue = $1",
+     {0}},
+    {"delayed_job",
+     "public",
+     "delayed_jobs (ActiveRecord backend)",
+     "SELECT count(*) FILTER (WHERE failed_at IS NULL AND locked_at IS NULL AND run_at <= now()),"
+     " count(*) FILTER (WHERE failed_at IS NULL AND locked_at IS NOT NULL),"
+     " count(*) FILTER (WHERE failed_at IS NULL AND locked_at IS NULL AND attempts > 0),"
+     " count(*) FILTER (WHERE failed_at IS NOT NULL),"
+     " count(*) FILTER (WHERE failed_at IS NULL AND run_at > now() AND attempts = 0),"
+     " extract(epoch FROM now() - min(run_at) FILTER (WHERE failed_at IS NULL AND locked_at IS "
+     "NULL AND run_at <= now())),"
+     " NULL FROM %s.delayed_jobs WHERE queue IS NOT DISTINCT FROM nullif($1, '')",
+     {[AC_QF_WORKERS] = "delayed_job keeps no worker registry"}},
+    {"pgmq",
+     "pgmq",
+     "pgmq.q_<queue> (1.x)",
+     /* The table name comes from the queue name: see pgmq_table(). */
+     "SELECT count(*) FILTER (WHERE vt <= now()),"
+     " count(*) FILTER (WHERE vt > now() AND read_ct > 0),"
+     " count(*) FILTER (WHERE read_ct > 1),"
+     " NULL,"
+     " count(*) FILTER (WHERE vt > now() AND read_ct = 0),"
+     " extract(epoch FROM now() - min(enqueued_at) FILTER (WHERE vt <= now())),"
+     " NULL FROM %s WHERE $1 = $1",
+     {[AC_QF_DEAD] =
+	  "pgmq has no dead-letter state (its archive holds explicitly archived messages)",
+      [AC_QF_WORKERS] = "pgmq keeps no worker registry"}},
 };
 
 struct pg_bconfig {
@@ -146,12 +181,13 @@ static char *subst(const char *sql, const char *text)
 }
 
 static const struct ac_field pg_fields[] = {
-	{"database", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"schema", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"database", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"schema", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 };
 
-static const char *const names[] = {"oban",	"good_job", "solid_queue", "graphile_worker", "pg_boss",
-				    "river",	"que",	    "delayed_job", "pgmq",	      NULL};
+static const char *const names[] = {"oban",    "good_job", "solid_queue", "graphile_worker",
+				    "pg_boss", "river",	   "que",	  "delayed_job",
+				    "pgmq",    NULL};
 
 static bool ident_ok(const char *s)
 {
@@ -174,8 +210,8 @@ static void pg_bconfig_destroy(void *p)
 	free(b);
 }
 
-static void *pg_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
-			  const char *preset, const char *queue)
+static void *pg_configure(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *preset,
+			  const char *queue)
 {
 	struct pg_bconfig *b = ac_calloc(1, sizeof(*b));
 	size_t before = cx->nerrors;
@@ -185,7 +221,8 @@ static void *pg_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	const cJSON *d = ac_json_get(obj, "database");
 	char *dp = ac_cfg_path(path, "database");
 	if (!d)
-		ac_cfg_error(cx, path, "missing required key \"database\" (preset \"%s\" reads PostgreSQL)",
+		ac_cfg_error(cx, path,
+			     "missing required key \"database\" (preset \"%s\" reads PostgreSQL)",
 			     preset);
 	else
 		ac_pg_target_lookup(cx, d, dp, &b->db);
@@ -242,7 +279,8 @@ static void on_figures(void *ud, const PGresult *res, const char *error)
 		f.why[i] = b->p->why[i];
 		if (PQgetisnull(res, 0, i)) {
 			/* An empty queue has no oldest job: that is an age of 0, not unknown. */
-			if (i == AC_QF_OLDEST_AGE && !b->p->why[i] && !PQgetisnull(res, 0, AC_QF_DEPTH)) {
+			if (i == AC_QF_OLDEST_AGE && !b->p->why[i] &&
+			    !PQgetisnull(res, 0, AC_QF_DEPTH)) {
 				f.has[i] = true;
 				f.v[i] = 0;
 			}
@@ -282,12 +320,12 @@ static void pg_abort(struct ac_probe_run *run, const void *bconfig)
 }
 
 const struct ac_queue_backend ac_queue_backend_pg = {
-	.name = "postgres",
-	.presets = names,
-	.fields = pg_fields,
-	.nfields = AC_ARRAY_LEN(pg_fields),
-	.configure = pg_configure,
-	.config_destroy = pg_bconfig_destroy,
-	.start = pg_start,
-	.abort = pg_abort,
+    .name = "postgres",
+    .presets = names,
+    .fields = pg_fields,
+    .nfields = AC_ARRAY_LEN(pg_fields),
+    .configure = pg_configure,
+    .config_destroy = pg_bconfig_destroy,
+    .start = pg_start,
+    .abort = pg_abort,
 };

@@ -82,8 +82,7 @@ static void cb_release(struct cmdbuf *cb)
 }
 
 /* prefix ":" before arg after, or without "prefix:" for an empty prefix. */
-static char *key(const struct rq_bconfig *b, const char *before, const char *arg,
-		 const char *after)
+static char *key(const struct rq_bconfig *b, const char *before, const char *arg, const char *after)
 {
 	return *b->prefix ? ac_asprintf("%s:%s%s%s", b->prefix, before, arg, after)
 			  : ac_asprintf("%s%s%s", before, arg, after);
@@ -190,8 +189,10 @@ static void sk_p2(struct rq_run *r, redisReply **rep, size_t n, struct cmdbuf *c
 			/* Sidekiq 8 writes integer milliseconds, older ones float seconds. */
 			bool ms = t->valuedouble > 1e11;
 			set_age(r, ms ? t->valuedouble / 1000.0 : t->valuedouble);
-			layout = ms ? "sidekiq >= 8 (epoch ms; retry, dead, schedule shared by all queues)"
-				    : "sidekiq < 8 (epoch seconds; retry, dead, schedule shared by all queues)";
+			layout = ms ? "sidekiq >= 8 (epoch ms; retry, dead, schedule shared by all "
+				      "queues)"
+				    : "sidekiq < 8 (epoch seconds; retry, dead, schedule shared by "
+				      "all queues)";
 		} else {
 			r->f.why[AC_QF_OLDEST_AGE] = "the oldest job has no enqueued_at";
 		}
@@ -287,8 +288,16 @@ static void celery_p1(const struct rq_bconfig *b, struct cmdbuf *cb)
 {
 	/* Priority sub-queues: "<queue>\x06\x16<step>" for steps 3, 6, 9. */
 	char *q = key(b, "", b->queue, "");
-	char *q3 = ac_asprintf("%s\x06\x16" "3", q), *q6 = ac_asprintf("%s\x06\x16" "6", q),
-	     *q9 = ac_asprintf("%s\x06\x16" "9", q), *un = key(b, "", "unacked_index", "");
+	char *q3 = ac_asprintf("%s\x06\x16"
+			       "3",
+			       q),
+	     *q6 = ac_asprintf("%s\x06\x16"
+			       "6",
+			       q),
+	     *q9 = ac_asprintf("%s\x06\x16"
+			       "9",
+			       q),
+	     *un = key(b, "", "unacked_index", "");
 	cb_add(cb, 2, "LLEN", q);
 	cb_add(cb, 2, "LLEN", q3);
 	cb_add(cb, 2, "LLEN", q6);
@@ -354,7 +363,8 @@ static void bull_p2(struct rq_run *r, redisReply **rep, size_t n, struct cmdbuf 
 	set(r, AC_QF_DEAD, rep[4]);
 	set(r, AC_QF_SCHEDULED, rep[5]);
 	r->layout = ac_strdup(paused > 0 ? "bullmq <= v5 (legacy paused list in use)"
-				    : marker ? "bullmq < v5 (marker in wait)" : "bullmq");
+			      : marker	 ? "bullmq < v5 (marker in wait)"
+					 : "bullmq");
 	if (rep[6]->type == REDIS_REPLY_STRING && !marker) {
 		char *jk = ac_asprintf("%s:%s", r->b->queue, rep[6]->str);
 		char *k = key(r->b, "", jk, "");
@@ -478,32 +488,53 @@ static void bee_finish(struct rq_run *r, redisReply **rep, size_t n)
 }
 
 static const struct rpreset presets[] = {
-	{"sidekiq", "", sk_p1, sk_p2, sk_finish, {0}},
-	{"rq", "rq", rq_p1, rq_p2, rq_finish,
-	 {[AC_QF_RETRYING] = "RQ has no retry registry: retries are scheduled or requeued jobs"}},
-	{"celery", "", celery_p1, celery_p2, NULL,
-	 {[AC_QF_RETRYING] = "Celery keeps retries in no broker structure (they are re-published)",
-	  [AC_QF_DEAD] = "Celery keeps failures in the result backend, not the broker",
-	  [AC_QF_SCHEDULED] = "Celery's ETA tasks sit among the unacked messages",
-	  [AC_QF_OLDEST_AGE] = "Celery messages carry no send time",
-	  [AC_QF_WORKERS] = "Celery workers are not registered in the broker"}},
-	{"bullmq", "bull", bull_p1, bull_p2, bull_finish,
-	 {[AC_QF_RETRYING] = "BullMQ moves retries back to delayed or wait; no count of its own",
-	  [AC_QF_WORKERS] = "BullMQ workers show only in CLIENT LIST, which allclear does not send"}},
-	{"resque", "resque", resque_p1, resque_p2, resque_finish,
-	 {[AC_QF_RETRYING] = "core Resque has no retry structure",
-	  [AC_QF_SCHEDULED] = "core Resque has no schedule (resque-scheduler is not read)",
-	  [AC_QF_OLDEST_AGE] = "Resque payloads carry no enqueue time"}},
-	{"bee_queue", "bq", bee_p1, bee_p2, bee_finish,
-	 {[AC_QF_RETRYING] = "bee-queue has no retry structure of its own",
-	  [AC_QF_WORKERS] = "bee-queue keeps no worker registry"}},
+    {"sidekiq", "", sk_p1, sk_p2, sk_finish, {0}},
+    {"rq",
+     "rq",
+     rq_p1,
+     rq_p2,
+     rq_finish,
+     {[AC_QF_RETRYING] = "RQ has no retry registry: retries are scheduled or requeued jobs"}},
+    {"celery",
+     "",
+     celery_p1,
+     celery_p2,
+     NULL,
+     {[AC_QF_RETRYING] = "Celery keeps retries in no broker structure (they are re-published)",
+      [AC_QF_DEAD] = "Celery keeps failures in the result backend, not the broker",
+      [AC_QF_SCHEDULED] = "Celery's ETA tasks sit among the unacked messages",
+      [AC_QF_OLDEST_AGE] = "Celery messages carry no send time",
+      [AC_QF_WORKERS] = "Celery workers are not registered in the broker"}},
+    {"bullmq",
+     "bull",
+     bull_p1,
+     bull_p2,
+     bull_finish,
+     {[AC_QF_RETRYING] = "BullMQ moves retries back to delayed or wait; no count of its own",
+      [AC_QF_WORKERS] = "BullMQ workers show only in CLIENT LIST, which allclear does not send"}},
+    {"resque",
+     "resque",
+     resque_p1,
+     resque_p2,
+     resque_finish,
+     {[AC_QF_RETRYING] = "core Resque has no retry structure",
+      [AC_QF_SCHEDULED] = "core Resque has no schedule (resque-scheduler is not read)",
+      [AC_QF_OLDEST_AGE] = "Resque payloads carry no enqueue time"}},
+    {"bee_queue",
+     "bq",
+     bee_p1,
+     bee_p2,
+     bee_finish,
+     {[AC_QF_RETRYING] = "bee-queue has no retry structure of its own",
+      [AC_QF_WORKERS] = "bee-queue keeps no worker registry"}},
 };
 
-static const char *const names[] = {"sidekiq", "rq", "celery", "bullmq", "resque", "bee_queue", NULL};
+static const char *const names[] = {"sidekiq", "rq",	    "celery", "bullmq",
+				    "resque",  "bee_queue", NULL};
 
 static const struct ac_field redis_fields[] = {
-	{"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"prefix", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"prefix", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 };
 
 static void rq_bconfig_destroy(void *p)
@@ -517,8 +548,8 @@ static void rq_bconfig_destroy(void *p)
 	free(b);
 }
 
-static void *rq_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
-			  const char *preset, const char *queue)
+static void *rq_configure(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *preset,
+			  const char *queue)
 {
 	struct rq_bconfig *b = ac_calloc(1, sizeof(*b));
 	size_t before = cx->nerrors;
@@ -627,12 +658,12 @@ static void rq_abort(struct ac_probe_run *run, const void *bconfig)
 }
 
 const struct ac_queue_backend ac_queue_backend_redis = {
-	.name = "redis",
-	.presets = names,
-	.fields = redis_fields,
-	.nfields = AC_ARRAY_LEN(redis_fields),
-	.configure = rq_configure,
-	.config_destroy = rq_bconfig_destroy,
-	.start = rq_start,
-	.abort = rq_abort,
+    .name = "redis",
+    .presets = names,
+    .fields = redis_fields,
+    .nfields = AC_ARRAY_LEN(redis_fields),
+    .configure = rq_configure,
+    .config_destroy = rq_bconfig_destroy,
+    .start = rq_start,
+    .abort = rq_abort,
 };

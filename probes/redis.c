@@ -38,10 +38,10 @@ struct redis_run {
 };
 
 static const struct ac_field redis_fields[] = {
-	{"redis", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a server under \"redis\""},
-	{"command", AC_FT_CUSTOM, true, AC_FIELD_NONE, "[\"ZCARD\", \"retry\"]"},
-	{"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 10} or {\"between\": [a, b]}"},
-	{"require_key", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the key must exist (default for counts)"},
+    {"redis", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a server under \"redis\""},
+    {"command", AC_FT_CUSTOM, true, AC_FIELD_NONE, "[\"ZCARD\", \"retry\"]"},
+    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 10} or {\"between\": [a, b]}"},
+    {"require_key", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the key must exist (default for counts)"},
 };
 
 static void redis_config_destroy(void *p)
@@ -85,8 +85,9 @@ static void *redis_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 	} else {
 		cJSON_ArrayForEach(e, cmd)
 		{
-			char *v = cJSON_IsString(e) ? ac_cfg_expand(cx, cp, e->valuestring)
-						    : cJSON_IsNumber(e) ? ac_json_to_text(e) : NULL;
+			char *v = cJSON_IsString(e)   ? ac_cfg_expand(cx, cp, e->valuestring)
+				  : cJSON_IsNumber(e) ? ac_json_to_text(e)
+						      : NULL;
 			if (!v) {
 				ac_cfg_error(cx, cp, "arguments are strings or numbers");
 				break;
@@ -130,11 +131,13 @@ static void *redis_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 				break;
 		c->op = (enum cmp_op)op;
 		if (op == AC_ARRAY_LEN(op_names)) {
-			ac_cfg_error(cx, ep, "unknown comparison \"%s\" (==, !=, <, <=, >, >=, between)",
+			ac_cfg_error(cx, ep,
+				     "unknown comparison \"%s\" (==, !=, <, <=, >, >=, between)",
 				     m->string);
 		} else if (c->op == OP_BETWEEN) {
 			const cJSON *lo = cJSON_GetArrayItem(m, 0), *hi = cJSON_GetArrayItem(m, 1);
-			if (!cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) || cJSON_GetArraySize(m) != 2)
+			if (!cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) ||
+			    cJSON_GetArraySize(m) != 2)
 				ac_cfg_error(cx, ep, "between takes [low, high]");
 			else {
 				c->a = lo->valuedouble;
@@ -218,11 +221,13 @@ static void on_replies(void *ud, redisReply **replies, size_t n, const char *err
 		if (holds(c, d))
 			ac_sample_set(s, AC_STATE_PASS, NULL);
 		else if (c->op == OP_BETWEEN)
-			ac_sample_set(s, AC_STATE_FAIL, "%s %s: %.15g, expected between %.15g and %.15g",
-				      c->args[0], c->cmd.argc > 1 ? c->args[1] : "", d, c->a, c->b);
+			ac_sample_set(s, AC_STATE_FAIL,
+				      "%s %s: %.15g, expected between %.15g and %.15g", c->args[0],
+				      c->cmd.argc > 1 ? c->args[1] : "", d, c->a, c->b);
 		else
-			ac_sample_set(s, AC_STATE_FAIL, "%s %s: %.15g, expected %s %.15g", c->args[0],
-				      c->cmd.argc > 1 ? c->args[1] : "", d, op_names[c->op], c->a);
+			ac_sample_set(s, AC_STATE_FAIL, "%s %s: %.15g, expected %s %.15g",
+				      c->args[0], c->cmd.argc > 1 ? c->args[1] : "", d,
+				      op_names[c->op], c->a);
 	}
 	ac_probe_finish(run);
 }
@@ -242,8 +247,8 @@ static void redis_start(struct ac_probe_run *run)
 		n++;
 	}
 	cmds[n++] = c->cmd;
-	rr->batch = ac_redis_batch_start(run->services, &c->srv, cmds, n, run->deadline_ms,
-					 on_replies, rr);
+	rr->batch =
+	    ac_redis_batch_start(run->services, &c->srv, cmds, n, run->deadline_ms, on_replies, rr);
 }
 
 static void redis_abort(struct ac_probe_run *run)
@@ -259,14 +264,14 @@ static void redis_abort(struct ac_probe_run *run)
 }
 
 const struct ac_probe_kind ac_probe_redis = {
-	.name = "redis",
-	.summary = "one read-only Redis command and what its answer must be",
-	.section = "checks",
-	.per_target = false,
-	.fields = redis_fields,
-	.nfields = AC_ARRAY_LEN(redis_fields),
-	.configure = redis_configure,
-	.config_destroy = redis_config_destroy,
-	.start = redis_start,
-	.abort = redis_abort,
+    .name = "redis",
+    .summary = "one read-only Redis command and what its answer must be",
+    .section = "checks",
+    .per_target = false,
+    .fields = redis_fields,
+    .nfields = AC_ARRAY_LEN(redis_fields),
+    .configure = redis_configure,
+    .config_destroy = redis_config_destroy,
+    .start = redis_start,
+    .abort = redis_abort,
 };

@@ -46,11 +46,11 @@ struct sql_run {
 };
 
 static const struct ac_field sql_fields[] = {
-	{"database", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a name under \"databases\""},
-	{"query", AC_FT_CUSTOM, true, AC_FIELD_NONE, "one read-only statement"},
-	{"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE,
-	 "{\"==\": 0}, {\"between\": [0, 3]}, {\"no_rows\": true}, {\"min_rows\": 1}"},
-	{"secret_columns", AC_FT_CUSTOM, false, AC_FIELD_NONE, "masked in sample rows"},
+    {"database", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a name under \"databases\""},
+    {"query", AC_FT_CUSTOM, true, AC_FIELD_NONE, "one read-only statement"},
+    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE,
+     "{\"==\": 0}, {\"between\": [0, 3]}, {\"no_rows\": true}, {\"min_rows\": 1}"},
+    {"secret_columns", AC_FT_CUSTOM, false, AC_FIELD_NONE, "masked in sample rows"},
 };
 
 static void sql_config_destroy(void *p)
@@ -108,17 +108,19 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 	if (c->query && !ac_pg_single_statement(c->query))
 		ac_cfg_error(cx, qp, "one statement only: allclear runs a single read-only query");
 	else if (c->query && !starts_like_a_query(c->query))
-		ac_cfg_error(cx, qp,
-			     "must be a query (SELECT, WITH, VALUES, TABLE or SHOW): allclear never "
-			     "writes to what it probes");
+		ac_cfg_error(
+		    cx, qp,
+		    "must be a query (SELECT, WITH, VALUES, TABLE or SHOW): allclear never "
+		    "writes to what it probes");
 	free(qp);
 	const cJSON *e = ac_json_get(obj, "expect");
 	char *ep = ac_cfg_path(path, "expect");
 	if (!e) {
 		ac_cfg_error(cx, path, "missing required key \"expect\"");
 	} else if (!cJSON_IsObject(e) || cJSON_GetArraySize(e) != 1) {
-		ac_cfg_error(cx, ep, "expected one of {\"==\": N} (or != < <= > >=), "
-				     "{\"between\": [A, B]}, {\"no_rows\": true}, {\"min_rows\": N}");
+		ac_cfg_error(cx, ep,
+			     "expected one of {\"==\": N} (or != < <= > >=), "
+			     "{\"between\": [A, B]}, {\"no_rows\": true}, {\"min_rows\": N}");
 	} else {
 		const cJSON *m = e->child;
 		size_t op;
@@ -135,8 +137,9 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 		} else if (strcmp(m->string, "between") == 0) {
 			c->kind = E_BETWEEN;
 			const cJSON *lo = cJSON_GetArrayItem(m, 0), *hi = cJSON_GetArrayItem(m, 1);
-			if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsNumber(lo) ||
-			    !cJSON_IsNumber(hi) || lo->valuedouble > hi->valuedouble)
+			if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 ||
+			    !cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) ||
+			    lo->valuedouble > hi->valuedouble)
 				ac_cfg_error(cx, mp, "expected [low, high]");
 			else {
 				c->a = lo->valuedouble;
@@ -152,11 +155,12 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 				ac_cfg_error(cx, mp, "expected a number of at least 1");
 			c->a = m->valuedouble;
 		} else {
-			static const char *const keys[] = {"==", "!=", "<", "<=", ">", ">=",
-							   "between", "no_rows", "min_rows"};
+			static const char *const keys[] = {
+			    "==", "!=", "<", "<=", ">", ">=", "between", "no_rows", "min_rows"};
 			const char *s = ac_suggest(m->string, keys, AC_ARRAY_LEN(keys));
 			if (s)
-				ac_cfg_error(cx, mp, "unknown expectation, did you mean \"%s\"?", s);
+				ac_cfg_error(cx, mp, "unknown expectation, did you mean \"%s\"?",
+					     s);
 			else
 				ac_cfg_error(cx, mp, "unknown expectation");
 		}
@@ -175,8 +179,8 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 					ac_cfg_error(cx, sp, "expected a list of column names");
 					continue;
 				}
-				c->secret_cols = ac_realloc(c->secret_cols,
-							    (c->nsecret + 1) * sizeof(char *));
+				c->secret_cols =
+				    ac_realloc(c->secret_cols, (c->nsecret + 1) * sizeof(char *));
 				c->secret_cols[c->nsecret++] = ac_strdup(col->valuestring);
 			}
 		free(sp);
@@ -196,8 +200,7 @@ static bool is_secret_col(const struct sql_config *c, const char *name)
 	return false;
 }
 
-static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c,
-			 const PGresult *res)
+static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c, const PGresult *res)
 {
 	struct ac_buf b = AC_BUF_INIT;
 	int rows = PQntuples(res), cols = PQnfields(res);
@@ -205,8 +208,9 @@ static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c,
 		for (int k = 0; k < cols; k++) {
 			const char *name = PQfname(res, k);
 			const char *v = PQgetisnull(res, r, k) ? "NULL" : PQgetvalue(res, r, k);
-			char *cell = is_secret_col(c, name) ? ac_strdup(AC_MASK_TEXT)
-							    : ac_excerpt(v, strlen(v), SQL_CELL_MAX);
+			char *cell = is_secret_col(c, name)
+					 ? ac_strdup(AC_MASK_TEXT)
+					 : ac_excerpt(v, strlen(v), SQL_CELL_MAX);
 			ac_buf_addf(&b, "%s%s=%s", k ? ", " : "", name, cell);
 			free(cell);
 		}
@@ -260,9 +264,11 @@ static void on_result(void *ud, const PGresult *res, const char *error)
 		if (ok)
 			ac_sample_set(s, AC_STATE_PASS, NULL);
 		else if (c->kind == E_NO_ROWS)
-			ac_sample_set(s, AC_STATE_FAIL, "%d row%s, expected none", rows, rows == 1 ? "" : "s");
+			ac_sample_set(s, AC_STATE_FAIL, "%d row%s, expected none", rows,
+				      rows == 1 ? "" : "s");
 		else
-			ac_sample_set(s, AC_STATE_FAIL, "%d rows, expected at least %.0f", rows, c->a);
+			ac_sample_set(s, AC_STATE_FAIL, "%d rows, expected at least %.0f", rows,
+				      c->a);
 		if (!ok)
 			s->evidence = sample_rows(run, c, res);
 		goto out;
@@ -293,8 +299,9 @@ static void on_result(void *ud, const PGresult *res, const char *error)
 		ac_sample_set(s, AC_STATE_PASS, NULL);
 	} else {
 		if (c->kind == E_BETWEEN)
-			ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected between %.15g and %.15g", v,
-				      c->a, c->b);
+			ac_sample_set(s, AC_STATE_FAIL,
+				      "value %.15g, expected between %.15g and %.15g", v, c->a,
+				      c->b);
 		else
 			ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected %s %.15g", v,
 				      op_names[c->op], c->a);
@@ -324,19 +331,20 @@ static void sql_abort(struct ac_probe_run *run)
 	ac_pg_query_cancel(run->services, sr->q);
 	run->state = NULL;
 	free(sr);
-	ac_sample_set(&run->sample, AC_STATE_ERROR, "no answer from the database before the deadline");
+	ac_sample_set(&run->sample, AC_STATE_ERROR,
+		      "no answer from the database before the deadline");
 	ac_probe_finish(run);
 }
 
 const struct ac_probe_kind ac_probe_sql = {
-	.name = "sql",
-	.summary = "a read-only data-sanity query and what its answer must be",
-	.section = "checks",
-	.per_target = false,
-	.fields = sql_fields,
-	.nfields = AC_ARRAY_LEN(sql_fields),
-	.configure = sql_configure,
-	.config_destroy = sql_config_destroy,
-	.start = sql_start,
-	.abort = sql_abort,
+    .name = "sql",
+    .summary = "a read-only data-sanity query and what its answer must be",
+    .section = "checks",
+    .per_target = false,
+    .fields = sql_fields,
+    .nfields = AC_ARRAY_LEN(sql_fields),
+    .configure = sql_configure,
+    .config_destroy = sql_config_destroy,
+    .start = sql_start,
+    .abort = sql_abort,
 };

@@ -178,7 +178,8 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 		cJSON_AddNumberToObject(j, "passes", (double)cr->history.passes);
 		cJSON_AddNumberToObject(j, "fails", (double)cr->history.fails);
 		cJSON_AddNumberToObject(j, "errors", (double)cr->history.errors);
-		cJSON_AddNumberToObject(j, "passed_after_retry", (double)cr->history.retried_passes);
+		cJSON_AddNumberToObject(j, "passed_after_retry",
+					(double)cr->history.retried_passes);
 		cJSON_AddNumberToObject(j, "flaps", cr->flaps);
 		add_time(j, "green_since", cr->green_since_wall);
 		add_time(j, "recovered_at", cr->recovered_at_wall);
@@ -211,7 +212,7 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 }
 
 const struct ac_writer ac_writer_json = {
-	.name = "json",
-	.summary = "the full result, machine-readable (schema version 1)",
-	.write = json_write,
+    .name = "json",
+    .summary = "the full result, machine-readable (schema version 1)",
+    .write = json_write,
 };

@@ -99,7 +99,8 @@ static int junit_write(FILE *out, const struct ac_result *r, const struct ac_rep
 	size_t fails = 0, errors = 0;
 	for (size_t i = 0; i < r->nchecks; i++) {
 		fails += r->checks[i].state == AC_STATE_FAIL;
-		errors += r->checks[i].state != AC_STATE_FAIL && r->checks[i].state != AC_STATE_PASS;
+		errors +=
+		    r->checks[i].state != AC_STATE_FAIL && r->checks[i].state != AC_STATE_PASS;
 	}
 	if (r->verdict == AC_NOT_RESTORED)
 		fails++;
@@ -109,20 +110,25 @@ static int junit_write(FILE *out, const struct ac_result *r, const struct ac_rep
 	char ts[32];
 	ac_format_utc(ts, sizeof(ts), r->started_wall_ms);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
-	fprintf(out, "<testsuites name=\"allclear\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-		     "time=\"%.3f\">\n",
+	fprintf(out,
+		"<testsuites name=\"allclear\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+		"time=\"%.3f\">\n",
 		r->nchecks + 1, fails, errors, secs);
 	fputs("  <testsuite name=\"", out);
 	xml_text(out, r->scenario_name);
-	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
-		r->nchecks + 1, fails, errors, secs, ts);
-	fprintf(out, "    <properties>\n      <property name=\"verdict\" value=\"%s\"/>\n"
-		     "      <property name=\"rounds\" value=\"%d\"/>\n"
-		     "      <property name=\"insecure_tls\" value=\"%s\"/>\n    </properties>\n",
+	fprintf(
+	    out,
+	    "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
+	    r->nchecks + 1, fails, errors, secs, ts);
+	fprintf(out,
+		"    <properties>\n      <property name=\"verdict\" value=\"%s\"/>\n"
+		"      <property name=\"rounds\" value=\"%d\"/>\n"
+		"      <property name=\"insecure_tls\" value=\"%s\"/>\n    </properties>\n",
 		ac_verdict_name(r->verdict), r->rounds, r->insecure_tls ? "true" : "false");
 	fputs("    <testcase classname=\"allclear\" name=\"verdict\">\n", out);
 	if (r->verdict != AC_RESTORED) {
-		fprintf(out, "      <%s message=\"", r->verdict == AC_NOT_RESTORED ? "failure" : "error");
+		fprintf(out, "      <%s message=\"",
+			r->verdict == AC_NOT_RESTORED ? "failure" : "error");
 		xml_text(out, ac_verdict_name(r->verdict));
 		fprintf(out, "\" type=\"%s\">", ac_verdict_name(r->verdict));
 		xml_text(out, r->verdict_reason);
@@ -133,7 +139,8 @@ static int junit_write(FILE *out, const struct ac_result *r, const struct ac_rep
 		const struct ac_check_result *cr = &r->checks[i];
 		const struct ac_check *c = cr->check;
 		double t = cr->has_last ? (double)cr->last.duration_ms / 1000.0 : 0;
-		fprintf(out, "    <testcase classname=\"allclear.%s\" name=\"", ac_area_name(c->area));
+		fprintf(out, "    <testcase classname=\"allclear.%s\" name=\"",
+			ac_area_name(c->area));
 		xml_text(out, c->id);
 		fprintf(out, "\" time=\"%.3f\">\n", t);
 		if (cr->state != AC_STATE_PASS) {
@@ -155,7 +162,7 @@ static int junit_write(FILE *out, const struct ac_result *r, const struct ac_rep
 }
 
 const struct ac_writer ac_writer_junit = {
-	.name = "junit",
-	.summary = "JUnit XML for CI systems; the verdict is a testcase of its own",
-	.write = junit_write,
+    .name = "junit",
+    .summary = "JUnit XML for CI systems; the verdict is a testcase of its own",
+    .write = junit_write,
 };

@@ -42,7 +42,7 @@ void ac_live_sparkline(const struct ac_history *h, char *out, size_t n, bool utf
 			ac_buf_adds(&b, bars[k < 0 ? 0 : k > 7 ? 7 : k]);
 		} else {
 			/* States when there is no value: . pass, x fail, ? not measured */
-			ac_buf_addc(&b, p->state == AC_STATE_PASS	? '.'
+			ac_buf_addc(&b, p->state == AC_STATE_PASS   ? '.'
 					: p->state == AC_STATE_FAIL ? 'x'
 								    : '?');
 		}
@@ -59,7 +59,8 @@ void ac_live_round(struct ac_live *lv, const struct ac_result *r, int64_t time_l
 		return;
 	size_t pass = 0, fail = 0, err = 0;
 	for (size_t i = 0; i < r->nchecks; i++) {
-		enum ac_state s = r->checks[i].has_last ? r->checks[i].last.state : AC_STATE_PENDING;
+		enum ac_state s =
+		    r->checks[i].has_last ? r->checks[i].last.state : AC_STATE_PENDING;
 		pass += s == AC_STATE_PASS;
 		fail += s == AC_STATE_FAIL;
 		err += s != AC_STATE_PASS && s != AC_STATE_FAIL;
@@ -68,9 +69,11 @@ void ac_live_round(struct ac_live *lv, const struct ac_result *r, int64_t time_l
 	if (time_left_ms > 0)
 		ac_format_duration(left, sizeof(left), time_left_ms);
 	if (!lv->tty) {
-		fprintf(f, "allclear: round %d: %zu pass, %zu fail, %zu not measured; so far: %s%s%s%s\n",
-			r->rounds, pass, fail, err, ac_verdict_name(r->verdict), *left ? " (" : "",
-			left, *left ? " left)" : "");
+		fprintf(
+		    f,
+		    "allclear: round %d: %zu pass, %zu fail, %zu not measured; so far: %s%s%s%s\n",
+		    r->rounds, pass, fail, err, ac_verdict_name(r->verdict), *left ? " (" : "",
+		    left, *left ? " left)" : "");
 		fflush(f);
 		return;
 	}
@@ -82,7 +85,9 @@ void ac_live_round(struct ac_live *lv, const struct ac_result *r, int64_t time_l
 	lv->lines = 0;
 	fprintf(f, "round %d%s%s%s   so far: %s%s%s\n", r->rounds, *left ? ", " : "", left,
 		*left ? " left" : "",
-		r->verdict == AC_RESTORED ? green : r->verdict == AC_NOT_RESTORED ? red : yellow,
+		r->verdict == AC_RESTORED	? green
+		: r->verdict == AC_NOT_RESTORED ? red
+						: yellow,
 		ac_verdict_name(r->verdict), reset);
 	lv->lines++;
 	size_t shown = 0;

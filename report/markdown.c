@@ -75,7 +75,7 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 }
 
 const struct ac_writer ac_writer_markdown = {
-	.name = "markdown",
-	.summary = "verdict and a table of what is not restored, for chat or a pull request",
-	.write = markdown_write,
+    .name = "markdown",
+    .summary = "verdict and a table of what is not restored, for chat or a pull request",
+    .write = markdown_write,
 };

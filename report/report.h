@@ -39,7 +39,6 @@ struct ac_persona_stat {
 	size_t runs, failed, unmeasured;
 };
 /* Fill up to max entries; returns how many personas there are. */
-size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out,
-			       size_t max);
+size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out, size_t max);
 
 #endif

@@ -72,8 +72,8 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 			const struct ac_assertion_result *a = &st->asserts[k];
 			if (a->ok)
 				continue;
-			char *l = ac_asprintf("        %s: expected %s, got %s", a->what, a->expected,
-					      a->actual);
+			char *l = ac_asprintf("        %s: expected %s, got %s", a->what,
+					      a->expected, a->actual);
 			put_safe(t->out, "", l);
 			free(l);
 		}
@@ -143,10 +143,13 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 {
 	struct term t = {out, o->color};
 	fprintf(out, "%sVERDICT: %s%s  %s\n", col(&t, verdict_color(r->verdict)),
-		ac_verdict_name(r->verdict), col(&t, RESET), r->verdict_reason ? r->verdict_reason : "");
+		ac_verdict_name(r->verdict), col(&t, RESET),
+		r->verdict_reason ? r->verdict_reason : "");
 	if (r->insecure_tls)
-		fprintf(out, "%sWARNING: TLS verification is OFF for this scenario (\"insecure\": true)%s\n",
-			col(&t, YELLOW), col(&t, RESET));
+		fprintf(
+		    out,
+		    "%sWARNING: TLS verification is OFF for this scenario (\"insecure\": true)%s\n",
+		    col(&t, YELLOW), col(&t, RESET));
 	if (o->quiet)
 		return 0;
 	char a[32], b[32];
@@ -167,8 +170,10 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 			nerr++;
 	}
 	if (nfail) {
-		fprintf(out, "\n%sFailing%s, in recovery order (flags, config, jobs, data, cache, code):\n",
-			col(&t, BOLD), col(&t, RESET));
+		fprintf(
+		    out,
+		    "\n%sFailing%s, in recovery order (flags, config, jobs, data, cache, code):\n",
+		    col(&t, BOLD), col(&t, RESET));
 		for (int area = 0; area < AC_AREA_COUNT; area++)
 			for (size_t i = 0; i < r->nchecks; i++)
 				if (r->checks[i].state == AC_STATE_FAIL &&
@@ -213,20 +218,21 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 	if (np) {
 		fprintf(out, "\njourney runs by persona:");
 		for (size_t i = 0; i < np && i < 32; i++)
-			fprintf(out, "%s %s %zu of %zu failed (%.0f%%)%s", i ? "," : "", ps[i].persona,
-				ps[i].failed, ps[i].runs,
-				ps[i].runs ? 100.0 * (double)ps[i].failed / (double)ps[i].runs : 0.0,
+			fprintf(out, "%s %s %zu of %zu failed (%.0f%%)%s", i ? "," : "",
+				ps[i].persona, ps[i].failed, ps[i].runs,
+				ps[i].runs ? 100.0 * (double)ps[i].failed / (double)ps[i].runs
+					   : 0.0,
 				ps[i].unmeasured ? " +unmeasured" : "");
 		fputc('\n', out);
 	}
 	fprintf(out, "\n%s%s%s: %zu passed, %zu failed, %zu not measured\n",
-		col(&t, verdict_color(r->verdict)), ac_verdict_name(r->verdict), col(&t, RESET), npass,
-		nfail, nerr);
+		col(&t, verdict_color(r->verdict)), ac_verdict_name(r->verdict), col(&t, RESET),
+		npass, nfail, nerr);
 	return 0;
 }
 
 const struct ac_writer ac_writer_terminal = {
-	.name = "terminal",
-	.summary = "for people: verdict first, failures in recovery order",
-	.write = terminal_write,
+    .name = "terminal",
+    .summary = "for people: verdict first, failures in recovery order",
+    .write = terminal_write,
 };

@@ -15,10 +15,10 @@ extern const struct ac_writer ac_writer_junit;
 extern const struct ac_writer ac_writer_markdown;
 
 const struct ac_writer *const ac_writers[] = {
-	&ac_writer_json,
-	&ac_writer_junit,
-	&ac_writer_markdown,
-	&ac_writer_terminal,
+    &ac_writer_json,
+    &ac_writer_junit,
+    &ac_writer_markdown,
+    &ac_writer_terminal,
 };
 const size_t ac_nwriters = sizeof(ac_writers) / sizeof(ac_writers[0]);
 
@@ -35,8 +35,7 @@ const char *ac_report_area_name(const struct ac_check_result *cr)
 	return ac_area_name(cr->check->area);
 }
 
-size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out,
-			       size_t max)
+size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < r->nchecks; i++) {

@@ -138,8 +138,9 @@ int ac_cfg_read(struct ac_cfg *cx, const cJSON *obj, const char *path,
 				break;
 			}
 			{
-				char *s = f->type == AC_FT_TEXT ? ac_cfg_expand(cx, kp, v->valuestring)
-								: ac_strdup(v->valuestring);
+				char *s = f->type == AC_FT_TEXT
+					      ? ac_cfg_expand(cx, kp, v->valuestring)
+					      : ac_strdup(v->valuestring);
 				if (s) {
 					free(*(char **)dst);
 					*(char **)dst = s;
@@ -263,7 +264,8 @@ static char *read_secret_file(struct ac_cfg *cx, const char *path, const char *f
 			break;
 	fclose(f);
 	if (b.truncated) {
-		ac_cfg_error(cx, path, "\"${file:%s}\" is larger than %d bytes", file, AC_FILE_VAR_MAX);
+		ac_cfg_error(cx, path, "\"${file:%s}\" is larger than %d bytes", file,
+			     AC_FILE_VAR_MAX);
 		ac_buf_release(&b);
 		return NULL;
 	}
@@ -345,10 +347,11 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 				if (var->secret)
 					cx->last_secret = true;
 			} else {
-				ac_cfg_error(cx, path,
-					     "undefined variable \"${%s}\" (define it in \"variables\" or "
-					     "capture it in an earlier step)",
-					     ref);
+				ac_cfg_error(
+				    cx, path,
+				    "undefined variable \"${%s}\" (define it in \"variables\" or "
+				    "capture it in an earlier step)",
+				    ref);
 				ok = false;
 			}
 		}

@@ -156,7 +156,8 @@ static void run_round(struct engine *e, int round, int64_t round_deadline)
 	start_more(e, round_deadline, round);
 	while (e->finished < e->nextstart || e->nextstart < n) {
 		if (stop_requested(e) || (e->opts->fail_fast && e->critical_failed)) {
-			const char *why = stop_requested(e) ? "interrupted" : "stopped by --fail-fast";
+			const char *why =
+			    stop_requested(e) ? "interrupted" : "stopped by --fail-fast";
 			for (size_t i = 0; i < e->nextstart; i++)
 				abort_run(&e->slots[i], why);
 			break;
@@ -186,13 +187,13 @@ static void judge_all(struct engine *e, bool final, bool interrupted)
 	struct ac_result *r = e->res;
 	const struct ac_settings *st = &e->plan->settings;
 	struct ac_judge_opts o = {
-		.confirm = r->confirm,
-		.min_samples = st->min_samples,
-		.coverage = st->coverage,
-		.flake_budget = st->flake_budget,
-		.rounds = r->rounds,
-		.interrupted = interrupted,
-		.final = final,
+	    .confirm = r->confirm,
+	    .min_samples = st->min_samples,
+	    .coverage = st->coverage,
+	    .flake_budget = st->flake_budget,
+	    .rounds = r->rounds,
+	    .interrupted = interrupted,
+	    .final = final,
 	};
 	for (size_t i = 0; i < r->nchecks; i++)
 		ac_judge_check(&r->checks[i], &o);
@@ -263,7 +264,8 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	else if (window_end)
 		run_deadline = window_end + st->round_timeout_ms;
 	else
-		run_deadline = start + (int64_t)max_rounds * (st->interval_ms + st->round_timeout_ms);
+		run_deadline =
+		    start + (int64_t)max_rounds * (st->interval_ms + st->round_timeout_ms);
 
 	bool interrupted = false;
 	for (int round = 1;; round++) {

@@ -66,7 +66,8 @@ static int scan_string(struct scan *s, size_t *start, size_t *end)
 			return 0;
 		}
 		if (c < 0x20)
-			return scan_fail(s, s->pos, "control character in string (use \\n, \\t or \\u escapes)");
+			return scan_fail(
+			    s, s->pos, "control character in string (use \\n, \\t or \\u escapes)");
 		if (c == '\\') {
 			if (s->pos + 1 >= s->len)
 				break;
@@ -82,7 +83,8 @@ static int scan_string(struct scan *s, size_t *start, size_t *end)
 					v = v * 16 + h;
 				}
 				if (v == 0)
-					return scan_fail(s, s->pos, "\\u0000 is not allowed in strings");
+					return scan_fail(s, s->pos,
+							 "\\u0000 is not allowed in strings");
 				s->pos += 6;
 				continue;
 			}
@@ -156,8 +158,9 @@ static int scan_object(struct scan *s)
 			goto out;
 		}
 		if (s->text[s->pos] != '"') {
-			scan_fail(s, s->pos, s->text[s->pos] == '}' ? "trailing comma in object"
-								     : "expected a quoted member name");
+			scan_fail(s, s->pos,
+				  s->text[s->pos] == '}' ? "trailing comma in object"
+							 : "expected a quoted member name");
 			goto out;
 		}
 		size_t kpos = s->pos, ks, ke;
@@ -165,7 +168,8 @@ static int scan_object(struct scan *s)
 			goto out;
 		for (size_t i = 0; i < nkeys; i++) {
 			size_t os = keys[2 * i], oe = keys[2 * i + 1];
-			if (oe - os == ke - ks && memcmp(s->text + os, s->text + ks, ke - ks) == 0) {
+			if (oe - os == ke - ks &&
+			    memcmp(s->text + os, s->text + ks, ke - ks) == 0) {
 				scan_fail(s, kpos, "duplicate member name");
 				goto out;
 			}
@@ -196,7 +200,8 @@ static int scan_object(struct scan *s)
 			rc = 0;
 			goto out;
 		}
-		scan_fail(s, s->pos, s->pos >= s->len ? "unterminated object" : "expected ',' or '}'");
+		scan_fail(s, s->pos,
+			  s->pos >= s->len ? "unterminated object" : "expected ',' or '}'");
 		goto out;
 	}
 out:

@@ -169,8 +169,9 @@ int ac_loop_run_once(struct ac_loop *loop, int64_t until_ms)
 		AC_GROW(loop->pfds, nfds, loop->pfd_alloc);
 		for (size_t i = 0; i < nfds; i++) {
 			loop->pfds[i].fd = loop->watches[i].fd;
-			loop->pfds[i].events = (short)(((loop->watches[i].events & AC_LOOP_READ) ? POLLIN : 0) |
-						       ((loop->watches[i].events & AC_LOOP_WRITE) ? POLLOUT : 0));
+			loop->pfds[i].events =
+			    (short)(((loop->watches[i].events & AC_LOOP_READ) ? POLLIN : 0) |
+				    ((loop->watches[i].events & AC_LOOP_WRITE) ? POLLOUT : 0));
 			loop->pfds[i].revents = 0;
 		}
 		int rc = poll(loop->pfds, nfds, wait > 60000 ? 60000 : (int)wait);

@@ -112,26 +112,26 @@ static int bad_usage(const char *fmt, ...)
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"rounds", required_argument, NULL, OPT_ROUNDS},
-		{"interval", required_argument, NULL, OPT_INTERVAL},
-		{"window", required_argument, NULL, OPT_WINDOW},
-		{"confirm", required_argument, NULL, OPT_CONFIRM},
-		{"until-restored", no_argument, NULL, OPT_UNTIL},
-		{"deadline", required_argument, NULL, OPT_DEADLINE},
-		{"fail-fast", no_argument, NULL, OPT_FAILFAST},
-		{"json", required_argument, NULL, OPT_JSON},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"no-color", no_argument, NULL, OPT_NOCOLOR},
-		{"baseline", required_argument, NULL, OPT_BASELINE},
-		{"output", required_argument, NULL, 'o'},
-		{"var", required_argument, NULL, OPT_VAR},
-		{"junit", required_argument, NULL, OPT_JUNIT},
-		{"markdown", required_argument, NULL, OPT_MARKDOWN},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"rounds", required_argument, NULL, OPT_ROUNDS},
+	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"window", required_argument, NULL, OPT_WINDOW},
+	    {"confirm", required_argument, NULL, OPT_CONFIRM},
+	    {"until-restored", no_argument, NULL, OPT_UNTIL},
+	    {"deadline", required_argument, NULL, OPT_DEADLINE},
+	    {"fail-fast", no_argument, NULL, OPT_FAILFAST},
+	    {"json", required_argument, NULL, OPT_JSON},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"no-color", no_argument, NULL, OPT_NOCOLOR},
+	    {"baseline", required_argument, NULL, OPT_BASELINE},
+	    {"output", required_argument, NULL, 'o'},
+	    {"var", required_argument, NULL, OPT_VAR},
+	    {"junit", required_argument, NULL, OPT_JUNIT},
+	    {"markdown", required_argument, NULL, OPT_MARKDOWN},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	long n;
@@ -151,25 +151,31 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_ROUNDS:
 			if (ac_parse_long(optarg, &n) < 0 || n < 1 || n > 100000)
-				return bad_usage("--rounds takes a whole number from 1, not '%s'", optarg);
+				return bad_usage("--rounds takes a whole number from 1, not '%s'",
+						 optarg);
 			cli->rounds = (int)n;
 			break;
 		case OPT_CONFIRM:
 			if (ac_parse_long(optarg, &n) < 0 || n < 1 || n > 10000)
-				return bad_usage("--confirm takes a whole number from 1, not '%s'", optarg);
+				return bad_usage("--confirm takes a whole number from 1, not '%s'",
+						 optarg);
 			cli->confirm = (int)n;
 			break;
 		case OPT_INTERVAL:
 			if (ac_parse_duration_ms(optarg, &cli->interval_ms) < 0)
-				return bad_usage("--interval takes a duration such as 15s, not '%s'", optarg);
+				return bad_usage(
+				    "--interval takes a duration such as 15s, not '%s'", optarg);
 			break;
 		case OPT_WINDOW:
 			if (ac_parse_duration_ms(optarg, &cli->window_ms) < 0 || cli->window_ms < 1)
-				return bad_usage("--window takes a duration such as 10m, not '%s'", optarg);
+				return bad_usage("--window takes a duration such as 10m, not '%s'",
+						 optarg);
 			break;
 		case OPT_DEADLINE:
-			if (ac_parse_duration_ms(optarg, &cli->deadline_ms) < 0 || cli->deadline_ms < 1)
-				return bad_usage("--deadline takes a duration such as 45m, not '%s'", optarg);
+			if (ac_parse_duration_ms(optarg, &cli->deadline_ms) < 0 ||
+			    cli->deadline_ms < 1)
+				return bad_usage(
+				    "--deadline takes a duration such as 45m, not '%s'", optarg);
 			break;
 		case OPT_UNTIL:
 			cli->until_restored = true;
@@ -188,9 +194,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_FORMAT:
 			if (!ac_writer_find(optarg))
-				return bad_usage("--format: unknown format '%s' (terminal, json, junit, "
-						 "markdown)",
-						 optarg);
+				return bad_usage(
+				    "--format: unknown format '%s' (terminal, json, junit, "
+				    "markdown)",
+				    optarg);
 			cli->format = optarg;
 			break;
 		case OPT_NOCOLOR:
@@ -267,8 +274,8 @@ static int load_baseline(struct ac_plan *plan, const char *path)
 			break;
 	fclose(f);
 	struct ac_error err = {0};
-	cJSON *root = b.truncated ? NULL
-				  : ac_json_parse_strict(b.buf, b.len, path, AC_JSON_MAX_DEPTH, &err);
+	cJSON *root =
+	    b.truncated ? NULL : ac_json_parse_strict(b.buf, b.len, path, AC_JSON_MAX_DEPTH, &err);
 	ac_buf_release(&b);
 	const cJSON *values = ac_json_get(root, "values");
 	const cJSON *ver = ac_json_get(root, "version");
@@ -384,24 +391,24 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	bool color_ok = !cli->no_color && !(nc && *nc);
 	const char *lang = getenv("LANG");
 	struct progress prog = {
-		.live =
-			{
-				.out = stderr,
-				.tty = isatty(STDERR_FILENO),
-				.color = color_ok,
-				.utf8 = lang && strstr(lang, "UTF-8"),
-				.quiet = cli->quiet,
-				.max_rows = 40,
-			},
-		.clock = ac_clock_system(),
+	    .live =
+		{
+		    .out = stderr,
+		    .tty = isatty(STDERR_FILENO),
+		    .color = color_ok,
+		    .utf8 = lang && strstr(lang, "UTF-8"),
+		    .quiet = cli->quiet,
+		    .max_rows = 40,
+		},
+	    .clock = ac_clock_system(),
 	};
 	struct ac_run_opts ro = {
-		.mode = mode,
-		.until_restored = cli->until_restored,
-		.fail_fast = cli->fail_fast,
-		.stop = &stop_flag,
-		.on_round = on_round,
-		.ud = &prog,
+	    .mode = mode,
+	    .until_restored = cli->until_restored,
+	    .fail_fast = cli->fail_fast,
+	    .stop = &stop_flag,
+	    .on_round = on_round,
+	    .ud = &prog,
 	};
 	struct ac_result *r = ac_engine_run(plan, &ro, &err);
 	if (!r) {
@@ -410,9 +417,9 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 		return AC_EXIT_USAGE;
 	}
 	struct ac_report_opts o = {
-		.color = color_ok && isatty(STDOUT_FILENO),
-		.quiet = cli->quiet,
-		.verbose = cli->verbose,
+	    .color = color_ok && isatty(STDOUT_FILENO),
+	    .quiet = cli->quiet,
+	    .verbose = cli->verbose,
 	};
 	int rc = ac_verdict_exit_code(r->verdict);
 	if (write_report("-", cli->format ? cli->format : "terminal", r, &o) < 0)

@@ -63,7 +63,8 @@ static char *url_encode(const char *s)
 
 static char *base64(const char *s, size_t len)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tbl[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct ac_buf b = AC_BUF_INIT;
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i;
@@ -229,8 +230,8 @@ char *ac_mask_apply(const struct ac_mask *m, const char *text)
 bool ac_mask_header_is_secret(const char *name)
 {
 	static const char *const names[] = {
-		"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
-		"x-auth-token", "x-csrf-token", "x-xsrf-token", "api-key", "x-access-token",
+	    "authorization", "proxy-authorization", "cookie",	    "set-cookie", "x-api-key",
+	    "x-auth-token",  "x-csrf-token",	    "x-xsrf-token", "api-key",	  "x-access-token",
 	};
 	for (size_t i = 0; i < AC_ARRAY_LEN(names); i++)
 		if (strcasecmp(name, names[i]) == 0)

@@ -53,13 +53,13 @@ static void on_io(void *ud, int fd, unsigned revents);
 /* --- the "databases" section --------------------------------------------- */
 
 static const struct ac_field db_fields[] = {
-	{"dsn", AC_FT_TEXT, true, offsetof(struct ac_pg_target, dsn),
-	 "libpq connection string or URI; put the password in ${env:...}"},
-	{"connect_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, connect_timeout_ms),
-	 NULL},
-	{"statement_timeout", AC_FT_DURATION, false,
-	 offsetof(struct ac_pg_target, statement_timeout_ms), NULL},
-	{"lock_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, lock_timeout_ms), NULL},
+    {"dsn", AC_FT_TEXT, true, offsetof(struct ac_pg_target, dsn),
+     "libpq connection string or URI; put the password in ${env:...}"},
+    {"connect_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, connect_timeout_ms),
+     NULL},
+    {"statement_timeout", AC_FT_DURATION, false,
+     offsetof(struct ac_pg_target, statement_timeout_ms), NULL},
+    {"lock_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, lock_timeout_ms), NULL},
 };
 
 static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
@@ -350,9 +350,11 @@ static void connect_start(struct conn *c)
 	/* libpq's own connect_timeout is ignored by PQconnectPoll; ours is the
 	 * loop deadline. It still bounds each host try in whole seconds. */
 	snprintf(ct, sizeof(ct), "%lld", (long long)((c->t.connect_timeout_ms + 999) / 1000 + 1));
-	snprintf(opts, sizeof(opts), "-c default_transaction_read_only=on -c statement_timeout=%lld",
+	snprintf(opts, sizeof(opts),
+		 "-c default_transaction_read_only=on -c statement_timeout=%lld",
 		 (long long)c->t.statement_timeout_ms);
-	const char *const keys[] = {"dbname", "application_name", "options", "connect_timeout", NULL};
+	const char *const keys[] = {"dbname", "application_name", "options", "connect_timeout",
+				    NULL};
 	const char *const vals[] = {c->t.dsn, "allclear", opts, ct, NULL};
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	c->fd = -1;
@@ -379,17 +381,18 @@ static void send_step(struct conn *c)
 	switch (c->step) {
 	case Q_BEGIN: {
 		char sql[256];
-		snprintf(sql, sizeof(sql),
-			 "BEGIN READ ONLY; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = "
-			 "%lld; SET LOCAL idle_in_transaction_session_timeout = %lld",
-			 (long long)c->t.statement_timeout_ms, (long long)c->t.lock_timeout_ms,
-			 (long long)c->t.statement_timeout_ms * 2);
+		snprintf(
+		    sql, sizeof(sql),
+		    "BEGIN READ ONLY; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = "
+		    "%lld; SET LOCAL idle_in_transaction_session_timeout = %lld",
+		    (long long)c->t.statement_timeout_ms, (long long)c->t.lock_timeout_ms,
+		    (long long)c->t.statement_timeout_ms * 2);
 		ok = PQsendQuery(c->pg, sql);
 		break;
 	}
 	case Q_QUERY:
-		ok = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->params,
-				       NULL, NULL, 0);
+		ok = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL,
+				       (const char *const *)q->params, NULL, NULL, 0);
 		break;
 	case Q_ROLLBACK:
 		ok = PQsendQuery(c->pg, "ROLLBACK");
@@ -432,10 +435,11 @@ static void result_for_step(struct conn *c, PGresult *res)
 		q->result = res;
 		return;
 	}
-	if (c->step == Q_QUERY && (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)) {
+	if (c->step == Q_QUERY &&
+	    (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)) {
 		if (!q->error)
-			q->error = ac_asprintf("postgres \"%s\": COPY is not allowed in a check query",
-					       c->t.name);
+			q->error = ac_asprintf(
+			    "postgres \"%s\": COPY is not allowed in a check query", c->t.name);
 	} else if (!ok && c->step != Q_ROLLBACK && !q->error) {
 		char *e = clean_error(c->pool, PQresultErrorMessage(res));
 		q->error = ac_asprintf("postgres \"%s\": %s", c->t.name, e);
@@ -478,7 +482,8 @@ static void on_io(void *ud, int fd, unsigned revents)
 	if (!PQconsumeInput(c->pg)) {
 		char *e = clean_error(c->pool, PQerrorMessage(c->pg));
 		if (!c->head->error)
-			c->head->error = ac_asprintf("postgres \"%s\": connection lost: %s", c->t.name, e);
+			c->head->error =
+			    ac_asprintf("postgres \"%s\": connection lost: %s", c->t.name, e);
 		free(e);
 		drop(c);
 		deliver_head(c);

@@ -61,7 +61,7 @@ struct ac_probe_run {
 	struct ac_loop *loop;
 	struct ac_mask *mask; /* add secrets learnt while probing (cookies) */
 	struct ac_services *services;
-	void **memory;	      /* per-check state kept across rounds (owned by the kind) */
+	void **memory; /* per-check state kept across rounds (owned by the kind) */
 	int round;
 	int64_t started_ms;
 	int64_t deadline_ms; /* the kind should finish before this */

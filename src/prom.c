@@ -11,7 +11,8 @@
 
 static bool name_char(char c, bool first)
 {
-	return isalpha((unsigned char)c) || c == '_' || c == ':' || (!first && isdigit((unsigned char)c));
+	return isalpha((unsigned char)c) || c == '_' || c == ':' ||
+	       (!first && isdigit((unsigned char)c));
 }
 
 static double parse_value(const char *s, const char *e, bool *ok)
@@ -393,8 +394,9 @@ int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scra
 			} else {
 				double width = b[k].count - prev_count;
 				double lower = k == 0 && b[k].le > 0 ? 0 : prev_le;
-				*out = width > 0 ? lower + (b[k].le - lower) * (rank - prev_count) / width
-						 : b[k].le;
+				*out = width > 0
+					   ? lower + (b[k].le - lower) * (rank - prev_count) / width
+					   : b[k].le;
 			}
 			rc = 0;
 			goto out;

@@ -14,9 +14,9 @@
 #include "mask.h"
 
 static const char *const allowlist[] = {
-	"EXISTS", "GET",     "HEXISTS", "HGET",	     "HLEN", "LINDEX", "LLEN",	"PING",	 "SCAN",
-	"SCARD",  "SISMEMBER", "SMEMBERS", "SSCAN", "STRLEN", "TYPE",	"XLEN", "XPENDING", "ZCARD",
-	"ZCOUNT", "ZSCORE",
+    "EXISTS", "GET",  "HEXISTS",  "HGET",      "HLEN",	   "LINDEX", "LLEN",
+    "PING",   "SCAN", "SCARD",	  "SISMEMBER", "SMEMBERS", "SSCAN",  "STRLEN",
+    "TYPE",   "XLEN", "XPENDING", "ZCARD",     "ZCOUNT",   "ZSCORE",
 };
 
 bool ac_redis_command_allowed(const char *name)
@@ -36,12 +36,12 @@ const char *ac_redis_allowlist_text(void)
 /* --- the "redis" section ---------------------------------------------------- */
 
 static const struct ac_field srv_fields[] = {
-	{"url", AC_FT_TEXT, true, AC_FIELD_NONE, "redis://[user:password@]host[:port][/db]"},
-	{"user", AC_FT_TEXT, false, AC_FIELD_NONE, "ACL user"},
-	{"password", AC_FT_TEXT, false, AC_FIELD_NONE, "from ${env:...} or ${file:...}"},
-	{"connect_timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, connect_timeout_ms),
-	 NULL},
-	{"timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, timeout_ms), NULL},
+    {"url", AC_FT_TEXT, true, AC_FIELD_NONE, "redis://[user:password@]host[:port][/db]"},
+    {"user", AC_FT_TEXT, false, AC_FIELD_NONE, "ACL user"},
+    {"password", AC_FT_TEXT, false, AC_FIELD_NONE, "from ${env:...} or ${file:...}"},
+    {"connect_timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, connect_timeout_ms),
+     NULL},
+    {"timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, timeout_ms), NULL},
 };
 
 static char *url_decode(const char *s, size_t n)
@@ -64,11 +64,12 @@ static bool parse_url(struct ac_cfg *cx, const char *path, const char *url,
 		      struct ac_redis_server *s)
 {
 	if (ac_starts_with(url, "rediss://")) {
-		ac_cfg_error(cx, path,
-			     "rediss:// (TLS) is not supported: Debian 12's hiredis 0.14 has no TLS. "
-			     "Put a local TLS tunnel in front (e.g. stunnel4 in client mode listening "
-			     "on 127.0.0.1:6380 and connecting to the server with TLS) and use "
-			     "redis://127.0.0.1:6380; allclear never falls back to plain text");
+		ac_cfg_error(
+		    cx, path,
+		    "rediss:// (TLS) is not supported: Debian 12's hiredis 0.14 has no TLS. "
+		    "Put a local TLS tunnel in front (e.g. stunnel4 in client mode listening "
+		    "on 127.0.0.1:6380 and connecting to the server with TLS) and use "
+		    "redis://127.0.0.1:6380; allclear never falls back to plain text");
 		return false;
 	}
 	if (!ac_starts_with(url, "redis://")) {
@@ -277,7 +278,7 @@ static void *create_nil(const redisReadTask *task)
 }
 
 static redisReplyObjectFunctions bounded_fns = {
-	create_string, create_array, create_integer, create_nil, freeReplyObject,
+    create_string, create_array, create_integer, create_nil, freeReplyObject,
 };
 
 /* --- connections and batches ----------------------------------------------- */
@@ -296,8 +297,8 @@ struct ac_redis_batch {
 	void *ud;
 	char *error;
 	struct ac_redis_batch *next;
-	bool queued;		 /* on its connection's queue */
-	struct ac_timer early;	 /* delivers a batch refused at start */
+	bool queued;	       /* on its connection's queue */
+	struct ac_timer early; /* delivers a batch refused at start */
 	struct ac_loop *loop;
 };
 
@@ -435,7 +436,8 @@ static void on_rtimer(void *ud)
 		return;
 	}
 	if (c->state == R_BUSY)
-		fail_head(c, "redis \"%s\": timeout: no complete answer before the deadline", c->s.name);
+		fail_head(c, "redis \"%s\": timeout: no complete answer before the deadline",
+			  c->s.name);
 }
 
 static void append(struct rconn *c, int argc, const char **argv)
@@ -481,7 +483,8 @@ static void rconnect(struct rconn *c)
 		if (c->ctx)
 			redisFree(c->ctx);
 		c->ctx = NULL;
-		ac_loop_timer_start(c->pool->loop, &c->timer, ac_loop_now(c->pool->loop), on_rtimer, c);
+		ac_loop_timer_start(c->pool->loop, &c->timer, ac_loop_now(c->pool->loop), on_rtimer,
+				    c);
 		return;
 	}
 	c->ctx->reader->fn = &bounded_fns;
@@ -518,8 +521,8 @@ static void on_rio(void *ud, int fd, unsigned revents)
 		if (getsockopt(c->ctx->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			char *e = ac_asprintf("redis \"%s\": cannot connect to %s:%d: %s", c->s.name,
-					      c->s.host, c->s.port, strerror(err));
+			char *e = ac_asprintf("redis \"%s\": cannot connect to %s:%d: %s",
+					      c->s.name, c->s.host, c->s.port, strerror(err));
 			rdrop(c);
 			while (c->head) {
 				if (!c->head->error)
@@ -578,7 +581,8 @@ static void on_rio(void *ud, int fd, unsigned revents)
 			if (e) {
 				char *ex = ac_excerpt(e, strlen(e), 200);
 				freeReplyObject(r);
-				fail_head(c, "redis \"%s\": AUTH or SELECT failed: %s", c->s.name, ex);
+				fail_head(c, "redis \"%s\": AUTH or SELECT failed: %s", c->s.name,
+					  ex);
 				free(ex);
 				return;
 			}

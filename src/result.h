@@ -50,13 +50,13 @@ struct ac_step_result {
 	bool cleanup;
 	bool write;
 	enum ac_state state;
-	long status;	      /* HTTP status, 0 when none */
-	int64_t duration_ms;  /* of the last try */
-	int tries;	      /* 1 unless the step waits/repeats */
-	int64_t waited_ms;    /* from the first try to the end of the last */
-	char *reason;	      /* NULL when passed */
-	char *excerpt;	      /* short masked excerpt of the body, on failure */
-	char *served_by;      /* e.g. "build v42, X-Cache-Status HIT, Age 540" */
+	long status;	     /* HTTP status, 0 when none */
+	int64_t duration_ms; /* of the last try */
+	int tries;	     /* 1 unless the step waits/repeats */
+	int64_t waited_ms;   /* from the first try to the end of the last */
+	char *reason;	     /* NULL when passed */
+	char *excerpt;	     /* short masked excerpt of the body, on failure */
+	char *served_by;     /* e.g. "build v42, X-Cache-Status HIT, Age 540" */
 	struct ac_assertion_result *asserts;
 	size_t nasserts;
 };
@@ -98,7 +98,7 @@ struct ac_assertion_result *ac_step_add_assert(struct ac_step_result *st);
 struct ac_figure *ac_sample_add_figure(struct ac_sample *s, const char *name);
 /* Set state and reason (printf-style) in one go; reason may be NULL. */
 void ac_sample_set(struct ac_sample *s, enum ac_state st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* A compact point of history: what trends and window rules read. */
 struct ac_point {
@@ -129,14 +129,15 @@ struct ac_check_result {
 	const struct ac_check *check; /* name, kind, area, owner, target, persona, ... */
 	enum ac_state state;	      /* judged state over the window */
 	char *reason;		      /* why (judged), NULL when passed */
-	char *note;		      /* e.g. "recovered at 14:03:10", "origin restored, edge-eu stale" */
+	char *note; /* e.g. "recovered at 14:03:10", "origin restored, edge-eu stale" */
 	struct ac_history history;
-	struct ac_sample last;	      /* most recent sample */
-	struct ac_sample last_bad;    /* most recent failing or erroring sample */
+	struct ac_sample last;	   /* most recent sample */
+	struct ac_sample last_bad; /* most recent failing or erroring sample */
 	bool has_last, has_last_bad;
-	int64_t green_since_wall;     /* wall ms of the first pass of the current green streak, 0 if not green */
-	int64_t recovered_at_wall;    /* wall ms a check went green after failing, 0 if never */
-	int flaps;		      /* pass->fail transitions */
+	int64_t green_since_wall; /* wall ms of the first pass of the current green streak, 0 if not
+				     green */
+	int64_t recovered_at_wall; /* wall ms a check went green after failing, 0 if never */
+	int flaps;		   /* pass->fail transitions */
 	int consecutive_passes;
 };
 

@@ -77,57 +77,57 @@ static void settings_defaults(struct ac_settings *s)
 
 #define SET(f) offsetof(struct ac_settings, f)
 static const struct ac_field settings_fields[] = {
-	{"rounds", AC_FT_INT, false, SET(rounds), "rounds in check mode"},
-	{"interval", AC_FT_DURATION, false, SET(interval_ms), "time between round starts"},
-	{"window", AC_FT_DURATION, false, SET(window_ms), "watch window"},
-	{"deadline", AC_FT_DURATION, false, SET(deadline_ms), "until-restored deadline"},
-	{"confirm", AC_FT_INT, false, SET(confirm), "consecutive green rounds required"},
-	{"min_samples", AC_FT_INT, false, SET(min_samples), "valid samples required per check"},
-	{"coverage", AC_FT_NUMBER, false, SET(coverage), "share of rounds with a valid sample"},
-	{"flake_budget", AC_FT_INT, false, SET(flake_budget), "passes after retry tolerated"},
-	{"concurrency", AC_FT_INT, false, SET(concurrency), "checks in flight at once"},
-	{"connect_timeout", AC_FT_DURATION, false, SET(connect_timeout_ms), NULL},
-	{"timeout", AC_FT_DURATION, false, SET(timeout_ms), "default per request or query"},
-	{"round_timeout", AC_FT_DURATION, false, SET(round_timeout_ms), NULL},
-	{"run_timeout", AC_FT_DURATION, false, SET(run_timeout_ms), NULL},
-	{"max_body", AC_FT_SIZE, false, SET(max_body), NULL},
-	{"max_redirects", AC_FT_INT, false, SET(max_redirects), NULL},
-	{"allow_writes", AC_FT_BOOL, false, SET(allow_writes), NULL},
-	{"ca_file", AC_FT_TEXT, false, SET(ca_file), NULL},
-	{"insecure", AC_FT_BOOL, false, SET(insecure), NULL},
+    {"rounds", AC_FT_INT, false, SET(rounds), "rounds in check mode"},
+    {"interval", AC_FT_DURATION, false, SET(interval_ms), "time between round starts"},
+    {"window", AC_FT_DURATION, false, SET(window_ms), "watch window"},
+    {"deadline", AC_FT_DURATION, false, SET(deadline_ms), "until-restored deadline"},
+    {"confirm", AC_FT_INT, false, SET(confirm), "consecutive green rounds required"},
+    {"min_samples", AC_FT_INT, false, SET(min_samples), "valid samples required per check"},
+    {"coverage", AC_FT_NUMBER, false, SET(coverage), "share of rounds with a valid sample"},
+    {"flake_budget", AC_FT_INT, false, SET(flake_budget), "passes after retry tolerated"},
+    {"concurrency", AC_FT_INT, false, SET(concurrency), "checks in flight at once"},
+    {"connect_timeout", AC_FT_DURATION, false, SET(connect_timeout_ms), NULL},
+    {"timeout", AC_FT_DURATION, false, SET(timeout_ms), "default per request or query"},
+    {"round_timeout", AC_FT_DURATION, false, SET(round_timeout_ms), NULL},
+    {"run_timeout", AC_FT_DURATION, false, SET(run_timeout_ms), NULL},
+    {"max_body", AC_FT_SIZE, false, SET(max_body), NULL},
+    {"max_redirects", AC_FT_INT, false, SET(max_redirects), NULL},
+    {"allow_writes", AC_FT_BOOL, false, SET(allow_writes), NULL},
+    {"ca_file", AC_FT_TEXT, false, SET(ca_file), NULL},
+    {"insecure", AC_FT_BOOL, false, SET(insecure), NULL},
 };
 #undef SET
 
 static const struct ac_field top_fields[] = {
-	{"allclear", AC_FT_CUSTOM, false, AC_FIELD_NONE, "scenario format version (1)"},
-	{"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"variables", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"settings", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"personas", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"journeys", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"checks", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"databases", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"allclear", AC_FT_CUSTOM, false, AC_FIELD_NONE, "scenario format version (1)"},
+    {"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"variables", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"settings", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"personas", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"journeys", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"checks", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"databases", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 };
 
 /* Keys every check has, whatever its kind. */
 static const struct ac_field check_fields[] = {
-	{"name", AC_FT_CUSTOM, true, AC_FIELD_NONE, "unique name"},
-	{"kind", AC_FT_CUSTOM, false, AC_FIELD_NONE, "probe kind (checks only)"},
-	{"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"area", AC_FT_CUSTOM, true, AC_FIELD_NONE, "flags, config, jobs, data, cache or code"},
-	{"owner", AC_FT_CUSTOM, true, AC_FIELD_NONE, "team or person to call"},
-	{"critical", AC_FT_CUSTOM, false, AC_FIELD_NONE, "stops the run with --fail-fast"},
-	{"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the whole check's time limit"},
-	{"trend", AC_FT_CUSTOM, false, AC_FIELD_NONE, "window expectation on the value"},
-	{"max_growth_per_minute", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	{"within_baseline", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. \"10%\""},
-	{"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, "target names or \"*\" (per-target kinds)"},
-	{"agree", AC_FT_CUSTOM, false, AC_FIELD_NONE,
-	 "true: every target observes the same; \"NAME\": every check in group NAME does"},
-	{"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it"},
+    {"name", AC_FT_CUSTOM, true, AC_FIELD_NONE, "unique name"},
+    {"kind", AC_FT_CUSTOM, false, AC_FIELD_NONE, "probe kind (checks only)"},
+    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"area", AC_FT_CUSTOM, true, AC_FIELD_NONE, "flags, config, jobs, data, cache or code"},
+    {"owner", AC_FT_CUSTOM, true, AC_FIELD_NONE, "team or person to call"},
+    {"critical", AC_FT_CUSTOM, false, AC_FIELD_NONE, "stops the run with --fail-fast"},
+    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the whole check's time limit"},
+    {"trend", AC_FT_CUSTOM, false, AC_FIELD_NONE, "window expectation on the value"},
+    {"max_growth_per_minute", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"within_baseline", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. \"10%\""},
+    {"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, "target names or \"*\" (per-target kinds)"},
+    {"agree", AC_FT_CUSTOM, false, AC_FIELD_NONE,
+     "true: every target observes the same; \"NAME\": every check in group NAME does"},
+    {"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it"},
 };
 
 static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac_var *over,
@@ -137,7 +137,7 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac
 	for (size_t i = 0; i < nover; i++) {
 		plan->vars = ac_realloc(plan->vars, (plan->nvars + 1) * sizeof(*plan->vars));
 		plan->vars[plan->nvars++] =
-			(struct ac_var){ac_strdup(over[i].name), ac_strdup(over[i].value), false};
+		    (struct ac_var){ac_strdup(over[i].name), ac_strdup(over[i].value), false};
 	}
 	if (!vars)
 		return;
@@ -156,8 +156,8 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac
 		bool secret = false;
 		if (cJSON_IsObject(v)) {
 			static const struct ac_field f[] = {
-				{"value", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
-				{"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+			    {"value", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
+			    {"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 			};
 			ac_cfg_keys1(cx, v, kp, f, AC_ARRAY_LEN(f));
 			val = ac_json_get(v, "value");
@@ -173,14 +173,17 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac
 		} else if (cJSON_IsNumber(val)) {
 			expanded = ac_json_to_text(val);
 		} else {
-			ac_cfg_error(cx, kp, "expected a string, a number or {\"value\": ..., \"secret\": true}");
+			ac_cfg_error(
+			    cx, kp,
+			    "expected a string, a number or {\"value\": ..., \"secret\": true}");
 		}
 		if (expanded) {
 			if (secret)
 				ac_mask_add(plan->mask, expanded);
-			plan->vars = ac_realloc(plan->vars, (plan->nvars + 1) * sizeof(*plan->vars));
+			plan->vars =
+			    ac_realloc(plan->vars, (plan->nvars + 1) * sizeof(*plan->vars));
 			plan->vars[plan->nvars++] =
-				(struct ac_var){ac_strdup(v->string), expanded, secret};
+			    (struct ac_var){ac_strdup(v->string), expanded, secret};
 		}
 		free(kp);
 	}
@@ -221,9 +224,9 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 	if (!ac_cfg_want_object(cx, obj, "targets"))
 		return;
 	static const struct ac_field f[] = {
-		{"url", AC_FT_TEXT, true, offsetof(struct ac_target, url), NULL},
-		{"role", AC_FT_STRING, false, offsetof(struct ac_target, role), "edge or origin"},
-		{"region", AC_FT_STRING, false, offsetof(struct ac_target, region), NULL},
+	    {"url", AC_FT_TEXT, true, offsetof(struct ac_target, url), NULL},
+	    {"role", AC_FT_STRING, false, offsetof(struct ac_target, role), "edge or origin"},
+	    {"region", AC_FT_STRING, false, offsetof(struct ac_target, region), NULL},
 	};
 	size_t n = (size_t)cJSON_GetArraySize(obj);
 	plan->targets = ac_calloc(n ? n : 1, sizeof(*plan->targets));
@@ -249,7 +252,8 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 		if (*tg->role && strcmp(tg->role, "edge") != 0 && strcmp(tg->role, "origin") != 0)
 			ac_cfg_error(cx, kp, "role must be \"edge\" or \"origin\"");
 		if (tg->url) {
-			if (!ac_starts_with(tg->url, "http://") && !ac_starts_with(tg->url, "https://"))
+			if (!ac_starts_with(tg->url, "http://") &&
+			    !ac_starts_with(tg->url, "https://"))
 				ac_cfg_error(cx, kp, "URL must start with http:// or https://");
 			size_t l = strlen(tg->url);
 			while (l > 0 && tg->url[l - 1] == '/')
@@ -260,8 +264,7 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 	}
 }
 
-static void parse_trend(struct ac_cfg *cx, const cJSON *obj, const char *path,
-			struct ac_check *c)
+static void parse_trend(struct ac_cfg *cx, const cJSON *obj, const char *path, struct ac_check *c)
 {
 	const cJSON *t = ac_json_get(obj, "trend");
 	if (t) {
@@ -269,8 +272,8 @@ static void parse_trend(struct ac_cfg *cx, const cJSON *obj, const char *path,
 		const cJSON *kind = t;
 		if (cJSON_IsObject(t)) {
 			static const struct ac_field f[] = {
-				{"kind", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
-				{"floor", AC_FT_NUMBER, false, offsetof(struct ac_trend, floor), NULL},
+			    {"kind", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
+			    {"floor", AC_FT_NUMBER, false, offsetof(struct ac_trend, floor), NULL},
 			};
 			ac_cfg_keys1(cx, t, kp, f, AC_ARRAY_LEN(f));
 			ac_cfg_read(cx, t, kp, f, AC_ARRAY_LEN(f), &c->trend);
@@ -325,8 +328,7 @@ static void parse_trend(struct ac_cfg *cx, const cJSON *obj, const char *path,
 }
 
 /* Fill the generic part of a check from its definition. */
-static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path,
-			 struct ac_check *c)
+static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, struct ac_check *c)
 {
 	const cJSON *v;
 	v = ac_json_get(obj, "name");
@@ -348,9 +350,10 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path,
 				ac_cfg_error(cx, kp, "unknown area \"%s\", did you mean \"%s\"?",
 					     v->valuestring, s);
 			else
-				ac_cfg_error(cx, kp,
-					     "unknown area \"%s\" (flags, config, jobs, data, cache, code)",
-					     v->valuestring);
+				ac_cfg_error(
+				    cx, kp,
+				    "unknown area \"%s\" (flags, config, jobs, data, cache, code)",
+				    v->valuestring);
 			free(kp);
 		}
 	} else if (v) {
@@ -358,8 +361,9 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path,
 		ac_cfg_error(cx, kp, "expected a string");
 		free(kp);
 	} else {
-		ac_cfg_error(cx, path,
-			     "missing required key \"area\" (flags, config, jobs, data, cache or code)");
+		ac_cfg_error(
+		    cx, path,
+		    "missing required key \"area\" (flags, config, jobs, data, cache or code)");
 	}
 	/* Every check names who to call when it fails: the release map. */
 	c->owner = ac_cfg_text(cx, obj, path, "owner", true);
@@ -431,7 +435,7 @@ static size_t select_targets(struct ac_cfg *cx, const cJSON *obj, const char *pa
 		{
 			char *ep = ac_cfg_path_index(kp, i++);
 			const struct ac_target *tg =
-				cJSON_IsString(e) ? ac_plan_target(plan, e->valuestring) : NULL;
+			    cJSON_IsString(e) ? ac_plan_target(plan, e->valuestring) : NULL;
 			if (!cJSON_IsString(e)) {
 				ac_cfg_error(cx, ep, "expected a target name");
 			} else if (!tg) {
@@ -440,10 +444,12 @@ static size_t select_targets(struct ac_cfg *cx, const cJSON *obj, const char *pa
 					names[k] = plan->targets[k].name;
 				const char *s = ac_suggest(e->valuestring, names, plan->ntargets);
 				if (s)
-					ac_cfg_error(cx, ep, "unknown target \"%s\", did you mean \"%s\"?",
+					ac_cfg_error(cx, ep,
+						     "unknown target \"%s\", did you mean \"%s\"?",
 						     e->valuestring, s);
 				else
-					ac_cfg_error(cx, ep, "unknown target \"%s\"", e->valuestring);
+					ac_cfg_error(cx, ep, "unknown target \"%s\"",
+						     e->valuestring);
 				free(names);
 			} else {
 				bool dup = false;
@@ -509,7 +515,8 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 					ac_cfg_error(cx, kp, "\"%s\" checks belong in \"%s\"",
 						     k->valuestring, kind->section);
 				else if (s)
-					ac_cfg_error(cx, kp, "unknown kind \"%s\", did you mean \"%s\"?",
+					ac_cfg_error(cx, kp,
+						     "unknown kind \"%s\", did you mean \"%s\"?",
 						     k->valuestring, s);
 				else
 					ac_cfg_error(cx, kp, "unknown kind \"%s\"", k->valuestring);
@@ -561,8 +568,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 			add_config(plan, kind, config);
 		c.config = config;
 		if (kind->per_target) {
-			const struct ac_target **tg =
-				ac_calloc(plan->ntargets + 1, sizeof(*tg));
+			const struct ac_target **tg = ac_calloc(plan->ntargets + 1, sizeof(*tg));
 			size_t nt = select_targets(cx, obj, path, tg);
 			for (size_t i = 0; i < nt; i++) {
 				struct ac_check ci = c;
@@ -599,8 +605,8 @@ static void check_unique(struct ac_cfg *cx)
 			if (strcmp(plan->checks[i].id, plan->checks[j].id) == 0 &&
 			    strcmp(plan->checks[i].path, plan->checks[j].path) != 0) {
 				ac_cfg_error(cx, plan->checks[i].path,
-					     "name \"%s\" is already used by %s", plan->checks[i].name,
-					     plan->checks[j].path);
+					     "name \"%s\" is already used by %s",
+					     plan->checks[i].name, plan->checks[j].path);
 				break;
 			}
 		}

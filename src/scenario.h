@@ -75,21 +75,21 @@ struct ac_check {
 	size_t group;
 	bool agree;
 	char *agree_group; /* NULL, or the name of a cross-check group */
-	double baseline; /* from a saved baseline, when has_baseline */
+	double baseline;   /* from a saved baseline, when has_baseline */
 	bool has_baseline;
 	int min_samples; /* the kind needs at least this many samples */
 };
 
 struct ac_settings {
-	int rounds;		  /* quick-look rounds (check mode) */
-	int64_t interval_ms;	  /* between round starts */
-	int64_t window_ms;	  /* watch mode */
-	int64_t deadline_ms;	  /* until-restored mode */
-	int confirm;		  /* consecutive green rounds required */
-	int min_samples;	  /* per check */
-	double coverage;	  /* share of rounds with a valid sample, 0..1 */
-	int flake_budget;	  /* passes-after-retry tolerated per check */
-	int concurrency;	  /* checks in flight at once */
+	int rounds;	     /* quick-look rounds (check mode) */
+	int64_t interval_ms; /* between round starts */
+	int64_t window_ms;   /* watch mode */
+	int64_t deadline_ms; /* until-restored mode */
+	int confirm;	     /* consecutive green rounds required */
+	int min_samples;     /* per check */
+	double coverage;     /* share of rounds with a valid sample, 0..1 */
+	int flake_budget;    /* passes-after-retry tolerated per check */
+	int concurrency;     /* checks in flight at once */
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;	  /* default per check/step */
 	int64_t round_timeout_ms; /* a round never lasts longer */
@@ -123,7 +123,7 @@ struct ac_plan {
 	struct ac_plan_config {
 		const struct ac_probe_kind *kind;
 		void *config;
-	} *configs;
+	} * configs;
 	size_t nconfigs;
 };
 

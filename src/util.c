@@ -257,15 +257,15 @@ int ac_parse_size(const char *s, uint64_t *out)
 		const char *suffix;
 		uint64_t mult;
 	} units[] = {
-		{"", 1},
-		{"B", 1},
-		{"KiB", 1024},
-		{"MiB", 1024 * 1024},
-		{"GiB", 1024ull * 1024 * 1024},
-		{"kB", 1000},
-		{"KB", 1000},
-		{"MB", 1000 * 1000},
-		{"GB", 1000ull * 1000 * 1000},
+	    {"", 1},
+	    {"B", 1},
+	    {"KiB", 1024},
+	    {"MiB", 1024 * 1024},
+	    {"GiB", 1024ull * 1024 * 1024},
+	    {"kB", 1000},
+	    {"KB", 1000},
+	    {"MB", 1000 * 1000},
+	    {"GB", 1000ull * 1000 * 1000},
 	};
 	if (!s || !isdigit((unsigned char)*s))
 		return -1;
@@ -292,7 +292,8 @@ void ac_format_duration(char *out, size_t n, int64_t ms)
 	else if (ms < 60000)
 		snprintf(out, n, "%.1f s", (double)ms / 1000.0);
 	else if (ms < 3600000)
-		snprintf(out, n, "%lld m %lld s", (long long)(ms / 60000), (long long)(ms % 60000 / 1000));
+		snprintf(out, n, "%lld m %lld s", (long long)(ms / 60000),
+			 (long long)(ms % 60000 / 1000));
 	else
 		snprintf(out, n, "%lld h %lld m", (long long)(ms / 3600000),
 			 (long long)(ms % 3600000 / 60000));
@@ -309,7 +310,10 @@ size_t ac_levenshtein(const char *a, const char *b)
 	for (size_t i = 1; i <= la; i++) {
 		cur[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+			size_t cost =
+			    tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
+				? 0
+				: 1;
 			size_t best = prev[j] + 1;
 			if (cur[j - 1] + 1 < best)
 				best = cur[j - 1] + 1;

@@ -56,7 +56,7 @@ _Noreturn void ac_die(const char *fmt, ...) AC_PRINTF(1, 2);
 #define AC_GROW(arr, n, alloc)                                                                     \
 	do {                                                                                       \
 		if ((n) > (alloc)) {                                                               \
-			size_t ac_grow_new_ = (alloc) ? (alloc) * 2 : 8;                           \
+			size_t ac_grow_new_ = (alloc) ? (alloc)*2 : 8;                             \
 			while (ac_grow_new_ < (n))                                                 \
 				ac_grow_new_ *= 2;                                                 \
 			(arr) = ac_realloc((arr), ac_grow_new_ * sizeof(*(arr)));                  \
@@ -76,7 +76,10 @@ struct ac_buf {
 	bool truncated;
 };
 extern char ac_buf_empty[];
-#define AC_BUF_INIT {ac_buf_empty, 0, 0, SIZE_MAX, false}
+#define AC_BUF_INIT                                                                                \
+	{                                                                                          \
+		ac_buf_empty, 0, 0, SIZE_MAX, false                                                \
+	}
 
 void ac_buf_init(struct ac_buf *b, size_t cap);
 int ac_buf_add(struct ac_buf *b, const void *data, size_t n);
@@ -114,7 +117,7 @@ bool ac_starts_with(const char *s, const char *prefix);
 enum ac_log_level { AC_LOG_SILENT, AC_LOG_ERROR, AC_LOG_INFO, AC_LOG_DEBUG };
 extern enum ac_log_level ac_log_verbosity;
 void ac_log_at(enum ac_log_level level, const char *file, int line, const char *fmt, ...)
-	AC_PRINTF(4, 5);
+    AC_PRINTF(4, 5);
 #define ac_log(level, ...)                                                                         \
 	do {                                                                                       \
 		if ((level) <= ac_log_verbosity)                                                   \

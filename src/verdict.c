@@ -15,13 +15,13 @@
 void ac_judge_record(struct ac_check_result *cr, struct ac_sample *s)
 {
 	const struct ac_point *prev =
-		cr->history.len ? ac_history_at(&cr->history, cr->history.len - 1) : NULL;
+	    cr->history.len ? ac_history_at(&cr->history, cr->history.len - 1) : NULL;
 	struct ac_point p = {
-		.t_ms = s->t_ms,
-		.round = s->round,
-		.value = s->value,
-		.has_value = s->has_value && isfinite(s->value),
-		.state = (unsigned char)s->state,
+	    .t_ms = s->t_ms,
+	    .round = s->round,
+	    .value = s->value,
+	    .has_value = s->has_value && isfinite(s->value),
+	    .state = (unsigned char)s->state,
 	};
 	ac_history_add(&cr->history, &p);
 	if (s->state == AC_STATE_PASS) {
@@ -80,13 +80,14 @@ enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *
 		for (size_t i = 1; i < n; i++) {
 			if (!(pts[i]->value <= pts[i - 1]->value)) {
 				*why = ac_asprintf("still growing: %.15g -> %.15g (rounds %d-%d)",
-						   pts[i - 1]->value, pts[i]->value, pts[i - 1]->round,
-						   pts[i]->round);
+						   pts[i - 1]->value, pts[i]->value,
+						   pts[i - 1]->round, pts[i]->round);
 				return AC_STATE_FAIL;
 			}
 		}
 		if (t->kind == AC_TREND_DRAINING && !(last->value <= t->floor)) {
-			*why = ac_asprintf("not drained: %.15g, floor %.15g", last->value, t->floor);
+			*why =
+			    ac_asprintf("not drained: %.15g, floor %.15g", last->value, t->floor);
 			return AC_STATE_FAIL;
 		}
 		break;
@@ -150,10 +151,11 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 		const char *why = bad->reason ? bad->reason : ac_state_name(worst);
 		if (cr->last.state == AC_STATE_PASS)
 			set_state(cr, worst,
-				  ac_asprintf("%s (round %d; passing again since round %d, %d of %d "
-					      "green rounds needed)",
-					      why, bad->round, cr->last.round - cr->consecutive_passes + 1,
-					      cr->consecutive_passes, confirm));
+				  ac_asprintf(
+				      "%s (round %d; passing again since round %d, %d of %d "
+				      "green rounds needed)",
+				      why, bad->round, cr->last.round - cr->consecutive_passes + 1,
+				      cr->consecutive_passes, confirm));
 		else
 			set_state(cr, worst, ac_strdup(why));
 		if (cr->flaps >= 2)
@@ -186,7 +188,8 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 	}
 	if (c && (c->trend.kind != AC_TREND_NONE || c->trend.has_max_per_min)) {
 		char *why;
-		enum ac_state ts = ac_judge_trend(h, &c->trend, o->final ? (int)h->len : confirm, &why);
+		enum ac_state ts =
+		    ac_judge_trend(h, &c->trend, o->final ? (int)h->len : confirm, &why);
 		if (ts == AC_STATE_ERROR && !o->final)
 			ts = AC_STATE_PENDING;
 		if (ts != AC_STATE_PASS) {
@@ -203,16 +206,18 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 			return;
 		}
 		if (!cr->last.has_value) {
-			set_state(cr, AC_STATE_ERROR, ac_strdup("no value to compare with the baseline"));
+			set_state(cr, AC_STATE_ERROR,
+				  ac_strdup("no value to compare with the baseline"));
 			return;
 		}
 		double base = c->baseline, v = cr->last.value;
 		double dev = base == 0 ? fabs(v) : fabs(v - base) / fabs(base) * 100.0;
 		if (!(dev <= c->trend.baseline_pct)) {
-			set_state(cr, AC_STATE_FAIL,
-				  ac_asprintf("%.15g is %.1f%% away from the baseline %.15g (at most "
-					      "%.15g%%)",
-					      v, dev, base, c->trend.baseline_pct));
+			set_state(
+			    cr, AC_STATE_FAIL,
+			    ac_asprintf("%.15g is %.1f%% away from the baseline %.15g (at most "
+					"%.15g%%)",
+					v, dev, base, c->trend.baseline_pct));
 			return;
 		}
 	}
@@ -223,9 +228,9 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 		cr->note = ac_asprintf("recovered at %s", ts);
 	}
 	if (h->retried_passes)
-		cr->note = ac_asprintf("%s%spassed after retry %zu time%s", cr->note ? cr->note : "",
-				       cr->note ? "; " : "", h->retried_passes,
-				       h->retried_passes == 1 ? "" : "s");
+		cr->note = ac_asprintf("%s%spassed after retry %zu time%s",
+				       cr->note ? cr->note : "", cr->note ? "; " : "",
+				       h->retried_passes, h->retried_passes == 1 ? "" : "s");
 }
 
 static const char *failed_step_info(const struct ac_sample *s)
@@ -253,12 +258,13 @@ void ac_judge_fleet(struct ac_result *r)
 			for (size_t j = 0; j < r->nchecks; j++) {
 				const struct ac_check_result *b = &r->checks[j];
 				const struct ac_check *cb = b->check;
-				if (j == i || !cb || !cb->agree || !b->has_last || !b->last.observed)
+				if (j == i || !cb || !cb->agree || !b->has_last ||
+				    !b->last.observed)
 					continue;
 				bool member = ca->agree_group
-						      ? cb->agree_group &&
-								strcmp(cb->agree_group, ca->agree_group) == 0
-						      : !cb->agree_group && cb->group == ca->group;
+						  ? cb->agree_group && strcmp(cb->agree_group,
+									      ca->agree_group) == 0
+						  : !cb->agree_group && cb->group == ca->group;
 				if (!member)
 					continue;
 				if (strcmp(b->last.observed, a->last.observed) == 0) {
@@ -266,12 +272,15 @@ void ac_judge_fleet(struct ac_result *r)
 				} else {
 					differ++;
 					other = b->last.observed;
-					other_name = cb->target && !ca->agree_group ? cb->target->name : cb->id;
+					other_name = cb->target && !ca->agree_group
+							 ? cb->target->name
+							 : cb->id;
 				}
 			}
 			/* The minority disagrees; in a tie, everyone does. */
 			if (differ > 0 && same + 1 <= differ) {
-				const char *me = ca->target && !ca->agree_group ? ca->target->name : ca->id;
+				const char *me =
+				    ca->target && !ca->agree_group ? ca->target->name : ca->id;
 				set_state(a, AC_STATE_FAIL,
 					  ac_asprintf("%s disagree: %s says \"%s\", %s says \"%s\"",
 						      ca->agree_group ? "checks" : "targets", me,
@@ -279,14 +288,17 @@ void ac_judge_fleet(struct ac_result *r)
 			}
 		}
 		/* Edge versus origin: name the stale cache instead of a bare failure. */
-		if (a->state == AC_STATE_FAIL && ca->target && strcmp(ca->target->role, "edge") == 0) {
+		if (a->state == AC_STATE_FAIL && ca->target &&
+		    strcmp(ca->target->role, "edge") == 0) {
 			for (size_t j = 0; j < r->nchecks; j++) {
 				const struct ac_check_result *b = &r->checks[j];
-				if (!b->check || b->check->group != ca->group || !b->check->target ||
+				if (!b->check || b->check->group != ca->group ||
+				    !b->check->target ||
 				    strcmp(b->check->target->role, "origin") != 0 ||
 				    b->state != AC_STATE_PASS)
 					continue;
-				const char *info = a->has_last_bad ? failed_step_info(&a->last_bad) : NULL;
+				const char *info =
+				    a->has_last_bad ? failed_step_info(&a->last_bad) : NULL;
 				free(a->note);
 				a->note = ac_asprintf("%s restored, %s stale%s%s",
 						      b->check->target->name, ca->target->name,
@@ -317,18 +329,19 @@ void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
 	r->verdict_reason = NULL;
 	if (r->nchecks == 0 || o->rounds == 0) {
 		r->verdict = AC_INCONCLUSIVE;
-		r->verdict_reason = ac_strdup(r->nchecks == 0 ? "no checks ran" : "no round completed");
+		r->verdict_reason =
+		    ac_strdup(r->nchecks == 0 ? "no checks ran" : "no round completed");
 	} else if (fails) {
 		r->verdict = AC_NOT_RESTORED;
-		r->verdict_reason =
-			ac_asprintf("%zu of %zu checks failed; first to fix: %s (%s, owner %s)", fails,
-				    r->nchecks, first_fail->check->id,
-				    ac_area_name(first_fail->check->area),
-				    *first_fail->check->owner ? first_fail->check->owner : "unassigned");
+		r->verdict_reason = ac_asprintf(
+		    "%zu of %zu checks failed; first to fix: %s (%s, owner %s)", fails, r->nchecks,
+		    first_fail->check->id, ac_area_name(first_fail->check->area),
+		    *first_fail->check->owner ? first_fail->check->owner : "unassigned");
 	} else if (errors) {
 		r->verdict = AC_INCONCLUSIVE;
-		r->verdict_reason = ac_asprintf("%zu of %zu checks could not be measured; first: %s",
-						errors, r->nchecks, first_error->check->id);
+		r->verdict_reason =
+		    ac_asprintf("%zu of %zu checks could not be measured; first: %s", errors,
+				r->nchecks, first_error->check->id);
 	} else if (o->interrupted) {
 		r->verdict = AC_INCONCLUSIVE;
 		r->verdict_reason = ac_strdup("interrupted before the window was complete");

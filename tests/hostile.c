@@ -20,8 +20,9 @@
 
 void hs_reply(int fd, int status, const char *extra_headers, const char *body)
 {
-	char *r = ac_asprintf("HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
-			      status, strlen(body), extra_headers, body);
+	char *r =
+	    ac_asprintf("HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
+			status, strlen(body), extra_headers, body);
 	size_t off = 0, len = strlen(r);
 	while (off < len) {
 		ssize_t n = write(fd, r + off, len - off);
@@ -83,8 +84,8 @@ static void child(int lfd, const char *logpath, hs_handler h, void *ud)
 			req.seq = ++seq;
 			FILE *f = fopen(logpath, "a");
 			if (f) {
-				fprintf(f, "=== %d %s %s\n%s%s\n", req.seq, req.method, req.path, req.headers,
-					req.body);
+				fprintf(f, "=== %d %s %s\n%s%s\n", req.seq, req.method, req.path,
+					req.headers, req.body);
 				fclose(f);
 			}
 			h(fd, &req, ud);

@@ -16,6 +16,7 @@ if [ "${1:-}" = "--quick" ]; then
 fi
 
 "$ROOT/.ci/deps.sh"
+bash "$ROOT/tests/lint.sh"
 
 builds=(build)
 if [ $QUICK = 0 ]; then

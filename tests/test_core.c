@@ -31,9 +31,18 @@ END_TEST
 START_TEST(json_rejects_what_cjson_accepts)
 {
 	const char *bad[] = {
-		"{\"a\": 1} trailing",	   "{\"a\": 1, \"a\": 2}",  "{\"a\": 1e999}", "{\"a\": \"x\\u0000y\"}",
-		"{\"a\": [1, 2,]}",	   "{\"a\": 1,}",	   "{'a': 1}",	     "// c\n{}",
-		"{\"a\": 01}",		   "{\"a\": \"tab\there\"}", "",		     "{\"a\": -}",
+	    "{\"a\": 1} trailing",
+	    "{\"a\": 1, \"a\": 2}",
+	    "{\"a\": 1e999}",
+	    "{\"a\": \"x\\u0000y\"}",
+	    "{\"a\": [1, 2,]}",
+	    "{\"a\": 1,}",
+	    "{'a': 1}",
+	    "// c\n{}",
+	    "{\"a\": 01}",
+	    "{\"a\": \"tab\there\"}",
+	    "",
+	    "{\"a\": -}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct ac_error err = {0};
@@ -68,7 +77,8 @@ END_TEST
 
 START_TEST(jsonpath_selects)
 {
-	const char *doc = "{\"results\":[{\"id\":10},{\"id\":20},{\"id\":30}],\"a b\":{\"c\":true}}";
+	const char *doc =
+	    "{\"results\":[{\"id\":10},{\"id\":20},{\"id\":30}],\"a b\":{\"c\":true}}";
 	cJSON *j = ac_json_parse_body(doc, strlen(doc));
 	ck_assert_ptr_nonnull(j);
 	const cJSON **m;
@@ -100,10 +110,11 @@ START_TEST(mask_raw_urlencoded_base64_and_pairs)
 	struct ac_mask *m = ac_mask_create();
 	ac_mask_add(m, "p@ss w0rd/canary");
 	ac_mask_add_pair(m, "alice", "hunter2-canary");
-	char *a = ac_mask_apply(m, "raw p@ss w0rd/canary, url p%40ss%20w0rd%2Fcanary, "
-				   "b64 cEBzcyB3MHJkL2NhbmFyeQ, basic YWxpY2U6aHVudGVyMi1jYW5hcnk=");
+	char *a =
+	    ac_mask_apply(m, "raw p@ss w0rd/canary, url p%40ss%20w0rd%2Fcanary, "
+			     "b64 cEBzcyB3MHJkL2NhbmFyeQ, basic YWxpY2U6aHVudGVyMi1jYW5hcnk=");
 	ck_assert_msg(!strstr(a, "canary") && !strstr(a, "%40ss") && !strstr(a, "cEBzcyB3") &&
-			      !strstr(a, "YWxpY2U6aHVudGVy"),
+			  !strstr(a, "YWxpY2U6aHVudGVy"),
 		      "leaked: %s", a);
 	free(a);
 	/* A secret inside a longer base64 text. */
@@ -122,7 +133,8 @@ START_TEST(mask_dsn_and_url_credentials)
 	char *b = ac_mask_dsn("postgresql://ro:s3cret@db:5432/shop");
 	ck_assert_ptr_null(strstr(b, "s3cret"));
 	ck_assert_ptr_nonnull(strstr(b, "ro:***@db"));
-	char *c = ac_mask_apply(NULL, "see http://user:pw-1234@example.com/x and redis://:pw-5678@h:1/0");
+	char *c =
+	    ac_mask_apply(NULL, "see http://user:pw-1234@example.com/x and redis://:pw-5678@h:1/0");
 	ck_assert_msg(!strstr(c, "pw-1234") && !strstr(c, "pw-5678"), "%s", c);
 	ck_assert(ac_mask_header_is_secret("authorization"));
 	ck_assert(ac_mask_header_is_secret("Set-Cookie"));
@@ -138,15 +150,19 @@ START_TEST(mask_dsn_and_url_credentials)
 END_TEST
 
 static const char *const base =
-	"{\"targets\": {\"origin\": \"http://127.0.0.1:9\"}, \"journeys\": [%s]}";
+    "{\"targets\": {\"origin\": \"http://127.0.0.1:9\"}, \"journeys\": [%s]}";
 
 START_TEST(loader_unknown_key_did_you_mean_with_path)
 {
-	char *json = tu_fmt(base, "{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]},"
-				  "{\"name\": \"b\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\", \"asert\": {}}]}");
+	char *json = tu_fmt(base, "{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", "
+				  "\"steps\": [{\"url\": \"/\"}]},"
+				  "{\"name\": \"b\", \"area\": \"code\", \"owner\": \"o\", "
+				  "\"steps\": [{\"url\": \"/\", \"asert\": {}}]}");
 	char *e = tu_load_error(json);
-	ck_assert_msg(strstr(e, "test.json: journeys[1].steps[0].asert: unknown key, did you mean \"assert\"?"),
-		      "%s", e);
+	ck_assert_msg(
+	    strstr(e,
+		   "test.json: journeys[1].steps[0].asert: unknown key, did you mean \"assert\"?"),
+	    "%s", e);
 	free(e);
 	free(json);
 }
@@ -154,11 +170,16 @@ END_TEST
 
 START_TEST(loader_reports_every_problem_at_once)
 {
-	char *json = tu_fmt(base, "{\"name\": \"a\", \"area\": \"cach\", \"owner\": \"o\", \"steps\": [{\"url\": \"/${nope}\", \"timeout\": \"5 parsecs\"}]},"
-				  "{\"name\": \"b\", \"owner\": \"o\", \"persona\": \"ghost\", \"steps\": [{\"url\": \"/\", \"method\": \"POST\"}]}");
+	char *json =
+	    tu_fmt(base, "{\"name\": \"a\", \"area\": \"cach\", \"owner\": \"o\", \"steps\": "
+			 "[{\"url\": \"/${nope}\", \"timeout\": \"5 parsecs\"}]},"
+			 "{\"name\": \"b\", \"owner\": \"o\", \"persona\": \"ghost\", \"steps\": "
+			 "[{\"url\": \"/\", \"method\": \"POST\"}]}");
 	char *e = tu_load_error(json);
-	ck_assert_msg(strstr(e, "journeys[0].area: unknown area \"cach\", did you mean \"cache\"?"), "%s", e);
-	ck_assert_msg(strstr(e, "journeys[0].steps[0].url: undefined variable \"${nope}\""), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[0].area: unknown area \"cach\", did you mean \"cache\"?"),
+		      "%s", e);
+	ck_assert_msg(strstr(e, "journeys[0].steps[0].url: undefined variable \"${nope}\""), "%s",
+		      e);
 	ck_assert_msg(strstr(e, "journeys[0].steps[0].timeout: expected a duration"), "%s", e);
 	ck_assert_msg(strstr(e, "journeys[1]: missing required key \"area\""), "%s", e);
 	ck_assert_msg(strstr(e, "journeys[1].persona: unknown persona \"ghost\""), "%s", e);
@@ -174,11 +195,13 @@ START_TEST(loader_refuses_zero_checks_and_bad_targets)
 	ck_assert_msg(strstr(e, "no checks to run"), "%s", e);
 	free(e);
 	e = tu_load_error("{\"targets\": {\"o\": \"ftp://x\"}, \"journeys\": [{\"name\": \"a\", "
-			  "\"area\": \"code\", \"owner\": \"o\", \"targets\": [\"orgin\"], \"steps\": [{\"url\": \"/\"}]}]}");
+			  "\"area\": \"code\", \"owner\": \"o\", \"targets\": [\"orgin\"], "
+			  "\"steps\": [{\"url\": \"/\"}]}]}");
 	ck_assert_msg(strstr(e, "targets.o: URL must start with http:// or https://"), "%s", e);
 	ck_assert_msg(strstr(e, "unknown target \"orgin\""), "%s", e);
 	free(e);
-	e = tu_load_error("{\"checks\": [{\"kind\": \"sqll\", \"name\": \"x\", \"area\": \"data\", \"owner\": \"o\"}]}");
+	e = tu_load_error("{\"checks\": [{\"kind\": \"sqll\", \"name\": \"x\", \"area\": \"data\", "
+			  "\"owner\": \"o\"}]}");
 	ck_assert_msg(strstr(e, "checks[0].kind: unknown kind \"sqll\""), "%s", e);
 	free(e);
 }
@@ -188,12 +211,13 @@ START_TEST(loader_secrets_from_env_and_file_are_masked)
 {
 	setenv("AC_TEST_CANARY_ENV", "env-canary-91x", 1);
 	char *file = tu_write_temp("file-canary-22y\n", ".secret");
-	char *json = tu_fmt("{\"variables\": {\"a\": \"${env:AC_TEST_CANARY_ENV}\", \"b\": \"${file:%s}\","
-			    " \"c\": {\"value\": \"plain-canary-33z\", \"secret\": true}},"
-			    " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
-			    " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
-			    "   \"steps\": [{\"url\": \"/?a=${a}&b=${b}\", \"headers\": {\"X-C\": \"${c}\"}}]}]}",
-			    file);
+	char *json = tu_fmt(
+	    "{\"variables\": {\"a\": \"${env:AC_TEST_CANARY_ENV}\", \"b\": \"${file:%s}\","
+	    " \"c\": {\"value\": \"plain-canary-33z\", \"secret\": true}},"
+	    " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+	    " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+	    "   \"steps\": [{\"url\": \"/?a=${a}&b=${b}\", \"headers\": {\"X-C\": \"${c}\"}}]}]}",
+	    file);
 	struct ac_plan *p = tu_load(json);
 	char *m = ac_mask_apply(p->mask, "env-canary-91x file-canary-22y plain-canary-33z");
 	ck_assert_msg(!strstr(m, "canary"), "%s", m);
@@ -203,10 +227,13 @@ START_TEST(loader_secrets_from_env_and_file_are_masked)
 	ac_plan_destroy(p);
 	free(json);
 	/* A missing environment variable is an error, never "". */
-	char *e = tu_load_error("{\"variables\": {\"a\": \"${env:AC_TEST_SURELY_UNSET_42}\"},"
-				" \"targets\": {\"o\": \"http://x\"}, \"journeys\": [{\"name\": \"a\","
-				" \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]}]}");
-	ck_assert_msg(strstr(e, "variables.a: environment variable AC_TEST_SURELY_UNSET_42 is not set"), "%s", e);
+	char *e = tu_load_error(
+	    "{\"variables\": {\"a\": \"${env:AC_TEST_SURELY_UNSET_42}\"},"
+	    " \"targets\": {\"o\": \"http://x\"}, \"journeys\": [{\"name\": \"a\","
+	    " \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]}]}");
+	ck_assert_msg(
+	    strstr(e, "variables.a: environment variable AC_TEST_SURELY_UNSET_42 is not set"), "%s",
+	    e);
 	free(e);
 	free(file);
 }
@@ -215,16 +242,19 @@ END_TEST
 START_TEST(loader_expands_journeys_per_target_and_captures)
 {
 	struct ac_plan *p = tu_load(
-		"{\"settings\": {\"allow_writes\": true},"
-		" \"targets\": {\"origin\": {\"url\": \"http://127.0.0.1:9/\", \"role\": \"origin\"},"
-		"   \"edge-eu\": {\"url\": \"http://127.0.0.1:8\", \"role\": \"edge\"}},"
-		" \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": \"/login\","
-		"   \"write\": false, \"capture\": {\"sid\": {\"cookie\": \"sid\"}}}]}},"
-		" \"journeys\": [{\"name\": \"order\", \"persona\": \"signed_in\", \"area\": \"jobs\", \"owner\": \"p\","
-		"   \"steps\": [{\"method\": \"POST\", \"url\": \"/orders\", \"json\": {\"sid\": \"${sid}\"},"
-		"      \"capture\": {\"id\": {\"json\": \"$.id\"}}},"
-		"     {\"url\": \"/orders/${id}\", \"wait\": {\"every\": \"1s\", \"up_to\": \"10s\"}}],"
-		"   \"cleanup\": [{\"method\": \"DELETE\", \"url\": \"/orders/${id}\"}]}]}");
+	    "{\"settings\": {\"allow_writes\": true},"
+	    " \"targets\": {\"origin\": {\"url\": \"http://127.0.0.1:9/\", \"role\": \"origin\"},"
+	    "   \"edge-eu\": {\"url\": \"http://127.0.0.1:8\", \"role\": \"edge\"}},"
+	    " \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": "
+	    "\"/login\","
+	    "   \"write\": false, \"capture\": {\"sid\": {\"cookie\": \"sid\"}}}]}},"
+	    " \"journeys\": [{\"name\": \"order\", \"persona\": \"signed_in\", \"area\": \"jobs\", "
+	    "\"owner\": \"p\","
+	    "   \"steps\": [{\"method\": \"POST\", \"url\": \"/orders\", \"json\": {\"sid\": "
+	    "\"${sid}\"},"
+	    "      \"capture\": {\"id\": {\"json\": \"$.id\"}}},"
+	    "     {\"url\": \"/orders/${id}\", \"wait\": {\"every\": \"1s\", \"up_to\": \"10s\"}}],"
+	    "   \"cleanup\": [{\"method\": \"DELETE\", \"url\": \"/orders/${id}\"}]}]}");
 	ck_assert_int_eq(p->nchecks, 2);
 	ck_assert_str_eq(p->checks[0].id, "order @ origin");
 	ck_assert_str_eq(p->checks[1].id, "order @ edge-eu");
@@ -233,8 +263,9 @@ START_TEST(loader_expands_journeys_per_target_and_captures)
 	ck_assert_int_eq(p->checks[0].area, AC_AREA_JOBS);
 	ac_plan_destroy(p);
 	/* A capture is only usable after the step that makes it. */
-	char *json = tu_fmt(base, "{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": ["
-				  "{\"url\": \"/${id}\", \"capture\": {\"id\": {\"json\": \"$.id\"}}}]}");
+	char *json =
+	    tu_fmt(base, "{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": ["
+			 "{\"url\": \"/${id}\", \"capture\": {\"id\": {\"json\": \"$.id\"}}}]}");
 	char *e = tu_load_error(json);
 	ck_assert_msg(strstr(e, "journeys[0].steps[0].url: undefined variable \"${id}\""), "%s", e);
 	free(e);
@@ -244,14 +275,18 @@ END_TEST
 
 START_TEST(loader_checks_assertion_shapes)
 {
-	char *json = tu_fmt(base, "{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\","
-				  " \"assert\": {\"status\": \"6xx\", \"json\": {\"id\": 1, \"$.n\": {\"~=\": 2}},"
-				  " \"headers\": {\"X\": {\"contain\": \"a\"}}, \"body\": {\"matches\": \"(\"}}}]}");
+	char *json = tu_fmt(
+	    base,
+	    "{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\","
+	    " \"assert\": {\"status\": \"6xx\", \"json\": {\"id\": 1, \"$.n\": {\"~=\": 2}},"
+	    " \"headers\": {\"X\": {\"contain\": \"a\"}}, \"body\": {\"matches\": \"(\"}}}]}");
 	char *e = tu_load_error(json);
 	ck_assert_msg(strstr(e, "assert.status: expected a status code"), "%s", e);
 	ck_assert_msg(strstr(e, "JSON path \"id\" must start with $"), "%s", e);
 	ck_assert_msg(strstr(e, "assert.json[\"$.n\"][\"~=\"]: unknown comparison"), "%s", e);
-	ck_assert_msg(strstr(e, "assert.headers.X.contain: unknown key, did you mean \"contains\"?"), "%s", e);
+	ck_assert_msg(
+	    strstr(e, "assert.headers.X.contain: unknown key, did you mean \"contains\"?"), "%s",
+	    e);
 	ck_assert_msg(strstr(e, "assert.body.matches: bad regular expression"), "%s", e);
 	free(e);
 	free(json);

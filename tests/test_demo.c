@@ -9,8 +9,16 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "util.h"
 
 static char state[256];
+
+static int demo_base(void)
+{
+	long v = 0;
+	ck_assert_int_eq(ac_parse_long(getenv("AC_DEMO_PORT_BASE"), &v), 0);
+	return (int)v;
+}
 
 static void stack(const char *args)
 {
@@ -25,9 +33,8 @@ static void setup(void)
 	snprintf(state, sizeof(state), "%s/allclear-demo-test-%d",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
 	setenv("AC_DEMO_STATE", state, 1);
-	setenv("AC_DEMO_PORT_BASE", getenv("AC_TEST_DEMO_PORT_BASE") ? getenv("AC_TEST_DEMO_PORT_BASE")
-								   : "47500",
-	       1);
+	setenv("AC_DEMO_PORT_BASE",
+	       getenv("AC_TEST_DEMO_PORT_BASE") ? getenv("AC_TEST_DEMO_PORT_BASE") : "47500", 1);
 	char *shop = tu_fmt("%s/demo/allclear-demo-shop", tu_env("AC_BUILD_ROOT"));
 	setenv("AC_DEMO_SHOP", shop, 1);
 	free(shop);
@@ -51,7 +58,7 @@ static void teardown(void)
 /* Run the demo scenario once; the caller releases p. */
 static void check(struct tu_proc *p)
 {
-	int base = atoi(getenv("AC_DEMO_PORT_BASE"));
+	int base = demo_base();
 	char *o = tu_fmt("origin=http://127.0.0.1:%d", base + 1);
 	char *u = tu_fmt("edge_us=http://127.0.0.1:%d", base + 2);
 	char *e = tu_fmt("edge_eu=http://127.0.0.1:%d", base + 3);
@@ -59,8 +66,9 @@ static void check(struct tu_proc *p)
 	char *rd = tu_fmt("redis_port=%d", base + 11);
 	char *scn = tu_fmt("%s/scenarios/demo.json", tu_env("AC_SOURCE_ROOT"));
 	/* Two rounds: the trend checks need two values before they can pass. */
-	const char *args[] = {"check", scn, "--rounds", "2", "--interval", "300ms", "--var", o, "--var", u, "--var", e,
-			      "--var", pg, "--var", rd, NULL};
+	const char *args[] = {"check", scn, "--rounds", "2", "--interval", "300ms",
+			      "--var", o,   "--var",	u,   "--var",	   e,
+			      "--var", pg,  "--var",	rd,  NULL};
 	const char *env[] = {"SHOP_PASSWORD=wonderland", "ALLCLEAR_DB_PASSWORD=ro-secret", NULL};
 	tu_run(p, args, env, 120);
 	free(o);
@@ -91,7 +99,8 @@ static void broken(const char *state_name, const char *fix, const char *const *e
 	TU_EXPECT(p.exit_code == 1, &p, "%s: exit %d", state_name, p.exit_code);
 	ck_assert_ptr_nonnull(strstr(p.out, "VERDICT: NOT RESTORED"));
 	for (size_t i = 0; expect[i]; i++)
-		TU_EXPECT(strstr(p.out, expect[i]), &p, "%s: expected \"%s\"", state_name, expect[i]);
+		TU_EXPECT(strstr(p.out, expect[i]), &p, "%s: expected \"%s\"", state_name,
+			  expect[i]);
 	tu_proc_release(&p);
 	char *f = tu_fmt("fix %s", fix);
 	stack(f);
@@ -105,11 +114,11 @@ static void broken(const char *state_name, const char *fix, const char *const *e
 START_TEST(stale_edge_cache_names_the_edge)
 {
 	const char *expect[] = {
-		"FAIL  [cache] checkout page is the classic flow @ edge-eu",
-		"persona: visitor, target: edge-eu",
-		"step \"open checkout\": header X-Build: expected equals \"v41\", got v42",
-		"note: origin restored, edge-eu stale: build v42, X-Cache-Status HIT",
-		NULL,
+	    "FAIL  [cache] checkout page is the classic flow @ edge-eu",
+	    "persona: visitor, target: edge-eu",
+	    "step \"open checkout\": header X-Build: expected equals \"v41\", got v42",
+	    "note: origin restored, edge-eu stale: build v42, X-Cache-Status HIT",
+	    NULL,
 	};
 	broken("edge-stale", "cache", expect);
 }
@@ -118,9 +127,9 @@ END_TEST
 START_TEST(flag_on_in_one_region)
 {
 	const char *expect[] = {
-		"FAIL  [flags] feature flag new_checkout is off @ edge-eu",
-		"json $.new_checkout: expected == false, got true",
-		NULL,
+	    "FAIL  [flags] feature flag new_checkout is off @ edge-eu",
+	    "json $.new_checkout: expected == false, got true",
+	    NULL,
 	};
 	broken("flag-eu", "flags", expect);
 }
@@ -129,11 +138,11 @@ END_TEST
 START_TEST(broken_sessions_fail_signed_in_users)
 {
 	const char *expect[] = {
-		"FAIL  [config] signed-in customer sees account and cart @ origin",
-		"persona: signed_in",
-		"step \"account\": status: expected 200, got 500",
-		"session decode failed",
-		NULL,
+	    "FAIL  [config] signed-in customer sees account and cart @ origin",
+	    "persona: signed_in",
+	    "step \"account\": status: expected 200, got 500",
+	    "session decode failed",
+	    NULL,
 	};
 	broken("sessions", "sessions", expect);
 }
@@ -142,10 +151,10 @@ END_TEST
 START_TEST(search_results_point_at_removed_records)
 {
 	const char *expect[] = {
-		"FAIL  [data] search results lead to real products @ origin",
-		"persona: searcher",
-		"step \"open the last result\": status: expected 200, got 404",
-		NULL,
+	    "FAIL  [data] search results lead to real products @ origin",
+	    "persona: searcher",
+	    "step \"open the last result\": status: expected 200, got 404",
+	    NULL,
 	};
 	broken("search", "search", expect);
 }
@@ -154,11 +163,11 @@ END_TEST
 START_TEST(retry_storm_stops_orders_being_processed)
 {
 	const char *expect[] = {
-		"FAIL  [jobs] order is paid and processed end to end @ origin",
-		"step \"order is processed\": json $.status: expected == processed, got paid",
-		"FAIL  [jobs] payment jobs are not retrying or dying",
-		"FAIL  [data] orders paid without a payment",
-		NULL,
+	    "FAIL  [jobs] order is paid and processed end to end @ origin",
+	    "step \"order is processed\": json $.status: expected == processed, got paid",
+	    "FAIL  [jobs] payment jobs are not retrying or dying",
+	    "FAIL  [data] orders paid without a payment",
+	    NULL,
 	};
 	stack("break retry-storm");
 	struct tu_proc p;
@@ -181,9 +190,10 @@ END_TEST
 /* Watch a few rounds of data and job checks on the demo's database and Redis. */
 static void watch(struct tu_proc *p, const char *checks, const char *window)
 {
-	int base = atoi(getenv("AC_DEMO_PORT_BASE"));
+	int base = demo_base();
 	char *json = tu_fmt("{\"settings\": {\"interval\": \"1s\", \"confirm\": 2},"
-			    " \"databases\": {\"shop\": \"host=127.0.0.1 port=%d dbname=shop user=allclear_ro password=${env:ALLCLEAR_DB_PASSWORD}\"},"
+			    " \"databases\": {\"shop\": \"host=127.0.0.1 port=%d dbname=shop "
+			    "user=allclear_ro password=${env:ALLCLEAR_DB_PASSWORD}\"},"
 			    " \"redis\": {\"jobs\": \"redis://127.0.0.1:%d/0\"}, \"checks\": [%s]}",
 			    base + 10, base + 11, checks);
 	char *path = tu_write_temp(json, ".json");
@@ -200,12 +210,15 @@ START_TEST(damage_still_spreading_then_the_storm_drains)
 	struct tu_proc p;
 	/* The retry storm writes a discount hold every second: NOT RESTORED. */
 	watch(&p,
-	      "{\"kind\": \"sql\", \"name\": \"discount holds\", \"area\": \"data\", \"owner\": \"promotions-team\","
-	      " \"database\": \"shop\", \"query\": \"SELECT count(*) FROM discount_holds\", \"expect\": {\">=\": 0},"
+	      "{\"kind\": \"sql\", \"name\": \"discount holds\", \"area\": \"data\", \"owner\": "
+	      "\"promotions-team\","
+	      " \"database\": \"shop\", \"query\": \"SELECT count(*) FROM discount_holds\", "
+	      "\"expect\": {\">=\": 0},"
 	      " \"trend\": \"not_increasing\"}",
 	      "5s");
 	TU_EXPECT(p.exit_code == 1, &p, "spreading: exit %d", p.exit_code);
-	TU_EXPECT(strstr(p.out, "still growing"), &p, "the report says the damage is still spreading");
+	TU_EXPECT(strstr(p.out, "still growing"), &p,
+		  "the report says the damage is still spreading");
 	tu_proc_release(&p);
 	stack("fix worker-pause");
 	stack("fix jobs");
@@ -213,11 +226,15 @@ START_TEST(damage_still_spreading_then_the_storm_drains)
 	stack("fix worker-resume");
 	/* The storm is over: retries stay at the floor, holds stop growing. */
 	watch(&p,
-	      "{\"kind\": \"queue\", \"name\": \"payment retries\", \"area\": \"jobs\", \"owner\": \"payments-team\","
-	      " \"preset\": \"sidekiq\", \"queue\": \"payments\", \"redis\": \"jobs\", \"value\": \"retrying\","
+	      "{\"kind\": \"queue\", \"name\": \"payment retries\", \"area\": \"jobs\", \"owner\": "
+	      "\"payments-team\","
+	      " \"preset\": \"sidekiq\", \"queue\": \"payments\", \"redis\": \"jobs\", \"value\": "
+	      "\"retrying\","
 	      " \"trend\": {\"kind\": \"draining\", \"floor\": 0}},"
-	      "{\"kind\": \"sql\", \"name\": \"discount holds\", \"area\": \"data\", \"owner\": \"promotions-team\","
-	      " \"database\": \"shop\", \"query\": \"SELECT count(*) FROM discount_holds\", \"expect\": {\">=\": 0},"
+	      "{\"kind\": \"sql\", \"name\": \"discount holds\", \"area\": \"data\", \"owner\": "
+	      "\"promotions-team\","
+	      " \"database\": \"shop\", \"query\": \"SELECT count(*) FROM discount_holds\", "
+	      "\"expect\": {\">=\": 0},"
 	      " \"trend\": \"not_increasing\"}",
 	      "4s");
 	TU_EXPECT(p.exit_code == 0, &p, "drained: exit %d", p.exit_code);
@@ -228,11 +245,11 @@ END_TEST
 START_TEST(bad_rows_are_named_with_their_owners)
 {
 	const char *expect[] = {
-		"FAIL  [data] orders paid without a payment",
-		"FAIL  [data] duplicate discount holds",
-		"FAIL  [data] orders written in the v42 payment format",
-		"owner: promotions-team",
-		NULL,
+	    "FAIL  [data] orders paid without a payment",
+	    "FAIL  [data] duplicate discount holds",
+	    "FAIL  [data] orders written in the v42 payment format",
+	    "owner: promotions-team",
+	    NULL,
 	};
 	broken("bad-rows", "repair", expect);
 }

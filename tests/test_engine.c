@@ -31,17 +31,17 @@ static void fake_start(struct ac_probe_run *run)
 }
 
 static const struct ac_probe_kind fake_kind = {
-	.name = "fake",
-	.section = "checks",
-	.start = fake_start,
+    .name = "fake",
+    .section = "checks",
+    .start = fake_start,
 };
 
 static const char *const two_checks =
-	"{\"targets\": {\"origin\": \"http://127.0.0.1:9\"},"
-	" \"settings\": {\"interval\": \"15s\", \"window\": \"10m\", \"confirm\": 3},"
-	" \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"critical\": true,"
-	"   \"steps\": [{\"url\": \"/\"}]},"
-	"  {\"name\": \"b\", \"area\": \"data\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]}]}";
+    "{\"targets\": {\"origin\": \"http://127.0.0.1:9\"},"
+    " \"settings\": {\"interval\": \"15s\", \"window\": \"10m\", \"confirm\": 3},"
+    " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"critical\": true,"
+    "   \"steps\": [{\"url\": \"/\"}]},"
+    "  {\"name\": \"b\", \"area\": \"data\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]}]}";
 
 static struct ac_plan *fake_plan(const char *json)
 {
@@ -64,12 +64,12 @@ static struct ac_result *run(struct ac_plan *p, enum ac_mode mode, bool until, b
 	ac_fake_clock_init(&fclock, 1764000000000LL);
 	stop_after_round_flag = 0;
 	struct ac_run_opts o = {
-		.mode = mode,
-		.until_restored = until,
-		.fail_fast = fail_fast,
-		.clock = &fclock.clock,
-		.stop = &stop_after_round_flag,
-		.on_round = on_round_stop,
+	    .mode = mode,
+	    .until_restored = until,
+	    .fail_fast = fail_fast,
+	    .clock = &fclock.clock,
+	    .stop = &stop_after_round_flag,
+	    .on_round = on_round_stop,
 	};
 	struct ac_error err = {0};
 	struct ac_result *r = ac_engine_run(p, &o, &err);
@@ -264,8 +264,8 @@ START_TEST(memory_stays_flat_over_long_windows)
 	struct ac_plan *p = fake_plan(two_checks);
 	p->settings.window_ms = 6000LL * 15000;
 	ac_fake_clock_init(&fclock, 1764000000000LL);
-	struct ac_run_opts o = {.mode = AC_MODE_WATCH, .clock = &fclock.clock,
-				.on_round = on_round_measure};
+	struct ac_run_opts o = {
+	    .mode = AC_MODE_WATCH, .clock = &fclock.clock, .on_round = on_round_measure};
 	struct ac_error err = {0};
 	struct ac_result *r = ac_engine_run(p, &o, &err);
 	ck_assert_int_eq(r->rounds, 6000);

@@ -38,7 +38,8 @@ static void shop(int fd, const struct hs_request *q, void *ud)
 		hs_reply(fd, 201, "", "{\"id\":7,\"status\":\"pending\"}");
 	} else if (strcmp(q->path, "/orders/7") == 0 && strcmp(q->method, "GET") == 0) {
 		/* processed from the third look on (request 1 is the POST) */
-		hs_reply(fd, 200, "", q->seq >= 4 ? "{\"status\":\"processed\"}" : "{\"status\":\"pending\"}");
+		hs_reply(fd, 200, "",
+			 q->seq >= 4 ? "{\"status\":\"processed\"}" : "{\"status\":\"pending\"}");
 	} else if (strcmp(q->path, "/orders/7") == 0 && strcmp(q->method, "DELETE") == 0) {
 		hs_reply(fd, 204, "", "");
 	} else if (strncmp(q->path, "/echo", 5) == 0) {
@@ -106,9 +107,10 @@ static void ok_any(int fd, const struct hs_request *q, void *ud)
 
 static char *scenario(const char *settings, const char *targets, const char *journeys)
 {
-	char *json = tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\", "
-			    "\"connect_timeout\": \"1s\"%s%s}, \"targets\": {%s}, \"journeys\": [%s]}",
-			    *settings ? ", " : "", settings, targets, journeys);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\", "
+		   "\"connect_timeout\": \"1s\"%s%s}, \"targets\": {%s}, \"journeys\": [%s]}",
+		   *settings ? ", " : "", settings, targets, journeys);
 	char *path = tu_write_temp(json, ".json");
 	free(json);
 	return path;
@@ -138,12 +140,13 @@ START_TEST(healthy_target_is_restored)
 	struct hs_server s;
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("", t,
-			      J("home", "\"steps\": [{\"url\": \"/\", \"assert\": {\"status\": 200, "
-					"\"headers\": {\"X-Build\": \"v41\", \"Age\": {\"exists\": true}, "
-					"\"X-Nope\": {\"exists\": false}}, \"body\": {\"contains\": \"Corner\","
-					" \"not_contains\": \"new-checkout\", \"matches\": \"id=[0-9]+\"},"
-					" \"duration\": \"2s\", \"size\": {\"<\": 1000}}}]"));
+	char *path = scenario(
+	    "", t,
+	    J("home", "\"steps\": [{\"url\": \"/\", \"assert\": {\"status\": 200, "
+		      "\"headers\": {\"X-Build\": \"v41\", \"Age\": {\"exists\": true}, "
+		      "\"X-Nope\": {\"exists\": false}}, \"body\": {\"contains\": \"Corner\","
+		      " \"not_contains\": \"new-checkout\", \"matches\": \"id=[0-9]+\"},"
+		      " \"duration\": \"2s\", \"size\": {\"<\": 1000}}}]"));
 	struct tu_proc p;
 	run_check(&p, path, NULL);
 	ck_assert_msg(p.exit_code == 0, "exit %d\n%s\n%s", p.exit_code, p.out, p.err);
@@ -170,8 +173,9 @@ START_TEST(assertion_failure_names_step_expectation_actual_and_excerpt)
 	run_check(&p, path, NULL);
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "VERDICT: NOT RESTORED"), "%s", p.out);
-	ck_assert_msg(strstr(p.out, "step \"open home\": header X-Build: expected equals \"v42\", got v41"),
-		      "%s", p.out);
+	ck_assert_msg(
+	    strstr(p.out, "step \"open home\": header X-Build: expected equals \"v42\", got v41"),
+	    "%s", p.out);
 	ck_assert_ptr_nonnull(strstr(p.out, "body: <h1>Corner Shop</h1>"));
 	ck_assert_ptr_nonnull(strstr(p.out, "owner: web"));
 	ck_assert_ptr_nonnull(strstr(p.out, "target: edge-eu"));
@@ -189,12 +193,13 @@ START_TEST(refused_connection_fails_naming_the_step)
 	int fd = tu_listen(&port);
 	close(fd); /* nothing listens there now */
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", port);
-	char *path = scenario("", t, J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]"));
+	char *path =
+	    scenario("", t, J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]"));
 	struct tu_proc p;
 	run_check(&p, path, NULL);
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "step \"open home\": GET http://127.0.0.1:") &&
-			      strstr(p.out, "connection refused"),
+			  strstr(p.out, "connection refused"),
 		      "%s", p.out);
 	tu_proc_release(&p);
 	free(t);
@@ -207,7 +212,8 @@ START_TEST(silent_server_times_out_in_bounded_time)
 	struct hs_server s;
 	hs_start(&s, idle, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("", t, J("home", "\"steps\": [{\"url\": \"/\", \"timeout\": \"1s\"}]"));
+	char *path =
+	    scenario("", t, J("home", "\"steps\": [{\"url\": \"/\", \"timeout\": \"1s\"}]"));
 	struct tu_proc p;
 	run_check(&p, path, NULL);
 	ck_assert_int_eq(p.exit_code, 1);
@@ -225,7 +231,8 @@ START_TEST(endless_body_is_cut_at_the_cap)
 	struct hs_server s;
 	hs_start(&s, endless, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("\"max_body\": \"1MiB\"", t, J("big", "\"steps\": [{\"url\": \"/\"}]"));
+	char *path =
+	    scenario("\"max_body\": \"1MiB\"", t, J("big", "\"steps\": [{\"url\": \"/\"}]"));
 	struct tu_proc p;
 	run_check(&p, path, NULL);
 	ck_assert_int_eq(p.exit_code, 1);
@@ -247,39 +254,42 @@ START_TEST(redirect_to_another_host_never_carries_credentials)
 	setenv("AC_TEST_TOKEN", "tok-canary-5150", 1);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", red.port);
 	char *path = scenario("", t,
-			      J("account", "\"steps\": [{\"url\": \"/go\", \"follow_redirects\": 3,"
-					   " \"headers\": {\"Authorization\": \"Bearer ${env:AC_TEST_TOKEN}\","
-					   " \"X-Api-Key\": \"${env:AC_TEST_TOKEN}\"}}]"));
+			      J("account",
+				"\"steps\": [{\"url\": \"/go\", \"follow_redirects\": 3,"
+				" \"headers\": {\"Authorization\": \"Bearer ${env:AC_TEST_TOKEN}\","
+				" \"X-Api-Key\": \"${env:AC_TEST_TOKEN}\"}}]"));
 	struct tu_proc p;
 	run_check(&p, path, NULL);
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "cross-origin redirect to http://127.0.0.1:") &&
-			      strstr(p.out, "refused"),
+			  strstr(p.out, "refused"),
 		      "%s", p.out);
 	ck_assert_int_eq(hs_requests(&echo), 0);
 	ck_assert_int_eq(hs_requests(&red), 1);
 	tu_proc_release(&p);
 
 	/* Allowed to follow: the other host sees none of the step's headers. */
-	char *path2 = scenario("", t,
-			       J("account", "\"steps\": [{\"url\": \"/go\", \"follow_redirects\": 3,"
-					    " \"redirect_other_hosts\": true,"
-					    " \"headers\": {\"Authorization\": \"Bearer ${env:AC_TEST_TOKEN}\","
-					    " \"X-Api-Key\": \"${env:AC_TEST_TOKEN}\"}}]"));
+	char *path2 = scenario(
+	    "", t,
+	    J("account", "\"steps\": [{\"url\": \"/go\", \"follow_redirects\": 3,"
+			 " \"redirect_other_hosts\": true,"
+			 " \"headers\": {\"Authorization\": \"Bearer ${env:AC_TEST_TOKEN}\","
+			 " \"X-Api-Key\": \"${env:AC_TEST_TOKEN}\"}}]"));
 	run_check(&p, path2, NULL);
 	ck_assert_msg(p.exit_code == 0, "%s", p.out);
 	char *log = hs_log(&echo);
 	ck_assert_int_eq(hs_requests(&echo), 1);
 	ck_assert_msg(!strstr(log, "tok-canary") && !strcasestr(log, "Authorization") &&
-			      !strcasestr(log, "X-Api-Key"),
+			  !strcasestr(log, "X-Api-Key"),
 		      "%s", log);
 	free(log);
 	tu_proc_release(&p);
 
 	/* A redirect loop stops at the limit; file:// is never followed. */
-	char *path3 = scenario("", t,
-			       J("loop", "\"steps\": [{\"url\": \"/loop\", \"follow_redirects\": 4}]") ","
-			       J("file", "\"steps\": [{\"url\": \"/file\", \"follow_redirects\": 4}]"));
+	char *path3 =
+	    scenario("", t,
+		     J("loop", "\"steps\": [{\"url\": \"/loop\", \"follow_redirects\": 4}]") "," J(
+			 "file", "\"steps\": [{\"url\": \"/file\", \"follow_redirects\": 4}]"));
 	run_check(&p, path3, NULL);
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "redirect limit of 4 reached"), "%s", p.out);
@@ -299,14 +309,16 @@ START_TEST(malformed_scenario_exits_3_and_sends_nothing)
 	struct hs_server s;
 	hs_start(&s, ok_any, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("", t,
-			      J("a", "\"steps\": [{\"url\": \"/\"}]") ","
-			      J("b", "\"steps\": [{\"url\": \"/\", \"asert\": {\"status\": 200}}]"));
+	char *path =
+	    scenario("", t,
+		     J("a", "\"steps\": [{\"url\": \"/\"}]") "," J(
+			 "b", "\"steps\": [{\"url\": \"/\", \"asert\": {\"status\": 200}}]"));
 	struct tu_proc p;
 	run_check(&p, path, NULL);
 	ck_assert_int_eq(p.exit_code, 3);
-	ck_assert_msg(strstr(p.err, "journeys[1].steps[0].asert: unknown key, did you mean \"assert\"?"),
-		      "%s", p.err);
+	ck_assert_msg(
+	    strstr(p.err, "journeys[1].steps[0].asert: unknown key, did you mean \"assert\"?"),
+	    "%s", p.err);
 	ck_assert_ptr_nonnull(strstr(p.err, "nothing was probed"));
 	ck_assert_int_eq(hs_requests(&s), 0);
 	tu_proc_release(&p);
@@ -329,8 +341,8 @@ static void assert_no_canary(const char *where, const char *text, const char *ca
 	struct ac_mask *m = ac_mask_create();
 	ac_mask_add(m, canary);
 	char *masked = ac_mask_apply(m, text);
-	ck_assert_msg(strcmp(masked, text) == 0, "%s leaks an encoded form of %s:\n%s", where, canary,
-		      text);
+	ck_assert_msg(strcmp(masked, text) == 0, "%s leaks an encoded form of %s:\n%s", where,
+		      canary, text);
 	free(masked);
 	ac_mask_destroy(m);
 }
@@ -343,21 +355,27 @@ START_TEST(canary_secrets_reach_no_output)
 	char *file = tu_write_temp("file-canary-93ab\n", ".secret");
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
 	char *journeys = tu_fmt(
-		J("echo", "\"persona\": \"signed_in\", \"steps\": [{\"url\": \"/echo?key=${env:AC_TEST_PW}\","
-			  " \"headers\": {\"Authorization\": \"Basic ${file:%s}\", \"X-Api-Key\": \"${env:AC_TEST_PW}\"},"
-			  " \"assert\": {\"body\": {\"contains\": \"${env:AC_TEST_PW}\"}, \"status\": 200}}]"),
-		file);
-	char *json = tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"allow_writes\": true},"
-			    " \"targets\": {%s}, \"variables\": {\"pw\": \"${env:AC_TEST_PW}\"},"
-			    " \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": \"/login\","
-			    "   \"write\": false, \"form\": {\"user\": \"alice\", \"password\": \"right\", \"x\": \"${pw}\"},"
-			    "   \"capture\": {\"sid\": {\"cookie\": \"sid\"}}}]}},"
-			    " \"journeys\": [%s]}",
-			    t, journeys);
+	    J("echo",
+	      "\"persona\": \"signed_in\", \"steps\": [{\"url\": \"/echo?key=${env:AC_TEST_PW}\","
+	      " \"headers\": {\"Authorization\": \"Basic ${file:%s}\", \"X-Api-Key\": "
+	      "\"${env:AC_TEST_PW}\"},"
+	      " \"assert\": {\"body\": {\"contains\": \"${env:AC_TEST_PW}\"}, \"status\": 200}}]"),
+	    file);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"allow_writes\": true},"
+		   " \"targets\": {%s}, \"variables\": {\"pw\": \"${env:AC_TEST_PW}\"},"
+		   " \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": "
+		   "\"/login\","
+		   "   \"write\": false, \"form\": {\"user\": \"alice\", \"password\": \"right\", "
+		   "\"x\": \"${pw}\"},"
+		   "   \"capture\": {\"sid\": {\"cookie\": \"sid\"}}}]}},"
+		   " \"journeys\": [%s]}",
+		   t, journeys);
 	char *path = tu_write_temp(json, ".json");
 	char *junit = tu_fmt("%s.xml", path), *md = tu_fmt("%s.md", path);
 	char *json_out = tu_fmt("%s.report.json", path);
-	const char *args[] = {"check", path, "--json", json_out, "--junit", junit, "--markdown", md, "-v", NULL};
+	const char *args[] = {"check", path,	     "--json", json_out, "--junit",
+			      junit,   "--markdown", md,       "-v",	 NULL};
 	struct tu_proc p;
 	tu_run(&p, args, NULL, 60);
 	ck_assert_msg(p.exit_code == 1, "exit %d\n%s\n%s", p.exit_code, p.out, p.err);
@@ -371,7 +389,10 @@ START_TEST(canary_secrets_reach_no_output)
 		assert_no_canary("stdout", p.out, canaries[c]);
 		assert_no_canary("stderr", p.err, canaries[c]);
 		for (size_t o = 0; o < 3; o++)
-			assert_no_canary(o == 0 ? "json" : o == 1 ? "junit" : "markdown", outs[o], canaries[c]);
+			assert_no_canary(o == 0	  ? "json"
+					 : o == 1 ? "junit"
+						  : "markdown",
+					 outs[o], canaries[c]);
 	}
 	/* ...and the failure is still explained. */
 	ck_assert_msg(strstr(p.out, "status: expected 200, got 500"), "%s", p.out);
@@ -398,21 +419,25 @@ START_TEST(capture_wait_and_cleanup)
 	struct hs_server s;
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("\"allow_writes\": true", t,
-			      J("order", "\"steps\": [{\"name\": \"place\", \"method\": \"POST\", \"url\": \"/orders\","
-					 " \"json\": {\"product_id\": 10}, \"assert\": {\"status\": 201},"
-					 " \"capture\": {\"id\": {\"json\": \"$.id\"}}},"
-					 "{\"name\": \"processed\", \"url\": \"/orders/${id}\","
-					 " \"wait\": {\"every\": \"100ms\", \"up_to\": \"5s\"},"
-					 " \"assert\": {\"json\": {\"$.status\": \"processed\"}}},"
-					 "{\"name\": \"break\", \"url\": \"/nope\"}],"
-					 " \"cleanup\": [{\"name\": \"delete\", \"method\": \"DELETE\", \"url\": \"/orders/${id}\"}]"));
+	char *path = scenario(
+	    "\"allow_writes\": true", t,
+	    J("order",
+	      "\"steps\": [{\"name\": \"place\", \"method\": \"POST\", \"url\": \"/orders\","
+	      " \"json\": {\"product_id\": 10}, \"assert\": {\"status\": 201},"
+	      " \"capture\": {\"id\": {\"json\": \"$.id\"}}},"
+	      "{\"name\": \"processed\", \"url\": \"/orders/${id}\","
+	      " \"wait\": {\"every\": \"100ms\", \"up_to\": \"5s\"},"
+	      " \"assert\": {\"json\": {\"$.status\": \"processed\"}}},"
+	      "{\"name\": \"break\", \"url\": \"/nope\"}],"
+	      " \"cleanup\": [{\"name\": \"delete\", \"method\": \"DELETE\", \"url\": "
+	      "\"/orders/${id}\"}]"));
 	struct tu_proc p;
 	run_check(&p, path, NULL);
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "step \"break\""), "%s", p.out);
 	char *rep = report_json(path);
-	ck_assert_msg(strstr(rep, "\"name\":\t\"processed\"") && strstr(rep, "\"tries\":\t3"), "%s", rep);
+	ck_assert_msg(strstr(rep, "\"name\":\t\"processed\"") && strstr(rep, "\"tries\":\t3"), "%s",
+		      rep);
 	char *log = hs_log(&s);
 	/* the cleanup ran after the failure, with the captured id */
 	ck_assert_msg(strstr(log, "DELETE /orders/7"), "%s", log);
@@ -431,14 +456,18 @@ START_TEST(personas_do_not_share_cookies)
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
 	char *json = tu_fmt(
-		"{\"settings\": {\"rounds\": 2, \"interval\": 0, \"confirm\": 1},"
-		" \"targets\": {%s},"
-		" \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": \"/login\","
-		"   \"write\": false, \"form\": {\"user\": \"alice\", \"password\": \"right\"}}]}},"
-		" \"journeys\": [" J("acct", "\"persona\": \"signed_in\", \"steps\": [{\"url\": \"/account\","
-					     " \"assert\": {\"json\": {\"$.n\": {\"count\": 3}, \"$.n[*]\": {\">\": 0}}}}]") ","
-		J("anon", "\"persona\": \"visitor\", \"steps\": [{\"url\": \"/account\", \"assert\": {\"status\": 401}}]") "]}",
-		t);
+	    "{\"settings\": {\"rounds\": 2, \"interval\": 0, \"confirm\": 1},"
+	    " \"targets\": {%s},"
+	    " \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": "
+	    "\"/login\","
+	    "   \"write\": false, \"form\": {\"user\": \"alice\", \"password\": \"right\"}}]}},"
+	    " \"journeys\": [" J(
+		"acct",
+		"\"persona\": \"signed_in\", \"steps\": [{\"url\": \"/account\","
+		" \"assert\": {\"json\": {\"$.n\": {\"count\": 3}, \"$.n[*]\": {\">\": "
+		"0}}}}]") "," J("anon", "\"persona\": \"visitor\", \"steps\": [{\"url\": "
+					"\"/account\", \"assert\": {\"status\": 401}}]") "]}",
+	    t);
 	char *path = tu_write_temp(json, ".json");
 	struct tu_proc p;
 	run_check(&p, path, NULL);
@@ -475,14 +504,18 @@ START_TEST(one_hanging_journey_of_twenty_keeps_the_others)
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
 	struct ac_buf b = AC_BUF_INIT;
 	for (int i = 0; i < 19; i++)
-		ac_buf_addf(&b, "{\"name\": \"ok %d\", \"area\": \"code\", \"owner\": \"w\", \"steps\": [{\"url\": \"/\"}]},", i);
+		ac_buf_addf(&b,
+			    "{\"name\": \"ok %d\", \"area\": \"code\", \"owner\": \"w\", "
+			    "\"steps\": [{\"url\": \"/\"}]},",
+			    i);
 	ac_buf_adds(&b, J("hang", "\"steps\": [{\"url\": \"/slow\", \"timeout\": \"1500ms\"}]"));
 	char *path = scenario("", t, b.buf);
 	struct tu_proc p;
 	run_check(&p, path, NULL);
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_int_lt(p.elapsed_ms, 5000);
-	ck_assert_msg(strstr(p.out, "hang @ origin") && strstr(p.out, "19 checks passed"), "%s", p.out);
+	ck_assert_msg(strstr(p.out, "hang @ origin") && strstr(p.out, "19 checks passed"), "%s",
+		      p.out);
 	free(report_json(path));
 	tu_proc_release(&p);
 	ac_buf_release(&b);
@@ -515,15 +548,16 @@ START_TEST(sigterm_mid_window_reports_and_is_inconclusive)
 	struct hs_server s;
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("\"interval\": \"500ms\"", t, J("home", "\"steps\": [{\"url\": \"/\"}]"));
+	char *path =
+	    scenario("\"interval\": \"500ms\"", t, J("home", "\"steps\": [{\"url\": \"/\"}]"));
 	char *json_out = tu_fmt("%s.report.json", path), *out = tu_fmt("%s.stdout", path);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		if (!freopen(out, "w", stdout) || !freopen("/dev/null", "w", stderr))
 			_exit(127);
-		execl(tu_env("AC_BIN"), "allclear", "watch", path, "--window", "60s", "--json", json_out,
-		      (char *)NULL);
+		execl(tu_env("AC_BIN"), "allclear", "watch", path, "--window", "60s", "--json",
+		      json_out, (char *)NULL);
 		_exit(127);
 	}
 	usleep(1600 * 1000);

@@ -27,7 +27,8 @@ static char *url(int db)
 
 static struct ac_result *run_one(const char *servers, const char *checks, struct ac_plan **plan)
 {
-	char *json = tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"2s\", \"connect_timeout\": \"1s\"},"
+	char *json = tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"2s\", "
+			    "\"connect_timeout\": \"1s\"},"
 			    " \"redis\": {%s}, \"checks\": [%s]}",
 			    servers, checks);
 	struct ac_result *r = tu_run_scenario(json, 1, plan);
@@ -46,25 +47,28 @@ static void expect_figures(const struct ac_check_result *cr, const double want[7
 		if (want[i] == -2)
 			continue;
 		if (want[i] == -1)
-			ck_assert_msg(!f->has_value && f->note && *f->note, "%s: %s should be unavailable",
-				      cr->check->id, f->name);
+			ck_assert_msg(!f->has_value && f->note && *f->note,
+				      "%s: %s should be unavailable", cr->check->id, f->name);
 		else if (i == 5)
-			ck_assert_msg(f->has_value && f->value >= want[i] && f->value < want[i] + 300,
+			ck_assert_msg(f->has_value && f->value >= want[i] &&
+					  f->value < want[i] + 300,
 				      "%s: oldest %g", cr->check->id, f->has_value ? f->value : -1);
 		else
 			ck_assert_msg(f->has_value && f->value == want[i], "%s: %s = %g, want %g",
-				      cr->check->id, f->name, f->has_value ? f->value : -1, want[i]);
+				      cr->check->id, f->name, f->has_value ? f->value : -1,
+				      want[i]);
 	}
 }
 
-#define Q(name, preset, queue, srv) \
-	"{\"kind\": \"queue\", \"name\": \"" name "\", \"area\": \"jobs\", \"owner\": \"o\", " \
+#define Q(name, preset, queue, srv)                                                                \
+	"{\"kind\": \"queue\", \"name\": \"" name "\", \"area\": \"jobs\", \"owner\": \"o\", "     \
 	"\"preset\": \"" preset "\", \"queue\": \"" queue "\", \"redis\": \"" srv "\"}"
 
 START_TEST(preset_rq_with_the_real_library)
 {
 	char *u = url(5);
-	char *cmd = tu_fmt("PYTHONPATH=%s/tests/fixtures /usr/bin/python3 %s/tests/fixtures/rq_state.py %s >/dev/null 2>&1",
+	char *cmd = tu_fmt("PYTHONPATH=%s/tests/fixtures /usr/bin/python3 "
+			   "%s/tests/fixtures/rq_state.py %s >/dev/null 2>&1",
 			   tu_env("AC_SOURCE_ROOT"), tu_env("AC_SOURCE_ROOT"), u);
 	sh(cmd);
 	char *srv = tu_fmt("\"r\": \"%s\"", u);
@@ -106,9 +110,10 @@ START_TEST(preset_sidekiq_with_the_real_library)
 			   tu_env("AC_SOURCE_ROOT"), u);
 	sh(cmd);
 	/* A live process entry, as a running Sidekiq writes it. */
-	char *proc = tu_fmt("redis-cli -u %s SADD processes host:1:abc >/dev/null && redis-cli -u %s "
-			    "HSET host:1:abc busy 2 beat $(date +%%s.%%N) >/dev/null",
-			    u, u);
+	char *proc =
+	    tu_fmt("redis-cli -u %s SADD processes host:1:abc >/dev/null && redis-cli -u %s "
+		   "HSET host:1:abc busy 2 beat $(date +%%s.%%N) >/dev/null",
+		   u, u);
 	sh(proc);
 	char *srv = tu_fmt("\"r\": \"%s\"", u);
 	struct ac_plan *p;
@@ -129,13 +134,15 @@ END_TEST
 START_TEST(presets_bullmq_and_bee_queue_with_the_real_libraries)
 {
 	const char *mods = tu_env("AC_TEST_NODE_MODULES");
-	char *cmd = tu_fmt("NODE_PATH=%s node %s/tests/fixtures/node_state.js 127.0.0.1 %s 8 >/dev/null 2>&1",
-			   mods, tu_env("AC_SOURCE_ROOT"), tu_env("AC_TEST_REDIS_PORT"));
+	char *cmd = tu_fmt(
+	    "NODE_PATH=%s node %s/tests/fixtures/node_state.js 127.0.0.1 %s 8 >/dev/null 2>&1",
+	    mods, tu_env("AC_SOURCE_ROOT"), tu_env("AC_TEST_REDIS_PORT"));
 	sh(cmd);
 	char *u8 = url(8), *u9 = url(9);
 	char *srv = tu_fmt("\"b\": \"%s\", \"q\": \"%s\"", u8, u9);
 	struct ac_plan *p;
-	struct ac_result *r = run_one(srv, Q("bullmq", "bullmq", "mail", "b") "," Q("bee", "bee_queue", "mail", "q"), &p);
+	struct ac_result *r = run_one(
+	    srv, Q("bullmq", "bullmq", "mail", "b") "," Q("bee", "bee_queue", "mail", "q"), &p);
 	const double bull[7] = {3, 0, -1, 1, 2, 0, -1};
 	expect_figures(tu_check(r, "bullmq"), bull);
 	const double bee[7] = {2, 0, -1, 1, 1, 0, -1};
@@ -153,12 +160,14 @@ START_TEST(preset_resque_layout)
 {
 	/* Resque is not packaged in Debian: its documented layout, by hand. */
 	char *u = url(10);
-	char *cmd = tu_fmt("redis-cli -u %s FLUSHDB >/dev/null && redis-cli -u %s RPUSH resque:queue:mail "
-			   "'{\"class\":\"Mailer\",\"args\":[1]}' '{\"class\":\"Mailer\",\"args\":[2]}' >/dev/null && "
-			   "redis-cli -u %s RPUSH resque:failed '{\"payload\":{}}' >/dev/null && "
-			   "redis-cli -u %s SADD resque:workers h:1:mail h:2:mail,other h:3:other >/dev/null && "
-			   "redis-cli -u %s SET resque:worker:h:1:mail '{\"queue\":\"mail\"}' >/dev/null",
-			   u, u, u, u, u);
+	char *cmd = tu_fmt(
+	    "redis-cli -u %s FLUSHDB >/dev/null && redis-cli -u %s RPUSH resque:queue:mail "
+	    "'{\"class\":\"Mailer\",\"args\":[1]}' '{\"class\":\"Mailer\",\"args\":[2]}' "
+	    ">/dev/null && "
+	    "redis-cli -u %s RPUSH resque:failed '{\"payload\":{}}' >/dev/null && "
+	    "redis-cli -u %s SADD resque:workers h:1:mail h:2:mail,other h:3:other >/dev/null && "
+	    "redis-cli -u %s SET resque:worker:h:1:mail '{\"queue\":\"mail\"}' >/dev/null",
+	    u, u, u, u, u);
 	sh(cmd);
 	char *srv = tu_fmt("\"r\": \"%s\"", u);
 	struct ac_plan *p;
@@ -176,30 +185,41 @@ END_TEST
 START_TEST(raw_commands_allowlist_and_absent_keys)
 {
 	char *u = url(11);
-	char *cmd = tu_fmt("redis-cli -u %s FLUSHDB >/dev/null && redis-cli -u %s ZADD retry 1 a 2 b 3 c >/dev/null", u, u);
+	char *cmd = tu_fmt("redis-cli -u %s FLUSHDB >/dev/null && redis-cli -u %s ZADD retry 1 a 2 "
+			   "b 3 c >/dev/null",
+			   u, u);
 	sh(cmd);
 	char *srv = tu_fmt("\"r\": \"%s\"", u);
 	struct ac_plan *p;
 	struct ac_result *r = run_one(
-		srv,
-		"{\"kind\": \"redis\", \"name\": \"retry\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"ZCARD\", \"retry\"], \"expect\": {\"<=\": 2}},"
-		"{\"kind\": \"redis\", \"name\": \"range\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"ZCOUNT\", \"retry\", \"2\", \"+inf\"], \"expect\": {\"between\": [1, 2]}},"
-		"{\"kind\": \"redis\", \"name\": \"absent\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"LLEN\", \"queue:renamed\"], \"expect\": {\"==\": 0}},"
-		"{\"kind\": \"redis\", \"name\": \"nil\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"GET\", \"nothing\"], \"expect\": {\"==\": 0}}",
-		&p);
+	    srv,
+	    "{\"kind\": \"redis\", \"name\": \"retry\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"r\", \"command\": [\"ZCARD\", \"retry\"], \"expect\": {\"<=\": 2}},"
+	    "{\"kind\": \"redis\", \"name\": \"range\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"r\", \"command\": [\"ZCOUNT\", \"retry\", \"2\", \"+inf\"], \"expect\": "
+	    "{\"between\": [1, 2]}},"
+	    "{\"kind\": \"redis\", \"name\": \"absent\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"r\", \"command\": [\"LLEN\", \"queue:renamed\"], \"expect\": {\"==\": "
+	    "0}},"
+	    "{\"kind\": \"redis\", \"name\": \"nil\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"r\", \"command\": [\"GET\", \"nothing\"], \"expect\": {\"==\": 0}}",
+	    &p);
 	ck_assert_int_eq(tu_check(r, "retry")->state, AC_STATE_FAIL);
 	ck_assert_str_eq(tu_check(r, "retry")->reason, "ZCARD retry: 3, expected <= 2");
 	ck_assert_int_eq(tu_check(r, "range")->state, AC_STATE_PASS);
 	ck_assert_int_eq(tu_check(r, "absent")->state, AC_STATE_ERROR);
-	ck_assert_ptr_nonnull(strstr(tu_check(r, "absent")->reason, "key \"queue:renamed\" absent"));
+	ck_assert_ptr_nonnull(
+	    strstr(tu_check(r, "absent")->reason, "key \"queue:renamed\" absent"));
 	ck_assert_int_eq(tu_check(r, "nil")->state, AC_STATE_ERROR);
 	ac_result_destroy(r);
 	ac_plan_destroy(p);
 	/* Anything off the allowlist is refused at load time, naming it. */
 	const char *bad[] = {"DEL", "EVAL", "CONFIG", "KEYS", "BLPOP", "FLUSHALL", "SET"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *json = tu_fmt("{\"redis\": {%s}, \"checks\": [{\"kind\": \"redis\", \"name\": \"x\", \"area\": \"jobs\","
-				    " \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"%s\", \"k\"], \"expect\": {\"==\": 0}}]}",
+		char *json = tu_fmt("{\"redis\": {%s}, \"checks\": [{\"kind\": \"redis\", "
+				    "\"name\": \"x\", \"area\": \"jobs\","
+				    " \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"%s\", "
+				    "\"k\"], \"expect\": {\"==\": 0}}]}",
 				    srv, bad[i]);
 		char *e = tu_load_error(json);
 		char *want = tu_fmt("checks[0].command: %s is not allowed", bad[i]);
@@ -208,12 +228,19 @@ START_TEST(raw_commands_allowlist_and_absent_keys)
 		free(e);
 		free(json);
 	}
-	char *e = tu_load_error("{\"redis\": {\"r\": \"rediss://cache.example:6380/0\"}, \"checks\": [{\"kind\": \"redis\", \"name\": \"x\","
-				" \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}]}");
-	ck_assert_msg(strstr(e, "redis.r: rediss:// (TLS) is not supported") && strstr(e, "stunnel"), "%s", e);
+	char *e = tu_load_error("{\"redis\": {\"r\": \"rediss://cache.example:6380/0\"}, "
+				"\"checks\": [{\"kind\": \"redis\", \"name\": \"x\","
+				" \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", "
+				"\"command\": [\"PING\"], \"expect\": {\"==\": 0}}]}");
+	ck_assert_msg(strstr(e, "redis.r: rediss:// (TLS) is not supported") &&
+			  strstr(e, "stunnel"),
+		      "%s", e);
 	free(e);
 	/* The server saw no write: its stats count no write command. */
-	char *stats = tu_fmt("redis-cli -u %s INFO commandstats | grep -Eq 'cmdstat_(del|eval|config|keys|blpop|flushall|set):' && exit 1 || exit 0", u);
+	char *stats =
+	    tu_fmt("redis-cli -u %s INFO commandstats | grep -Eq "
+		   "'cmdstat_(del|eval|config|keys|blpop|flushall|set):' && exit 1 || exit 0",
+		   u);
 	free(stats);
 	free(srv);
 	free(cmd);
@@ -236,25 +263,35 @@ START_TEST(acl_user_and_password_and_noperm)
 		execlp("redis-server", "redis-server", path, (char *)NULL);
 		_exit(127);
 	}
-	char *ping = tu_fmt("for i in $(seq 50); do redis-cli -p %d --user ro --pass ro-canary-7781 ping 2>/dev/null | grep -q PONG && exit 0; sleep 0.1; done; exit 1", port);
+	char *ping =
+	    tu_fmt("for i in $(seq 50); do redis-cli -p %d --user ro --pass ro-canary-7781 ping "
+		   "2>/dev/null | grep -q PONG && exit 0; sleep 0.1; done; exit 1",
+		   port);
 	sh(ping);
 	setenv("AC_TEST_REDIS_ACL_PW", "ro-canary-7781", 1);
-	char *srv = tu_fmt("\"acl\": {\"url\": \"redis://127.0.0.1:%d/0\", \"user\": \"ro\", \"password\": \"${env:AC_TEST_REDIS_ACL_PW}\"},"
+	char *srv = tu_fmt("\"acl\": {\"url\": \"redis://127.0.0.1:%d/0\", \"user\": \"ro\", "
+			   "\"password\": \"${env:AC_TEST_REDIS_ACL_PW}\"},"
 			   " \"nopw\": \"redis://127.0.0.1:%d/0\"",
 			   port, port);
 	struct ac_plan *p;
 	struct ac_result *r = run_one(
-		srv,
-		"{\"kind\": \"redis\", \"name\": \"ok\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"acl\", \"command\": [\"LLEN\", \"q\"], \"require_key\": false, \"expect\": {\"==\": 0}},"
-		"{\"kind\": \"redis\", \"name\": \"noperm\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"acl\", \"command\": [\"GET\", \"k\"], \"expect\": {\"==\": 0}},"
-		"{\"kind\": \"redis\", \"name\": \"noauth\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"nopw\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}",
-		&p);
+	    srv,
+	    "{\"kind\": \"redis\", \"name\": \"ok\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"acl\", \"command\": [\"LLEN\", \"q\"], \"require_key\": false, "
+	    "\"expect\": {\"==\": 0}},"
+	    "{\"kind\": \"redis\", \"name\": \"noperm\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"acl\", \"command\": [\"GET\", \"k\"], \"expect\": {\"==\": 0}},"
+	    "{\"kind\": \"redis\", \"name\": \"noauth\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"nopw\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}",
+	    &p);
 	ck_assert_msg(tu_check(r, "ok")->state == AC_STATE_PASS, "%s", tu_check(r, "ok")->reason);
 	ck_assert_int_eq(tu_check(r, "noperm")->state, AC_STATE_ERROR);
-	ck_assert_msg(strstr(tu_check(r, "noperm")->reason, "NOPERM"), "%s", tu_check(r, "noperm")->reason);
+	ck_assert_msg(strstr(tu_check(r, "noperm")->reason, "NOPERM"), "%s",
+		      tu_check(r, "noperm")->reason);
 	ck_assert_int_eq(tu_check(r, "noauth")->state, AC_STATE_ERROR);
 	for (size_t i = 0; i < r->nchecks; i++)
-		ck_assert_ptr_null(r->checks[i].reason ? strstr(r->checks[i].reason, "ro-canary") : NULL);
+		ck_assert_ptr_null(r->checks[i].reason ? strstr(r->checks[i].reason, "ro-canary")
+						       : NULL);
 	ac_result_destroy(r);
 	ac_plan_destroy(p);
 	kill(pid, SIGTERM);
@@ -310,29 +347,40 @@ START_TEST(hostile_servers_end_in_error_not_in_memory)
 	pid_t c = fake_redis(&p3, NULL, false);
 	pid_t d = fake_redis(&p4, "%garbage\r\n", false);
 	int silent = tu_listen(&p5);
-	char *srv = tu_fmt("\"a\": \"redis://127.0.0.1:%d\", \"b\": \"redis://127.0.0.1:%d\", \"c\": \"redis://127.0.0.1:%d\","
+	char *srv = tu_fmt("\"a\": \"redis://127.0.0.1:%d\", \"b\": \"redis://127.0.0.1:%d\", "
+			   "\"c\": \"redis://127.0.0.1:%d\","
 			   " \"d\": \"redis://127.0.0.1:%d\", \"e\": \"redis://127.0.0.1:%d\"",
 			   p1, p2, p3, p4, p5);
 	struct rusage ru0, ru1;
 	getrusage(RUSAGE_SELF, &ru0);
 	int64_t t0 = tu_now_ms();
 	struct ac_plan *p;
-	struct ac_result *r = run_one(
-		srv,
-		"{\"kind\": \"redis\", \"name\": \"huge\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"a\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
-		"{\"kind\": \"redis\", \"name\": \"drip\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"b\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
-		"{\"kind\": \"redis\", \"name\": \"closed\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"c\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
-		"{\"kind\": \"redis\", \"name\": \"garbage\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"d\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
-		"{\"kind\": \"redis\", \"name\": \"silent\", \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"e\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}",
-		&p);
+	struct ac_result *r =
+	    run_one(srv,
+		    "{\"kind\": \"redis\", \"name\": \"huge\", \"area\": \"jobs\", \"owner\": "
+		    "\"o\", \"redis\": \"a\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
+		    "{\"kind\": \"redis\", \"name\": \"drip\", \"area\": \"jobs\", \"owner\": "
+		    "\"o\", \"redis\": \"b\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
+		    "{\"kind\": \"redis\", \"name\": \"closed\", \"area\": \"jobs\", \"owner\": "
+		    "\"o\", \"redis\": \"c\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
+		    "{\"kind\": \"redis\", \"name\": \"garbage\", \"area\": \"jobs\", \"owner\": "
+		    "\"o\", \"redis\": \"d\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}},"
+		    "{\"kind\": \"redis\", \"name\": \"silent\", \"area\": \"jobs\", \"owner\": "
+		    "\"o\", \"redis\": \"e\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}",
+		    &p);
 	int64_t took = tu_now_ms() - t0;
 	getrusage(RUSAGE_SELF, &ru1);
 	ck_assert_int_lt(took, 5000);
-	ck_assert_msg(strstr(tu_check(r, "huge")->reason, "reply too large"), "%s", tu_check(r, "huge")->reason);
-	ck_assert_msg(strstr(tu_check(r, "drip")->reason, "timeout"), "%s", tu_check(r, "drip")->reason);
-	ck_assert_msg(strstr(tu_check(r, "closed")->reason, "closed the connection"), "%s", tu_check(r, "closed")->reason);
-	ck_assert_msg(strstr(tu_check(r, "garbage")->reason, "protocol error"), "%s", tu_check(r, "garbage")->reason);
-	ck_assert_msg(strstr(tu_check(r, "silent")->reason, "timeout"), "%s", tu_check(r, "silent")->reason);
+	ck_assert_msg(strstr(tu_check(r, "huge")->reason, "reply too large"), "%s",
+		      tu_check(r, "huge")->reason);
+	ck_assert_msg(strstr(tu_check(r, "drip")->reason, "timeout"), "%s",
+		      tu_check(r, "drip")->reason);
+	ck_assert_msg(strstr(tu_check(r, "closed")->reason, "closed the connection"), "%s",
+		      tu_check(r, "closed")->reason);
+	ck_assert_msg(strstr(tu_check(r, "garbage")->reason, "protocol error"), "%s",
+		      tu_check(r, "garbage")->reason);
+	ck_assert_msg(strstr(tu_check(r, "silent")->reason, "timeout"), "%s",
+		      tu_check(r, "silent")->reason);
 	for (size_t i = 0; i < r->nchecks; i++)
 		ck_assert_int_eq(r->checks[i].state, AC_STATE_ERROR);
 	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);

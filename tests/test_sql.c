@@ -44,9 +44,11 @@ static void setup(void)
 	PQfinish(c);
 	c = su(dbname);
 	exec(c, "CREATE TABLE t (id int, note text, email text);"
-		 "INSERT INTO t SELECT i, 'note ' || i, 'user' || i || '@example.com' FROM generate_series(1, 7) i;"
-		 "CREATE FUNCTION evil() RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t VALUES (99); RETURN 1; END $$;"
-		 "GRANT EXECUTE ON FUNCTION evil() TO PUBLIC;");
+		"INSERT INTO t SELECT i, 'note ' || i, 'user' || i || '@example.com' FROM "
+		"generate_series(1, 7) i;"
+		"CREATE FUNCTION evil() RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t "
+		"VALUES (99); RETURN 1; END $$;"
+		"GRANT EXECUTE ON FUNCTION evil() TO PUBLIC;");
 	PQfinish(c);
 	setenv("AC_TEST_RO_PW", tu_env("AC_TEST_PG_RO_PASSWORD"), 1);
 }
@@ -63,14 +65,15 @@ static void teardown(void)
 static char *scenario(const char *checks)
 {
 	return tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1},"
-		      " \"databases\": {\"db\": {\"dsn\": \"host=127.0.0.1 port=%s dbname=%s user=%s password=${env:AC_TEST_RO_PW}\","
+		      " \"databases\": {\"db\": {\"dsn\": \"host=127.0.0.1 port=%s dbname=%s "
+		      "user=%s password=${env:AC_TEST_RO_PW}\","
 		      "   \"connect_timeout\": \"2s\", \"statement_timeout\": \"1s\"}},"
 		      " \"checks\": [%s]}",
 		      tu_env("AC_TEST_PG_PORT"), dbname, tu_env("AC_TEST_PG_RO_USER"), checks);
 }
 
-#define SQL(name, q, e) \
-	"{\"kind\": \"sql\", \"name\": \"" name "\", \"area\": \"data\", \"owner\": \"dba\", " \
+#define SQL(name, q, e)                                                                            \
+	"{\"kind\": \"sql\", \"name\": \"" name "\", \"area\": \"data\", \"owner\": \"dba\", "     \
 	"\"database\": \"db\", \"query\": \"" q "\", \"expect\": " e "}"
 
 static long writes(void)
@@ -80,7 +83,8 @@ static long writes(void)
 	/* Statistics of ended sessions may arrive a moment late: look twice. */
 	for (int i = 0; i < 20; i++) {
 		PQclear(PQexec(c, "SELECT pg_stat_clear_snapshot()"));
-		PGresult *r = PQexec(c, "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables");
+		PGresult *r = PQexec(c, "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), "
+					"0) FROM pg_stat_user_tables");
 		n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 		PQclear(r);
 		usleep(50000);
@@ -105,27 +109,82 @@ START_TEST(write_attempts_are_refused_and_nothing_moves)
 	long before = writes();
 	/* Refused before anything is sent. */
 	const char *load_time[] = {
-		SQL("i", "INSERT INTO t VALUES (1)", "{\"==\": 0}"),
-		SQL("d", "SELECT 1; DELETE FROM t", "{\"==\": 0}"),
-		SQL("c", "CREATE TABLE x (a int)", "{\"==\": 0}"),
-		SQL("u", "UPDATE t SET id = 0", "{\"==\": 0}"),
-		SQL("p", "COPY t TO STDOUT", "{\"==\": 0}"),
-		SQL("s", "SET default_transaction_read_only = off", "{\"==\": 0}"),
+	    SQL("i", "INSERT INTO t VALUES (1)", "{\"==\": 0}"),
+	    SQL("d", "SELECT 1; DELETE FROM t", "{\"==\": 0}"),
+	    SQL("c", "CREATE TABLE x (a int)", "{\"==\": 0}"),
+	    SQL("u", "UPDATE t SET id = 0", "{\"==\": 0}"),
+	    SQL("p", "COPY t TO STDOUT", "{\"==\": 0}"),
+	    SQL("s", "SET default_transaction_read_only = off", "{\"==\": 0}"),
 	};
 	for (size_t i = 0; i < sizeof(load_time) / sizeof(load_time[0]); i++) {
 		char *json = scenario(load_time[i]);
 		char *e = tu_load_error(json);
-		ck_assert_msg(strstr(e, "one statement only") || strstr(e, "must be a query"), "%s", e);
+		ck_assert_msg(strstr(e, "one statement only") || strstr(e, "must be a query"), "%s",
+			      e);
 		free(e);
 		free(json);
 	}
 	/* Refused by the server inside the read-only transaction. */
 	char *json = scenario(
-		SQL("cte", "WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d", "{\"==\": 0}") ","
-		SQL("lock", "SELECT id FROM t FOR UPDATE", "{\"min_rows\": 1}") ","
-		SQL("func", "SELECT evil()", "{\"==\": 1}") ","
-		SQL("rw", "SELECT set_config('transaction_read_only', 'off', true), evil()", "{\"min_rows\": 1}") ","
-		SQL("copyfunc", "SELECT * FROM t, LATERAL (SELECT evil()) e", "{\"min_rows\": 1}"));
+	    SQL("cte", "WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d", "{\"==\": 0}") "," SQL(
+		"lock", "SELECT id FROM t FOR UPDATE",
+		"{\"min_rows\": 1}") "," SQL("func", "SELECT evil()",
+					     "{\"==\": 1}") "," SQL("rw",
+								    "SELECT "
+								    "set_config('transaction_read_"
+								    "only', 'off', true), evil()",
+								    "{\"min_rows\": 1}") "," SQL("c"
+												 "o"
+												 "p"
+												 "y"
+												 "f"
+												 "u"
+												 "n"
+												 "c",
+												 "S"
+												 "E"
+												 "L"
+												 "E"
+												 "C"
+												 "T"
+												 " "
+												 "*"
+												 " "
+												 "F"
+												 "R"
+												 "O"
+												 "M"
+												 " "
+												 "t"
+												 ","
+												 " "
+												 "L"
+												 "A"
+												 "T"
+												 "E"
+												 "R"
+												 "A"
+												 "L"
+												 " "
+												 "("
+												 "S"
+												 "E"
+												 "L"
+												 "E"
+												 "C"
+												 "T"
+												 " "
+												 "e"
+												 "v"
+												 "i"
+												 "l"
+												 "("
+												 ")"
+												 ")"
+												 " "
+												 "e",
+												 "{"
+												 "\"min_rows\": 1}"));
 	struct ac_plan *plan;
 	struct ac_result *r = tu_run_scenario(json, 1, &plan);
 	for (size_t i = 0; i < r->nchecks; i++) {
@@ -133,7 +192,7 @@ START_TEST(write_attempts_are_refused_and_nothing_moves)
 		ck_assert_msg(cr->state == AC_STATE_ERROR, "%s: %s (%s)", cr->check->id,
 			      ac_state_name(cr->state), cr->reason ? cr->reason : "");
 		ck_assert_msg(strstr(cr->reason, "read-only transaction") ||
-				      strstr(cr->reason, "read-write mode"),
+				  strstr(cr->reason, "read-write mode"),
 			      "%s: %s", cr->check->id, cr->reason);
 	}
 	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
@@ -147,14 +206,19 @@ END_TEST
 START_TEST(values_rows_and_expectations)
 {
 	char *json = scenario(
-		SQL("count", "SELECT count(*) FROM t", "{\"==\": 7}") ","
-		SQL("between", "SELECT max(id) FROM t", "{\"between\": [1, 5]}") ","
-		SQL("none", "SELECT id, email FROM t WHERE id > 2", "{\"no_rows\": true}") ","
-		SQL("some", "SELECT 1 FROM t", "{\"min_rows\": 3}") ","
-		SQL("empty", "SELECT id FROM t WHERE id < 0", "{\"==\": 0}") ","
-		SQL("null", "SELECT NULL::int", "{\"==\": 0}") ","
-		SQL("text", "SELECT 'abc'", "{\"==\": 0}") ","
-		SQL("slow", "SELECT pg_sleep(3)::text", "{\"==\": 0}"));
+	    SQL("count", "SELECT count(*) FROM t", "{\"==\": 7}") "," SQL("between", "SELECT max(id) FROM t", "{\"between\": [1, 5]}") "," SQL(
+		"none", "SELECT id, email FROM t WHERE id > 2",
+		"{\"no_rows\": true}") "," SQL("some", "SELECT 1 FROM t",
+					       "{\"min_rows\": 3}") "," SQL("empty",
+									    "SELECT id FROM t "
+									    "WHERE id < 0",
+									    "{\"==\": 0}") "," SQL("null",
+												   "SELECT NULL::int",
+												   "{\"==\": 0}") "," SQL("text",
+															  "SELECT 'abc'",
+															  "{\"==\": 0}") "," SQL("slow",
+																		 "SELECT pg_sleep(3)::text",
+																		 "{\"==\": 0}"));
 	/* secret columns are masked in sample rows */
 	char *json2 = NULL;
 	{
@@ -171,11 +235,13 @@ START_TEST(values_rows_and_expectations)
 	const struct ac_check_result *n = tu_check(r, "none");
 	ck_assert_int_eq(n->state, AC_STATE_FAIL);
 	ck_assert_str_eq(n->reason, "5 rows, expected none");
-	ck_assert_msg(strstr(n->last.evidence, "id=3, email=***") && !strstr(n->last.evidence, "example.com") &&
-			      !strstr(n->last.evidence, "id=8"),
+	ck_assert_msg(strstr(n->last.evidence, "id=3, email=***") &&
+			  !strstr(n->last.evidence, "example.com") &&
+			  !strstr(n->last.evidence, "id=8"),
 		      "%s", n->last.evidence);
 	ck_assert_int_eq(tu_check(r, "some")->state, AC_STATE_PASS);
-	ck_assert_str_eq(tu_check(r, "empty")->reason, "no measurement: the query returned no rows");
+	ck_assert_str_eq(tu_check(r, "empty")->reason,
+			 "no measurement: the query returned no rows");
 	ck_assert_int_eq(tu_check(r, "empty")->state, AC_STATE_ERROR);
 	ck_assert_str_eq(tu_check(r, "null")->reason, "no measurement: the first cell is NULL");
 	ck_assert_ptr_nonnull(strstr(tu_check(r, "text")->reason, "is not a number"));
@@ -197,14 +263,18 @@ START_TEST(unreachable_silent_and_wrong_password)
 	int closed_port;
 	close(tu_listen(&closed_port));
 	char *json = tu_fmt(
-		"{\"settings\": {\"rounds\": 1, \"confirm\": 1},"
-		" \"databases\": {\"silent\": {\"dsn\": \"host=127.0.0.1 port=%d dbname=x user=y\", \"connect_timeout\": \"1s\"},"
-		"  \"refused\": \"host=127.0.0.1 port=%d dbname=x user=y\","
-		"  \"badpw\": \"host=127.0.0.1 port=%s dbname=%s user=%s password=wrong-canary-4411\"},"
-		" \"checks\": [{\"kind\": \"sql\", \"name\": \"s\", \"area\": \"data\", \"owner\": \"o\", \"database\": \"silent\", \"query\": \"SELECT 1\", \"expect\": {\"==\": 1}},"
-		"  {\"kind\": \"sql\", \"name\": \"r\", \"area\": \"data\", \"owner\": \"o\", \"database\": \"refused\", \"query\": \"SELECT 1\", \"expect\": {\"==\": 1}},"
-		"  {\"kind\": \"sql\", \"name\": \"p\", \"area\": \"data\", \"owner\": \"o\", \"database\": \"badpw\", \"query\": \"SELECT 1\", \"expect\": {\"==\": 1}}]}",
-		port, closed_port, tu_env("AC_TEST_PG_PORT"), dbname, tu_env("AC_TEST_PG_RO_USER"));
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1},"
+	    " \"databases\": {\"silent\": {\"dsn\": \"host=127.0.0.1 port=%d dbname=x user=y\", "
+	    "\"connect_timeout\": \"1s\"},"
+	    "  \"refused\": \"host=127.0.0.1 port=%d dbname=x user=y\","
+	    "  \"badpw\": \"host=127.0.0.1 port=%s dbname=%s user=%s password=wrong-canary-4411\"},"
+	    " \"checks\": [{\"kind\": \"sql\", \"name\": \"s\", \"area\": \"data\", \"owner\": "
+	    "\"o\", \"database\": \"silent\", \"query\": \"SELECT 1\", \"expect\": {\"==\": 1}},"
+	    "  {\"kind\": \"sql\", \"name\": \"r\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"refused\", \"query\": \"SELECT 1\", \"expect\": {\"==\": 1}},"
+	    "  {\"kind\": \"sql\", \"name\": \"p\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"badpw\", \"query\": \"SELECT 1\", \"expect\": {\"==\": 1}}]}",
+	    port, closed_port, tu_env("AC_TEST_PG_PORT"), dbname, tu_env("AC_TEST_PG_RO_USER"));
 	int64_t t0 = tu_now_ms();
 	struct ac_plan *plan;
 	struct ac_result *r = tu_run_scenario(json, 1, &plan);
@@ -213,10 +283,12 @@ START_TEST(unreachable_silent_and_wrong_password)
 	ck_assert_int_eq(s->state, AC_STATE_ERROR);
 	ck_assert_msg(strstr(s->reason, "connect timeout after 1000 ms"), "%s", s->reason);
 	ck_assert_int_eq(tu_check(r, "r")->state, AC_STATE_ERROR);
-	ck_assert_msg(strstr(tu_check(r, "r")->reason, "Connection refused"), "%s", tu_check(r, "r")->reason);
+	ck_assert_msg(strstr(tu_check(r, "r")->reason, "Connection refused"), "%s",
+		      tu_check(r, "r")->reason);
 	const struct ac_check_result *p = tu_check(r, "p");
 	ck_assert_int_eq(p->state, AC_STATE_ERROR);
-	ck_assert_msg(strstr(p->reason, "password authentication failed") || strstr(p->reason, "authentication"),
+	ck_assert_msg(strstr(p->reason, "password authentication failed") ||
+			  strstr(p->reason, "authentication"),
 		      "%s", p->reason);
 	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
 	ac_result_destroy(r);
@@ -229,7 +301,8 @@ START_TEST(unreachable_silent_and_wrong_password)
 	tu_run(&pr, args, NULL, 30);
 	ck_assert_int_eq(pr.exit_code, 2);
 	char *rep = tu_read_file(out);
-	TU_EXPECT(!strstr(pr.out, "wrong-canary") && !strstr(pr.err, "wrong-canary") && !strstr(rep, "wrong-canary"),
+	TU_EXPECT(!strstr(pr.out, "wrong-canary") && !strstr(pr.err, "wrong-canary") &&
+		      !strstr(rep, "wrong-canary"),
 		  &pr, "the DSN password leaked");
 	unlink(out);
 	free(rep);
@@ -244,31 +317,37 @@ END_TEST
 /* --- queue presets ------------------------------------------------------------ */
 
 struct want {
-	double v[7]; /* depth, in_flight, retrying, dead, scheduled, oldest_age_s (>=), workers; -1 = unavailable */
+	double v[7]; /* depth, in_flight, retrying, dead, scheduled, oldest_age_s (>=), workers; -1
+			= unavailable */
 };
 
-static void check_figures(const char *preset, const char *queue, const char *extra, const struct want *w)
+static void check_figures(const char *preset, const char *queue, const char *extra,
+			  const struct want *w)
 {
-	char *c = tu_fmt("{\"kind\": \"queue\", \"name\": \"q\", \"area\": \"jobs\", \"owner\": \"o\","
-			 " \"preset\": \"%s\", \"queue\": \"%s\", \"database\": \"db\"%s}",
-			 preset, queue, extra ? extra : "");
+	char *c =
+	    tu_fmt("{\"kind\": \"queue\", \"name\": \"q\", \"area\": \"jobs\", \"owner\": \"o\","
+		   " \"preset\": \"%s\", \"queue\": \"%s\", \"database\": \"db\"%s}",
+		   preset, queue, extra ? extra : "");
 	char *json = scenario(c);
 	struct ac_plan *plan;
 	struct ac_result *r = tu_run_scenario(json, 1, &plan);
 	const struct ac_check_result *cr = tu_check(r, "q");
-	ck_assert_msg(cr->last.state == AC_STATE_PASS, "%s: %s", preset, cr->last.reason ? cr->last.reason : "");
+	ck_assert_msg(cr->last.state == AC_STATE_PASS, "%s: %s", preset,
+		      cr->last.reason ? cr->last.reason : "");
 	ck_assert_int_eq(cr->last.nfigures, 7);
 	for (int i = 0; i < 7; i++) {
 		const struct ac_figure *f = &cr->last.figures[i];
 		if (w->v[i] < 0) {
-			ck_assert_msg(!f->has_value && f->note && *f->note, "%s: %s should be unavailable with a reason",
-				      preset, f->name);
+			ck_assert_msg(!f->has_value && f->note && *f->note,
+				      "%s: %s should be unavailable with a reason", preset,
+				      f->name);
 		} else if (i == 5) {
-			ck_assert_msg(f->has_value && f->value >= w->v[i] && f->value < w->v[i] + 120,
-				      "%s: oldest age %g, want about %g", preset, f->value, w->v[i]);
+			ck_assert_msg(
+			    f->has_value && f->value >= w->v[i] && f->value < w->v[i] + 120,
+			    "%s: oldest age %g, want about %g", preset, f->value, w->v[i]);
 		} else {
-			ck_assert_msg(f->has_value && f->value == w->v[i], "%s: %s = %g, want %g", preset, f->name,
-				      f->has_value ? f->value : -1, w->v[i]);
+			ck_assert_msg(f->has_value && f->value == w->v[i], "%s: %s = %g, want %g",
+				      preset, f->name, f->has_value ? f->value : -1, w->v[i]);
 		}
 	}
 	ac_result_destroy(r);
@@ -280,15 +359,25 @@ static void check_figures(const char *preset, const char *queue, const char *ext
 START_TEST(preset_oban)
 {
 	PGconn *c = su(dbname);
-	exec(c, "CREATE TYPE oban_job_state AS ENUM ('available','suspended','scheduled','executing','retryable','completed','discarded','cancelled');"
-		"CREATE TABLE oban_jobs (id bigserial PRIMARY KEY, state oban_job_state NOT NULL DEFAULT 'available', queue text NOT NULL DEFAULT 'default',"
-		" worker text NOT NULL, args jsonb NOT NULL DEFAULT '{}', attempt int NOT NULL DEFAULT 0, max_attempts int NOT NULL DEFAULT 20,"
-		" inserted_at timestamp NOT NULL DEFAULT timezone('UTC', now()), scheduled_at timestamptz NOT NULL DEFAULT now(), attempted_at timestamp, completed_at timestamp);"
-		"COMMENT ON TABLE oban_jobs IS '12';"
-		"INSERT INTO oban_jobs (state, queue, worker, scheduled_at) VALUES"
-		" ('available','mail','W', now() - interval '90 seconds'), ('available','mail','W', now()), ('available','mail','W', now()),"
-		" ('executing','mail','W', now()), ('retryable','mail','W', now() + interval '1 minute'), ('retryable','mail','W', now() + interval '1 minute'),"
-		" ('discarded','mail','W', now()), ('scheduled','mail','W', now() + interval '1 hour'), ('completed','mail','W', now()), ('available','other','W', now() - interval '1 day')");
+	exec(c,
+	     "CREATE TYPE oban_job_state AS ENUM "
+	     "('available','suspended','scheduled','executing','retryable','completed','discarded',"
+	     "'cancelled');"
+	     "CREATE TABLE oban_jobs (id bigserial PRIMARY KEY, state oban_job_state NOT NULL "
+	     "DEFAULT 'available', queue text NOT NULL DEFAULT 'default',"
+	     " worker text NOT NULL, args jsonb NOT NULL DEFAULT '{}', attempt int NOT NULL "
+	     "DEFAULT 0, max_attempts int NOT NULL DEFAULT 20,"
+	     " inserted_at timestamp NOT NULL DEFAULT timezone('UTC', now()), scheduled_at "
+	     "timestamptz NOT NULL DEFAULT now(), attempted_at timestamp, completed_at timestamp);"
+	     "COMMENT ON TABLE oban_jobs IS '12';"
+	     "INSERT INTO oban_jobs (state, queue, worker, scheduled_at) VALUES"
+	     " ('available','mail','W', now() - interval '90 seconds'), ('available','mail','W', "
+	     "now()), ('available','mail','W', now()),"
+	     " ('executing','mail','W', now()), ('retryable','mail','W', now() + interval '1 "
+	     "minute'), ('retryable','mail','W', now() + interval '1 minute'),"
+	     " ('discarded','mail','W', now()), ('scheduled','mail','W', now() + interval '1 "
+	     "hour'), ('completed','mail','W', now()), ('available','other','W', now() - interval "
+	     "'1 day')");
 	PQfinish(c);
 	struct want w = {{3, 1, 2, 1, 1, 90, -1}};
 	check_figures("oban", "mail", NULL, &w);
@@ -298,9 +387,12 @@ END_TEST
 START_TEST(preset_good_job)
 {
 	PGconn *c = su(dbname);
-	exec(c, "CREATE TABLE good_jobs (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), queue_name text, priority int, serialized_params jsonb,"
-		" scheduled_at timestamptz, performed_at timestamptz, finished_at timestamptz, error text, created_at timestamptz NOT NULL DEFAULT now());"
-		"INSERT INTO good_jobs (queue_name, serialized_params, scheduled_at, performed_at, finished_at, error) VALUES"
+	exec(c, "CREATE TABLE good_jobs (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), queue_name "
+		"text, priority int, serialized_params jsonb,"
+		" scheduled_at timestamptz, performed_at timestamptz, finished_at timestamptz, "
+		"error text, created_at timestamptz NOT NULL DEFAULT now());"
+		"INSERT INTO good_jobs (queue_name, serialized_params, scheduled_at, performed_at, "
+		"finished_at, error) VALUES"
 		" ('q', '{\"executions\": 0}', now() - interval '60 seconds', NULL, NULL, NULL),"
 		" ('q', '{\"executions\": 0}', now(), NULL, NULL, NULL),"
 		" ('q', '{\"executions\": 1}', now(), now(), NULL, NULL),"
@@ -317,19 +409,33 @@ END_TEST
 START_TEST(preset_solid_queue)
 {
 	PGconn *c = su(dbname);
-	exec(c, "CREATE TABLE solid_queue_jobs (id bigserial PRIMARY KEY, queue_name text NOT NULL, class_name text NOT NULL DEFAULT 'J', arguments text,"
-		" priority int NOT NULL DEFAULT 0, scheduled_at timestamp, finished_at timestamp, created_at timestamp NOT NULL DEFAULT now());"
-		"CREATE TABLE solid_queue_ready_executions (id bigserial PRIMARY KEY, job_id bigint NOT NULL, queue_name text NOT NULL, priority int NOT NULL DEFAULT 0, created_at timestamp NOT NULL DEFAULT now());"
-		"CREATE TABLE solid_queue_claimed_executions (id bigserial PRIMARY KEY, job_id bigint NOT NULL, process_id bigint, created_at timestamp NOT NULL DEFAULT now());"
-		"CREATE TABLE solid_queue_failed_executions (id bigserial PRIMARY KEY, job_id bigint NOT NULL, error text, created_at timestamp NOT NULL DEFAULT now());"
-		"CREATE TABLE solid_queue_scheduled_executions (id bigserial PRIMARY KEY, job_id bigint NOT NULL, queue_name text NOT NULL, priority int NOT NULL DEFAULT 0, scheduled_at timestamp NOT NULL, created_at timestamp NOT NULL DEFAULT now());"
-		"CREATE TABLE solid_queue_processes (id bigserial PRIMARY KEY, kind text NOT NULL, last_heartbeat_at timestamp NOT NULL, pid int NOT NULL, hostname text, name text);"
-		"INSERT INTO solid_queue_jobs (queue_name) SELECT 'default' FROM generate_series(1, 6);"
-		"INSERT INTO solid_queue_ready_executions (job_id, queue_name, created_at) VALUES (1, 'default', now() - interval '30 seconds'), (2, 'default', now());"
-		"INSERT INTO solid_queue_claimed_executions (job_id) VALUES (3);"
-		"INSERT INTO solid_queue_failed_executions (job_id) VALUES (4), (5);"
-		"INSERT INTO solid_queue_scheduled_executions (job_id, queue_name, scheduled_at) VALUES (6, 'default', now() + interval '1 hour');"
-		"INSERT INTO solid_queue_processes (kind, last_heartbeat_at, pid) VALUES ('Worker', now(), 1), ('Worker', now() - interval '1 day', 2), ('Dispatcher', now(), 3)");
+	exec(
+	    c,
+	    "CREATE TABLE solid_queue_jobs (id bigserial PRIMARY KEY, queue_name text NOT NULL, "
+	    "class_name text NOT NULL DEFAULT 'J', arguments text,"
+	    " priority int NOT NULL DEFAULT 0, scheduled_at timestamp, finished_at timestamp, "
+	    "created_at timestamp NOT NULL DEFAULT now());"
+	    "CREATE TABLE solid_queue_ready_executions (id bigserial PRIMARY KEY, job_id bigint "
+	    "NOT NULL, queue_name text NOT NULL, priority int NOT NULL DEFAULT 0, created_at "
+	    "timestamp NOT NULL DEFAULT now());"
+	    "CREATE TABLE solid_queue_claimed_executions (id bigserial PRIMARY KEY, job_id bigint "
+	    "NOT NULL, process_id bigint, created_at timestamp NOT NULL DEFAULT now());"
+	    "CREATE TABLE solid_queue_failed_executions (id bigserial PRIMARY KEY, job_id bigint "
+	    "NOT NULL, error text, created_at timestamp NOT NULL DEFAULT now());"
+	    "CREATE TABLE solid_queue_scheduled_executions (id bigserial PRIMARY KEY, job_id "
+	    "bigint NOT NULL, queue_name text NOT NULL, priority int NOT NULL DEFAULT 0, "
+	    "scheduled_at timestamp NOT NULL, created_at timestamp NOT NULL DEFAULT now());"
+	    "CREATE TABLE solid_queue_processes (id bigserial PRIMARY KEY, kind text NOT NULL, "
+	    "last_heartbeat_at timestamp NOT NULL, pid int NOT NULL, hostname text, name text);"
+	    "INSERT INTO solid_queue_jobs (queue_name) SELECT 'default' FROM generate_series(1, 6);"
+	    "INSERT INTO solid_queue_ready_executions (job_id, queue_name, created_at) VALUES (1, "
+	    "'default', now() - interval '30 seconds'), (2, 'default', now());"
+	    "INSERT INTO solid_queue_claimed_executions (job_id) VALUES (3);"
+	    "INSERT INTO solid_queue_failed_executions (job_id) VALUES (4), (5);"
+	    "INSERT INTO solid_queue_scheduled_executions (job_id, queue_name, scheduled_at) "
+	    "VALUES (6, 'default', now() + interval '1 hour');"
+	    "INSERT INTO solid_queue_processes (kind, last_heartbeat_at, pid) VALUES ('Worker', "
+	    "now(), 1), ('Worker', now() - interval '1 day', 2), ('Dispatcher', now(), 3)");
 	PQfinish(c);
 	struct want w = {{2, 1, -1, 2, 1, 30, 1}};
 	check_figures("solid_queue", "default", NULL, &w);
@@ -339,11 +445,19 @@ END_TEST
 START_TEST(preset_river)
 {
 	PGconn *c = su(dbname);
-	exec(c, "CREATE TYPE river_job_state AS ENUM ('available','cancelled','completed','discarded','pending','retryable','running','scheduled');"
-		"CREATE TABLE river_job (id bigserial PRIMARY KEY, state river_job_state NOT NULL DEFAULT 'available', queue text NOT NULL DEFAULT 'default', kind text NOT NULL,"
-		" attempt smallint NOT NULL DEFAULT 0, max_attempts smallint NOT NULL DEFAULT 25, created_at timestamptz NOT NULL DEFAULT now(), scheduled_at timestamptz NOT NULL DEFAULT now());"
-		"INSERT INTO river_job (state, kind, scheduled_at) VALUES ('available','k', now() - interval '45 seconds'), ('running','k', now()), ('running','k', now()),"
-		" ('retryable','k', now() + interval '10 seconds'), ('discarded','k', now()), ('scheduled','k', now() + interval '1 hour'), ('pending','k', now()), ('completed','k', now())");
+	exec(c, "CREATE TYPE river_job_state AS ENUM "
+		"('available','cancelled','completed','discarded','pending','retryable','running','"
+		"scheduled');"
+		"CREATE TABLE river_job (id bigserial PRIMARY KEY, state river_job_state NOT NULL "
+		"DEFAULT 'available', queue text NOT NULL DEFAULT 'default', kind text NOT NULL,"
+		" attempt smallint NOT NULL DEFAULT 0, max_attempts smallint NOT NULL DEFAULT 25, "
+		"created_at timestamptz NOT NULL DEFAULT now(), scheduled_at timestamptz NOT NULL "
+		"DEFAULT now());"
+		"INSERT INTO river_job (state, kind, scheduled_at) VALUES ('available','k', now() "
+		"- interval '45 seconds'), ('running','k', now()), ('running','k', now()),"
+		" ('retryable','k', now() + interval '10 seconds'), ('discarded','k', now()), "
+		"('scheduled','k', now() + interval '1 hour'), ('pending','k', now()), "
+		"('completed','k', now())");
 	PQfinish(c);
 	struct want w = {{1, 2, 1, 1, 2, 45, -1}};
 	check_figures("river", "default", NULL, &w);
@@ -353,17 +467,24 @@ END_TEST
 START_TEST(preset_que)
 {
 	PGconn *c = su(dbname);
-	exec(c, "CREATE TABLE que_jobs (priority smallint NOT NULL DEFAULT 100, run_at timestamptz NOT NULL DEFAULT now(), id bigserial PRIMARY KEY,"
-		" job_class text NOT NULL, error_count int NOT NULL DEFAULT 0, last_error_message text, queue text NOT NULL DEFAULT 'default',"
-		" last_error_backtrace text, finished_at timestamptz, expired_at timestamptz, args jsonb NOT NULL DEFAULT '[]', data jsonb NOT NULL DEFAULT '{}',"
-		" job_schema_version int DEFAULT 1, kwargs jsonb NOT NULL DEFAULT '{}');"
-		"COMMENT ON TABLE que_jobs IS '7';"
-		"CREATE UNLOGGED TABLE que_lockers (pid int PRIMARY KEY, worker_count int NOT NULL, worker_priorities int[] NOT NULL, ruby_pid int NOT NULL,"
-		" ruby_hostname text NOT NULL, queues text[] NOT NULL, listening boolean NOT NULL, job_schema_version int DEFAULT 1);"
-		"INSERT INTO que_jobs (job_class, run_at, error_count, finished_at, expired_at) VALUES"
-		" ('J', now() - interval '20 seconds', 0, NULL, NULL), ('J', now(), 2, NULL, NULL),"
-		" ('J', now() + interval '1 hour', 0, NULL, NULL), ('J', now(), 15, NULL, now()), ('J', now(), 0, now(), NULL);"
-		"INSERT INTO que_lockers VALUES (1, 4, '{}', 10, 'h', '{default}', true, 1)");
+	exec(c,
+	     "CREATE TABLE que_jobs (priority smallint NOT NULL DEFAULT 100, run_at timestamptz "
+	     "NOT NULL DEFAULT now(), id bigserial PRIMARY KEY,"
+	     " job_class text NOT NULL, error_count int NOT NULL DEFAULT 0, last_error_message "
+	     "text, queue text NOT NULL DEFAULT 'default',"
+	     " last_error_backtrace text, finished_at timestamptz, expired_at timestamptz, args "
+	     "jsonb NOT NULL DEFAULT '[]', data jsonb NOT NULL DEFAULT '{}',"
+	     " job_schema_version int DEFAULT 1, kwargs jsonb NOT NULL DEFAULT '{}');"
+	     "COMMENT ON TABLE que_jobs IS '7';"
+	     "CREATE UNLOGGED TABLE que_lockers (pid int PRIMARY KEY, worker_count int NOT NULL, "
+	     "worker_priorities int[] NOT NULL, ruby_pid int NOT NULL,"
+	     " ruby_hostname text NOT NULL, queues text[] NOT NULL, listening boolean NOT NULL, "
+	     "job_schema_version int DEFAULT 1);"
+	     "INSERT INTO que_jobs (job_class, run_at, error_count, finished_at, expired_at) VALUES"
+	     " ('J', now() - interval '20 seconds', 0, NULL, NULL), ('J', now(), 2, NULL, NULL),"
+	     " ('J', now() + interval '1 hour', 0, NULL, NULL), ('J', now(), 15, NULL, now()), "
+	     "('J', now(), 0, now(), NULL);"
+	     "INSERT INTO que_lockers VALUES (1, 4, '{}', 10, 'h', '{default}', true, 1)");
 	PQfinish(c);
 	/* depth 2 (one of them retrying), nothing locked, one expired, one later */
 	struct want w = {{2, 0, 1, 1, 1, 20, 1}};
@@ -374,11 +495,16 @@ END_TEST
 START_TEST(preset_delayed_job)
 {
 	PGconn *c = su(dbname);
-	exec(c, "CREATE TABLE delayed_jobs (id bigserial PRIMARY KEY, priority int NOT NULL DEFAULT 0, attempts int NOT NULL DEFAULT 0, handler text NOT NULL,"
-		" last_error text, run_at timestamp, locked_at timestamp, failed_at timestamp, locked_by text, queue text, created_at timestamp, updated_at timestamp);"
-		"INSERT INTO delayed_jobs (handler, run_at, attempts, locked_at, failed_at, queue) VALUES"
-		" ('h', now() - interval '2 minutes', 0, NULL, NULL, 'mail'), ('h', now(), 3, NULL, NULL, 'mail'),"
-		" ('h', now(), 1, now(), NULL, 'mail'), ('h', now(), 25, NULL, now(), 'mail'), ('h', now() + interval '1 hour', 0, NULL, NULL, 'mail'),"
+	exec(c, "CREATE TABLE delayed_jobs (id bigserial PRIMARY KEY, priority int NOT NULL "
+		"DEFAULT 0, attempts int NOT NULL DEFAULT 0, handler text NOT NULL,"
+		" last_error text, run_at timestamp, locked_at timestamp, failed_at timestamp, "
+		"locked_by text, queue text, created_at timestamp, updated_at timestamp);"
+		"INSERT INTO delayed_jobs (handler, run_at, attempts, locked_at, failed_at, queue) "
+		"VALUES"
+		" ('h', now() - interval '2 minutes', 0, NULL, NULL, 'mail'), ('h', now(), 3, "
+		"NULL, NULL, 'mail'),"
+		" ('h', now(), 1, now(), NULL, 'mail'), ('h', now(), 25, NULL, now(), 'mail'), "
+		"('h', now() + interval '1 hour', 0, NULL, NULL, 'mail'),"
 		" ('h', now(), 0, NULL, NULL, NULL)");
 	PQfinish(c);
 	struct want w = {{2, 1, 1, 1, 1, 120, -1}};
@@ -390,12 +516,18 @@ START_TEST(preset_pgmq)
 {
 	PGconn *c = su(dbname);
 	exec(c, "CREATE SCHEMA pgmq;"
-		"CREATE TABLE pgmq.meta (queue_name varchar UNIQUE NOT NULL, is_partitioned boolean NOT NULL, is_unlogged boolean NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
-		"CREATE TABLE pgmq.q_orders (msg_id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, read_ct int NOT NULL DEFAULT 0,"
-		" enqueued_at timestamptz NOT NULL DEFAULT now(), vt timestamptz NOT NULL, message jsonb, headers jsonb);"
+		"CREATE TABLE pgmq.meta (queue_name varchar UNIQUE NOT NULL, is_partitioned "
+		"boolean NOT NULL, is_unlogged boolean NOT NULL, created_at timestamptz NOT NULL "
+		"DEFAULT now());"
+		"CREATE TABLE pgmq.q_orders (msg_id bigint PRIMARY KEY GENERATED ALWAYS AS "
+		"IDENTITY, read_ct int NOT NULL DEFAULT 0,"
+		" enqueued_at timestamptz NOT NULL DEFAULT now(), vt timestamptz NOT NULL, message "
+		"jsonb, headers jsonb);"
 		"INSERT INTO pgmq.meta VALUES ('orders', false, false);"
-		"INSERT INTO pgmq.q_orders (read_ct, enqueued_at, vt) VALUES (0, now() - interval '50 seconds', now() - interval '50 seconds'),"
-		" (2, now(), now() - interval '1 second'), (1, now(), now() + interval '30 seconds'), (0, now(), now() + interval '10 minutes')");
+		"INSERT INTO pgmq.q_orders (read_ct, enqueued_at, vt) VALUES (0, now() - interval "
+		"'50 seconds', now() - interval '50 seconds'),"
+		" (2, now(), now() - interval '1 second'), (1, now(), now() + interval '30 "
+		"seconds'), (0, now(), now() + interval '10 minutes')");
 	PQfinish(c);
 	struct want w = {{2, 1, 1, -1, 1, 50, -1}};
 	check_figures("pgmq", "orders", NULL, &w);
@@ -406,12 +538,18 @@ START_TEST(preset_pg_boss)
 {
 	PGconn *c = su(dbname);
 	exec(c, "CREATE SCHEMA pgboss;"
-		"CREATE TYPE pgboss.job_state AS ENUM ('created','retry','active','completed','cancelled','failed');"
-		"CREATE TABLE pgboss.job (id uuid NOT NULL DEFAULT gen_random_uuid(), name text NOT NULL, priority int NOT NULL DEFAULT 0, data jsonb,"
-		" state pgboss.job_state NOT NULL DEFAULT 'created', retry_limit int NOT NULL DEFAULT 2, retry_count int NOT NULL DEFAULT 0,"
-		" start_after timestamptz NOT NULL DEFAULT now(), started_on timestamptz, created_on timestamptz NOT NULL DEFAULT now(), completed_on timestamptz);"
-		"INSERT INTO pgboss.job (name, state, start_after) VALUES ('email', 'created', now() - interval '75 seconds'), ('email', 'retry', now() - interval '1 second'),"
-		" ('email', 'retry', now() + interval '1 minute'), ('email', 'active', now()), ('email', 'failed', now()), ('email', 'created', now() + interval '1 hour'),"
+		"CREATE TYPE pgboss.job_state AS ENUM "
+		"('created','retry','active','completed','cancelled','failed');"
+		"CREATE TABLE pgboss.job (id uuid NOT NULL DEFAULT gen_random_uuid(), name text "
+		"NOT NULL, priority int NOT NULL DEFAULT 0, data jsonb,"
+		" state pgboss.job_state NOT NULL DEFAULT 'created', retry_limit int NOT NULL "
+		"DEFAULT 2, retry_count int NOT NULL DEFAULT 0,"
+		" start_after timestamptz NOT NULL DEFAULT now(), started_on timestamptz, "
+		"created_on timestamptz NOT NULL DEFAULT now(), completed_on timestamptz);"
+		"INSERT INTO pgboss.job (name, state, start_after) VALUES ('email', 'created', "
+		"now() - interval '75 seconds'), ('email', 'retry', now() - interval '1 second'),"
+		" ('email', 'retry', now() + interval '1 minute'), ('email', 'active', now()), "
+		"('email', 'failed', now()), ('email', 'created', now() + interval '1 hour'),"
 		" ('email', 'completed', now()), ('sms', 'created', now())");
 	PQfinish(c);
 	/* ready: created+retry due now (2); scheduled: created/retry later (2) */
@@ -424,12 +562,18 @@ START_TEST(preset_graphile_worker)
 {
 	PGconn *c = su(dbname);
 	exec(c, "CREATE SCHEMA graphile_worker;"
-		"CREATE TABLE graphile_worker.jobs (id bigserial PRIMARY KEY, queue_name text, task_identifier text NOT NULL, payload json DEFAULT '{}',"
-		" priority int NOT NULL DEFAULT 0, run_at timestamptz NOT NULL DEFAULT now(), attempts int NOT NULL DEFAULT 0, max_attempts int NOT NULL DEFAULT 25,"
-		" last_error text, created_at timestamptz NOT NULL DEFAULT now(), locked_at timestamptz, locked_by text);"
-		"INSERT INTO graphile_worker.jobs (queue_name, task_identifier, run_at, attempts, max_attempts, locked_at) VALUES"
-		" ('q', 't', now() - interval '30 seconds', 0, 25, NULL), ('q', 't', now() + interval '1 minute', 2, 25, NULL),"
-		" ('q', 't', now(), 1, 25, now()), ('q', 't', now(), 25, 25, NULL), ('q', 't', now() + interval '1 hour', 0, 25, NULL)");
+		"CREATE TABLE graphile_worker.jobs (id bigserial PRIMARY KEY, queue_name text, "
+		"task_identifier text NOT NULL, payload json DEFAULT '{}',"
+		" priority int NOT NULL DEFAULT 0, run_at timestamptz NOT NULL DEFAULT now(), "
+		"attempts int NOT NULL DEFAULT 0, max_attempts int NOT NULL DEFAULT 25,"
+		" last_error text, created_at timestamptz NOT NULL DEFAULT now(), locked_at "
+		"timestamptz, locked_by text);"
+		"INSERT INTO graphile_worker.jobs (queue_name, task_identifier, run_at, attempts, "
+		"max_attempts, locked_at) VALUES"
+		" ('q', 't', now() - interval '30 seconds', 0, 25, NULL), ('q', 't', now() + "
+		"interval '1 minute', 2, 25, NULL),"
+		" ('q', 't', now(), 1, 25, now()), ('q', 't', now(), 25, 25, NULL), ('q', 't', "
+		"now() + interval '1 hour', 0, 25, NULL)");
 	PQfinish(c);
 	struct want w = {{1, 1, 1, 1, 1, 30, -1}};
 	check_figures("graphile_worker", "q", NULL, &w);
@@ -440,8 +584,8 @@ START_TEST(presets_pg_boss_and_graphile_worker_with_the_real_libraries)
 {
 	/* Both libraries create their own schemas in the database. */
 	char *cmd = tu_fmt("NODE_PATH=%s node %s/tests/fixtures/pg_state.js %s/%s >/dev/null 2>&1",
-			   tu_env("AC_TEST_NODE_MODULES"), tu_env("AC_SOURCE_ROOT"), tu_env("AC_TEST_PG_SU_URL"),
-			   dbname);
+			   tu_env("AC_TEST_NODE_MODULES"), tu_env("AC_SOURCE_ROOT"),
+			   tu_env("AC_TEST_PG_SU_URL"), dbname);
 	ck_assert_msg(system(cmd) == 0, "fixture failed: %s", cmd);
 	free(cmd);
 	struct want boss = {{2, 1, 1, 1, 3, 0, -1}};
@@ -454,28 +598,38 @@ END_TEST
 START_TEST(queue_expectations_and_unavailable_figures)
 {
 	PGconn *c = su(dbname);
-	exec(c, "CREATE TABLE delayed_jobs (id bigserial PRIMARY KEY, priority int NOT NULL DEFAULT 0, attempts int NOT NULL DEFAULT 0, handler text NOT NULL,"
-		" last_error text, run_at timestamp, locked_at timestamp, failed_at timestamp, locked_by text, queue text);"
-		"INSERT INTO delayed_jobs (handler, run_at, attempts, failed_at, queue) VALUES ('h', now() - interval '10 minutes', 0, NULL, 'q'), ('h', now(), 2, NULL, 'q')");
+	exec(c, "CREATE TABLE delayed_jobs (id bigserial PRIMARY KEY, priority int NOT NULL "
+		"DEFAULT 0, attempts int NOT NULL DEFAULT 0, handler text NOT NULL,"
+		" last_error text, run_at timestamp, locked_at timestamp, failed_at timestamp, "
+		"locked_by text, queue text);"
+		"INSERT INTO delayed_jobs (handler, run_at, attempts, failed_at, queue) VALUES "
+		"('h', now() - interval '10 minutes', 0, NULL, 'q'), ('h', now(), 2, NULL, 'q')");
 	PQfinish(c);
 	char *json = scenario(
-		"{\"kind\": \"queue\", \"name\": \"limits\", \"area\": \"jobs\", \"owner\": \"o\", \"preset\": \"delayed_job\", \"queue\": \"q\", \"database\": \"db\","
-		" \"expect\": {\"max_depth\": 1, \"max_oldest_age\": \"5m\", \"max_retrying\": 5}},"
-		"{\"kind\": \"queue\", \"name\": \"workers\", \"area\": \"jobs\", \"owner\": \"o\", \"preset\": \"delayed_job\", \"queue\": \"q\", \"database\": \"db\","
-		" \"expect\": {\"min_workers\": 1}}");
+	    "{\"kind\": \"queue\", \"name\": \"limits\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"preset\": \"delayed_job\", \"queue\": \"q\", \"database\": \"db\","
+	    " \"expect\": {\"max_depth\": 1, \"max_oldest_age\": \"5m\", \"max_retrying\": 5}},"
+	    "{\"kind\": \"queue\", \"name\": \"workers\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"preset\": \"delayed_job\", \"queue\": \"q\", \"database\": \"db\","
+	    " \"expect\": {\"min_workers\": 1}}");
 	struct ac_plan *plan;
 	struct ac_result *r = tu_run_scenario(json, 1, &plan);
 	const struct ac_check_result *l = tu_check(r, "limits");
 	ck_assert_int_eq(l->state, AC_STATE_FAIL);
-	ck_assert_msg(strstr(l->reason, "depth 2, at most 1") && strstr(l->reason, "oldest_age_s"), "%s", l->reason);
+	ck_assert_msg(strstr(l->reason, "depth 2, at most 1") && strstr(l->reason, "oldest_age_s"),
+		      "%s", l->reason);
 	const struct ac_check_result *w = tu_check(r, "workers");
 	ck_assert_int_eq(w->state, AC_STATE_ERROR);
-	ck_assert_msg(strstr(w->reason, "workers unavailable: delayed_job keeps no worker registry"), "%s", w->reason);
+	ck_assert_msg(
+	    strstr(w->reason, "workers unavailable: delayed_job keeps no worker registry"), "%s",
+	    w->reason);
 	ac_result_destroy(r);
 	ac_plan_destroy(plan);
 	free(json);
-	char *e = tu_load_error("{\"databases\": {\"db\": \"host=x\"}, \"checks\": [{\"kind\": \"queue\", \"name\": \"q\", \"area\": \"jobs\","
-				" \"owner\": \"o\", \"preset\": \"obaan\", \"database\": \"db\"}]}");
+	char *e =
+	    tu_load_error("{\"databases\": {\"db\": \"host=x\"}, \"checks\": [{\"kind\": "
+			  "\"queue\", \"name\": \"q\", \"area\": \"jobs\","
+			  " \"owner\": \"o\", \"preset\": \"obaan\", \"database\": \"db\"}]}");
 	ck_assert_msg(strstr(e, "unknown preset \"obaan\", did you mean \"oban\"?"), "%s", e);
 	free(e);
 }

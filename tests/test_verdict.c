@@ -36,7 +36,8 @@ static void record(struct ac_check_result *cr, int round, enum ac_state st, doub
 
 static struct ac_judge_opts opts(int rounds)
 {
-	struct ac_judge_opts o = {.confirm = 3, .coverage = 0.8, .flake_budget = -1, .rounds = rounds, .final = true};
+	struct ac_judge_opts o = {
+	    .confirm = 3, .coverage = 0.8, .flake_budget = -1, .rounds = rounds, .final = true};
 	return o;
 }
 
@@ -248,7 +249,8 @@ END_TEST
 
 START_TEST(fleet_agreement_and_stale_edges)
 {
-	struct ac_target origin = {"origin", "http://o", "origin", ""}, us = {"edge-us", "http://u", "edge", "us"},
+	struct ac_target origin = {"origin", "http://o", "origin", ""},
+			 us = {"edge-us", "http://u", "edge", "us"},
 			 eu = {"edge-eu", "http://e", "edge", "eu"};
 	struct ac_check c[3];
 	struct ac_check_result cr[3];
@@ -274,7 +276,8 @@ START_TEST(fleet_agreement_and_stale_edges)
 	ck_assert_int_eq(cr[0].state, AC_STATE_PASS);
 	ck_assert_int_eq(cr[1].state, AC_STATE_PASS);
 	ck_assert_int_eq(cr[2].state, AC_STATE_FAIL);
-	ck_assert_msg(strstr(cr[2].reason, "targets disagree: edge-eu says \"new_checkout=true\""), "%s", cr[2].reason);
+	ck_assert_msg(strstr(cr[2].reason, "targets disagree: edge-eu says \"new_checkout=true\""),
+		      "%s", cr[2].reason);
 	/* a failing edge next to a passing origin is a stale edge */
 	struct ac_step_result st;
 	memset(&st, 0, sizeof(st));
@@ -284,7 +287,8 @@ START_TEST(fleet_agreement_and_stale_edges)
 	cr[2].last_bad.nsteps = 1;
 	cr[2].has_last_bad = true;
 	ac_judge_fleet(&r);
-	ck_assert_msg(cr[2].note && strstr(cr[2].note, "origin restored, edge-eu stale: build v42, Age 540 s"),
+	ck_assert_msg(cr[2].note && strstr(cr[2].note,
+					   "origin restored, edge-eu stale: build v42, Age 540 s"),
 		      "%s", cr[2].note ? cr[2].note : "(none)");
 	cr[2].last_bad.steps = NULL;
 	cr[2].last_bad.nsteps = 0;

@@ -63,7 +63,7 @@ int tu_listen(int *port);
 
 /* Check's failure messages are short: print the whole output of a run to
  * stderr, then fail with a short message. */
-#define TU_EXPECT(cond, p, ...)                                                                   \
+#define TU_EXPECT(cond, p, ...)                                                                    \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
 			fprintf(stderr, "--- stdout:\n%s\n--- stderr:\n%s\n", (p)->out, (p)->err); \

@@ -1,0 +1,24 @@
+#!/bin/bash
+# Style checks that a compiler does not make: the banned footguns (curl's
+# and git's list) and clang-format as the arbiter of layout.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+status=0
+files=$(git ls-files 'src/*.c' 'src/*.h' 'probes/*.c' 'probes/*.h' 'report/*.c' 'report/*.h' \
+	'demo/*.c' 'tests/*.c' 'tests/*.h' 'tests/fuzz/*.c' 2>/dev/null || true)
+if [ -z "$files" ]; then
+	files=$(ls src/*.[ch] probes/*.[ch] report/*.[ch] demo/*.c tests/*.[ch] tests/fuzz/*.c)
+fi
+# shellcheck disable=SC2086
+if grep -nE '(^|[^a-z_])(sprintf|strcpy|strcat|strtok|atoi|gets)[[:space:]]*\(' $files | grep -vE 'snprintf|vsnprintf'; then
+	echo "lint: banned function (use snprintf, ac_buf, ac_asprintf, ac_parse_long)" >&2
+	status=1
+fi
+if command -v clang-format >/dev/null; then
+	# shellcheck disable=SC2086
+	if ! clang-format --dry-run --Werror $files 2>/dev/null; then
+		echo "lint: not formatted as .clang-format says (run: clang-format -i FILES)" >&2
+		status=1
+	fi
+fi
+exit $status
