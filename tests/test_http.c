@@ -32,7 +32,7 @@ static void shop(int fd, const struct hs_request *q, void *ud)
 			hs_reply(fd, 200, "X-Build: v41\r\n", "{\"user\":\"alice\",\"n\":[1,2,3]}");
 		else
 			hs_reply(fd, 401, "", "{\"error\":\"login required\"}");
-	} else if (strcmp(q->path, "/") == 0) {
+	} else if (strcmp(q->path, "/") == 0 || strncmp(q->path, "/?", 2) == 0) {
 		hs_reply(fd, 200, "X-Build: v41\r\nAge: 10\r\n", "<h1>Corner Shop</h1> id=42 ok");
 	} else if (strcmp(q->path, "/orders") == 0 && strcmp(q->method, "POST") == 0) {
 		hs_reply(fd, 201, "", "{\"id\":7,\"status\":\"pending\"}");
@@ -583,6 +583,56 @@ START_TEST(sigterm_mid_window_reports_and_is_inconclusive)
 }
 END_TEST
 
+START_TEST(baseline_save_and_within_baseline)
+{
+	struct hs_server s;
+	hs_start(&s, shop, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	/* The value comes from a regex capture; a header capture rides along. */
+	char *path =
+	    scenario("", t,
+		     J("home", "\"value\": \"${id}\", \"within_baseline\": \"10%\","
+			       " \"steps\": [{\"url\": \"/\", \"capture\": {\"id\": {\"regex\":"
+			       " \"id=([0-9]+)\"}, \"build\": {\"header\": \"X-Build\"}}},"
+			       " {\"url\": \"/?b=${build}\", \"assert\": {\"status\": 200}}]"));
+	char *base = tu_fmt("%s.baseline.json", path);
+	struct tu_proc p;
+	/* Without a saved baseline the check cannot be judged. */
+	run_check(&p, path, NULL);
+	TU_EXPECT(p.exit_code == 2, &p, "no baseline: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "no baseline value saved"), &p, "says why");
+	free(report_json(path));
+	tu_proc_release(&p);
+	const char *save[] = {"baseline", "save", path, "-o", base, NULL};
+	tu_run(&p, save, NULL, 30);
+	TU_EXPECT(p.exit_code == 0, &p, "baseline save: exit %d", p.exit_code);
+	char *saved = tu_read_file(base);
+	ck_assert_msg(strstr(saved, "\"home @ origin\":\t42"), "%s", saved);
+	tu_proc_release(&p);
+	char *json_out = tu_fmt("%s.report.json", path);
+	const char *check[] = {"check", path, "--baseline", base, "--json", json_out, NULL};
+	tu_run(&p, check, NULL, 30);
+	TU_EXPECT(p.exit_code == 0, &p, "within the baseline: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	/* A baseline the value is far from fails. */
+	FILE *f = fopen(base, "w");
+	fputs("{\"version\": 1, \"values\": {\"home @ origin\": 10}}", f);
+	fclose(f);
+	tu_run(&p, check, NULL, 30);
+	TU_EXPECT(p.exit_code == 1, &p, "off the baseline: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "away from the baseline 10"), &p, "says how far");
+	tu_proc_release(&p);
+	unlink(base);
+	unlink(json_out);
+	free(json_out);
+	free(saved);
+	free(base);
+	hs_stop(&s);
+	free(t);
+	free(path);
+}
+END_TEST
+
 START_TEST(cli_usage_and_version)
 {
 	struct tu_proc p;
@@ -626,6 +676,7 @@ int main(void)
 	tcase_add_test(tc, one_hanging_journey_of_twenty_keeps_the_others);
 	tcase_add_test(tc, tls_failure_is_inconclusive_not_a_pass);
 	tcase_add_test(tc, sigterm_mid_window_reports_and_is_inconclusive);
+	tcase_add_test(tc, baseline_save_and_within_baseline);
 	tcase_add_test(tc, cli_usage_and_version);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
