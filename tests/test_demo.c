@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "util.h"
@@ -242,6 +243,77 @@ START_TEST(damage_still_spreading_then_the_storm_drains)
 }
 END_TEST
 
+START_TEST(prometheus_scraping_the_shop)
+{
+	int base = demo_base(), pport;
+	close(tu_listen(&pport));
+	char *dir = tu_fmt("%s/prom", state);
+	char *mk = tu_fmt("mkdir -p %s", dir);
+	ck_assert_int_eq(system(mk), 0);
+	char *conf = tu_fmt("%s/prometheus.yml", dir);
+	FILE *f = fopen(conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: shop\n"
+		"    static_configs:\n      - targets: ['127.0.0.1:%d']\n",
+		base + 1);
+	fclose(f);
+	char *setup =
+	    tu_fmt("(setsid prometheus --config.file=%s --storage.tsdb.path=%s/data"
+		   " --web.listen-address=127.0.0.1:%d >/dev/null 2>&1 & echo $! > %s/pid)",
+		   conf, dir, pport, dir);
+	ck_assert_int_eq(system(setup), 0);
+	/* A burst of requests for pages that do not exist, while it scrapes;
+	 * then wait (at most 30 s) until a query sees it. */
+	char *burst =
+	    tu_fmt("for i in $(seq 150); do curl -sfG http://127.0.0.1:%d/api/v1/query"
+		   " --data-urlencode 'query=up{job=\"shop\"} == 1' | grep -q '\"value\"' && break;"
+		   " sleep 0.2; done;"
+		   " for i in $(seq 60); do curl -s -o /dev/null http://127.0.0.1:%d/nope; sleep "
+		   "0.05; done;"
+		   " for i in $(seq 150); do curl -sfG http://127.0.0.1:%d/api/v1/query"
+		   " --data-urlencode "
+		   "'query=sum(increase(shop_http_requests_total{code=\"404\"}[1m])) > 0'"
+		   " | grep -q '\"value\"' && exit 0; sleep 0.2; done; exit 1",
+		   pport, base + 1, pport);
+	ck_assert_msg(system(burst) == 0, "prometheus never saw the burst");
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1}, \"checks\": ["
+		   "{\"kind\": \"metric\", \"name\": \"shop is scraped\", \"area\": \"code\", "
+		   "\"owner\": \"sre\","
+		   " \"prometheus\": \"http://127.0.0.1:%d\", \"query\": \"up{job=\\\"shop\\\"}\", "
+		   "\"expect\": {\"==\": 1}},"
+		   "{\"kind\": \"metric\", \"name\": \"404s in the last minute\", \"area\": "
+		   "\"code\", \"owner\": \"web\","
+		   " \"prometheus\": \"http://127.0.0.1:%d\","
+		   " \"query\": \"sum(increase(shop_http_requests_total{code=\\\"404\\\"}[1m]))\", "
+		   "\"expect\": {\"<=\": 0}}]}",
+		   pport, pport);
+	char *path = tu_write_temp(json, ".json");
+	const char *args[] = {"check", path, NULL};
+	struct tu_proc p;
+	tu_run(&p, args, NULL, 60);
+	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "FAIL  [code] 404s in the last minute"), &p, "the burst is seen");
+	TU_EXPECT(!strstr(p.out, "shop is scraped\n      owner"), &p, "up is 1");
+	tu_proc_release(&p);
+	char *stop = tu_fmt("kill $(cat %s/pid); sleep 0.5", dir);
+	ck_assert_int_eq(system(stop), 0);
+	/* Prometheus down: could not measure, never a pass. */
+	tu_run(&p, args, NULL, 60);
+	TU_EXPECT(p.exit_code == 2, &p, "prometheus down: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	free(stop);
+	free(path);
+	free(json);
+	free(burst);
+	free(setup);
+	free(conf);
+	free(mk);
+	free(dir);
+}
+END_TEST
+
 START_TEST(bad_rows_are_named_with_their_owners)
 {
 	const char *expect[] = {
@@ -269,6 +341,7 @@ int main(void)
 	tcase_add_test(tc, retry_storm_stops_orders_being_processed);
 	tcase_add_test(tc, bad_rows_are_named_with_their_owners);
 	tcase_add_test(tc, damage_still_spreading_then_the_storm_drains);
+	tcase_add_test(tc, prometheus_scraping_the_shop);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
