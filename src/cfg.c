@@ -250,23 +250,10 @@ bool ac_cfg_want_object(struct ac_cfg *cx, const cJSON *obj, const char *path)
 
 static char *read_secret_file(struct ac_cfg *cx, const char *path, const char *file)
 {
-	FILE *f = fopen(file, "rb");
-	if (!f) {
-		ac_cfg_error(cx, path, "cannot read \"${file:%s}\": %s", file, strerror(errno));
-		return NULL;
-	}
 	struct ac_buf b;
-	ac_buf_init(&b, AC_FILE_VAR_MAX);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (ac_buf_add(&b, chunk, n) < 0)
-			break;
-	fclose(f);
-	if (b.truncated) {
-		ac_cfg_error(cx, path, "\"${file:%s}\" is larger than %d bytes", file,
-			     AC_FILE_VAR_MAX);
-		ac_buf_release(&b);
+	struct ac_error err = {0};
+	if (ac_read_file(file, AC_FILE_VAR_MAX, &b, &err) < 0) {
+		ac_cfg_error(cx, path, "cannot read \"${file:%s}\": %s", file, err.msg);
 		return NULL;
 	}
 	/* A trailing newline in a secret file is never part of the secret. */

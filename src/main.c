@@ -260,22 +260,13 @@ static void on_round(const struct ac_result *r, int64_t time_left_ms, void *ud)
 /* Read a saved baseline into the plan's checks. */
 static int load_baseline(struct ac_plan *plan, const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "allclear: cannot read baseline %s: %s\n", path, strerror(errno));
+	struct ac_buf b;
+	struct ac_error err = {0};
+	if (ac_read_file(path, 16 * 1024 * 1024, &b, &err) < 0) {
+		fprintf(stderr, "allclear: baseline %s: %s\n", path, err.msg);
 		return -1;
 	}
-	struct ac_buf b;
-	ac_buf_init(&b, 16 * 1024 * 1024);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (ac_buf_add(&b, chunk, n) < 0)
-			break;
-	fclose(f);
-	struct ac_error err = {0};
-	cJSON *root =
-	    b.truncated ? NULL : ac_json_parse_strict(b.buf, b.len, path, AC_JSON_MAX_DEPTH, &err);
+	cJSON *root = ac_json_parse_strict(b.buf, b.len, path, AC_JSON_MAX_DEPTH, &err);
 	ac_buf_release(&b);
 	const cJSON *values = ac_json_get(root, "values");
 	const cJSON *ver = ac_json_get(root, "version");

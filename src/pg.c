@@ -204,6 +204,17 @@ static char *clean_error(struct pool *pool, const char *msg)
 	return m;
 }
 
+static void free_query(struct ac_pg_query *q)
+{
+	for (int k = 0; k < q->nparams; k++)
+		free(q->params[k]);
+	free(q->params);
+	free(q->sql);
+	free(q->error);
+	PQclear(q->result);
+	free(q);
+}
+
 static void pool_destroy(void *p)
 {
 	struct pool *pool = p;
@@ -220,13 +231,7 @@ static void pool_destroy(void *p)
 		while (c->head) {
 			struct ac_pg_query *q = c->head;
 			c->head = q->next;
-			for (int k = 0; k < q->nparams; k++)
-				free(q->params[k]);
-			free(q->params);
-			free(q->sql);
-			free(q->error);
-			PQclear(q->result);
-			free(q);
+			free_query(q);
 		}
 		free(c->pending_error);
 		ac_pg_target_release(&c->t);
@@ -269,17 +274,6 @@ static void drop(struct conn *c)
 	c->fd = -1;
 	c->state = C_DOWN;
 	ac_loop_timer_stop(c->pool->loop, &c->timer);
-}
-
-static void free_query(struct ac_pg_query *q)
-{
-	for (int k = 0; k < q->nparams; k++)
-		free(q->params[k]);
-	free(q->params);
-	free(q->sql);
-	free(q->error);
-	PQclear(q->result);
-	free(q);
 }
 
 /* Hand the head query its outcome and move on. */

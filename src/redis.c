@@ -364,6 +364,16 @@ static void deliver(struct rconn *c)
 	batch_free(b);
 }
 
+/* Every queued batch ends with why (a batch's own earlier error wins). */
+static void fail_all(struct rconn *c, const char *why)
+{
+	while (c->head) {
+		if (!c->head->error)
+			c->head->error = ac_strdup(why);
+		deliver(c);
+	}
+}
+
 static void fail_head(struct rconn *c, const char *fmt, ...) AC_PRINTF(2, 3);
 static void fail_head(struct rconn *c, const char *fmt, ...)
 {
@@ -415,11 +425,7 @@ static void on_rtimer(void *ud)
 	if (c->pending_error) {
 		char *e = c->pending_error;
 		c->pending_error = NULL;
-		while (c->head) {
-			if (!c->head->error)
-				c->head->error = ac_strdup(e);
-			deliver(c);
-		}
+		fail_all(c, e);
 		free(e);
 		return;
 	}
@@ -427,11 +433,7 @@ static void on_rtimer(void *ud)
 		char *e = ac_asprintf("redis \"%s\": connect timeout after %lld ms", c->s.name,
 				      (long long)c->s.connect_timeout_ms);
 		rdrop(c);
-		while (c->head) {
-			if (!c->head->error)
-				c->head->error = ac_strdup(e);
-			deliver(c);
-		}
+		fail_all(c, e);
 		free(e);
 		return;
 	}
@@ -524,11 +526,7 @@ static void on_rio(void *ud, int fd, unsigned revents)
 			char *e = ac_asprintf("redis \"%s\": cannot connect to %s:%d: %s",
 					      c->s.name, c->s.host, c->s.port, strerror(err));
 			rdrop(c);
-			while (c->head) {
-				if (!c->head->error)
-					c->head->error = ac_strdup(e);
-				deliver(c);
-			}
+			fail_all(c, e);
 			free(e);
 			return;
 		}

@@ -684,24 +684,10 @@ struct ac_plan *ac_plan_load(const char *path, struct ac_error *err)
 struct ac_plan *ac_plan_load_with(const char *path, const struct ac_var *overrides,
 				  size_t noverrides, struct ac_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		ac_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
 	struct ac_buf b;
-	ac_buf_init(&b, AC_SCENARIO_MAX_BYTES);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (ac_buf_add(&b, chunk, n) < 0)
-			break;
-	bool ioerr = ferror(f);
-	fclose(f);
-	if (b.truncated || ioerr) {
-		ac_error_set(err, "%s: %s", path,
-			     ioerr ? "read error" : "larger than 4 MiB; is this a scenario file?");
-		ac_buf_release(&b);
+	struct ac_error rerr = {0};
+	if (ac_read_file(path, AC_SCENARIO_MAX_BYTES, &b, &rerr) < 0) {
+		ac_error_set(err, "%s: %s", path, rerr.msg);
 		return NULL;
 	}
 	struct ac_plan *plan = load_text(b.buf, b.len, path, overrides, noverrides, err);

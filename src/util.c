@@ -187,6 +187,28 @@ void ac_buf_release(struct ac_buf *b)
 	ac_buf_init(b, b->cap);
 }
 
+int ac_read_file(const char *path, size_t cap, struct ac_buf *b, struct ac_error *err)
+{
+	ac_buf_init(b, cap);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return ac_error_set(err, "cannot open: %s", strerror(errno));
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (ac_buf_add(b, chunk, n) < 0)
+			break;
+	bool ioerr = ferror(f);
+	fclose(f);
+	if (b->truncated || ioerr) {
+		ac_buf_release(b);
+		if (ioerr)
+			return ac_error_set(err, "read error");
+		return ac_error_set(err, "larger than %zu bytes", cap);
+	}
+	return 0;
+}
+
 int ac_parse_long(const char *s, long *out)
 {
 	if (!s || !*s || isspace((unsigned char)*s))

@@ -91,6 +91,11 @@ void ac_buf_reset(struct ac_buf *b);
 char *ac_buf_detach(struct ac_buf *b);
 void ac_buf_release(struct ac_buf *b);
 
+/* Read a whole file into b (initialised here with cap). On failure returns
+ * -1 with err saying "cannot open: ...", "read error" or "larger than N
+ * bytes" (without the path: callers say which file). */
+int ac_read_file(const char *path, size_t cap, struct ac_buf *b, struct ac_error *err);
+
 /* Strict parsers: the whole string must be consumed; 0 on success. */
 int ac_parse_long(const char *s, long *out);
 int ac_parse_double(const char *s, double *out); /* finite values only */
