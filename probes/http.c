@@ -906,14 +906,10 @@ static void *journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *
 			     persona);
 		free(jp);
 	} else if (cJSON_IsObject(pdef)) {
-		struct ac_buf saved = cx->errors;
-		size_t saved_n = cx->nerrors;
-		ac_buf_init(&cx->errors, 64 * 1024);
+		struct ac_cfg_quiet q;
+		ac_cfg_quiet_begin(cx, &q);
 		parse_persona(cx, persona, pdef, j, &names);
-		persona_bad = cx->nerrors != saved_n;
-		ac_buf_release(&cx->errors);
-		cx->errors = saved;
-		cx->nerrors = saved_n;
+		persona_bad = ac_cfg_quiet_end(cx, &q);
 	}
 	char *sp = ac_cfg_path(path, "steps");
 	const cJSON *steps = ac_json_get(obj, "steps");

@@ -248,6 +248,36 @@ bool ac_cfg_want_object(struct ac_cfg *cx, const cJSON *obj, const char *path)
 	return false;
 }
 
+const cJSON *ac_cfg_named(struct ac_cfg *cx, const char *section, const cJSON *name,
+			  const char *path, const char *what)
+{
+	if (!cJSON_IsString(name)) {
+		ac_cfg_error(cx, path, "expected the name of a %s under \"%s\"", what, section);
+		return NULL;
+	}
+	const cJSON *e = ac_json_get(ac_json_get(cx->root, section), name->valuestring);
+	if (!e)
+		ac_cfg_error(cx, path, "unknown %s \"%s\" (define it under \"%s\")", what,
+			     name->valuestring, section);
+	return e;
+}
+
+void ac_cfg_quiet_begin(struct ac_cfg *cx, struct ac_cfg_quiet *q)
+{
+	q->errors = cx->errors;
+	q->nerrors = cx->nerrors;
+	ac_buf_init(&cx->errors, 64 * 1024);
+}
+
+bool ac_cfg_quiet_end(struct ac_cfg *cx, struct ac_cfg_quiet *q)
+{
+	bool had = cx->nerrors != q->nerrors;
+	ac_buf_release(&cx->errors);
+	cx->errors = q->errors;
+	cx->nerrors = q->nerrors;
+	return had;
+}
+
 static char *read_secret_file(struct ac_cfg *cx, const char *path, const char *file)
 {
 	struct ac_buf b;

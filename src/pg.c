@@ -110,25 +110,13 @@ bool ac_pg_target_lookup(struct ac_cfg *cx, const cJSON *name, const char *path,
 			 struct ac_pg_target *out)
 {
 	memset(out, 0, sizeof(*out));
-	const cJSON *dbs = ac_json_get(cx->root, "databases");
-	if (!cJSON_IsString(name)) {
-		ac_cfg_error(cx, path, "expected the name of a database under \"databases\"");
+	const cJSON *db = ac_cfg_named(cx, "databases", name, path, "database");
+	if (!db)
 		return false;
-	}
-	const cJSON *db = ac_json_get(dbs, name->valuestring);
-	if (!db) {
-		ac_cfg_error(cx, path, "unknown database \"%s\" (define it under \"databases\")",
-			     name->valuestring);
-		return false;
-	}
-	/* Errors in the entry itself are reported once, by the section. */
-	struct ac_buf saved = cx->errors;
-	size_t saved_n = cx->nerrors;
-	ac_buf_init(&cx->errors, 64 * 1024);
+	struct ac_cfg_quiet q;
+	ac_cfg_quiet_begin(cx, &q);
 	bool ok = read_target(cx, db, "", out);
-	ac_buf_release(&cx->errors);
-	cx->errors = saved;
-	cx->nerrors = saved_n;
+	ac_cfg_quiet_end(cx, &q);
 	if (!ok) {
 		ac_pg_target_release(out);
 		return false;

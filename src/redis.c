@@ -176,23 +176,13 @@ bool ac_redis_server_lookup(struct ac_cfg *cx, const cJSON *name, const char *pa
 			    struct ac_redis_server *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!cJSON_IsString(name)) {
-		ac_cfg_error(cx, path, "expected the name of a server under \"redis\"");
+	const cJSON *e = ac_cfg_named(cx, "redis", name, path, "Redis server");
+	if (!e)
 		return false;
-	}
-	const cJSON *e = ac_json_get(ac_json_get(cx->root, "redis"), name->valuestring);
-	if (!e) {
-		ac_cfg_error(cx, path, "unknown Redis server \"%s\" (define it under \"redis\")",
-			     name->valuestring);
-		return false;
-	}
-	struct ac_buf saved = cx->errors;
-	size_t saved_n = cx->nerrors;
-	ac_buf_init(&cx->errors, 64 * 1024);
+	struct ac_cfg_quiet q;
+	ac_cfg_quiet_begin(cx, &q);
 	bool ok = read_server(cx, e, "", out);
-	ac_buf_release(&cx->errors);
-	cx->errors = saved;
-	cx->nerrors = saved_n;
+	ac_cfg_quiet_end(cx, &q);
 	if (!ok) {
 		ac_redis_server_release(out);
 		return false;
