@@ -314,6 +314,49 @@ START_TEST(prometheus_scraping_the_shop)
 }
 END_TEST
 
+START_TEST(failures_that_end_mid_window_need_k_green_rounds)
+{
+	/* The flag is on in eu when the watch starts and goes off two seconds
+	 * in: RESTORED only after `confirm` green rounds, with when it recovered. */
+	stack("break flag-eu");
+	int base = demo_base();
+	char *json = tu_fmt("{\"settings\": {\"interval\": \"500ms\", \"confirm\": 3},"
+			    " \"targets\": {\"edge-eu\": \"http://127.0.0.1:%d\"},"
+			    " \"journeys\": [{\"name\": \"flag off\", \"area\": \"flags\", "
+			    "\"owner\": \"release-eng\","
+			    "  \"steps\": [{\"url\": \"/flags\", \"assert\": {\"json\": "
+			    "{\"$.new_checkout\": false}}}]}]}",
+			    base + 3);
+	char *path = tu_write_temp(json, ".json");
+	char *report = tu_fmt("%s.report.json", path);
+	char *cmd = tu_fmt("(sleep 2; bash %s/demo/stack.sh fix flags >/dev/null) & "
+			   "%s watch %s --until-restored --deadline 30s --json %s >/dev/null 2>&1; "
+			   "echo $? > %s.rc; wait",
+			   tu_env("AC_SOURCE_ROOT"), tu_env("AC_BIN"), path, report, path);
+	ck_assert_int_eq(system(cmd), 0);
+	char *rcpath = tu_fmt("%s.rc", path);
+	char *rc = tu_read_file(rcpath);
+	char *rep = tu_read_file(report);
+	ck_assert_msg(strcmp(rc, "0\n") == 0, "exit %s\n%s", rc, rep);
+	ck_assert_msg(strstr(rep, "\"verdict\":\t\"RESTORED\"") &&
+			  strstr(rep, "\"stopped_early\":\ttrue"),
+		      "%s", rep);
+	ck_assert_msg(strstr(rep, "\"recovered_at\":\t\"20"), "%s", rep);
+	ck_assert_msg(strstr(rep, "\"fails\":\t") && !strstr(rep, "\"fails\":\t0"), "%s", rep);
+	/* at least three green rounds after the failing ones */
+	ck_assert_msg(strstr(rep, "\"passes\":\t3") || strstr(rep, "\"passes\":\t4"), "%s", rep);
+	unlink(report);
+	unlink(rcpath);
+	free(rc);
+	free(rep);
+	free(rcpath);
+	free(cmd);
+	free(report);
+	free(path);
+	free(json);
+}
+END_TEST
+
 START_TEST(bad_rows_are_named_with_their_owners)
 {
 	const char *expect[] = {
@@ -342,6 +385,7 @@ int main(void)
 	tcase_add_test(tc, bad_rows_are_named_with_their_owners);
 	tcase_add_test(tc, damage_still_spreading_then_the_storm_drains);
 	tcase_add_test(tc, prometheus_scraping_the_shop);
+	tcase_add_test(tc, failures_that_end_mid_window_need_k_green_rounds);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
