@@ -162,6 +162,14 @@ cmd_up() {
 	if [ -e "$STATE/pg/PG_VERSION" ]; then
 		die "already up in $STATE (run: $0 down)"
 	fi
+	local p
+	for p in "$ORIGIN_PORT" "$EDGE_US_PORT" "$EDGE_EU_PORT" "$PG_PORT" "$REDIS_PORT"; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			die "port $p is in use (set AC_DEMO_PORT_BASE to move the stack)"
+		fi
+	done
+	# A failure halfway stops whatever did start.
+	trap 'cmd_down >/dev/null 2>&1' EXIT
 	mkdir -p "$STATE/pg" "$STATE/run"
 	chmod 755 "$STATE"
 	if [ "$(id -u)" = 0 ]; then
@@ -184,6 +192,7 @@ SQL
 	start_origin v41
 	start_worker
 	start_nginx
+	trap - EXIT
 	say "up: origin :$ORIGIN_PORT, edge-us :$EDGE_US_PORT, edge-eu :$EDGE_EU_PORT, PostgreSQL :$PG_PORT, Redis :$REDIS_PORT"
 }
 

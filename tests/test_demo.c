@@ -29,6 +29,8 @@ static void stack(const char *args)
 	free(cmd);
 }
 
+static void teardown(void);
+
 static void setup(void)
 {
 	snprintf(state, sizeof(state), "%s/allclear-demo-test-%d",
@@ -41,11 +43,13 @@ static void setup(void)
 	free(shop);
 	char *cmd = tu_fmt("bash %s/demo/stack.sh down >/dev/null 2>&1; bash %s/demo/stack.sh up",
 			   tu_env("AC_SOURCE_ROOT"), tu_env("AC_SOURCE_ROOT"));
-	if (system(cmd) != 0) {
+	int rc = system(cmd);
+	free(cmd);
+	if (rc != 0) {
 		fprintf(stderr, "test_demo: the demo stack did not come up\n");
+		teardown();
 		exit(1);
 	}
-	free(cmd);
 }
 
 static void teardown(void)
