@@ -56,18 +56,15 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 		const struct ac_step_result *st = &s->steps[i];
 		if (st->state == AC_STATE_PASS)
 			continue;
-		char *line = ac_asprintf("      %sstep \"%s\"%s%s", st->cleanup ? "cleanup " : "",
-					 st->name, st->status ? " -> " : "", "");
-		fprintf(t->out, "%s", line);
+		fprintf(t->out, "      %sstep \"%s\"", st->cleanup ? "cleanup " : "", st->name);
 		if (st->status)
-			fprintf(t->out, "%ld", st->status);
+			fprintf(t->out, " -> %ld", st->status);
 		if (st->tries > 1) {
 			char w[32];
 			ac_format_duration(w, sizeof(w), st->waited_ms);
 			fprintf(t->out, " (%d tries over %s)", st->tries, w);
 		}
 		fputc('\n', t->out);
-		free(line);
 		for (size_t k = 0; k < st->nasserts; k++) {
 			const struct ac_assertion_result *a = &st->asserts[k];
 			if (a->ok)
