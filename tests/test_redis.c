@@ -3,6 +3,7 @@
  * with states made by the real job libraries (RQ, Celery, Sidekiq, BullMQ,
  * bee-queue), an ACL-restricted server, and hostile RESP servers.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,6 +444,70 @@ static pid_t fake_redis(int *port, const char *reply, bool drip)
 	return pid;
 }
 
+/* Redis URLs go through libcurl's URL parser: an IPv6 literal reaches a
+ * real server listening on ::1, percent-encoded credentials are decoded,
+ * and what allclear would silently ignore is refused. */
+START_TEST(urls_with_ipv6_literals_and_encoded_credentials)
+{
+	int lfd, port;
+	lfd = tu_listen(&port); /* a free port number; the IPv6 server takes it */
+	close(lfd);
+	char *ports = tu_fmt("%d", port);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execlp("redis-server", "redis-server", "--port", ports, "--bind", "::1", "--save",
+		       "", "--appendonly", "no", "--requirepass", "p@ss:w/rd%", (char *)NULL);
+		_exit(127);
+	}
+	char *ping = tu_fmt("for i in $(seq 50); do redis-cli -h ::1 -p %d --no-auth-warning -a "
+			    "'p@ss:w/rd%%' PING 2>/dev/null | grep -q PONG && exit 0; sleep 0.1; "
+			    "done; exit 1",
+			    port);
+	sh(ping);
+	char *srv = tu_fmt("\"r\": \"redis://:p%%40ss%%3Aw%%2Frd%%25@[::1]:%d/3\"", port);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(
+	    srv,
+	    "{\"kind\": \"redis\", \"name\": \"ping\", \"area\": \"jobs\", \"owner\": "
+	    "\"o\", \"redis\": \"r\", \"command\": [\"EXISTS\", \"k\"], \"expect\": {\"==\": 0}}",
+	    &p);
+	const struct ac_check_result *cr = tu_check(r, "ping");
+	ck_assert_msg(cr->state == AC_STATE_PASS, "%s", cr->reason ? cr->reason : "");
+	ck_assert_int_eq(p->checks[0].kind != NULL, 1);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	const struct {
+		const char *url, *want;
+	} bad[] = {
+	    {"redis://[::1]:99999/0", "redis.r: bad Redis URL: Port number was not a decimal"},
+	    {"redis://127.0.0.1:0/0", "redis.r: bad port in the Redis URL"},
+	    {"redis://127.0.0.1:6379/x", "redis.r: bad database number in the Redis URL"},
+	    {"redis://127.0.0.1:6379/0?timeout=1", "redis.r: the Redis URL has a query"},
+	    {"redis://[::1/0", "redis.r: bad Redis URL: "},
+	    {"redis:///0", "redis.r: no host in the Redis URL"},
+	    {"redis://user:pw@/0", "redis.r: no host in the Redis URL"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *json = tu_fmt("{\"redis\": {\"r\": \"%s\"}, \"checks\": [{\"kind\": "
+				    "\"redis\", \"name\": \"x\", \"area\": \"jobs\", \"owner\": "
+				    "\"o\", \"redis\": \"r\", \"command\": [\"PING\"], \"expect\": "
+				    "{\"==\": 0}}]}",
+				    bad[i].url);
+		char *e = tu_load_error(json);
+		ck_assert_msg(strstr(e, bad[i].want), "%s: %s", bad[i].url, e);
+		free(e);
+		free(json);
+	}
+	free(srv);
+	free(ping);
+	free(ports);
+}
+END_TEST
+
 START_TEST(hostile_servers_end_in_error_not_in_memory)
 {
 	int p1, p2, p3, p4, p5;
@@ -515,6 +580,7 @@ int main(void)
 	tcase_add_test(tc, preset_celery_with_the_real_library);
 	tcase_add_test(tc, preset_sidekiq_with_the_real_library);
 	tcase_add_test(tc, preset_counts_every_process_and_keeps_server_errors);
+	tcase_add_test(tc, urls_with_ipv6_literals_and_encoded_credentials);
 	tcase_add_test(tc, presets_bullmq_and_bee_queue_with_the_real_libraries);
 	tcase_add_test(tc, preset_resque_layout);
 	tcase_add_test(tc, raw_commands_allowlist_and_absent_keys);
