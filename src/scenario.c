@@ -597,20 +597,52 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 	}
 }
 
+static int cmp_check_by_id(const void *a, const void *b, void *ud)
+{
+	const struct ac_check *checks = ud;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(checks[x].id, checks[y].id);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Names are unique across definitions (one definition expanded per target
+ * shares its path). Sorted by name, then position: O(n log n), errors in
+ * the order of the file. */
 static void check_unique(struct ac_cfg *cx)
 {
 	struct ac_plan *plan = cx->plan;
-	for (size_t i = 0; i < plan->nchecks; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(plan->checks[i].id, plan->checks[j].id) == 0 &&
-			    strcmp(plan->checks[i].path, plan->checks[j].path) != 0) {
-				ac_cfg_error(cx, plan->checks[i].path,
-					     "name \"%s\" is already used by %s",
-					     plan->checks[i].name, plan->checks[j].path);
-				break;
+	size_t n = plan->nchecks;
+	if (n < 2)
+		return;
+	size_t *order = ac_calloc(n, sizeof(*order));
+	size_t *dup_of = ac_calloc(n, sizeof(*dup_of)); /* index + 1 of the first user */
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_check_by_id, plan->checks);
+	for (size_t g = 0; g < n;) {
+		size_t end = g + 1;
+		while (end < n &&
+		       strcmp(plan->checks[order[end]].id, plan->checks[order[g]].id) == 0)
+			end++;
+		/* Within a group, in file order: the first earlier check from
+		 * another definition is the one this name collides with. */
+		for (size_t k = g + 1; k < end; k++) {
+			const struct ac_check *c = &plan->checks[order[k]];
+			for (size_t j = g; j < k; j++) {
+				if (strcmp(plan->checks[order[j]].path, c->path) != 0) {
+					dup_of[order[k]] = order[j] + 1;
+					break;
+				}
 			}
 		}
+		g = end;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (dup_of[i])
+			ac_cfg_error(cx, plan->checks[i].path, "name \"%s\" is already used by %s",
+				     plan->checks[i].name, plan->checks[dup_of[i] - 1].path);
+	free(order);
+	free(dup_of);
 }
 
 static struct ac_plan *load_text(const char *text, size_t len, const char *name,

@@ -293,6 +293,68 @@ START_TEST(loader_checks_assertion_shapes)
 }
 END_TEST
 
+/* Objects with many members parse in linear time, a duplicate far from its
+ * twin is still found at its own line and column, and the member cap is an
+ * error naming it, never a silent cut. */
+START_TEST(json_many_members_and_distant_duplicates)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	ac_buf_adds(&b, "{\n");
+	for (int i = 0; i < 20000; i++)
+		ac_buf_addf(&b, "\"k%d\": %d,\n", i, i);
+	size_t ok_len = b.len;
+	ac_buf_adds(&b, "\"last\": 0}");
+	struct ac_error err = {0};
+	cJSON *j = ac_json_parse_strict(b.buf, b.len, "f", 64, &err);
+	ck_assert_msg(j != NULL, "%s", err.msg);
+	ck_assert_int_eq(cJSON_GetArraySize(j), 20001);
+	cJSON_Delete(j);
+	/* the same with "k7" again as the last member: line 20002, column 1 */
+	b.len = ok_len;
+	ac_buf_adds(&b, "\"k7\": 0}");
+	j = ac_json_parse_strict(b.buf, b.len, "f", 64, &err);
+	ck_assert_ptr_null(j);
+	ck_assert_msg(strstr(err.msg, "f:20002:1: duplicate member name"), "%s", err.msg);
+	ac_buf_release(&b);
+	/* one member over the cap */
+	ac_buf_addc(&b, '{');
+	for (int i = 0; i <= AC_JSON_MAX_MEMBERS; i++)
+		ac_buf_addf(&b, "%s\"%x\":0", i ? "," : "", (unsigned)i);
+	ac_buf_addc(&b, '}');
+	j = ac_json_parse_strict(b.buf, b.len, "f", 64, &err);
+	ck_assert_ptr_null(j);
+	ck_assert_msg(strstr(err.msg, "object has more than 1,000,000 members"), "%s", err.msg);
+	ac_buf_release(&b);
+}
+END_TEST
+
+/* Unique names across thousands of checks: the collision is reported at
+ * the later definition, naming the earlier one, once. */
+START_TEST(loader_unique_names_across_many_checks)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	for (int i = 0; i < 3000; i++)
+		ac_buf_addf(&b,
+			    "%s{\"name\": \"j%d\", \"area\": \"code\", \"owner\": \"o\", "
+			    "\"steps\": [{\"url\": \"/\"}]}",
+			    i ? "," : "",
+			    i == 2999	? 5
+			    : i == 2000 ? 1999
+					: i);
+	char *json = tu_fmt(base, b.buf);
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "journeys[2000]: name \"j1999\" is already used by journeys[1999]"),
+		      "%s", e);
+	ck_assert_msg(strstr(e, "journeys[2999]: name \"j5\" is already used by journeys[5]"), "%s",
+		      e);
+	ck_assert_msg(!strstr(e, "journeys[5]: name"), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[2000]") < strstr(e, "journeys[2999]"), "%s", e);
+	free(e);
+	free(json);
+	ac_buf_release(&b);
+}
+END_TEST
+
 START_TEST(util_parsers)
 {
 	int64_t ms;
@@ -340,6 +402,8 @@ int main(void)
 	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
 	tcase_add_test(tc, loader_checks_assertion_shapes);
 	tcase_add_test(tc, util_parsers);
+	tcase_add_test(tc, json_many_members_and_distant_duplicates);
+	tcase_add_test(tc, loader_unique_names_across_many_checks);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
