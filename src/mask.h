@@ -4,9 +4,17 @@
  * A run has one mask. Every value read from ${env:...} or ${file:...},
  * every captured cookie or credential and every value the scenario marks
  * secret is added to it; text passes through ac_mask_apply before it enters
- * the result tree, and writers mask again by header name. A secret is
- * matched raw, URL-encoded and base64-encoded (alone and as the password of
- * a "user:password" pair, as Basic authentication sends it).
+ * the result tree, and writers mask again by header name.
+ *
+ * A secret is found by decoding, not by a list of encoded copies: any span
+ * of text that reads as the secret once percent-escapes (either case),
+ * "+" for a space (form encoding) and JSON escapes ("\/", "\"",
+ * "\u00e9", surrogate pairs) are decoded is masked, so raw, encoded,
+ * partly encoded and mixed forms all match. Base64 forms (standard and
+ * URL-safe, with or without padding, at any byte offset inside a longer
+ * base64 text, and "user:password" as Basic authentication sends it) are
+ * matched the same way, so base64 that is itself percent-encoded is found
+ * too. The text is walked once whatever the number of secrets.
  */
 #ifndef AC_MASK_H
 #define AC_MASK_H

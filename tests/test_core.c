@@ -125,6 +125,75 @@ START_TEST(mask_raw_urlencoded_base64_and_pairs)
 }
 END_TEST
 
+/* Every encoding of a secret an output can carry, each replaced whole. */
+START_TEST(mask_every_encoding_any_case)
+{
+	struct ac_mask *m = ac_mask_create();
+	ac_mask_add(m, "p/ss+w rd");
+	ac_mask_add(m, "caf\xc3\xa9\"pw1");
+	ac_mask_add(m, ">>>?pw~~");
+	ac_mask_add_pair(m, "alice", "p/ss+w rd");
+	const char *forms[] = {
+	    "p/ss+w rd",
+	    "p%2fss%2bw%20rd",	   /* lowercase hex */
+	    "p%2Fss%2Bw%20rd",	   /* uppercase hex */
+	    "p%2fss%2bw+rd",	   /* form encoding: + for space */
+	    "p%2Fss%2bw%20rd",	   /* mixed case */
+	    "p/ss%2Bw rd",	   /* partly encoded */
+	    "%70%2F%73s+w%20r%64", /* letters encoded too */
+	    "p\\/ss+w rd",	   /* JSON-escaped slash */
+	    "p\\u002fss\\u002Bw\\u0020rd",
+	    "cC9zcyt3IHJk",	    /* base64 */
+	    "YWxpY2U6cC9zcyt3IHJk", /* Basic alice:password */
+	    "caf\xc3\xa9\"pw1",
+	    "caf\\u00e9\\\"pw1",
+	    "caf\\u00E9\\\"pw1",
+	    "caf%C3%A9%22pw1",
+	    "caf%c3%a9%22pw1",
+	    "caf%c3%a9\"pw1",
+	    "Y2Fmw6kicHcx",
+	    "Pj4+P3B3fn4=",	/* base64 standard, padded */
+	    "Pj4+P3B3fn4",	/* ...unpadded */
+	    "Pj4-P3B3fn4=",	/* URL-safe, padded */
+	    "Pj4-P3B3fn4",	/* ...unpadded */
+	    "Pj4%2BP3B3fn4%3D", /* base64 in a query string */
+	    "Pj4%2bP3B3fn4%3d",
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char *in = tu_fmt("<<%s>>", forms[i]);
+		char *out = ac_mask_apply(m, in);
+		ck_assert_msg(strcmp(out, "<<***>>") == 0, "form %zu: %s -> %s", i, in, out);
+		free(out);
+		free(in);
+	}
+	/* Inside a longer base64 text, at each byte offset. */
+	const char *inside[] = {"WnAvc3MrdyByZFlZ", "WlpwL3NzK3cgcmRZWQ==", "Wlo+Pj4/cHd+fllZ",
+				"Wlo-Pj4_cHd-fllZ", "Wj4+Pj9wd35+WVk="};
+	const char *core[] = {"vc3MrdyByZ", "L3NzK3cgcm", "+Pj4/cHd+f", "-Pj4_cHd-f", "Pj9wd35+"};
+	for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+		char *out = ac_mask_apply(m, inside[i]);
+		ck_assert_msg(!strstr(out, core[i]), "%s -> %s", inside[i], out);
+		free(out);
+	}
+	/* Near misses and ordinary text are left alone. */
+	const char *keep[] = {"p/ss+w rX", "100% sure, 50%2 off", "a\\b \\u12 \\uZZZZ %", "pass"};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		char *out = ac_mask_apply(m, keep[i]);
+		ck_assert_str_eq(out, keep[i]);
+		free(out);
+	}
+	/* A secret that contains another is replaced whole, wherever it starts. */
+	struct ac_mask *m2 = ac_mask_create();
+	ac_mask_add(m2, "xxab");
+	ac_mask_add(m2, "abcd1234");
+	char *o = ac_mask_apply(m2, "[xxabcd1234]");
+	ck_assert_str_eq(o, "[***]");
+	free(o);
+	ac_mask_destroy(m2);
+	ac_mask_destroy(m);
+}
+END_TEST
+
 START_TEST(mask_dsn_and_url_credentials)
 {
 	char *a = ac_mask_dsn("host=db port=5432 user=ro password=s3cret dbname=shop");
@@ -332,6 +401,7 @@ int main(void)
 	tcase_add_test(tc, json_depth_is_bounded);
 	tcase_add_test(tc, jsonpath_selects);
 	tcase_add_test(tc, mask_raw_urlencoded_base64_and_pairs);
+	tcase_add_test(tc, mask_every_encoding_any_case);
 	tcase_add_test(tc, mask_dsn_and_url_credentials);
 	tcase_add_test(tc, loader_unknown_key_did_you_mean_with_path);
 	tcase_add_test(tc, loader_reports_every_problem_at_once);
