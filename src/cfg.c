@@ -302,6 +302,25 @@ static bool valid_name(const char *s, size_t n)
 	return true;
 }
 
+void ac_cfg_short_secret(struct ac_cfg *cx, const char *where, size_t len)
+{
+	ac_cfg_error(cx, where, "secret is %zu byte%s, under the %d-byte minimum", len,
+		     len == 1 ? "" : "s", AC_SECRET_MIN_BYTES);
+}
+
+/* A secret so short that masking it would blank ordinary text ("a") is
+ * refused, naming where it came from. */
+static bool secret_too_short(struct ac_cfg *cx, const char *path, const char *ref, const char *v)
+{
+	size_t len = strlen(v);
+	if (len >= AC_SECRET_MIN_BYTES)
+		return false;
+	char *where = ac_asprintf("%s from ${%s}", path ? path : "", ref);
+	ac_cfg_short_secret(cx, where, len);
+	free(where);
+	return true;
+}
+
 char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 {
 	struct ac_buf b = AC_BUF_INIT;
@@ -336,6 +355,8 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 			} else if (!v) {
 				ac_cfg_error(cx, path, "environment variable %s is not set", name);
 				ok = false;
+			} else if (secret_too_short(cx, path, ref, v)) {
+				ok = false;
 			} else {
 				ac_buf_adds(&b, v);
 				ac_mask_add(cx->plan ? cx->plan->mask : NULL, v);
@@ -343,7 +364,10 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 			}
 		} else if (ac_starts_with(ref, "file:")) {
 			char *v = read_secret_file(cx, path, ref + 5);
-			if (v) {
+			if (v && secret_too_short(cx, path, ref, v)) {
+				free(v);
+				ok = false;
+			} else if (v) {
 				ac_buf_adds(&b, v);
 				ac_mask_add(cx->plan ? cx->plan->mask : NULL, v);
 				cx->last_secret = true;

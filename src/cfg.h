@@ -106,7 +106,12 @@ void ac_cfg_quiet_begin(struct ac_cfg *cx, struct ac_cfg_quiet *q);
 /* Restore the real error list; true when the quiet part had errors. */
 bool ac_cfg_quiet_end(struct ac_cfg *cx, struct ac_cfg_quiet *q);
 
-/* Expand variables in text (see above). NULL after reporting an error. */
+/* Report a secret shorter than AC_SECRET_MIN_BYTES found at where. */
+void ac_cfg_short_secret(struct ac_cfg *cx, const char *where, size_t len);
+
+/* Expand variables in text (see above). NULL after reporting an error.
+ * Values from ${env:} and ${file:} shorter than AC_SECRET_MIN_BYTES are
+ * refused ("KEY from ${env:NAME}: secret is 1 byte, ..."). */
 char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text);
 
 /* A JSON string member, expanded; NULL (and an error if required). */

@@ -24,6 +24,10 @@
 
 #define AC_MASK_TEXT "***"
 
+/* The loader refuses shorter secrets: masking "a" would blank every "a" in
+ * every output. */
+#define AC_SECRET_MIN_BYTES 4
+
 struct ac_mask;
 
 struct ac_mask *ac_mask_create(void);

@@ -177,6 +177,13 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac
 			    cx, kp,
 			    "expected a string, a number or {\"value\": ..., \"secret\": true}");
 		}
+		if (expanded && secret && !cx->last_secret &&
+		    strlen(expanded) < AC_SECRET_MIN_BYTES) {
+			/* ${env:} and ${file:} values were checked as they were read. */
+			ac_cfg_short_secret(cx, kp, strlen(expanded));
+			free(expanded);
+			expanded = NULL;
+		}
 		if (expanded) {
 			if (secret)
 				ac_mask_add(plan->mask, expanded);

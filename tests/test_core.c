@@ -308,6 +308,53 @@ START_TEST(loader_secrets_from_env_and_file_are_masked)
 }
 END_TEST
 
+START_TEST(loader_refuses_secrets_under_four_bytes)
+{
+	/* A one-byte secret would mask every "a" in every output. */
+	setenv("AC_TEST_SHORT_SECRET", "a", 1);
+	setenv("AC_TEST_SHORT_EMPTY", "", 1);
+	char *file = tu_write_temp("xyz\n", ".secret");
+	char *json =
+	    tu_fmt("{\"variables\": {\"password\": \"${env:AC_TEST_SHORT_SECRET}\","
+		   " \"f\": \"${file:%s}\", \"e\": \"${env:AC_TEST_SHORT_EMPTY}\","
+		   " \"c\": {\"value\": \"ab\", \"secret\": true}},"
+		   " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+		   " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+		   "   \"steps\": [{\"url\": \"/\", \"headers\": {\"X-T\": "
+		   "\"${env:AC_TEST_SHORT_SECRET}\"}}]}]}",
+		   file);
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "test.json: variables.password from ${env:AC_TEST_SHORT_SECRET}: "
+				"secret is 1 byte, under the 4-byte minimum"),
+		      "%s", e);
+	char *want = tu_fmt("variables.f from ${file:%s}: secret is 3 bytes, under the 4-byte "
+			    "minimum",
+			    file);
+	ck_assert_msg(strstr(e, want), "%s", e);
+	ck_assert_msg(strstr(e, "variables.e from ${env:AC_TEST_SHORT_EMPTY}: secret is 0 bytes, "
+				"under the 4-byte minimum"),
+		      "%s", e);
+	ck_assert_msg(strstr(e, "variables.c: secret is 2 bytes, under the 4-byte minimum"), "%s",
+		      e);
+	ck_assert_msg(strstr(e,
+			     "journeys[0].steps[0].headers.X-T from ${env:AC_TEST_SHORT_SECRET}: "
+			     "secret is 1 byte"),
+		      "%s", e);
+	free(want);
+	free(e);
+	free(json);
+	/* Four bytes is enough. */
+	setenv("AC_TEST_SHORT_SECRET", "abcd", 1);
+	struct ac_plan *p =
+	    tu_load("{\"variables\": {\"password\": \"${env:AC_TEST_SHORT_SECRET}\"},"
+		    " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+		    " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+		    "   \"steps\": [{\"url\": \"/\"}]}]}");
+	ac_plan_destroy(p);
+	free(file);
+}
+END_TEST
+
 START_TEST(loader_expands_journeys_per_target_and_captures)
 {
 	struct ac_plan *p = tu_load(
@@ -407,6 +454,7 @@ int main(void)
 	tcase_add_test(tc, loader_reports_every_problem_at_once);
 	tcase_add_test(tc, loader_refuses_zero_checks_and_bad_targets);
 	tcase_add_test(tc, loader_secrets_from_env_and_file_are_masked);
+	tcase_add_test(tc, loader_refuses_secrets_under_four_bytes);
 	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
 	tcase_add_test(tc, loader_checks_assertion_shapes);
 	tcase_add_test(tc, util_parsers);
