@@ -45,14 +45,20 @@ void ac_cfg_error(struct ac_cfg *cx, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *msg = ac_vasprintf(fmt, ap);
 	va_end(ap);
-	/* Error text may quote values; never let a secret through. */
-	char *safe = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, msg);
-	if (path && *path)
-		ac_buf_addf(&cx->errors, "%s: %s: %s\n", cx->file, path, safe);
+	/* Error text may quote values; never let a secret through. Nor a
+	 * control character: one problem is one line, and a quoted value
+	 * must not drive the terminal it is printed on. */
+	char *masked = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, msg);
+	char *safe = ac_text_escape(masked);
+	char *spath = path && *path ? ac_text_escape(path) : NULL;
+	if (spath)
+		ac_buf_addf(&cx->errors, "%s: %s: %s\n", cx->file, spath, safe);
 	else
 		ac_buf_addf(&cx->errors, "%s: %s\n", cx->file, safe);
 	cx->nerrors++;
+	free(spath);
 	free(safe);
+	free(masked);
 	free(msg);
 }
 

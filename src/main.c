@@ -228,10 +228,12 @@ static int cmd_lint(int argc, char **argv, const struct cli *cli)
 {
 	int rc = 0;
 	for (int i = 0; i < argc; i++) {
-		struct ac_error err = {0};
-		struct ac_plan *plan = ac_plan_load_with(argv[i], cli->vars, cli->nvars, &err);
+		char *problems = NULL;
+		struct ac_plan *plan =
+		    ac_plan_load_all(argv[i], cli->vars, cli->nvars, NULL, &problems);
 		if (!plan) {
-			fprintf(stderr, "%s\n", err.msg);
+			fprintf(stderr, "%s\n", problems);
+			free(problems);
 			rc = AC_EXIT_USAGE;
 			continue;
 		}
@@ -344,9 +346,11 @@ static int write_report(const char *path, const char *format, const struct ac_re
 static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, const char *save_to)
 {
 	struct ac_error err = {0};
-	struct ac_plan *plan = ac_plan_load_with(path, cli->vars, cli->nvars, &err);
+	char *problems = NULL;
+	struct ac_plan *plan = ac_plan_load_all(path, cli->vars, cli->nvars, NULL, &problems);
 	if (!plan) {
-		fprintf(stderr, "%s\n", err.msg);
+		fprintf(stderr, "%s\n", problems);
+		free(problems);
 		fprintf(stderr, "allclear: the scenario has errors; nothing was probed\n");
 		return AC_EXIT_USAGE;
 	}

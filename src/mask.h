@@ -53,6 +53,15 @@ bool ac_mask_header_is_secret(const char *name);
  * ac_mask_apply(value). The caller frees it. */
 char *ac_mask_header_value(const struct ac_mask *m, const char *name, const char *value);
 
+/* A copy of text that cannot drive a terminal: C0 controls (newline and
+ * tab included), DEL and bytes that are not valid UTF-8 become "\xNN", C1
+ * controls written in UTF-8 (U+0080-U+009F) become "\u0080". Everything
+ * else, printable UTF-8 included, is kept. For names and messages printed
+ * as one line; NULL gives NULL. The caller frees it. */
+char *ac_text_escape(const char *text);
+/* True when text holds a character ac_text_escape would escape. */
+bool ac_text_has_control(const char *text);
+
 /* A DSN or URL with its password removed (key=value or URI form). */
 char *ac_mask_dsn(const char *dsn);
 

@@ -620,12 +620,46 @@ static void check_unique(struct ac_cfg *cx)
 	}
 }
 
+/* The problems found, one per line: every one whole while they fit in max
+ * bytes, then "... and K more problems" for the rest (also for those the
+ * error buffer had no room for). Never a problem cut in the middle. */
+static char *problems_text(const struct ac_buf *errors, size_t nerrors, size_t max)
+{
+	enum { TAIL = 48 }; /* room for the count line */
+	struct ac_buf out = AC_BUF_INIT;
+	size_t lines = 0, total = 0, shown = 0;
+	for (const char *p = errors->buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	total = nerrors > lines ? nerrors : lines;
+	const char *p = errors->buf;
+	for (size_t i = 0; i < lines; i++) {
+		const char *nl = strchr(p, '\n');
+		size_t l = (size_t)(nl - p);
+		bool last = shown + 1 == total;
+		if (out.len + l + 1 + (last ? 0 : TAIL) > max)
+			break;
+		if (out.len)
+			ac_buf_addc(&out, '\n');
+		ac_buf_add(&out, p, l);
+		shown++;
+		p = nl + 1;
+	}
+	if (shown < total)
+		ac_buf_addf(&out, "%s... and %zu more problem%s", out.len ? "\n" : "",
+			    total - shown, total - shown == 1 ? "" : "s");
+	return ac_buf_detach(&out);
+}
+
 static struct ac_plan *load_text(const char *text, size_t len, const char *name,
-				 const struct ac_var *over, size_t nover, struct ac_error *err)
+				 const struct ac_var *over, size_t nover, struct ac_error *err,
+				 char **problems)
 {
 	cJSON *root = ac_json_parse_strict(text, len, name, AC_JSON_MAX_DEPTH, err);
-	if (!root)
+	if (!root) {
+		if (problems)
+			*problems = ac_strdup(err ? err->msg : "syntax error");
 		return NULL;
+	}
 	struct ac_plan *plan = ac_calloc(1, sizeof(*plan));
 	plan->path = ac_strdup(name);
 	plan->mask = ac_mask_create();
@@ -663,12 +697,11 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 done:
 	cJSON_Delete(root);
 	if (cx.nerrors) {
-		/* Drop the last newline; print the rest as it is. */
-		if (cx.errors.len && cx.errors.buf[cx.errors.len - 1] == '\n')
-			cx.errors.buf[--cx.errors.len] = '\0';
-		ac_error_set(err, "%s", cx.errors.buf);
-		if (cx.errors.truncated)
-			ac_error_set(err, "%s\n(more errors not shown)", cx.errors.buf);
+		char *short_text = problems_text(&cx.errors, cx.nerrors, sizeof(err->msg) - 1);
+		ac_error_set(err, "%s", short_text);
+		free(short_text);
+		if (problems)
+			*problems = problems_text(&cx.errors, cx.nerrors, SIZE_MAX);
 		ac_buf_release(&cx.errors);
 		ac_plan_destroy(plan);
 		return NULL;
@@ -680,7 +713,7 @@ done:
 struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name,
 				  struct ac_error *err)
 {
-	return load_text(text, len, name, NULL, 0, err);
+	return load_text(text, len, name, NULL, 0, err, NULL);
 }
 
 struct ac_plan *ac_plan_load(const char *path, struct ac_error *err)
@@ -691,13 +724,31 @@ struct ac_plan *ac_plan_load(const char *path, struct ac_error *err)
 struct ac_plan *ac_plan_load_with(const char *path, const struct ac_var *overrides,
 				  size_t noverrides, struct ac_error *err)
 {
+	return ac_plan_load_all(path, overrides, noverrides, err, NULL);
+}
+
+struct ac_plan *ac_plan_load_all(const char *path, const struct ac_var *overrides,
+				 size_t noverrides, struct ac_error *err, char **problems)
+{
 	struct ac_buf b;
 	struct ac_error rerr = {0};
+	struct ac_error local = {0};
+	if (!err)
+		err = &local;
+	if (problems)
+		*problems = NULL;
 	if (ac_read_file(path, AC_SCENARIO_MAX_BYTES, &b, &rerr) < 0) {
-		ac_error_set(err, "%s: %s", path, rerr.msg);
+		if (ac_starts_with(rerr.msg, "larger than"))
+			ac_error_set(
+			    err, "%s: larger than the 4 MiB (%d-byte) limit for a scenario file",
+			    path, AC_SCENARIO_MAX_BYTES);
+		else
+			ac_error_set(err, "%s: %s", path, rerr.msg);
+		if (problems)
+			*problems = ac_strdup(err->msg);
 		return NULL;
 	}
-	struct ac_plan *plan = load_text(b.buf, b.len, path, overrides, noverrides, err);
+	struct ac_plan *plan = load_text(b.buf, b.len, path, overrides, noverrides, err, problems);
 	ac_buf_release(&b);
 	return plan;
 }

@@ -308,6 +308,39 @@ START_TEST(loader_secrets_from_env_and_file_are_masked)
 }
 END_TEST
 
+START_TEST(loader_error_text_is_whole_problems_or_a_count)
+{
+	/* The error channel holds 1 KiB: whole problems, then how many more. */
+	struct ac_buf b = AC_BUF_INIT;
+	ac_buf_adds(&b, "{\"checks\": [");
+	for (int i = 0; i < 30; i++)
+		ac_buf_addf(&b,
+			    "%s{\"kind\": \"no-such-kind-number-%02d-with-a-long-name\", \"name\": "
+			    "\"c%d\", \"area\": \"data\", \"owner\": \"o\"}",
+			    i ? ", " : "", i, i);
+	ac_buf_adds(&b, "]}");
+	char *e = tu_load_error(b.buf);
+	ac_buf_release(&b);
+	int whole = 0, more = -1;
+	char *save = NULL;
+	for (char *line = strtok_r(e, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg(more < 0, "text after the count: %s", line);
+		if (sscanf(line, "... and %d more problems", &more) == 1)
+			continue;
+		char *want = tu_fmt("test.json: checks[%d].kind: unknown kind "
+				    "\"no-such-kind-number-%02d-with-a-long-name\"",
+				    whole, whole);
+		ck_assert_msg(strcmp(line, want) == 0, "problem %d cut or wrong: '%s'", whole,
+			      line);
+		free(want);
+		whole++;
+	}
+	ck_assert_msg(whole >= 5 && more > 0 && whole + more == 30, "%d whole + %d more", whole,
+		      more);
+	free(e);
+}
+END_TEST
+
 START_TEST(loader_refuses_secrets_under_four_bytes)
 {
 	/* A one-byte secret would mask every "a" in every output. */
@@ -454,6 +487,7 @@ int main(void)
 	tcase_add_test(tc, loader_reports_every_problem_at_once);
 	tcase_add_test(tc, loader_refuses_zero_checks_and_bad_targets);
 	tcase_add_test(tc, loader_secrets_from_env_and_file_are_masked);
+	tcase_add_test(tc, loader_error_text_is_whole_problems_or_a_count);
 	tcase_add_test(tc, loader_refuses_secrets_under_four_bytes);
 	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
 	tcase_add_test(tc, loader_checks_assertion_shapes);
