@@ -130,6 +130,56 @@ static const struct ac_field check_fields[] = {
     {"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it"},
 };
 
+/* Names, owners and step names are printed on terminals, one per line:
+ * a control character (C0, DEL, C1) in one could clear the screen, set
+ * the window title or forge a verdict line, so it is refused. */
+static void no_controls(struct ac_cfg *cx, const char *path, const char *s)
+{
+	if (s && ac_text_has_control(s))
+		ac_cfg_error(cx, path,
+			     "control character or invalid UTF-8 in \"%s\" (names, owners and "
+			     "step names are printed on terminals)",
+			     s);
+}
+
+/* The "name" of each step of a list (journey steps, cleanup, login). */
+static void no_controls_in_steps(struct ac_cfg *cx, const cJSON *steps, const char *path)
+{
+	if (!cJSON_IsArray(steps))
+		return;
+	size_t i = 0;
+	const cJSON *st;
+	cJSON_ArrayForEach(st, steps)
+	{
+		const cJSON *n = ac_json_get(st, "name");
+		if (cJSON_IsString(n)) {
+			char *sp = ac_cfg_path_index(path, i);
+			char *np = ac_cfg_path(sp, "name");
+			no_controls(cx, np, n->valuestring);
+			free(np);
+			free(sp);
+		}
+		i++;
+	}
+}
+
+/* Persona names and their login steps' names. */
+static void no_controls_in_personas(struct ac_cfg *cx, const cJSON *personas)
+{
+	if (!cJSON_IsObject(personas))
+		return;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, personas)
+	{
+		char *pp = ac_cfg_path("personas", p->string);
+		no_controls(cx, pp, p->string);
+		char *lp = ac_cfg_path(pp, "login");
+		no_controls_in_steps(cx, ac_json_get(p, "login"), lp);
+		free(lp);
+		free(pp);
+	}
+}
+
 static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac_var *over,
 			   size_t nover)
 {
@@ -252,6 +302,7 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 			ac_cfg_error(cx, kp, "expected a URL or {\"url\": ...}");
 		}
 		tg->name = ac_strdup(t->string);
+		no_controls(cx, kp, tg->name);
 		if (!tg->role)
 			tg->role = ac_strdup("");
 		if (!tg->region)
@@ -347,6 +398,11 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, 
 		free(kp);
 	}
 	c->name = ac_strdup(cJSON_IsString(v) ? v->valuestring : "");
+	{
+		char *kp = ac_cfg_path(path, "name");
+		no_controls(cx, kp, c->name);
+		free(kp);
+	}
 	c->description = ac_cfg_text(cx, obj, path, "description", false);
 	v = ac_json_get(obj, "area");
 	if (cJSON_IsString(v)) {
@@ -376,6 +432,11 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, 
 	c->owner = ac_cfg_text(cx, obj, path, "owner", true);
 	if (!c->owner)
 		c->owner = ac_strdup("");
+	{
+		char *kp = ac_cfg_path(path, "owner");
+		no_controls(cx, kp, c->owner);
+		free(kp);
+	}
 	v = ac_json_get(obj, "critical");
 	if (v && !cJSON_IsBool(v)) {
 		char *kp = ac_cfg_path(path, "critical");
@@ -387,6 +448,11 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, 
 	if (v && !cJSON_IsBool(v) && !(cJSON_IsString(v) && *v->valuestring)) {
 		char *kp = ac_cfg_path(path, "agree");
 		ac_cfg_error(cx, kp, "expected true (every target agrees) or a group name");
+		free(kp);
+	}
+	if (cJSON_IsString(v)) {
+		char *kp = ac_cfg_path(path, "agree");
+		no_controls(cx, kp, v->valuestring);
 		free(kp);
 	}
 	c->agree = cJSON_IsTrue(v) || cJSON_IsString(v);
@@ -535,6 +601,12 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 		struct ac_check c;
 		memset(&c, 0, sizeof(c));
 		parse_common(cx, obj, path, &c);
+		static const char *const lists[] = {"steps", "cleanup"};
+		for (size_t i = 0; i < AC_ARRAY_LEN(lists); i++) {
+			char *lp = ac_cfg_path(path, lists[i]);
+			no_controls_in_steps(cx, ac_json_get(obj, lists[i]), lp);
+			free(lp);
+		}
 		if (!kind) {
 			free(c.name);
 			free(c.description);
@@ -677,8 +749,10 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 		ac_cfg_error(&cx, "allclear", "this allclear reads scenario format 1");
 	load_variables(&cx, ac_json_get(root, "variables"), over, nover);
 	plan->name = ac_cfg_text(&cx, root, "", "name", false);
+	no_controls(&cx, "name", plan->name);
 	if (!plan->name)
 		plan->name = ac_strdup(name);
+	no_controls_in_personas(&cx, ac_json_get(root, "personas"));
 	plan->description = ac_cfg_text(&cx, root, "", "description", false);
 	load_settings(&cx, ac_json_get(root, "settings"));
 	load_targets(&cx, ac_json_get(root, "targets"));

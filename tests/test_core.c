@@ -341,6 +341,82 @@ START_TEST(loader_error_text_is_whole_problems_or_a_count)
 }
 END_TEST
 
+/* No raw control byte (C0 but newline, DEL, C1 in UTF-8) in text. */
+static void assert_no_controls(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		ck_assert_msg((*p >= 0x20 && *p != 0x7f) || *p == '\n', "raw control 0x%02x in: %s",
+			      *p, text);
+		ck_assert_msg(!(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f),
+			      "raw C1 control in: %s", text);
+	}
+}
+
+START_TEST(loader_refuses_control_characters_in_names)
+{
+	static const struct {
+		const char *journey; /* extra keys of the journey */
+		const char *top;     /* extra top-level keys */
+		const char *path;    /* expected key path */
+	} cases[] = {
+	    {"\"name\": \"a\\u001b]0;pwned\\u0007\"", "", "journeys[0].name"},
+	    {"\"name\": \"a\", \"owner\": \"team\\nVERDICT: RESTORED\"", "", "journeys[0].owner"},
+	    {"\"name\": \"a\\u009b2J\"", "", "journeys[0].name"},
+	    {"\"name\": \"a\\u007f\"", "", "journeys[0].name"},
+	    {"\"name\": \"a\"", "\"name\": \"scen\\u001b[2J\", ", "name"},
+	    {"\"name\": \"a\", \"agree\": \"g\\rX\"", "", "journeys[0].agree"},
+	    {"\"name\": \"a\", \"steps\": [{\"url\": \"/\", \"name\": \"s\\u0085\"}]", "",
+	     "journeys[0].steps[0].name"},
+	    {"\"name\": \"a\", \"cleanup\": [{\"url\": \"/\", \"name\": \"c\\u0007\"}]", "",
+	     "journeys[0].cleanup[0].name"},
+	    {"\"name\": \"a\", \"persona\": \"p\"",
+	     "\"personas\": {\"p\": {\"login\": [{\"url\": \"/\", \"name\": \"l\\u001b\"}]}}, ",
+	     "personas.p.login[0].name"},
+	    {"\"name\": \"a\", \"persona\": \"p\\u001bq\"", "\"personas\": {\"p\\u001bq\": {}}, ",
+	     "personas[\"p\\x1bq\"]"},
+	    {"\"name\": \"a\"", "\"targets\": {\"o\\rx\": \"http://127.0.0.1:9\"}, ",
+	     "targets[\"o\\x0dx\"]"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *json = tu_fmt(
+		    "{%s\"targets\": {\"o\": \"http://127.0.0.1:9\"}, \"journeys\": [{\"area\": "
+		    "\"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}], %s}]}",
+		    cases[i].top, cases[i].journey);
+		/* Duplicate keys are refused: blank the defaults a case replaces. */
+		const char *defaults[] = {"\"owner\": \"o\", ", "\"steps\": [{\"url\": \"/\"}], ",
+					  "\"targets\": {\"o\": \"http://127.0.0.1:9\"}, "};
+		for (size_t d = 0; d < 3; d++) {
+			char key[16];
+			size_t kl = (size_t)(strchr(defaults[d] + 1, '"') - defaults[d]) + 1;
+			memcpy(key, defaults[d], kl);
+			key[kl] = '\0';
+			if (strstr(cases[i].journey, key) || strstr(cases[i].top, key))
+				memset(strstr(json, defaults[d]), ' ', strlen(defaults[d]));
+		}
+		char *e = tu_load_error(json);
+		char *want = tu_fmt("test.json: %s: control character", cases[i].path);
+		ck_assert_msg(strstr(e, want), "case %zu: want '%s' in:\n%s", i, want, e);
+		assert_no_controls(e);
+		free(want);
+		free(e);
+		free(json);
+	}
+	/* Quoted values in other messages are escaped too. */
+	char *e = tu_load_error(
+	    "{\"targets\": {\"o\": \"http://127.0.0.1:9\"}, \"journeys\": [{\"name\": \"a\", "
+	    "\"area\": \"co\\u001b[2Jde\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]}]}");
+	ck_assert_msg(strstr(e, "unknown area \"co\\x1b[2Jde\""), "%s", e);
+	assert_no_controls(e);
+	free(e);
+	/* Printable UTF-8 is welcome. */
+	struct ac_plan *p = tu_load(
+	    "{\"name\": \"caf\\u00e9 \\u2603\", \"targets\": {\"o\": \"http://127.0.0.1:9\"}, "
+	    "\"journeys\": [{\"name\": \"\\u00e9t\\u00e9\", \"area\": \"code\", \"owner\": "
+	    "\"\\u00e9quipe\", \"steps\": [{\"url\": \"/\", \"name\": \"pr\\u00eat\"}]}]}");
+	ac_plan_destroy(p);
+}
+END_TEST
+
 START_TEST(loader_refuses_secrets_under_four_bytes)
 {
 	/* A one-byte secret would mask every "a" in every output. */
@@ -488,6 +564,7 @@ int main(void)
 	tcase_add_test(tc, loader_refuses_zero_checks_and_bad_targets);
 	tcase_add_test(tc, loader_secrets_from_env_and_file_are_masked);
 	tcase_add_test(tc, loader_error_text_is_whole_problems_or_a_count);
+	tcase_add_test(tc, loader_refuses_control_characters_in_names);
 	tcase_add_test(tc, loader_refuses_secrets_under_four_bytes);
 	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
 	tcase_add_test(tc, loader_checks_assertion_shapes);
