@@ -514,7 +514,9 @@ bool ac_text_has_control(const char *text)
 	return false;
 }
 
-char *ac_text_escape(const char *text)
+/* keep_nl_tab: newline and tab stay; keep_controls: only bytes that are
+ * not UTF-8 are escaped. */
+static char *escape(const char *text, bool keep_nl_tab, bool keep_controls)
 {
 	if (!text)
 		return NULL;
@@ -523,6 +525,9 @@ char *ac_text_escape(const char *text)
 	while (*s) {
 		long cp;
 		size_t n = printable_at(s, &cp);
+		if (!n && (keep_controls || (keep_nl_tab && (*s == '\n' || *s == '\t'))) &&
+		    (*s < 0x80 || cp >= 0))
+			n = *s < 0x80 ? 1 : 2;
 		if (n) {
 			s += n;
 			continue;
@@ -539,6 +544,21 @@ char *ac_text_escape(const char *text)
 	}
 	ac_buf_add(&b, run, (size_t)(s - run));
 	return ac_buf_detach(&b);
+}
+
+char *ac_text_escape(const char *text)
+{
+	return escape(text, false, false);
+}
+
+char *ac_text_escape_lines(const char *text)
+{
+	return escape(text, true, false);
+}
+
+char *ac_text_utf8(const char *text)
+{
+	return escape(text, false, true);
 }
 
 char *ac_mask_dsn(const char *dsn)

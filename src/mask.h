@@ -59,6 +59,11 @@ char *ac_mask_header_value(const struct ac_mask *m, const char *name, const char
  * else, printable UTF-8 included, is kept. For names and messages printed
  * as one line; NULL gives NULL. The caller frees it. */
 char *ac_text_escape(const char *text);
+/* The same, keeping newlines and tabs (multi-line text, XML). */
+char *ac_text_escape_lines(const char *text);
+/* Only bytes that are not valid UTF-8 escaped ("\xNN"); controls are left
+ * to a writer that escapes them (JSON). */
+char *ac_text_utf8(const char *text);
 /* True when text holds a character ac_text_escape would escape. */
 bool ac_text_has_control(const char *text);
 
