@@ -481,6 +481,248 @@ START_TEST(loader_errors_on_a_terminal_are_inert)
 }
 END_TEST
 
+/* --- secrets in every encoding ------------------------------------------ */
+
+/* Encoders written here, not taken from the masking code under test. */
+enum enc {
+	ENC_RAW,
+	ENC_PCT_UPPER,
+	ENC_PCT_LOWER,
+	ENC_PCT_MIXED, /* upper and lower case hex in turn */
+	ENC_FORM_UPPER,
+	ENC_FORM_LOWER,
+	ENC_B64_STD,
+	ENC_B64_STD_NOPAD,
+	ENC_B64_URL,
+	ENC_B64_URL_NOPAD,
+	ENC_JSON,
+	ENC_COUNT
+};
+static const char *const enc_names[ENC_COUNT] = {"raw",		  "percent upper",
+						 "percent lower", "percent mixed",
+						 "form upper",	  "form lower",
+						 "base64 std",	  "base64 std no padding",
+						 "base64 url",	  "base64 url no padding",
+						 "JSON"};
+
+static char *encode(const char *secret, enum enc e)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	const unsigned char *s = (const unsigned char *)secret;
+	size_t n = strlen(secret);
+	static const char up[] = "0123456789ABCDEF", lo[] = "0123456789abcdef";
+	switch (e) {
+	case ENC_RAW:
+		ac_buf_adds(&b, secret);
+		break;
+	case ENC_PCT_UPPER:
+	case ENC_PCT_LOWER:
+	case ENC_PCT_MIXED:
+	case ENC_FORM_UPPER:
+	case ENC_FORM_LOWER:
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = s[i];
+			bool form = e == ENC_FORM_UPPER || e == ENC_FORM_LOWER;
+			const char *hex = e == ENC_PCT_UPPER || e == ENC_FORM_UPPER ? up
+					  : e == ENC_PCT_MIXED ? (i % 2 ? up : lo)
+							       : lo;
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+			    c == '~') {
+				ac_buf_addc(&b, (char)c);
+			} else if (form && c == ' ') {
+				ac_buf_addc(&b, '+');
+			} else {
+				char q[3] = {'%', hex[c >> 4], hex[c & 15]};
+				ac_buf_add(&b, q, 3);
+			}
+		}
+		break;
+	case ENC_B64_STD:
+	case ENC_B64_STD_NOPAD:
+	case ENC_B64_URL:
+	case ENC_B64_URL_NOPAD: {
+		bool url = e == ENC_B64_URL || e == ENC_B64_URL_NOPAD;
+		bool pad = e == ENC_B64_STD || e == ENC_B64_URL;
+		const char *t =
+		    url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		for (size_t i = 0; i < n; i += 3) {
+			unsigned v = (unsigned)s[i] << 16;
+			if (i + 1 < n)
+				v |= (unsigned)s[i + 1] << 8;
+			if (i + 2 < n)
+				v |= s[i + 2];
+			ac_buf_addc(&b, t[v >> 18]);
+			ac_buf_addc(&b, t[(v >> 12) & 63]);
+			if (i + 1 < n)
+				ac_buf_addc(&b, t[(v >> 6) & 63]);
+			else if (pad)
+				ac_buf_addc(&b, '=');
+			if (i + 2 < n)
+				ac_buf_addc(&b, t[v & 63]);
+			else if (pad)
+				ac_buf_addc(&b, '=');
+		}
+		break;
+	}
+	case ENC_JSON:
+		/* The escaping a JSON writer may choose: \/, \", and \uXXXX for
+		 * every character outside ASCII. */
+		for (size_t i = 0; i < n; i++) {
+			unsigned c = s[i];
+			if (c == '"' || c == '\\' || c == '/') {
+				ac_buf_addc(&b, '\\');
+				ac_buf_addc(&b, (char)c);
+			} else if (c < 0x20) {
+				ac_buf_addf(&b, "\\u%04x", c);
+			} else if (c >= 0xc0 && c < 0xe0 && i + 1 < n) {
+				ac_buf_addf(&b, "\\u%04x", (c & 0x1f) << 6 | (s[i + 1] & 0x3f));
+				i++;
+			} else {
+				ac_buf_addc(&b, (char)c);
+			}
+		}
+		break;
+	case ENC_COUNT:
+		break;
+	}
+	return ac_buf_detach(&b);
+}
+
+/* Secrets with every character URL-encoding changes, and UTF-8 é. */
+#define CANARY_ENV "pw/+&= %c\303\251-env-77"
+#define CANARY_FILE "f\303\251le /&=+%-file-31\""
+static const char *const canaries[] = {CANARY_ENV, CANARY_FILE};
+
+struct echo_ctx {
+	const struct hs_server *self;
+};
+
+/* GET /echo?s=I&e=K&m=redirect|body: send canary I back in encoding K,
+ * in a cross-origin redirect's Location, or in headers and a body. */
+static void echo(int fd, const struct hs_request *q, void *ud)
+{
+	const struct echo_ctx *c = ud;
+	int si = -1, ei = -1;
+	char mode[16] = "";
+	if (sscanf(q->path, "/echo?s=%d&e=%d&m=%15s", &si, &ei, mode) != 3 || si < 0 || si > 1 ||
+	    ei < 0 || ei >= ENC_COUNT) {
+		hs_reply(fd, 404, "", "no");
+		return;
+	}
+	char *v = encode(canaries[si], (enum enc)ei);
+	if (strcmp(mode, "redirect") == 0) {
+		char *h = tu_fmt("Location: http://localhost:%d/next?pw=%s\r\n", c->self->port, v);
+		hs_reply(fd, 302, h, "");
+		free(h);
+	} else {
+		char *h =
+		    tu_fmt("X-Build: %s\r\nX-Echo: %s\r\nContent-Type: application/json\r\n", v, v);
+		char *body = tu_fmt("{\"echo\": \"%s\", \"again\": \"%s\"}", v, v);
+		hs_reply(fd, 500, h, body);
+		free(body);
+		free(h);
+	}
+	free(v);
+}
+
+static void assert_no_encoding(const char *where, const char *text)
+{
+	for (size_t c = 0; c < 2; c++) {
+		for (int e = 0; e < ENC_COUNT; e++) {
+			char *v = encode(canaries[c], (enum enc)e);
+			const char *hit = strstr(text, v);
+			if (hit) {
+				size_t off = (size_t)(hit - text);
+				fprintf(stderr, "--- %s:\n%s\n", where, text);
+				ck_abort_msg("%s leaks canary %zu %s at byte %zu", where, c,
+					     enc_names[e], off);
+			}
+			free(v);
+		}
+	}
+}
+
+START_TEST(canary_secrets_in_every_encoding_reach_no_output)
+{
+	struct hs_server s;
+	struct echo_ctx ctx = {&s};
+	hs_start(&s, echo, &ctx);
+	char *secret_file = tu_write_temp(CANARY_FILE "\n", ".secret");
+	struct ac_buf j = AC_BUF_INIT;
+	for (int c = 0; c < 2; c++)
+		for (int e = 0; e < ENC_COUNT; e++)
+			for (int m = 0; m < 2; m++)
+				ac_buf_addf(
+				    &j,
+				    "%s{\"name\": \"s%d e%d %s\", \"area\": \"code\", \"owner\": "
+				    "\"web\", \"steps\": [{\"url\": \"/echo?s=%d&e=%d&m=%s\", "
+				    "\"name\": \"echo\", \"follow_redirects\": 1, \"headers\": "
+				    "{\"X-Token\": \"${pw}\", \"X-File\": \"${fpw}\"}, \"assert\": "
+				    "{\"status\": 200, \"headers\": {\"X-Echo\": {\"contains\": "
+				    "\"never\"}}, \"json\": {\"$.echo\": \"never\"}}}]}",
+				    j.len ? ", " : "", c, e, m ? "body" : "redirect", c, e,
+				    m ? "body" : "redirect");
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"concurrency\": 8},"
+	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+	    " \"variables\": {\"pw\": \"${env:AC_TEST_CANARY_PW}\", \"fpw\": \"${file:%s}\"},"
+	    " \"journeys\": [%s]}",
+	    s.port, secret_file, j.buf);
+	ac_buf_release(&j);
+	char *path = tu_write_temp(json, ".json");
+	char *junit = tu_fmt("%s.xml", path), *md = tu_fmt("%s.md", path),
+	     *jrep = tu_fmt("%s.report.json", path);
+	const char *env[] = {"AC_TEST_CANARY_PW=" CANARY_ENV, NULL};
+	const char *args[] = {"check", path,	     "--json", jrep, "--junit",
+			      junit,   "--markdown", md,       "-v", NULL};
+	struct tu_proc p;
+	tu_run(&p, args, env, 90);
+	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
+	/* The server got the secrets and sent every encoding back: the test
+	 * proves masking, not absence. */
+	char *log = hs_log(&s);
+	ck_assert_msg(strstr(log, CANARY_ENV) && strstr(log, CANARY_FILE), "server log:\n%s", log);
+	ck_assert_int_eq(hs_requests(&s), 2 * ENC_COUNT * 2);
+	free(log);
+	/* ...and what it sent reached the reports, masked. */
+	TU_EXPECT(strstr(p.out, "cross-origin redirect to") && strstr(p.out, "body: ") &&
+		      strstr(p.out, "***"),
+		  &p, "the echoes are not in the report");
+	char *outs[3] = {tu_read_file(jrep), tu_read_file(junit), tu_read_file(md)};
+	const char *names[3] = {"JSON report", "JUnit report", "Markdown report"};
+	assert_no_encoding("stdout", p.out);
+	assert_no_encoding("stderr", p.err);
+	for (size_t o = 0; o < 3; o++) {
+		assert_no_encoding(names[o], outs[o]);
+		free(outs[o]);
+	}
+	/* The same run with each writer on stdout. */
+	const char *formats[] = {"json", "junit", "markdown"};
+	for (size_t f = 0; f < 3; f++) {
+		struct tu_proc q;
+		const char *a2[] = {"check", path, "--format", formats[f], NULL};
+		tu_run(&q, a2, env, 90);
+		TU_EXPECT(q.exit_code == 1, &q, "--format %s: exit %d", formats[f], q.exit_code);
+		assert_no_encoding(formats[f], q.out);
+		assert_no_encoding("stderr", q.err);
+		tu_proc_release(&q);
+	}
+	unlink(jrep);
+	unlink(junit);
+	unlink(md);
+	tu_proc_release(&p);
+	hs_stop(&s);
+	free(jrep);
+	free(junit);
+	free(md);
+	free(path);
+	free(json);
+	free(secret_file);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mask");
@@ -491,6 +733,7 @@ int main(void)
 	tcase_add_test(tc, terminal_writers_escape_control_characters);
 	tcase_add_test(tc, loader_errors_on_a_terminal_are_inert);
 	tcase_add_test(tc, reports_stay_well_formed_with_hostile_text);
+	tcase_add_test(tc, canary_secrets_in_every_encoding_reach_no_output);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
