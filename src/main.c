@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -442,9 +443,16 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 
 int main(int argc, char **argv)
 {
-	/* A crash must not leave captured secrets in a core file. */
+	/* Secrets are read from the environment and files as the scenario
+	 * loads. A crash must not leave them in a core file, and no other
+	 * process of the same user may read this one's memory or environment
+	 * (/proc/PID/mem, /proc/PID/environ, ptrace): both before anything is
+	 * loaded, and refusing to run if either cannot be done. */
 	struct rlimit nocore = {0, 0};
-	setrlimit(RLIMIT_CORE, &nocore);
+	if (setrlimit(RLIMIT_CORE, &nocore) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "allclear: cannot turn core dumps off: %s\n", strerror(errno));
+		return AC_EXIT_USAGE;
+	}
 	/* libcurl runs with NOSIGNAL and hiredis writes with write(): a closed
 	 * peer must give an error, not kill the process. */
 	signal(SIGPIPE, SIG_IGN);

@@ -180,6 +180,27 @@ static void no_controls_in_personas(struct ac_cfg *cx, const cJSON *personas)
 	}
 }
 
+/* Whether the scenario's definition of a variable is a secret: marked
+ * so, or made from ${env:}, ${file:} or another secret. Nothing is
+ * reported here; the value is looked at, not kept. */
+static bool variable_is_secret(struct ac_cfg *cx, const cJSON *v, const char *kp)
+{
+	if (cJSON_IsTrue(ac_json_get(v, "secret")))
+		return true;
+	const cJSON *val = cJSON_IsObject(v) ? ac_json_get(v, "value") : v;
+	if (!cJSON_IsString(val))
+		return false;
+	if (strstr(val->valuestring, "${env:") || strstr(val->valuestring, "${file:"))
+		return true;
+	struct ac_cfg_quiet q;
+	ac_cfg_quiet_begin(cx, &q);
+	char *e = ac_cfg_expand(cx, kp, val->valuestring);
+	bool secret = cx->last_secret;
+	ac_cfg_quiet_end(cx, &q);
+	free(e);
+	return secret;
+}
+
 static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac_var *over,
 			   size_t nover)
 {
@@ -199,9 +220,17 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac
 		bool overridden = false;
 		for (size_t i = 0; i < nover; i++)
 			overridden = overridden || strcmp(over[i].name, v->string) == 0;
-		if (overridden)
-			continue;
 		char *kp = ac_cfg_path("variables", v->string);
+		if (overridden) {
+			if (variable_is_secret(cx, v, kp))
+				ac_cfg_error(
+				    cx, kp,
+				    "a secret cannot be set with --var (the command line is "
+				    "visible to every user and is not masked); secrets come "
+				    "from ${env:NAME} and ${file:PATH}");
+			free(kp);
+			continue;
+		}
 		const cJSON *val = v;
 		bool secret = false;
 		if (cJSON_IsObject(v)) {

@@ -4,9 +4,13 @@
  * the loader's error reporting and caps, and no core files.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pty.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -723,6 +727,143 @@ START_TEST(canary_secrets_in_every_encoding_reach_no_output)
 }
 END_TEST
 
+/* --- secrets stay out of argv, core files and other processes ----------- */
+
+static void slow(int fd, const struct hs_request *q, void *ud)
+{
+	(void)fd;
+	(void)q;
+	(void)ud;
+	sleep(30);
+}
+
+/* The "Max core file size" soft and hard limits in /proc/PID/limits. */
+static bool core_limits(pid_t pid, char *soft, char *hard)
+{
+	char *path = tu_fmt("/proc/%d/limits", (int)pid);
+	FILE *f = fopen(path, "r");
+	free(path);
+	if (!f)
+		return false;
+	char line[256];
+	bool found = false;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Max core file size", 18) == 0 &&
+		    sscanf(line + 18, "%31s %31s", soft, hard) == 2)
+			found = true;
+	fclose(f);
+	return found;
+}
+
+START_TEST(no_core_file_and_not_dumpable_while_secrets_are_loaded)
+{
+	/* Let the child inherit core dumps on, so that allclear has to turn
+	 * them off itself. */
+	struct rlimit rl;
+	ck_assert_int_eq(getrlimit(RLIMIT_CORE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_CORE, &rl);
+	ck_assert_int_eq(getrlimit(RLIMIT_CORE, &rl), 0);
+	ck_assert_msg(rl.rlim_cur > 0,
+		      "cannot allow core files here: the test would prove nothing");
+	struct hs_server s;
+	hs_start(&s, slow, NULL);
+	char *json = tu_fmt(
+	    "{\"targets\": {\"origin\": \"http://127.0.0.1:%d\"}, \"variables\": {\"pw\": "
+	    "\"${env:AC_TEST_CORE_PW}\"}, \"journeys\": [{\"name\": \"slow\", \"area\": \"code\", "
+	    "\"owner\": \"web\", \"timeout\": \"25s\", \"steps\": [{\"url\": \"/\", \"timeout\": "
+	    "\"25s\", \"headers\": {\"X-Token\": \"${pw}\"}}]}]}",
+	    s.port);
+	char *path = tu_write_temp(json, ".json");
+	chmod(path, 0644);
+	/* Run it as an ordinary user: a process that is not dumpable has its
+	 * /proc files owned by root, one that is by its own user. */
+	uid_t uid = getuid() == 0 ? 65534 : getuid();
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (getuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(126);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		setenv("AC_TEST_CORE_PW", "core-canary-4242", 1);
+		execl(tu_env("AC_BIN"), "allclear", "watch", path, "--window", "30s", (char *)NULL);
+		_exit(127);
+	}
+	/* Probing has begun once the server sees the request: the scenario and
+	 * its secret are loaded. */
+	int64_t deadline = tu_now_ms() + 10000;
+	while (hs_requests(&s) < 1 && tu_now_ms() < deadline)
+		usleep(20000);
+	int requests = hs_requests(&s);
+	char soft[32] = "", hard[32] = "";
+	bool have = core_limits(pid, soft, hard);
+	struct stat st;
+	char *env_path = tu_fmt("/proc/%d/environ", (int)pid);
+	int srt = stat(env_path, &st);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	hs_stop(&s);
+	ck_assert_msg(requests >= 1, "allclear never probed");
+	ck_assert_msg(have, "no core limit in /proc/%d/limits", (int)pid);
+	ck_assert_msg(strcmp(soft, "0") == 0 && strcmp(hard, "0") == 0,
+		      "core file size is %s (soft) %s (hard), not 0", soft, hard);
+	ck_assert_int_eq(srt, 0);
+	ck_assert_msg(st.st_uid == 0 && uid != 0,
+		      "/proc/PID/environ is owned by uid %d: the process is dumpable (runs as %d)",
+		      (int)st.st_uid, (int)uid);
+	free(env_path);
+	free(path);
+	free(json);
+}
+END_TEST
+
+START_TEST(no_secret_on_the_command_line)
+{
+	const char *json =
+	    "{\"targets\": {\"o\": \"http://127.0.0.1:9\"}, \"variables\": {"
+	    "\"pw\": \"${env:AC_TEST_ARGV_PW}\", \"tok\": {\"value\": \"tok-1234\", "
+	    "\"secret\": true}, \"password\": \"not-a-secret\"},"
+	    " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", "
+	    "\"steps\": [{\"url\": \"/?p=${pw}&t=${tok}&x=${password}\"}]}]}";
+	char *path = tu_write_temp(json, ".json");
+	const char *env[] = {"AC_TEST_ARGV_PW=argv-canary-5151", NULL};
+	/* There is no option that takes a secret. */
+	const char *flags[] = {"--password", "--secret", "--token", "--env", "--secret-file"};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		const char *args[] = {"lint", path, flags[i], "x-12345", NULL};
+		struct tu_proc p;
+		tu_run(&p, args, env, 10);
+		TU_EXPECT(p.exit_code == 3, &p, "%s accepted", flags[i]);
+		tu_proc_release(&p);
+	}
+	/* --var cannot replace a secret: it would sit in ps and in every
+	 * output unmasked. */
+	const char *secret_vars[][2] = {{"pw=argv-value-1", "variables.pw"},
+					{"tok=argv-value-2", "variables.tok"}};
+	for (size_t i = 0; i < 2; i++) {
+		const char *args[] = {"lint", path, "--var", secret_vars[i][0], NULL};
+		struct tu_proc p;
+		tu_run(&p, args, env, 10);
+		TU_EXPECT(p.exit_code == 3, &p, "--var %s accepted", secret_vars[i][0]);
+		char *want = tu_fmt("%s: a secret cannot be set with --var", secret_vars[i][1]);
+		TU_EXPECT(strstr(p.err, want), &p, "no '%s'", want);
+		TU_EXPECT(!strstr(p.err, "argv-value") && !strstr(p.err, "argv-canary"), &p,
+			  "the value is echoed");
+		free(want);
+		tu_proc_release(&p);
+	}
+	/* A --var whose name looks secret is an ordinary variable: no guessing. */
+	const char *args[] = {"lint", path, "--var", "password=plain-value", NULL};
+	struct tu_proc p;
+	tu_run(&p, args, env, 10);
+	TU_EXPECT(p.exit_code == 0, &p, "--var password=...: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	free(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mask");
@@ -734,6 +875,8 @@ int main(void)
 	tcase_add_test(tc, loader_errors_on_a_terminal_are_inert);
 	tcase_add_test(tc, reports_stay_well_formed_with_hostile_text);
 	tcase_add_test(tc, canary_secrets_in_every_encoding_reach_no_output);
+	tcase_add_test(tc, no_core_file_and_not_dumpable_while_secrets_are_loaded);
+	tcase_add_test(tc, no_secret_on_the_command_line);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
