@@ -431,6 +431,14 @@ char *ac_mask_apply(const struct ac_mask *m, const char *text)
 	return ac_mask_applyn(m, text, text ? strlen(text) : 0);
 }
 
+char *ac_mask_excerpt(const struct ac_mask *m, const char *text, size_t len, size_t max)
+{
+	char *masked = ac_mask_applyn(m, text, len);
+	char *ex = ac_excerpt(masked, strlen(masked), max);
+	free(masked);
+	return ex;
+}
+
 bool ac_mask_header_is_secret(const char *name)
 {
 	static const char *const names[] = {

@@ -45,6 +45,11 @@ size_t ac_mask_count(const struct ac_mask *m);
 char *ac_mask_apply(const struct ac_mask *m, const char *text);
 char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len);
 
+/* ac_excerpt of the masked text: masking first, so that a secret is
+ * neither cut in two (its first half shown before the "...") nor hidden
+ * by folded whitespace. The caller frees it. */
+char *ac_mask_excerpt(const struct ac_mask *m, const char *text, size_t len, size_t max);
+
 /* True for Authorization, Proxy-Authorization, Cookie, Set-Cookie,
  * X-Api-Key and other credential-bearing header names. */
 bool ac_mask_header_is_secret(const char *name);

@@ -727,6 +727,86 @@ START_TEST(canary_secrets_in_every_encoding_reach_no_output)
 }
 END_TEST
 
+/* --- excerpts: cut and whitespace-folded after masking, not before ------ */
+
+#define CUT_SECRET "cutcanary-0123456789-abcdef"
+#define TAB_SECRET "tab\tcanary  9988"
+
+static void cut_echo(int fd, const struct hs_request *q, void *ud)
+{
+	(void)q;
+	(void)ud;
+	/* Each secret straddles where its excerpt is cut: the body's (240
+	 * bytes), a header assertion's (120) and served-by's (60). */
+	char body[512], echo[256], build[128];
+	memset(body, 'x', 230);
+	snprintf(body + 230, sizeof(body) - 230, "%s and %s", CUT_SECRET, TAB_SECRET);
+	memset(echo, 'z', 110);
+	snprintf(echo + 110, sizeof(echo) - 110, "%s", CUT_SECRET);
+	memset(build, 'y', 50);
+	snprintf(build + 50, sizeof(build) - 50, "%s", CUT_SECRET);
+	char *h = tu_fmt("X-Build: %s\r\nX-Echo: %s\r\n", build, echo);
+	hs_reply(fd, 500, h, body);
+	free(h);
+}
+
+/* Any 6 bytes of the secret, as it is or with its whitespace folded the
+ * way an excerpt folds it. */
+static void assert_no_piece(const char *where, const char *text, const char *secret)
+{
+	char *folded = ac_excerpt(secret, strlen(secret), 1000);
+	const char *forms[] = {secret, folded};
+	for (size_t f = 0; f < 2; f++) {
+		size_t n = strlen(forms[f]);
+		for (size_t i = 0; i + 6 <= n; i++) {
+			char piece[8];
+			memcpy(piece, forms[f] + i, 6);
+			piece[6] = '\0';
+			if (strstr(text, piece)) {
+				fprintf(stderr, "--- %s:\n%s\n", where, text);
+				ck_abort_msg("%s shows '%s' of a secret", where, piece);
+			}
+		}
+	}
+	free(folded);
+}
+
+START_TEST(excerpts_are_cut_after_masking)
+{
+	struct hs_server s;
+	hs_start(&s, cut_echo, NULL);
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1}, \"targets\": {\"origin\": "
+	    "\"http://127.0.0.1:%d\"}, \"variables\": {\"a\": \"${env:AC_TEST_CUT}\", \"b\": "
+	    "\"${env:AC_TEST_TAB}\"}, \"journeys\": [{\"name\": \"cut\", \"area\": \"code\", "
+	    "\"owner\": \"web\", \"steps\": [{\"url\": \"/\", \"headers\": {\"X-A\": \"${a}\", "
+	    "\"X-B\": \"${b}\"}, \"assert\": {\"status\": 200, \"headers\": {\"X-Echo\": "
+	    "{\"contains\": \"never\"}}}}]}]}",
+	    s.port);
+	char *path = tu_write_temp(json, ".json");
+	char *rep = tu_fmt("%s.report.json", path);
+	const char *env[] = {"AC_TEST_CUT=" CUT_SECRET, "AC_TEST_TAB=" TAB_SECRET, NULL};
+	const char *args[] = {"check", path, "--json", rep, NULL};
+	struct tu_proc p;
+	tu_run(&p, args, env, 30);
+	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "body: xxxx") && strstr(p.out, "zzzz"), &p, "no excerpts");
+	char *r = tu_read_file(rep);
+	const char *secrets[] = {CUT_SECRET, TAB_SECRET};
+	for (size_t i = 0; i < 2; i++) {
+		assert_no_piece("stdout", p.out, secrets[i]);
+		assert_no_piece("JSON report", r, secrets[i]);
+	}
+	free(r);
+	unlink(rep);
+	free(rep);
+	tu_proc_release(&p);
+	hs_stop(&s);
+	free(path);
+	free(json);
+}
+END_TEST
+
 /* --- secrets stay out of argv, core files and other processes ----------- */
 
 static void slow(int fd, const struct hs_request *q, void *ud)
@@ -877,6 +957,7 @@ int main(void)
 	tcase_add_test(tc, canary_secrets_in_every_encoding_reach_no_output);
 	tcase_add_test(tc, no_core_file_and_not_dumpable_while_secrets_are_loaded);
 	tcase_add_test(tc, no_secret_on_the_command_line);
+	tcase_add_test(tc, excerpts_are_cut_after_masking);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
