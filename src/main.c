@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "json.h"
 #include "live.h"
+#include "mask.h"
 #include "report.h"
 #include "result.h"
 #include "scenario.h"
@@ -102,11 +103,14 @@ static int bad_usage(const char *fmt, ...) AC_PRINTF(1, 2);
 static int bad_usage(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("allclear: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	char *msg = ac_vasprintf(fmt, ap);
 	va_end(ap);
-	fputs("\n(see allclear --help)\n", stderr);
+	/* Messages quote arguments: show their control characters escaped. */
+	char *safe = ac_text_escape(msg);
+	fprintf(stderr, "allclear: %s\n(see allclear --help)\n", safe);
+	free(safe);
+	free(msg);
 	return AC_EXIT_USAGE;
 }
 

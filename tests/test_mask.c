@@ -481,6 +481,15 @@ START_TEST(loader_errors_on_a_terminal_are_inert)
 		assert_inert("stdout on a pipe", p.out, strlen(p.out));
 		tu_proc_release(&p);
 	}
+	/* Arguments quoted back in usage errors. */
+	const char *bad[] = {"check", path, "--rounds", "1\033]0;pwned\007\033[2J\r\nRESTORED",
+			     NULL};
+	char *out = NULL;
+	int rc = run_on_pty(bad, &out);
+	ck_assert_msg(rc == 3, "bad --rounds: exit %d\n%s", rc, out);
+	assert_inert("usage error on a pty", out, strlen(out));
+	ck_assert_msg(strstr(out, "not '1\\x1b]0;pwned"), "%s", out);
+	free(out);
 	free(path);
 }
 END_TEST
