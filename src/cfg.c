@@ -62,6 +62,88 @@ void ac_cfg_error(struct ac_cfg *cx, const char *path, const char *fmt, ...)
 	free(msg);
 }
 
+/* The problems found, one per line: every one whole while they fit in max
+ * bytes, then "... and K more problems" for the rest (also for those the
+ * error buffer had no room for). Never a problem cut in the middle. */
+char *ac_cfg_problems(const struct ac_cfg *cx, size_t max)
+{
+	const struct ac_buf *errors = &cx->errors;
+	size_t nerrors = cx->nerrors;
+	enum { TAIL = 48 }; /* room for the count line */
+	struct ac_buf out = AC_BUF_INIT;
+	size_t lines = 0, total = 0, shown = 0;
+	for (const char *p = errors->buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	total = nerrors > lines ? nerrors : lines;
+	const char *p = errors->buf;
+	for (size_t i = 0; i < lines; i++) {
+		const char *nl = strchr(p, '\n');
+		size_t l = (size_t)(nl - p);
+		bool last = shown + 1 == total;
+		if (out.len + l + 1 + (last ? 0 : TAIL) > max)
+			break;
+		if (out.len)
+			ac_buf_addc(&out, '\n');
+		ac_buf_add(&out, p, l);
+		shown++;
+		p = nl + 1;
+	}
+	if (shown < total)
+		ac_buf_addf(&out, "%s... and %zu more problem%s", out.len ? "\n" : "",
+			    total - shown, total - shown == 1 ? "" : "s");
+	return ac_buf_detach(&out);
+}
+
+/* Names, owners and step names are printed on terminals, one per line:
+ * a control character (C0, DEL, C1) in one could clear the screen, set
+ * the window title or forge a verdict line, so it is refused. */
+void ac_cfg_no_controls(struct ac_cfg *cx, const char *path, const char *s)
+{
+	if (s && ac_text_has_control(s))
+		ac_cfg_error(cx, path,
+			     "control character or invalid UTF-8 in \"%s\" (names, owners and "
+			     "step names are printed on terminals)",
+			     s);
+}
+
+/* The "name" of each step of a list (journey steps, cleanup, login). */
+void ac_cfg_no_controls_in_steps(struct ac_cfg *cx, const cJSON *steps, const char *path)
+{
+	if (!cJSON_IsArray(steps))
+		return;
+	size_t i = 0;
+	const cJSON *st;
+	cJSON_ArrayForEach(st, steps)
+	{
+		const cJSON *n = ac_json_get(st, "name");
+		if (cJSON_IsString(n)) {
+			char *sp = ac_cfg_path_index(path, i);
+			char *np = ac_cfg_path(sp, "name");
+			ac_cfg_no_controls(cx, np, n->valuestring);
+			free(np);
+			free(sp);
+		}
+		i++;
+	}
+}
+
+/* Persona names and their login steps' names. */
+void ac_cfg_no_controls_in_personas(struct ac_cfg *cx, const cJSON *personas)
+{
+	if (!cJSON_IsObject(personas))
+		return;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, personas)
+	{
+		char *pp = ac_cfg_path("personas", p->string);
+		ac_cfg_no_controls(cx, pp, p->string);
+		char *lp = ac_cfg_path(pp, "login");
+		ac_cfg_no_controls_in_steps(cx, ac_json_get(p, "login"), lp);
+		free(lp);
+		free(pp);
+	}
+}
+
 char *ac_cfg_path(const char *base, const char *key)
 {
 	if (!base || !*base)

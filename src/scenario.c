@@ -130,56 +130,6 @@ static const struct ac_field check_fields[] = {
     {"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it"},
 };
 
-/* Names, owners and step names are printed on terminals, one per line:
- * a control character (C0, DEL, C1) in one could clear the screen, set
- * the window title or forge a verdict line, so it is refused. */
-static void no_controls(struct ac_cfg *cx, const char *path, const char *s)
-{
-	if (s && ac_text_has_control(s))
-		ac_cfg_error(cx, path,
-			     "control character or invalid UTF-8 in \"%s\" (names, owners and "
-			     "step names are printed on terminals)",
-			     s);
-}
-
-/* The "name" of each step of a list (journey steps, cleanup, login). */
-static void no_controls_in_steps(struct ac_cfg *cx, const cJSON *steps, const char *path)
-{
-	if (!cJSON_IsArray(steps))
-		return;
-	size_t i = 0;
-	const cJSON *st;
-	cJSON_ArrayForEach(st, steps)
-	{
-		const cJSON *n = ac_json_get(st, "name");
-		if (cJSON_IsString(n)) {
-			char *sp = ac_cfg_path_index(path, i);
-			char *np = ac_cfg_path(sp, "name");
-			no_controls(cx, np, n->valuestring);
-			free(np);
-			free(sp);
-		}
-		i++;
-	}
-}
-
-/* Persona names and their login steps' names. */
-static void no_controls_in_personas(struct ac_cfg *cx, const cJSON *personas)
-{
-	if (!cJSON_IsObject(personas))
-		return;
-	const cJSON *p;
-	cJSON_ArrayForEach(p, personas)
-	{
-		char *pp = ac_cfg_path("personas", p->string);
-		no_controls(cx, pp, p->string);
-		char *lp = ac_cfg_path(pp, "login");
-		no_controls_in_steps(cx, ac_json_get(p, "login"), lp);
-		free(lp);
-		free(pp);
-	}
-}
-
 /* Whether the scenario's definition of a variable is a secret: marked
  * so, or made from ${env:}, ${file:} or another secret. Nothing is
  * reported here; the value is looked at, not kept. */
@@ -331,7 +281,7 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 			ac_cfg_error(cx, kp, "expected a URL or {\"url\": ...}");
 		}
 		tg->name = ac_strdup(t->string);
-		no_controls(cx, kp, tg->name);
+		ac_cfg_no_controls(cx, kp, tg->name);
 		if (!tg->role)
 			tg->role = ac_strdup("");
 		if (!tg->region)
@@ -429,7 +379,7 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, 
 	c->name = ac_strdup(cJSON_IsString(v) ? v->valuestring : "");
 	{
 		char *kp = ac_cfg_path(path, "name");
-		no_controls(cx, kp, c->name);
+		ac_cfg_no_controls(cx, kp, c->name);
 		free(kp);
 	}
 	c->description = ac_cfg_text(cx, obj, path, "description", false);
@@ -463,7 +413,7 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, 
 		c->owner = ac_strdup("");
 	{
 		char *kp = ac_cfg_path(path, "owner");
-		no_controls(cx, kp, c->owner);
+		ac_cfg_no_controls(cx, kp, c->owner);
 		free(kp);
 	}
 	v = ac_json_get(obj, "critical");
@@ -481,7 +431,7 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, 
 	}
 	if (cJSON_IsString(v)) {
 		char *kp = ac_cfg_path(path, "agree");
-		no_controls(cx, kp, v->valuestring);
+		ac_cfg_no_controls(cx, kp, v->valuestring);
 		free(kp);
 	}
 	c->agree = cJSON_IsTrue(v) || cJSON_IsString(v);
@@ -633,7 +583,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 		static const char *const lists[] = {"steps", "cleanup"};
 		for (size_t i = 0; i < AC_ARRAY_LEN(lists); i++) {
 			char *lp = ac_cfg_path(path, lists[i]);
-			no_controls_in_steps(cx, ac_json_get(obj, lists[i]), lp);
+			ac_cfg_no_controls_in_steps(cx, ac_json_get(obj, lists[i]), lp);
 			free(lp);
 		}
 		if (!kind) {
@@ -721,36 +671,6 @@ static void check_unique(struct ac_cfg *cx)
 	}
 }
 
-/* The problems found, one per line: every one whole while they fit in max
- * bytes, then "... and K more problems" for the rest (also for those the
- * error buffer had no room for). Never a problem cut in the middle. */
-static char *problems_text(const struct ac_buf *errors, size_t nerrors, size_t max)
-{
-	enum { TAIL = 48 }; /* room for the count line */
-	struct ac_buf out = AC_BUF_INIT;
-	size_t lines = 0, total = 0, shown = 0;
-	for (const char *p = errors->buf; (p = strchr(p, '\n')); p++)
-		lines++;
-	total = nerrors > lines ? nerrors : lines;
-	const char *p = errors->buf;
-	for (size_t i = 0; i < lines; i++) {
-		const char *nl = strchr(p, '\n');
-		size_t l = (size_t)(nl - p);
-		bool last = shown + 1 == total;
-		if (out.len + l + 1 + (last ? 0 : TAIL) > max)
-			break;
-		if (out.len)
-			ac_buf_addc(&out, '\n');
-		ac_buf_add(&out, p, l);
-		shown++;
-		p = nl + 1;
-	}
-	if (shown < total)
-		ac_buf_addf(&out, "%s... and %zu more problem%s", out.len ? "\n" : "",
-			    total - shown, total - shown == 1 ? "" : "s");
-	return ac_buf_detach(&out);
-}
-
 static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 				 const struct ac_var *over, size_t nover, struct ac_error *err,
 				 char **problems)
@@ -778,10 +698,10 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 		ac_cfg_error(&cx, "allclear", "this allclear reads scenario format 1");
 	load_variables(&cx, ac_json_get(root, "variables"), over, nover);
 	plan->name = ac_cfg_text(&cx, root, "", "name", false);
-	no_controls(&cx, "name", plan->name);
+	ac_cfg_no_controls(&cx, "name", plan->name);
 	if (!plan->name)
 		plan->name = ac_strdup(name);
-	no_controls_in_personas(&cx, ac_json_get(root, "personas"));
+	ac_cfg_no_controls_in_personas(&cx, ac_json_get(root, "personas"));
 	plan->description = ac_cfg_text(&cx, root, "", "description", false);
 	load_settings(&cx, ac_json_get(root, "settings"));
 	load_targets(&cx, ac_json_get(root, "targets"));
@@ -800,11 +720,11 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 done:
 	cJSON_Delete(root);
 	if (cx.nerrors) {
-		char *short_text = problems_text(&cx.errors, cx.nerrors, sizeof(err->msg) - 1);
+		char *short_text = ac_cfg_problems(&cx, sizeof(err->msg) - 1);
 		ac_error_set(err, "%s", short_text);
 		free(short_text);
 		if (problems)
-			*problems = problems_text(&cx.errors, cx.nerrors, SIZE_MAX);
+			*problems = ac_cfg_problems(&cx, SIZE_MAX);
 		ac_buf_release(&cx.errors);
 		ac_plan_destroy(plan);
 		return NULL;
