@@ -477,6 +477,28 @@ START_TEST(no_secret_on_the_command_line)
 }
 END_TEST
 
+START_TEST(short_secret_exits_3_naming_its_source)
+{
+	const char *json =
+	    "{\"variables\": {\"password\": \"${env:SECRET}\"}, \"targets\": {\"o\": "
+	    "\"http://127.0.0.1:9\"}, \"journeys\": [{\"name\": \"a\", \"area\": "
+	    "\"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]}]}";
+	char *path = tu_write_temp(json, ".json");
+	const char *env[] = {"SECRET=a", NULL};
+	const char *args[] = {"check", path, NULL};
+	struct tu_proc p;
+	tu_run(&p, args, env, 20);
+	TU_EXPECT(p.exit_code == 3, &p, "exit %d", p.exit_code);
+	char *want = tu_fmt("%s: variables.password from ${env:SECRET}: secret is 1 byte, under "
+			    "the 4-byte minimum\n",
+			    path);
+	TU_EXPECT(strstr(p.err, want), &p, "no '%s'", want);
+	free(want);
+	tu_proc_release(&p);
+	free(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mask");
@@ -486,6 +508,7 @@ int main(void)
 	tcase_add_test(tc, no_core_file_and_not_dumpable_while_secrets_are_loaded);
 	tcase_add_test(tc, no_secret_on_the_command_line);
 	tcase_add_test(tc, excerpts_are_cut_after_masking);
+	tcase_add_test(tc, short_secret_exits_3_naming_its_source);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
