@@ -132,6 +132,7 @@ START_TEST(mask_every_encoding_any_case)
 	ac_mask_add(m, "p/ss+w rd");
 	ac_mask_add(m, "caf\xc3\xa9\"pw1");
 	ac_mask_add(m, ">>>?pw~~");
+	ac_mask_add(m, "pw\xf0\x9f\x94\x91key"); /* U+1F511, a surrogate pair in JSON */
 	ac_mask_add_pair(m, "alice", "p/ss+w rd");
 	const char *forms[] = {
 	    "p/ss+w rd",
@@ -158,6 +159,9 @@ START_TEST(mask_every_encoding_any_case)
 	    "Pj4-P3B3fn4",	/* ...unpadded */
 	    "Pj4%2BP3B3fn4%3D", /* base64 in a query string */
 	    "Pj4%2bP3B3fn4%3d",
+	    "pw\\ud83d\\udd11key",
+	    "pw\\uD83D\\uDD11key",
+	    "pw%F0%9f%94%91key",
 	};
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		char *in = tu_fmt("<<%s>>", forms[i]);
