@@ -1115,10 +1115,7 @@ static char *body_excerpt(const struct hrun *h)
 {
 	if (h->body.len == 0)
 		return NULL;
-	char *ex = ac_excerpt(h->body.buf, h->body.len, HTTP_EXCERPT);
-	char *m = masked(h, ex);
-	free(ex);
-	return m;
+	return ac_mask_excerpt(h->run->mask, h->body.buf, h->body.len, HTTP_EXCERPT);
 }
 
 /* What served the response: build and cache headers, for "edge stale". */
@@ -1131,7 +1128,7 @@ static char *served_by(const struct hrun *h)
 		const char *v = find_header(h, names[i]);
 		if (!v)
 			continue;
-		char *ex = ac_excerpt(v, strlen(v), 60);
+		char *ex = ac_mask_excerpt(h->run->mask, v, strlen(v), 60);
 		if (strcasecmp(names[i], "Age") == 0)
 			ac_buf_addf(&b, "%sAge %s s", b.len ? ", " : "", ex);
 		else if (strcasecmp(names[i], "X-Build") == 0 ||
@@ -1317,7 +1314,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 		else if (secret)
 			ar->actual = ac_strdup(AC_MASK_TEXT);
 		else
-			ar->actual = ac_excerpt(v, strlen(v), 120);
+			ar->actual = ac_mask_excerpt(h->run->mask, v, strlen(v), 120);
 		if (secret) {
 			free(ar->expected);
 			ar->expected = ac_strdup(AC_MASK_TEXT);
@@ -1390,9 +1387,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 					for (size_t i = 0; i < a->ncmps && ok; i++)
 						ok = cmp_json(h, m[k], &a->cmps[i]);
 				char *t = ac_json_to_text(m[0]);
-				char *ex = ac_excerpt(t, strlen(t), 120);
-				ar->actual = masked(h, ex);
-				free(ex);
+				ar->actual = ac_mask_excerpt(h->run->mask, t, strlen(t), 120);
 				free(t);
 			}
 		}

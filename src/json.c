@@ -351,9 +351,13 @@ static void format_position(const struct scan *s, const char *name, struct ac_er
 	/* The line as it is, control characters and tabs as one space each, so
 	 * the caret lines up under the column. */
 	char *shown = ac_strndup(s->text + ls, le - ls);
-	for (char *p = shown; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+	for (unsigned char *p = (unsigned char *)shown; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
 			*p = ' ';
+		/* C1 controls in UTF-8 (U+0080-U+009F) drive terminals too. */
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = ' ';
+	}
 	size_t caret = col - 1 < 200 ? col - 1 : 200;
 	char pad[208];
 	memset(pad, ' ', caret);
