@@ -19,7 +19,7 @@
 #include "probe.h"
 #include "sections.h"
 
-#define AC_SCENARIO_MAX_BYTES (4 * 1024 * 1024)
+#define AC_SCENARIO_MAX_BYTES (64 * 1024 * 1024)
 
 static const char *const area_names[AC_AREA_COUNT] = {"flags", "config", "jobs",
 						      "data",  "cache",	 "code"};
@@ -795,7 +795,7 @@ struct ac_plan *ac_plan_load_all(const char *path, const struct ac_var *override
 	if (ac_read_file(path, AC_SCENARIO_MAX_BYTES, &b, &rerr) < 0) {
 		if (ac_starts_with(rerr.msg, "larger than"))
 			ac_error_set(
-			    err, "%s: larger than the 4 MiB (%d-byte) limit for a scenario file",
+			    err, "%s: larger than the 64 MiB (%d-byte) limit for a scenario file",
 			    path, AC_SCENARIO_MAX_BYTES);
 		else
 			ac_error_set(err, "%s: %s", path, rerr.msg);

@@ -75,9 +75,9 @@ static char *scenario_of_size(size_t size)
 	return s;
 }
 
-START_TEST(scenario_over_four_mib_is_refused)
+START_TEST(scenario_over_the_size_cap_is_refused)
 {
-	const size_t cap = 4 * 1024 * 1024;
+	const size_t cap = 64 * 1024 * 1024;
 	/* At the cap: loads. One byte over: refused, naming the cap. */
 	for (int over = 0; over <= 1; over++) {
 		char *text = scenario_of_size(cap + (size_t)over);
@@ -87,13 +87,14 @@ START_TEST(scenario_over_four_mib_is_refused)
 		struct tu_proc p;
 		tu_run(&p, args, NULL, 60);
 		if (!over) {
-			TU_EXPECT(p.exit_code == 0, &p, "a scenario of exactly 4 MiB: exit %d",
+			TU_EXPECT(p.exit_code == 0, &p, "a scenario of exactly 64 MiB: exit %d",
 				  p.exit_code);
 		} else {
-			TU_EXPECT(p.exit_code == 3, &p, "4 MiB + 1: exit %d", p.exit_code);
-			char *want = tu_fmt("%s: larger than the 4 MiB (4194304-byte) limit for a "
-					    "scenario file",
-					    path);
+			TU_EXPECT(p.exit_code == 3, &p, "64 MiB + 1: exit %d", p.exit_code);
+			char *want =
+			    tu_fmt("%s: larger than the 64 MiB (67108864-byte) limit for a "
+				   "scenario file",
+				   path);
 			TU_EXPECT(strstr(p.err, want), &p, "no message naming the cap: %s", want);
 			free(want);
 		}
@@ -497,7 +498,7 @@ int main(void)
 	TCase *tc = tcase_create("term");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, loader_reports_thirty_problems_whole);
-	tcase_add_test(tc, scenario_over_four_mib_is_refused);
+	tcase_add_test(tc, scenario_over_the_size_cap_is_refused);
 	tcase_add_test(tc, terminal_writers_escape_control_characters);
 	tcase_add_test(tc, reports_stay_well_formed_with_hostile_text);
 	tcase_add_test(tc, loader_errors_on_a_terminal_are_inert);
