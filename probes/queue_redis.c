@@ -95,7 +95,7 @@ static void note_error(struct rq_run *r, enum ac_qfig f, const redisReply *rep)
 {
 	if (!rep || rep->type != REDIS_REPLY_ERROR)
 		return;
-	char *ex = ac_excerpt(rep->str, rep->len, 200);
+	char *ex = ac_mask_excerpt(r->run->mask, rep->str, rep->len, 200);
 	free(r->f.why_owned[f]);
 	r->f.why_owned[f] = ac_asprintf("Redis answered an error: %s", ex);
 	free(ex);

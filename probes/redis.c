@@ -207,7 +207,7 @@ static void on_replies(void *ud, redisReply **replies, size_t n, const char *err
 		 ac_parse_double(v->str, &d) < 0)
 		d = NAN;
 	if (v->type == REDIS_REPLY_ERROR) {
-		char *ex = ac_excerpt(v->str, v->len, 200);
+		char *ex = ac_mask_excerpt(run->mask, v->str, v->len, 200);
 		ac_sample_set(s, AC_STATE_ERROR, "redis answered an error: %s", ex);
 		free(ex);
 	} else if (v->type == REDIS_REPLY_NIL) {

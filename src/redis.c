@@ -599,7 +599,7 @@ static void on_rio(void *ud, int fd, unsigned revents)
 			c->prefix_left--;
 			const char *e = reply_error_class(r);
 			if (e) {
-				char *ex = ac_excerpt(e, strlen(e), 200);
+				char *ex = ac_mask_excerpt(c->pool->mask, e, strlen(e), 200);
 				freeReplyObject(r);
 				fail_head(c, "redis \"%s\": AUTH or SELECT failed: %s", c->s.name,
 					  ex);

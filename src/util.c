@@ -380,10 +380,34 @@ char *ac_excerpt(const char *text, size_t len, size_t max)
 			continue;
 		}
 		space = false;
-		if (c < 0x20 || c == 0x7f)
+		if (c < 0x20 || c == 0x7f) {
 			ac_buf_addf(&b, "\\x%02x", c);
-		else
+		} else if (c == 0xc2 && i + 1 < len && (unsigned char)text[i + 1] >= 0x80 &&
+			   (unsigned char)text[i + 1] <= 0x9f) {
+			/* C1 controls in UTF-8 drive terminals as ESC does. */
+			ac_buf_addf(&b, "\\u%04x", (unsigned char)text[i + 1]);
+			i++;
+		} else if (c >= 0x80) {
+			/* A whole, valid UTF-8 sequence or nothing: never cut one in
+			 * two, and stray bytes are shown as \xNN. */
+			size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+				   : c >= 0xe0 && c <= 0xef ? 3
+				   : c >= 0xf0 && c <= 0xf4 ? 4
+							    : 0;
+			for (size_t k = 1; n && k < n; k++)
+				if (i + k >= len || ((unsigned char)text[i + k] & 0xc0) != 0x80)
+					n = 0;
+			if (!n) {
+				ac_buf_addf(&b, "\\x%02x", c);
+				continue;
+			}
+			if (b.len + n > max)
+				break;
+			ac_buf_add(&b, text + i, n);
+			i += n - 1;
+		} else {
 			ac_buf_addc(&b, (char)c);
+		}
 	}
 	if (i < len)
 		ac_buf_adds(&b, "...");

@@ -584,6 +584,24 @@ START_TEST(loader_unique_names_across_many_checks)
 }
 END_TEST
 
+/* Excerpts of what servers send: controls and C1 escaped, a UTF-8
+ * character never cut in two, stray bytes shown as \xNN. */
+START_TEST(excerpt_escapes_and_keeps_utf8_whole)
+{
+	const char *t = "a\033[2J\302\233K caf\303\251 \377\303";
+	char *e = ac_excerpt(t, strlen(t), 100);
+	ck_assert_str_eq(e, "a\\x1b[2J\\u009bK caf\303\251 \\xff\\xc3");
+	free(e);
+	/* the cut falls inside "é": the excerpt stops before it */
+	e = ac_excerpt("caf\303\251s", 6, 4);
+	ck_assert_str_eq(e, "caf...");
+	free(e);
+	e = ac_excerpt("\342\202\254\342\202\254", 6, 5);
+	ck_assert_str_eq(e, "\342\202\254...");
+	free(e);
+}
+END_TEST
+
 START_TEST(util_parsers)
 {
 	int64_t ms;
@@ -635,6 +653,7 @@ int main(void)
 	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
 	tcase_add_test(tc, loader_checks_assertion_shapes);
 	tcase_add_test(tc, util_parsers);
+	tcase_add_test(tc, excerpt_escapes_and_keeps_utf8_whole);
 	tcase_add_test(tc, json_many_members_and_distant_duplicates);
 	tcase_add_test(tc, loader_unique_names_across_many_checks);
 	suite_add_tcase(s, tc);
