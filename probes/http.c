@@ -1524,22 +1524,24 @@ static char *form_encode(struct hrun *h, const struct step *s)
 	return ac_buf_detach(&b);
 }
 
+/* Expand captures in every string of a JSON body, in place. The depth is
+ * bounded by the loader's nesting limit (AC_JSON_MAX_DEPTH); the number of
+ * nodes is not. */
+static void expand_json_node(struct hrun *h, cJSON *n)
+{
+	if (cJSON_IsString(n)) {
+		char *v = expand(h, n->valuestring);
+		cJSON_SetValuestring(n, v);
+		free(v);
+	}
+	for (cJSON *c = n->child; c; c = c->next)
+		expand_json_node(h, c);
+}
+
 static cJSON *expand_json_body(struct hrun *h, const cJSON *tmpl)
 {
 	cJSON *copy = cJSON_Duplicate(tmpl, 1);
-	cJSON *stack[AC_JSON_MAX_DEPTH * 2];
-	size_t sp = 0;
-	stack[sp++] = copy;
-	while (sp) {
-		cJSON *n = stack[--sp];
-		if (cJSON_IsString(n)) {
-			char *v = expand(h, n->valuestring);
-			cJSON_SetValuestring(n, v);
-			free(v);
-		}
-		for (cJSON *c = n->child; c && sp < AC_ARRAY_LEN(stack); c = c->next)
-			stack[sp++] = c;
-	}
+	expand_json_node(h, copy);
 	return copy;
 }
 
