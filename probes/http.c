@@ -25,10 +25,10 @@
 #include <strings.h>
 
 #include "curlmulti.h"
+#include "http.h"
 #include "json.h"
 #include "probe.h"
 
-#define HTTP_MAX_HEADER_BYTES (64 * 1024)
 #define HTTP_EXCERPT 240
 
 /* --- configuration ------------------------------------------------------- */
@@ -970,8 +970,11 @@ struct hrun {
 	struct ac_buf body;
 	bool body_too_big;
 	struct header *hdrs;
-	size_t nhdrs, hdr_bytes;
+	size_t nhdrs, hdr_bytes, hdr_count;
+	enum http_hdr_cap hdr_cap; /* a header limit stopped the transfer */
 	long status;
+	int64_t req_timeout_ms; /* CURLOPT_TIMEOUT_MS of the request */
+	const char *req_limit;	/* what set it */
 	/* captures, in order; later ones shadow earlier ones */
 	struct kv *caps;
 	size_t ncaps;
@@ -1022,6 +1025,8 @@ static void reset_response(struct hrun *h)
 	h->hdrs = NULL;
 	h->nhdrs = 0;
 	h->hdr_bytes = 0;
+	h->hdr_count = 0;
+	h->hdr_cap = HDR_CAP_NONE;
 	h->status = 0;
 }
 
@@ -1052,8 +1057,14 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		return n;
 	}
 	h->hdr_bytes += n;
-	if (h->hdr_bytes > HTTP_MAX_HEADER_BYTES)
+	if (h->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
+		h->hdr_cap = HDR_CAP_BYTES;
 		return 0;
+	}
+	if (++h->hdr_count > HTTP_MAX_HEADERS) {
+		h->hdr_cap = HDR_CAP_COUNT;
+		return 0;
+	}
 	const char *colon = memchr(data, ':', n);
 	if (!colon)
 		return n;
@@ -1557,28 +1568,17 @@ static void setup_handle(struct hrun *h)
 {
 	const struct ac_settings *set = &h->run->plan->settings;
 	CURL *e = h->easy;
+	ac_curl_easy_common(e, set);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, &h->job);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	/* The in-memory cookie jar of this run only. */
 	curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)set->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "allclear/" AC_VERSION);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)set->max_body);
-	if (set->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, set->ca_file);
-	if (set->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 }
 
 /* Send the current step's request to h->url. */
@@ -1593,7 +1593,9 @@ static void send_request(struct hrun *h)
 	curl_easy_setopt(e, CURLOPT_URL, h->url);
 	int64_t left = h->run->deadline_ms - ac_loop_now(h->run->loop);
 	int64_t t = s->timeout_ms < left ? s->timeout_ms : left;
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(t > 1 ? t : 1));
+	h->req_timeout_ms = t > 1 ? t : 1;
+	h->req_limit = s->timeout_ms < left ? "step timeout" : "journey time limit";
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->req_timeout_ms);
 	/* The previous request's body is freed: forget it before anything
 	 * else (setting POSTFIELDS switches to POST; HTTPGET switches back). */
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
@@ -1743,30 +1745,6 @@ static bool judge_response(struct hrun *h, int64_t duration_ms)
 	return ok;
 }
 
-static const char *curl_reason(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:
-		return "connection refused";
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return "host name not found";
-	case CURLE_OPERATION_TIMEDOUT:
-		return "timeout";
-	case CURLE_PARTIAL_FILE:
-		return "partial body: the connection closed before the whole response arrived";
-	case CURLE_GOT_NOTHING:
-		return "empty reply: the server closed the connection without answering";
-	case CURLE_RECV_ERROR:
-		return "connection reset while receiving";
-	case CURLE_SEND_ERROR:
-		return "connection reset while sending";
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		return "protocol not allowed (http and https only)";
-	default:
-		return curl_easy_strerror(rc);
-	}
-}
-
 /* Should this failed try be tried again (wait or retries)? Schedules it. */
 static bool try_again(struct hrun *h)
 {
@@ -1808,22 +1786,25 @@ static void step_done(struct hrun *h, CURLcode rc)
 	free(h->sr->served_by);
 	h->sr->served_by = served_by(h);
 	bool ok;
-	if (h->body_too_big) {
-		step_fail(h, AC_STATE_FAIL, "%s %s: response body exceeds the cap of %llu bytes",
-			  h->sr->method, h->sr->url,
-			  (unsigned long long)h->run->plan->settings.max_body);
-		ok = false;
-	} else if (rc != CURLE_OK) {
-		bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
-			   rc == CURLE_SSL_CACERT_BADFILE;
-		if (rc == CURLE_OPERATION_TIMEDOUT)
-			step_fail(h, AC_STATE_FAIL, "%s %s: timeout after %lld ms (%s)",
-				  h->sr->method, h->sr->url, (long long)duration,
-				  h->status ? "response incomplete" : "no response");
-		else
-			step_fail(h, tls ? AC_STATE_ERROR : AC_STATE_FAIL, "%s %s: %s%s%s%s",
-				  h->sr->method, h->sr->url, tls ? "TLS verification failed: " : "",
-				  curl_reason(rc), h->errbuf[0] ? ": " : "", h->errbuf);
+	if (h->body_too_big || rc != CURLE_OK) {
+		struct http_failure f = {
+		    .rc = rc,
+		    .easy = h->easy,
+		    .url = h->url,
+		    .errbuf = h->errbuf,
+		    .status = h->status,
+		    .duration_ms = duration,
+		    .connect_timeout_ms = h->run->plan->settings.connect_timeout_ms,
+		    .request_timeout_ms = h->req_timeout_ms,
+		    .request_limit = h->req_limit,
+		    .body_too_big = h->body_too_big,
+		    .max_body = h->run->plan->settings.max_body,
+		    .hdr_cap = h->hdr_cap,
+		};
+		enum ac_state st;
+		char *why = http_failure_reason(&f, &st);
+		step_fail(h, st, "%s %s: %s", h->sr->method, h->sr->url, why);
+		free(why);
 		ok = false;
 	} else if (h->status >= 300 && h->status < 400 && h->redirects < s->follow) {
 		/* Follow it ourselves: same origin unless allowed, never re-POST. */

@@ -114,19 +114,309 @@ START_TEST(json_body_expands_every_node)
 }
 END_TEST
 
-/* --- the test case -------------------------------------------------------- */
+/* --- 1: a resolver that never answers stalls only its own target -------- */
+
+#define NS_HTTP_PORT 8080
+
+static int bind_loopback(int type, int port)
+{
+	int fd = socket(AF_INET, type, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 16) < 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Inside the namespace: a DNS server that never answers (a UDP socket on
+ * 127.0.0.1:53 nobody reads) and a healthy HTTP target on 127.0.0.1:8080
+ * that answers after 1.5 s, so it is mid-request while the other target's
+ * name lookup hangs. Dies with its parent (the allclear run). */
+static int ns_serve(const char *ready)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	int dns = bind_loopback(SOCK_DGRAM, 53);
+	int lfd = bind_loopback(SOCK_STREAM, NS_HTTP_PORT);
+	if (dns < 0 || lfd < 0) {
+		perror("ns-serve: bind");
+		return 1;
+	}
+	FILE *f = fopen(ready, "w");
+	if (f)
+		fclose(f);
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		char buf[4096];
+		size_t got = 0;
+		while (got < sizeof(buf) - 1) {
+			ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			buf[got] = '\0';
+			if (strstr(buf, "\r\n\r\n"))
+				break;
+		}
+		usleep(1500 * 1000);
+		hs_reply(fd, 200, "", "{\"ok\":true}");
+		close(fd);
+	}
+}
 
 int http_trust_helper(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc == 3 && strcmp(argv[1], "ns-serve") == 0)
+		return ns_serve(argv[2]);
 	return -1;
 }
+
+/* Run argv with stdout and stderr into files, killed after timeout_s. */
+static int run_bounded(char *const *argv, const char *out, const char *err, int timeout_s,
+		       int64_t *elapsed_ms)
+{
+	int64_t t0 = tu_now_ms();
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
+			_exit(127);
+		setenv("NO_COLOR", "1", 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int status = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (tu_now_ms() - t0 > (int64_t)timeout_s * 1000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			status = -1;
+			break;
+		}
+		usleep(20 * 1000);
+	}
+	*elapsed_ms = tu_now_ms() - t0;
+	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(silent_resolver_stalls_only_its_own_target)
+{
+	/* Can this process make namespaces? CI runs as root: it must. */
+	char *probe_argv[] = {"unshare", "-rnm", "true", NULL};
+	int64_t el;
+	char *o = tu_write_temp("", ".out"), *e = tu_write_temp("", ".err");
+	if (run_bounded(probe_argv, o, e, 10, &el) != 0) {
+		char *why = tu_read_file(e);
+		fprintf(
+		    stderr,
+		    "\n*** SKIPPED silent_resolver_stalls_only_its_own_target: unshare -rnm "
+		    "is not permitted here (%s). This test needs root or user namespaces. ***\n\n",
+		    why);
+		free(why);
+		free(o);
+		free(e);
+		return;
+	}
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	char *resolv = tu_write_temp("nameserver 127.0.0.1\n", ".resolv");
+	/* Nothing answers the name from /etc/hosts either. */
+	char *hosts = tu_write_temp("127.0.0.1 localhost\n", ".hosts");
+	char *ready = tu_fmt("%s.ready", resolv);
+	unlink(ready);
+	char *t = tu_fmt("\"healthy\": \"http://127.0.0.1:%d\", "
+			 "\"dark\": \"http://silent.allclear-test.invalid:%d\"",
+			 NS_HTTP_PORT, NS_HTTP_PORT);
+	char *path = scenario("\"round_timeout\": \"4s\", \"run_timeout\": \"4s\"", t,
+			      J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]"));
+	const char *script = "ip link set lo up && mount --bind \"$1\" /etc/resolv.conf && "
+			     "mount --bind \"$2\" /etc/hosts && { \"$3\" ns-serve \"$4\" & } && "
+			     "while [ ! -e \"$4\" ]; do sleep 0.05; done && "
+			     "exec \"$5\" check \"$6\"";
+	char *argv[] = {"unshare", "-rnm", "sh", "-c",	(char *)(uintptr_t)script,	     "sh",
+			resolv,	   hosts,  self, ready, (char *)(uintptr_t)tu_env("AC_BIN"), path,
+			NULL};
+	int rc = run_bounded(argv, o, e, 40, &el);
+	char *out = tu_read_file(o), *err = tu_read_file(e);
+	struct tu_proc p = {.exit_code = rc, .out = out, .err = err, .elapsed_ms = el};
+	/* The dark target fails on its own, at its connect timeout; the healthy
+	 * one passes; the run keeps its 4 s deadline (+1 s). */
+	TU_EXPECT(rc == 1, &p, "exit %d", rc);
+	TU_EXPECT(el < 5000, &p, "the run took %lld ms (run_timeout 4s)", (long long)el);
+	TU_EXPECT(strstr(out, "home @ dark") && strstr(out, "1 check passed"), &p,
+		  "only the dark target fails");
+	TU_EXPECT(strstr(out, "could not resolve silent.allclear-test.invalid: timeout after 1000 "
+			      "ms (connect_timeout)"),
+		  &p, "the reason names the lookup and its limit");
+	tu_proc_release(&p);
+	unlink(ready);
+	free(ready);
+	free(resolv);
+	free(hosts);
+	free(o);
+	free(e);
+	free(t);
+	free(path);
+}
+END_TEST
+
+/* --- 4: reasons name the cause and the limit ------------------------------ */
+
+static void write_all(int fd, const char *b, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, b, n);
+		if (w <= 0)
+			return;
+		b += w;
+		n -= (size_t)w;
+	}
+}
+
+static void liar(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	struct ac_buf b = AC_BUF_INIT;
+	if (strcmp(q->path, "/garbage") == 0) {
+		ac_buf_adds(&b, "SSH-2.0-OpenSSH_9.2\r\n\r\nnot http at all\r\n");
+	} else if (strcmp(q->path, "/http09") == 0) {
+		ac_buf_adds(&b, "<html>hello from 1991</html>\n");
+	} else if (strcmp(q->path, "/bigline") == 0) {
+		ac_buf_adds(&b, "HTTP/1.1 200 OK\r\nX-Big: ");
+		for (int i = 0; i < 1024 * 1024; i++)
+			ac_buf_addc(&b, 'a');
+		ac_buf_adds(&b, "\r\nContent-Length: 2\r\n\r\nok");
+	} else if (strcmp(q->path, "/cookies") == 0) {
+		ac_buf_adds(&b, "HTTP/1.1 200 OK\r\n");
+		for (int i = 0; i < 10000; i++)
+			ac_buf_addf(&b, "Set-Cookie: c%d=v\r\n", i);
+		ac_buf_adds(&b, "Content-Length: 2\r\n\r\nok");
+	} else if (strcmp(q->path, "/biglen") == 0) {
+		ac_buf_adds(&b, "HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n");
+		for (int i = 0; i < 2000000; i++)
+			ac_buf_addc(&b, 'x');
+	}
+	write_all(fd, b.buf, b.len);
+	ac_buf_release(&b);
+}
+
+/* One journey against url; the "why" line of the report. */
+static char *why_of(const char *target, const char *url, int *exit_code)
+{
+	char *t = tu_fmt("\"origin\": \"%s\"", target);
+	char *st = tu_fmt("\"steps\": [{\"name\": \"s\", \"url\": \"%s\"}]", url);
+	char *j = tu_fmt(J("r", "%s"), st);
+	char *path = scenario("\"max_body\": \"1MiB\"", t, j);
+	struct tu_proc p;
+	run_check(&p, path);
+	*exit_code = p.exit_code;
+	char *why = NULL;
+	const char *w = strstr(p.out, "why: step \"s\": ");
+	if (w) {
+		w += strlen("why: step \"s\": ");
+		why = ac_strndup(w, strcspn(w, "\n"));
+	} else {
+		why = ac_strdup(p.out);
+	}
+	tu_proc_release(&p);
+	free(t);
+	free(st);
+	free(j);
+	free(path);
+	return why;
+}
+
+#define EXPECT_WHY(target, url, want)                                                              \
+	do {                                                                                       \
+		int rc_;                                                                           \
+		char *w_ = why_of(target, url, &rc_);                                              \
+		ck_assert_msg(strcmp(w_, want) == 0, "%s:\n got: %s\nwant: %s", url, w_, want);    \
+		ck_assert_int_eq(rc_, 1);                                                          \
+		free(w_);                                                                          \
+	} while (0)
+
+START_TEST(failure_reasons_name_cause_and_limit)
+{
+	struct hs_server s;
+	hs_start(&s, liar, NULL);
+	char *o = tu_fmt("http://127.0.0.1:%d", s.port);
+	char *u;
+	u = tu_fmt("GET %s/garbage: malformed HTTP response (not HTTP/1.x or HTTP/2)", o);
+	EXPECT_WHY(o, "/garbage", u);
+	free(u);
+	u = tu_fmt("GET %s/http09: malformed HTTP response (not HTTP/1.x or HTTP/2)", o);
+	EXPECT_WHY(o, "/http09", u);
+	free(u);
+	u = tu_fmt("GET %s/bigline: response header line exceeds the cap of 102400 bytes (100 KiB)",
+		   o);
+	EXPECT_WHY(o, "/bigline", u);
+	free(u);
+	u = tu_fmt("GET %s/cookies: more than 1000 response headers (cap 1000)", o);
+	EXPECT_WHY(o, "/cookies", u);
+	free(u);
+	u = tu_fmt("GET %s/biglen: response body exceeds the cap of 1048576 bytes (1 MiB)", o);
+	EXPECT_WHY(o, "/biglen", u);
+	free(u);
+	hs_stop(&s);
+
+	/* Nothing listens: refused, naming where. */
+	int port;
+	close(tu_listen(&port));
+	char *ro = tu_fmt("http://127.0.0.1:%d", port);
+	u = tu_fmt("GET %s/: connection refused by 127.0.0.1:%d", ro, port);
+	EXPECT_WHY(ro, "/", u);
+	free(u);
+	free(ro);
+
+	/* A listener whose backlog is full drops the SYN: connect times out. */
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	socklen_t al = sizeof(a);
+	getsockname(lfd, (struct sockaddr *)&a, &al);
+	int fill[4];
+	for (int i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&a, sizeof(a));
+	}
+	usleep(100 * 1000);
+	char *bo = tu_fmt("http://127.0.0.1:%d", ntohs(a.sin_port));
+	u = tu_fmt("GET %s/: could not connect to 127.0.0.1:%d: timeout after 1000 ms "
+		   "(connect_timeout)",
+		   bo, ntohs(a.sin_port));
+	EXPECT_WHY(bo, "/", u);
+	free(u);
+	free(bo);
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(lfd);
+	free(o);
+}
+END_TEST
+
+/* --- the test case -------------------------------------------------------- */
 
 TCase *http_trust_tcase(void)
 {
 	TCase *tc = tcase_create("trust");
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, json_body_expands_every_node);
+	tcase_add_test(tc, silent_resolver_stalls_only_its_own_target);
+	tcase_add_test(tc, failure_reasons_name_cause_and_limit);
 	return tc;
 }
