@@ -956,6 +956,7 @@ struct hrun {
 	bool failed;	     /* a non-cleanup step failed: only cleanup runs now */
 	bool cleanup_failed; /* a cleanup step failed */
 	bool retried;
+	bool interrupted_step; /* the last step was cut short by a signal */
 	struct ac_step_result *sr;
 	int tries;
 	int retries_left;
@@ -1910,7 +1911,10 @@ static void finish_journey(struct hrun *h)
 	for (size_t i = 0; i < s->nsteps && !bad; i++)
 		if (s->steps[i].state != AC_STATE_PASS && !s->steps[i].cleanup)
 			bad = &s->steps[i];
-	if (bad) {
+	if (bad && h->interrupted_step && bad == &s->steps[s->nsteps - 1]) {
+		ac_sample_set(s, AC_STATE_ERROR, "%s during step \"%s\"", h->run->interrupted,
+			      bad->name);
+	} else if (bad) {
 		ac_sample_set(s, bad->state, "step \"%s\": %s", bad->name,
 			      bad->reason ? bad->reason : "failed");
 		s->evidence = bad->excerpt ? ac_strdup(bad->excerpt) : NULL;
@@ -1977,16 +1981,25 @@ static void journey_abort(struct ac_probe_run *run)
 	struct hrun *h = run->state;
 	if (!h)
 		return;
-	/* The product did not answer in time: users see the same. */
 	if (h->sr && h->sr->state == AC_STATE_PENDING) {
 		int64_t now = ac_loop_update_now(run->loop);
 		free(h->sr->url);
 		h->sr->url = h->url ? masked(h, h->url) : NULL;
 		h->sr->tries = h->tries;
 		h->sr->waited_ms = now - h->step_start;
-		step_fail(h, AC_STATE_FAIL, "%s %s: timeout after %lld ms (journey time limit)",
-			  h->sr->method, h->sr->url ? h->sr->url : "",
-			  (long long)(now - h->try_start));
+		if (run->interrupted) {
+			/* Cut short from outside (a signal): nothing was measured. */
+			step_fail(h, AC_STATE_ERROR, "%s %s: %s after %lld ms", h->sr->method,
+				  h->sr->url ? h->sr->url : "", run->interrupted,
+				  (long long)(now - h->try_start));
+			h->interrupted_step = true;
+		} else {
+			/* The product did not answer in time: users see the same. */
+			step_fail(h, AC_STATE_FAIL,
+				  "%s %s: timeout after %lld ms (journey time limit)",
+				  h->sr->method, h->sr->url ? h->sr->url : "",
+				  (long long)(now - h->try_start));
+		}
 	}
 	remove_easy(h);
 	ac_loop_timer_stop(run->loop, &h->wait_timer);

@@ -409,6 +409,131 @@ START_TEST(failure_reasons_name_cause_and_limit)
 }
 END_TEST
 
+/* --- 2: a signal mid-request is not a measured failure ------------------- */
+
+static void slow_ok(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	if (strcmp(q->path, "/broken") == 0) {
+		hs_reply(fd, 500, "", "broken");
+		return;
+	}
+	sleep(4); /* healthy, only slow: well inside the step timeout */
+	if (strcmp(q->path, "/metrics") == 0)
+		hs_reply(fd, 200, "Content-Type: text/plain\r\n", "x 0\n");
+	else
+		hs_reply(fd, 200, "", "{\"ok\":true}");
+}
+
+/* Start allclear check on the scenario, send sig after 800 ms; the exit
+ * status, its stdout, and how long it took to exit after the signal. */
+static int check_with_signal(const char *path, int sig, char **out, int64_t *exit_ms)
+{
+	char *op = tu_fmt("%s.stdout", path);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (!freopen(op, "w", stdout) || !freopen("/dev/null", "w", stderr))
+			_exit(127);
+		setenv("NO_COLOR", "1", 1);
+		execl(tu_env("AC_BIN"), "allclear", "check", path, (char *)NULL);
+		_exit(127);
+	}
+	usleep(800 * 1000);
+	kill(pid, sig);
+	int64_t t0 = tu_now_ms();
+	int status;
+	waitpid(pid, &status, 0);
+	*exit_ms = tu_now_ms() - t0;
+	*out = tu_read_file(op);
+	unlink(op);
+	free(op);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void interrupted_journey(int sig, const char *name)
+{
+	struct hs_server s;
+	hs_start(&s, slow_ok, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *path = scenario("\"round_timeout\": \"20s\"", t,
+			      J("home", "\"steps\": [{\"name\": \"slow page\", \"url\": \"/\", "
+					"\"timeout\": \"10s\"}]"));
+	char *out;
+	int64_t ms;
+	int rc = check_with_signal(path, sig, &out, &ms);
+	ck_assert_msg(rc == 2, "%s: exit %d\n%s", name, rc, out);
+	ck_assert_int_lt(ms, 2000);
+	ck_assert_msg(strstr(out, "VERDICT: INCONCLUSIVE"), "%s", out);
+	char *want = tu_fmt("why: interrupted (%s) during step \"slow page\"", name);
+	ck_assert_msg(strstr(out, want), "want %s in\n%s", want, out);
+	ck_assert_msg(!strstr(out, "journey time limit") && !strstr(out, "FAIL "), "%s", out);
+	free(want);
+	free(out);
+	stop_free(&s, t, path);
+}
+
+START_TEST(sigterm_mid_request_is_not_a_failure)
+{
+	interrupted_journey(SIGTERM, "SIGTERM");
+}
+END_TEST
+
+START_TEST(sigint_mid_request_is_not_a_failure)
+{
+	interrupted_journey(SIGINT, "SIGINT");
+}
+END_TEST
+
+/* A failure measured before the signal still counts. */
+START_TEST(failure_before_the_signal_stands)
+{
+	struct hs_server s;
+	hs_start(&s, slow_ok, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *path = scenario("\"round_timeout\": \"20s\"", t,
+			      J("broken", "\"steps\": [{\"url\": \"/broken\"}]") ", " J(
+				  "slow", "\"steps\": [{\"name\": \"slow page\", \"url\": \"/\", "
+					  "\"timeout\": \"10s\"}]"));
+	char *out;
+	int64_t ms;
+	int rc = check_with_signal(path, SIGTERM, &out, &ms);
+	ck_assert_msg(rc == 1, "exit %d\n%s", rc, out);
+	ck_assert_msg(strstr(out, "VERDICT: NOT RESTORED") &&
+			  strstr(out, "interrupted (SIGTERM) during step \"slow page\""),
+		      "%s", out);
+	free(out);
+	stop_free(&s, t, path);
+}
+END_TEST
+
+/* A metric scrape cut short by a signal is not measured either. */
+START_TEST(signal_mid_scrape_is_not_a_failure)
+{
+	struct hs_server s;
+	hs_start(&s, slow_ok, NULL);
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"10s\", "
+	    "\"round_timeout\": \"20s\"}, \"checks\": [{\"name\": \"m\", \"kind\": \"metric\", "
+	    "\"area\": \"code\", \"owner\": \"web\", \"scrape\": "
+	    "\"http://127.0.0.1:%d/metrics\", \"metric\": \"x\", \"expect\": {\"<=\": 1}}]}",
+	    s.port);
+	char *path = tu_write_temp(json, ".json");
+	int sigs[] = {SIGTERM, SIGINT};
+	for (int i = 0; i < 2; i++) {
+		char *out;
+		int64_t ms;
+		int rc = check_with_signal(path, sigs[i], &out, &ms);
+		ck_assert_msg(rc == 2, "exit %d\n%s", rc, out);
+		ck_assert_int_lt(ms, 2000);
+		ck_assert_msg(strstr(out, "VERDICT: INCONCLUSIVE") && !strstr(out, "FAIL "), "%s",
+			      out);
+		free(out);
+	}
+	stop_free(&s, json, path);
+}
+END_TEST
+
 /* --- the test case -------------------------------------------------------- */
 
 TCase *http_trust_tcase(void)
@@ -418,5 +543,9 @@ TCase *http_trust_tcase(void)
 	tcase_add_test(tc, json_body_expands_every_node);
 	tcase_add_test(tc, silent_resolver_stalls_only_its_own_target);
 	tcase_add_test(tc, failure_reasons_name_cause_and_limit);
+	tcase_add_test(tc, sigterm_mid_request_is_not_a_failure);
+	tcase_add_test(tc, sigint_mid_request_is_not_a_failure);
+	tcase_add_test(tc, failure_before_the_signal_stands);
+	tcase_add_test(tc, signal_mid_scrape_is_not_a_failure);
 	return tc;
 }
