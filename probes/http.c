@@ -1564,6 +1564,53 @@ static void add_header(struct hrun *h, const char *name, const char *value)
 	free(line);
 }
 
+/* Add the persona's and the step's headers, expanded. Only a captured value
+ * can hold a line break (the loader refuses them): one would inject headers
+ * of the server's choosing, so the step fails and nothing is sent. A FAIL,
+ * not an ERROR: the product handed out a value no header can carry. */
+static bool add_step_headers(struct hrun *h, const struct step *s)
+{
+	for (int k = 0; k < 2; k++) {
+		const struct kv *kv = k == 0 ? h->j->persona_headers : s->headers;
+		size_t n = k == 0 ? h->j->npersona_headers : s->nheaders;
+		for (size_t i = 0; i < n; i++) {
+			char *v = expand(h, kv[i].value);
+			bool bad = false;
+			for (const unsigned char *p = (const unsigned char *)v; *p && !bad; p++)
+				bad = (*p < 0x20 && *p != '\t') || *p == 0x7f;
+			if (bad) {
+				step_fail(h, AC_STATE_FAIL,
+					  "header %s: a captured value holds a line break or "
+					  "control character: refused, the request was not sent",
+					  kv[i].name);
+				free(v);
+				return false;
+			}
+			add_header(h, kv[i].name, v);
+			free(v);
+		}
+	}
+	return true;
+}
+
+/* The current try ends before anything is sent (the reason is set). */
+static void refuse_request(struct hrun *h)
+{
+	const struct step *s = cur_step(h);
+	remove_easy(h);
+	free(h->sr->url);
+	h->sr->url = masked(h, h->url);
+	h->sr->tries = h->tries;
+	h->sr->waited_ms = ac_loop_update_now(h->run->loop) - h->step_start;
+	if (h->sr->state == AC_STATE_PENDING)
+		h->sr->state = AC_STATE_FAIL;
+	if (s->cleanup)
+		h->cleanup_failed = true;
+	else
+		h->failed = true;
+	next_step(h);
+}
+
 /* Options that stay the same for every request of a run. */
 static void setup_handle(struct hrun *h)
 {
@@ -1607,17 +1654,9 @@ static void send_request(struct hrun *h)
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	h->errbuf[0] = '\0';
 	/* A redirect to another origin carries none of the step's headers. */
-	if (!h->other_origin) {
-		for (size_t i = 0; i < h->j->npersona_headers; i++) {
-			char *v = expand(h, h->j->persona_headers[i].value);
-			add_header(h, h->j->persona_headers[i].name, v);
-			free(v);
-		}
-		for (size_t i = 0; i < s->nheaders; i++) {
-			char *v = expand(h, s->headers[i].value);
-			add_header(h, s->headers[i].name, v);
-			free(v);
-		}
+	if (!h->other_origin && !add_step_headers(h, s)) {
+		refuse_request(h);
+		return;
 	}
 	bool redirected = h->redirects > 0;
 	if (!redirected && s->body_kind != BODY_NONE) {
@@ -1652,8 +1691,7 @@ static void send_request(struct hrun *h)
 	h->try_start = ac_loop_update_now(h->run->loop);
 	if (curl_multi_add_handle(ac_curlmulti_handle(h->cm), e) != CURLM_OK) {
 		step_fail(h, AC_STATE_ERROR, "libcurl refused the request");
-		h->failed = true;
-		next_step(h);
+		refuse_request(h);
 		return;
 	}
 	h->in_multi = true;

@@ -534,6 +534,44 @@ START_TEST(signal_mid_scrape_is_not_a_failure)
 }
 END_TEST
 
+/* --- 7: a captured value cannot inject headers ------------------------- */
+
+static void injector(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	if (strcmp(q->path, "/token") == 0)
+		hs_reply(fd, 200, "", "{\"tok\": \"abc\\r\\nX-Evil: 1\"}");
+	else
+		hs_reply(fd, 200, "", "{\"ok\": true}");
+}
+
+START_TEST(captured_crlf_never_reaches_a_header)
+{
+	struct hs_server s;
+	hs_start(&s, injector, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *path = scenario(
+	    "", t,
+	    J("inject", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"tok\": {\"json\": "
+			"\"$.tok\"}}}, {\"name\": \"use it\", \"url\": \"/use\", \"headers\": "
+			"{\"X-Token\": \"t=${tok}\"}}]"));
+	struct tu_proc p;
+	run_check(&p, path);
+	char *log = hs_log(&s);
+	/* Checked on the server: no X-Evil, and the step sent nothing. */
+	ck_assert_msg(!strstr(log, "X-Evil"), "%s", log);
+	ck_assert_msg(!strstr(log, "/use"), "%s", log);
+	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "why: step \"use it\": header X-Token: a captured value holds a "
+				"line break or control character: refused, the request was not "
+				"sent"),
+		  &p, "reason");
+	free(log);
+	tu_proc_release(&p);
+	stop_free(&s, t, path);
+}
+END_TEST
+
 /* --- the test case -------------------------------------------------------- */
 
 TCase *http_trust_tcase(void)
@@ -547,5 +585,6 @@ TCase *http_trust_tcase(void)
 	tcase_add_test(tc, sigint_mid_request_is_not_a_failure);
 	tcase_add_test(tc, failure_before_the_signal_stands);
 	tcase_add_test(tc, signal_mid_scrape_is_not_a_failure);
+	tcase_add_test(tc, captured_crlf_never_reaches_a_header);
 	return tc;
 }
