@@ -692,6 +692,49 @@ static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, 
 		ac_names_add(names, s->caps[i].name);
 }
 
+/* Why url (absolute, or a path to put after any target) is not a URL
+ * libcurl would send; NULL when it is. */
+static const char *url_problem(const char *url)
+{
+	char *full = ac_starts_with(url, "/") ? ac_asprintf("http://target%s", url) : NULL;
+	CURLU *u = curl_url();
+	CURLUcode rc =
+	    u ? curl_url_set(u, CURLUPART_URL, full ? full : url, 0) : CURLUE_OUT_OF_MEMORY;
+	curl_url_cleanup(u);
+	free(full);
+	return rc == CURLUE_OK ? NULL : curl_url_strerror(rc);
+}
+
+/* The step's URL: variables percent-encoded unless ${raw:name}; a URL that
+ * cannot be built from what is known at load is an error here. */
+static void parse_url(struct ac_cfg *cx, const cJSON *obj, const char *path, struct step *s)
+{
+	const cJSON *v = ac_json_get(obj, "url");
+	char *kp = kp2(path, "url");
+	if (!v)
+		ac_cfg_error(cx, path, "missing required key \"url\"");
+	else if (!cJSON_IsString(v))
+		ac_cfg_error(cx, kp, "expected a string");
+	else
+		s->url = ac_cfg_expand_url(cx, kp, v->valuestring);
+	const char *problem;
+	if (!s->url) {
+		/* reported */
+	} else if (!ac_starts_with(s->url, "/") && !ac_starts_with(s->url, "http://") &&
+		   !ac_starts_with(s->url, "https://")) {
+		ac_cfg_error(cx, kp, "expected a path starting with / or an http(s) URL%s",
+			     ac_starts_with(v->valuestring, "${")
+				 ? " (values are percent-encoded in URLs: write ${raw:name} for "
+				   "a variable that holds a URL or a host)"
+				 : "");
+	} else if (!strstr(s->url, "${") && (problem = url_problem(s->url))) {
+		char *m = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, s->url);
+		ac_cfg_error(cx, kp, "cannot build a URL from \"%s\": %s", m, problem);
+		free(m);
+	}
+	free(kp);
+}
+
 static bool method_is_safe(const char *m)
 {
 	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
@@ -726,13 +769,7 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 		free(kp);
 	}
 	/* The URL may use captures from earlier steps, not this one's. */
-	s->url = ac_cfg_text(cx, obj, path, "url", true);
-	if (s->url && !ac_starts_with(s->url, "/") && !ac_starts_with(s->url, "http://") &&
-	    !ac_starts_with(s->url, "https://")) {
-		char *kp = kp2(path, "url");
-		ac_cfg_error(cx, kp, "expected a path starting with / or an http(s) URL");
-		free(kp);
-	}
+	parse_url(cx, obj, path, s);
 	char *hp = kp2(path, "headers");
 	s->headers = parse_kvs(cx, ac_json_get(obj, "headers"), hp, &s->nheaders);
 	free(hp);
@@ -997,6 +1034,18 @@ static char *expand(struct hrun *h, const char *tmpl)
 	if (!s) {
 		/* The loader checked every name; a capture can only be missing when
 		 * its step failed, and then no later step runs. */
+		s = ac_strdup("");
+		free(missing);
+	}
+	return s;
+}
+
+/* The same for a URL: captured values percent-encoded unless ${raw:name}. */
+static char *expand_url(struct hrun *h, const char *tmpl)
+{
+	char *missing = NULL;
+	char *s = ac_vars_subst_url(tmpl, lookup_capture, h, &missing);
+	if (!s) {
 		s = ac_strdup("");
 		free(missing);
 	}
@@ -1704,7 +1753,7 @@ static void begin_try(struct hrun *h)
 	h->redirects = 0;
 	h->other_origin = false;
 	free(h->url);
-	char *path = expand(h, s->url);
+	char *path = expand_url(h, s->url);
 	if (ac_starts_with(path, "http://") || ac_starts_with(path, "https://"))
 		h->url = path;
 	else {
@@ -1723,6 +1772,14 @@ static void begin_try(struct hrun *h)
 	free(h->sr->excerpt);
 	h->sr->excerpt = NULL;
 	h->sr->state = AC_STATE_PENDING;
+	/* A ${raw:capture} may make a URL libcurl refuses: nothing is sent,
+	 * and nothing about the product is measured. */
+	const char *problem = url_problem(h->url);
+	if (problem) {
+		step_fail(h, AC_STATE_ERROR, "could not build URL (%s): nothing sent", problem);
+		refuse_request(h);
+		return;
+	}
 	send_request(h);
 }
 

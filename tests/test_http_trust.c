@@ -572,6 +572,152 @@ START_TEST(captured_crlf_never_reaches_a_header)
 }
 END_TEST
 
+/* --- 6: values go into URLs percent-encoded ----------------------------- */
+
+/* Percent-decode text up to the first stop character (or the end). */
+static char *pct_decode(const char *p, const char *stops)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	while (*p && !strchr(stops, *p)) {
+		unsigned v;
+		if (p[0] == '%' && p[1] && p[2] && sscanf(p + 1, "%2x", &v) == 1) {
+			ac_buf_addc(&b, (char)v);
+			p += 3;
+		} else {
+			ac_buf_addc(&b, *p++);
+		}
+	}
+	return ac_buf_detach(&b);
+}
+
+static void url_sink(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	if (strcmp(q->path, "/token") == 0) {
+		hs_reply(fd, 200, "", "{\"cv\": \"x y&z+w/\\u00fc\", \"bad\": \"has space\"}");
+		return;
+	}
+	const char *tok = strstr(q->path, "tok=");
+	if (tok) {
+		/* A broken page echoing the query parameter, as the server saw it. */
+		char *v = pct_decode(tok + 4, "&");
+		char *body = tu_fmt("you sent tok=%s", v);
+		hs_reply(fd, 500, "", body);
+		free(body);
+		free(v);
+		return;
+	}
+	hs_reply(fd, 200, "", "{\"ok\":true}");
+}
+
+/* The value of parameter name in the request line of path, decoded. */
+static char *param_of(const char *log, const char *path_prefix, const char *name)
+{
+	const char *l = strstr(log, path_prefix);
+	ck_assert_msg(l != NULL, "no request to %s in\n%s", path_prefix, log);
+	const char *eol = strchr(l, '\n');
+	char *line = ac_strndup(l, eol ? (size_t)(eol - l) : strlen(l));
+	char *key = tu_fmt("%s=", name);
+	const char *v = strstr(line, key);
+	char *r = v ? pct_decode(v + strlen(key), "& \n") : ac_strdup("(absent)");
+	free(key);
+	free(line);
+	return r;
+}
+
+START_TEST(url_values_arrive_intact)
+{
+	struct hs_server s;
+	hs_start(&s, url_sink, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *j =
+	    tu_fmt("{\"variables\": {\"v\": \"a b&c+d/\\u00e9\"}, \"settings\": {\"rounds\": 1, "
+		   "\"confirm\": 1, \"timeout\": \"3s\"}, \"targets\": {%s}, \"journeys\": [%s]}",
+		   t,
+		   J("q", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"cv\": {\"json\": "
+			  "\"$.cv\"}}}, {\"url\": \"/search?q=${v}&x=1\"}, {\"url\": "
+			  "\"/item/${v}?c=${cv}\"}]"));
+	char *path = tu_write_temp(j, ".json");
+	struct tu_proc p;
+	run_check(&p, path);
+	TU_EXPECT(p.exit_code == 0, &p, "exit %d", p.exit_code);
+	char *log = hs_log(&s);
+	/* Decoded on the server side: every value arrives whole. */
+	char *q = param_of(log, "GET /search?", "q"), *x = param_of(log, "GET /search?", "x");
+	ck_assert_str_eq(q, "a b&c+d/\xc3\xa9");
+	ck_assert_str_eq(x, "1");
+	char *c = param_of(log, "GET /item/", "c");
+	ck_assert_str_eq(c, "x y&z+w/\xc3\xbc");
+	ck_assert_msg(strstr(log, "GET /item/a%20b%26c%2Bd%2F%C3%A9?c="), "%s", log);
+	free(q);
+	free(x);
+	free(c);
+	free(log);
+	tu_proc_release(&p);
+	free(j);
+	stop_free(&s, t, path);
+}
+END_TEST
+
+START_TEST(url_secret_with_ampersand_is_sent_whole_and_masked)
+{
+	struct hs_server s;
+	hs_start(&s, url_sink, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *path =
+	    scenario("", t, J("e", "\"steps\": [{\"url\": \"/echo?tok=${env:AC_TEST_QTOKEN}\"}]"));
+	const char *env[] = {"AC_TEST_QTOKEN=s3cr3tpart&tail+x", NULL};
+	const char *args[] = {"check", path, NULL};
+	struct tu_proc p;
+	tu_run(&p, args, env, 60);
+	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
+	char *log = hs_log(&s);
+	char *tok = param_of(log, "GET /echo?", "tok");
+	ck_assert_str_eq(tok, "s3cr3tpart&tail+x");
+	/* The server echoed what it got: no part of the secret is printed. */
+	TU_EXPECT(!strstr(p.out, "s3cr3t") && !strstr(p.err, "s3cr3t"), &p, "secret printed");
+	TU_EXPECT(strstr(p.out, "you sent tok=***"), &p, "masked echo");
+	free(tok);
+	free(log);
+	tu_proc_release(&p);
+	stop_free(&s, t, path);
+}
+END_TEST
+
+START_TEST(url_that_cannot_be_built_sends_nothing)
+{
+	struct hs_server s;
+	hs_start(&s, url_sink, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	/* Known at load: a raw value with a space is a scenario error. */
+	char *j = tu_fmt(
+	    "{\"variables\": {\"v\": \"a b\"}, \"settings\": {\"rounds\": 1}, \"targets\": {%s}, "
+	    "\"journeys\": [%s]}",
+	    t, J("raw", "\"steps\": [{\"url\": \"/token\"}, {\"url\": \"/p?q=${raw:v}\"}]"));
+	char *path = tu_write_temp(j, ".json");
+	struct tu_proc p;
+	run_check(&p, path);
+	TU_EXPECT(p.exit_code == 3, &p, "exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.err, "journeys[0].steps[1].url: cannot build a URL from \"/p?q=a b\""),
+		  &p, "names the key");
+	ck_assert_int_eq(hs_requests(&s), 0);
+	tu_proc_release(&p);
+	free(path);
+	free(j);
+	/* Known at run time only: the step is an ERROR, nothing sent. */
+	path =
+	    scenario("", t,
+		     J("raw", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"bad\": {\"json\": "
+			      "\"$.bad\"}}}, {\"name\": \"use\", \"url\": \"/p?q=${raw:bad}\"}]"));
+	run_check(&p, path);
+	TU_EXPECT(p.exit_code == 2, &p, "exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "why: step \"use\": could not build URL ("), &p, "reason");
+	ck_assert_int_eq(hs_requests(&s), 1);
+	tu_proc_release(&p);
+	stop_free(&s, t, path);
+}
+END_TEST
+
 /* --- the test case -------------------------------------------------------- */
 
 TCase *http_trust_tcase(void)
@@ -586,5 +732,8 @@ TCase *http_trust_tcase(void)
 	tcase_add_test(tc, failure_before_the_signal_stands);
 	tcase_add_test(tc, signal_mid_scrape_is_not_a_failure);
 	tcase_add_test(tc, captured_crlf_never_reaches_a_header);
+	tcase_add_test(tc, url_values_arrive_intact);
+	tcase_add_test(tc, url_secret_with_ampersand_is_sent_whole_and_masked);
+	tcase_add_test(tc, url_that_cannot_be_built_sends_nothing);
 	return tc;
 }
