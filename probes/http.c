@@ -983,7 +983,15 @@ struct hrun {
 	struct ac_probe_run *run;
 	const struct journey *j;
 	struct ac_curlmulti *cm;
-	CURL *easy;
+	CURL *easy; /* the handle of the current request's origin */
+	/* One handle, so one cookie jar, per origin: cookies ignore ports, and
+	 * a jar shared with another origin (127.0.0.1:8080 and :9090) would
+	 * send one server's cookies to the other. The target's is first. */
+	struct jar {
+		char *origin;
+		CURL *easy;
+	} * jars;
+	size_t njars;
 	struct curl_slist *req_headers;
 	char *req_body;
 	char errbuf[CURL_ERROR_SIZE];
@@ -1483,6 +1491,31 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 	return ok;
 }
 
+/* The value of cookie name in the jar of easy, or NULL. */
+static char *cookie_value(CURL *easy, const char *name)
+{
+	struct curl_slist *cookies = NULL, *it;
+	char *val = NULL;
+	curl_easy_getinfo(easy, CURLINFO_COOKIELIST, &cookies);
+	for (it = cookies; it && !val; it = it->next) {
+		/* Netscape format: domain, flag, path, secure, expiry, name, value */
+		const char *f = it->data;
+		for (int k = 0; k < 5 && f; k++) {
+			f = strchr(f, '\t');
+			if (f)
+				f++;
+		}
+		if (!f)
+			continue;
+		const char *tab = strchr(f, '\t');
+		if (tab && (size_t)(tab - f) == strlen(name) &&
+		    strncmp(f, name, (size_t)(tab - f)) == 0)
+			val = ac_strdup(tab + 1);
+	}
+	curl_slist_free_all(cookies);
+	return val;
+}
+
 /* Run the captures of the step; false (with the reason set) if one is missing. */
 static bool do_captures(struct hrun *h, cJSON *doc)
 {
@@ -1507,28 +1540,13 @@ static bool do_captures(struct hrun *h, cJSON *doc)
 				val = ac_strdup(v);
 			break;
 		}
-		case CAP_COOKIE: {
-			struct curl_slist *cookies = NULL, *it;
-			curl_easy_getinfo(h->easy, CURLINFO_COOKIELIST, &cookies);
-			for (it = cookies; it && !val; it = it->next) {
-				/* Netscape format: domain, flag, path, secure, expiry, name, value
-				 */
-				const char *f = it->data;
-				for (int k = 0; k < 5 && f; k++) {
-					f = strchr(f, '\t');
-					if (f)
-						f++;
-				}
-				if (!f)
-					continue;
-				const char *tab = strchr(f, '\t');
-				if (tab && (size_t)(tab - f) == strlen(c->expr) &&
-				    strncmp(f, c->expr, (size_t)(tab - f)) == 0)
-					val = ac_strdup(tab + 1);
-			}
-			curl_slist_free_all(cookies);
+		case CAP_COOKIE:
+			/* The jar of the origin that answered last, then the others
+			 * (a login on the target may end on another origin). */
+			val = cookie_value(h->easy, c->expr);
+			for (size_t k = 0; k < h->njars && !val; k++)
+				val = cookie_value(h->jars[k].easy, c->expr);
 			break;
-		}
 		case CAP_REGEX: {
 			regmatch_t pm[10];
 			if (regexec(&c->re, h->body.buf, 10, pm, 0) == 0 && pm[c->group].rm_so >= 0)
@@ -1661,10 +1679,9 @@ static void refuse_request(struct hrun *h)
 }
 
 /* Options that stay the same for every request of a run. */
-static void setup_handle(struct hrun *h)
+static void setup_handle(struct hrun *h, CURL *e)
 {
 	const struct ac_settings *set = &h->run->plan->settings;
-	CURL *e = h->easy;
 	ac_curl_easy_common(e, set);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, &h->job);
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -1678,10 +1695,41 @@ static void setup_handle(struct hrun *h)
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)set->max_body);
 }
 
+/* Make h->easy the handle (and cookie jar) of origin o; false if there is
+ * none and no new one can be made. */
+static bool use_jar(struct hrun *h, const char *o)
+{
+	for (size_t i = 0; i < h->njars; i++) {
+		if (strcmp(h->jars[i].origin, o) == 0) {
+			h->easy = h->jars[i].easy;
+			return true;
+		}
+	}
+	CURL *e = curl_easy_init();
+	if (!e)
+		return false;
+	setup_handle(h, e);
+	h->jars = ac_realloc(h->jars, (h->njars + 1) * sizeof(*h->jars));
+	h->jars[h->njars].origin = ac_strdup(o);
+	h->jars[h->njars].easy = e;
+	h->njars++;
+	h->easy = e;
+	return true;
+}
+
 /* Send the current step's request to h->url. */
 static void send_request(struct hrun *h)
 {
 	const struct step *s = cur_step(h);
+	remove_easy(h); /* the previous request's, if still there */
+	char *o = origin_of(h->url);
+	bool have = o && use_jar(h, o);
+	free(o);
+	if (!have) {
+		step_fail(h, AC_STATE_ERROR, "cannot prepare a request to %s", h->url);
+		refuse_request(h);
+		return;
+	}
 	CURL *e = h->easy;
 	reset_response(h);
 	/* No curl_easy_reset between requests: libcurl 7.88 leaks the cookie
@@ -1988,8 +2036,11 @@ static void hrun_destroy(struct hrun *h)
 		return;
 	remove_easy(h);
 	ac_loop_timer_stop(h->run->loop, &h->wait_timer);
-	if (h->easy)
-		curl_easy_cleanup(h->easy);
+	for (size_t i = 0; i < h->njars; i++) {
+		curl_easy_cleanup(h->jars[i].easy);
+		free(h->jars[i].origin);
+	}
+	free(h->jars);
 	reset_response(h);
 	ac_buf_release(&h->body);
 	kvs_free(h->caps, h->ncaps);
@@ -2055,10 +2106,9 @@ static void journey_start(struct ac_probe_run *run)
 	h->cm = ac_curlmulti_get(run->services);
 	h->job.done = on_job_done;
 	ac_buf_init(&h->body, run->plan->settings.max_body);
-	h->easy = curl_easy_init();
 	h->origin = origin_of(run->check->target->url);
 	run->state = h;
-	if (!h->easy || !h->origin) {
+	if (!h->origin || !use_jar(h, h->origin)) {
 		ac_sample_set(&run->sample, AC_STATE_ERROR, "cannot prepare a request to %s",
 			      run->check->target->url);
 		run->state = NULL;
@@ -2066,7 +2116,6 @@ static void journey_start(struct ac_probe_run *run)
 		ac_probe_finish(run);
 		return;
 	}
-	setup_handle(h);
 	h->idx = 0;
 	start_step(h);
 }

@@ -718,6 +718,66 @@ START_TEST(url_that_cannot_be_built_sends_nothing)
 }
 END_TEST
 
+/* --- 5: cookies stay with the origin that set them ------------------------ */
+
+static int other_port;
+
+static void cookie_origin_a(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	if (strcmp(q->path, "/login") == 0) {
+		char *h = tu_fmt("Set-Cookie: sid=a-cookie-canary; Path=/\r\n"
+				 "Location: http://127.0.0.1:%d/landing\r\n",
+				 other_port);
+		hs_reply(fd, 302, h, "moved");
+		free(h);
+	} else if (strstr(q->headers, "sid=a-cookie-canary")) {
+		hs_reply(fd, 200, "", "{\"signed_in\":true}");
+	} else {
+		hs_reply(fd, 401, "", "{\"signed_in\":false}");
+	}
+}
+
+static void cookie_origin_b(int fd, const struct hs_request *q, void *ud)
+{
+	(void)q;
+	(void)ud;
+	hs_reply(fd, 200, "Set-Cookie: b=b-cookie-canary; Path=/\r\n", "{\"ok\":true}");
+}
+
+START_TEST(cookies_never_cross_to_another_port)
+{
+	struct hs_server a, b;
+	hs_start(&b, cookie_origin_b, NULL);
+	other_port = b.port;
+	hs_start(&a, cookie_origin_a, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", a.port);
+	char *steps =
+	    tu_fmt("\"steps\": [{\"url\": \"/login\", \"follow_redirects\": 2, "
+		   "\"redirect_other_hosts\": true}, {\"url\": \"http://127.0.0.1:%d/again\"}, "
+		   "{\"name\": \"still signed in\", \"url\": \"/account\"}]",
+		   b.port);
+	char *j = tu_fmt(J("c", "%s"), steps);
+	char *path = scenario("", t, j);
+	struct tu_proc p;
+	run_check(&p, path);
+	char *la = hs_log(&a), *lb = hs_log(&b);
+	/* B (same host, other port) never sees A's cookie, A never sees B's;
+	 * A's own cookie still goes back to A. */
+	ck_assert_int_eq(hs_requests(&b), 2);
+	ck_assert_msg(!strstr(lb, "a-cookie-canary"), "%s", lb);
+	ck_assert_msg(!strstr(la, "b-cookie-canary"), "%s", la);
+	TU_EXPECT(p.exit_code == 0, &p, "exit %d", p.exit_code);
+	free(la);
+	free(lb);
+	tu_proc_release(&p);
+	hs_stop(&b);
+	free(steps);
+	free(j);
+	stop_free(&a, t, path);
+}
+END_TEST
+
 /* --- the test case -------------------------------------------------------- */
 
 TCase *http_trust_tcase(void)
@@ -735,5 +795,6 @@ TCase *http_trust_tcase(void)
 	tcase_add_test(tc, url_values_arrive_intact);
 	tcase_add_test(tc, url_secret_with_ampersand_is_sent_whole_and_masked);
 	tcase_add_test(tc, url_that_cannot_be_built_sends_nothing);
+	tcase_add_test(tc, cookies_never_cross_to_another_port);
 	return tc;
 }
