@@ -240,8 +240,17 @@ START_TEST(silent_resolver_stalls_only_its_own_target)
 	char *t = tu_fmt("\"healthy\": \"http://127.0.0.1:%d\", "
 			 "\"dark\": \"http://silent.allclear-test.invalid:%d\"",
 			 NS_HTTP_PORT, NS_HTTP_PORT);
-	char *path = scenario("\"round_timeout\": \"4s\", \"run_timeout\": \"4s\"", t,
-			      J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]"));
+	/* A metric scrape of the dark name too: its handle must not stall either. */
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\", "
+	    "\"connect_timeout\": \"1s\", \"round_timeout\": \"4s\", \"run_timeout\": \"4s\"}, "
+	    "\"targets\": {%s}, \"journeys\": [%s], \"checks\": [{\"name\": \"errors\", "
+	    "\"kind\": \"metric\", \"area\": \"code\", \"owner\": \"web\", \"scrape\": "
+	    "\"http://silent.allclear-test.invalid:%d/metrics\", \"metric\": \"x\", "
+	    "\"expect\": {\"<=\": 1}}]}",
+	    t, J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]"), NS_HTTP_PORT);
+	char *path = tu_write_temp(json, ".json");
+	free(json);
 	const char *script = "ip link set lo up && mount --bind \"$1\" /etc/resolv.conf && "
 			     "mount --bind \"$2\" /etc/hosts && { \"$3\" ns-serve \"$4\" & } && "
 			     "while [ ! -e \"$4\" ]; do sleep 0.05; done && "
