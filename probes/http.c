@@ -729,7 +729,11 @@ static void parse_url(struct ac_cfg *cx, const cJSON *obj, const char *path, str
 				 : "");
 	} else if (!strstr(s->url, "${") && (problem = url_problem(s->url))) {
 		char *m = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, s->url);
-		ac_cfg_error(cx, kp, "cannot build a URL from \"%s\": %s", m, problem);
+		ac_cfg_error(cx, kp, "cannot build a URL from \"%s\": %s%s", m, problem,
+			     strstr(v->valuestring, "${") && !strstr(v->valuestring, "${raw:")
+				 ? " (values are percent-encoded in URLs; ${raw:name} inserts one "
+				   "as is)"
+				 : "");
 		free(m);
 	}
 	free(kp);
@@ -1647,8 +1651,8 @@ static bool add_step_headers(struct hrun *h, const struct step *s)
 				bad = (*p < 0x20 && *p != '\t') || *p == 0x7f;
 			if (bad) {
 				step_fail(h, AC_STATE_FAIL,
-					  "header %s: a captured value holds a line break or "
-					  "control character: refused, the request was not sent",
+					  "header %s: its value holds a line break or control "
+					  "character: refused, the request was not sent",
 					  kv[i].name);
 				free(v);
 				return false;
