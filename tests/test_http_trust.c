@@ -116,8 +116,6 @@ END_TEST
 
 /* --- 1: a resolver that never answers stalls only its own target -------- */
 
-#define NS_HTTP_PORT 8080
-
 static int bind_loopback(int type, int port)
 {
 	int fd = socket(AF_INET, type, 0);
@@ -143,7 +141,7 @@ static int ns_serve(const char *ready)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	int dns = bind_loopback(SOCK_DGRAM, 53);
-	int lfd = bind_loopback(SOCK_STREAM, NS_HTTP_PORT);
+	int lfd = bind_loopback(SOCK_STREAM, 8080);
 	if (dns < 0 || lfd < 0) {
 		perror("ns-serve: bind");
 		return 1;
@@ -179,9 +177,11 @@ int http_trust_helper(int argc, char **argv)
 	return -1;
 }
 
-/* Run argv with stdout and stderr into files, killed after timeout_s. */
-static int run_bounded(char *const *argv, const char *out, const char *err, int timeout_s,
-		       int64_t *elapsed_ms)
+/* Run argv with stdout and stderr into files, killed after timeout_s; with
+ * sig, send it after sig_after_ms. *elapsed_ms: from the start, or from the
+ * signal when one was sent. */
+static int run_bounded(char *const *argv, const char *out, const char *err, int timeout_s, int sig,
+		       int sig_after_ms, int64_t *elapsed_ms)
 {
 	int64_t t0 = tu_now_ms();
 	pid_t pid = fork();
@@ -194,39 +194,49 @@ static int run_bounded(char *const *argv, const char *out, const char *err, int 
 		_exit(127);
 	}
 	int status = 0;
+	int64_t from = t0;
+	bool sent = false;
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
 			break;
-		if (tu_now_ms() - t0 > (int64_t)timeout_s * 1000) {
+		int64_t now = tu_now_ms();
+		if (sig && !sent && now - t0 >= sig_after_ms) {
+			kill(pid, sig);
+			sent = true;
+			from = now;
+		}
+		if (now - t0 > (int64_t)timeout_s * 1000) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			status = -1;
 			break;
 		}
-		usleep(20 * 1000);
+		usleep(10 * 1000);
 	}
-	*elapsed_ms = tu_now_ms() - t0;
+	*elapsed_ms = tu_now_ms() - from;
 	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-START_TEST(silent_resolver_stalls_only_its_own_target)
+/* Run allclear check on the scenario json in a network and mount namespace
+ * whose only DNS server never answers and whose /etc/hosts knows only
+ * localhost, with ns-serve's healthy target on 127.0.0.1:8080. False (after
+ * a loud message) when this machine cannot make namespaces. */
+static bool ns_check(const char *json, int sig, int sig_after_ms, struct tu_proc *p)
 {
-	/* Can this process make namespaces? CI runs as root: it must. */
+	memset(p, 0, sizeof(*p));
 	char *probe_argv[] = {"unshare", "-rnm", "true", NULL};
-	int64_t el;
 	char *o = tu_write_temp("", ".out"), *e = tu_write_temp("", ".err");
-	if (run_bounded(probe_argv, o, e, 10, &el) != 0) {
+	if (run_bounded(probe_argv, o, e, 10, 0, 0, &p->elapsed_ms) != 0) {
 		char *why = tu_read_file(e);
-		fprintf(
-		    stderr,
-		    "\n*** SKIPPED silent_resolver_stalls_only_its_own_target: unshare -rnm "
-		    "is not permitted here (%s). This test needs root or user namespaces. ***\n\n",
-		    why);
+		fprintf(stderr,
+			"\n*** SKIPPED: unshare -rnm is not permitted here (%s). The silent-DNS "
+			"tests need root or user namespaces; CI runs as root. ***\n\n",
+			why);
 		free(why);
 		free(o);
 		free(e);
-		return;
+		return false;
 	}
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -237,20 +247,7 @@ START_TEST(silent_resolver_stalls_only_its_own_target)
 	char *hosts = tu_write_temp("127.0.0.1 localhost\n", ".hosts");
 	char *ready = tu_fmt("%s.ready", resolv);
 	unlink(ready);
-	char *t = tu_fmt("\"healthy\": \"http://127.0.0.1:%d\", "
-			 "\"dark\": \"http://silent.allclear-test.invalid:%d\"",
-			 NS_HTTP_PORT, NS_HTTP_PORT);
-	/* A metric scrape of the dark name too: its handle must not stall either. */
-	char *json = tu_fmt(
-	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\", "
-	    "\"connect_timeout\": \"1s\", \"round_timeout\": \"4s\", \"run_timeout\": \"4s\"}, "
-	    "\"targets\": {%s}, \"journeys\": [%s], \"checks\": [{\"name\": \"errors\", "
-	    "\"kind\": \"metric\", \"area\": \"code\", \"owner\": \"web\", \"scrape\": "
-	    "\"http://silent.allclear-test.invalid:%d/metrics\", \"metric\": \"x\", "
-	    "\"expect\": {\"<=\": 1}}]}",
-	    t, J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]"), NS_HTTP_PORT);
 	char *path = tu_write_temp(json, ".json");
-	free(json);
 	const char *script = "ip link set lo up && mount --bind \"$1\" /etc/resolv.conf && "
 			     "mount --bind \"$2\" /etc/hosts && { \"$3\" ns-serve \"$4\" & } && "
 			     "while [ ! -e \"$4\" ]; do sleep 0.05; done && "
@@ -258,27 +255,64 @@ START_TEST(silent_resolver_stalls_only_its_own_target)
 	char *argv[] = {"unshare", "-rnm", "sh", "-c",	(char *)(uintptr_t)script,	     "sh",
 			resolv,	   hosts,  self, ready, (char *)(uintptr_t)tu_env("AC_BIN"), path,
 			NULL};
-	int rc = run_bounded(argv, o, e, 40, &el);
-	char *out = tu_read_file(o), *err = tu_read_file(e);
-	struct tu_proc p = {.exit_code = rc, .out = out, .err = err, .elapsed_ms = el};
-	/* The dark target fails on its own, at its connect timeout; the healthy
-	 * one passes; the run keeps its 4 s deadline (+1 s). */
-	TU_EXPECT(rc == 1, &p, "exit %d", rc);
-	TU_EXPECT(el < 5000, &p, "the run took %lld ms (run_timeout 4s)", (long long)el);
-	TU_EXPECT(strstr(out, "home @ dark") && strstr(out, "1 check passed"), &p,
-		  "only the dark target fails");
-	TU_EXPECT(strstr(out, "could not resolve silent.allclear-test.invalid: timeout after 1000 "
-			      "ms (connect_timeout)"),
-		  &p, "the reason names the lookup and its limit");
-	tu_proc_release(&p);
+	p->exit_code = run_bounded(argv, o, e, 40, sig, sig_after_ms, &p->elapsed_ms);
+	p->out = tu_read_file(o);
+	p->err = tu_read_file(e);
 	unlink(ready);
 	free(ready);
 	free(resolv);
 	free(hosts);
 	free(o);
 	free(e);
-	free(t);
 	free(path);
+	return true;
+}
+
+#define NS_TARGETS                                                                                 \
+	"\"healthy\": \"http://127.0.0.1:8080\", \"dark\": "                                       \
+	"\"http://silent.allclear-test.invalid:8080\""
+
+#define NS_HOME J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]")
+
+START_TEST(silent_resolver_stalls_only_its_own_target)
+{
+	/* A metric scrape of the dark name too: its handle must not stall either. */
+	const char *json = "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\", "
+			   "\"connect_timeout\": \"1s\", \"round_timeout\": \"4s\", "
+			   "\"run_timeout\": \"4s\"}, \"targets\": {" NS_TARGETS "}, "
+			   "\"journeys\": [" NS_HOME "], \"checks\": [{\"name\": \"errors\", "
+			   "\"kind\": \"metric\", \"area\": \"code\", \"owner\": \"web\", "
+			   "\"scrape\": \"http://silent.allclear-test.invalid:8080/metrics\", "
+			   "\"metric\": \"x\", \"expect\": {\"<=\": 1}}]}";
+	struct tu_proc p;
+	if (!ns_check(json, 0, 0, &p))
+		return;
+	/* The dark target fails on its own, at its connect timeout; the healthy
+	 * one passes; the run keeps its 4 s deadline (+1 s). */
+	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
+	TU_EXPECT(p.elapsed_ms < 5000, &p, "the run took %lld ms (run_timeout 4s)",
+		  (long long)p.elapsed_ms);
+	TU_EXPECT(strstr(p.out, "home @ dark") && strstr(p.out, "1 check passed"), &p,
+		  "only the dark target fails");
+	TU_EXPECT(strstr(p.out, "could not resolve silent.allclear-test.invalid: timeout after "
+				"1000 ms (connect_timeout)"),
+		  &p, "the reason names the lookup and its limit");
+	tu_proc_release(&p);
+}
+END_TEST
+
+START_TEST(sigterm_during_a_silent_lookup_is_honoured_at_once)
+{
+	const char *json = "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"20s\", "
+			   "\"connect_timeout\": \"20s\", \"round_timeout\": \"30s\"}, "
+			   "\"targets\": {" NS_TARGETS "}, \"journeys\": [" NS_HOME "]}";
+	struct tu_proc p;
+	if (!ns_check(json, SIGTERM, 2500, &p))
+		return;
+	TU_EXPECT(p.exit_code == 2, &p, "exit %d", p.exit_code);
+	TU_EXPECT(p.elapsed_ms < 1000, &p, "exited %lld ms after SIGTERM", (long long)p.elapsed_ms);
+	TU_EXPECT(strstr(p.out, "interrupted (SIGTERM) during step \"open home\""), &p, "reason");
+	tu_proc_release(&p);
 }
 END_TEST
 
@@ -794,6 +828,7 @@ TCase *http_trust_tcase(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, json_body_expands_every_node);
 	tcase_add_test(tc, silent_resolver_stalls_only_its_own_target);
+	tcase_add_test(tc, sigterm_during_a_silent_lookup_is_honoured_at_once);
 	tcase_add_test(tc, failure_reasons_name_cause_and_limit);
 	tcase_add_test(tc, sigterm_mid_request_is_not_a_failure);
 	tcase_add_test(tc, sigint_mid_request_is_not_a_failure);
