@@ -705,6 +705,28 @@ static const char *url_problem(const char *url)
 	return rc == CURLUE_OK ? NULL : curl_url_strerror(rc);
 }
 
+/* url_problem() for a URL whose captures are not known yet: each stands for
+ * a plain value (a raw one may still break it at run time). */
+static const char *url_problem_at_load(const char *url)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	for (const char *p = url; *p;) {
+		const char *end;
+		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+			ac_buf_adds(&b, "x");
+			p += 3;
+		} else if (p[0] == '$' && p[1] == '{' && (end = strchr(p, '}'))) {
+			ac_buf_adds(&b, "x");
+			p = end + 1;
+		} else {
+			ac_buf_addc(&b, *p++);
+		}
+	}
+	const char *r = url_problem(b.buf);
+	ac_buf_release(&b);
+	return r;
+}
+
 /* The step's URL: variables percent-encoded unless ${raw:name}; a URL that
  * cannot be built from what is known at load is an error here. */
 static void parse_url(struct ac_cfg *cx, const cJSON *obj, const char *path, struct step *s)
@@ -727,7 +749,7 @@ static void parse_url(struct ac_cfg *cx, const cJSON *obj, const char *path, str
 				 ? " (values are percent-encoded in URLs: write ${raw:name} for "
 				   "a variable that holds a URL or a host)"
 				 : "");
-	} else if (!strstr(s->url, "${") && (problem = url_problem(s->url))) {
+	} else if ((problem = url_problem_at_load(s->url))) {
 		char *m = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, s->url);
 		ac_cfg_error(cx, kp, "cannot build a URL from \"%s\": %s%s", m, problem,
 			     strstr(v->valuestring, "${") && !strstr(v->valuestring, "${raw:")

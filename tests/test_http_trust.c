@@ -746,6 +746,18 @@ START_TEST(url_that_cannot_be_built_sends_nothing)
 	tu_proc_release(&p);
 	free(path);
 	free(j);
+	/* A literal the URL cannot hold, next to a capture: still known at load. */
+	path = scenario("", t,
+			J("sp", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"tok\": "
+				"{\"json\": \"$.cv\"}}}, {\"url\": \"/a b/${tok}\"}]"));
+	run_check(&p, path);
+	TU_EXPECT(p.exit_code == 3, &p, "exit %d", p.exit_code);
+	TU_EXPECT(
+	    strstr(p.err, "journeys[0].steps[1].url: cannot build a URL from \"/a b/${tok}\""), &p,
+	    "names the key");
+	ck_assert_int_eq(hs_requests(&s), 0);
+	tu_proc_release(&p);
+	free(path);
 	/* Known at run time only: the step is an ERROR, nothing sent. */
 	path =
 	    scenario("", t,
