@@ -658,8 +658,8 @@ static void metric_abort(struct ac_probe_run *run)
 	if (!f)
 		return;
 	const struct metric_config *c = run->check->config;
-	finish(f, AC_STATE_ERROR, "%s: no answer before the deadline",
-	       c->mode == M_QUERY ? "prometheus" : "scrape");
+	finish(f, AC_STATE_ERROR, "%s: %s", c->mode == M_QUERY ? "prometheus" : "scrape",
+	       run->interrupted ? run->interrupted : "no answer before the deadline");
 }
 
 static void memory_destroy(void *p)

@@ -571,6 +571,9 @@ START_TEST(signal_mid_scrape_is_not_a_failure)
 		ck_assert_int_lt(ms, 2000);
 		ck_assert_msg(strstr(out, "VERDICT: INCONCLUSIVE") && !strstr(out, "FAIL "), "%s",
 			      out);
+		char *want = tu_fmt("why: scrape: interrupted (%s)", i == 0 ? "SIGTERM" : "SIGINT");
+		ck_assert_msg(strstr(out, want), "want %s in\n%s", want, out);
+		free(want);
 		free(out);
 	}
 	stop_free(&s, json, path);
