@@ -25,10 +25,10 @@
 #include <strings.h>
 
 #include "curlmulti.h"
+#include "http.h"
 #include "json.h"
 #include "probe.h"
 
-#define HTTP_MAX_HEADER_BYTES (64 * 1024)
 #define HTTP_EXCERPT 240
 
 /* --- configuration ------------------------------------------------------- */
@@ -692,6 +692,75 @@ static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, 
 		ac_names_add(names, s->caps[i].name);
 }
 
+/* Why url (absolute, or a path to put after any target) is not a URL
+ * libcurl would send; NULL when it is. */
+static const char *url_problem(const char *url)
+{
+	char *full = ac_starts_with(url, "/") ? ac_asprintf("http://target%s", url) : NULL;
+	CURLU *u = curl_url();
+	CURLUcode rc =
+	    u ? curl_url_set(u, CURLUPART_URL, full ? full : url, 0) : CURLUE_OUT_OF_MEMORY;
+	curl_url_cleanup(u);
+	free(full);
+	return rc == CURLUE_OK ? NULL : curl_url_strerror(rc);
+}
+
+/* url_problem() for a URL whose captures are not known yet: each stands for
+ * a plain value (a raw one may still break it at run time). */
+static const char *url_problem_at_load(const char *url)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	for (const char *p = url; *p;) {
+		const char *end;
+		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+			ac_buf_adds(&b, "x");
+			p += 3;
+		} else if (p[0] == '$' && p[1] == '{' && (end = strchr(p, '}'))) {
+			ac_buf_adds(&b, "x");
+			p = end + 1;
+		} else {
+			ac_buf_addc(&b, *p++);
+		}
+	}
+	const char *r = url_problem(b.buf);
+	ac_buf_release(&b);
+	return r;
+}
+
+/* The step's URL: variables percent-encoded unless ${raw:name}; a URL that
+ * cannot be built from what is known at load is an error here. */
+static void parse_url(struct ac_cfg *cx, const cJSON *obj, const char *path, struct step *s)
+{
+	const cJSON *v = ac_json_get(obj, "url");
+	char *kp = kp2(path, "url");
+	if (!v)
+		ac_cfg_error(cx, path, "missing required key \"url\"");
+	else if (!cJSON_IsString(v))
+		ac_cfg_error(cx, kp, "expected a string");
+	else
+		s->url = ac_cfg_expand_url(cx, kp, v->valuestring);
+	const char *problem;
+	if (!s->url) {
+		/* reported */
+	} else if (!ac_starts_with(s->url, "/") && !ac_starts_with(s->url, "http://") &&
+		   !ac_starts_with(s->url, "https://")) {
+		ac_cfg_error(cx, kp, "expected a path starting with / or an http(s) URL%s",
+			     ac_starts_with(v->valuestring, "${")
+				 ? " (values are percent-encoded in URLs: write ${raw:name} for "
+				   "a variable that holds a URL or a host)"
+				 : "");
+	} else if ((problem = url_problem_at_load(s->url))) {
+		char *m = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, s->url);
+		ac_cfg_error(cx, kp, "cannot build a URL from \"%s\": %s%s", m, problem,
+			     strstr(v->valuestring, "${") && !strstr(v->valuestring, "${raw:")
+				 ? " (values are percent-encoded in URLs; ${raw:name} inserts one "
+				   "as is)"
+				 : "");
+		free(m);
+	}
+	free(kp);
+}
+
 static bool method_is_safe(const char *m)
 {
 	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
@@ -726,13 +795,7 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 		free(kp);
 	}
 	/* The URL may use captures from earlier steps, not this one's. */
-	s->url = ac_cfg_text(cx, obj, path, "url", true);
-	if (s->url && !ac_starts_with(s->url, "/") && !ac_starts_with(s->url, "http://") &&
-	    !ac_starts_with(s->url, "https://")) {
-		char *kp = kp2(path, "url");
-		ac_cfg_error(cx, kp, "expected a path starting with / or an http(s) URL");
-		free(kp);
-	}
+	parse_url(cx, obj, path, s);
 	char *hp = kp2(path, "headers");
 	s->headers = parse_kvs(cx, ac_json_get(obj, "headers"), hp, &s->nheaders);
 	free(hp);
@@ -946,7 +1009,15 @@ struct hrun {
 	struct ac_probe_run *run;
 	const struct journey *j;
 	struct ac_curlmulti *cm;
-	CURL *easy;
+	CURL *easy; /* the handle of the current request's origin */
+	/* One handle, so one cookie jar, per origin: cookies ignore ports, and
+	 * a jar shared with another origin (127.0.0.1:8080 and :9090) would
+	 * send one server's cookies to the other. The target's is first. */
+	struct jar {
+		char *origin;
+		CURL *easy;
+	} * jars;
+	size_t njars;
 	struct curl_slist *req_headers;
 	char *req_body;
 	char errbuf[CURL_ERROR_SIZE];
@@ -956,6 +1027,7 @@ struct hrun {
 	bool failed;	     /* a non-cleanup step failed: only cleanup runs now */
 	bool cleanup_failed; /* a cleanup step failed */
 	bool retried;
+	bool interrupted_step; /* the last step was cut short by a signal */
 	struct ac_step_result *sr;
 	int tries;
 	int retries_left;
@@ -970,8 +1042,11 @@ struct hrun {
 	struct ac_buf body;
 	bool body_too_big;
 	struct header *hdrs;
-	size_t nhdrs, hdr_bytes;
+	size_t nhdrs, hdr_bytes, hdr_count;
+	enum http_hdr_cap hdr_cap; /* a header limit stopped the transfer */
 	long status;
+	int64_t req_timeout_ms; /* CURLOPT_TIMEOUT_MS of the request */
+	const char *req_limit;	/* what set it */
 	/* captures, in order; later ones shadow earlier ones */
 	struct kv *caps;
 	size_t ncaps;
@@ -993,6 +1068,18 @@ static char *expand(struct hrun *h, const char *tmpl)
 	if (!s) {
 		/* The loader checked every name; a capture can only be missing when
 		 * its step failed, and then no later step runs. */
+		s = ac_strdup("");
+		free(missing);
+	}
+	return s;
+}
+
+/* The same for a URL: captured values percent-encoded unless ${raw:name}. */
+static char *expand_url(struct hrun *h, const char *tmpl)
+{
+	char *missing = NULL;
+	char *s = ac_vars_subst_url(tmpl, lookup_capture, h, &missing);
+	if (!s) {
 		s = ac_strdup("");
 		free(missing);
 	}
@@ -1022,6 +1109,8 @@ static void reset_response(struct hrun *h)
 	h->hdrs = NULL;
 	h->nhdrs = 0;
 	h->hdr_bytes = 0;
+	h->hdr_count = 0;
+	h->hdr_cap = HDR_CAP_NONE;
 	h->status = 0;
 }
 
@@ -1052,8 +1141,14 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		return n;
 	}
 	h->hdr_bytes += n;
-	if (h->hdr_bytes > HTTP_MAX_HEADER_BYTES)
+	if (h->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
+		h->hdr_cap = HDR_CAP_BYTES;
 		return 0;
+	}
+	if (++h->hdr_count > HTTP_MAX_HEADERS) {
+		h->hdr_cap = HDR_CAP_COUNT;
+		return 0;
+	}
 	const char *colon = memchr(data, ':', n);
 	if (!colon)
 		return n;
@@ -1417,6 +1512,31 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 	return ok;
 }
 
+/* The value of cookie name in the jar of easy, or NULL. */
+static char *cookie_value(CURL *easy, const char *name)
+{
+	struct curl_slist *cookies = NULL, *it;
+	char *val = NULL;
+	curl_easy_getinfo(easy, CURLINFO_COOKIELIST, &cookies);
+	for (it = cookies; it && !val; it = it->next) {
+		/* Netscape format: domain, flag, path, secure, expiry, name, value */
+		const char *f = it->data;
+		for (int k = 0; k < 5 && f; k++) {
+			f = strchr(f, '\t');
+			if (f)
+				f++;
+		}
+		if (!f)
+			continue;
+		const char *tab = strchr(f, '\t');
+		if (tab && (size_t)(tab - f) == strlen(name) &&
+		    strncmp(f, name, (size_t)(tab - f)) == 0)
+			val = ac_strdup(tab + 1);
+	}
+	curl_slist_free_all(cookies);
+	return val;
+}
+
 /* Run the captures of the step; false (with the reason set) if one is missing. */
 static bool do_captures(struct hrun *h, cJSON *doc)
 {
@@ -1441,28 +1561,13 @@ static bool do_captures(struct hrun *h, cJSON *doc)
 				val = ac_strdup(v);
 			break;
 		}
-		case CAP_COOKIE: {
-			struct curl_slist *cookies = NULL, *it;
-			curl_easy_getinfo(h->easy, CURLINFO_COOKIELIST, &cookies);
-			for (it = cookies; it && !val; it = it->next) {
-				/* Netscape format: domain, flag, path, secure, expiry, name, value
-				 */
-				const char *f = it->data;
-				for (int k = 0; k < 5 && f; k++) {
-					f = strchr(f, '\t');
-					if (f)
-						f++;
-				}
-				if (!f)
-					continue;
-				const char *tab = strchr(f, '\t');
-				if (tab && (size_t)(tab - f) == strlen(c->expr) &&
-				    strncmp(f, c->expr, (size_t)(tab - f)) == 0)
-					val = ac_strdup(tab + 1);
-			}
-			curl_slist_free_all(cookies);
+		case CAP_COOKIE:
+			/* The jar of the origin that answered last, then the others
+			 * (a login on the target may end on another origin). */
+			val = cookie_value(h->easy, c->expr);
+			for (size_t k = 0; k < h->njars && !val; k++)
+				val = cookie_value(h->jars[k].easy, c->expr);
 			break;
-		}
 		case CAP_REGEX: {
 			regmatch_t pm[10];
 			if (regexec(&c->re, h->body.buf, 10, pm, 0) == 0 && pm[c->group].rm_so >= 0)
@@ -1519,22 +1624,24 @@ static char *form_encode(struct hrun *h, const struct step *s)
 	return ac_buf_detach(&b);
 }
 
+/* Expand captures in every string of a JSON body, in place. The depth is
+ * bounded by the loader's nesting limit (AC_JSON_MAX_DEPTH); the number of
+ * nodes is not. */
+static void expand_json_node(struct hrun *h, cJSON *n)
+{
+	if (cJSON_IsString(n)) {
+		char *v = expand(h, n->valuestring);
+		cJSON_SetValuestring(n, v);
+		free(v);
+	}
+	for (cJSON *c = n->child; c; c = c->next)
+		expand_json_node(h, c);
+}
+
 static cJSON *expand_json_body(struct hrun *h, const cJSON *tmpl)
 {
 	cJSON *copy = cJSON_Duplicate(tmpl, 1);
-	cJSON *stack[AC_JSON_MAX_DEPTH * 2];
-	size_t sp = 0;
-	stack[sp++] = copy;
-	while (sp) {
-		cJSON *n = stack[--sp];
-		if (cJSON_IsString(n)) {
-			char *v = expand(h, n->valuestring);
-			cJSON_SetValuestring(n, v);
-			free(v);
-		}
-		for (cJSON *c = n->child; c && sp < AC_ARRAY_LEN(stack); c = c->next)
-			stack[sp++] = c;
-	}
+	expand_json_node(h, copy);
 	return copy;
 }
 
@@ -1545,39 +1652,105 @@ static void add_header(struct hrun *h, const char *name, const char *value)
 	free(line);
 }
 
+/* Add the persona's and the step's headers, expanded. Only a captured value
+ * can hold a line break (the loader refuses them): one would inject headers
+ * of the server's choosing, so the step fails and nothing is sent. A FAIL,
+ * not an ERROR: the product handed out a value no header can carry. */
+static bool add_step_headers(struct hrun *h, const struct step *s)
+{
+	for (int k = 0; k < 2; k++) {
+		const struct kv *kv = k == 0 ? h->j->persona_headers : s->headers;
+		size_t n = k == 0 ? h->j->npersona_headers : s->nheaders;
+		for (size_t i = 0; i < n; i++) {
+			char *v = expand(h, kv[i].value);
+			bool bad = false;
+			for (const unsigned char *p = (const unsigned char *)v; *p && !bad; p++)
+				bad = (*p < 0x20 && *p != '\t') || *p == 0x7f;
+			if (bad) {
+				step_fail(h, AC_STATE_FAIL,
+					  "header %s: its value holds a line break or control "
+					  "character: refused, the request was not sent",
+					  kv[i].name);
+				free(v);
+				return false;
+			}
+			add_header(h, kv[i].name, v);
+			free(v);
+		}
+	}
+	return true;
+}
+
+/* The current try ends before anything is sent (the reason is set). */
+static void refuse_request(struct hrun *h)
+{
+	const struct step *s = cur_step(h);
+	remove_easy(h);
+	free(h->sr->url);
+	h->sr->url = masked(h, h->url);
+	h->sr->tries = h->tries;
+	h->sr->waited_ms = ac_loop_update_now(h->run->loop) - h->step_start;
+	if (h->sr->state == AC_STATE_PENDING)
+		h->sr->state = AC_STATE_FAIL;
+	if (s->cleanup)
+		h->cleanup_failed = true;
+	else
+		h->failed = true;
+	next_step(h);
+}
+
 /* Options that stay the same for every request of a run. */
-static void setup_handle(struct hrun *h)
+static void setup_handle(struct hrun *h, CURL *e)
 {
 	const struct ac_settings *set = &h->run->plan->settings;
-	CURL *e = h->easy;
+	ac_curl_easy_common(e, set);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, &h->job);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	/* The in-memory cookie jar of this run only. */
 	curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)set->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "allclear/" AC_VERSION);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)set->max_body);
-	if (set->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, set->ca_file);
-	if (set->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+}
+
+/* Make h->easy the handle (and cookie jar) of origin o; false if there is
+ * none and no new one can be made. */
+static bool use_jar(struct hrun *h, const char *o)
+{
+	for (size_t i = 0; i < h->njars; i++) {
+		if (strcmp(h->jars[i].origin, o) == 0) {
+			h->easy = h->jars[i].easy;
+			return true;
+		}
 	}
+	CURL *e = curl_easy_init();
+	if (!e)
+		return false;
+	setup_handle(h, e);
+	h->jars = ac_realloc(h->jars, (h->njars + 1) * sizeof(*h->jars));
+	h->jars[h->njars].origin = ac_strdup(o);
+	h->jars[h->njars].easy = e;
+	h->njars++;
+	h->easy = e;
+	return true;
 }
 
 /* Send the current step's request to h->url. */
 static void send_request(struct hrun *h)
 {
 	const struct step *s = cur_step(h);
+	remove_easy(h); /* the previous request's, if still there */
+	char *o = origin_of(h->url);
+	bool have = o && use_jar(h, o);
+	free(o);
+	if (!have) {
+		step_fail(h, AC_STATE_ERROR, "cannot prepare a request to %s", h->url);
+		refuse_request(h);
+		return;
+	}
 	CURL *e = h->easy;
 	reset_response(h);
 	/* No curl_easy_reset between requests: libcurl 7.88 leaks the cookie
@@ -1586,7 +1759,9 @@ static void send_request(struct hrun *h)
 	curl_easy_setopt(e, CURLOPT_URL, h->url);
 	int64_t left = h->run->deadline_ms - ac_loop_now(h->run->loop);
 	int64_t t = s->timeout_ms < left ? s->timeout_ms : left;
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(t > 1 ? t : 1));
+	h->req_timeout_ms = t > 1 ? t : 1;
+	h->req_limit = s->timeout_ms < left ? "step timeout" : "journey time limit";
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->req_timeout_ms);
 	/* The previous request's body is freed: forget it before anything
 	 * else (setting POSTFIELDS switches to POST; HTTPGET switches back). */
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
@@ -1597,17 +1772,9 @@ static void send_request(struct hrun *h)
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	h->errbuf[0] = '\0';
 	/* A redirect to another origin carries none of the step's headers. */
-	if (!h->other_origin) {
-		for (size_t i = 0; i < h->j->npersona_headers; i++) {
-			char *v = expand(h, h->j->persona_headers[i].value);
-			add_header(h, h->j->persona_headers[i].name, v);
-			free(v);
-		}
-		for (size_t i = 0; i < s->nheaders; i++) {
-			char *v = expand(h, s->headers[i].value);
-			add_header(h, s->headers[i].name, v);
-			free(v);
-		}
+	if (!h->other_origin && !add_step_headers(h, s)) {
+		refuse_request(h);
+		return;
 	}
 	bool redirected = h->redirects > 0;
 	if (!redirected && s->body_kind != BODY_NONE) {
@@ -1642,8 +1809,7 @@ static void send_request(struct hrun *h)
 	h->try_start = ac_loop_update_now(h->run->loop);
 	if (curl_multi_add_handle(ac_curlmulti_handle(h->cm), e) != CURLM_OK) {
 		step_fail(h, AC_STATE_ERROR, "libcurl refused the request");
-		h->failed = true;
-		next_step(h);
+		refuse_request(h);
 		return;
 	}
 	h->in_multi = true;
@@ -1656,7 +1822,7 @@ static void begin_try(struct hrun *h)
 	h->redirects = 0;
 	h->other_origin = false;
 	free(h->url);
-	char *path = expand(h, s->url);
+	char *path = expand_url(h, s->url);
 	if (ac_starts_with(path, "http://") || ac_starts_with(path, "https://"))
 		h->url = path;
 	else {
@@ -1675,6 +1841,14 @@ static void begin_try(struct hrun *h)
 	free(h->sr->excerpt);
 	h->sr->excerpt = NULL;
 	h->sr->state = AC_STATE_PENDING;
+	/* A ${raw:capture} may make a URL libcurl refuses: nothing is sent,
+	 * and nothing about the product is measured. */
+	const char *problem = url_problem(h->url);
+	if (problem) {
+		step_fail(h, AC_STATE_ERROR, "could not build URL (%s): nothing sent", problem);
+		refuse_request(h);
+		return;
+	}
 	send_request(h);
 }
 
@@ -1736,30 +1910,6 @@ static bool judge_response(struct hrun *h, int64_t duration_ms)
 	return ok;
 }
 
-static const char *curl_reason(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:
-		return "connection refused";
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return "host name not found";
-	case CURLE_OPERATION_TIMEDOUT:
-		return "timeout";
-	case CURLE_PARTIAL_FILE:
-		return "partial body: the connection closed before the whole response arrived";
-	case CURLE_GOT_NOTHING:
-		return "empty reply: the server closed the connection without answering";
-	case CURLE_RECV_ERROR:
-		return "connection reset while receiving";
-	case CURLE_SEND_ERROR:
-		return "connection reset while sending";
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		return "protocol not allowed (http and https only)";
-	default:
-		return curl_easy_strerror(rc);
-	}
-}
-
 /* Should this failed try be tried again (wait or retries)? Schedules it. */
 static bool try_again(struct hrun *h)
 {
@@ -1801,22 +1951,25 @@ static void step_done(struct hrun *h, CURLcode rc)
 	free(h->sr->served_by);
 	h->sr->served_by = served_by(h);
 	bool ok;
-	if (h->body_too_big) {
-		step_fail(h, AC_STATE_FAIL, "%s %s: response body exceeds the cap of %llu bytes",
-			  h->sr->method, h->sr->url,
-			  (unsigned long long)h->run->plan->settings.max_body);
-		ok = false;
-	} else if (rc != CURLE_OK) {
-		bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
-			   rc == CURLE_SSL_CACERT_BADFILE;
-		if (rc == CURLE_OPERATION_TIMEDOUT)
-			step_fail(h, AC_STATE_FAIL, "%s %s: timeout after %lld ms (%s)",
-				  h->sr->method, h->sr->url, (long long)duration,
-				  h->status ? "response incomplete" : "no response");
-		else
-			step_fail(h, tls ? AC_STATE_ERROR : AC_STATE_FAIL, "%s %s: %s%s%s%s",
-				  h->sr->method, h->sr->url, tls ? "TLS verification failed: " : "",
-				  curl_reason(rc), h->errbuf[0] ? ": " : "", h->errbuf);
+	if (h->body_too_big || rc != CURLE_OK) {
+		struct http_failure f = {
+		    .rc = rc,
+		    .easy = h->easy,
+		    .url = h->url,
+		    .errbuf = h->errbuf,
+		    .status = h->status,
+		    .duration_ms = duration,
+		    .connect_timeout_ms = h->run->plan->settings.connect_timeout_ms,
+		    .request_timeout_ms = h->req_timeout_ms,
+		    .request_limit = h->req_limit,
+		    .body_too_big = h->body_too_big,
+		    .max_body = h->run->plan->settings.max_body,
+		    .hdr_cap = h->hdr_cap,
+		};
+		enum ac_state st;
+		char *why = http_failure_reason(&f, &st);
+		step_fail(h, st, "%s %s: %s", h->sr->method, h->sr->url, why);
+		free(why);
 		ok = false;
 	} else if (h->status >= 300 && h->status < 400 && h->redirects < s->follow) {
 		/* Follow it ourselves: same origin unless allowed, never re-POST. */
@@ -1904,8 +2057,11 @@ static void hrun_destroy(struct hrun *h)
 		return;
 	remove_easy(h);
 	ac_loop_timer_stop(h->run->loop, &h->wait_timer);
-	if (h->easy)
-		curl_easy_cleanup(h->easy);
+	for (size_t i = 0; i < h->njars; i++) {
+		curl_easy_cleanup(h->jars[i].easy);
+		free(h->jars[i].origin);
+	}
+	free(h->jars);
 	reset_response(h);
 	ac_buf_release(&h->body);
 	kvs_free(h->caps, h->ncaps);
@@ -1922,7 +2078,10 @@ static void finish_journey(struct hrun *h)
 	for (size_t i = 0; i < s->nsteps && !bad; i++)
 		if (s->steps[i].state != AC_STATE_PASS && !s->steps[i].cleanup)
 			bad = &s->steps[i];
-	if (bad) {
+	if (bad && h->interrupted_step && bad == &s->steps[s->nsteps - 1]) {
+		ac_sample_set(s, AC_STATE_ERROR, "%s during step \"%s\"", h->run->interrupted,
+			      bad->name);
+	} else if (bad) {
 		ac_sample_set(s, bad->state, "step \"%s\": %s", bad->name,
 			      bad->reason ? bad->reason : "failed");
 		s->evidence = bad->excerpt ? ac_strdup(bad->excerpt) : NULL;
@@ -1968,10 +2127,9 @@ static void journey_start(struct ac_probe_run *run)
 	h->cm = ac_curlmulti_get(run->services);
 	h->job.done = on_job_done;
 	ac_buf_init(&h->body, run->plan->settings.max_body);
-	h->easy = curl_easy_init();
 	h->origin = origin_of(run->check->target->url);
 	run->state = h;
-	if (!h->easy || !h->origin) {
+	if (!h->origin || !use_jar(h, h->origin)) {
 		ac_sample_set(&run->sample, AC_STATE_ERROR, "cannot prepare a request to %s",
 			      run->check->target->url);
 		run->state = NULL;
@@ -1979,7 +2137,6 @@ static void journey_start(struct ac_probe_run *run)
 		ac_probe_finish(run);
 		return;
 	}
-	setup_handle(h);
 	h->idx = 0;
 	start_step(h);
 }
@@ -1989,16 +2146,25 @@ static void journey_abort(struct ac_probe_run *run)
 	struct hrun *h = run->state;
 	if (!h)
 		return;
-	/* The product did not answer in time: users see the same. */
 	if (h->sr && h->sr->state == AC_STATE_PENDING) {
 		int64_t now = ac_loop_update_now(run->loop);
 		free(h->sr->url);
 		h->sr->url = h->url ? masked(h, h->url) : NULL;
 		h->sr->tries = h->tries;
 		h->sr->waited_ms = now - h->step_start;
-		step_fail(h, AC_STATE_FAIL, "%s %s: timeout after %lld ms (journey time limit)",
-			  h->sr->method, h->sr->url ? h->sr->url : "",
-			  (long long)(now - h->try_start));
+		if (run->interrupted) {
+			/* Cut short from outside (a signal): nothing was measured. */
+			step_fail(h, AC_STATE_ERROR, "%s %s: %s after %lld ms", h->sr->method,
+				  h->sr->url ? h->sr->url : "", run->interrupted,
+				  (long long)(now - h->try_start));
+			h->interrupted_step = true;
+		} else {
+			/* The product did not answer in time: users see the same. */
+			step_fail(h, AC_STATE_FAIL,
+				  "%s %s: timeout after %lld ms (journey time limit)",
+				  h->sr->method, h->sr->url ? h->sr->url : "",
+				  (long long)(now - h->try_start));
+		}
 	}
 	remove_easy(h);
 	ac_loop_timer_stop(run->loop, &h->wait_timer);

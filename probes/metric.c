@@ -331,26 +331,15 @@ static void fetch_start(struct fetch *f)
 		f->easy = curl_easy_init();
 	CURL *e = f->easy;
 	f->job.done = on_fetched;
+	ac_curl_easy_common(e, set);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, &f->job);
 	curl_easy_setopt(e, CURLOPT_URL, c->url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)set->connect_timeout_ms);
 	int64_t left = run->deadline_ms - ac_loop_update_now(run->loop);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, f->errbuf);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "allclear/" AC_VERSION);
-	if (set->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, set->ca_file);
-	if (set->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 	f->errbuf[0] = '\0';
 	if (curl_multi_add_handle(ac_curlmulti_handle(ac_curlmulti_get(run->services)), e) ==
 	    CURLM_OK)
@@ -669,8 +658,8 @@ static void metric_abort(struct ac_probe_run *run)
 	if (!f)
 		return;
 	const struct metric_config *c = run->check->config;
-	finish(f, AC_STATE_ERROR, "%s: no answer before the deadline",
-	       c->mode == M_QUERY ? "prometheus" : "scrape");
+	finish(f, AC_STATE_ERROR, "%s: %s", c->mode == M_QUERY ? "prometheus" : "scrape",
+	       run->interrupted ? run->interrupted : "no answer before the deadline");
 }
 
 static void memory_destroy(void *p)

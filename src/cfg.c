@@ -409,7 +409,27 @@ static bool secret_too_short(struct ac_cfg *cx, const char *path, const char *re
 	return true;
 }
 
-char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
+void ac_url_encode_into(struct ac_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || strchr("-._~", c))
+			ac_buf_addc(b, (char)c);
+		else
+			ac_buf_addf(b, "%%%02X", c);
+	}
+}
+
+/* A value into the text: percent-encoded in a URL unless ${raw:...}. */
+static void put_value(struct ac_buf *b, const char *v, bool encode)
+{
+	if (encode)
+		ac_url_encode_into(b, v);
+	else
+		ac_buf_adds(b, v);
+}
+
+static char *expand(struct ac_cfg *cx, const char *path, const char *text, bool url)
 {
 	struct ac_buf b = AC_BUF_INIT;
 	const char *p = text;
@@ -433,7 +453,11 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 			ok = false;
 			break;
 		}
-		char *ref = ac_strndup(p + 2, (size_t)(end - p - 2));
+		char *whole = ac_strndup(p + 2, (size_t)(end - p - 2));
+		/* ${raw:name}: the value as is, even in a URL. */
+		bool raw = ac_starts_with(whole, "raw:");
+		const char *ref = whole + (raw ? 4 : 0);
+		bool enc = url && !raw;
 		if (ac_starts_with(ref, "env:")) {
 			const char *name = ref + 4;
 			const char *v = valid_name(name, strlen(name)) ? getenv(name) : NULL;
@@ -446,7 +470,7 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 			} else if (secret_too_short(cx, path, ref, v)) {
 				ok = false;
 			} else {
-				ac_buf_adds(&b, v);
+				put_value(&b, v, enc);
 				ac_mask_add(cx->plan ? cx->plan->mask : NULL, v);
 				cx->last_secret = true;
 			}
@@ -456,7 +480,7 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 				free(v);
 				ok = false;
 			} else if (v) {
-				ac_buf_adds(&b, v);
+				put_value(&b, v, enc);
 				ac_mask_add(cx->plan ? cx->plan->mask : NULL, v);
 				cx->last_secret = true;
 				free(v);
@@ -468,11 +492,11 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 			ok = false;
 		} else if (ac_names_has(cx->runtime, ref)) {
 			/* Resolved while the journey runs. */
-			ac_buf_addf(&b, "${%s}", ref);
+			ac_buf_addf(&b, "${%s%s}", raw ? "raw:" : "", ref);
 		} else {
 			const struct ac_var *var = cx->plan ? ac_plan_var(cx->plan, ref) : NULL;
 			if (var) {
-				ac_buf_adds(&b, var->value);
+				put_value(&b, var->value, enc);
 				if (var->secret)
 					cx->last_secret = true;
 			} else {
@@ -484,7 +508,7 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 				ok = false;
 			}
 		}
-		free(ref);
+		free(whole);
 		p = end + 1;
 	}
 	if (!ok) {
@@ -492,6 +516,16 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 		return NULL;
 	}
 	return ac_buf_detach(&b);
+}
+
+char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
+{
+	return expand(cx, path, text, false);
+}
+
+char *ac_cfg_expand_url(struct ac_cfg *cx, const char *path, const char *text)
+{
+	return expand(cx, path, text, true);
 }
 
 char *ac_cfg_text(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key,
@@ -512,7 +546,7 @@ char *ac_cfg_text(struct ac_cfg *cx, const cJSON *obj, const char *path, const c
 	return r;
 }
 
-char *ac_vars_subst(const char *tmpl, ac_lookup_fn lookup, void *ud, char **missing)
+static char *subst(const char *tmpl, ac_lookup_fn lookup, void *ud, char **missing, bool url)
 {
 	struct ac_buf b = AC_BUF_INIT;
 	const char *p = tmpl;
@@ -527,13 +561,14 @@ char *ac_vars_subst(const char *tmpl, ac_lookup_fn lookup, void *ud, char **miss
 			const char *end = strchr(p + 2, '}');
 			if (end) {
 				char *name = ac_strndup(p + 2, (size_t)(end - p - 2));
-				const char *v = lookup(ud, name);
+				bool raw = ac_starts_with(name, "raw:");
+				const char *v = lookup(ud, name + (raw ? 4 : 0));
 				if (!v) {
 					*missing = name;
 					ac_buf_release(&b);
 					return NULL;
 				}
-				ac_buf_adds(&b, v);
+				put_value(&b, v, url && !raw);
 				free(name);
 				p = end + 1;
 				continue;
@@ -542,4 +577,14 @@ char *ac_vars_subst(const char *tmpl, ac_lookup_fn lookup, void *ud, char **miss
 		ac_buf_addc(&b, *p++);
 	}
 	return ac_buf_detach(&b);
+}
+
+char *ac_vars_subst(const char *tmpl, ac_lookup_fn lookup, void *ud, char **missing)
+{
+	return subst(tmpl, lookup, ud, missing, false);
+}
+
+char *ac_vars_subst_url(const char *tmpl, ac_lookup_fn lookup, void *ud, char **missing)
+{
+	return subst(tmpl, lookup, ud, missing, true);
 }

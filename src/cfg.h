@@ -127,6 +127,11 @@ void ac_cfg_short_secret(struct ac_cfg *cx, const char *where, size_t len);
  * Values from ${env:} and ${file:} shorter than AC_SECRET_MIN_BYTES are
  * refused ("KEY from ${env:NAME}: secret is 1 byte, ..."). */
 char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text);
+/* The same for a URL: values are percent-encoded (all but A-Z a-z 0-9 - . _
+ * ~), so a space, & or + arrives as the value; ${raw:name} inserts a value
+ * as is (a host, a base URL, a prepared query). */
+char *ac_cfg_expand_url(struct ac_cfg *cx, const char *path, const char *text);
+void ac_url_encode_into(struct ac_buf *b, const char *s);
 
 /* A JSON string member, expanded; NULL (and an error if required). */
 char *ac_cfg_text(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key,
@@ -139,5 +144,7 @@ int ac_cfg_duration(struct ac_cfg *cx, const cJSON *v, const char *path, int64_t
  * NULL and sets *missing to the first unknown name (the caller frees it). */
 typedef const char *(*ac_lookup_fn)(void *ud, const char *name);
 char *ac_vars_subst(const char *tmpl, ac_lookup_fn lookup, void *ud, char **missing);
+/* The same for a URL: values percent-encoded unless ${raw:name}. */
+char *ac_vars_subst_url(const char *tmpl, ac_lookup_fn lookup, void *ud, char **missing);
 
 #endif

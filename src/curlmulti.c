@@ -91,6 +91,23 @@ static void curlmulti_destroy(void *p)
 	free(cm);
 }
 
+void ac_curl_easy_common(CURL *e, const struct ac_settings *set)
+{
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)set->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "allclear/" AC_VERSION);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	if (set->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, set->ca_file);
+	if (set->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
 struct ac_curlmulti *ac_curlmulti_get(struct ac_services *sv)
 {
 	if (sv->slot[AC_SERVICE_HTTP])

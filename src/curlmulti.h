@@ -19,6 +19,14 @@ struct ac_curl_job {
 
 struct ac_curlmulti;
 
+/* Options every easy handle of a run shares (journeys and metric scrapes):
+ * no signals, http and https only, the connect timeout, TLS settings, the
+ * user agent, and QUICK_EXIT: libcurl 7.88's threaded resolver is otherwise
+ * joined when a transfer ends, so a DNS server that never answers would
+ * freeze the whole loop (every check, deadline and signal) for the
+ * resolver's own ~10 s. With it the lookup thread is left to finish alone. */
+void ac_curl_easy_common(CURL *easy, const struct ac_settings *set);
+
 /* The run's multi handle, created on first use. */
 struct ac_curlmulti *ac_curlmulti_get(struct ac_services *sv);
 CURLM *ac_curlmulti_handle(struct ac_curlmulti *cm);

@@ -3,6 +3,7 @@
  */
 #include "engine.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,11 +96,13 @@ static void on_finish(struct ac_probe_run *run)
 	e->finished++;
 }
 
-static void abort_run(struct slot *sl, const char *why)
+/* cut_short: stopped from outside (signal, --fail-fast), not by a deadline. */
+static void abort_run(struct slot *sl, const char *why, bool cut_short)
 {
 	struct ac_probe_run *run = &sl->run;
 	if (run->finished || !sl->started)
 		return;
+	run->interrupted = cut_short ? why : NULL;
 	if (run->check->kind->abort)
 		run->check->kind->abort(run);
 	if (!run->finished) {
@@ -114,7 +117,7 @@ static void on_deadline(void *ud)
 	char why[96];
 	snprintf(why, sizeof(why), "timed out after %lld ms",
 		 (long long)(sl->run.deadline_ms - sl->run.started_ms));
-	abort_run(sl, why);
+	abort_run(sl, why, false);
 }
 
 static void start_more(struct engine *e, int64_t round_deadline, int round)
@@ -156,6 +159,15 @@ static bool stop_requested(const struct engine *e)
 	return e->opts->stop && *e->opts->stop;
 }
 
+/* "interrupted (SIGTERM)": the stop flag holds the signal when one set it. */
+static const char *interrupted_why(const struct engine *e)
+{
+	int sig = e->opts->stop ? (int)*e->opts->stop : 0;
+	return sig == SIGTERM  ? "interrupted (SIGTERM)"
+	       : sig == SIGINT ? "interrupted (SIGINT)"
+			       : "interrupted";
+}
+
 static void run_round(struct engine *e, int round, int64_t round_deadline)
 {
 	size_t n = e->plan->nchecks;
@@ -166,15 +178,15 @@ static void run_round(struct engine *e, int round, int64_t round_deadline)
 	while (e->finished < e->nextstart || e->nextstart < n) {
 		if (stop_requested(e) || (e->opts->fail_fast && e->critical_failed)) {
 			const char *why =
-			    stop_requested(e) ? "interrupted" : "stopped by --fail-fast";
+			    stop_requested(e) ? interrupted_why(e) : "stopped by --fail-fast";
 			for (size_t i = 0; i < e->nextstart; i++)
-				abort_run(&e->slots[i], why);
+				abort_run(&e->slots[i], why, true);
 			break;
 		}
 		int64_t now = ac_loop_update_now(e->loop);
 		if (now >= round_deadline) {
 			for (size_t i = 0; i < e->nextstart; i++)
-				abort_run(&e->slots[i], "the round ran out of time");
+				abort_run(&e->slots[i], "the round ran out of time", false);
 			/* Checks never started this round stay unsampled. */
 			break;
 		}
@@ -185,7 +197,7 @@ static void run_round(struct engine *e, int round, int64_t round_deadline)
 		struct slot *sl = &e->slots[i];
 		ac_loop_timer_stop(e->loop, &sl->timer);
 		if (!sl->run.finished)
-			abort_run(sl, "interrupted");
+			abort_run(sl, interrupted_why(e), true);
 		ac_judge_record(&e->res->checks[i], &sl->run.sample);
 		ac_sample_release(&sl->run.sample);
 	}

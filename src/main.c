@@ -27,8 +27,7 @@ static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	stop_flag = sig; /* the engine names it in what it aborts */
 }
 
 static void usage(FILE *out)

@@ -9,7 +9,8 @@
  *   start          once per check per round; the kind fills run->sample
  *                  and calls ac_probe_finish(run) exactly once, from a
  *                  loop callback or before start returns
- *   abort          when the check's deadline passes before it finished;
+ *   abort          when the check's deadline passes before it finished,
+ *                  or the run is stopped (then run->interrupted says why);
  *                  must call ac_probe_finish synchronously (optional: if
  *                  absent the engine records a timeout itself)
  *   memory_destroy per check at the end of the run (optional)
@@ -67,6 +68,11 @@ struct ac_probe_run {
 	int64_t deadline_ms; /* the kind should finish before this */
 	struct ac_sample sample;
 	void *state; /* the kind's per-run state */
+	/* Set by the engine just before abort when the run is stopped from
+	 * outside before its deadline (a signal, --fail-fast): what the kind
+	 * was doing was cut short, not measured ("interrupted (SIGTERM)").
+	 * NULL when abort comes from the deadline. */
+	const char *interrupted;
 	/* engine side */
 	void (*on_finish)(struct ac_probe_run *run);
 	void *engine_ud;

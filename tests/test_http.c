@@ -657,8 +657,15 @@ START_TEST(cli_usage_and_version)
 }
 END_TEST
 
-int main(void)
+TCase *http_trust_tcase(void);
+int http_trust_helper(int argc, char **argv);
+
+int main(int argc, char **argv)
 {
+	/* The trust case re-runs this binary as a helper (in a namespace). */
+	int hrc = http_trust_helper(argc, argv);
+	if (hrc >= 0)
+		return hrc;
 	signal(SIGPIPE, SIG_IGN);
 	Suite *s = suite_create("http");
 	TCase *tc = tcase_create("http");
@@ -679,5 +686,6 @@ int main(void)
 	tcase_add_test(tc, baseline_save_and_within_baseline);
 	tcase_add_test(tc, cli_usage_and_version);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, http_trust_tcase());
 	return tu_main(s);
 }
