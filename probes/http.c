@@ -1272,6 +1272,24 @@ static bool regex_match(struct hrun *h, const struct assertion *a, const char *s
 	return ok;
 }
 
+/* A path without a match is missing unless the part before its first
+ * wildcard is there: "$.failed[*]" of {"failed": []} is a count of 0, of
+ * {"error": "db down"} it is missing (never a count of 0). */
+static bool wildcard_base_exists(const cJSON *doc, const char *path)
+{
+	const char *w1 = strstr(path, "[*]"), *w2 = strstr(path, ".*");
+	const char *w = !w1 ? w2 : !w2 ? w1 : w1 < w2 ? w1 : w2;
+	if (!w)
+		return false;
+	char *base = ac_strndup(path, (size_t)(w - path));
+	const cJSON **m = NULL;
+	size_t nm = 0;
+	int rc = ac_jsonpath_eval(doc, base, &m, &nm, NULL);
+	free(m);
+	free(base);
+	return rc > 0 && nm > 0;
+}
+
 /* Evaluate one assertion into the step result; returns whether it held. */
 static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t duration_ms,
 			   cJSON *doc, bool doc_parsed)
@@ -1374,8 +1392,10 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 			char *e = ar->expected;
 			ar->expected = ac_asprintf("count %s", e);
 			free(e);
-			ar->actual = ac_asprintf("count %.0f", n);
-			ok = true;
+			bool missing = nm == 0 && !wildcard_base_exists(doc, a->subject);
+			ar->actual =
+			    missing ? ac_strdup("(missing)") : ac_asprintf("count %.0f", n);
+			ok = !missing;
 			for (size_t i = 0; i < a->ncmps; i++)
 				ok = ok &&
 				     cmp_numbers(n, a->cmps[i].op, a->cmps[i].value->valuedouble);
@@ -1385,13 +1405,28 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 				ar->actual = ac_strdup("(missing)");
 				ok = false;
 			} else {
+				/* Show the match that failed, not the first one. */
 				ok = true;
+				size_t bk = 0, bi = 0;
 				for (size_t k = 0; k < nm && ok; k++)
 					for (size_t i = 0; i < a->ncmps && ok; i++)
-						ok = cmp_json(h, m[k], &a->cmps[i]);
-				char *t = ac_json_to_text(m[0]);
+						if (!(ok = cmp_json(h, m[k], &a->cmps[i]))) {
+							bk = k;
+							bi = i;
+						}
+				char *t = ac_json_to_text(m[bk]);
 				char *ex = ac_excerpt(t, strlen(t), 120);
-				ar->actual = masked(h, ex);
+				/* The string "0" and the number 0 print alike. */
+				bool s1 = cJSON_IsString(m[bk]),
+				     s2 = cJSON_IsString(a->cmps[bi].value);
+				char *shown = ok || s1 == s2 ? ac_strdup(ex)
+							     : ac_asprintf("%s (%s)", ex,
+									   s1 ? "a string"
+									   : cJSON_IsNumber(m[bk])
+									       ? "a number"
+									       : "not a string");
+				ar->actual = masked(h, shown);
+				free(shown);
 				free(ex);
 				free(t);
 			}
@@ -1829,9 +1864,20 @@ static void step_done(struct hrun *h, CURLcode rc)
 		curl_easy_getinfo(h->easy, CURLINFO_REDIRECT_URL, &loc);
 		char *to = loc ? ac_strdup(loc) : NULL;
 		char *o = to ? origin_of(to) : NULL;
+		char *from = origin_of(h->url);
+		/* https to http is refused even where other hosts are allowed. */
+		bool downgrade =
+		    o && from && ac_starts_with(from, "https:") && !ac_starts_with(o, "https:");
+		free(from);
 		if (!to || !o) {
 			step_fail(h, AC_STATE_FAIL, "redirect %ld to %s: protocol not allowed",
 				  h->status, to ? "an unsupported URL" : "nowhere");
+			ok = false;
+		} else if (downgrade) {
+			char *m = masked(h, to);
+			step_fail(h, AC_STATE_FAIL,
+				  "redirect to %s refused: https to http is a downgrade", m);
+			free(m);
 			ok = false;
 		} else if (strcmp(o, h->origin) != 0 && !s->redirect_other_host) {
 			char *m = masked(h, to);
