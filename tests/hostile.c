@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,6 +166,7 @@ void hs_start_at(struct hs_server *s, const char *addr, hs_handler h, void *ud)
 	s->pid = fork();
 	ck_assert_int_ge(s->pid, 0);
 	if (s->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
 		child(lfd, s->log, h, ud);
 		_exit(0);
 	}
@@ -196,6 +198,7 @@ void hs_start_counting(struct hs_server *s)
 	s->pid = fork();
 	ck_assert_int_ge(s->pid, 0);
 	if (s->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		counting_child(lfd, s->log);
 		_exit(0);
 	}
@@ -255,6 +258,7 @@ static pid_t spawn(const char *dir, const char *logpath, const char *const *argv
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* s_server must not outlive a failed test */
 		int in = open("/dev/null", O_RDONLY);
 		int out = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (in < 0 || out < 0 || (dir && chdir(dir) != 0))
