@@ -650,6 +650,12 @@ static void content(int fd, const struct hs_request *q, void *ud)
 		hs_reply(fd, 200, "", "<h1>Down for maintenance</h1> new-checkout soon");
 	else if (strcmp(q->path, "/empty") == 0)
 		hs_reply(fd, 200, "", "");
+	else if (strcmp(q->path, "/503") == 0)
+		hs_reply(fd, 503, "", "<h1>Corner Shop</h1> (cached copy)");
+	else if (strcmp(q->path, "/302") == 0)
+		hs_reply(fd, 302, "Location: /\r\n", "<h1>Corner Shop</h1>");
+	else if (strcmp(q->path, "/203") == 0)
+		hs_reply(fd, 203, "", "<h1>Corner Shop</h1>");
 	else if (strncmp(q->path, "/j/", 3) == 0) {
 		/* /j/<body> with a few fixed bodies */
 		const char *b = strcmp(q->path, "/j/none") == 0	      ? "{\"items\":[]}"
@@ -722,6 +728,14 @@ START_TEST(content_assertions_on_a_200_fail_with_the_exact_reason)
 	     "body: expected contains \"a\", got not found"},
 	    {"/", "{\"json\": {\"$.status\": \"ok\"}}",
 	     "json $.status: expected == ok, got body is not JSON"},
+	    /* without a status assertion only 2xx passes, whatever the body says */
+	    {"/503", "{\"body\": {\"contains\": \"Corner Shop\"}}",
+	     "status: expected 2xx, got 503"},
+	    {"/302", "{\"body\": {\"contains\": \"Corner Shop\"}}",
+	     "status: expected 2xx, got 302"},
+	    {"/203", "{\"status\": [200, 204]}", "status: expected 200 or 204, got 203"},
+	    {"/503", "{\"status\": \"2xx\"}", "status: expected 2xx, got 503"},
+	    {"/203", "{\"status\": \"2xx\", \"body\": {\"contains\": \"Corner Shop\"}}", NULL},
 	    /* controls: the same server passes what is true */
 	    {"/",
 	     "{\"status\": 200, \"body\": {\"contains\": \"maintenance\", \"not_contains\": "
