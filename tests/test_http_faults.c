@@ -337,17 +337,17 @@ START_TEST(redirect_after_post_is_never_replayed)
 	struct hs_server s;
 	hs_start(&s, redirects, NULL);
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	const char *codes[] = {"307", "308"};
+	/* POST 307, POST 308, PUT 307: each refused, nothing sent twice. */
+	const char *codes[] = {"307", "308", "307"}, *methods[] = {"POST", "POST", "PUT"};
 	int seen = 0;
-	for (size_t i = 0; i < 2; i++) {
-		char *j =
-		    tu_fmt(J("post", "\"steps\": [{\"name\": \"submit\", \"method\": \"POST\", "
-				     "\"url\": \"/s%s\", \"form\": {\"a\": \"1\"}, "
-				     "\"follow_redirects\": 3}]"),
-			   codes[i]);
+	for (size_t i = 0; i < 3; i++) {
+		char *j = tu_fmt(J("post", "\"steps\": [{\"name\": \"submit\", \"method\": \"%s\", "
+					   "\"url\": \"/s%s\", \"form\": {\"a\": \"1\"}, "
+					   "\"follow_redirects\": 3}]"),
+				 methods[i], codes[i]);
 		char *path = scenario("\"allow_writes\": true", tgt, j);
-		char *want =
-		    tu_fmt("step \"submit\": redirect %s would replay the POST: refused", codes[i]);
+		char *want = tu_fmt("step \"submit\": redirect %s would replay the %s: refused",
+				    codes[i], methods[i]);
 		expect_run(path, 1, want);
 		seen++;
 		ck_assert_int_eq(hs_requests(&s), seen);
@@ -358,6 +358,7 @@ START_TEST(redirect_after_post_is_never_replayed)
 	char *log = hs_log(&s);
 	ck_assert_msg(!strstr(log, "/landing"), "%s", log);
 	ck_assert_int_eq(count_of(log, " POST /s307\n") + count_of(log, " POST /s308\n"), 2);
+	ck_assert_int_eq(count_of(log, " PUT /s307\n"), 1);
 	free(log);
 	/* 302 and 303 after a POST: the next request is a GET without a body. */
 	const char *getcodes[] = {"302", "303"};
@@ -374,7 +375,7 @@ START_TEST(redirect_after_post_is_never_replayed)
 		free(j);
 	}
 	log = hs_log(&s);
-	ck_assert_int_eq(count_of(log, "=== "), 6);
+	ck_assert_int_eq(count_of(log, "=== "), 7);
 	ck_assert_int_eq(count_of(log, " POST /s302\n") + count_of(log, " POST /s303\n"), 2);
 	ck_assert_int_eq(count_of(log, " GET /landing\n"), 2);
 	ck_assert_int_eq(count_of(log, "POST /landing"), 0);
