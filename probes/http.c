@@ -1826,6 +1826,12 @@ static bool try_again(struct hrun *h)
 	return false;
 }
 
+/* Statuses that send the client elsewhere (a 304 or a 300 does not). */
+static bool is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
 static void step_done(struct hrun *h, CURLcode rc)
 {
 	const struct step *s = cur_step(h);
@@ -1858,7 +1864,7 @@ static void step_done(struct hrun *h, CURLcode rc)
 				  h->sr->method, h->sr->url, tls ? "TLS verification failed: " : "",
 				  curl_reason(rc), h->errbuf[0] ? ": " : "", h->errbuf);
 		ok = false;
-	} else if (h->status >= 300 && h->status < 400 && h->redirects < s->follow) {
+	} else if (is_redirect(h->status) && h->redirects < s->follow) {
 		/* Follow it ourselves: same origin unless allowed, never re-POST. */
 		char *loc = NULL;
 		curl_easy_getinfo(h->easy, CURLINFO_REDIRECT_URL, &loc);
@@ -1870,8 +1876,14 @@ static void step_done(struct hrun *h, CURLcode rc)
 		    o && from && ac_starts_with(from, "https:") && !ac_starts_with(o, "https:");
 		free(from);
 		if (!to || !o) {
-			step_fail(h, AC_STATE_FAIL, "redirect %ld to %s: protocol not allowed",
-				  h->status, to ? "an unsupported URL" : "nowhere");
+			if (to)
+				step_fail(
+				    h, AC_STATE_FAIL,
+				    "redirect %ld to an unsupported URL: protocol not allowed",
+				    h->status);
+			else
+				step_fail(h, AC_STATE_FAIL,
+					  "redirect %ld without a Location header", h->status);
 			ok = false;
 		} else if (downgrade) {
 			char *m = masked(h, to);
@@ -1906,8 +1918,7 @@ static void step_done(struct hrun *h, CURLcode rc)
 		}
 		free(o);
 		free(to);
-	} else if (h->status >= 300 && h->status < 400 && s->follow > 0 &&
-		   h->redirects >= s->follow) {
+	} else if (is_redirect(h->status) && s->follow > 0 && h->redirects >= s->follow) {
 		step_fail(h, AC_STATE_FAIL, "redirect limit of %d reached", s->follow);
 		ok = false;
 	} else {

@@ -278,6 +278,10 @@ static void redirects(int fd, const struct hs_request *q, void *ud)
 		}
 	} else if (strncmp(q->path, "/s30", 4) == 0 && strlen(q->path) == 5) {
 		hs_reply(fd, 300 + (q->path[4] - '0'), "Location: /landing\r\n", "moved");
+	} else if (strcmp(q->path, "/304") == 0) {
+		hs_reply(fd, 304, "ETag: \"v41\"\r\n", "");
+	} else if (strcmp(q->path, "/nowhere") == 0) {
+		hs_reply(fd, 302, "", "moved, but where?");
 	} else if (strcmp(q->path, "/landing") == 0) {
 		hs_reply(fd, 200, "", "landed");
 	} else if (strcmp(q->path, "/login") == 0) {
@@ -327,6 +331,35 @@ START_TEST(redirect_limit_exact_passes_one_more_fails)
 	free(path);
 	hs_stop(&s);
 	free(tgt);
+}
+END_TEST
+
+/* Bug caught: every 3xx taken for a redirect: a 304 (Not Modified) failed a
+ * step that asserts it whenever redirects are followed, and a 302 without a
+ * Location was reported as "protocol not allowed". */
+START_TEST(only_redirect_statuses_are_followed)
+{
+	struct hs_server s;
+	hs_start(&s, redirects, NULL);
+	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *path =
+	    scenario("\"max_redirects\": 3", tgt,
+		     J("cached", "\"steps\": [{\"name\": \"revalidate\", \"url\": \"/304\", "
+				 "\"headers\": {\"If-None-Match\": \"\\\"v41\\\"\"}, "
+				 "\"assert\": {\"status\": 304}}]"));
+	expect_run(path, 0, "VERDICT: RESTORED");
+	free(path);
+	path = scenario("\"max_redirects\": 3", tgt,
+			J("cached", "\"steps\": [{\"name\": \"revalidate\", \"url\": \"/304\"}]"));
+	expect_run(path, 1, "step \"revalidate\": status: expected 2xx, got 304");
+	free(path);
+	path = scenario("\"max_redirects\": 3", tgt,
+			J("nowhere", "\"steps\": [{\"name\": \"go\", \"url\": \"/nowhere\"}]"));
+	expect_run(path, 1, "step \"go\": redirect 302 without a Location header");
+	free(path);
+	ck_assert_int_eq(hs_requests(&s), 3);
+	free(tgt);
+	hs_stop(&s);
 }
 END_TEST
 
@@ -977,6 +1010,7 @@ int main(void)
 	TCase *red = tcase_create("redirects");
 	tcase_set_timeout(red, 120);
 	tcase_add_test(red, redirect_limit_exact_passes_one_more_fails);
+	tcase_add_test(red, only_redirect_statuses_are_followed);
 	tcase_add_test(red, redirect_after_post_is_never_replayed);
 	tcase_add_test(red, login_307_to_another_host_is_not_replayed);
 	tcase_add_test(red, https_to_http_downgrade_is_refused);
