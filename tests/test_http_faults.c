@@ -124,13 +124,16 @@ START_TEST(tls_good_certificate_with_ca_file_is_restored)
 	expect_run(path, 2, "TLS verification failed: ");
 	ck_assert_int_eq(hs_tls_served(&t), 2);
 	free(path);
-	/* A CA file that is not there: refused at load or unmeasured, never a
-	 * pass and never blamed on the product. */
+	/* A CA file that is not there is bad input: refused at load, nothing
+	 * probed (it was an ERROR per journey, at run time). */
 	path = tls_scenario(&t, "127.0.0.1", "\"ca_file\": \"/nonexistent/ca.pem\"");
 	struct tu_proc p;
 	run_check(&p, path);
-	TU_EXPECT(p.exit_code == 2 || p.exit_code == 3, &p, "missing ca_file: exit %d",
-		  p.exit_code);
+	TU_EXPECT(p.exit_code == 3, &p, "missing ca_file: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.err, "settings.ca_file: cannot read \"/nonexistent/ca.pem\": No such "
+				"file or directory"),
+		  &p, "missing ca_file: the reason");
+	TU_EXPECT(strstr(p.err, "nothing was probed"), &p, "missing ca_file: nothing probed");
 	tu_proc_release(&p);
 	ck_assert_int_eq(hs_tls_served(&t), 2);
 	free(path);
