@@ -1847,10 +1847,14 @@ static void step_done(struct hrun *h, CURLcode rc)
 	free(h->sr->served_by);
 	h->sr->served_by = served_by(h);
 	bool ok;
-	if (h->body_too_big) {
+	if (h->body_too_big || rc == CURLE_FILESIZE_EXCEEDED) { /* chunked, or by length */
 		step_fail(h, AC_STATE_FAIL, "%s %s: response body exceeds the cap of %llu bytes",
 			  h->sr->method, h->sr->url,
 			  (unsigned long long)h->run->plan->settings.max_body);
+		ok = false;
+	} else if (rc == CURLE_WRITE_ERROR && h->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
+		step_fail(h, AC_STATE_FAIL, "%s %s: response headers exceed the cap of %d bytes",
+			  h->sr->method, h->sr->url, HTTP_MAX_HEADER_BYTES);
 		ok = false;
 	} else if (rc != CURLE_OK) {
 		bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||

@@ -906,6 +906,91 @@ START_TEST(partial_body_fails_as_partial)
 }
 END_TEST
 
+/* /N: a body of N bytes with a Content-Length; /cN: the same, chunked;
+ * /h: 100 KiB of headers. */
+static void sized(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	long n = 0;
+	bool chunked = q->path[1] == 'c';
+	if (strcmp(q->path, "/h") == 0) {
+		struct ac_buf b = AC_BUF_INIT;
+		for (int i = 0; i < 100; i++) {
+			ac_buf_addf(&b, "X-Flood-%d: ", i);
+			for (int k = 0; k < 1000; k++)
+				ac_buf_adds(&b, "x");
+			ac_buf_adds(&b, "\r\n");
+		}
+		hs_reply(fd, 200, b.buf, "ok");
+		ac_buf_release(&b);
+		return;
+	}
+	if (ac_parse_long(q->path + (chunked ? 2 : 1), &n) != 0 || n < 0 || n > 1 << 20) {
+		hs_reply(fd, 404, "", "no");
+		return;
+	}
+	char *body = calloc(1, (size_t)n + 1);
+	memset(body, 'x', (size_t)n);
+	if (!chunked) {
+		hs_reply(fd, 200, "", body);
+	} else {
+		char *r = tu_fmt("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: "
+				 "close\r\n\r\n%lx\r\n%s\r\n0\r\n\r\n",
+				 n, body);
+		size_t off = 0, len = strlen(r);
+		while (off < len) {
+			ssize_t w = write(fd, r + off, len - off);
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		free(r);
+	}
+	free(body);
+}
+
+/* Bug caught: an off-by-one at the body cap (either way), a body over the
+ * cap with a Content-Length reported differently from a chunked one, and
+ * a header flood reported as a disk write error. */
+START_TEST(body_cap_is_exact_and_header_flood_is_named)
+{
+	struct hs_server s;
+	hs_start(&s, sized, NULL);
+	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	const char *urls[] = {"/2048", "/c2048"}, *over[] = {"/2049", "/c2049"};
+	for (size_t i = 0; i < 2; i++) {
+		char *j = tu_fmt(J("at", "\"steps\": [{\"name\": \"at\", \"url\": \"%s\", "
+					 "\"assert\": {\"size\": {\"==\": 2048}}}]"),
+				 urls[i]);
+		char *path = scenario("\"max_body\": \"2KiB\"", tgt, j);
+		expect_run(path, 0, "VERDICT: RESTORED");
+		free(path);
+		free(j);
+		j = tu_fmt(J("over", "\"steps\": [{\"name\": \"over\", \"url\": \"%s\"}]"),
+			   over[i]);
+		path = scenario("\"max_body\": \"2KiB\"", tgt, j);
+		char *want = tu_fmt("step \"over\": GET http://127.0.0.1:%d%s: response body "
+				    "exceeds the cap of 2048 bytes",
+				    s.port, over[i]);
+		expect_run(path, 1, want);
+		free(want);
+		free(path);
+		free(j);
+	}
+	char *path = scenario("", tgt,
+			      J("flood", "\"steps\": [{\"name\": \"flood\", "
+					 "\"url\": \"/h\"}]"));
+	char *want = tu_fmt("step \"flood\": GET http://127.0.0.1:%d/h: response headers exceed "
+			    "the cap of 65536 bytes",
+			    s.port);
+	expect_run(path, 1, want);
+	free(want);
+	free(path);
+	free(tgt);
+	hs_stop(&s);
+}
+END_TEST
+
 /* ========================================================================== */
 /* 5. A probe kind that finishes without a result                             */
 /* ========================================================================== */
@@ -1032,6 +1117,7 @@ int main(void)
 	tcase_set_timeout(fault, 60);
 	tcase_add_test(fault, slow_drip_body_ends_at_the_step_timeout);
 	tcase_add_test(fault, partial_body_fails_as_partial);
+	tcase_add_test(fault, body_cap_is_exact_and_header_flood_is_named);
 	suite_add_tcase(s, fault);
 	TCase *guard = tcase_create("guard");
 	tcase_add_test(guard, kind_finishing_without_a_result_is_error_never_pass);
