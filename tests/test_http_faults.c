@@ -991,6 +991,73 @@ START_TEST(body_cap_is_exact_and_header_flood_is_named)
 }
 END_TEST
 
+/* /flaky/N answers 503 to this server's first N requests, then 200. */
+static void flaky(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	long n = 0;
+	if (strncmp(q->path, "/flaky/", 7) != 0 || ac_parse_long(q->path + 7, &n) != 0)
+		hs_reply(fd, 404, "", "no");
+	else if (q->seq <= n)
+		hs_reply(fd, 503, "", "busy");
+	else
+		hs_reply(fd, 200, "", "ok");
+}
+
+struct retry_case {
+	int fails, retries;
+	const char *settings;
+	int rc;
+	const char *want;
+	int requests;
+};
+
+/* Bug caught: one retry too many or too few, a pass after retry hidden,
+ * or the flake budget off by one. */
+START_TEST(retries_are_counted_exactly_and_reported)
+{
+	static const struct retry_case cases[] = {
+	    {0, 0, "", 0, "VERDICT: RESTORED", 1},
+	    {1, 0, "", 1, "step \"get\": status: expected 2xx, got 503", 1},
+	    {2, 1, "", 1, "step \"get\": status: expected 2xx, got 503", 2},
+	    {2, 2, "", 0, "note: passed after retry 1 time", 3},
+	    {2, 2, "\"flake_budget\": 1", 0, "note: passed after retry 1 time", 3},
+	    {2, 2, "\"flake_budget\": 0", 1, "passed only after retry 1 times (flake budget 0)", 3},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
+		struct hs_server s;
+		hs_start(&s, flaky, NULL);
+		char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+		char *j = tu_fmt(J("f", "\"steps\": [{\"name\": \"get\", \"url\": \"/flaky/%d\", "
+					"\"retries\": %d}]"),
+				 cases[i].fails, cases[i].retries);
+		char *path = scenario(cases[i].settings, tgt, j);
+		struct tu_proc p;
+		char *json_out = tu_fmt("%s.report.json", path);
+		const char *args[] = {"check", path, "-v", "--json", json_out, NULL};
+		tu_run(&p, args, NULL, 60);
+		TU_EXPECT(p.exit_code == cases[i].rc, &p, "case %zu: exit %d, expected %d", i,
+			  p.exit_code, cases[i].rc);
+		TU_EXPECT(strstr(p.out, cases[i].want), &p, "case %zu: stdout lacks: %s", i,
+			  cases[i].want);
+		ck_assert_int_eq(hs_requests(&s), cases[i].requests);
+		char *rep = tu_read_file(json_out);
+		bool after_retry = cases[i].fails > 0 && cases[i].retries >= cases[i].fails;
+		ck_assert_msg(strstr(rep, after_retry ? "\"passed_after_retry\":\ttrue"
+						      : "\"passed_after_retry\":\tfalse"),
+			      "case %zu: %s", i, rep);
+		free(rep);
+		unlink(json_out);
+		free(json_out);
+		tu_proc_release(&p);
+		free(path);
+		free(j);
+		free(tgt);
+		hs_stop(&s);
+	}
+}
+END_TEST
+
 /* ========================================================================== */
 /* 5. A probe kind that finishes without a result                             */
 /* ========================================================================== */
@@ -1118,6 +1185,7 @@ int main(void)
 	tcase_add_test(fault, slow_drip_body_ends_at_the_step_timeout);
 	tcase_add_test(fault, partial_body_fails_as_partial);
 	tcase_add_test(fault, body_cap_is_exact_and_header_flood_is_named);
+	tcase_add_test(fault, retries_are_counted_exactly_and_reported);
 	suite_add_tcase(s, fault);
 	TCase *guard = tcase_create("guard");
 	tcase_add_test(guard, kind_finishing_without_a_result_is_error_never_pass);
