@@ -817,6 +817,28 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 		parse_captures(cx, c, cp, s, names);
 		free(cp);
 	}
+	/* A HEAD response has no body: "not_contains" or "size" would always
+	 * hold. Refuse what reads a body. */
+	bool head = strcmp(s->method, "HEAD") == 0;
+	for (size_t i = 0; head && i < s->nasserts; i++) {
+		enum assert_kind k = s->asserts[i].kind;
+		const char *key = k == A_JSON ? "json" : k == A_SIZE ? "size" : "body";
+		if (k == A_STATUS || k == A_HEADER || k == A_DURATION)
+			continue;
+		char *ap2 = kp2(path, "assert"), *kp = kp2(ap2, key);
+		ac_cfg_error(cx, kp, "a HEAD response has no body (use GET to assert on it)");
+		free(kp);
+		free(ap2);
+		break;
+	}
+	for (size_t i = 0; head && i < s->ncaps; i++) {
+		if (s->caps[i].kind == CAP_HEADER || s->caps[i].kind == CAP_COOKIE)
+			continue;
+		char *cp = kp2(path, "capture"), *kp = kp2(cp, s->caps[i].name);
+		ac_cfg_error(cx, kp, "a HEAD response has no body (use GET to capture from it)");
+		free(kp);
+		free(cp);
+	}
 	if (!s->name)
 		s->name = ac_asprintf("%s %s", s->method, s->url ? s->url : "?");
 }

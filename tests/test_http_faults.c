@@ -783,6 +783,60 @@ START_TEST(content_assertions_on_a_200_fail_with_the_exact_reason)
 }
 END_TEST
 
+/* Bug caught: a HEAD step has no body, so "not_contains" and "size" held
+ * whatever the page said: a false pass. Such a step does not load. */
+START_TEST(head_step_cannot_assert_on_a_body)
+{
+	struct hs_server s;
+	hs_start(&s, content, NULL);
+	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	static const struct {
+		const char *assert, *key;
+	} cases[] = {
+	    {"{\"body\": {\"not_contains\": \"maintenance\"}}", "assert.body"},
+	    {"{\"size\": {\"<\": 10}}", "assert.size"},
+	    {"{\"json\": {\"$.error\": {\"exists\": false}}}", "assert.json"},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
+		char *j = tu_fmt(J("head", "\"steps\": [{\"method\": \"HEAD\", \"url\": \"/\", "
+					   "\"assert\": %s}]"),
+				 cases[i].assert);
+		char *path = scenario("", tgt, j);
+		struct tu_proc p;
+		run_check(&p, path);
+		TU_EXPECT(p.exit_code == 3, &p, "%s: exit %d", cases[i].assert, p.exit_code);
+		char *want = tu_fmt("journeys[0].steps[0].%s: a HEAD response has no body (use GET "
+				    "to assert on it)",
+				    cases[i].key);
+		TU_EXPECT(strstr(p.err, want), &p, "stderr lacks: %s", want);
+		free(want);
+		tu_proc_release(&p);
+		free(path);
+		free(j);
+	}
+	/* Status and headers of a HEAD are fine; the capture of a body is not. */
+	char *path = scenario("", tgt,
+			      J("head", "\"steps\": [{\"method\": \"HEAD\", \"url\": \"/\", "
+					"\"assert\": {\"status\": 200, \"headers\": "
+					"{\"Content-Length\": {\"exists\": true}}}}]"));
+	expect_run(path, 0, "VERDICT: RESTORED");
+	free(path);
+	path = scenario("", tgt,
+			J("head", "\"steps\": [{\"method\": \"HEAD\", \"url\": \"/\", "
+				  "\"capture\": {\"x\": {\"regex\": \"(m.)\"}}}]"));
+	struct tu_proc p;
+	run_check(&p, path);
+	TU_EXPECT(p.exit_code == 3, &p, "HEAD capture: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.err, "journeys[0].steps[0].capture.x: a HEAD response has no body"), &p,
+		  "HEAD capture: the reason");
+	tu_proc_release(&p);
+	free(path);
+	ck_assert_int_eq(hs_requests(&s), 1);
+	free(tgt);
+	hs_stop(&s);
+}
+END_TEST
+
 /* Bug caught: a missing JSON path compared as 0, false or null (cJSON's
  * accessors return 0 for a missing item), or types coerced. */
 START_TEST(json_missing_path_fails_as_missing_never_zero)
@@ -1177,6 +1231,7 @@ int main(void)
 	TCase *con = tcase_create("content");
 	tcase_set_timeout(con, 120);
 	tcase_add_test(con, content_assertions_on_a_200_fail_with_the_exact_reason);
+	tcase_add_test(con, head_step_cannot_assert_on_a_body);
 	tcase_add_test(con, json_missing_path_fails_as_missing_never_zero);
 	tcase_add_test(con, json_count_of_a_missing_path_is_not_zero);
 	suite_add_tcase(s, con);
