@@ -6,13 +6,15 @@ set -euo pipefail
 
 build=(gcc meson ninja-build pkg-config libcurl4-openssl-dev libpq-dev libhiredis-dev
 	libcjson-dev check libmicrohttpd-dev)
+# The test command also builds with clang (and libFuzzer) and checks the format.
+tools=(clang libclang-rt-14-dev clang-format openssl iproute2 util-linux)
 servers=(postgresql redis-server nginx-light curl python3)
 # Real job libraries and peers the tests drive.
 jobs=(python3-rq python3-celery ruby-sidekiq prometheus)
 
 want=("${build[@]}" "${servers[@]}")
 if [ "${AC_DEPS_ALL:-1}" = 1 ]; then
-	want+=("${jobs[@]}")
+	want+=("${tools[@]}" "${jobs[@]}")
 	# Node.js may come from elsewhere than Debian (this image ships node 20
 	# and npm 11, which conflict with Debian's npm): only ask when absent.
 	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

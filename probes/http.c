@@ -1137,10 +1137,7 @@ static char *body_excerpt(const struct hrun *h)
 {
 	if (h->body.len == 0)
 		return NULL;
-	char *ex = ac_excerpt(h->body.buf, h->body.len, HTTP_EXCERPT);
-	char *m = masked(h, ex);
-	free(ex);
-	return m;
+	return ac_mask_excerpt(h->run->mask, h->body.buf, h->body.len, HTTP_EXCERPT);
 }
 
 /* What served the response: build and cache headers, for "edge stale". */
@@ -1153,7 +1150,7 @@ static char *served_by(const struct hrun *h)
 		const char *v = find_header(h, names[i]);
 		if (!v)
 			continue;
-		char *ex = ac_excerpt(v, strlen(v), 60);
+		char *ex = ac_mask_excerpt(h->run->mask, v, strlen(v), 60);
 		if (strcasecmp(names[i], "Age") == 0)
 			ac_buf_addf(&b, "%sAge %s s", b.len ? ", " : "", ex);
 		else if (strcasecmp(names[i], "X-Build") == 0 ||
@@ -1357,7 +1354,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 		else if (secret)
 			ar->actual = ac_strdup(AC_MASK_TEXT);
 		else
-			ar->actual = ac_excerpt(v, strlen(v), 120);
+			ar->actual = ac_mask_excerpt(h->run->mask, v, strlen(v), 120);
 		if (secret) {
 			free(ar->expected);
 			ar->expected = ac_strdup(AC_MASK_TEXT);
@@ -1437,19 +1434,20 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 							bi = i;
 						}
 				char *t = ac_json_to_text(m[bk]);
-				char *ex = ac_excerpt(t, strlen(t), 120);
+				char *ex = ac_mask_excerpt(h->run->mask, t, strlen(t), 120);
 				/* The string "0" and the number 0 print alike. */
 				bool s1 = cJSON_IsString(m[bk]),
 				     s2 = cJSON_IsString(a->cmps[bi].value);
-				char *shown = ok || s1 == s2 ? ac_strdup(ex)
-							     : ac_asprintf("%s (%s)", ex,
-									   s1 ? "a string"
-									   : cJSON_IsNumber(m[bk])
-									       ? "a number"
-									       : "not a string");
-				ar->actual = masked(h, shown);
-				free(shown);
-				free(ex);
+				if (ok || s1 == s2) {
+					ar->actual = ex;
+				} else {
+					ar->actual =
+					    ac_asprintf("%s (%s)", ex,
+							s1			? "a string"
+							: cJSON_IsNumber(m[bk]) ? "a number"
+										: "not a string");
+					free(ex);
+				}
 				free(t);
 			}
 		}

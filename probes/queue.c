@@ -257,8 +257,9 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 			fig->has_value = true;
 			fig->value = f->v[i];
 		} else {
-			fig->note =
-			    ac_strdup(f->why[i] ? f->why[i] : "not reported by this system");
+			fig->note = ac_strdup(f->why_owned[i] ? f->why_owned[i]
+					      : f->why[i]     ? f->why[i]
+							      : "not reported by this system");
 		}
 		bool judged = qc->has_max[i] || qc->no_growth[i] ||
 			      (i == AC_QF_WORKERS && qc->has_min_workers) || i == (int)qc->headline;
@@ -305,6 +306,10 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 	if (f->layout_owned)
 		free((char *)f->layout);
 	f->layout = NULL;
+	for (int i = 0; i < AC_QF_COUNT; i++) {
+		free(f->why_owned[i]);
+		f->why_owned[i] = NULL;
+	}
 	if (st == AC_STATE_PASS)
 		ac_sample_set(s, st, NULL);
 	else

@@ -44,6 +44,9 @@ struct ac_queue_figures {
 	/* Why a figure is missing: static text such as "Celery keeps no
 	 * send time in its messages". NULL while nothing was said. */
 	const char *why[AC_QF_COUNT];
+	/* An allocated reason that wins over why[] (the server's own error
+	 * text); freed by ac_queue_gathered. */
+	char *why_owned[AC_QF_COUNT];
 	/* The layout version detected, e.g. "sidekiq < 8 (float seconds)";
 	 * static or allocated with ac_strdup (then set layout_owned). */
 	const char *layout;
@@ -71,7 +74,7 @@ extern const struct ac_queue_backend ac_queue_backend_redis;
 extern const struct ac_queue_backend ac_queue_backend_pg;
 
 /* Backend -> kind: the figures are in; judge them and finish the run.
- * Frees an owned layout string. */
+ * Frees an owned layout string and the owned reasons. */
 void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f);
 /* Backend -> kind: could not measure (ERROR) with a reason; finishes. */
 void ac_queue_failed(struct ac_probe_run *run, const char *fmt, ...) AC_PRINTF(2, 3);

@@ -17,14 +17,18 @@
 #include "queue.h"
 #include "redis.h"
 
-#define MAX_CMDS 64
-#define MAX_PROCS 25
+/* Worker processes whose state is read one by one (Sidekiq, Resque). Past
+ * this the in-flight and worker figures are unavailable, with the cap named:
+ * a count that silently stopped at the cap would be a false figure. */
+#define MAX_PROCS 1000
+#define MAX_PROCS_WHY "over 1000 worker processes registered: not counted (cap)"
 
+/* The commands of one phase; grows as needed. */
 struct cmdbuf {
-	struct ac_redis_cmd cmds[MAX_CMDS];
-	size_t n;
-	char *strs[MAX_CMDS * 3];
-	size_t ns;
+	struct ac_redis_cmd *cmds;
+	size_t n, alloc;
+	char **strs;
+	size_t ns, strs_alloc;
 };
 
 struct rq_bconfig;
@@ -60,8 +64,10 @@ struct rq_run {
 
 static void cb_add(struct cmdbuf *cb, int argc, ...)
 {
-	if (cb->n >= MAX_CMDS)
-		return;
+	if (argc > AC_REDIS_MAX_ARGS)
+		abort(); /* a preset's own command, never scenario input */
+	AC_GROW(cb->cmds, cb->n + 1, cb->alloc);
+	AC_GROW(cb->strs, cb->ns + (size_t)argc, cb->strs_alloc);
 	va_list ap;
 	va_start(ap, argc);
 	struct ac_redis_cmd *c = &cb->cmds[cb->n++];
@@ -78,7 +84,21 @@ static void cb_release(struct cmdbuf *cb)
 {
 	for (size_t i = 0; i < cb->ns; i++)
 		free(cb->strs[i]);
-	cb->n = cb->ns = 0;
+	free(cb->strs);
+	free(cb->cmds);
+	memset(cb, 0, sizeof(*cb));
+}
+
+/* Keep what the server said (LOADING, BUSY, READONLY, NOPERM, ...) as the
+ * reason a figure is unavailable. */
+static void note_error(struct rq_run *r, enum ac_qfig f, const redisReply *rep)
+{
+	if (!rep || rep->type != REDIS_REPLY_ERROR)
+		return;
+	char *ex = ac_excerpt(rep->str, rep->len, 200);
+	free(r->f.why_owned[f]);
+	r->f.why_owned[f] = ac_asprintf("Redis answered an error: %s", ex);
+	free(ex);
 }
 
 /* prefix ":" before arg after, or without "prefix:" for an empty prefix. */
@@ -107,8 +127,8 @@ static void set(struct rq_run *r, enum ac_qfig f, const redisReply *rep)
 	if (num(rep, &v)) {
 		r->f.has[f] = true;
 		r->f.v[f] = v;
-	} else if (rep && rep->type == REDIS_REPLY_ERROR) {
-		r->f.why[f] = "Redis answered an error";
+	} else {
+		note_error(r, f, rep);
 	}
 }
 
@@ -201,18 +221,24 @@ static void sk_p2(struct rq_run *r, redisReply **rep, size_t n, struct cmdbuf *c
 		empty_age(r);
 	}
 	r->layout = ac_strdup(layout);
-	if (rep[5]->type == REDIS_REPLY_ARRAY) {
-		for (size_t i = 0; i < rep[5]->elements && r->nprocs < MAX_PROCS; i++) {
-			const redisReply *id = rep[5]->element[i];
-			if (id->type != REDIS_REPLY_STRING)
-				continue;
-			char *k = *r->b->prefix ? ac_asprintf("%s:%s", r->b->prefix, id->str)
-						: ac_strdup(id->str);
-			cb_add(cb, 3, "HGET", k, "busy");
-			cb_add(cb, 3, "HGET", k, "beat");
-			free(k);
-			r->nprocs++;
-		}
+	if (rep[5]->type == REDIS_REPLY_ARRAY && rep[5]->elements > MAX_PROCS) {
+		r->f.why[AC_QF_IN_FLIGHT] = r->f.why[AC_QF_WORKERS] = MAX_PROCS_WHY;
+		return;
+	}
+	note_error(r, AC_QF_IN_FLIGHT, rep[5]);
+	note_error(r, AC_QF_WORKERS, rep[5]);
+	if (rep[5]->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i < rep[5]->elements; i++) {
+		const redisReply *id = rep[5]->element[i];
+		if (id->type != REDIS_REPLY_STRING)
+			continue;
+		char *k = *r->b->prefix ? ac_asprintf("%s:%s", r->b->prefix, id->str)
+					: ac_strdup(id->str);
+		cb_add(cb, 3, "HGET", k, "busy");
+		cb_add(cb, 3, "HGET", k, "beat");
+		free(k);
+		r->nprocs++;
 	}
 	r->f.has[AC_QF_IN_FLIGHT] = r->f.has[AC_QF_WORKERS] = true;
 }
@@ -352,9 +378,12 @@ static void bull_p1(const struct rq_bconfig *b, struct cmdbuf *cb)
 static void bull_p2(struct rq_run *r, redisReply **rep, size_t n, struct cmdbuf *cb)
 {
 	(void)n;
-	double wait, prio, paused;
+	double wait = 0, prio = 0, paused = 0;
 	bool marker = rep[6]->type == REDIS_REPLY_STRING && ac_starts_with(rep[6]->str, "0:");
-	if (num(rep[0], &wait) && num(rep[1], &prio) && num(rep[2], &paused)) {
+	bool has_paused = num(rep[2], &paused);
+	for (int i = 0; i < 3; i++)
+		note_error(r, AC_QF_DEPTH, rep[i]);
+	if (num(rep[0], &wait) && num(rep[1], &prio) && has_paused) {
 		/* Before v5 a "0:..." marker sat in wait; it is not a job. */
 		r->f.has[AC_QF_DEPTH] = true;
 		r->f.v[AC_QF_DEPTH] = wait - (marker ? 1 : 0) + prio + paused;
@@ -362,9 +391,9 @@ static void bull_p2(struct rq_run *r, redisReply **rep, size_t n, struct cmdbuf 
 	set(r, AC_QF_IN_FLIGHT, rep[3]);
 	set(r, AC_QF_DEAD, rep[4]);
 	set(r, AC_QF_SCHEDULED, rep[5]);
-	r->layout = ac_strdup(paused > 0 ? "bullmq <= v5 (legacy paused list in use)"
-			      : marker	 ? "bullmq < v5 (marker in wait)"
-					 : "bullmq");
+	r->layout = ac_strdup(has_paused && paused > 0 ? "bullmq <= v5 (legacy paused list in use)"
+			      : marker		       ? "bullmq < v5 (marker in wait)"
+						       : "bullmq");
 	if (rep[6]->type == REDIS_REPLY_STRING && !marker) {
 		char *jk = ac_asprintf("%s:%s", r->b->queue, rep[6]->str);
 		char *k = key(r->b, "", jk, "");
@@ -404,8 +433,14 @@ static void resque_p2(struct rq_run *r, redisReply **rep, size_t n, struct cmdbu
 	set(r, AC_QF_DEAD, rep[1]);
 	r->layout = ac_strdup("resque (failed list shared by all queues)");
 	double workers = 0;
+	if (rep[2]->type == REDIS_REPLY_ARRAY && rep[2]->elements > MAX_PROCS) {
+		r->f.why[AC_QF_IN_FLIGHT] = r->f.why[AC_QF_WORKERS] = MAX_PROCS_WHY;
+		return;
+	}
+	note_error(r, AC_QF_IN_FLIGHT, rep[2]);
+	note_error(r, AC_QF_WORKERS, rep[2]);
 	if (rep[2]->type == REDIS_REPLY_ARRAY) {
-		for (size_t i = 0; i < rep[2]->elements && r->nprocs < MAX_PROCS; i++) {
+		for (size_t i = 0; i < rep[2]->elements; i++) {
 			const redisReply *id = rep[2]->element[i];
 			if (id->type != REDIS_REPLY_STRING)
 				continue;
@@ -587,6 +622,8 @@ static void *rq_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
 static void rq_run_free(struct rq_run *r)
 {
 	free(r->layout);
+	for (int i = 0; i < AC_QF_COUNT; i++)
+		free(r->f.why_owned[i]);
 	free(r);
 }
 
@@ -624,6 +661,7 @@ static void on_batch(void *ud, redisReply **rep, size_t n, const char *error)
 	r->f.layout_owned = true;
 	r->layout = NULL;
 	struct ac_queue_figures f = r->f;
+	memset(r->f.why_owned, 0, sizeof(r->f.why_owned)); /* now f's */
 	run->state = NULL;
 	rq_run_free(r);
 	ac_queue_gathered(run, &f);

@@ -22,7 +22,11 @@ static void add_str(cJSON *o, const char *k, const char *v)
 		return;
 	}
 	char *m = ac_mask_apply(NULL, v);
-	cJSON_AddStringToObject(o, k, m);
+	/* JSON text is UTF-8: a byte that is not becomes "\xNN" (cJSON escapes
+	 * the controls). */
+	char *u = ac_text_utf8(m);
+	cJSON_AddStringToObject(o, k, u);
+	free(u);
 	free(m);
 }
 
@@ -129,7 +133,7 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 	size_t np = ac_report_persona_stats(r, ps, 64);
 	for (size_t i = 0; i < np && i < 64; i++) {
 		cJSON *p = cJSON_CreateObject();
-		cJSON_AddStringToObject(p, "persona", ps[i].persona);
+		add_str(p, "persona", ps[i].persona);
 		cJSON_AddNumberToObject(p, "runs", (double)ps[i].runs);
 		cJSON_AddNumberToObject(p, "failed", (double)ps[i].failed);
 		cJSON_AddNumberToObject(p, "unmeasured", (double)ps[i].unmeasured);
@@ -145,7 +149,10 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 			if ((int)r->checks[i].check->area != a)
 				continue;
 			worst = ac_state_worse(worst, r->checks[i].state);
-			cJSON_AddItemToArray(ids, cJSON_CreateString(r->checks[i].check->id));
+			cJSON *id = cJSON_CreateObject();
+			add_str(id, "id", r->checks[i].check->id);
+			cJSON_AddItemToArray(ids, cJSON_DetachItemFromObject(id, "id"));
+			cJSON_Delete(id);
 		}
 		if (cJSON_GetArraySize(ids) == 0) {
 			cJSON_Delete(ids);

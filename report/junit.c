@@ -17,7 +17,12 @@
 
 static void xml_text(FILE *out, const char *s)
 {
-	char *m = ac_mask_apply(NULL, s ? s : "");
+	char *raw = ac_mask_apply(NULL, s ? s : "");
+	/* Controls other than newline and tab (illegal in XML 1.0, or C1 and
+	 * DEL that only drive terminals) and bytes that are not UTF-8 (which
+	 * make the document ill-formed) become visible escapes. */
+	char *m = ac_text_escape_lines(raw);
+	free(raw);
 	for (const unsigned char *p = (const unsigned char *)m; *p; p++) {
 		switch (*p) {
 		case '<':

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/mask.h"
 #include "../src/probe.h"
 #include "../src/scenario.h"
 #include "../src/util.h"
@@ -111,8 +112,20 @@ void ac_live_round(struct ac_live *lv, const struct ac_result *r, int64_t time_l
 			snprintf(green_for, sizeof(green_for), "green %s", d);
 		}
 		const char *c = s == AC_STATE_PASS ? green : s == AC_STATE_FAIL ? red : yellow;
-		fprintf(f, "  %s%-5s%s %-40.40s %10s  %-16s %s\n", c, ac_state_name(s), reset,
-			cr->check->id, value, spark, green_for);
+		/* Names are escaped: a control character in one must not
+		 * move the cursor or clear the screen. */
+		char *id = ac_text_escape(cr->check->id);
+		size_t cut = strlen(id);
+		if (cut > 40) {
+			/* Shown in 40 bytes: never half a UTF-8 character. */
+			cut = 40;
+			while (cut > 0 && ((unsigned char)id[cut] & 0xc0) == 0x80)
+				cut--;
+			id[cut] = '\0';
+		}
+		fprintf(f, "  %s%-5s%s %-40.40s %10s  %-16s %s\n", c, ac_state_name(s), reset, id,
+			value, spark, green_for);
+		free(id);
 		lv->lines++;
 		shown++;
 	}

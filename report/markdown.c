@@ -16,7 +16,12 @@
 static void cell(FILE *out, const char *s)
 {
 	char *m = ac_mask_apply(NULL, s ? s : "");
-	char *ex = ac_excerpt(m, strlen(m), 300);
+	char *cut = ac_excerpt(m, strlen(m), 300);
+	/* C1 controls and bytes that are not UTF-8 (a character the excerpt
+	 * cut in two) escaped too: the report is pasted into terminals and
+	 * chats. */
+	char *ex = ac_text_escape(cut);
+	free(cut);
 	for (const char *p = ex; *p; p++) {
 		if (*p == '|')
 			fputs("\\|", out);

@@ -42,12 +42,23 @@ static const char *state_color(enum ac_state s)
 	return s == AC_STATE_PASS ? GREEN : s == AC_STATE_FAIL ? RED : YELLOW;
 }
 
-/* Print text masked once more for credentials in URLs and DSNs. */
+/* Text for a terminal: masked once more for credentials in URLs and DSNs,
+ * and with control characters escaped, so that no name, reason or quoted
+ * server text can move the cursor, clear the screen, set the window title
+ * or start a line that looks like a verdict. The caller frees it. */
+static char *safe(const char *text)
+{
+	char *m = ac_mask_apply(NULL, text ? text : "");
+	char *e = ac_text_escape(m);
+	free(m);
+	return e;
+}
+
 static void put_safe(FILE *out, const char *prefix, const char *text)
 {
-	char *m = ac_mask_apply(NULL, text);
-	fprintf(out, "%s%s\n", prefix, m);
-	free(m);
+	char *e = safe(text);
+	fprintf(out, "%s%s\n", prefix, e);
+	free(e);
 }
 
 static void print_sample_detail(const struct term *t, const struct ac_sample *s)
@@ -56,7 +67,9 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 		const struct ac_step_result *st = &s->steps[i];
 		if (st->state == AC_STATE_PASS)
 			continue;
-		fprintf(t->out, "      %sstep \"%s\"", st->cleanup ? "cleanup " : "", st->name);
+		char *name = safe(st->name);
+		fprintf(t->out, "      %sstep \"%s\"", st->cleanup ? "cleanup " : "", name);
+		free(name);
 		if (st->status)
 			fprintf(t->out, " -> %ld", st->status);
 		if (st->tries > 1) {
@@ -90,7 +103,7 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 			else
 				ac_buf_addf(&b, "%s%s n/a", b.len ? ", " : "", f->name);
 		}
-		fprintf(t->out, "      figures: %s\n", b.buf);
+		put_safe(t->out, "      figures: ", b.buf);
 		ac_buf_release(&b);
 	}
 	if (s->evidence && s->nsteps == 0) {
@@ -102,7 +115,7 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 			nl = strchr(p, '\n');
 			if (nl)
 				*nl = '\0';
-			fprintf(t->out, "        %s\n", p);
+			put_safe(t->out, "        ", p);
 			p = nl ? nl + 1 : NULL;
 		}
 		free(m);
@@ -112,9 +125,11 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 static void print_check(const struct term *t, const struct ac_check_result *cr, bool detail)
 {
 	const struct ac_check *c = cr->check;
+	char *id = safe(c->id);
 	fprintf(t->out, "  %s%-5s%s [%s] %s%s%s\n", col(t, state_color(cr->state)),
-		ac_state_name(cr->state), col(t, RESET), ac_area_name(c->area), col(t, BOLD), c->id,
+		ac_state_name(cr->state), col(t, RESET), ac_area_name(c->area), col(t, BOLD), id,
 		col(t, RESET));
+	free(id);
 	struct ac_buf who = AC_BUF_INIT;
 	ac_buf_addf(&who, "owner: %s", *c->owner ? c->owner : "unassigned");
 	ac_buf_addf(&who, ", kind: %s", c->kind->name);
@@ -124,7 +139,9 @@ static void print_check(const struct term *t, const struct ac_check_result *cr, 
 		ac_buf_addf(&who, ", target: %s", c->target->name);
 	if (c->critical)
 		ac_buf_adds(&who, ", critical");
-	fprintf(t->out, "      %s%s%s\n", col(t, DIM), who.buf, col(t, RESET));
+	char *w = safe(who.buf);
+	fprintf(t->out, "      %s%s%s\n", col(t, DIM), w, col(t, RESET));
+	free(w);
 	ac_buf_release(&who);
 	if (cr->reason)
 		put_safe(t->out, "      why: ", cr->reason);
@@ -139,9 +156,10 @@ static void print_check(const struct term *t, const struct ac_check_result *cr, 
 static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
 {
 	struct term t = {out, o->color};
+	char *why = safe(r->verdict_reason);
 	fprintf(out, "%sVERDICT: %s%s  %s\n", col(&t, verdict_color(r->verdict)),
-		ac_verdict_name(r->verdict), col(&t, RESET),
-		r->verdict_reason ? r->verdict_reason : "");
+		ac_verdict_name(r->verdict), col(&t, RESET), why);
+	free(why);
 	if (r->insecure_tls)
 		fprintf(
 		    out,
@@ -152,10 +170,13 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 	char a[32], b[32];
 	ac_format_utc(a, sizeof(a), r->started_wall_ms);
 	ac_format_utc(b, sizeof(b), r->ended_wall_ms);
+	char *sname = safe(r->scenario_name), *spath = safe(r->scenario_path);
 	fprintf(out, "%sscenario %s (%s), %s mode, %d round%s%s%s, %s .. %s%s\n", col(&t, DIM),
-		r->scenario_name, r->scenario_path, r->mode, r->rounds, r->rounds == 1 ? "" : "s",
+		sname, spath, r->mode, r->rounds, r->rounds == 1 ? "" : "s",
 		r->slow_rounds ? ", some slow" : "", r->interrupted ? ", INTERRUPTED" : "", a, b,
 		col(&t, RESET));
+	free(sname);
+	free(spath);
 
 	size_t nfail = 0, nerr = 0, npass = 0;
 	for (size_t i = 0; i < r->nchecks; i++) {
@@ -213,14 +234,15 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 	struct ac_persona_stat ps[32];
 	size_t np = ac_report_persona_stats(r, ps, 32);
 	if (np) {
-		fprintf(out, "\njourney runs by persona:");
+		struct ac_buf pl = AC_BUF_INIT;
 		for (size_t i = 0; i < np && i < 32; i++)
-			fprintf(out, "%s %s %zu of %zu failed (%.0f%%)%s", i ? "," : "",
-				ps[i].persona, ps[i].failed, ps[i].runs,
-				ps[i].runs ? 100.0 * (double)ps[i].failed / (double)ps[i].runs
-					   : 0.0,
-				ps[i].unmeasured ? " +unmeasured" : "");
-		fputc('\n', out);
+			ac_buf_addf(&pl, "%s %s %zu of %zu failed (%.0f%%)%s", i ? "," : "",
+				    ps[i].persona, ps[i].failed, ps[i].runs,
+				    ps[i].runs ? 100.0 * (double)ps[i].failed / (double)ps[i].runs
+					       : 0.0,
+				    ps[i].unmeasured ? " +unmeasured" : "");
+		put_safe(out, "\njourney runs by persona:", pl.buf);
+		ac_buf_release(&pl);
 	}
 	fprintf(out, "\n%s%s%s: %zu passed, %zu failed, %zu not measured\n",
 		col(&t, verdict_color(r->verdict)), ac_verdict_name(r->verdict), col(&t, RESET),

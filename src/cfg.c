@@ -45,15 +45,103 @@ void ac_cfg_error(struct ac_cfg *cx, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *msg = ac_vasprintf(fmt, ap);
 	va_end(ap);
-	/* Error text may quote values; never let a secret through. */
-	char *safe = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, msg);
-	if (path && *path)
-		ac_buf_addf(&cx->errors, "%s: %s: %s\n", cx->file, path, safe);
+	/* Error text may quote values; never let a secret through. Nor a
+	 * control character: one problem is one line, and a quoted value
+	 * must not drive the terminal it is printed on. */
+	char *masked = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, msg);
+	char *safe = ac_text_escape(masked);
+	char *spath = path && *path ? ac_text_escape(path) : NULL;
+	if (spath)
+		ac_buf_addf(&cx->errors, "%s: %s: %s\n", cx->file, spath, safe);
 	else
 		ac_buf_addf(&cx->errors, "%s: %s\n", cx->file, safe);
 	cx->nerrors++;
+	free(spath);
 	free(safe);
+	free(masked);
 	free(msg);
+}
+
+/* The problems found, one per line: every one whole while they fit in max
+ * bytes, then "... and K more problems" for the rest (also for those the
+ * error buffer had no room for). Never a problem cut in the middle. */
+char *ac_cfg_problems(const struct ac_cfg *cx, size_t max)
+{
+	const struct ac_buf *errors = &cx->errors;
+	size_t nerrors = cx->nerrors;
+	enum { TAIL = 48 }; /* room for the count line */
+	struct ac_buf out = AC_BUF_INIT;
+	size_t lines = 0, total = 0, shown = 0;
+	for (const char *p = errors->buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	total = nerrors > lines ? nerrors : lines;
+	const char *p = errors->buf;
+	for (size_t i = 0; i < lines; i++) {
+		const char *nl = strchr(p, '\n');
+		size_t l = (size_t)(nl - p);
+		bool last = shown + 1 == total;
+		if (out.len + l + 1 + (last ? 0 : TAIL) > max)
+			break;
+		if (out.len)
+			ac_buf_addc(&out, '\n');
+		ac_buf_add(&out, p, l);
+		shown++;
+		p = nl + 1;
+	}
+	if (shown < total)
+		ac_buf_addf(&out, "%s... and %zu more problem%s", out.len ? "\n" : "",
+			    total - shown, total - shown == 1 ? "" : "s");
+	return ac_buf_detach(&out);
+}
+
+/* Names, owners and step names are printed on terminals, one per line:
+ * a control character (C0, DEL, C1) in one could clear the screen, set
+ * the window title or forge a verdict line, so it is refused. */
+void ac_cfg_no_controls(struct ac_cfg *cx, const char *path, const char *s)
+{
+	if (s && ac_text_has_control(s))
+		ac_cfg_error(cx, path,
+			     "control character or invalid UTF-8 in \"%s\" (names, owners and "
+			     "step names are printed on terminals)",
+			     s);
+}
+
+/* The "name" of each step of a list (journey steps, cleanup, login). */
+void ac_cfg_no_controls_in_steps(struct ac_cfg *cx, const cJSON *steps, const char *path)
+{
+	if (!cJSON_IsArray(steps))
+		return;
+	size_t i = 0;
+	const cJSON *st;
+	cJSON_ArrayForEach(st, steps)
+	{
+		const cJSON *n = ac_json_get(st, "name");
+		if (cJSON_IsString(n)) {
+			char *sp = ac_cfg_path_index(path, i);
+			char *np = ac_cfg_path(sp, "name");
+			ac_cfg_no_controls(cx, np, n->valuestring);
+			free(np);
+			free(sp);
+		}
+		i++;
+	}
+}
+
+/* Persona names and their login steps' names. */
+void ac_cfg_no_controls_in_personas(struct ac_cfg *cx, const cJSON *personas)
+{
+	if (!cJSON_IsObject(personas))
+		return;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, personas)
+	{
+		char *pp = ac_cfg_path("personas", p->string);
+		ac_cfg_no_controls(cx, pp, p->string);
+		char *lp = ac_cfg_path(pp, "login");
+		ac_cfg_no_controls_in_steps(cx, ac_json_get(p, "login"), lp);
+		free(lp);
+		free(pp);
+	}
 }
 
 char *ac_cfg_path(const char *base, const char *key)
@@ -302,6 +390,25 @@ static bool valid_name(const char *s, size_t n)
 	return true;
 }
 
+void ac_cfg_short_secret(struct ac_cfg *cx, const char *where, size_t len)
+{
+	ac_cfg_error(cx, where, "secret is %zu byte%s, under the %d-byte minimum", len,
+		     len == 1 ? "" : "s", AC_SECRET_MIN_BYTES);
+}
+
+/* A secret so short that masking it would blank ordinary text ("a") is
+ * refused, naming where it came from. */
+static bool secret_too_short(struct ac_cfg *cx, const char *path, const char *ref, const char *v)
+{
+	size_t len = strlen(v);
+	if (len >= AC_SECRET_MIN_BYTES)
+		return false;
+	char *where = ac_asprintf("%s from ${%s}", path ? path : "", ref);
+	ac_cfg_short_secret(cx, where, len);
+	free(where);
+	return true;
+}
+
 char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 {
 	struct ac_buf b = AC_BUF_INIT;
@@ -336,6 +443,8 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 			} else if (!v) {
 				ac_cfg_error(cx, path, "environment variable %s is not set", name);
 				ok = false;
+			} else if (secret_too_short(cx, path, ref, v)) {
+				ok = false;
 			} else {
 				ac_buf_adds(&b, v);
 				ac_mask_add(cx->plan ? cx->plan->mask : NULL, v);
@@ -343,7 +452,10 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text)
 			}
 		} else if (ac_starts_with(ref, "file:")) {
 			char *v = read_secret_file(cx, path, ref + 5);
-			if (v) {
+			if (v && secret_too_short(cx, path, ref, v)) {
+				free(v);
+				ok = false;
+			} else if (v) {
 				ac_buf_adds(&b, v);
 				ac_mask_add(cx->plan ? cx->plan->mask : NULL, v);
 				cx->last_secret = true;

@@ -49,6 +49,20 @@ struct ac_cfg {
 
 void ac_cfg_error(struct ac_cfg *cx, const char *path, const char *fmt, ...) AC_PRINTF(3, 4);
 
+/* The problems reported so far, one per line: every one whole while they
+ * fit in max bytes, then "... and K more problems" for the rest (also for
+ * those the error buffer had no room for); never one cut in the middle.
+ * The caller frees it. */
+char *ac_cfg_problems(const struct ac_cfg *cx, size_t max);
+
+/* Names, owners and step names are printed on terminals: a control
+ * character or invalid UTF-8 in one (s, at path) is reported. The steps
+ * variant checks the "name" of each step of a list; the personas variant
+ * persona names and their login steps. */
+void ac_cfg_no_controls(struct ac_cfg *cx, const char *path, const char *s);
+void ac_cfg_no_controls_in_steps(struct ac_cfg *cx, const cJSON *steps, const char *path);
+void ac_cfg_no_controls_in_personas(struct ac_cfg *cx, const cJSON *personas);
+
 /* Key paths: "journeys[1].steps[0]". The caller frees them. */
 char *ac_cfg_path(const char *base, const char *key);
 char *ac_cfg_path_index(const char *base, size_t index);
@@ -106,7 +120,12 @@ void ac_cfg_quiet_begin(struct ac_cfg *cx, struct ac_cfg_quiet *q);
 /* Restore the real error list; true when the quiet part had errors. */
 bool ac_cfg_quiet_end(struct ac_cfg *cx, struct ac_cfg_quiet *q);
 
-/* Expand variables in text (see above). NULL after reporting an error. */
+/* Report a secret shorter than AC_SECRET_MIN_BYTES found at where. */
+void ac_cfg_short_secret(struct ac_cfg *cx, const char *where, size_t len);
+
+/* Expand variables in text (see above). NULL after reporting an error.
+ * Values from ${env:} and ${file:} shorter than AC_SECRET_MIN_BYTES are
+ * refused ("KEY from ${env:NAME}: secret is 1 byte, ..."). */
 char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text);
 
 /* A JSON string member, expanded; NULL (and an error if required). */

@@ -30,7 +30,16 @@ struct engine {
 	struct slot *slots;
 	size_t nextstart, active, finished;
 	bool critical_failed;
+	/* Report timestamps: one wall-clock reading at the start plus monotonic
+	 * offsets, so a wall clock stepped back mid-run (NTP, an operator) can
+	 * never make a sample or the end earlier than the start. */
+	int64_t wall0_ms, mono0_ms;
 };
+
+static int64_t engine_wall_ms(const struct engine *e, int64_t mono_ms)
+{
+	return e->wall0_ms + (mono_ms - e->mono0_ms);
+}
 
 void ac_services_release(struct ac_services *sv)
 {
@@ -59,7 +68,7 @@ static void on_finish(struct ac_probe_run *run)
 	int64_t now = ac_loop_update_now(e->loop);
 	run->sample.round = run->round;
 	run->sample.t_ms = now;
-	run->sample.wall_ms = e->clock->wall_ms(e->clock);
+	run->sample.wall_ms = engine_wall_ms(e, now);
 	run->sample.duration_ms = now - run->started_ms;
 	if (run->sample.state == AC_STATE_PENDING) {
 		/* A kind that finished without saying how it went measured nothing. */
@@ -246,9 +255,10 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 		r->checks[i].check = &plan->checks[i];
 		r->checks[i].state = AC_STATE_PENDING;
 	}
-	r->started_wall_ms = e.clock->wall_ms(e.clock);
-
 	int64_t start = ac_loop_update_now(e.loop);
+	e.mono0_ms = start;
+	e.wall0_ms = e.clock->wall_ms(e.clock);
+	r->started_wall_ms = e.wall0_ms;
 	int max_rounds = opts->mode == AC_MODE_CHECK && !opts->until_restored ? st->rounds : 0;
 	int64_t window_end = 0;
 	if (opts->until_restored)
@@ -307,7 +317,7 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	}
 	judge_all(&e, true, interrupted);
 	r->interrupted = interrupted;
-	r->ended_wall_ms = e.clock->wall_ms(e.clock);
+	r->ended_wall_ms = engine_wall_ms(&e, ac_loop_update_now(e.loop));
 
 	for (size_t i = 0; i < plan->nchecks; i++)
 		if (e.memory[i] && plan->checks[i].kind->memory_destroy)

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,10 +142,66 @@ static int scan_number(struct scan *s)
 
 static int scan_value(struct scan *s);
 
+/* Member names of one object, for duplicate detection in O(1) per member:
+ * spans of the text in an open-addressing table keyed by FNV-1a. */
+struct keyset {
+	size_t *span; /* start,end pairs */
+	size_t n, span_alloc;
+	size_t *slot; /* 0 empty, else index into span + 1 */
+	size_t nslots;
+};
+
+static uint64_t span_hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static void keyset_place(struct keyset *k, const char *text, size_t idx)
+{
+	size_t st = k->span[2 * idx], en = k->span[2 * idx + 1];
+	size_t i = (size_t)span_hash(text + st, en - st) & (k->nslots - 1);
+	while (k->slot[i])
+		i = (i + 1) & (k->nslots - 1);
+	k->slot[i] = idx + 1;
+}
+
+/* Add the name text[ks..ke); false if the object already has it. */
+static bool keyset_add(struct keyset *k, const char *text, size_t ks, size_t ke)
+{
+	if (k->nslots) {
+		size_t i = (size_t)span_hash(text + ks, ke - ks) & (k->nslots - 1);
+		for (; k->slot[i]; i = (i + 1) & (k->nslots - 1)) {
+			size_t os = k->span[2 * (k->slot[i] - 1)],
+			       oe = k->span[2 * (k->slot[i] - 1) + 1];
+			if (oe - os == ke - ks && memcmp(text + os, text + ks, ke - ks) == 0)
+				return false;
+		}
+	}
+	AC_GROW(k->span, 2 * (k->n + 1), k->span_alloc);
+	k->span[2 * k->n] = ks;
+	k->span[2 * k->n + 1] = ke;
+	k->n++;
+	if (2 * k->n > k->nslots) {
+		free(k->slot);
+		k->nslots = k->nslots ? 2 * k->nslots : 16;
+		k->slot = ac_calloc(k->nslots, sizeof(*k->slot));
+		for (size_t i = 0; i < k->n; i++)
+			keyset_place(k, text, i);
+	} else {
+		keyset_place(k, text, k->n - 1);
+	}
+	return true;
+}
+
 static int scan_object(struct scan *s)
 {
 	size_t open = s->pos++;
-	size_t *keys = NULL, nkeys = 0, kalloc = 0; /* pairs of start,end */
+	struct keyset keys = {0};
 	int rc = -1;
 	skip_ws(s);
 	if (s->pos < s->len && s->text[s->pos] == '}') {
@@ -166,22 +223,14 @@ static int scan_object(struct scan *s)
 		size_t kpos = s->pos, ks, ke;
 		if (scan_string(s, &ks, &ke) < 0)
 			goto out;
-		for (size_t i = 0; i < nkeys; i++) {
-			size_t os = keys[2 * i], oe = keys[2 * i + 1];
-			if (oe - os == ke - ks &&
-			    memcmp(s->text + os, s->text + ks, ke - ks) == 0) {
-				scan_fail(s, kpos, "duplicate member name");
-				goto out;
-			}
-		}
-		if (nkeys >= 4096) {
-			scan_fail(s, kpos, "object has too many members");
+		if (keys.n >= AC_JSON_MAX_MEMBERS) {
+			scan_fail(s, kpos, "object has more than 1,000,000 members");
 			goto out;
 		}
-		AC_GROW(keys, 2 * (nkeys + 1), kalloc);
-		keys[2 * nkeys] = ks;
-		keys[2 * nkeys + 1] = ke;
-		nkeys++;
+		if (!keyset_add(&keys, s->text, ks, ke)) {
+			scan_fail(s, kpos, "duplicate member name");
+			goto out;
+		}
 		skip_ws(s);
 		if (s->pos >= s->len || s->text[s->pos] != ':') {
 			scan_fail(s, s->pos, "expected ':' after member name");
@@ -205,7 +254,8 @@ static int scan_object(struct scan *s)
 		goto out;
 	}
 out:
-	free(keys);
+	free(keys.span);
+	free(keys.slot);
 	return rc;
 }
 
@@ -301,9 +351,13 @@ static void format_position(const struct scan *s, const char *name, struct ac_er
 	/* The line as it is, control characters and tabs as one space each, so
 	 * the caret lines up under the column. */
 	char *shown = ac_strndup(s->text + ls, le - ls);
-	for (char *p = shown; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+	for (unsigned char *p = (unsigned char *)shown; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
 			*p = ' ';
+		/* C1 controls in UTF-8 (U+0080-U+009F) drive terminals too. */
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = ' ';
+	}
 	size_t caret = col - 1 < 200 ? col - 1 : 200;
 	char pad[208];
 	memset(pad, ' ', caret);

@@ -17,6 +17,8 @@
 #include "util.h"
 
 #define AC_JSON_MAX_DEPTH 64
+/* Members of one object (a scenario's targets, variables, ...). */
+#define AC_JSON_MAX_MEMBERS 1000000
 
 /*
  * Parse text as one JSON document. On error returns NULL and fills err with

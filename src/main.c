@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "json.h"
 #include "live.h"
+#include "mask.h"
 #include "report.h"
 #include "result.h"
 #include "scenario.h"
@@ -101,11 +103,14 @@ static int bad_usage(const char *fmt, ...) AC_PRINTF(1, 2);
 static int bad_usage(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("allclear: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	char *msg = ac_vasprintf(fmt, ap);
 	va_end(ap);
-	fputs("\n(see allclear --help)\n", stderr);
+	/* Messages quote arguments: show their control characters escaped. */
+	char *safe = ac_text_escape(msg);
+	fprintf(stderr, "allclear: %s\n(see allclear --help)\n", safe);
+	free(safe);
+	free(msg);
 	return AC_EXIT_USAGE;
 }
 
@@ -228,10 +233,12 @@ static int cmd_lint(int argc, char **argv, const struct cli *cli)
 {
 	int rc = 0;
 	for (int i = 0; i < argc; i++) {
-		struct ac_error err = {0};
-		struct ac_plan *plan = ac_plan_load_with(argv[i], cli->vars, cli->nvars, &err);
+		char *problems = NULL;
+		struct ac_plan *plan =
+		    ac_plan_load_all(argv[i], cli->vars, cli->nvars, NULL, &problems);
 		if (!plan) {
-			fprintf(stderr, "%s\n", err.msg);
+			fprintf(stderr, "%s\n", problems);
+			free(problems);
 			rc = AC_EXIT_USAGE;
 			continue;
 		}
@@ -344,9 +351,11 @@ static int write_report(const char *path, const char *format, const struct ac_re
 static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, const char *save_to)
 {
 	struct ac_error err = {0};
-	struct ac_plan *plan = ac_plan_load_with(path, cli->vars, cli->nvars, &err);
+	char *problems = NULL;
+	struct ac_plan *plan = ac_plan_load_all(path, cli->vars, cli->nvars, NULL, &problems);
 	if (!plan) {
-		fprintf(stderr, "%s\n", err.msg);
+		fprintf(stderr, "%s\n", problems);
+		free(problems);
 		fprintf(stderr, "allclear: the scenario has errors; nothing was probed\n");
 		return AC_EXIT_USAGE;
 	}
@@ -438,9 +447,16 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 
 int main(int argc, char **argv)
 {
-	/* A crash must not leave captured secrets in a core file. */
+	/* Secrets are read from the environment and files as the scenario
+	 * loads. A crash must not leave them in a core file, and no other
+	 * process of the same user may read this one's memory or environment
+	 * (/proc/PID/mem, /proc/PID/environ, ptrace): both before anything is
+	 * loaded, and refusing to run if either cannot be done. */
 	struct rlimit nocore = {0, 0};
-	setrlimit(RLIMIT_CORE, &nocore);
+	if (setrlimit(RLIMIT_CORE, &nocore) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "allclear: cannot turn core dumps off: %s\n", strerror(errno));
+		return AC_EXIT_USAGE;
+	}
 	/* libcurl runs with NOSIGNAL and hiredis writes with write(): a closed
 	 * peer must give an error, not kill the process. */
 	signal(SIGPIPE, SIG_IGN);

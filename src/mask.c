@@ -10,14 +10,35 @@
 
 #include "util.h"
 
+/*
+ * Matching by decoding. A needle is a secret or one of its base64 forms,
+ * as bytes. Output text is walked once; at each position the text is read
+ * through a decoder that takes "%2f" and "%2F" (percent-encoding, any
+ * case), "+" for a space (form encoding) and "\/", "\"", "\u00e9" (JSON
+ * escapes) as the bytes they stand for, and plain bytes as themselves, so
+ * raw, encoded, partly encoded and mixed-case forms of a needle all match.
+ * Needles are chained by their first byte: a position costs one table
+ * look-up unless a needle can start there.
+ */
+struct needle {
+	unsigned char *s;
+	size_t len;
+	int next; /* the next needle with the same first byte, or -1 */
+};
+
 struct ac_mask {
-	char **needles; /* every encoded form of every secret, longest first */
+	struct needle *needles;
 	size_t n, alloc;
+	int head[256];	 /* first needle starting with each byte, or -1 */
+	bool start[256]; /* a match can start at this character */
 };
 
 struct ac_mask *ac_mask_create(void)
 {
-	return ac_calloc(1, sizeof(struct ac_mask));
+	struct ac_mask *m = ac_calloc(1, sizeof(struct ac_mask));
+	for (size_t i = 0; i < AC_ARRAY_LEN(m->head); i++)
+		m->head[i] = -1;
+	return m;
 }
 
 void ac_mask_destroy(struct ac_mask *m)
@@ -25,109 +46,112 @@ void ac_mask_destroy(struct ac_mask *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->n; i++)
-		free(m->needles[i]);
+		free(m->needles[i].s);
 	free(m->needles);
 	free(m);
 }
 
-static void add_needle(struct ac_mask *m, const char *s)
+static void add_needle(struct ac_mask *m, const char *s, size_t len)
 {
-	if (!s || !*s)
+	if (!s || !len)
 		return;
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->needles[i], s) == 0)
+	unsigned char first = (unsigned char)s[0];
+	for (int i = m->head[first]; i >= 0; i = m->needles[i].next)
+		if (m->needles[i].len == len && memcmp(m->needles[i].s, s, len) == 0)
 			return;
 	AC_GROW(m->needles, m->n + 1, m->alloc);
-	/* Keep longest first so a secret that contains another is replaced whole. */
-	size_t len = strlen(s), i = m->n;
-	while (i > 0 && strlen(m->needles[i - 1]) < len) {
-		m->needles[i] = m->needles[i - 1];
-		i--;
-	}
-	m->needles[i] = ac_strdup(s);
+	struct needle *nd = &m->needles[m->n];
+	nd->s = ac_malloc(len + 1);
+	memcpy(nd->s, s, len);
+	nd->s[len] = '\0';
+	nd->len = len;
+	nd->next = m->head[first];
+	m->head[first] = (int)m->n;
+	m->start[first] = m->start['%'] = m->start['\\'] = true;
+	if (first == ' ')
+		m->start['+'] = true;
 	m->n++;
 }
 
-static char *url_encode(const char *s)
-{
-	struct ac_buf b = AC_BUF_INIT;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (isalnum(c) || strchr("-._~", c))
-			ac_buf_addc(&b, (char)c);
-		else
-			ac_buf_addf(&b, "%%%02X", c);
-	}
-	return ac_buf_detach(&b);
-}
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static char *base64(const char *s, size_t len)
+/* Standard base64 with padding. */
+static char *base64(const unsigned char *p, size_t len)
 {
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct ac_buf b = AC_BUF_INIT;
-	const unsigned char *p = (const unsigned char *)s;
 	size_t i;
 	for (i = 0; i + 2 < len; i += 3) {
 		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-		char q[4] = {tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], tbl[v & 63]};
+		char q[4] = {b64_std[v >> 18], b64_std[(v >> 12) & 63], b64_std[(v >> 6) & 63],
+			     b64_std[v & 63]};
 		ac_buf_add(&b, q, 4);
 	}
 	if (len - i == 1) {
 		unsigned v = (unsigned)p[i] << 16;
-		char q[4] = {tbl[v >> 18], tbl[(v >> 12) & 63], '=', '='};
+		char q[4] = {b64_std[v >> 18], b64_std[(v >> 12) & 63], '=', '='};
 		ac_buf_add(&b, q, 4);
 	} else if (len - i == 2) {
 		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-		char q[4] = {tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], '='};
+		char q[4] = {b64_std[v >> 18], b64_std[(v >> 12) & 63], b64_std[(v >> 6) & 63],
+			     '='};
 		ac_buf_add(&b, q, 4);
 	}
 	return ac_buf_detach(&b);
 }
 
-static void add_base64_forms(struct ac_mask *m, const char *s)
+/* A base64 text as needles: as it is, and in the URL-safe alphabet. */
+static void add_b64_needle(struct ac_mask *m, const char *s, size_t len)
 {
-	/* A secret inside a larger base64 text is encoded at one of three byte
-	 * offsets; the stable middle of each is what can be found. */
-	char *b = base64(s, strlen(s));
+	add_needle(m, s, len);
+	char *u = ac_strndup(s, len);
+	for (char *p = u; *p; p++)
+		*p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+	add_needle(m, u, len);
+	free(u);
+}
+
+/* The whole encoding, with and without padding. */
+static void add_b64_whole(struct ac_mask *m, const unsigned char *s, size_t len)
+{
+	char *b = base64(s, len);
 	size_t bl = strlen(b);
+	add_b64_needle(m, b, bl);
 	while (bl && b[bl - 1] == '=')
-		b[--bl] = '\0';
-	add_needle(m, b);
+		bl--;
+	add_b64_needle(m, b, bl);
 	free(b);
-	size_t len = strlen(s);
-	if (len < 6)
-		return;
-	for (int shift = 1; shift <= 2; shift++) {
-		char *pre = ac_malloc(len + 3);
-		memset(pre, 'A', (size_t)shift);
-		memcpy(pre + shift, s, len + 1);
-		char *e = base64(pre, len + (size_t)shift);
-		/* Drop the characters that mix in the padding bytes at both ends. */
-		size_t el = strlen(e), skip = (size_t)shift == 1 ? 4 : 4;
-		size_t keep_end = el;
-		while (keep_end && e[keep_end - 1] == '=')
-			keep_end--;
-		if (keep_end > skip + 4) {
-			keep_end -= 2;
-			char *mid = ac_strndup(e + skip, keep_end - skip);
-			if (strlen(mid) >= 6)
-				add_needle(m, mid);
-			free(mid);
-		}
+}
+
+#define AC_MASK_MIN_B64 4 /* shortest stable base64 middle kept as a needle */
+
+static void add_base64_forms(struct ac_mask *m, const char *secret)
+{
+	const unsigned char *s = (const unsigned char *)secret;
+	size_t len = strlen(secret);
+	add_b64_whole(m, s, len);
+	/* Inside a larger base64 text a secret starts at one of three byte
+	 * offsets. Encode it behind 0-2 filler bytes and keep the characters
+	 * made of secret bits only: character c holds bits 6c..6c+5. */
+	unsigned char *buf = ac_malloc(len + 2);
+	for (size_t shift = 0; shift < 3; shift++) {
+		memset(buf, 'A', shift);
+		memcpy(buf + shift, s, len);
+		char *e = base64(buf, len + shift);
+		size_t first = (shift * 8 + 5) / 6;  /* first char within the secret */
+		size_t last_bit = (shift + len) * 8; /* bits before this are the secret's */
+		size_t end = last_bit / 6;	     /* chars [first, end) */
+		if (end > first && end - first >= AC_MASK_MIN_B64)
+			add_b64_needle(m, e + first, end - first);
 		free(e);
-		free(pre);
 	}
+	free(buf);
 }
 
 void ac_mask_add(struct ac_mask *m, const char *secret)
 {
 	if (!m || !secret || !*secret)
 		return;
-	add_needle(m, secret);
-	char *u = url_encode(secret);
-	add_needle(m, u);
-	free(u);
+	add_needle(m, secret, strlen(secret));
 	add_base64_forms(m, secret);
 }
 
@@ -137,9 +161,7 @@ void ac_mask_add_pair(struct ac_mask *m, const char *user, const char *password)
 		return;
 	ac_mask_add(m, password);
 	char *pair = ac_asprintf("%s:%s", user ? user : "", password);
-	char *b = base64(pair, strlen(pair));
-	add_needle(m, b);
-	free(b);
+	add_b64_whole(m, (const unsigned char *)pair, strlen(pair));
 	free(pair);
 }
 
@@ -148,14 +170,204 @@ size_t ac_mask_count(const struct ac_mask *m)
 	return m ? m->n : 0;
 }
 
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static long hex4(const unsigned char *t, size_t n, size_t i)
+{
+	if (i + 4 > n)
+		return -1;
+	long v = 0;
+	for (size_t k = 0; k < 4; k++) {
+		int h = hexval(t[i + k]);
+		if (h < 0)
+			return -1;
+		v = v << 4 | h;
+	}
+	return v;
+}
+
+static size_t utf8_put(unsigned char out[4], long cp)
+{
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | cp >> 6);
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | cp >> 12);
+		out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | cp >> 18);
+	out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* The escape at t[i] ("%XX" or a JSON backslash escape): the bytes it
+ * stands for in out (*nout of them); returns the characters it takes, 0
+ * when t[i] starts no escape. */
+static size_t decode_escape(const unsigned char *t, size_t n, size_t i, unsigned char out[4],
+			    size_t *nout)
+{
+	*nout = 1;
+	if (t[i] == '%') {
+		if (i + 2 >= n || hexval(t[i + 1]) < 0 || hexval(t[i + 2]) < 0)
+			return 0;
+		out[0] = (unsigned char)(hexval(t[i + 1]) << 4 | hexval(t[i + 2]));
+		return 3;
+	}
+	if (t[i] != '\\' || i + 1 >= n)
+		return 0;
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *k = t[i + 1] ? strchr(from, t[i + 1]) : NULL;
+	if (k) {
+		out[0] = (unsigned char)to[k - from];
+		return 2;
+	}
+	if (t[i + 1] != 'u')
+		return 0;
+	long cp = hex4(t, n, i + 2);
+	if (cp < 0)
+		return 0;
+	size_t used = 6;
+	if (cp >= 0xd800 && cp < 0xdc00 && i + 7 < n && t[i + 6] == '\\' && t[i + 7] == 'u') {
+		long lo = hex4(t, n, i + 8);
+		if (lo >= 0xdc00 && lo < 0xe000) {
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			used = 12;
+		}
+	}
+	*nout = utf8_put(out, cp);
+	return used;
+}
+
+/* The length of the text at t[i] that decodes to the needle, or 0. */
+static size_t match_at(const unsigned char *t, size_t n, size_t i, const struct needle *nd)
+{
+	const unsigned char *s = nd->s;
+	size_t j = i, k = 0;
+	while (k < nd->len) {
+		if (j >= n)
+			return 0;
+		unsigned char c = t[j];
+		if (c == s[k] && c != '%' && c != '\\') {
+			j++;
+			k++;
+			continue;
+		}
+		if (c == '%' || c == '\\') {
+			unsigned char d[4];
+			size_t nd_bytes, used = decode_escape(t, n, j, d, &nd_bytes);
+			if (used && k + nd_bytes <= nd->len && memcmp(d, s + k, nd_bytes) == 0) {
+				j += used;
+				k += nd_bytes;
+				continue;
+			}
+		} else if (c == '+' && s[k] == ' ') {
+			j++;
+			k++;
+			continue;
+		}
+		if (c != s[k])
+			return 0;
+		j++;
+		k++;
+	}
+	return j - i;
+}
+
+static size_t longest_from(const struct ac_mask *m, int head, const unsigned char *t, size_t n,
+			   size_t i)
+{
+	size_t best = 0;
+	for (int k = head; k >= 0; k = m->needles[k].next) {
+		size_t l = match_at(t, n, i, &m->needles[k]);
+		if (l > best)
+			best = l;
+	}
+	return best;
+}
+
+/* Replace every span of text that decodes to a needle; overlapping spans
+ * become one AC_MASK_TEXT. */
+static void mask_needles(const struct ac_mask *m, const unsigned char *t, size_t n,
+			 struct ac_buf *out)
+{
+	size_t copied = 0, span_start = 0, span_end = 0;
+	bool open = false;
+	for (size_t i = 0; i < n; i++) {
+		while (i < n && !m->start[t[i]])
+			i++;
+		if (i == n)
+			break;
+		unsigned char c = t[i];
+		size_t best = 0;
+		if (m->head[c] >= 0)
+			best = longest_from(m, m->head[c], t, n, i);
+		if (c == '%' || c == '\\') {
+			unsigned char d[4];
+			size_t nb;
+			if (decode_escape(t, n, i, d, &nb) && m->head[d[0]] >= 0) {
+				size_t l = longest_from(m, m->head[d[0]], t, n, i);
+				best = l > best ? l : best;
+			}
+		} else if (c == '+' && m->head[' '] >= 0) {
+			size_t l = longest_from(m, m->head[' '], t, n, i);
+			best = l > best ? l : best;
+		}
+		if (!best)
+			continue;
+		if (open && i < span_end) {
+			if (i + best > span_end)
+				span_end = i + best;
+			continue;
+		}
+		if (open) {
+			ac_buf_add(out, t + copied, span_start - copied);
+			ac_buf_adds(out, AC_MASK_TEXT);
+			copied = span_end;
+		}
+		open = true;
+		span_start = i;
+		span_end = i + best;
+	}
+	if (open) {
+		ac_buf_add(out, t + copied, span_start - copied);
+		ac_buf_adds(out, AC_MASK_TEXT);
+		copied = span_end;
+	}
+	ac_buf_add(out, t + copied, n - copied);
+}
+
 /* Mask "scheme://user:password@" and "password=value" forms. */
 static void mask_credentials(struct ac_buf *b)
 {
 	struct ac_buf out = AC_BUF_INIT;
 	const char *s = b->buf;
-	size_t i = 0, len = b->len;
+	size_t i = 0, len = b->len, copied = 0;
 	while (i < len) {
-		if (s[i] == ':' && i + 2 < len && s[i + 1] == '/' && s[i + 2] == '/') {
+		char c = s[i];
+		if (c != ':' && c != 'p' && c != 'P') {
+			i++;
+			continue;
+		}
+		if (c == ':' && i + 2 < len && s[i + 1] == '/' && s[i + 2] == '/') {
 			/* userinfo: up to '@' before any '/', '?', '#' or space */
 			size_t j = i + 3, at = 0, colon = 0;
 			while (j < len && !strchr("/?# \t\n\"'", s[j])) {
@@ -166,15 +378,15 @@ static void mask_credentials(struct ac_buf *b)
 				j++;
 			}
 			if (at && colon && colon < at) {
-				ac_buf_add(&out, s + i, colon + 1 - i);
+				ac_buf_add(&out, s + copied, colon + 1 - copied);
 				ac_buf_adds(&out, AC_MASK_TEXT);
-				i = at;
+				i = copied = at;
 				continue;
 			}
 		}
-		if ((i == 0 || !isalnum((unsigned char)s[i - 1])) && len - i > 9 &&
+		if (c != ':' && (i == 0 || !isalnum((unsigned char)s[i - 1])) && len - i > 9 &&
 		    strncasecmp(s + i, "password=", 9) == 0) {
-			ac_buf_add(&out, s + i, 9);
+			ac_buf_add(&out, s + copied, i + 9 - copied);
 			ac_buf_adds(&out, AC_MASK_TEXT);
 			i += 9;
 			if (i < len && (s[i] == '\'' || s[i] == '"')) {
@@ -187,11 +399,16 @@ static void mask_credentials(struct ac_buf *b)
 				while (i < len && !strchr(" &;\t\n", s[i]))
 					i++;
 			}
+			copied = i;
 			continue;
 		}
-		ac_buf_addc(&out, s[i]);
 		i++;
 	}
+	if (copied == 0) {
+		ac_buf_release(&out);
+		return; /* nothing to mask: keep b as it is */
+	}
+	ac_buf_add(&out, s + copied, len - copied);
 	ac_buf_release(b);
 	*b = out;
 }
@@ -201,23 +418,10 @@ char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len)
 	struct ac_buf b = AC_BUF_INIT;
 	if (!text)
 		return ac_buf_detach(&b);
-	ac_buf_add(&b, text, len);
-	for (size_t k = 0; m && k < m->n; k++) {
-		const char *needle = m->needles[k];
-		size_t nl = strlen(needle);
-		if (!strstr(b.buf, needle))
-			continue;
-		struct ac_buf out = AC_BUF_INIT;
-		const char *p = b.buf, *hit;
-		while ((hit = strstr(p, needle))) {
-			ac_buf_add(&out, p, (size_t)(hit - p));
-			ac_buf_adds(&out, AC_MASK_TEXT);
-			p = hit + nl;
-		}
-		ac_buf_adds(&out, p);
-		ac_buf_release(&b);
-		b = out;
-	}
+	if (m && m->n)
+		mask_needles(m, (const unsigned char *)text, len, &b);
+	else
+		ac_buf_add(&b, text, len);
 	mask_credentials(&b);
 	return ac_buf_detach(&b);
 }
@@ -225,6 +429,14 @@ char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len)
 char *ac_mask_apply(const struct ac_mask *m, const char *text)
 {
 	return ac_mask_applyn(m, text, text ? strlen(text) : 0);
+}
+
+char *ac_mask_excerpt(const struct ac_mask *m, const char *text, size_t len, size_t max)
+{
+	char *masked = ac_mask_applyn(m, text, len);
+	char *ex = ac_excerpt(masked, strlen(masked), max);
+	free(masked);
+	return ex;
 }
 
 bool ac_mask_header_is_secret(const char *name)
@@ -244,6 +456,117 @@ char *ac_mask_header_value(const struct ac_mask *m, const char *name, const char
 	if (ac_mask_header_is_secret(name))
 		return ac_strdup(AC_MASK_TEXT);
 	return ac_mask_apply(m, value);
+}
+
+/* The length of the valid UTF-8 sequence at s (2-4), or 0. Overlong
+ * forms, surrogates and code points past U+10FFFF are not valid. */
+static size_t utf8_len(const unsigned char *s, long *cp)
+{
+	unsigned char c = s[0];
+	size_t n;
+	long v, min;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		v = c & 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		v = c & 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		v = c & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v < 0xe000))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* Bytes of the character at s to keep as they are; 0: escape s[0] (and
+ * *cp holds a C1 code point when the character is one). */
+static size_t printable_at(const unsigned char *s, long *cp)
+{
+	*cp = -1;
+	if (*s >= 0x20 && *s < 0x7f)
+		return 1;
+	if (*s < 0x80)
+		return 0;
+	long v;
+	size_t n = utf8_len(s, &v);
+	if (n && v >= 0x80 && v < 0xa0) {
+		*cp = v;
+		return 0;
+	}
+	return n;
+}
+
+bool ac_text_has_control(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	while (s && *s) {
+		long cp;
+		size_t n = printable_at(s, &cp);
+		if (!n)
+			return true;
+		s += n;
+	}
+	return false;
+}
+
+/* keep_nl_tab: newline and tab stay; keep_controls: only bytes that are
+ * not UTF-8 are escaped. */
+static char *escape(const char *text, bool keep_nl_tab, bool keep_controls)
+{
+	if (!text)
+		return NULL;
+	struct ac_buf b = AC_BUF_INIT;
+	const unsigned char *s = (const unsigned char *)text, *run = s;
+	while (*s) {
+		long cp;
+		size_t n = printable_at(s, &cp);
+		if (!n && (keep_controls || (keep_nl_tab && (*s == '\n' || *s == '\t'))) &&
+		    (*s < 0x80 || cp >= 0))
+			n = *s < 0x80 ? 1 : 2;
+		if (n) {
+			s += n;
+			continue;
+		}
+		ac_buf_add(&b, run, (size_t)(s - run));
+		if (cp >= 0) {
+			ac_buf_addf(&b, "\\u%04lx", cp);
+			s += 2;
+		} else {
+			ac_buf_addf(&b, "\\x%02x", *s);
+			s++;
+		}
+		run = s;
+	}
+	ac_buf_add(&b, run, (size_t)(s - run));
+	return ac_buf_detach(&b);
+}
+
+char *ac_text_escape(const char *text)
+{
+	return escape(text, false, false);
+}
+
+char *ac_text_escape_lines(const char *text)
+{
+	return escape(text, true, false);
+}
+
+char *ac_text_utf8(const char *text)
+{
+	return escape(text, false, true);
 }
 
 char *ac_mask_dsn(const char *dsn)

@@ -4,9 +4,17 @@
  * A run has one mask. Every value read from ${env:...} or ${file:...},
  * every captured cookie or credential and every value the scenario marks
  * secret is added to it; text passes through ac_mask_apply before it enters
- * the result tree, and writers mask again by header name. A secret is
- * matched raw, URL-encoded and base64-encoded (alone and as the password of
- * a "user:password" pair, as Basic authentication sends it).
+ * the result tree, and writers mask again by header name.
+ *
+ * A secret is found by decoding, not by a list of encoded copies: any span
+ * of text that reads as the secret once percent-escapes (either case),
+ * "+" for a space (form encoding) and JSON escapes ("\/", "\"",
+ * "\u00e9", surrogate pairs) are decoded is masked, so raw, encoded,
+ * partly encoded and mixed forms all match. Base64 forms (standard and
+ * URL-safe, with or without padding, at any byte offset inside a longer
+ * base64 text, and "user:password" as Basic authentication sends it) are
+ * matched the same way, so base64 that is itself percent-encoded is found
+ * too. The text is walked once whatever the number of secrets.
  */
 #ifndef AC_MASK_H
 #define AC_MASK_H
@@ -15,6 +23,10 @@
 #include <stddef.h>
 
 #define AC_MASK_TEXT "***"
+
+/* The loader refuses shorter secrets: masking "a" would blank every "a" in
+ * every output. */
+#define AC_SECRET_MIN_BYTES 4
 
 struct ac_mask;
 
@@ -33,6 +45,11 @@ size_t ac_mask_count(const struct ac_mask *m);
 char *ac_mask_apply(const struct ac_mask *m, const char *text);
 char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len);
 
+/* ac_excerpt of the masked text: masking first, so that a secret is
+ * neither cut in two (its first half shown before the "...") nor hidden
+ * by folded whitespace. The caller frees it. */
+char *ac_mask_excerpt(const struct ac_mask *m, const char *text, size_t len, size_t max);
+
 /* True for Authorization, Proxy-Authorization, Cookie, Set-Cookie,
  * X-Api-Key and other credential-bearing header names. */
 bool ac_mask_header_is_secret(const char *name);
@@ -40,6 +57,20 @@ bool ac_mask_header_is_secret(const char *name);
 /* The value to show for a header: AC_MASK_TEXT for secret headers, else
  * ac_mask_apply(value). The caller frees it. */
 char *ac_mask_header_value(const struct ac_mask *m, const char *name, const char *value);
+
+/* A copy of text that cannot drive a terminal: C0 controls (newline and
+ * tab included), DEL and bytes that are not valid UTF-8 become "\xNN", C1
+ * controls written in UTF-8 (U+0080-U+009F) become "\u0080". Everything
+ * else, printable UTF-8 included, is kept. For names and messages printed
+ * as one line; NULL gives NULL. The caller frees it. */
+char *ac_text_escape(const char *text);
+/* The same, keeping newlines and tabs (multi-line text, XML). */
+char *ac_text_escape_lines(const char *text);
+/* Only bytes that are not valid UTF-8 escaped ("\xNN"); controls are left
+ * to a writer that escapes them (JSON). */
+char *ac_text_utf8(const char *text);
+/* True when text holds a character ac_text_escape would escape. */
+bool ac_text_has_control(const char *text);
 
 /* A DSN or URL with its password removed (key=value or URI form). */
 char *ac_mask_dsn(const char *dsn);

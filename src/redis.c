@@ -4,6 +4,7 @@
 #include "redis.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +45,19 @@ static const struct ac_field srv_fields[] = {
     {"timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, timeout_ms), NULL},
 };
 
-static char *url_decode(const char *s, size_t n)
+/* One part of a parsed URL, decoded; NULL when absent. */
+static char *url_part(CURLU *u, CURLUPart what, unsigned flags)
 {
-	struct ac_buf b = AC_BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
-		    isxdigit((unsigned char)s[i + 2])) {
-			char hex[3] = {s[i + 1], s[i + 2], 0};
-			ac_buf_addc(&b, (char)strtol(hex, NULL, 16));
-			i += 2;
-		} else {
-			ac_buf_addc(&b, s[i]);
-		}
-	}
-	return ac_buf_detach(&b);
+	char *v = NULL;
+	if (curl_url_get(u, what, &v, flags) != CURLUE_OK)
+		return NULL;
+	char *copy = ac_strdup(v);
+	curl_free(v);
+	return copy;
 }
 
+/* redis://[user[:password]@]host[:port][/db], parsed by libcurl's URL
+ * parser (IPv6 literals in brackets, percent-encoded user and password). */
 static bool parse_url(struct ac_cfg *cx, const char *path, const char *url,
 		      struct ac_redis_server *s)
 {
@@ -76,48 +74,82 @@ static bool parse_url(struct ac_cfg *cx, const char *path, const char *url,
 		ac_cfg_error(cx, path, "expected a redis://host:port/db URL");
 		return false;
 	}
-	const char *p = url + 8;
-	const char *at = strrchr(p, '@');
+	/* libcurl 7.88 reads "redis:///0" as host "0", that is 0.0.0.0: an
+	 * empty authority is refused here, before it gets the chance. */
+	const char *auth = url + 8;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = memchr(auth, '@', alen);
 	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (colon) {
-			if (colon > p)
-				s->user = url_decode(p, (size_t)(colon - p));
-			s->password = url_decode(colon + 1, (size_t)(at - colon - 1));
-			ac_mask_add(cx->plan->mask, s->password);
-		} else {
-			s->user = url_decode(p, (size_t)(at - p));
-		}
-		p = at + 1;
+		alen -= (size_t)(at + 1 - auth);
+		auth = at + 1;
 	}
-	const char *slash = strchr(p, '/');
-	size_t hl = slash ? (size_t)(slash - p) : strlen(p);
-	const char *colon = memchr(p, ':', hl);
-	s->host = ac_strndup(p, colon ? (size_t)(colon - p) : hl);
-	s->port = 6379;
-	long v;
-	if (colon) {
-		char *ps = ac_strndup(colon + 1, hl - (size_t)(colon + 1 - p));
-		if (ac_parse_long(ps, &v) < 0 || v < 1 || v > 65535) {
-			ac_cfg_error(cx, path, "bad port in the Redis URL");
-			free(ps);
-			return false;
-		}
-		s->port = (int)v;
-		free(ps);
-	}
-	if (slash && slash[1]) {
-		if (ac_parse_long(slash + 1, &v) < 0 || v < 0 || v > 1000) {
-			ac_cfg_error(cx, path, "bad database number in the Redis URL");
-			return false;
-		}
-		s->db = (int)v;
-	}
-	if (!*s->host) {
+	if (alen == 0) {
 		ac_cfg_error(cx, path, "no host in the Redis URL");
 		return false;
 	}
-	return true;
+	CURLU *u = curl_url();
+	if (!u)
+		ac_die("out of memory parsing a URL");
+	CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	if (rc != CURLUE_OK) {
+		/* libcurl's words, never the URL itself: it may hold a password. */
+		ac_cfg_error(cx, path, "bad Redis URL: %s", curl_url_strerror(rc));
+		curl_url_cleanup(u);
+		return false;
+	}
+	bool ok = true;
+	s->user = url_part(u, CURLUPART_USER, CURLU_URLDECODE);
+	s->password = url_part(u, CURLUPART_PASSWORD, CURLU_URLDECODE);
+	if (s->password)
+		ac_mask_add(cx->plan->mask, s->password);
+	if (s->user && !*s->user) {
+		free(s->user);
+		s->user = NULL;
+	}
+	char *host = url_part(u, CURLUPART_HOST, 0);
+	size_t hl = host ? strlen(host) : 0;
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') /* IPv6 literal */
+		s->host = ac_strndup(host + 1, hl - 2);
+	else
+		s->host = host ? ac_strdup(host) : NULL;
+	free(host);
+	s->port = 6379;
+	char *port = url_part(u, CURLUPART_PORT, 0);
+	long v;
+	if (port) {
+		if (ac_parse_long(port, &v) < 0 || v < 1 || v > 65535) {
+			ac_cfg_error(cx, path, "bad port in the Redis URL");
+			ok = false;
+		} else {
+			s->port = (int)v;
+		}
+	}
+	char *db = url_part(u, CURLUPART_PATH, 0);
+	if (ok && db && db[0] == '/' && db[1]) {
+		if (ac_parse_long(db + 1, &v) < 0 || v < 0 || v > 1000) {
+			ac_cfg_error(cx, path, "bad database number in the Redis URL");
+			ok = false;
+		} else {
+			s->db = (int)v;
+		}
+	}
+	char *query = url_part(u, CURLUPART_QUERY, 0);
+	char *fragment = url_part(u, CURLUPART_FRAGMENT, 0);
+	if (ok && (query || fragment)) {
+		ac_cfg_error(cx, path, "the Redis URL has a %s, which allclear does not use",
+			     query ? "query (?...)" : "fragment (#...)");
+		ok = false;
+	}
+	if (ok && (!s->host || !*s->host)) {
+		ac_cfg_error(cx, path, "no host in the Redis URL");
+		ok = false;
+	}
+	free(port);
+	free(db);
+	free(query);
+	free(fragment);
+	curl_url_cleanup(u);
+	return ok;
 }
 
 static bool read_server(struct ac_cfg *cx, const cJSON *obj, const char *path,

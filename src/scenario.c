@@ -19,7 +19,7 @@
 #include "probe.h"
 #include "sections.h"
 
-#define AC_SCENARIO_MAX_BYTES (4 * 1024 * 1024)
+#define AC_SCENARIO_MAX_BYTES (64 * 1024 * 1024)
 
 static const char *const area_names[AC_AREA_COUNT] = {"flags", "config", "jobs",
 						      "data",  "cache",	 "code"};
@@ -130,6 +130,27 @@ static const struct ac_field check_fields[] = {
     {"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it"},
 };
 
+/* Whether the scenario's definition of a variable is a secret: marked
+ * so, or made from ${env:}, ${file:} or another secret. Nothing is
+ * reported here; the value is looked at, not kept. */
+static bool variable_is_secret(struct ac_cfg *cx, const cJSON *v, const char *kp)
+{
+	if (cJSON_IsTrue(ac_json_get(v, "secret")))
+		return true;
+	const cJSON *val = cJSON_IsObject(v) ? ac_json_get(v, "value") : v;
+	if (!cJSON_IsString(val))
+		return false;
+	if (strstr(val->valuestring, "${env:") || strstr(val->valuestring, "${file:"))
+		return true;
+	struct ac_cfg_quiet q;
+	ac_cfg_quiet_begin(cx, &q);
+	char *e = ac_cfg_expand(cx, kp, val->valuestring);
+	bool secret = cx->last_secret;
+	ac_cfg_quiet_end(cx, &q);
+	free(e);
+	return secret;
+}
+
 static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac_var *over,
 			   size_t nover)
 {
@@ -149,9 +170,17 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac
 		bool overridden = false;
 		for (size_t i = 0; i < nover; i++)
 			overridden = overridden || strcmp(over[i].name, v->string) == 0;
-		if (overridden)
-			continue;
 		char *kp = ac_cfg_path("variables", v->string);
+		if (overridden) {
+			if (variable_is_secret(cx, v, kp))
+				ac_cfg_error(
+				    cx, kp,
+				    "a secret cannot be set with --var (the command line is "
+				    "visible to every user and is not masked); secrets come "
+				    "from ${env:NAME} and ${file:PATH}");
+			free(kp);
+			continue;
+		}
 		const cJSON *val = v;
 		bool secret = false;
 		if (cJSON_IsObject(v)) {
@@ -176,6 +205,13 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac
 			ac_cfg_error(
 			    cx, kp,
 			    "expected a string, a number or {\"value\": ..., \"secret\": true}");
+		}
+		if (expanded && secret && !cx->last_secret &&
+		    strlen(expanded) < AC_SECRET_MIN_BYTES) {
+			/* ${env:} and ${file:} values were checked as they were read. */
+			ac_cfg_short_secret(cx, kp, strlen(expanded));
+			free(expanded);
+			expanded = NULL;
 		}
 		if (expanded) {
 			if (secret)
@@ -251,6 +287,7 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 			ac_cfg_error(cx, kp, "expected a URL or {\"url\": ...}");
 		}
 		tg->name = ac_strdup(t->string);
+		ac_cfg_no_controls(cx, kp, tg->name);
 		if (!tg->role)
 			tg->role = ac_strdup("");
 		if (!tg->region)
@@ -346,6 +383,11 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, 
 		free(kp);
 	}
 	c->name = ac_strdup(cJSON_IsString(v) ? v->valuestring : "");
+	{
+		char *kp = ac_cfg_path(path, "name");
+		ac_cfg_no_controls(cx, kp, c->name);
+		free(kp);
+	}
 	c->description = ac_cfg_text(cx, obj, path, "description", false);
 	v = ac_json_get(obj, "area");
 	if (cJSON_IsString(v)) {
@@ -375,6 +417,11 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, 
 	c->owner = ac_cfg_text(cx, obj, path, "owner", true);
 	if (!c->owner)
 		c->owner = ac_strdup("");
+	{
+		char *kp = ac_cfg_path(path, "owner");
+		ac_cfg_no_controls(cx, kp, c->owner);
+		free(kp);
+	}
 	v = ac_json_get(obj, "critical");
 	if (v && !cJSON_IsBool(v)) {
 		char *kp = ac_cfg_path(path, "critical");
@@ -386,6 +433,11 @@ static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, 
 	if (v && !cJSON_IsBool(v) && !(cJSON_IsString(v) && *v->valuestring)) {
 		char *kp = ac_cfg_path(path, "agree");
 		ac_cfg_error(cx, kp, "expected true (every target agrees) or a group name");
+		free(kp);
+	}
+	if (cJSON_IsString(v)) {
+		char *kp = ac_cfg_path(path, "agree");
+		ac_cfg_no_controls(cx, kp, v->valuestring);
 		free(kp);
 	}
 	c->agree = cJSON_IsTrue(v) || cJSON_IsString(v);
@@ -534,6 +586,12 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 		struct ac_check c;
 		memset(&c, 0, sizeof(c));
 		parse_common(cx, obj, path, &c);
+		static const char *const lists[] = {"steps", "cleanup"};
+		for (size_t i = 0; i < AC_ARRAY_LEN(lists); i++) {
+			char *lp = ac_cfg_path(path, lists[i]);
+			ac_cfg_no_controls_in_steps(cx, ac_json_get(obj, lists[i]), lp);
+			free(lp);
+		}
 		if (!kind) {
 			free(c.name);
 			free(c.description);
@@ -603,28 +661,64 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 	}
 }
 
+static int cmp_check_by_id(const void *a, const void *b, void *ud)
+{
+	const struct ac_check *checks = ud;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(checks[x].id, checks[y].id);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Names are unique across definitions (one definition expanded per target
+ * shares its path). Sorted by name, then position: O(n log n), errors in
+ * the order of the file. */
 static void check_unique(struct ac_cfg *cx)
 {
 	struct ac_plan *plan = cx->plan;
-	for (size_t i = 0; i < plan->nchecks; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(plan->checks[i].id, plan->checks[j].id) == 0 &&
-			    strcmp(plan->checks[i].path, plan->checks[j].path) != 0) {
-				ac_cfg_error(cx, plan->checks[i].path,
-					     "name \"%s\" is already used by %s",
-					     plan->checks[i].name, plan->checks[j].path);
-				break;
+	size_t n = plan->nchecks;
+	if (n < 2)
+		return;
+	size_t *order = ac_calloc(n, sizeof(*order));
+	size_t *dup_of = ac_calloc(n, sizeof(*dup_of)); /* index + 1 of the first user */
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_check_by_id, plan->checks);
+	for (size_t g = 0; g < n;) {
+		size_t end = g + 1;
+		while (end < n &&
+		       strcmp(plan->checks[order[end]].id, plan->checks[order[g]].id) == 0)
+			end++;
+		/* Within a group, in file order: the first earlier check from
+		 * another definition is the one this name collides with. */
+		for (size_t k = g + 1; k < end; k++) {
+			const struct ac_check *c = &plan->checks[order[k]];
+			for (size_t j = g; j < k; j++) {
+				if (strcmp(plan->checks[order[j]].path, c->path) != 0) {
+					dup_of[order[k]] = order[j] + 1;
+					break;
+				}
 			}
 		}
+		g = end;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (dup_of[i])
+			ac_cfg_error(cx, plan->checks[i].path, "name \"%s\" is already used by %s",
+				     plan->checks[i].name, plan->checks[dup_of[i] - 1].path);
+	free(order);
+	free(dup_of);
 }
 
 static struct ac_plan *load_text(const char *text, size_t len, const char *name,
-				 const struct ac_var *over, size_t nover, struct ac_error *err)
+				 const struct ac_var *over, size_t nover, struct ac_error *err,
+				 char **problems)
 {
 	cJSON *root = ac_json_parse_strict(text, len, name, AC_JSON_MAX_DEPTH, err);
-	if (!root)
+	if (!root) {
+		if (problems)
+			*problems = ac_strdup(err ? err->msg : "syntax error");
 		return NULL;
+	}
 	struct ac_plan *plan = ac_calloc(1, sizeof(*plan));
 	plan->path = ac_strdup(name);
 	plan->mask = ac_mask_create();
@@ -642,8 +736,10 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 		ac_cfg_error(&cx, "allclear", "this allclear reads scenario format 1");
 	load_variables(&cx, ac_json_get(root, "variables"), over, nover);
 	plan->name = ac_cfg_text(&cx, root, "", "name", false);
+	ac_cfg_no_controls(&cx, "name", plan->name);
 	if (!plan->name)
 		plan->name = ac_strdup(name);
+	ac_cfg_no_controls_in_personas(&cx, ac_json_get(root, "personas"));
 	plan->description = ac_cfg_text(&cx, root, "", "description", false);
 	load_settings(&cx, ac_json_get(root, "settings"));
 	load_targets(&cx, ac_json_get(root, "targets"));
@@ -662,12 +758,11 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 done:
 	cJSON_Delete(root);
 	if (cx.nerrors) {
-		/* Drop the last newline; print the rest as it is. */
-		if (cx.errors.len && cx.errors.buf[cx.errors.len - 1] == '\n')
-			cx.errors.buf[--cx.errors.len] = '\0';
-		ac_error_set(err, "%s", cx.errors.buf);
-		if (cx.errors.truncated)
-			ac_error_set(err, "%s\n(more errors not shown)", cx.errors.buf);
+		char *short_text = ac_cfg_problems(&cx, sizeof(err->msg) - 1);
+		ac_error_set(err, "%s", short_text);
+		free(short_text);
+		if (problems)
+			*problems = ac_cfg_problems(&cx, SIZE_MAX);
 		ac_buf_release(&cx.errors);
 		ac_plan_destroy(plan);
 		return NULL;
@@ -679,7 +774,7 @@ done:
 struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name,
 				  struct ac_error *err)
 {
-	return load_text(text, len, name, NULL, 0, err);
+	return load_text(text, len, name, NULL, 0, err, NULL);
 }
 
 struct ac_plan *ac_plan_load(const char *path, struct ac_error *err)
@@ -690,13 +785,31 @@ struct ac_plan *ac_plan_load(const char *path, struct ac_error *err)
 struct ac_plan *ac_plan_load_with(const char *path, const struct ac_var *overrides,
 				  size_t noverrides, struct ac_error *err)
 {
+	return ac_plan_load_all(path, overrides, noverrides, err, NULL);
+}
+
+struct ac_plan *ac_plan_load_all(const char *path, const struct ac_var *overrides,
+				 size_t noverrides, struct ac_error *err, char **problems)
+{
 	struct ac_buf b;
 	struct ac_error rerr = {0};
+	struct ac_error local = {0};
+	if (!err)
+		err = &local;
+	if (problems)
+		*problems = NULL;
 	if (ac_read_file(path, AC_SCENARIO_MAX_BYTES, &b, &rerr) < 0) {
-		ac_error_set(err, "%s: %s", path, rerr.msg);
+		if (ac_starts_with(rerr.msg, "larger than"))
+			ac_error_set(
+			    err, "%s: larger than the 64 MiB (%d-byte) limit for a scenario file",
+			    path, AC_SCENARIO_MAX_BYTES);
+		else
+			ac_error_set(err, "%s: %s", path, rerr.msg);
+		if (problems)
+			*problems = ac_strdup(err->msg);
 		return NULL;
 	}
-	struct ac_plan *plan = load_text(b.buf, b.len, path, overrides, noverrides, err);
+	struct ac_plan *plan = load_text(b.buf, b.len, path, overrides, noverrides, err, problems);
 	ac_buf_release(&b);
 	return plan;
 }

@@ -138,6 +138,12 @@ struct ac_plan *ac_plan_load(const char *path, struct ac_error *err);
  * secret: secrets come from ${env:} and ${file:} only. */
 struct ac_plan *ac_plan_load_with(const char *path, const struct ac_var *overrides, size_t n,
 				  struct ac_error *err);
+/* The same; on failure *problems (when not NULL) is every problem found,
+ * one per line, none cut (err keeps to its 1 KiB: whole problems, then
+ * "... and K more problems"). The caller frees *problems. A file over
+ * 4 MiB is refused unread. */
+struct ac_plan *ac_plan_load_all(const char *path, const struct ac_var *overrides, size_t n,
+				 struct ac_error *err, char **problems);
 struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name,
 				  struct ac_error *err);
 void ac_plan_destroy(struct ac_plan *plan);

@@ -227,10 +227,13 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 		ac_format_utc(ts, sizeof(ts), cr->recovered_at_wall);
 		cr->note = ac_asprintf("recovered at %s", ts);
 	}
-	if (h->retried_passes)
-		cr->note = ac_asprintf("%s%spassed after retry %zu time%s",
-				       cr->note ? cr->note : "", cr->note ? "; " : "",
-				       h->retried_passes, h->retried_passes == 1 ? "" : "s");
+	if (h->retried_passes) {
+		char *prev = cr->note;
+		cr->note = ac_asprintf("%s%spassed after retry %zu time%s", prev ? prev : "",
+				       prev ? "; " : "", h->retried_passes,
+				       h->retried_passes == 1 ? "" : "s");
+		free(prev);
+	}
 }
 
 static const char *failed_step_info(const struct ac_sample *s)

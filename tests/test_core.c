@@ -125,6 +125,79 @@ START_TEST(mask_raw_urlencoded_base64_and_pairs)
 }
 END_TEST
 
+/* Every encoding of a secret an output can carry, each replaced whole. */
+START_TEST(mask_every_encoding_any_case)
+{
+	struct ac_mask *m = ac_mask_create();
+	ac_mask_add(m, "p/ss+w rd");
+	ac_mask_add(m, "caf\xc3\xa9\"pw1");
+	ac_mask_add(m, ">>>?pw~~");
+	ac_mask_add(m, "pw\xf0\x9f\x94\x91key"); /* U+1F511, a surrogate pair in JSON */
+	ac_mask_add_pair(m, "alice", "p/ss+w rd");
+	const char *forms[] = {
+	    "p/ss+w rd",
+	    "p%2fss%2bw%20rd",	   /* lowercase hex */
+	    "p%2Fss%2Bw%20rd",	   /* uppercase hex */
+	    "p%2fss%2bw+rd",	   /* form encoding: + for space */
+	    "p%2Fss%2bw%20rd",	   /* mixed case */
+	    "p/ss%2Bw rd",	   /* partly encoded */
+	    "%70%2F%73s+w%20r%64", /* letters encoded too */
+	    "p\\/ss+w rd",	   /* JSON-escaped slash */
+	    "p\\u002fss\\u002Bw\\u0020rd",
+	    "cC9zcyt3IHJk",	    /* base64 */
+	    "YWxpY2U6cC9zcyt3IHJk", /* Basic alice:password */
+	    "caf\xc3\xa9\"pw1",
+	    "caf\\u00e9\\\"pw1",
+	    "caf\\u00E9\\\"pw1",
+	    "caf%C3%A9%22pw1",
+	    "caf%c3%a9%22pw1",
+	    "caf%c3%a9\"pw1",
+	    "Y2Fmw6kicHcx",
+	    "Pj4+P3B3fn4=",	/* base64 standard, padded */
+	    "Pj4+P3B3fn4",	/* ...unpadded */
+	    "Pj4-P3B3fn4=",	/* URL-safe, padded */
+	    "Pj4-P3B3fn4",	/* ...unpadded */
+	    "Pj4%2BP3B3fn4%3D", /* base64 in a query string */
+	    "Pj4%2bP3B3fn4%3d",
+	    "pw\\ud83d\\udd11key",
+	    "pw\\uD83D\\uDD11key",
+	    "pw%F0%9f%94%91key",
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char *in = tu_fmt("<<%s>>", forms[i]);
+		char *out = ac_mask_apply(m, in);
+		ck_assert_msg(strcmp(out, "<<***>>") == 0, "form %zu: %s -> %s", i, in, out);
+		free(out);
+		free(in);
+	}
+	/* Inside a longer base64 text, at each byte offset. */
+	const char *inside[] = {"WnAvc3MrdyByZFlZ", "WlpwL3NzK3cgcmRZWQ==", "Wlo+Pj4/cHd+fllZ",
+				"Wlo-Pj4_cHd-fllZ", "Wj4+Pj9wd35+WVk="};
+	const char *core[] = {"vc3MrdyByZ", "L3NzK3cgcm", "+Pj4/cHd+f", "-Pj4_cHd-f", "Pj9wd35+"};
+	for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+		char *out = ac_mask_apply(m, inside[i]);
+		ck_assert_msg(!strstr(out, core[i]), "%s -> %s", inside[i], out);
+		free(out);
+	}
+	/* Near misses and ordinary text are left alone. */
+	const char *keep[] = {"p/ss+w rX", "100% sure, 50%2 off", "a\\b \\u12 \\uZZZZ %", "pass"};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		char *out = ac_mask_apply(m, keep[i]);
+		ck_assert_str_eq(out, keep[i]);
+		free(out);
+	}
+	/* A secret that contains another is replaced whole, wherever it starts. */
+	struct ac_mask *m2 = ac_mask_create();
+	ac_mask_add(m2, "xxab");
+	ac_mask_add(m2, "abcd1234");
+	char *o = ac_mask_apply(m2, "[xxabcd1234]");
+	ck_assert_str_eq(o, "[***]");
+	free(o);
+	ac_mask_destroy(m2);
+	ac_mask_destroy(m);
+}
+END_TEST
+
 START_TEST(mask_dsn_and_url_credentials)
 {
 	char *a = ac_mask_dsn("host=db port=5432 user=ro password=s3cret dbname=shop");
@@ -239,6 +312,162 @@ START_TEST(loader_secrets_from_env_and_file_are_masked)
 }
 END_TEST
 
+START_TEST(loader_error_text_is_whole_problems_or_a_count)
+{
+	/* The error channel holds 1 KiB: whole problems, then how many more. */
+	struct ac_buf b = AC_BUF_INIT;
+	ac_buf_adds(&b, "{\"checks\": [");
+	for (int i = 0; i < 30; i++)
+		ac_buf_addf(&b,
+			    "%s{\"kind\": \"no-such-kind-number-%02d-with-a-long-name\", \"name\": "
+			    "\"c%d\", \"area\": \"data\", \"owner\": \"o\"}",
+			    i ? ", " : "", i, i);
+	ac_buf_adds(&b, "]}");
+	char *e = tu_load_error(b.buf);
+	ac_buf_release(&b);
+	int whole = 0, more = -1;
+	char *save = NULL;
+	for (char *line = strtok_r(e, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg(more < 0, "text after the count: %s", line);
+		if (sscanf(line, "... and %d more problems", &more) == 1)
+			continue;
+		char *want = tu_fmt("test.json: checks[%d].kind: unknown kind "
+				    "\"no-such-kind-number-%02d-with-a-long-name\"",
+				    whole, whole);
+		ck_assert_msg(strcmp(line, want) == 0, "problem %d cut or wrong: '%s'", whole,
+			      line);
+		free(want);
+		whole++;
+	}
+	ck_assert_msg(whole >= 5 && more > 0 && whole + more == 30, "%d whole + %d more", whole,
+		      more);
+	free(e);
+}
+END_TEST
+
+/* No raw control byte (C0 but newline, DEL, C1 in UTF-8) in text. */
+static void assert_no_controls(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		ck_assert_msg((*p >= 0x20 && *p != 0x7f) || *p == '\n', "raw control 0x%02x in: %s",
+			      *p, text);
+		ck_assert_msg(!(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f),
+			      "raw C1 control in: %s", text);
+	}
+}
+
+START_TEST(loader_refuses_control_characters_in_names)
+{
+	static const struct {
+		const char *journey; /* extra keys of the journey */
+		const char *top;     /* extra top-level keys */
+		const char *path;    /* expected key path */
+	} cases[] = {
+	    {"\"name\": \"a\\u001b]0;pwned\\u0007\"", "", "journeys[0].name"},
+	    {"\"name\": \"a\", \"owner\": \"team\\nVERDICT: RESTORED\"", "", "journeys[0].owner"},
+	    {"\"name\": \"a\\u009b2J\"", "", "journeys[0].name"},
+	    {"\"name\": \"a\\u007f\"", "", "journeys[0].name"},
+	    {"\"name\": \"a\"", "\"name\": \"scen\\u001b[2J\", ", "name"},
+	    {"\"name\": \"a\", \"agree\": \"g\\rX\"", "", "journeys[0].agree"},
+	    {"\"name\": \"a\", \"steps\": [{\"url\": \"/\", \"name\": \"s\\u0085\"}]", "",
+	     "journeys[0].steps[0].name"},
+	    {"\"name\": \"a\", \"cleanup\": [{\"url\": \"/\", \"name\": \"c\\u0007\"}]", "",
+	     "journeys[0].cleanup[0].name"},
+	    {"\"name\": \"a\", \"persona\": \"p\"",
+	     "\"personas\": {\"p\": {\"login\": [{\"url\": \"/\", \"name\": \"l\\u001b\"}]}}, ",
+	     "personas.p.login[0].name"},
+	    {"\"name\": \"a\", \"persona\": \"p\\u001bq\"", "\"personas\": {\"p\\u001bq\": {}}, ",
+	     "personas[\"p\\x1bq\"]"},
+	    {"\"name\": \"a\"", "\"targets\": {\"o\\rx\": \"http://127.0.0.1:9\"}, ",
+	     "targets[\"o\\x0dx\"]"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *json = tu_fmt(
+		    "{%s\"targets\": {\"o\": \"http://127.0.0.1:9\"}, \"journeys\": [{\"area\": "
+		    "\"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}], %s}]}",
+		    cases[i].top, cases[i].journey);
+		/* Duplicate keys are refused: blank the defaults a case replaces. */
+		const char *defaults[] = {"\"owner\": \"o\", ", "\"steps\": [{\"url\": \"/\"}], ",
+					  "\"targets\": {\"o\": \"http://127.0.0.1:9\"}, "};
+		for (size_t d = 0; d < 3; d++) {
+			char key[16];
+			size_t kl = (size_t)(strchr(defaults[d] + 1, '"') - defaults[d]) + 1;
+			memcpy(key, defaults[d], kl);
+			key[kl] = '\0';
+			if (strstr(cases[i].journey, key) || strstr(cases[i].top, key))
+				memset(strstr(json, defaults[d]), ' ', strlen(defaults[d]));
+		}
+		char *e = tu_load_error(json);
+		char *want = tu_fmt("test.json: %s: control character", cases[i].path);
+		ck_assert_msg(strstr(e, want), "case %zu: want '%s' in:\n%s", i, want, e);
+		assert_no_controls(e);
+		free(want);
+		free(e);
+		free(json);
+	}
+	/* Quoted values in other messages are escaped too. */
+	char *e = tu_load_error(
+	    "{\"targets\": {\"o\": \"http://127.0.0.1:9\"}, \"journeys\": [{\"name\": \"a\", "
+	    "\"area\": \"co\\u001b[2Jde\", \"owner\": \"o\", \"steps\": [{\"url\": \"/\"}]}]}");
+	ck_assert_msg(strstr(e, "unknown area \"co\\x1b[2Jde\""), "%s", e);
+	assert_no_controls(e);
+	free(e);
+	/* Printable UTF-8 is welcome. */
+	struct ac_plan *p = tu_load(
+	    "{\"name\": \"caf\\u00e9 \\u2603\", \"targets\": {\"o\": \"http://127.0.0.1:9\"}, "
+	    "\"journeys\": [{\"name\": \"\\u00e9t\\u00e9\", \"area\": \"code\", \"owner\": "
+	    "\"\\u00e9quipe\", \"steps\": [{\"url\": \"/\", \"name\": \"pr\\u00eat\"}]}]}");
+	ac_plan_destroy(p);
+}
+END_TEST
+
+START_TEST(loader_refuses_secrets_under_four_bytes)
+{
+	/* A one-byte secret would mask every "a" in every output. */
+	setenv("AC_TEST_SHORT_SECRET", "a", 1);
+	setenv("AC_TEST_SHORT_EMPTY", "", 1);
+	char *file = tu_write_temp("xyz\n", ".secret");
+	char *json =
+	    tu_fmt("{\"variables\": {\"password\": \"${env:AC_TEST_SHORT_SECRET}\","
+		   " \"f\": \"${file:%s}\", \"e\": \"${env:AC_TEST_SHORT_EMPTY}\","
+		   " \"c\": {\"value\": \"ab\", \"secret\": true}},"
+		   " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+		   " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+		   "   \"steps\": [{\"url\": \"/\", \"headers\": {\"X-T\": "
+		   "\"${env:AC_TEST_SHORT_SECRET}\"}}]}]}",
+		   file);
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "test.json: variables.password from ${env:AC_TEST_SHORT_SECRET}: "
+				"secret is 1 byte, under the 4-byte minimum"),
+		      "%s", e);
+	char *want = tu_fmt("variables.f from ${file:%s}: secret is 3 bytes, under the 4-byte "
+			    "minimum",
+			    file);
+	ck_assert_msg(strstr(e, want), "%s", e);
+	ck_assert_msg(strstr(e, "variables.e from ${env:AC_TEST_SHORT_EMPTY}: secret is 0 bytes, "
+				"under the 4-byte minimum"),
+		      "%s", e);
+	ck_assert_msg(strstr(e, "variables.c: secret is 2 bytes, under the 4-byte minimum"), "%s",
+		      e);
+	ck_assert_msg(strstr(e,
+			     "journeys[0].steps[0].headers.X-T from ${env:AC_TEST_SHORT_SECRET}: "
+			     "secret is 1 byte"),
+		      "%s", e);
+	free(want);
+	free(e);
+	free(json);
+	/* Four bytes is enough. */
+	setenv("AC_TEST_SHORT_SECRET", "abcd", 1);
+	struct ac_plan *p =
+	    tu_load("{\"variables\": {\"password\": \"${env:AC_TEST_SHORT_SECRET}\"},"
+		    " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+		    " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+		    "   \"steps\": [{\"url\": \"/\"}]}]}");
+	ac_plan_destroy(p);
+	free(file);
+}
+END_TEST
+
 START_TEST(loader_expands_journeys_per_target_and_captures)
 {
 	struct ac_plan *p = tu_load(
@@ -293,6 +522,68 @@ START_TEST(loader_checks_assertion_shapes)
 }
 END_TEST
 
+/* Objects with many members parse in linear time, a duplicate far from its
+ * twin is still found at its own line and column, and the member cap is an
+ * error naming it, never a silent cut. */
+START_TEST(json_many_members_and_distant_duplicates)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	ac_buf_adds(&b, "{\n");
+	for (int i = 0; i < 20000; i++)
+		ac_buf_addf(&b, "\"k%d\": %d,\n", i, i);
+	size_t ok_len = b.len;
+	ac_buf_adds(&b, "\"last\": 0}");
+	struct ac_error err = {0};
+	cJSON *j = ac_json_parse_strict(b.buf, b.len, "f", 64, &err);
+	ck_assert_msg(j != NULL, "%s", err.msg);
+	ck_assert_int_eq(cJSON_GetArraySize(j), 20001);
+	cJSON_Delete(j);
+	/* the same with "k7" again as the last member: line 20002, column 1 */
+	b.len = ok_len;
+	ac_buf_adds(&b, "\"k7\": 0}");
+	j = ac_json_parse_strict(b.buf, b.len, "f", 64, &err);
+	ck_assert_ptr_null(j);
+	ck_assert_msg(strstr(err.msg, "f:20002:1: duplicate member name"), "%s", err.msg);
+	ac_buf_release(&b);
+	/* one member over the cap */
+	ac_buf_addc(&b, '{');
+	for (int i = 0; i <= AC_JSON_MAX_MEMBERS; i++)
+		ac_buf_addf(&b, "%s\"%x\":0", i ? "," : "", (unsigned)i);
+	ac_buf_addc(&b, '}');
+	j = ac_json_parse_strict(b.buf, b.len, "f", 64, &err);
+	ck_assert_ptr_null(j);
+	ck_assert_msg(strstr(err.msg, "object has more than 1,000,000 members"), "%s", err.msg);
+	ac_buf_release(&b);
+}
+END_TEST
+
+/* Unique names across thousands of checks: the collision is reported at
+ * the later definition, naming the earlier one, once. */
+START_TEST(loader_unique_names_across_many_checks)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	for (int i = 0; i < 3000; i++)
+		ac_buf_addf(&b,
+			    "%s{\"name\": \"j%d\", \"area\": \"code\", \"owner\": \"o\", "
+			    "\"steps\": [{\"url\": \"/\"}]}",
+			    i ? "," : "",
+			    i == 2999	? 5
+			    : i == 2000 ? 1999
+					: i);
+	char *json = tu_fmt(base, b.buf);
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "journeys[2000]: name \"j1999\" is already used by journeys[1999]"),
+		      "%s", e);
+	ck_assert_msg(strstr(e, "journeys[2999]: name \"j5\" is already used by journeys[5]"), "%s",
+		      e);
+	ck_assert_msg(!strstr(e, "journeys[5]: name"), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[2000]") < strstr(e, "journeys[2999]"), "%s", e);
+	free(e);
+	free(json);
+	ac_buf_release(&b);
+}
+END_TEST
+
 START_TEST(util_parsers)
 {
 	int64_t ms;
@@ -332,14 +623,20 @@ int main(void)
 	tcase_add_test(tc, json_depth_is_bounded);
 	tcase_add_test(tc, jsonpath_selects);
 	tcase_add_test(tc, mask_raw_urlencoded_base64_and_pairs);
+	tcase_add_test(tc, mask_every_encoding_any_case);
 	tcase_add_test(tc, mask_dsn_and_url_credentials);
 	tcase_add_test(tc, loader_unknown_key_did_you_mean_with_path);
 	tcase_add_test(tc, loader_reports_every_problem_at_once);
 	tcase_add_test(tc, loader_refuses_zero_checks_and_bad_targets);
 	tcase_add_test(tc, loader_secrets_from_env_and_file_are_masked);
+	tcase_add_test(tc, loader_error_text_is_whole_problems_or_a_count);
+	tcase_add_test(tc, loader_refuses_control_characters_in_names);
+	tcase_add_test(tc, loader_refuses_secrets_under_four_bytes);
 	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
 	tcase_add_test(tc, loader_checks_assertion_shapes);
 	tcase_add_test(tc, util_parsers);
+	tcase_add_test(tc, json_many_members_and_distant_duplicates);
+	tcase_add_test(tc, loader_unique_names_across_many_checks);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }

@@ -17,16 +17,27 @@ static struct ac_fake_clock fclock;
 static int64_t probe_cost_ms;
 static volatile sig_atomic_t stop_after_round_flag;
 static int stop_at_round;
+static int retry_every;		   /* passes in rounds divisible by this are "after a retry" */
+static bool leave_state_unset;	   /* finish without saying how it went */
+static int64_t wall_step_at_round; /* step the wall clock back an hour in this round */
 
 static void fake_start(struct ac_probe_run *run)
 {
 	if (probe_cost_ms)
 		ac_fake_clock_advance(&fclock, probe_cost_ms);
+	if (wall_step_at_round && run->round == wall_step_at_round)
+		fclock.wall0_ms -= 3600 * 1000;
+	if (leave_state_unset) {
+		ac_probe_finish(run);
+		return;
+	}
 	enum ac_state st = script(run->round, run->check);
 	ac_sample_set(&run->sample, st, st == AC_STATE_PASS ? NULL : "scripted %s",
 		      ac_state_name(st));
 	run->sample.has_value = true;
 	run->sample.value = run->round;
+	if (retry_every && st == AC_STATE_PASS && run->round % retry_every == 0)
+		run->sample.retried = true;
 	ac_probe_finish(run);
 }
 
@@ -279,6 +290,83 @@ START_TEST(memory_stays_flat_over_long_windows)
 }
 END_TEST
 
+/* Every round the judge rewrites each check's note ("recovered at ...",
+ * "passed after retry N times", "flapping ..."): the old one must be freed.
+ * Under LeakSanitizer a leak fails the suite at exit; the heap check catches
+ * it in the plain build. */
+static enum ac_state recovering(int round, const struct ac_check *c)
+{
+	(void)c;
+	return round % 4 == 1 ? AC_STATE_FAIL : AC_STATE_PASS;
+}
+
+START_TEST(notes_rewritten_every_round_do_not_leak)
+{
+	script = recovering;
+	retry_every = 3;
+	struct ac_plan *p = fake_plan(two_checks);
+	p->settings.window_ms = 6000LL * 15000;
+	p->settings.confirm = 1;
+	ac_fake_clock_init(&fclock, 1764000000000LL);
+	struct ac_run_opts o = {
+	    .mode = AC_MODE_WATCH, .clock = &fclock.clock, .on_round = on_round_measure};
+	struct ac_error err = {0};
+	struct ac_result *r = ac_engine_run(p, &o, &err);
+	retry_every = 0;
+	ck_assert_int_eq(r->rounds, 6000);
+	/* The last round (6000 % 4 == 0) passed after a retry, following a
+	 * failure: both notes are there, so the concatenating path ran. */
+	ck_assert_msg(r->checks[1].note && strstr(r->checks[1].note, "recovered at ") &&
+			  strstr(r->checks[1].note, "; passed after retry 1500 times"),
+		      "%s", r->checks[1].note ? r->checks[1].note : "(none)");
+	ck_assert_msg(heap_at[1] <= heap_at[0] + 16384, "heap grew from %zu to %zu bytes",
+		      heap_at[0], heap_at[1]);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+/* The engine's guard: a kind that calls ac_probe_finish without setting a
+ * state measured nothing, and that is never a pass. */
+START_TEST(probe_finishing_without_a_result_is_an_error)
+{
+	script = all_pass;
+	leave_state_unset = true;
+	struct ac_plan *p = fake_plan(two_checks);
+	struct ac_result *r = run(p, AC_MODE_CHECK, false, false);
+	leave_state_unset = false;
+	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
+	for (size_t i = 0; i < r->nchecks; i++) {
+		ck_assert_int_eq(r->checks[i].state, AC_STATE_ERROR);
+		ck_assert_int_eq(r->checks[i].last.state, AC_STATE_ERROR);
+		ck_assert_str_eq(r->checks[i].last.reason, "probe finished without a result");
+	}
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
+/* The wall clock stepped back an hour mid-run (NTP, an operator): report
+ * timestamps come from one wall reading plus monotonic offsets, so nothing
+ * ends before it started and samples stay in order. */
+START_TEST(wall_clock_stepped_back_keeps_report_times_in_order)
+{
+	script = all_pass;
+	wall_step_at_round = 3;
+	struct ac_plan *p = fake_plan(two_checks);
+	struct ac_result *r = run(p, AC_MODE_WATCH, false, false);
+	wall_step_at_round = 0;
+	ck_assert_int_eq(r->rounds, 40);
+	ck_assert_int_eq(r->started_wall_ms, 1764000000000LL);
+	/* 39 intervals of 15 s after the start */
+	ck_assert_int_eq(r->ended_wall_ms - r->started_wall_ms, 39 * 15000);
+	ck_assert_int_ge(r->checks[0].last.wall_ms, r->started_wall_ms);
+	ck_assert_int_le(r->checks[0].last.wall_ms, r->ended_wall_ms);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -293,6 +381,9 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, interrupted_is_never_restored);
 	tcase_add_test(tc, slow_rounds_are_recorded_and_never_overlap);
 	tcase_add_test(tc, memory_stays_flat_over_long_windows);
+	tcase_add_test(tc, notes_rewritten_every_round_do_not_leak);
+	tcase_add_test(tc, probe_finishing_without_a_result_is_an_error);
+	tcase_add_test(tc, wall_clock_stepped_back_keeps_report_times_in_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

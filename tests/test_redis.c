@@ -3,6 +3,7 @@
  * with states made by the real job libraries (RQ, Celery, Sidekiq, BullMQ,
  * bee-queue), an ACL-restricted server, and hostile RESP servers.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,69 @@ static void expect_figures(const struct ac_check_result *cr, const double want[7
 				      cr->check->id, f->name, f->has_value ? f->value : -1,
 				      want[i]);
 	}
+}
+
+/* Calls per command from INFO commandstats, as "name calls" lines. */
+static char *command_calls(const char *u)
+{
+	char *cmd = tu_fmt("redis-cli -u %s INFO commandstats | sed -n "
+			   "'s/^cmdstat_\\([^:]*\\):calls=\\([0-9]*\\).*/\\1 \\2/p' | sort",
+			   u);
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	struct ac_buf b = AC_BUF_INIT;
+	char line[256];
+	while (fgets(line, sizeof(line), f))
+		ac_buf_add(&b, line, strlen(line));
+	ck_assert_int_eq(pclose(f), 0);
+	free(cmd);
+	return ac_buf_detach(&b);
+}
+
+static long calls_of(const char *stats, const char *name)
+{
+	char *key = tu_fmt("\n%s ", name);
+	char *all = tu_fmt("\n%s", stats);
+	const char *at = strstr(all, key);
+	long n = 0;
+	if (at)
+		ck_assert_int_eq(sscanf(at + strlen(key), "%ld", &n), 1);
+	free(key);
+	free(all);
+	return n;
+}
+
+/* Every command whose call count grew between two snapshots, asked of the
+ * server itself whether it is a write: none may be. */
+static void assert_no_write_between(const char *u, const char *before, const char *after)
+{
+	char *copy = ac_strdup(after);
+	int seen = 0;
+	for (char *line = copy, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		*sp = '\0';
+		long now = 0;
+		ck_assert_int_eq(ac_parse_long(sp + 1, &now), 0);
+		if (now <= calls_of(before, line))
+			continue;
+		seen++;
+		/* "info" is this check's own snapshot; sub-commands are "a|b". */
+		char *name = ac_strdup(line);
+		char *bar = strchr(name, '|');
+		if (bar)
+			*bar = ' ';
+		char *q = tu_fmt("redis-cli -u %s COMMAND INFO %s | grep -qx write", u, name);
+		ck_assert_msg(system(q) != 0, "the server ran a write command: %s", line);
+		free(q);
+		free(name);
+	}
+	ck_assert_msg(seen > 0, "no command counted at all: the snapshot is broken");
+	free(copy);
 }
 
 #define Q(name, preset, queue, srv)                                                                \
@@ -131,6 +195,45 @@ START_TEST(preset_sidekiq_with_the_real_library)
 }
 END_TEST
 
+/* Every registered Sidekiq process counts (no silent cap), and a figure the
+ * server refused keeps the server's own error as its reason. */
+START_TEST(preset_counts_every_process_and_keeps_server_errors)
+{
+	char *u = url(12);
+	char *cmd = tu_fmt("redis-cli -u %s FLUSHDB >/dev/null && for i in $(seq 1 40); do "
+			   "redis-cli -u %s SADD processes host:$i >/dev/null && redis-cli -u %s "
+			   "HSET host:$i busy 1 beat $(date +%%s) >/dev/null; done && "
+			   "redis-cli -u %s RPUSH queue:default '{}' >/dev/null && "
+			   "redis-cli -u %s SET queue:broken x >/dev/null",
+			   u, u, u, u, u);
+	sh(cmd);
+	char *before = command_calls(u);
+	char *srv = tu_fmt("\"r\": \"%s\"", u);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(
+	    srv, Q("sidekiq", "sidekiq", "default", "r") "," Q("broken", "sidekiq", "broken", "r"),
+	    &p);
+	const struct ac_check_result *cr = tu_check(r, "sidekiq");
+	ck_assert_msg(cr->last.figures[1].has_value && cr->last.figures[1].value == 40,
+		      "in_flight %g of 40", cr->last.figures[1].value);
+	ck_assert_msg(cr->last.figures[6].has_value && cr->last.figures[6].value == 40,
+		      "workers %g of 40", cr->last.figures[6].value);
+	cr = tu_check(r, "broken");
+	ck_assert_int_eq(cr->state, AC_STATE_ERROR);
+	ck_assert_msg(strstr(cr->reason, "depth unavailable: Redis answered an error: WRONGTYPE"),
+		      "%s", cr->reason);
+	char *after = command_calls(u);
+	assert_no_write_between(u, before, after);
+	free(before);
+	free(after);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(srv);
+	free(cmd);
+	free(u);
+}
+END_TEST
+
 START_TEST(presets_bullmq_and_bee_queue_with_the_real_libraries)
 {
 	const char *mods = tu_env("AC_TEST_NODE_MODULES");
@@ -189,6 +292,7 @@ START_TEST(raw_commands_allowlist_and_absent_keys)
 			   "b 3 c >/dev/null",
 			   u, u);
 	sh(cmd);
+	char *before = command_calls(u);
 	char *srv = tu_fmt("\"r\": \"%s\"", u);
 	struct ac_plan *p;
 	struct ac_result *r = run_one(
@@ -236,12 +340,13 @@ START_TEST(raw_commands_allowlist_and_absent_keys)
 			  strstr(e, "stunnel"),
 		      "%s", e);
 	free(e);
-	/* The server saw no write: its stats count no write command. */
-	char *stats =
-	    tu_fmt("redis-cli -u %s INFO commandstats | grep -Eq "
-		   "'cmdstat_(del|eval|config|keys|blpop|flushall|set):' && exit 1 || exit 0",
-		   u);
-	free(stats);
+	/* The server saw no write: every command it counted meanwhile is one
+	 * it does not flag as a write. */
+	char *after = command_calls(u);
+	ck_assert_int_gt(calls_of(after, "zcard"), calls_of(before, "zcard"));
+	assert_no_write_between(u, before, after);
+	free(before);
+	free(after);
 	free(srv);
 	free(cmd);
 	free(u);
@@ -339,6 +444,70 @@ static pid_t fake_redis(int *port, const char *reply, bool drip)
 	return pid;
 }
 
+/* Redis URLs go through libcurl's URL parser: an IPv6 literal reaches a
+ * real server listening on ::1, percent-encoded credentials are decoded,
+ * and what allclear would silently ignore is refused. */
+START_TEST(urls_with_ipv6_literals_and_encoded_credentials)
+{
+	int lfd, port;
+	lfd = tu_listen(&port); /* a free port number; the IPv6 server takes it */
+	close(lfd);
+	char *ports = tu_fmt("%d", port);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execlp("redis-server", "redis-server", "--port", ports, "--bind", "::1", "--save",
+		       "", "--appendonly", "no", "--requirepass", "p@ss:w/rd%", (char *)NULL);
+		_exit(127);
+	}
+	char *ping = tu_fmt("for i in $(seq 50); do redis-cli -h ::1 -p %d --no-auth-warning -a "
+			    "'p@ss:w/rd%%' PING 2>/dev/null | grep -q PONG && exit 0; sleep 0.1; "
+			    "done; exit 1",
+			    port);
+	sh(ping);
+	char *srv = tu_fmt("\"r\": \"redis://:p%%40ss%%3Aw%%2Frd%%25@[::1]:%d/3\"", port);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(
+	    srv,
+	    "{\"kind\": \"redis\", \"name\": \"ping\", \"area\": \"jobs\", \"owner\": "
+	    "\"o\", \"redis\": \"r\", \"command\": [\"EXISTS\", \"k\"], \"expect\": {\"==\": 0}}",
+	    &p);
+	const struct ac_check_result *cr = tu_check(r, "ping");
+	ck_assert_msg(cr->state == AC_STATE_PASS, "%s", cr->reason ? cr->reason : "");
+	ck_assert_int_eq(p->checks[0].kind != NULL, 1);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	const struct {
+		const char *url, *want;
+	} bad[] = {
+	    {"redis://[::1]:99999/0", "redis.r: bad Redis URL: Port number was not a decimal"},
+	    {"redis://127.0.0.1:0/0", "redis.r: bad port in the Redis URL"},
+	    {"redis://127.0.0.1:6379/x", "redis.r: bad database number in the Redis URL"},
+	    {"redis://127.0.0.1:6379/0?timeout=1", "redis.r: the Redis URL has a query"},
+	    {"redis://[::1/0", "redis.r: bad Redis URL: "},
+	    {"redis:///0", "redis.r: no host in the Redis URL"},
+	    {"redis://user:pw@/0", "redis.r: no host in the Redis URL"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *json = tu_fmt("{\"redis\": {\"r\": \"%s\"}, \"checks\": [{\"kind\": "
+				    "\"redis\", \"name\": \"x\", \"area\": \"jobs\", \"owner\": "
+				    "\"o\", \"redis\": \"r\", \"command\": [\"PING\"], \"expect\": "
+				    "{\"==\": 0}}]}",
+				    bad[i].url);
+		char *e = tu_load_error(json);
+		ck_assert_msg(strstr(e, bad[i].want), "%s: %s", bad[i].url, e);
+		free(e);
+		free(json);
+	}
+	free(srv);
+	free(ping);
+	free(ports);
+}
+END_TEST
+
 START_TEST(hostile_servers_end_in_error_not_in_memory)
 {
 	int p1, p2, p3, p4, p5;
@@ -410,6 +579,8 @@ int main(void)
 	tcase_add_test(tc, preset_rq_with_the_real_library);
 	tcase_add_test(tc, preset_celery_with_the_real_library);
 	tcase_add_test(tc, preset_sidekiq_with_the_real_library);
+	tcase_add_test(tc, preset_counts_every_process_and_keeps_server_errors);
+	tcase_add_test(tc, urls_with_ipv6_literals_and_encoded_credentials);
 	tcase_add_test(tc, presets_bullmq_and_bee_queue_with_the_real_libraries);
 	tcase_add_test(tc, preset_resque_layout);
 	tcase_add_test(tc, raw_commands_allowlist_and_absent_keys);

@@ -297,6 +297,123 @@ START_TEST(fleet_agreement_and_stale_edges)
 }
 END_TEST
 
+/* min_samples, from the options and from the check, above confirm: one
+ * sample short is not enough evidence, exactly enough is. */
+START_TEST(min_samples_is_enforced_exactly)
+{
+	struct ac_check c = check();
+	struct ac_check_result cr = {.check = &c};
+	for (int i = 1; i <= 4; i++)
+		record(&cr, i, AC_STATE_PASS, 0);
+	struct ac_judge_opts o = opts(4);
+	c.min_samples = 5;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_ERROR);
+	ck_assert_str_eq(cr.reason, "not enough evidence: 4 valid samples, 5 needed");
+	record(&cr, 5, AC_STATE_PASS, 0);
+	o.rounds = 5;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_PASS);
+	/* the run-wide option alone */
+	c.min_samples = 0;
+	o.min_samples = 6;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_ERROR);
+	ck_assert_str_eq(cr.reason, "not enough evidence: 5 valid samples, 6 needed");
+	o.min_samples = 5;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_PASS);
+	/* errors are not evidence: 5 samples, one of them an error */
+	release(&cr);
+	record(&cr, 1, AC_STATE_ERROR, 0);
+	for (int i = 2; i <= 5; i++)
+		record(&cr, i, AC_STATE_PASS, 0);
+	o.coverage = 0;
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_ERROR);
+	ck_assert_str_eq(cr.reason, "not enough evidence: 4 valid samples, 5 needed");
+	release(&cr);
+}
+END_TEST
+
+/* Coverage exactly at the threshold passes; one valid sample fewer does
+ * not. 8 of 10 rounds at 80%, then 7 of 10. */
+START_TEST(coverage_at_the_threshold)
+{
+	struct ac_check c = check();
+	struct ac_check_result cr = {.check = &c};
+	record(&cr, 1, AC_STATE_ERROR, 0);
+	record(&cr, 2, AC_STATE_ERROR, 0);
+	for (int i = 3; i <= 10; i++)
+		record(&cr, i, AC_STATE_PASS, 0);
+	struct ac_judge_opts o = opts(10);
+	ac_judge_check(&cr, &o);
+	ck_assert_msg(cr.state == AC_STATE_PASS, "%s", cr.reason ? cr.reason : "");
+	release(&cr);
+	for (int i = 1; i <= 3; i++)
+		record(&cr, i, AC_STATE_ERROR, 0);
+	for (int i = 4; i <= 10; i++)
+		record(&cr, i, AC_STATE_PASS, 0);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_ERROR);
+	ck_assert_str_eq(cr.reason,
+			 "coverage too low: valid samples in 7 of 10 rounds, 80% needed");
+	release(&cr);
+}
+END_TEST
+
+/* Agreement among n checks observing the given values; returns how many
+ * failed and checks that failures carry the disagreement. */
+static size_t fleet_fails(size_t n, const char *const *obs)
+{
+	struct ac_check c[8];
+	struct ac_check_result cr[8];
+	char names[8][8];
+	memset(cr, 0, sizeof(cr));
+	for (size_t i = 0; i < n; i++) {
+		c[i] = check();
+		snprintf(names[i], sizeof(names[i]), "t%zu", i);
+		c[i].id = names[i];
+		c[i].agree = true;
+		c[i].agree_group = "flags";
+		cr[i].check = &c[i];
+		struct ac_sample s;
+		memset(&s, 0, sizeof(s));
+		s.state = AC_STATE_PASS;
+		s.observed = ac_strdup(obs[i]);
+		ac_judge_record(&cr[i], &s);
+		cr[i].state = AC_STATE_PASS;
+	}
+	struct ac_result r = {.checks = cr, .nchecks = n, .rounds = 1};
+	ac_judge_fleet(&r);
+	size_t fails = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (cr[i].state == AC_STATE_FAIL) {
+			fails++;
+			ck_assert_ptr_nonnull(strstr(cr[i].reason, "checks disagree: "));
+		}
+		release(&cr[i]);
+	}
+	return fails;
+}
+
+/* A tie has no majority to trust: everyone in it fails. A lone dissenter
+ * fails alone; unanimity passes. */
+START_TEST(fleet_ties_fail_everyone)
+{
+	const char *two[] = {"on", "off"};
+	ck_assert_int_eq(fleet_fails(2, two), 2);
+	const char *four[] = {"on", "off", "on", "off"};
+	ck_assert_int_eq(fleet_fails(4, four), 4);
+	const char *three_ways[] = {"a", "b", "c"};
+	ck_assert_int_eq(fleet_fails(3, three_ways), 3);
+	const char *one_off[] = {"on", "on", "off"};
+	ck_assert_int_eq(fleet_fails(3, one_off), 1);
+	const char *same[] = {"on", "on", "on", "on"};
+	ck_assert_int_eq(fleet_fails(4, same), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("verdict");
@@ -307,6 +424,9 @@ int main(void)
 	tcase_add_test(tc, trends);
 	tcase_add_test(tc, recovered_flapping_retry_and_baseline);
 	tcase_add_test(tc, fleet_agreement_and_stale_edges);
+	tcase_add_test(tc, min_samples_is_enforced_exactly);
+	tcase_add_test(tc, coverage_at_the_threshold);
+	tcase_add_test(tc, fleet_ties_fail_everyone);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }

@@ -1,0 +1,507 @@
+/*
+ * test_term.c: text that could drive a terminal (escape sequences, C1
+ * controls, forged verdict lines) in names, reasons and server text, on a
+ * pseudo-terminal and a pipe; reports that stay well-formed; the loader's
+ * problems reported whole; the scenario size limit.
+ */
+#include <errno.h>
+#include <pty.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "../report/live.h"
+#include "../report/report.h"
+#include "hostile.h"
+#include "testutil.h"
+#include "util.h"
+
+#define NBAD 30
+
+/* A scenario with NBAD checks, each with a distinct unknown kind. */
+static char *thirty_bad_checks(void)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	ac_buf_adds(&b, "{\"checks\": [");
+	for (int i = 0; i < NBAD; i++)
+		ac_buf_addf(&b,
+			    "%s{\"kind\": \"no-such-kind-number-%02d-with-a-long-name\", \"name\": "
+			    "\"c%d\", \"area\": \"data\", \"owner\": \"o\"}",
+			    i ? ", " : "", i, i);
+	ac_buf_adds(&b, "]}");
+	return ac_buf_detach(&b);
+}
+
+START_TEST(loader_reports_thirty_problems_whole)
+{
+	char *json = thirty_bad_checks();
+	char *path = tu_write_temp(json, ".json");
+	const char *cmds[][4] = {{"lint", path, NULL}, {"check", path, NULL}};
+	for (size_t c = 0; c < 2; c++) {
+		struct tu_proc p;
+		tu_run(&p, cmds[c], NULL, 20);
+		TU_EXPECT(p.exit_code == 3, &p, "%s: exit %d", cmds[c][0], p.exit_code);
+		for (int i = 0; i < NBAD; i++) {
+			char *want = tu_fmt("%s: checks[%d].kind: unknown kind "
+					    "\"no-such-kind-number-%02d-with-a-long-name\"\n",
+					    path, i, i);
+			TU_EXPECT(strstr(p.err, want), &p, "%s: problem %d missing or cut: %s",
+				  cmds[c][0], i, want);
+			free(want);
+		}
+		tu_proc_release(&p);
+	}
+	free(path);
+	free(json);
+}
+END_TEST
+
+/* A valid scenario of exactly size bytes (padded in its description). */
+static char *scenario_of_size(size_t size)
+{
+	const char *head =
+	    "{\"targets\": {\"o\": \"http://127.0.0.1:9\"}, \"journeys\": [{\"name\": "
+	    "\"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": "
+	    "\"/\"}]}], \"description\": \"";
+	const char *tail = "\"}";
+	size_t hl = strlen(head), tl = strlen(tail);
+	ck_assert_uint_gt(size, hl + tl);
+	char *s = malloc(size + 1);
+	memcpy(s, head, hl);
+	memset(s + hl, 'x', size - hl - tl);
+	memcpy(s + size - tl, tail, tl + 1);
+	return s;
+}
+
+START_TEST(scenario_over_the_size_cap_is_refused)
+{
+	const size_t cap = 64 * 1024 * 1024;
+	/* At the cap: loads. One byte over: refused, naming the cap. */
+	for (int over = 0; over <= 1; over++) {
+		char *text = scenario_of_size(cap + (size_t)over);
+		char *path = tu_write_temp(text, ".json");
+		free(text);
+		const char *args[] = {"lint", path, NULL};
+		struct tu_proc p;
+		tu_run(&p, args, NULL, 60);
+		if (!over) {
+			TU_EXPECT(p.exit_code == 0, &p, "a scenario of exactly 64 MiB: exit %d",
+				  p.exit_code);
+		} else {
+			TU_EXPECT(p.exit_code == 3, &p, "64 MiB + 1: exit %d", p.exit_code);
+			char *want =
+			    tu_fmt("%s: larger than the 64 MiB (67108864-byte) limit for a "
+				   "scenario file",
+				   path);
+			TU_EXPECT(strstr(p.err, want), &p, "no message naming the cap: %s", want);
+			free(want);
+		}
+		tu_proc_release(&p);
+		unlink(path);
+		free(path);
+	}
+}
+END_TEST
+
+/* --- text that could drive a terminal --------------------------------- */
+
+/* ESC ] title BEL, clear screen, carriage return and a forged verdict
+ * line, C1 CSI in UTF-8, a lone C1 byte, DEL, and honest UTF-8. */
+#define EVIL "x\033]0;pwned\007\033[2J\r\nVERDICT: RESTORED\302\2332J\233K\177 caf\303\251"
+
+static void fail500(int fd, const struct hs_request *q, void *ud)
+{
+	(void)q;
+	(void)ud;
+	hs_reply(fd, 500, "X-Build: v1\r\n", "{\"error\":\"down\"}");
+}
+
+static void replace(char **field, const char *text)
+{
+	free(*field);
+	*field = ac_strdup(text);
+}
+
+/* Every string a writer prints about a run, made hostile. */
+static void poison_with(struct ac_result *r, struct ac_plan *plan, const char *evil)
+{
+	char *two = tu_fmt("%s\n%s", evil, evil);
+	replace(&r->scenario_name, evil);
+	replace(&r->scenario_path, evil);
+	replace(&r->verdict_reason, evil);
+	for (size_t i = 0; i < plan->nchecks; i++) {
+		replace(&plan->checks[i].id, evil);
+		replace(&plan->checks[i].name, evil);
+		replace(&plan->checks[i].owner, evil);
+		replace(&plan->checks[i].persona, evil);
+	}
+	for (size_t i = 0; i < plan->ntargets; i++)
+		replace(&plan->targets[i].name, evil);
+	for (size_t i = 0; i < r->nchecks; i++) {
+		struct ac_check_result *cr = &r->checks[i];
+		replace(&cr->reason, evil);
+		replace(&cr->note, evil);
+		struct ac_sample *ss[] = {&cr->last, &cr->last_bad};
+		for (size_t k = 0; k < 2; k++) {
+			struct ac_sample *s = ss[k];
+			replace(&s->reason, evil);
+			replace(&s->evidence, two);
+			for (size_t j = 0; j < s->nsteps; j++) {
+				struct ac_step_result *st = &s->steps[j];
+				replace(&st->name, evil);
+				replace(&st->reason, evil);
+				replace(&st->excerpt, evil);
+				replace(&st->served_by, evil);
+				for (size_t a = 0; a < st->nasserts; a++) {
+					replace(&st->asserts[a].what, evil);
+					replace(&st->asserts[a].expected, evil);
+					replace(&st->asserts[a].actual, evil);
+				}
+			}
+		}
+	}
+	free(two);
+}
+
+static void poison(struct ac_result *r, struct ac_plan *plan)
+{
+	poison_with(r, plan, EVIL);
+}
+
+/* Output that cannot drive a terminal: the only escape sequences are the
+ * writers' own colours and cursor moves, no other C0 but newline, no DEL,
+ * no C1 (in UTF-8 or as a byte), valid UTF-8, and no line that forges a
+ * verdict. */
+static void assert_inert(const char *where, const char *text, size_t n)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = t[i];
+		if (c == 0x1b) {
+			size_t j = i + 1;
+			ck_assert_msg(j < n && t[j] == '[', "%s: ESC not starting CSI at %zu:\n%s",
+				      where, i, text);
+			for (j++; j < n && ((t[j] >= '0' && t[j] <= '9') || t[j] == ';'); j++)
+				;
+			ck_assert_msg(j < n && (t[j] == 'm' || t[j] == 'A' || t[j] == 'J'),
+				      "%s: escape sequence not a colour or cursor move at %zu:\n%s",
+				      where, i, text);
+			if (t[j] == 'A' && j + 1 < n && t[j + 1] == '\r')
+				j++;
+			i = j;
+			continue;
+		}
+		ck_assert_msg(c >= 0x20 || c == '\n', "%s: raw control 0x%02x at %zu:\n%s", where,
+			      c, i, text);
+		ck_assert_msg(c != 0x7f, "%s: raw DEL at %zu:\n%s", where, i, text);
+		if (c >= 0x80) {
+			size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+			ck_assert_msg(len && i + len <= n,
+				      "%s: byte 0x%02x is not UTF-8 at %zu:\n%s", where, c, i,
+				      text);
+			for (size_t k = 1; k < len; k++)
+				ck_assert_msg((t[i + k] & 0xc0) == 0x80,
+					      "%s: bad UTF-8 at %zu:\n%s", where, i, text);
+			ck_assert_msg(!(c == 0xc2 && t[i + 1] < 0xa0),
+				      "%s: raw C1 control at %zu:\n%s", where, i, text);
+			i += len - 1;
+		}
+	}
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		ck_assert_msg(strncmp(l, "VERDICT: RESTORED", 17) != 0 &&
+				  strncmp(l, "RESTORED", 8) != 0,
+			      "%s: a forged verdict line:\n%s", where, text);
+}
+
+typedef void (*emit_fn)(FILE *f, void *ud);
+
+/* Run emit in a child writing to a pseudo-terminal (raw mode, so the bytes
+ * arrive as written) or a pipe, and return what came out. */
+static char *capture(bool tty, emit_fn emit, void *ud, size_t *n)
+{
+	int rd, wr;
+	if (tty) {
+		struct termios raw;
+		ck_assert_int_eq(openpty(&rd, &wr, NULL, NULL, NULL), 0);
+		ck_assert_int_eq(tcgetattr(wr, &raw), 0);
+		cfmakeraw(&raw);
+		ck_assert_int_eq(tcsetattr(wr, TCSANOW, &raw), 0);
+	} else {
+		int p[2];
+		ck_assert_int_eq(pipe(p), 0);
+		rd = p[0];
+		wr = p[1];
+	}
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(rd);
+		FILE *f = fdopen(wr, "w");
+		if (tty && !isatty(fileno(f)))
+			_exit(9);
+		emit(f, ud);
+		fclose(f);
+		_exit(0);
+	}
+	close(wr);
+	struct ac_buf b = AC_BUF_INIT;
+	char chunk[4096];
+	for (;;) {
+		ssize_t k = read(rd, chunk, sizeof(chunk));
+		if (k > 0)
+			ac_buf_add(&b, chunk, (size_t)k);
+		else if (k < 0 && errno == EINTR)
+			continue;
+		else
+			break; /* EOF, or EIO once the pty's other side is closed */
+	}
+	close(rd);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer child failed");
+	*n = b.len;
+	return ac_buf_detach(&b);
+}
+
+struct emit_ctx {
+	const struct ac_result *r;
+	struct ac_report_opts o;
+	const char *format;
+	bool live;
+};
+
+static void emit(FILE *f, void *ud)
+{
+	struct emit_ctx *c = ud;
+	if (c->live) {
+		struct ac_live lv = {.out = f,
+				     .tty = isatty(fileno(f)),
+				     .color = true,
+				     .utf8 = true,
+				     .max_rows = 40};
+		ac_live_round(&lv, c->r, 5000, 0);
+		ac_live_round(&lv, c->r, 3000, 0);
+		return;
+	}
+	ac_writer_find(c->format)->write(f, c->r, &c->o);
+}
+
+START_TEST(terminal_writers_escape_control_characters)
+{
+	struct hs_server s;
+	hs_start(&s, fail500, NULL);
+	char *json = tu_fmt(
+	    "{\"targets\": {\"origin\": \"http://127.0.0.1:%d\"}, \"settings\": {\"confirm\": 1},"
+	    " \"journeys\": [{\"name\": \"home\", \"area\": \"code\", \"owner\": \"web\","
+	    " \"steps\": [{\"url\": \"/\", \"name\": \"front page\", \"assert\": {\"status\": "
+	    "200}}]}]}",
+	    s.port);
+	struct ac_plan *plan = NULL;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	ck_assert_int_eq(r->verdict, AC_NOT_RESTORED);
+	poison(r, plan);
+	struct emit_ctx cases[] = {
+	    {r, {.color = true, .verbose = true}, "terminal", false},
+	    {r, {.color = false, .verbose = true}, "terminal", false},
+	    {r, {.color = true, .quiet = true}, "terminal", false},
+	    {r, {0}, "markdown", false},
+	    {r, {0}, "terminal", true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int tty = 1; tty >= 0; tty--) {
+			size_t n;
+			char *out = capture(tty, emit, &cases[i], &n);
+			char *where = tu_fmt(
+			    "case %zu (%s%s) on a %s", i, cases[i].live ? "live" : cases[i].format,
+			    cases[i].o.quiet ? ", quiet" : "", tty ? "pty" : "pipe");
+			assert_inert(where, out, n);
+			/* The text is shown escaped, not dropped. */
+			ck_assert_msg(cases[i].live && !tty ? true : strstr(out, "\\x1b") != NULL,
+				      "%s: escaped text missing:\n%s", where, out);
+			if (cases[i].o.quiet)
+				ck_assert_msg(
+				    strncmp(out, "VERDICT: NOT RESTORED", 21) == 0 ||
+					strncmp(out, "\033[1;31mVERDICT: NOT RESTORED", 28) == 0,
+				    "%s: %s", where, out);
+			free(where);
+			free(out);
+		}
+	}
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	hs_stop(&s);
+	free(json);
+}
+END_TEST
+
+/* Markup in names and reasons, a byte that is not UTF-8, controls. */
+#define EVIL_MARKUP EVIL "\377</failure>]]>&amp;<!-- \"'| `x` |\t|"
+
+static bool write_report(const char *format, const struct ac_result *r, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	struct ac_report_opts o = {0};
+	int rc = ac_writer_find(format)->write(f, r, &o);
+	return fclose(f) == 0 && rc == 0;
+}
+
+START_TEST(reports_stay_well_formed_with_hostile_text)
+{
+	struct hs_server s;
+	hs_start(&s, fail500, NULL);
+	char *json = tu_fmt(
+	    "{\"targets\": {\"origin\": \"http://127.0.0.1:%d\"}, \"settings\": {\"confirm\": 1},"
+	    " \"journeys\": [{\"name\": \"home\", \"area\": \"code\", \"owner\": \"web\","
+	    " \"steps\": [{\"url\": \"/\", \"name\": \"front page\", \"assert\": {\"status\": "
+	    "200}}]}]}",
+	    s.port);
+	struct ac_plan *plan = NULL;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	poison_with(r, plan, EVIL_MARKUP);
+	char *base = tu_write_temp("", ".out");
+	char *xml = tu_fmt("%s.xml", base), *js = tu_fmt("%s.json", base),
+	     *md = tu_fmt("%s.md", base);
+	ck_assert(write_report("junit", r, xml));
+	ck_assert(write_report("json", r, js));
+	ck_assert(write_report("markdown", r, md));
+	/* Parsed by strict parsers (python3 is a test dependency, .ci/deps.sh). */
+	char *cmd =
+	    tu_fmt("python3 -c 'import sys, json, xml.dom.minidom as m\n"
+		   "d = m.parse(sys.argv[1])\n"
+		   "assert len(d.getElementsByTagName(\"testcase\")) == 2, \"testcases\"\n"
+		   "j = json.load(open(sys.argv[2], encoding=\"utf-8\", errors=\"strict\"))\n"
+		   "assert j[\"checks\"][0][\"id\"].startswith(\"x\"), j[\"checks\"][0][\"id\"]\n"
+		   "open(sys.argv[3], encoding=\"utf-8\", errors=\"strict\").read()\n' %s %s %s",
+		   xml, js, md);
+	int rc = system(cmd);
+	if (rc != 0) {
+		char *t = tu_read_file(xml);
+		fprintf(stderr, "--- junit:\n%s\n", t);
+		free(t);
+	}
+	ck_assert_msg(rc == 0, "a report is not well-formed (exit %d)", rc);
+	/* Markdown: every table row keeps its five cells. */
+	char *text = tu_read_file(md);
+	assert_inert("markdown", text, strlen(text));
+	for (char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (*l != '|')
+			continue;
+		int pipes = 0;
+		for (char *p = l; *p && *p != '\n'; p++)
+			pipes += *p == '|' && (p == l || p[-1] != '\\');
+		ck_assert_msg(pipes == 6, "table row with %d cells:\n%s", pipes - 1, text);
+	}
+	free(text);
+	free(cmd);
+	unlink(xml);
+	unlink(js);
+	unlink(md);
+	free(xml);
+	free(js);
+	free(md);
+	free(base);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	hs_stop(&s);
+	free(json);
+}
+END_TEST
+
+/* Run the binary on a pseudo-terminal; returns its exit code. */
+static int run_on_pty(const char *const *args, char **out)
+{
+	struct termios raw;
+	memset(&raw, 0, sizeof(raw));
+	cfmakeraw(&raw);
+	int master;
+	pid_t pid = forkpty(&master, NULL, &raw, NULL);
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		size_t n = 0;
+		while (args[n])
+			n++;
+		char **argv = calloc(n + 2, sizeof(char *));
+		argv[0] = (char *)(uintptr_t)tu_env("AC_BIN");
+		for (size_t i = 0; i < n; i++)
+			argv[i + 1] = (char *)(uintptr_t)args[i];
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	struct ac_buf b = AC_BUF_INIT;
+	char chunk[4096];
+	int64_t deadline = tu_now_ms() + 30000;
+	for (;;) {
+		ssize_t k = read(master, chunk, sizeof(chunk));
+		if (k > 0)
+			ac_buf_add(&b, chunk, (size_t)k);
+		else if (k < 0 && errno == EINTR && tu_now_ms() < deadline)
+			continue;
+		else
+			break;
+	}
+	close(master);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	*out = ac_buf_detach(&b);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(loader_errors_on_a_terminal_are_inert)
+{
+	/* A crafted name is refused; the refusal itself must not carry it raw. */
+	const char *json =
+	    "{\"name\": \"x\\u001b]0;pwned\\u0007\\u001b[2J\","
+	    " \"targets\": {\"o\": \"http://127.0.0.1:9\"}, \"journeys\": [{\"name\": "
+	    "\"a\\r\\nVERDICT: RESTORED\\u009b2J\", \"area\": \"co\\u001bde\", \"owner\": "
+	    "\"o\\u0007\", \"steps\": [{\"url\": \"/\", \"name\": \"s\\u007f\"}]}]}";
+	char *path = tu_write_temp(json, ".json");
+	const char *modes[][5] = {{"check", path, "--quiet", NULL},
+				  {"watch", path, "--window", "1s", NULL},
+				  {"lint", path, NULL}};
+	for (size_t m = 0; m < 3; m++) {
+		char *out = NULL;
+		int rc = run_on_pty(modes[m], &out);
+		char *where = tu_fmt("%s on a pty", modes[m][0]);
+		ck_assert_msg(rc == 3, "%s: exit %d\n%s", where, rc, out);
+		assert_inert(where, out, strlen(out));
+		ck_assert_msg(strstr(out, "journeys[0].name: control character"), "%s", out);
+		ck_assert_msg(strstr(out, "journeys[0].steps[0].name: control character"), "%s",
+			      out);
+		free(where);
+		free(out);
+		struct tu_proc p;
+		tu_run(&p, modes[m], NULL, 30);
+		TU_EXPECT(p.exit_code == 3, &p, "%s on a pipe: exit %d", modes[m][0], p.exit_code);
+		assert_inert("stderr on a pipe", p.err, strlen(p.err));
+		assert_inert("stdout on a pipe", p.out, strlen(p.out));
+		tu_proc_release(&p);
+	}
+	/* Arguments quoted back in usage errors. */
+	const char *bad[] = {"check", path, "--rounds", "1\033]0;pwned\007\033[2J\r\nRESTORED",
+			     NULL};
+	char *out = NULL;
+	int rc = run_on_pty(bad, &out);
+	ck_assert_msg(rc == 3, "bad --rounds: exit %d\n%s", rc, out);
+	assert_inert("usage error on a pty", out, strlen(out));
+	ck_assert_msg(strstr(out, "not '1\\x1b]0;pwned"), "%s", out);
+	free(out);
+	free(path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("term");
+	TCase *tc = tcase_create("term");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, loader_reports_thirty_problems_whole);
+	tcase_add_test(tc, scenario_over_the_size_cap_is_refused);
+	tcase_add_test(tc, terminal_writers_escape_control_characters);
+	tcase_add_test(tc, reports_stay_well_formed_with_hostile_text);
+	tcase_add_test(tc, loader_errors_on_a_terminal_are_inert);
+	suite_add_tcase(s, tc);
+	return tu_main(s);
+}
