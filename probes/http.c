@@ -880,6 +880,28 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 		parse_captures(cx, c, cp, s, names);
 		free(cp);
 	}
+	/* A HEAD response has no body: "not_contains" or "size" would always
+	 * hold. Refuse what reads a body. */
+	bool head = strcmp(s->method, "HEAD") == 0;
+	for (size_t i = 0; head && i < s->nasserts; i++) {
+		enum assert_kind k = s->asserts[i].kind;
+		const char *key = k == A_JSON ? "json" : k == A_SIZE ? "size" : "body";
+		if (k == A_STATUS || k == A_HEADER || k == A_DURATION)
+			continue;
+		char *ap2 = kp2(path, "assert"), *kp = kp2(ap2, key);
+		ac_cfg_error(cx, kp, "a HEAD response has no body (use GET to assert on it)");
+		free(kp);
+		free(ap2);
+		break;
+	}
+	for (size_t i = 0; head && i < s->ncaps; i++) {
+		if (s->caps[i].kind == CAP_HEADER || s->caps[i].kind == CAP_COOKIE)
+			continue;
+		char *cp = kp2(path, "capture"), *kp = kp2(cp, s->caps[i].name);
+		ac_cfg_error(cx, kp, "a HEAD response has no body (use GET to capture from it)");
+		free(kp);
+		free(cp);
+	}
 	if (!s->name)
 		s->name = ac_asprintf("%s %s", s->method, s->url ? s->url : "?");
 }
@@ -1364,6 +1386,24 @@ static bool regex_match(struct hrun *h, const struct assertion *a, const char *s
 	return ok;
 }
 
+/* A path without a match is missing unless the part before its first
+ * wildcard is there: "$.failed[*]" of {"failed": []} is a count of 0, of
+ * {"error": "db down"} it is missing (never a count of 0). */
+static bool wildcard_base_exists(const cJSON *doc, const char *path)
+{
+	const char *w1 = strstr(path, "[*]"), *w2 = strstr(path, ".*");
+	const char *w = !w1 ? w2 : !w2 ? w1 : w1 < w2 ? w1 : w2;
+	if (!w)
+		return false;
+	char *base = ac_strndup(path, (size_t)(w - path));
+	const cJSON **m = NULL;
+	size_t nm = 0;
+	int rc = ac_jsonpath_eval(doc, base, &m, &nm, NULL);
+	free(m);
+	free(base);
+	return rc > 0 && nm > 0;
+}
+
 /* Evaluate one assertion into the step result; returns whether it held. */
 static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t duration_ms,
 			   cJSON *doc, bool doc_parsed)
@@ -1466,8 +1506,10 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 			char *e = ar->expected;
 			ar->expected = ac_asprintf("count %s", e);
 			free(e);
-			ar->actual = ac_asprintf("count %.0f", n);
-			ok = true;
+			bool missing = nm == 0 && !wildcard_base_exists(doc, a->subject);
+			ar->actual =
+			    missing ? ac_strdup("(missing)") : ac_asprintf("count %.0f", n);
+			ok = !missing;
 			for (size_t i = 0; i < a->ncmps; i++)
 				ok = ok &&
 				     cmp_numbers(n, a->cmps[i].op, a->cmps[i].value->valuedouble);
@@ -1477,12 +1519,30 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 				ar->actual = ac_strdup("(missing)");
 				ok = false;
 			} else {
+				/* Show the match that failed, not the first one. */
 				ok = true;
+				size_t bk = 0, bi = 0;
 				for (size_t k = 0; k < nm && ok; k++)
 					for (size_t i = 0; i < a->ncmps && ok; i++)
-						ok = cmp_json(h, m[k], &a->cmps[i]);
-				char *t = ac_json_to_text(m[0]);
-				ar->actual = ac_mask_excerpt(h->run->mask, t, strlen(t), 120);
+						if (!(ok = cmp_json(h, m[k], &a->cmps[i]))) {
+							bk = k;
+							bi = i;
+						}
+				char *t = ac_json_to_text(m[bk]);
+				char *ex = ac_mask_excerpt(h->run->mask, t, strlen(t), 120);
+				/* The string "0" and the number 0 print alike. */
+				bool s1 = cJSON_IsString(m[bk]),
+				     s2 = cJSON_IsString(a->cmps[bi].value);
+				if (ok || s1 == s2) {
+					ar->actual = ex;
+				} else {
+					ar->actual =
+					    ac_asprintf("%s (%s)", ex,
+							s1			? "a string"
+							: cJSON_IsNumber(m[bk]) ? "a number"
+										: "not a string");
+					free(ex);
+				}
 				free(t);
 			}
 		}
@@ -1936,6 +1996,12 @@ static bool try_again(struct hrun *h)
 	return false;
 }
 
+/* Statuses that send the client elsewhere (a 304 or a 300 does not). */
+static bool is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
 static void step_done(struct hrun *h, CURLcode rc)
 {
 	const struct step *s = cur_step(h);
@@ -1971,15 +2037,32 @@ static void step_done(struct hrun *h, CURLcode rc)
 		step_fail(h, st, "%s %s: %s", h->sr->method, h->sr->url, why);
 		free(why);
 		ok = false;
-	} else if (h->status >= 300 && h->status < 400 && h->redirects < s->follow) {
+	} else if (is_redirect(h->status) && h->redirects < s->follow) {
 		/* Follow it ourselves: same origin unless allowed, never re-POST. */
 		char *loc = NULL;
 		curl_easy_getinfo(h->easy, CURLINFO_REDIRECT_URL, &loc);
 		char *to = loc ? ac_strdup(loc) : NULL;
 		char *o = to ? origin_of(to) : NULL;
+		char *from = origin_of(h->url);
+		/* https to http is refused even where other hosts are allowed. */
+		bool downgrade =
+		    o && from && ac_starts_with(from, "https:") && !ac_starts_with(o, "https:");
+		free(from);
 		if (!to || !o) {
-			step_fail(h, AC_STATE_FAIL, "redirect %ld to %s: protocol not allowed",
-				  h->status, to ? "an unsupported URL" : "nowhere");
+			if (to)
+				step_fail(
+				    h, AC_STATE_FAIL,
+				    "redirect %ld to an unsupported URL: protocol not allowed",
+				    h->status);
+			else
+				step_fail(h, AC_STATE_FAIL,
+					  "redirect %ld without a Location header", h->status);
+			ok = false;
+		} else if (downgrade) {
+			char *m = masked(h, to);
+			step_fail(h, AC_STATE_FAIL,
+				  "redirect to %s refused: https to http is a downgrade", m);
+			free(m);
 			ok = false;
 		} else if (strcmp(o, h->origin) != 0 && !s->redirect_other_host) {
 			char *m = masked(h, to);
@@ -2008,8 +2091,7 @@ static void step_done(struct hrun *h, CURLcode rc)
 		}
 		free(o);
 		free(to);
-	} else if (h->status >= 300 && h->status < 400 && s->follow > 0 &&
-		   h->redirects >= s->follow) {
+	} else if (is_redirect(h->status) && s->follow > 0 && h->redirects >= s->follow) {
 		step_fail(h, AC_STATE_FAIL, "redirect limit of %d reached", s->follow);
 		ok = false;
 	} else {

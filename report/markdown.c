@@ -41,7 +41,9 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 	cell(out, r->verdict_reason);
 	fputs("\n\n", out);
 	if (r->insecure_tls)
-		fputs("**Warning: TLS verification was off for this run.**\n\n", out);
+		fputs(
+		    "**Warning: TLS verification was off for this run (\"insecure\": true).**\n\n",
+		    out);
 	char a[32];
 	ac_format_utc(a, sizeof(a), r->started_wall_ms);
 	fputs("Scenario *", out);

@@ -250,6 +250,12 @@ static void load_settings(struct ac_cfg *cx, const cJSON *obj)
 		ac_cfg_error(cx, "settings", "timeouts must be positive");
 	if (s->max_body < 1024)
 		ac_cfg_error(cx, "settings.max_body", "must be at least 1KiB");
+	FILE *ca = s->ca_file ? fopen(s->ca_file, "r") : NULL;
+	if (s->ca_file && !ca)
+		ac_cfg_error(cx, "settings.ca_file", "cannot read \"%s\": %s", s->ca_file,
+			     strerror(errno));
+	if (ca)
+		fclose(ca);
 }
 
 static void load_targets(struct ac_cfg *cx, const cJSON *obj)

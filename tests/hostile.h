@@ -39,4 +39,43 @@ int hs_requests(const struct hs_server *s);
 /* Write a whole response with a body and extra header lines ("" for none). */
 void hs_reply(int fd, int status, const char *extra_headers, const char *body);
 
+/* hs_start on another loopback address ("127.0.0.2": another host as far
+ * as origins go). */
+void hs_start_at(struct hs_server *s, const char *addr, hs_handler h, void *ud);
+
+/* A listener that reads nothing: it logs "=== accept" for every connection
+ * (so hs_requests counts connections, e.g. an ftp:// client that would wait
+ * for a greeting) and closes it. */
+void hs_start_counting(struct hs_server *s);
+
+/* Behaviours (handlers) for hs_start:
+ * - hs_drip: 200 with Content-Length 100, then one body byte a second;
+ * - hs_partial: 200 with Content-Length 1000, 10 bytes, then close;
+ * - hs_partial_chunked: a chunked 200 that stops before the last chunk. */
+void hs_drip(int fd, const struct hs_request *req, void *ud);
+void hs_partial(int fd, const struct hs_request *req, void *ud);
+void hs_partial_chunked(int fd, const struct hs_request *req, void *ud);
+
+/* TLS servers: `openssl s_server -HTTP` on 127.0.0.1, serving files from a
+ * directory (each file holds a whole HTTP response). hs_tls_certs makes a
+ * temporary directory with a throwaway CA (ca.pem) and certificates
+ * NAME.pem/NAME.key: "good" (signed by the CA, for 127.0.0.1 and
+ * localhost), "expired" (signed by the CA, valid only in January 2020),
+ * "wronghost" (signed by the CA, for other.example only) and "self"
+ * (self-signed, for 127.0.0.1 and localhost). */
+struct hs_tls {
+	pid_t pid;
+	int port;
+	char *dir; /* not owned */
+	char *out; /* s_server's output: "FILE:name" for every file served */
+};
+char *hs_tls_certs(void);
+void hs_tls_certs_remove(char *dir); /* and frees dir */
+/* Write DIR/NAME holding a whole HTTP response. */
+void hs_tls_file(const char *dir, const char *name, const char *response);
+void hs_tls_start(struct hs_tls *t, char *dir, const char *cert);
+void hs_tls_stop(struct hs_tls *t);
+/* Files s_server served so far. */
+int hs_tls_served(const struct hs_tls *t);
+
 #endif
