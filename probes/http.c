@@ -1114,7 +1114,10 @@ static void set_capture(struct hrun *h, const char *name, const char *value, boo
 	h->caps[h->ncaps].name = ac_strdup(name);
 	h->caps[h->ncaps].value = ac_strdup(value);
 	h->ncaps++;
-	if (secret)
+	/* A captured secret belongs to this run's mask. One shorter than the
+	 * loader's minimum ("1") would blank that text everywhere: it is left to
+	 * masking by header name (Cookie, Authorization, ...). */
+	if (secret && strlen(value) >= AC_SECRET_MIN_BYTES)
 		ac_mask_add(h->run->mask, value);
 }
 

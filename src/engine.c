@@ -17,6 +17,7 @@ struct slot {
 	struct ac_probe_run run;
 	struct ac_timer timer;
 	struct engine *e;
+	struct ac_mask *learnt; /* run->mask: the plan's secrets and this run's */
 	bool started;
 };
 
@@ -61,6 +62,37 @@ void ac_probe_finish(struct ac_probe_run *run)
 		run->on_finish(run);
 }
 
+static void remask(const struct ac_mask *m, char **text)
+{
+	if (!*text)
+		return;
+	char *masked = ac_mask_apply(m, *text);
+	free(*text);
+	*text = masked;
+}
+
+static void mask_sample(const struct ac_mask *m, struct ac_sample *s)
+{
+	remask(m, &s->reason);
+	remask(m, &s->evidence);
+	remask(m, &s->observed);
+	for (size_t i = 0; i < s->nsteps; i++) {
+		struct ac_step_result *st = &s->steps[i];
+		remask(m, &st->name);
+		remask(m, &st->url);
+		remask(m, &st->reason);
+		remask(m, &st->excerpt);
+		remask(m, &st->served_by);
+		for (size_t j = 0; j < st->nasserts; j++) {
+			remask(m, &st->asserts[j].what);
+			remask(m, &st->asserts[j].expected);
+			remask(m, &st->asserts[j].actual);
+		}
+	}
+	for (size_t i = 0; i < s->nfigures; i++)
+		remask(m, &s->figures[i].note);
+}
+
 static void on_finish(struct ac_probe_run *run)
 {
 	struct slot *sl = run->engine_ud;
@@ -75,18 +107,11 @@ static void on_finish(struct ac_probe_run *run)
 		/* A kind that finished without saying how it went measured nothing. */
 		ac_sample_set(&run->sample, AC_STATE_ERROR, "probe finished without a result");
 	}
-	/* Reasons and evidence may quote what the product said: mask once more
-	 * with everything learnt so far. */
-	if (run->sample.reason) {
-		char *m = ac_mask_apply(run->mask, run->sample.reason);
-		free(run->sample.reason);
-		run->sample.reason = m;
-	}
-	if (run->sample.evidence) {
-		char *m = ac_mask_apply(run->mask, run->sample.evidence);
-		free(run->sample.evidence);
-		run->sample.evidence = m;
-	}
+	/* Everything the sample says may quote what the product said, and a
+	 * secret learnt at a later step was not known when an earlier step was
+	 * written down: mask the whole sample once more with what this run
+	 * learnt, before the run's mask goes away with it. */
+	mask_sample(run->mask, &run->sample);
 	/* Fleet agreement compares observations: a value is one. */
 	if (!run->sample.observed && run->sample.has_value)
 		run->sample.observed = ac_asprintf("%.15g", run->sample.value);
@@ -130,12 +155,14 @@ static void start_more(struct engine *e, int64_t round_deadline, int round)
 		struct slot *sl = &e->slots[i];
 		struct ac_probe_run *run = &sl->run;
 		const struct ac_check *c = &e->plan->checks[i];
+		ac_mask_destroy(sl->learnt);
 		memset(sl, 0, sizeof(*sl));
 		sl->e = e;
+		sl->learnt = ac_mask_create_scoped(e->plan->mask);
 		run->check = c;
 		run->plan = e->plan;
 		run->loop = e->loop;
-		run->mask = e->plan->mask;
+		run->mask = sl->learnt;
 		run->services = &e->services;
 		run->memory = &e->memory[i];
 		run->round = round;
@@ -200,6 +227,11 @@ static void run_round(struct engine *e, int round, int64_t round_deadline)
 			abort_run(sl, interrupted_why(e), true);
 		ac_judge_record(&e->res->checks[i], &sl->run.sample);
 		ac_sample_release(&sl->run.sample);
+		/* What the run learnt (session cookies, tokens) goes with it: its
+		 * sample is masked already, and a watch must not collect them. */
+		ac_mask_destroy(sl->learnt);
+		sl->learnt = NULL;
+		sl->run.mask = NULL;
 	}
 }
 
@@ -337,6 +369,8 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	ac_services_release(&e.services);
 	ac_loop_destroy(e.loop);
 	free(e.memory);
+	for (size_t i = 0; i < plan->nchecks; i++)
+		ac_mask_destroy(e.slots[i].learnt);
 	free(e.slots);
 	return r;
 }

@@ -29,8 +29,9 @@ struct needle {
 struct ac_mask {
 	struct needle *needles;
 	size_t n, alloc;
-	int head[256];	 /* first needle starting with each byte, or -1 */
-	bool start[256]; /* a match can start at this character */
+	int head[256];		      /* first needle starting with each byte, or -1 */
+	bool start[256];	      /* a match can start at this character */
+	const struct ac_mask *parent; /* consulted too (a run's mask: the plan's) */
 };
 
 struct ac_mask *ac_mask_create(void)
@@ -38,6 +39,13 @@ struct ac_mask *ac_mask_create(void)
 	struct ac_mask *m = ac_calloc(1, sizeof(struct ac_mask));
 	for (size_t i = 0; i < AC_ARRAY_LEN(m->head); i++)
 		m->head[i] = -1;
+	return m;
+}
+
+struct ac_mask *ac_mask_create_scoped(const struct ac_mask *parent)
+{
+	struct ac_mask *m = ac_mask_create();
+	m->parent = parent;
 	return m;
 }
 
@@ -167,7 +175,7 @@ void ac_mask_add_pair(struct ac_mask *m, const char *user, const char *password)
 
 size_t ac_mask_count(const struct ac_mask *m)
 {
-	return m ? m->n : 0;
+	return m ? m->n + ac_mask_count(m->parent) : 0;
 }
 
 static int hexval(unsigned char c)
@@ -304,31 +312,48 @@ static size_t longest_from(const struct ac_mask *m, int head, const unsigned cha
 	return best;
 }
 
+/* The longest span at t[i] that decodes to one of m's needles (0: none). */
+static size_t longest_at(const struct ac_mask *m, const unsigned char *t, size_t n, size_t i)
+{
+	unsigned char c = t[i];
+	size_t best = 0;
+	if (m->head[c] >= 0)
+		best = longest_from(m, m->head[c], t, n, i);
+	if (c == '%' || c == '\\') {
+		unsigned char d[4];
+		size_t nb;
+		if (decode_escape(t, n, i, d, &nb) && m->head[d[0]] >= 0) {
+			size_t l = longest_from(m, m->head[d[0]], t, n, i);
+			best = l > best ? l : best;
+		}
+	} else if (c == '+' && m->head[' '] >= 0) {
+		size_t l = longest_from(m, m->head[' '], t, n, i);
+		best = l > best ? l : best;
+	}
+	return best;
+}
+
 /* Replace every span of text that decodes to a needle; overlapping spans
  * become one AC_MASK_TEXT. */
 static void mask_needles(const struct ac_mask *m, const unsigned char *t, size_t n,
 			 struct ac_buf *out)
 {
+	bool start[256];
+	memcpy(start, m->start, sizeof(start));
+	for (const struct ac_mask *k = m->parent; k; k = k->parent)
+		for (size_t c = 0; c < sizeof(start); c++)
+			start[c] |= k->start[c];
 	size_t copied = 0, span_start = 0, span_end = 0;
 	bool open = false;
 	for (size_t i = 0; i < n; i++) {
-		while (i < n && !m->start[t[i]])
+		while (i < n && !start[t[i]])
 			i++;
 		if (i == n)
 			break;
-		unsigned char c = t[i];
+		/* This mask's needles and its parents', in the same pass. */
 		size_t best = 0;
-		if (m->head[c] >= 0)
-			best = longest_from(m, m->head[c], t, n, i);
-		if (c == '%' || c == '\\') {
-			unsigned char d[4];
-			size_t nb;
-			if (decode_escape(t, n, i, d, &nb) && m->head[d[0]] >= 0) {
-				size_t l = longest_from(m, m->head[d[0]], t, n, i);
-				best = l > best ? l : best;
-			}
-		} else if (c == '+' && m->head[' '] >= 0) {
-			size_t l = longest_from(m, m->head[' '], t, n, i);
+		for (const struct ac_mask *k = m; k; k = k->parent) {
+			size_t l = k->n ? longest_at(k, t, n, i) : 0;
 			best = l > best ? l : best;
 		}
 		if (!best)
@@ -418,7 +443,7 @@ char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len)
 	struct ac_buf b = AC_BUF_INIT;
 	if (!text)
 		return ac_buf_detach(&b);
-	if (m && m->n)
+	if (ac_mask_count(m))
 		mask_needles(m, (const unsigned char *)text, len, &b);
 	else
 		ac_buf_add(&b, text, len);

@@ -31,12 +31,18 @@
 struct ac_mask;
 
 struct ac_mask *ac_mask_create(void);
+/* A mask for what one probe run learns (captured cookies and tokens): it
+ * masks its own secrets and its parent's, and is destroyed with the run, so
+ * a long watch does not collect every session cookie it ever saw. parent
+ * must outlive it and not change while it is used. */
+struct ac_mask *ac_mask_create_scoped(const struct ac_mask *parent);
 void ac_mask_destroy(struct ac_mask *m);
 
 /* Remember a secret value (copied). Empty values are ignored. */
 void ac_mask_add(struct ac_mask *m, const char *secret);
 /* Remember user:password as Basic authentication would send it. */
 void ac_mask_add_pair(struct ac_mask *m, const char *user, const char *password);
+/* Secrets known, the parent's included. */
 size_t ac_mask_count(const struct ac_mask *m);
 
 /* A copy of text with every known secret replaced by AC_MASK_TEXT, and

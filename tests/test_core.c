@@ -602,6 +602,35 @@ START_TEST(excerpt_escapes_and_keeps_utf8_whole)
 }
 END_TEST
 
+/* A run's mask: its own secrets and its parent's, in one pass (a span
+ * covering both is one mask), and the parent unchanged when it goes. */
+START_TEST(mask_scoped_to_a_run)
+{
+	struct ac_mask *plan = ac_mask_create();
+	ac_mask_add(plan, "plan-secret");
+	struct ac_mask *run = ac_mask_create_scoped(plan);
+	ac_mask_add(run, "cookie-1234");
+	struct ac_mask *alone = ac_mask_create();
+	ac_mask_add(alone, "cookie-1234");
+	ck_assert_uint_eq(ac_mask_count(run), ac_mask_count(plan) + ac_mask_count(alone));
+	ac_mask_destroy(alone);
+	char *m = ac_mask_apply(run, "a plan-secret b cookie%2D1234 c plan-secretcookie-1234 d");
+	ck_assert_str_eq(m, "a *** b *** c ****** d");
+	free(m);
+	ac_mask_add(run, "secretcook");
+	m = ac_mask_apply(run, "plan-secretcookie-1234");
+	ck_assert_str_eq(m, "***");
+	free(m);
+	size_t before = ac_mask_count(plan);
+	ac_mask_destroy(run);
+	ck_assert_uint_eq(ac_mask_count(plan), before);
+	m = ac_mask_apply(plan, "plan-secret cookie-1234");
+	ck_assert_str_eq(m, "*** cookie-1234");
+	free(m);
+	ac_mask_destroy(plan);
+}
+END_TEST
+
 START_TEST(util_parsers)
 {
 	int64_t ms;
@@ -653,6 +682,7 @@ int main(void)
 	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
 	tcase_add_test(tc, loader_checks_assertion_shapes);
 	tcase_add_test(tc, util_parsers);
+	tcase_add_test(tc, mask_scoped_to_a_run);
 	tcase_add_test(tc, excerpt_escapes_and_keeps_utf8_whole);
 	tcase_add_test(tc, json_many_members_and_distant_duplicates);
 	tcase_add_test(tc, loader_unique_names_across_many_checks);

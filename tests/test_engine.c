@@ -20,6 +20,8 @@ static int stop_at_round;
 static int retry_every;		   /* passes in rounds divisible by this are "after a retry" */
 static bool leave_state_unset;	   /* finish without saying how it went */
 static int64_t wall_step_at_round; /* step the wall clock back an hour in this round */
+static bool learn_secrets;	   /* each run learns a fresh "session cookie" */
+static size_t mask_count_first, mask_count_seen; /* in the first run, in the last */
 
 static void fake_start(struct ac_probe_run *run)
 {
@@ -30,6 +32,19 @@ static void fake_start(struct ac_probe_run *run)
 	if (leave_state_unset) {
 		ac_probe_finish(run);
 		return;
+	}
+	if (learn_secrets) {
+		/* As a journey does: a step quotes a token the server handed out,
+		 * then the token is learnt as a secret (a later capture). */
+		char *token = ac_asprintf("sess-%08d-%s", run->round, run->check->id);
+		struct ac_step_result *stp = ac_sample_add_step(&run->sample);
+		stp->name = ac_strdup("login");
+		stp->excerpt = ac_asprintf("{\"session\": \"%s\"}", token);
+		ac_mask_add(run->mask, token);
+		mask_count_seen = ac_mask_count(run->mask);
+		if (!mask_count_first)
+			mask_count_first = mask_count_seen;
+		free(token);
 	}
 	enum ac_state st = script(run->round, run->check);
 	ac_sample_set(&run->sample, st, st == AC_STATE_PASS ? NULL : "scripted %s",
@@ -367,6 +382,39 @@ START_TEST(wall_clock_stepped_back_keeps_report_times_in_order)
 }
 END_TEST
 
+/* A watch whose journey learns a fresh session cookie every run: the
+ * secret belongs to that run, masks what the run wrote (a step recorded
+ * before the secret was learnt included), and is dropped with it, so the
+ * mask and the heap stay flat over thousands of rounds. */
+START_TEST(secrets_learnt_in_a_run_are_masked_and_dropped_with_it)
+{
+	script = all_pass;
+	learn_secrets = true;
+	struct ac_plan *p = fake_plan(two_checks);
+	size_t plan_secrets = ac_mask_count(p->mask);
+	p->settings.window_ms = 6000LL * 15000;
+	ac_fake_clock_init(&fclock, 1764000000000LL);
+	struct ac_run_opts o = {
+	    .mode = AC_MODE_WATCH, .clock = &fclock.clock, .on_round = on_round_measure};
+	struct ac_error err = {0};
+	struct ac_result *r = ac_engine_run(p, &o, &err);
+	learn_secrets = false;
+	ck_assert_int_eq(r->rounds, 6000);
+	/* the last run's mask knew the plan's secrets and its own, no more
+	 * than the first run's did */
+	ck_assert_uint_gt(mask_count_first, plan_secrets);
+	ck_assert_uint_eq(mask_count_seen, mask_count_first);
+	ck_assert_uint_eq(ac_mask_count(p->mask), plan_secrets);
+	const struct ac_sample *last = &r->checks[0].last;
+	ck_assert_uint_eq(last->nsteps, 1);
+	ck_assert_str_eq(last->steps[0].excerpt, "{\"session\": \"***\"}");
+	ck_assert_msg(heap_at[1] <= heap_at[0] + 16384, "heap grew from %zu to %zu bytes",
+		      heap_at[0], heap_at[1]);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -384,6 +432,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, notes_rewritten_every_round_do_not_leak);
 	tcase_add_test(tc, probe_finishing_without_a_result_is_an_error);
 	tcase_add_test(tc, wall_clock_stepped_back_keeps_report_times_in_order);
+	tcase_add_test(tc, secrets_learnt_in_a_run_are_masked_and_dropped_with_it);
 	suite_add_tcase(s, tc);
 	return s;
 }
