@@ -1715,13 +1715,15 @@ static void add_header(struct hrun *h, const char *name, const char *value)
 	free(line);
 }
 
-/* Add the persona's and the step's headers, expanded. Only a captured value
- * can hold a line break (the loader refuses them): one would inject headers
- * of the server's choosing, so the step fails and nothing is sent. A FAIL,
- * not an ERROR: the product handed out a value no header can carry. */
-static bool add_step_headers(struct hrun *h, const struct step *s)
+/* Add the persona's and the step's headers, expanded. The persona's are
+ * credentials for the target: they go to the target's origin only, never to
+ * a step's absolute URL elsewhere. Only a captured value can hold a line
+ * break (the loader refuses them): one would inject headers of the server's
+ * choosing, so the step fails and nothing is sent. A FAIL, not an ERROR:
+ * the product handed out a value no header can carry. */
+static bool add_step_headers(struct hrun *h, const struct step *s, bool to_target)
 {
-	for (int k = 0; k < 2; k++) {
+	for (int k = to_target ? 0 : 1; k < 2; k++) {
 		const struct kv *kv = k == 0 ? h->j->persona_headers : s->headers;
 		size_t n = k == 0 ? h->j->npersona_headers : s->nheaders;
 		for (size_t i = 0; i < n; i++) {
@@ -1808,6 +1810,7 @@ static void send_request(struct hrun *h)
 	remove_easy(h); /* the previous request's, if still there */
 	char *o = origin_of(h->url);
 	bool have = o && use_jar(h, o);
+	bool to_target = o && h->origin && strcmp(o, h->origin) == 0;
 	free(o);
 	if (!have) {
 		step_fail(h, AC_STATE_ERROR, "cannot prepare a request to %s", h->url);
@@ -1835,7 +1838,7 @@ static void send_request(struct hrun *h)
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	h->errbuf[0] = '\0';
 	/* A redirect to another origin carries none of the step's headers. */
-	if (!h->other_origin && !add_step_headers(h, s)) {
+	if (!h->other_origin && !add_step_headers(h, s, to_target)) {
 		refuse_request(h);
 		return;
 	}

@@ -835,6 +835,50 @@ START_TEST(cookies_never_cross_to_another_port)
 }
 END_TEST
 
+/* --- a persona's headers go to the target only ---------------------------- */
+
+static void ok_empty(int fd, const struct hs_request *q, void *ud)
+{
+	(void)q;
+	(void)ud;
+	hs_reply(fd, 200, "", "{}");
+}
+
+/* A step with an absolute URL to another origin gets its own headers but
+ * never the persona's: those are credentials for the target. */
+START_TEST(persona_headers_never_go_to_another_origin)
+{
+	struct hs_server a, b;
+	hs_start(&a, ok_empty, NULL);
+	hs_start(&b, ok_empty, NULL);
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\"},"
+	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+	    " \"personas\": {\"member\": {\"headers\": {\"Authorization\": \"Bearer "
+	    "persona-canary-token\", \"X-Api-Key\": \"persona-canary-key\"}}},"
+	    " \"journeys\": [" J("j", "\"persona\": \"member\", \"steps\": [{\"url\": \"/mine\"}, "
+				      "{\"url\": \"http://127.0.0.1:%d/elsewhere\", \"headers\": "
+				      "{\"X-Step\": \"own\"}}]") "]}",
+	    a.port, b.port);
+	char *path = tu_write_temp(json, ".json");
+	struct tu_proc p;
+	run_check(&p, path);
+	char *la = hs_log(&a), *lb = hs_log(&b);
+	TU_EXPECT(p.exit_code == 0, &p, "exit %d", p.exit_code);
+	ck_assert_msg(strstr(la, "persona-canary-token") && strstr(la, "persona-canary-key"), "%s",
+		      la);
+	ck_assert_int_eq(hs_requests(&b), 1);
+	ck_assert_msg(!strstr(lb, "persona-canary"), "%s", lb);
+	ck_assert_msg(strstr(lb, "X-Step: own"), "%s", lb);
+	free(la);
+	free(lb);
+	tu_proc_release(&p);
+	hs_stop(&b);
+	free(json);
+	stop_free(&a, path, NULL);
+}
+END_TEST
+
 /* --- the test case -------------------------------------------------------- */
 
 TCase *http_trust_tcase(void)
@@ -854,5 +898,6 @@ TCase *http_trust_tcase(void)
 	tcase_add_test(tc, url_secret_with_ampersand_is_sent_whole_and_masked);
 	tcase_add_test(tc, url_that_cannot_be_built_sends_nothing);
 	tcase_add_test(tc, cookies_never_cross_to_another_port);
+	tcase_add_test(tc, persona_headers_never_go_to_another_origin);
 	return tc;
 }
