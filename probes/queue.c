@@ -230,7 +230,11 @@ static void queue_abort(struct ac_probe_run *run)
 	const struct queue_config *qc = run->check->config;
 	if (qc->backend->abort)
 		qc->backend->abort(run, qc->bconfig);
-	if (!run->finished)
+	if (run->finished)
+		return;
+	if (run->interrupted)
+		ac_queue_failed(run, "%s: %s", qc->preset, run->interrupted);
+	else
 		ac_queue_failed(run, "%s: timed out after %lld ms", qc->preset,
 				(long long)(run->deadline_ms - run->started_ms));
 }

@@ -259,7 +259,8 @@ static void redis_abort(struct ac_probe_run *run)
 	ac_redis_batch_cancel(run->services, rr->batch);
 	run->state = NULL;
 	free(rr);
-	ac_sample_set(&run->sample, AC_STATE_ERROR, "redis: no answer before the deadline");
+	ac_sample_set(&run->sample, AC_STATE_ERROR, "redis: %s",
+		      run->interrupted ? run->interrupted : "no answer before the deadline");
 	ac_probe_finish(run);
 }
 

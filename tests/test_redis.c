@@ -508,6 +508,53 @@ START_TEST(urls_with_ipv6_literals_and_encoded_credentials)
 }
 END_TEST
 
+/* SIGTERM while a Redis check and a queue check wait on a silent server:
+ * nothing was measured, so both say they were interrupted (not "timed out")
+ * and the run is INCONCLUSIVE, at once. */
+START_TEST(signal_while_waiting_on_redis_is_not_a_timeout)
+{
+	int port;
+	int silent = tu_listen(&port);
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"10s\", "
+	    "\"round_timeout\": \"20s\"}, \"redis\": {\"r\": \"redis://127.0.0.1:%d\"}, "
+	    "\"checks\": [{\"kind\": \"redis\", \"name\": \"ping\", \"area\": \"jobs\", "
+	    "\"owner\": \"o\", \"redis\": \"r\", \"command\": [\"EXISTS\", \"k\"], \"expect\": "
+	    "{\"==\": 0}}, " Q("jobs", "sidekiq", "default", "r") "]}",
+	    port);
+	char *path = tu_write_temp(json, ".json");
+	char *op = tu_fmt("%s.stdout", path);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (!freopen(op, "w", stdout) || !freopen("/dev/null", "w", stderr))
+			_exit(127);
+		setenv("NO_COLOR", "1", 1);
+		execl(tu_env("AC_BIN"), "allclear", "check", "--verbose", path, (char *)NULL);
+		_exit(127);
+	}
+	usleep(800 * 1000);
+	kill(pid, SIGTERM);
+	int64_t t0 = tu_now_ms();
+	int status;
+	waitpid(pid, &status, 0);
+	int64_t took = tu_now_ms() - t0;
+	char *out = tu_read_file(op);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %d\n%s", status, out);
+	ck_assert_int_lt(took, 2000);
+	ck_assert_msg(strstr(out, "redis: interrupted (SIGTERM)"), "%s", out);
+	ck_assert_msg(strstr(out, "sidekiq: interrupted (SIGTERM)"), "%s", out);
+	ck_assert_msg(!strstr(out, "deadline") && !strstr(out, "timed out"), "%s", out);
+	unlink(op);
+	unlink(path);
+	free(out);
+	free(op);
+	free(path);
+	free(json);
+	close(silent);
+}
+END_TEST
+
 START_TEST(hostile_servers_end_in_error_not_in_memory)
 {
 	int p1, p2, p3, p4, p5;
@@ -581,6 +628,7 @@ int main(void)
 	tcase_add_test(tc, preset_sidekiq_with_the_real_library);
 	tcase_add_test(tc, preset_counts_every_process_and_keeps_server_errors);
 	tcase_add_test(tc, urls_with_ipv6_literals_and_encoded_credentials);
+	tcase_add_test(tc, signal_while_waiting_on_redis_is_not_a_timeout);
 	tcase_add_test(tc, presets_bullmq_and_bee_queue_with_the_real_libraries);
 	tcase_add_test(tc, preset_resque_layout);
 	tcase_add_test(tc, raw_commands_allowlist_and_absent_keys);
