@@ -10,7 +10,7 @@ cd "$ROOT"
 BUILD=${AC_BUILD_DIR:-build}
 STACK="$ROOT/demo/stack.sh"
 SCENARIO="$ROOT/scenarios/demo.json"
-BASE=${AC_DEMO_PORT_BASE:-47100}
+BASE=${AC_DEMO_PORT_BASE:-27100}
 export AC_DEMO_PORT_BASE=$BASE
 export AC_DEMO_SHOP="$ROOT/$BUILD/demo/allclear-demo-shop"
 

@@ -10,13 +10,13 @@
 #   demo/stack.sh break edge-stale|flag-eu|sessions|search|retry-storm|bad-rows
 #
 # State: AC_DEMO_STATE (default $TMPDIR/allclear-demo). Ports from
-# AC_DEMO_PORT_BASE (default 47100): origin +1, edge-us +2, edge-eu +3,
+# AC_DEMO_PORT_BASE (default 27100): origin +1, edge-us +2, edge-eu +3,
 # PostgreSQL +10, Redis +11.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${AC_DEMO_STATE:-${TMPDIR:-/tmp}/allclear-demo}
-BASE=${AC_DEMO_PORT_BASE:-47100}
+BASE=${AC_DEMO_PORT_BASE:-27100}
 SHOP=${AC_DEMO_SHOP:-$ROOT/build/demo/allclear-demo-shop}
 ORIGIN_PORT=$((BASE + 1))
 EDGE_US_PORT=$((BASE + 2))

@@ -58,7 +58,10 @@ if ! cmp -s "$ROOT/tests/fixtures/package.json" "$NODE_DIR/package.json" || [ ! 
 fi
 export AC_TEST_NODE_MODULES="$NODE_DIR/node_modules"
 
-export AC_TEST_PORT_BASE=${AC_TEST_PORT_BASE:-47300}
+# Fixed ports sit below the kernel's ephemeral range (32768-60999), where
+# the hostile test servers' OS-assigned ports and client sockets live.
+export AC_TEST_PORT_BASE=${AC_TEST_PORT_BASE:-27300}
+export AC_TEST_DEMO_PORT_BASE=${AC_TEST_DEMO_PORT_BASE:-27500}
 export AC_TEST_STATE=${AC_TEST_STATE:-$(mktemp -d "${TMPDIR:-/tmp}/allclear-tests-XXXXXX")}
 chmod 755 "$AC_TEST_STATE"
 stop_servers() { bash "$ROOT/tests/servers.sh" stop >/dev/null 2>&1 || true; }
@@ -92,7 +95,7 @@ if [ $QUICK = 0 ]; then
 	# the tree does not grow). A crash fails the run and counts as a failure.
 	echo "== fuzzers (${AC_FUZZ_SECONDS:=30} s each)"
 	for f in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		name=$(basename "$f")
 		work="$AC_TEST_STATE/fuzz-$name"
 		mkdir -p "$work/corpus"

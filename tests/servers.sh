@@ -6,12 +6,12 @@
 #   tests/servers.sh env      print export lines for the tests
 #   tests/servers.sh stop     stop both and remove the state directory
 #
-# Ports: AC_TEST_PORT_BASE (default 47200) + 10 for PostgreSQL, + 11 for Redis.
+# Ports: AC_TEST_PORT_BASE (default 27200) + 10 for PostgreSQL, + 11 for Redis.
 # initdb refuses root: as root, the cluster runs as the postgres user.
 set -euo pipefail
 
 STATE=${AC_TEST_STATE:-${TMPDIR:-/tmp}/allclear-test-servers}
-BASE=${AC_TEST_PORT_BASE:-47200}
+BASE=${AC_TEST_PORT_BASE:-27200}
 PG_PORT=$((BASE + 10))
 REDIS_PORT=$((BASE + 11))
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}

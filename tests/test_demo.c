@@ -37,7 +37,7 @@ static void setup(void)
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
 	setenv("AC_DEMO_STATE", state, 1);
 	setenv("AC_DEMO_PORT_BASE",
-	       getenv("AC_TEST_DEMO_PORT_BASE") ? getenv("AC_TEST_DEMO_PORT_BASE") : "47500", 1);
+	       getenv("AC_TEST_DEMO_PORT_BASE") ? getenv("AC_TEST_DEMO_PORT_BASE") : "27500", 1);
 	char *shop = tu_fmt("%s/demo/allclear-demo-shop", tu_env("AC_BUILD_ROOT"));
 	setenv("AC_DEMO_SHOP", shop, 1);
 	free(shop);
