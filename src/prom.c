@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,26 +16,71 @@ static bool name_char(char c, bool first)
 	       (!first && isdigit((unsigned char)c));
 }
 
-static double parse_value(const char *s, const char *e, bool *ok)
+static bool ieq(const char *s, size_t n, const char *word)
 {
-	char buf[64];
-	size_t n = (size_t)(e - s);
-	*ok = n > 0 && n < sizeof(buf);
-	if (!*ok)
-		return NAN;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if (strcasecmp(buf, "nan") == 0)
-		return NAN;
-	if (strcasecmp(buf, "+inf") == 0 || strcasecmp(buf, "inf") == 0 ||
-	    strcasecmp(buf, "+infinity") == 0 || strcasecmp(buf, "infinity") == 0)
-		return INFINITY;
-	if (strcasecmp(buf, "-inf") == 0 || strcasecmp(buf, "-infinity") == 0)
-		return -INFINITY;
-	char *end;
-	double v = strtod(buf, &end);
-	*ok = *end == '\0';
-	return v;
+	return strlen(word) == n && strncasecmp(s, word, n) == 0;
+}
+
+int ac_prom_number(const char *s, size_t n, double *out)
+{
+	if (ieq(s, n, "nan")) {
+		*out = NAN;
+		return 0;
+	}
+	if (ieq(s, n, "inf") || ieq(s, n, "+inf") || ieq(s, n, "infinity") ||
+	    ieq(s, n, "+infinity")) {
+		*out = INFINITY;
+		return 0;
+	}
+	if (ieq(s, n, "-inf") || ieq(s, n, "-infinity")) {
+		*out = -INFINITY;
+		return 0;
+	}
+	/* [+-] digits [. digits] [e [+-] digits], at least one digit before
+	 * the exponent: no hex, no nan(...), no spaces, nothing after. */
+	size_t i = 0, digits = 0;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	while (i < n && isdigit((unsigned char)s[i]))
+		i++, digits++;
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++, digits++;
+	}
+	if (digits == 0)
+		return -1;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t ed = 0;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++, ed++;
+		if (ed == 0)
+			return -1;
+	}
+	if (i != n)
+		return -1;
+	char *copy = ac_strndup(s, n), *end;
+	double v = strtod(copy, &end);
+	bool whole = *end == '\0';
+	free(copy);
+	if (!whole)
+		return -1;
+	*out = v; /* an overflow is an infinity, and is kept as one */
+	return 0;
+}
+
+const char *ac_prom_fmt(double v, char *buf, size_t size)
+{
+	if (isnan(v))
+		snprintf(buf, size, "NaN");
+	else if (isinf(v))
+		snprintf(buf, size, "%s", v > 0 ? "+Inf" : "-Inf");
+	else
+		snprintf(buf, size, "%.15g", v);
+	return buf;
 }
 
 static void sample_release(struct ac_prom_sample *s)
@@ -52,6 +98,7 @@ void ac_prom_scrape_release(struct ac_prom_scrape *sc)
 	for (size_t i = 0; i < sc->n; i++)
 		sample_release(&sc->s[i]);
 	free(sc->s);
+	free(sc->bykey);
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -69,22 +116,56 @@ static char *series_key(const struct ac_prom_sample *s)
 		pairs[i][1] = s->lvalues[i];
 	}
 	qsort(pairs, s->nlabels, sizeof(pairs[0]), cmp_label);
+	/* Values escaped as the format writes them, so that no two label sets
+	 * share a key; an empty value is the same series as no label, as in
+	 * Prometheus. */
 	struct ac_buf b = AC_BUF_INIT;
 	ac_buf_adds(&b, s->name);
 	ac_buf_addc(&b, '{');
-	for (size_t i = 0; i < s->nlabels; i++)
-		ac_buf_addf(&b, "%s%s=\"%s\"", i ? "," : "", pairs[i][0], pairs[i][1]);
+	bool first = true;
+	for (size_t i = 0; i < s->nlabels; i++) {
+		if (!pairs[i][1][0])
+			continue;
+		ac_buf_addf(&b, "%s%s=\"", first ? "" : ",", pairs[i][0]);
+		first = false;
+		for (const char *c = pairs[i][1]; *c; c++) {
+			if (*c == '\\' || *c == '"')
+				ac_buf_addc(&b, '\\');
+			if (*c == '\n')
+				ac_buf_adds(&b, "\\n");
+			else
+				ac_buf_addc(&b, *c);
+		}
+		ac_buf_addc(&b, '"');
+	}
 	ac_buf_addc(&b, '}');
 	return ac_buf_detach(&b);
 }
 
-/* Parse one sample line [p, e). */
-static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static const char *token_end(const char *p, const char *e)
+{
+	while (p < e && *p != ' ' && *p != '\t')
+		p++;
+	return p;
+}
+
+/* Parse one sample line [p, e); *why says what is wrong with it. */
+static int parse_line(const char *p, const char *e, bool om, struct ac_prom_sample *s,
+		      const char **why)
 {
 	memset(s, 0, sizeof(*s));
+	*why = "not a valid sample";
 	const char *n = p;
 	if (p < e && *p == '{') {
 		/* OpenMetrics-style quoted UTF-8 names are not supported. */
+		*why = "quoted metric names are not supported";
 		return -1;
 	}
 	while (p < e && name_char(*p, p == n))
@@ -95,8 +176,7 @@ static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
 	if (p < e && *p == '{') {
 		p++;
 		for (;;) {
-			while (p < e && (*p == ' ' || *p == '\t'))
-				p++;
+			p = skip_ws(p, e);
 			if (p < e && *p == '}') {
 				p++;
 				break;
@@ -104,9 +184,19 @@ static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
 			const char *ln = p;
 			while (p < e && name_char(*p, p == ln) && *p != ':')
 				p++;
-			if (p == ln || p >= e || *p != '=' || s->nlabels >= AC_PROM_MAX_LABELS)
+			if (p == ln || p >= e || *p != '=')
 				return -1;
+			if (s->nlabels >= AC_PROM_MAX_LABELS) {
+				*why = "more than 32 labels";
+				return -1;
+			}
 			char *lname = ac_strndup(ln, (size_t)(p - ln));
+			for (size_t i = 0; i < s->nlabels; i++)
+				if (strcmp(s->lnames[i], lname) == 0) {
+					free(lname);
+					*why = "a label given twice";
+					return -1;
+				}
 			p++;
 			if (p >= e || *p != '"') {
 				free(lname);
@@ -140,8 +230,7 @@ static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
 			s->lnames[s->nlabels] = lname;
 			s->lvalues[s->nlabels] = ac_buf_detach(&v);
 			s->nlabels++;
-			while (p < e && (*p == ' ' || *p == '\t'))
-				p++;
+			p = skip_ws(p, e);
 			if (p < e && *p == ',') {
 				p++;
 				continue;
@@ -155,18 +244,51 @@ static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
 	}
 	if (p >= e || (*p != ' ' && *p != '\t'))
 		return -1;
-	while (p < e && (*p == ' ' || *p == '\t'))
-		p++;
+	p = skip_ws(p, e);
 	const char *v = p;
-	while (p < e && *p != ' ' && *p != '\t')
-		p++;
-	bool ok;
-	s->value = parse_value(v, p, &ok);
-	if (!ok)
+	p = token_end(p, e);
+	if (ac_prom_number(v, (size_t)(p - v), &s->value) < 0) {
+		*why = "the value is not a number";
 		return -1;
-	/* A timestamp and an exemplar may follow; neither is needed here. */
+	}
+	/* Then an optional timestamp (integer milliseconds in the text
+	 * format, seconds in OpenMetrics), an exemplar in OpenMetrics, and
+	 * nothing else. */
+	p = skip_ws(p, e);
+	if (p < e && *p != '#') {
+		const char *t = p;
+		p = token_end(p, e);
+		double ts;
+		bool ok = ac_prom_number(t, (size_t)(p - t), &ts) == 0 && isfinite(ts);
+		if (ok && !om) {
+			for (const char *c = t; c < p; c++)
+				if (!isdigit((unsigned char)*c) &&
+				    !(c == t && (*c == '-' || *c == '+')))
+					ok = false;
+		}
+		if (!ok) {
+			*why = "the timestamp is not a number";
+			return -1;
+		}
+		s->has_ts = true;
+		s->ts_ms = om ? ts * 1000.0 : ts;
+		p = skip_ws(p, e);
+	}
+	if (p < e && !(om && *p == '#')) {
+		*why = "text after the value";
+		return -1;
+	}
 	s->key = series_key(s);
 	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct ac_prom_sample *const *x = a, *const *y = b;
+	int c = strcmp((*x)->key, (*y)->key);
+	if (c)
+		return c;
+	return (*x)->line < (*y)->line ? -1 : (*x)->line > (*y)->line;
 }
 
 int ac_prom_parse(const char *text, size_t len, bool openmetrics, struct ac_prom_scrape *out,
@@ -181,37 +303,75 @@ int ac_prom_parse(const char *text, size_t len, bool openmetrics, struct ac_prom
 		if (!e)
 			e = end;
 		line++;
-		const char *q = p;
-		while (q < e && (*q == ' ' || *q == '\t'))
-			q++;
+		const char *q = skip_ws(p, e);
 		const char *le = e;
 		if (le > q && le[-1] == '\r')
 			le--;
-		if (q < le && *q == '#') {
-			if (openmetrics && le - q == 5 && memcmp(q, "# EOF", 5) == 0) {
-				eof = true;
-				break;
+		if (eof) {
+			if (q < le) {
+				ac_prom_scrape_release(out);
+				return ac_error_set(err, "line %zu: text after \"# EOF\"", line);
 			}
+		} else if (q < le && *q == '#') {
+			if (openmetrics && le - q == 5 && memcmp(q, "# EOF", 5) == 0)
+				eof = true;
 		} else if (q < le) {
 			if (out->n >= AC_PROM_MAX_SERIES) {
 				ac_prom_scrape_release(out);
 				return ac_error_set(err, "more than %d series", AC_PROM_MAX_SERIES);
 			}
 			AC_GROW(out->s, out->n + 1, out->alloc);
-			if (parse_line(q, le, &out->s[out->n]) < 0) {
+			const char *why = NULL;
+			if (parse_line(q, le, openmetrics, &out->s[out->n], &why) < 0) {
 				sample_release(&out->s[out->n]);
 				ac_prom_scrape_release(out);
-				return ac_error_set(err, "line %zu is not a valid sample", line);
+				return ac_error_set(err, "line %zu is not a valid sample: %s", line,
+						    why);
 			}
+			out->s[out->n].line = line;
 			out->n++;
 		}
+		if (e == end)
+			break;
 		p = e + 1;
 	}
 	if (openmetrics && !eof) {
 		ac_prom_scrape_release(out);
 		return ac_error_set(err, "OpenMetrics text without \"# EOF\" (cut short?)");
 	}
+	/* Sorted by key for lookups; a series given twice is malformed (the
+	 * formats forbid it) and would count twice. */
+	out->bykey = ac_calloc(out->n + 1, sizeof(*out->bykey));
+	for (size_t i = 0; i < out->n; i++)
+		out->bykey[i] = &out->s[i];
+	if (out->n > 1)
+		qsort(out->bykey, out->n, sizeof(*out->bykey), cmp_key);
+	for (size_t i = 1; i < out->n; i++) {
+		if (strcmp(out->bykey[i - 1]->key, out->bykey[i]->key) == 0) {
+			int rc = ac_error_set(err, "%s appears twice (lines %zu and %zu)",
+					      out->bykey[i]->key, out->bykey[i - 1]->line,
+					      out->bykey[i]->line);
+			ac_prom_scrape_release(out);
+			return rc;
+		}
+	}
 	return 0;
+}
+
+const struct ac_prom_sample *ac_prom_find(const struct ac_prom_scrape *sc, const char *key)
+{
+	size_t lo = 0, hi = sc->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(sc->bykey[mid]->key, key);
+		if (c == 0)
+			return sc->bykey[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 const char *ac_prom_label(const struct ac_prom_sample *s, const char *name)
@@ -295,37 +455,76 @@ bool ac_prom_matches(const struct ac_prom_sample *s, const char *name,
 	return true;
 }
 
-static const struct ac_prom_sample *find(const struct ac_prom_scrape *sc, const char *key)
-{
-	for (size_t i = 0; i < sc->n; i++)
-		if (strcmp(sc->s[i].key, key) == 0)
-			return &sc->s[i];
-	return NULL;
-}
-
 static double delta(double v1, double v2)
 {
 	/* A counter that went down was reset: it counts again from zero. */
 	return v2 >= v1 ? v2 - v1 : v2;
 }
 
-double ac_prom_increase(const struct ac_prom_scrape *old, const struct ac_prom_scrape *cur,
-			const char *name, const struct ac_prom_matcher *m, size_t n,
-			size_t *nseries)
+#define NOTES_PER_KIND 5
+
+static void note(struct ac_buf *notes, size_t *count, const char *what,
+		 const struct ac_prom_sample *s)
 {
-	double sum = 0;
-	*nseries = 0;
+	(*count)++;
+	if (!notes || *count > NOTES_PER_KIND)
+		return;
+	char v[32];
+	ac_buf_addf(notes, "%s: %s %s\n", what, s->key, ac_prom_fmt(s->value, v, sizeof(v)));
+}
+
+static int not_finite(struct ac_error *err, const struct ac_prom_sample *s, bool old)
+{
+	char v[32];
+	ac_prom_fmt(s->value, v, sizeof(v));
+	if (old)
+		return ac_error_set(err, "was %s in the previous scrape: %s on line %zu", v, s->key,
+				    s->line);
+	return ac_error_set(err, "is %s: %s on line %zu", v, s->key, s->line);
+}
+
+int ac_prom_increase(const struct ac_prom_scrape *old, const struct ac_prom_scrape *cur,
+		     const char *name, const struct ac_prom_matcher *m, size_t n,
+		     struct ac_prom_increase *out, struct ac_buf *notes, struct ac_error *err)
+{
+	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct ac_prom_sample *s = &cur->s[i];
-		if (!ac_prom_matches(s, name, m, n) || !isfinite(s->value))
+		if (!ac_prom_matches(s, name, m, n))
 			continue;
-		const struct ac_prom_sample *o = find(old, s->key);
-		if (!o || !isfinite(o->value))
-			continue; /* new since the last scrape: rate() needs two points too */
-		sum += delta(o->value, s->value);
-		(*nseries)++;
+		if (!isfinite(s->value))
+			return not_finite(err, s, false);
+		const struct ac_prom_sample *o = ac_prom_find(old, s->key);
+		if (o && !isfinite(o->value))
+			return not_finite(err, o, true);
+		out->nseries++;
+		if (!o) {
+			/* Created since the last scrape: all of it is new. */
+			out->sum += s->value;
+			note(notes, &out->nnew, "new series since the last scrape, counted from 0",
+			     s);
+			continue;
+		}
+		if (s->value < o->value)
+			note(notes, &out->nreset, "reset since the last scrape, counted from 0", s);
+		out->sum += delta(o->value, s->value);
 	}
-	return sum;
+	for (size_t i = 0; i < old->n; i++) {
+		const struct ac_prom_sample *o = &old->s[i];
+		if (ac_prom_matches(o, name, m, n) && !ac_prom_find(cur, o->key))
+			note(notes, &out->ngone, "gone since the last scrape, was", o);
+	}
+	if (notes) {
+		if (out->nnew > NOTES_PER_KIND)
+			ac_buf_addf(notes, "and %zu more new series\n", out->nnew - NOTES_PER_KIND);
+		if (out->nreset > NOTES_PER_KIND)
+			ac_buf_addf(notes, "and %zu more reset series\n",
+				    out->nreset - NOTES_PER_KIND);
+		if (out->ngone > NOTES_PER_KIND)
+			ac_buf_addf(notes, "and %zu more series gone\n",
+				    out->ngone - NOTES_PER_KIND);
+	}
+	return 0;
 }
 
 struct bucket {
@@ -341,22 +540,37 @@ static int cmp_bucket(const void *a, const void *b)
 
 int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scrape *cur,
 		     const char *hist, const struct ac_prom_matcher *m, size_t n, double q,
-		     double *out, double *count, const char **why)
+		     struct ac_prom_quantile *out, struct ac_error *err)
 {
+	memset(out, 0, sizeof(*out));
 	char *bname = ac_asprintf("%s_bucket", hist);
 	struct bucket *b = NULL;
 	size_t nb = 0, alloc = 0;
+	int rc = -1;
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct ac_prom_sample *s = &cur->s[i];
 		if (!ac_prom_matches(s, bname, m, n))
 			continue;
 		const char *les = ac_prom_label(s, "le");
-		const struct ac_prom_sample *o = find(old, s->key);
-		bool ok;
-		double le = les ? parse_value(les, les + strlen(les), &ok) : NAN;
-		if (!les || !ok || !o || !isfinite(s->value) || !isfinite(o->value))
-			continue;
-		double d = delta(o->value, s->value);
+		double le = NAN;
+		if (!les || ac_prom_number(les, strlen(les), &le) < 0 || isnan(le)) {
+			ac_error_set(err, "histogram bucket without a numeric le: %s on line %zu",
+				     s->key, s->line);
+			goto out;
+		}
+		if (!isfinite(s->value)) {
+			not_finite(err, s, false);
+			goto out;
+		}
+		const struct ac_prom_sample *o = ac_prom_find(old, s->key);
+		if (o && !isfinite(o->value)) {
+			not_finite(err, o, true);
+			goto out;
+		}
+		/* A bucket series new since the last scrape counts from 0. */
+		double d = o ? delta(o->value, s->value) : s->value;
+		if (!o)
+			out->nnew++;
 		size_t k;
 		for (k = 0; k < nb; k++)
 			if (b[k].le == le)
@@ -369,34 +583,40 @@ int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scra
 		}
 		b[k].count += d;
 	}
-	free(bname);
-	int rc = -1;
 	if (nb == 0) {
-		*why = "no buckets of that histogram in both scrapes";
+		ac_error_set(err, "no buckets of %s in the scrape", hist);
 		goto out;
 	}
 	qsort(b, nb, sizeof(*b), cmp_bucket);
-	if (!isinf(b[nb - 1].le)) {
-		*why = "the histogram has no le=\"+Inf\" bucket";
+	if (!isinf(b[nb - 1].le) || b[nb - 1].le < 0) {
+		ac_error_set(err, "the histogram has no le=\"+Inf\" bucket");
 		goto out;
 	}
 	double total = b[nb - 1].count;
-	*count = total;
+	out->count = total;
 	if (!(total > 0)) {
-		*why = "no traffic: no observations since the last scrape";
+		ac_error_set(err, "no traffic: no observations since the last scrape");
 		goto out;
 	}
 	double rank = q * total, prev_le = 0, prev_count = 0;
 	for (size_t k = 0; k < nb; k++) {
 		if (b[k].count >= rank) {
 			if (isinf(b[k].le)) {
-				*out = k > 0 ? b[k - 1].le : 0;
+				/* Above every finite bound: only a lower bound is known. */
+				if (k == 0) {
+					ac_error_set(err, "the histogram has only the +Inf bucket");
+					goto out;
+				}
+				out->value = b[k - 1].le;
+				out->above = true;
+			} else if (k == 0 && b[k].le <= 0) {
+				out->value = b[k].le;
 			} else {
 				double width = b[k].count - prev_count;
-				double lower = k == 0 && b[k].le > 0 ? 0 : prev_le;
-				*out = width > 0
-					   ? lower + (b[k].le - lower) * (rank - prev_count) / width
-					   : b[k].le;
+				double lower = k == 0 ? 0 : prev_le;
+				out->value = width > 0 ? lower + (b[k].le - lower) *
+								     (rank - prev_count) / width
+						       : b[k].le;
 			}
 			rc = 0;
 			goto out;
@@ -404,8 +624,9 @@ int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scra
 		prev_le = b[k].le;
 		prev_count = b[k].count;
 	}
-	*why = "buckets are not cumulative";
+	ac_error_set(err, "the buckets are not cumulative");
 out:
+	free(bname);
 	free(b);
 	return rc;
 }
