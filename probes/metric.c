@@ -39,7 +39,7 @@ struct metric_config {
 	enum metric_mode mode;
 	char *url; /* scrape URL, or the full query URL */
 	struct selector errors, total, value;
-	char *aggregate; /* sum, max, min */
+	enum ac_prom_agg agg;
 	double quantile;
 	double min_requests;
 	int64_t gap_ms;
@@ -104,7 +104,6 @@ static void metric_config_destroy(void *p)
 	selector_release(&c->errors);
 	selector_release(&c->total);
 	selector_release(&c->value);
-	free(c->aggregate);
 	curl_slist_free_all(c->headers);
 	free(c);
 }
@@ -155,7 +154,7 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 	size_t before = cx->nerrors;
 	c->gap_ms = 1000;
 	c->min_requests = 1;
-	c->aggregate = ac_strdup("sum");
+	c->agg = AC_PROM_SUM;
 	bool api = ac_json_get(obj, "prometheus") != NULL;
 	char *scrape = ac_cfg_text(cx, obj, path, "scrape", false);
 	if (api) {
@@ -231,8 +230,9 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 			ac_cfg_error(cx, ap, "expected sum, max or min");
 			free(ap);
 		} else {
-			free(c->aggregate);
-			c->aggregate = ac_strdup(agg->valuestring);
+			c->agg = strcmp(agg->valuestring, "max") == 0	? AC_PROM_MAX
+				 : strcmp(agg->valuestring, "min") == 0 ? AC_PROM_MIN
+									: AC_PROM_SUM;
 		}
 	}
 	const cJSON *mr = ac_json_get(obj, "min_requests");
@@ -469,157 +469,19 @@ static int64_t wall_now_ms(const struct ac_probe_run *run)
 	return clk->wall_ms(clk);
 }
 
-/* "stale sample: ..." when a sample's timestamp is older than max_age or as
- * far in the future; NULL when it is fresh. */
-static char *staleness(const struct ac_probe_run *run, const char *series, double ts_ms)
-{
-	double age_s = ((double)wall_now_ms(run) - ts_ms) / 1000.0;
-	double max_s = (double)max_age_ms(run) / 1000.0;
-	if (age_s > max_s)
-		return ac_asprintf("stale sample: %s is %.0f s old (max_age %.0f s)", series, age_s,
-				   max_s);
-	if (-age_s > max_s)
-		return ac_asprintf(
-		    "stale sample: %s is stamped %.0f s in the future (max_age %.0f s)", series,
-		    -age_s, max_s);
-	return NULL;
-}
-
-static void aggregate(const struct metric_config *c, double *acc, bool *first, double d)
-{
-	if (*first)
-		*acc = d;
-	else if (strcmp(c->aggregate, "max") == 0)
-		*acc = d > *acc ? d : *acc;
-	else if (strcmp(c->aggregate, "min") == 0)
-		*acc = d < *acc ? d : *acc;
-	else
-		*acc += d;
-	*first = false;
-}
-
-/* An API series as name{labels}, for messages. */
-static char *api_series(const cJSON *metric)
-{
-	struct ac_buf b = AC_BUF_INIT;
-	const char *name = cJSON_GetStringValue(ac_json_get(metric, "__name__"));
-	ac_buf_adds(&b, name ? name : "");
-	ac_buf_addc(&b, '{');
-	const cJSON *l;
-	bool first = true;
-	cJSON_ArrayForEach(l, metric)
-	{
-		if (!l->string || strcmp(l->string, "__name__") == 0 || !cJSON_IsString(l))
-			continue;
-		char *v = ac_excerpt(l->valuestring, strlen(l->valuestring), 60);
-		ac_buf_addf(&b, "%s%s=\"%s\"", first ? "" : ",", l->string, v);
-		free(v);
-		first = false;
-	}
-	ac_buf_addc(&b, '}');
-	char *all = ac_buf_detach(&b);
-	char *out = ac_excerpt(all, strlen(all), 200);
-	free(all);
-	return out;
-}
-
-/* One [timestamp, "value"] pair of the API: *why set when it is no
- * measurement (malformed, not a finite number, stale). */
-static char *api_value(const struct ac_probe_run *run, const cJSON *pair, bool scalar,
-		       const cJSON *metric, double *out)
-{
-	char *series = scalar ? ac_strdup("the scalar") : api_series(metric);
-	char *why = NULL;
-	const cJSON *ts = cJSON_GetArrayItem(pair, 0), *v = cJSON_GetArrayItem(pair, 1);
-	if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2) {
-		why = ac_asprintf("no measurement: %s has no [timestamp, value] pair", series);
-	} else if (!cJSON_IsNumber(ts)) {
-		why =
-		    ac_asprintf("no measurement: %s has a timestamp that is not a number", series);
-	} else if (!isfinite(ts->valuedouble)) {
-		why =
-		    ac_asprintf("no measurement: %s has the timestamp %g", series, ts->valuedouble);
-	} else if (!cJSON_IsString(v)) {
-		why = ac_asprintf("no measurement: %s has a value that is not a string", series);
-	} else if (ac_prom_number(v->valuestring, strlen(v->valuestring), out) < 0) {
-		char *e = ac_excerpt(v->valuestring, strlen(v->valuestring), 40);
-		why =
-		    ac_asprintf("no measurement: %s has the value \"%s\", not a number", series, e);
-		free(e);
-	} else if (!isfinite(*out)) {
-		char b[32];
-		why = ac_asprintf("no measurement: %s is %s", series,
-				  ac_prom_fmt(*out, b, sizeof(b)));
-	} else {
-		why = staleness(run, series, ts->valuedouble * 1000.0);
-	}
-	free(series);
-	return why;
-}
-
 static void on_query(struct fetch *f, long status)
 {
 	const struct metric_config *c = f->run->check->config;
-	cJSON *doc = ac_json_parse_body(f->body.buf, f->body.len);
-	const char *st = cJSON_GetStringValue(ac_json_get(doc, "status"));
-	if (!doc || !st) {
-		cJSON_Delete(doc);
-		finish(f, AC_STATE_ERROR, "prometheus: HTTP %ld and no API answer", status);
-		return;
-	}
-	if (strcmp(st, "success") != 0) {
-		const char *msg = cJSON_GetStringValue(ac_json_get(doc, "error"));
-		char *e = ac_excerpt(msg ? msg : "", msg ? strlen(msg) : 0, 200);
-		const char *type = cJSON_GetStringValue(ac_json_get(doc, "errorType"));
-		finish(f, AC_STATE_ERROR, "prometheus: %s: %s", type ? type : "error", e);
-		free(e);
-		cJSON_Delete(doc);
-		return;
-	}
-	const cJSON *data = ac_json_get(doc, "data");
-	const char *rt = cJSON_GetStringValue(ac_json_get(data, "resultType"));
-	const cJSON *res = ac_json_get(data, "result");
-	bool scalar = rt && strcmp(rt, "scalar") == 0;
-	if (!scalar && !(rt && strcmp(rt, "vector") == 0 && cJSON_IsArray(res))) {
-		finish(f, AC_STATE_ERROR, "prometheus: result type %s is not a number",
-		       rt ? rt : "?");
-		cJSON_Delete(doc);
-		return;
-	}
-	/* Every series counts: no cap, nothing dropped. */
-	double acc = NAN, d = NAN;
-	bool first = true;
+	struct ac_error err = {0};
+	double v = NAN;
 	size_t np = 0;
-	char *why = NULL;
-	if (scalar) {
-		why = api_value(f->run, res, true, NULL, &d);
-		if (!why)
-			aggregate(c, &acc, &first, d);
-		np = 1;
-	} else {
-		const cJSON *e;
-		cJSON_ArrayForEach(e, res)
-		{
-			why = api_value(f->run, ac_json_get(e, "value"), false,
-					ac_json_get(e, "metric"), &d);
-			if (why)
-				break;
-			aggregate(c, &acc, &first, d);
-			np++;
-		}
-	}
-	cJSON_Delete(doc);
-	if (why) {
-		finish(f, AC_STATE_ERROR, "%s", why);
-		free(why);
-		return;
-	}
-	if (np == 0) {
-		finish(f, AC_STATE_ERROR, "no data: the query returned an empty vector");
+	if (ac_prom_api_read(f->body.buf, f->body.len, status, c->agg, wall_now_ms(f->run),
+			     max_age_ms(f->run), &v, &np, &err) < 0) {
+		finish(f, AC_STATE_ERROR, "%s", err.msg);
 		return;
 	}
 	figure(&f->run->sample, "series", (double)np);
-	judge(f, "value", acc);
+	judge(f, "value", v);
 }
 
 static void on_gap(void *ud)
@@ -636,9 +498,9 @@ static char *stale_series(const struct ac_probe_run *run, const struct ac_prom_s
 		const struct ac_prom_sample *s = &cur->s[i];
 		if (!s->has_ts || !ac_prom_matches(s, name, sel->m, sel->n))
 			continue;
-		char *why = staleness(run, s->key, s->ts_ms);
-		if (why)
-			return why;
+		struct ac_error err = {0};
+		if (ac_prom_stale(s->key, s->ts_ms, wall_now_ms(run), max_age_ms(run), &err) < 0)
+			return ac_strdup(err.msg);
 	}
 	return NULL;
 }
@@ -662,7 +524,7 @@ static void on_value(struct fetch *f, struct ac_prom_scrape *cur)
 			break;
 		}
 		n++;
-		aggregate(c, &acc, &first, s->value);
+		ac_prom_aggregate(c->agg, &acc, &first, s->value);
 	}
 	ac_prom_scrape_release(cur);
 	if (!why && n == 0)

@@ -104,4 +104,23 @@ int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scra
 		     const char *hist, const struct ac_prom_matcher *m, size_t n, double q,
 		     struct ac_prom_quantile *out, struct ac_error *err);
 
+enum ac_prom_agg { AC_PROM_SUM, AC_PROM_MAX, AC_PROM_MIN };
+/* Fold d into *acc (*first: acc holds nothing yet). */
+void ac_prom_aggregate(enum ac_prom_agg agg, double *acc, bool *first, double d);
+
+/* -1 with "stale sample: SERIES is N s old (max_age M s)" when ts_ms is
+ * more than max_age_ms before now_ms, or as far after it. */
+int ac_prom_stale(const char *series, double ts_ms, int64_t now_ms, int64_t max_age_ms,
+		  struct ac_error *err);
+
+/* Read a Prometheus /api/v1/query answer into one number: every series of
+ * a vector folded with agg (none left out), or the scalar. -1 with err
+ * when it is no measurement: not an API answer ("prometheus: ..."), an
+ * error answer, an empty vector ("no data: ..."), a series whose value is
+ * not a finite number or whose timestamp is not one ("no measurement:
+ * SERIES ..."), or a stale sample. */
+int ac_prom_api_read(const char *body, size_t len, long status, enum ac_prom_agg agg,
+		     int64_t now_ms, int64_t max_age_ms, double *value, size_t *nseries,
+		     struct ac_error *err);
+
 #endif
