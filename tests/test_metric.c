@@ -684,7 +684,7 @@ static const struct script scripts[] = {
       "r_total{code=\"200\"} 9\n# c\nr_total{code=\"500\"} 0\nr_total{code=\"500\"} 0\n"}},
     {"/dup-gauge", {"g{i=\"a\"} 1\ng{i=\"a\"} 1\n"}},
     /* a gauge check reads a NaN series among good ones */
-    {"/value-nan", {"g{i=\"a\"} NaN\ng{i=\"b\"} 1\n"}},
+    {"/value-nan", {"g{i=\"a\"} 1\ng{i=\"b\"} NaN\n"}},
     /* every request slower than the highest finite bucket */
     {"/slow",
      {"h_bucket{le=\"0.5\"} 0\nh_bucket{le=\"1\"} 0\nh_bucket{le=\"+Inf\"} 0\n",
@@ -745,12 +745,17 @@ static struct ac_result *run_checks(int rounds, struct ac_plan **p, const char *
 	return r;
 }
 
-static char *ratio_check(int port, const char *path, const char *expect)
+static char *ratio_check_x(int port, const char *path, const char *expect, const char *extra)
 {
 	return tu_fmt("\"scrape\": \"http://127.0.0.1:%d%s\", \"gap\": \"100ms\", "
 		      "\"errors\": {\"metric\": \"r_total\", \"match\": {\"code\": \"=~5..\"}}, "
-		      "\"total\": {\"metric\": \"r_total\"}, \"expect\": %s",
-		      port, path, expect);
+		      "\"total\": {\"metric\": \"r_total\"}, \"expect\": %s%s",
+		      port, path, expect, extra);
+}
+
+static char *ratio_check(int port, const char *path, const char *expect)
+{
+	return ratio_check_x(port, path, expect, "");
 }
 
 static void expect_sample(const struct ac_result *r, const char *name, enum ac_state st,
@@ -793,7 +798,7 @@ START_TEST(non_finite_counters_are_errors)
 		      "errors counter is +Inf: r_total{code=\"500\"} on line 2");
 	expect_sample(r, "nan-before", AC_STATE_ERROR,
 		      "errors counter was NaN in the previous scrape: r_total{code=\"500\"}");
-	expect_sample(r, "value-nan", AC_STATE_ERROR, "g is NaN: g{i=\"a\"} on line 1");
+	expect_sample(r, "value-nan", AC_STATE_ERROR, "g is NaN: g{i=\"b\"} on line 2");
 	expect_sample(r, "hist-nan", AC_STATE_ERROR, "is NaN: h_bucket{le=\"1\"} on line 1");
 	expect_sample(r, "junk", AC_STATE_ERROR, "line 1");
 	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
@@ -809,9 +814,9 @@ START_TEST(new_series_resets_limits_and_repeats)
 {
 	struct hs_server s;
 	hs_start(&s, scripted, NULL);
-	const char *names[] = {"burst",	     "baseline",   "at-limit", "over-limit",
-			       "below-only", "reset",	   "dup",      "dup-gauge",
-			       "slow",	     "slow-loose", "hist-new"};
+	const char *names[] = {"burst",	   "baseline",	"at-limit",  "over-limit", "below-only",
+			       "reset",	   "dup",	"dup-gauge", "slow",	   "slow-loose",
+			       "hist-new", "min-exact", "min-over"};
 	char *bodies[] = {
 	    ratio_check(s.port, "/restart-burst", "{\"<=\": 0.05}"),
 	    ratio_check(s.port, "/baseline", "{\"<=\": 0.05}"),
@@ -832,6 +837,9 @@ START_TEST(new_series_resets_limits_and_repeats)
 	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/hist-new\", \"gap\": \"100ms\", "
 		   "\"histogram\": \"h\", \"quantile\": 0.99, \"expect\": {\"<=\": 1}",
 		   s.port),
+	    /* exactly min_requests (100) is enough for a rate; one short is not */
+	    ratio_check_x(s.port, "/at-limit?m1", "{\"<=\": 0.05}", ", \"min_requests\": 100"),
+	    ratio_check_x(s.port, "/at-limit?m2", "{\"<=\": 0.05}", ", \"min_requests\": 101"),
 	};
 	size_t n = sizeof(names) / sizeof(names[0]);
 	struct ac_plan *p;
@@ -859,6 +867,9 @@ START_TEST(new_series_resets_limits_and_repeats)
 	/* p95 is somewhere above 1 s: not "1", and surely not <= 1 */
 	expect_sample(r, "slow", AC_STATE_FAIL, "p95 above 1, the highest finite bucket");
 	expect_sample(r, "slow-loose", AC_STATE_ERROR, "p95 above 1, the highest finite bucket");
+	expect_sample(r, "min-exact", AC_STATE_PASS, NULL);
+	expect_sample(r, "min-over", AC_STATE_ERROR,
+		      "no traffic: 100 requests since the last scrape (at least 101 needed");
 	/* /b's 10 slow requests count: 10 of 110 above 1 s, so p99 > 1 */
 	expect_sample(r, "hist-new", AC_STATE_FAIL, "p99 above 1");
 	ac_result_destroy(r);
