@@ -629,6 +629,10 @@ static void on_scrape(struct fetch *f, const char *ctype)
 		if (!why && ac_prom_quantile(old, &cur, c->value.metric, c->value.m, c->value.n,
 					     c->quantile, &pq, &err) < 0)
 			why = ac_strdup(err.msg);
+		else if (!why && !(pq.count >= c->min_requests))
+			why = ac_asprintf("no traffic: %.0f observations since the last scrape (at "
+					  "least %.0f needed)",
+					  pq.count, c->min_requests);
 		v = pq.value;
 		figure(&run->sample, "observations", pq.count);
 		if (!why && pq.nnew)

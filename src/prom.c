@@ -475,14 +475,34 @@ static void note(struct ac_buf *notes, size_t *count, const char *what,
 	ac_buf_addf(notes, "%s: %s %s\n", what, s->key, ac_prom_fmt(s->value, v, sizeof(v)));
 }
 
-static int not_finite(struct ac_error *err, const struct ac_prom_sample *s, bool old)
+/* A counter is a finite number, never below zero. -1 with the error
+ * naming the series when it is not. */
+static int bad_counter(struct ac_error *err, const struct ac_prom_sample *s, bool old)
 {
+	if (isfinite(s->value) && s->value >= 0)
+		return 0;
 	char v[32];
 	ac_prom_fmt(s->value, v, sizeof(v));
+	const char *below = isfinite(s->value) ? ", below zero" : "";
 	if (old)
-		return ac_error_set(err, "was %s in the previous scrape: %s on line %zu", v, s->key,
-				    s->line);
-	return ac_error_set(err, "is %s: %s on line %zu", v, s->key, s->line);
+		return ac_error_set(err, "was %s%s in the previous scrape: %s on line %zu", v,
+				    below, s->key, s->line);
+	return ac_error_set(err, "is %s%s: %s on line %zu", v, below, s->key, s->line);
+}
+
+/* The counter's _created sample (OpenMetrics, and Python's client in the
+ * text format too): when it moved, the counter restarted, however far it
+ * has grown since. */
+static const struct ac_prom_sample *created(const struct ac_prom_scrape *sc,
+					    const struct ac_prom_sample *s)
+{
+	size_t nl = strlen(s->name);
+	if (nl < 6 || strcmp(s->name + nl - 6, "_total") != 0)
+		return NULL;
+	char *key = ac_asprintf("%.*s_created%s", (int)(nl - 6), s->name, s->key + nl);
+	const struct ac_prom_sample *c = ac_prom_find(sc, key);
+	free(key);
+	return c && isfinite(c->value) ? c : NULL;
 }
 
 int ac_prom_increase(const struct ac_prom_scrape *old, const struct ac_prom_scrape *cur,
@@ -494,17 +514,24 @@ int ac_prom_increase(const struct ac_prom_scrape *old, const struct ac_prom_scra
 		const struct ac_prom_sample *s = &cur->s[i];
 		if (!ac_prom_matches(s, name, m, n))
 			continue;
-		if (!isfinite(s->value))
-			return not_finite(err, s, false);
+		if (bad_counter(err, s, false) < 0)
+			return -1;
 		const struct ac_prom_sample *o = ac_prom_find(old, s->key);
-		if (o && !isfinite(o->value))
-			return not_finite(err, o, true);
+		if (o && bad_counter(err, o, true) < 0)
+			return -1;
 		out->nseries++;
 		if (!o) {
 			/* Created since the last scrape: all of it is new. */
 			out->sum += s->value;
 			note(notes, &out->nnew, "new series since the last scrape, counted from 0",
 			     s);
+			continue;
+		}
+		const struct ac_prom_sample *c1 = created(old, o), *c2 = created(cur, s);
+		if (c1 && c2 && c1->value != c2->value) {
+			note(notes, &out->nreset,
+			     "restarted since the last scrape (_created moved)", s);
+			out->sum += s->value;
 			continue;
 		}
 		if (s->value < o->value)
@@ -560,15 +587,9 @@ int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scra
 				     s->key, s->line);
 			goto out;
 		}
-		if (!isfinite(s->value)) {
-			not_finite(err, s, false);
-			goto out;
-		}
 		const struct ac_prom_sample *o = ac_prom_find(old, s->key);
-		if (o && !isfinite(o->value)) {
-			not_finite(err, o, true);
+		if (bad_counter(err, s, false) < 0 || (o && bad_counter(err, o, true) < 0))
 			goto out;
-		}
 		/* A bucket series new since the last scrape counts from 0. */
 		double d = o ? delta(o->value, s->value) : s->value;
 		if (!o)
@@ -743,6 +764,16 @@ int ac_prom_api_read(const char *body, size_t len, long status, enum ac_prom_agg
 		char *t = ac_excerpt(type ? type : "error", strlen(type ? type : "error"), 40);
 		ac_error_set(err, "prometheus: %s: %s", t, e);
 		free(t);
+		free(e);
+		goto out;
+	}
+	/* A warning is a partial or doubtful answer (Thanos and Cortex say
+	 * "partial response" when a store is down): no measurement. */
+	const cJSON *warn = cJSON_GetArrayItem(ac_json_get(doc, "warnings"), 0);
+	if (warn) {
+		const char *w = cJSON_IsString(warn) ? warn->valuestring : "?";
+		char *e = ac_excerpt(w, strlen(w), 200);
+		ac_error_set(err, "prometheus warned: %s", e);
 		free(e);
 		goto out;
 	}

@@ -268,6 +268,27 @@ START_TEST(increase_over_scrape_sequences)
 	     0,
 	     0,
 	     "is -Inf: c_total{} on line 2"},
+	    {"negative now",
+	     {"c_total 1", "c_total -3"},
+	     NULL,
+	     0,
+	     0,
+	     0,
+	     "is -3, below zero: c_total{} on line 1"},
+	    {"restart told by _created",
+	     {"c_total 100\nc_created 1000", "c_total 150\nc_created 2000"},
+	     NULL,
+	     150,
+	     0,
+	     1,
+	     NULL},
+	    {"same _created: no reset",
+	     {"c_total 100\nc_created 1000", "c_total 150\nc_created 1000"},
+	     NULL,
+	     50,
+	     0,
+	     0,
+	     NULL},
 	    {"overflow now",
 	     {"c_total 1", "c_total 1e999"},
 	     NULL,
@@ -697,6 +718,20 @@ static const struct script scripts[] = {
      {"h_bucket{route=\"/a\",le=\"1\"} 100\nh_bucket{route=\"/a\",le=\"+Inf\"} 100\n",
       "h_bucket{route=\"/a\",le=\"1\"} 100\nh_bucket{route=\"/a\",le=\"+Inf\"} 100\n"
       "h_bucket{route=\"/b\",le=\"1\"} 0\nh_bucket{route=\"/b\",le=\"+Inf\"} 10\n"}},
+    /* a 5xx counter below zero: not -40 errors */
+    {"/err-negative",
+     {"r_total{code=\"200\"} 100\nr_total{code=\"500\"} 0\n",
+      "r_total{code=\"200\"} 200\nr_total{code=\"500\"} -40\n"}},
+    /* a restart that grew past the old values, told by _created */
+    {"/created-restart",
+     {"r_total{code=\"200\"} 100\nr_created{code=\"200\"} 1000\nr_total{code=\"500\"} 10\n"
+      "r_created{code=\"500\"} 1000\n",
+      "r_total{code=\"200\"} 150\nr_created{code=\"200\"} 2000\nr_total{code=\"500\"} 11\n"
+      "r_created{code=\"500\"} 2000\n"}},
+    /* three observations, all fast */
+    {"/fast",
+     {"h_bucket{le=\"0.1\"} 0\nh_bucket{le=\"1\"} 0\nh_bucket{le=\"+Inf\"} 0\n",
+      "h_bucket{le=\"0.1\"} 3\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 3\n"}},
     /* trailing junk after the value */
     {"/junk", {"r_total{code=\"200\"} 1 2 3\n"}},
 };
@@ -774,7 +809,8 @@ START_TEST(non_finite_counters_are_errors)
 {
 	struct hs_server s;
 	hs_start(&s, scripted, NULL);
-	const char *names[] = {"nan", "inf", "big", "nan-before", "value-nan", "hist-nan", "junk"};
+	const char *names[] = {"nan",	   "inf",  "big",      "nan-before", "value-nan",
+			       "hist-nan", "junk", "negative", "created",    "few-observations"};
 	char *bodies[] = {
 	    ratio_check(s.port, "/err-nan", "{\"<=\": 0.05}"),
 	    ratio_check(s.port, "/err-inf", "{\"<=\": 0.05}"),
@@ -787,9 +823,16 @@ START_TEST(non_finite_counters_are_errors)
 		   "\"histogram\": \"h\", \"quantile\": 0.5, \"expect\": {\"<=\": 1}",
 		   s.port),
 	    ratio_check(s.port, "/junk", "{\"<=\": 0.05}"),
+	    ratio_check(s.port, "/err-negative", "{\"<=\": 0.05}"),
+	    ratio_check(s.port, "/created-restart", "{\"<=\": 0.05}"),
+	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/fast\", \"gap\": \"100ms\", "
+		   "\"histogram\": \"h\", \"quantile\": 0.5, \"min_requests\": 10, "
+		   "\"expect\": {\"<=\": 1}",
+		   s.port),
 	};
+	size_t n = sizeof(names) / sizeof(names[0]);
 	struct ac_plan *p;
-	struct ac_result *r = run_checks(1, &p, names, bodies, 7);
+	struct ac_result *r = run_checks(1, &p, names, bodies, n);
 	expect_sample(r, "nan", AC_STATE_ERROR,
 		      "errors counter is NaN: r_total{code=\"500\"} on line 2");
 	expect_sample(r, "inf", AC_STATE_ERROR,
@@ -801,10 +844,15 @@ START_TEST(non_finite_counters_are_errors)
 	expect_sample(r, "value-nan", AC_STATE_ERROR, "g is NaN: g{i=\"b\"} on line 2");
 	expect_sample(r, "hist-nan", AC_STATE_ERROR, "is NaN: h_bucket{le=\"1\"} on line 1");
 	expect_sample(r, "junk", AC_STATE_ERROR, "line 1");
-	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
+	expect_sample(r, "negative", AC_STATE_ERROR,
+		      "errors counter is -40, below zero: r_total{code=\"500\"} on line 2");
+	/* 11 errors in 161 requests since the restart, not 1 in 51 */
+	expect_sample(r, "created", AC_STATE_FAIL, "error ratio 0.068323, expected <= 0.05");
+	expect_sample(r, "few-observations", AC_STATE_ERROR,
+		      "no traffic: 3 observations since the last scrape (at least 10 needed");
 	ac_result_destroy(r);
 	ac_plan_destroy(p);
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < n; i++)
 		free(bodies[i]);
 	hs_stop(&s);
 }
@@ -900,6 +948,14 @@ static void fake_api(int fd, const struct hs_request *q, void *ud)
 			ac_buf_addf(&b,
 				    "%s{\"metric\": {\"i\": \"%d\"}, \"value\": [%.3f, \"%d\"]}",
 				    i ? ", " : "", i, now, i == 69 ? 50 : 1);
+	} else if (strcmp(name, "warned") == 0) {
+		ac_buf_reset(&b);
+		ac_buf_addf(
+		    &b,
+		    "{\"status\": \"success\", \"warnings\": [\"partial response: store "
+		    "eu-2 unreachable\"], \"data\": {\"resultType\": \"vector\", \"result\": "
+		    "[{\"metric\": {}, \"value\": [%.3f, \"0\"]}",
+		    now);
 	} else {
 		static const struct {
 			const char *name, *ts, *v;
@@ -957,6 +1013,9 @@ START_TEST(api_values_caps_and_staleness)
 	    {"ts_inf", "", "{\"<=\": 1}", AC_STATE_ERROR, NULL},
 	    {"ts_str", "", "{\"<=\": 1}", AC_STATE_ERROR, "timestamp"},
 	    {"empty", "", "{\"<=\": 1}", AC_STATE_ERROR, "no data"},
+	    /* a partial answer (a store down) is no measurement */
+	    {"warned", "", "{\"<=\": 1}", AC_STATE_ERROR,
+	     "prometheus warned: partial response: store eu-2 unreachable"},
 	};
 	size_t n = sizeof(cases) / sizeof(cases[0]);
 	const char *names[32];
