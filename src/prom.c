@@ -615,6 +615,21 @@ int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scra
 		ac_error_set(err, "the histogram has no le=\"+Inf\" bucket");
 		goto out;
 	}
+	/* Each bucket counts everything below its bound: an increase that is
+	 * not cumulative (a bucket series reset on its own) says nothing. */
+	for (size_t k = 1; k < nb; k++) {
+		if (b[k].count + 1e-9 * fabs(b[k - 1].count) < b[k - 1].count) {
+			char l1[32], l2[32], c1[32], c2[32];
+			ac_error_set(
+			    err,
+			    "the buckets are not cumulative: le=\"%s\" gained %s, le=\"%s\" %s",
+			    ac_prom_fmt(b[k - 1].le, l1, sizeof(l1)),
+			    ac_prom_fmt(b[k - 1].count, c1, sizeof(c1)),
+			    ac_prom_fmt(b[k].le, l2, sizeof(l2)),
+			    ac_prom_fmt(b[k].count, c2, sizeof(c2)));
+			goto out;
+		}
+	}
 	double total = b[nb - 1].count;
 	out->count = total;
 	if (!(total > 0)) {

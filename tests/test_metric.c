@@ -833,6 +833,10 @@ static const struct script scripts[] = {
     {"/fast",
      {"h_bucket{le=\"0.1\"} 0\nh_bucket{le=\"1\"} 0\nh_bucket{le=\"+Inf\"} 0\n",
       "h_bucket{le=\"0.1\"} 3\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 3\n"}},
+    /* buckets whose increases are not cumulative (a bucket series reset alone) */
+    {"/hist-broken",
+     {"h_bucket{le=\"0.1\"} 500\nh_bucket{le=\"1\"} 500\nh_bucket{le=\"+Inf\"} 500\n",
+      "h_bucket{le=\"0.1\"} 90\nh_bucket{le=\"1\"} 510\nh_bucket{le=\"+Inf\"} 600\n"}},
     /* trailing junk after the value */
     {"/junk", {"r_total{code=\"200\"} 1 2 3\n"}},
 };
@@ -858,6 +862,15 @@ static void scripted(int fd, const struct hs_request *q, void *ud)
 		while (k > 0 && !scripts[i].bodies[k])
 			k--;
 		hs_reply(fd, 200, "", scripts[i].bodies[k]);
+		return;
+	}
+	/* samples stamped 10 minutes ago (a federation that lost its source) */
+	if (strncmp(q->path, "/old-ts", 7) == 0) {
+		char body[256];
+		long long ms = (long long)time(NULL) * 1000 - 600000 + served[slot]++;
+		snprintf(body, sizeof(body), "r_total{code=\"200\"} %d %lld\ng 1 %lld\n",
+			 100 * served[slot], ms, ms);
+		hs_reply(fd, 200, "", body);
 		return;
 	}
 	hs_reply(fd, 404, "", "no such script\n");
@@ -910,8 +923,10 @@ START_TEST(non_finite_counters_are_errors)
 {
 	struct hs_server s;
 	hs_start(&s, scripted, NULL);
-	const char *names[] = {"nan",	   "inf",  "big",      "nan-before", "value-nan",
-			       "hist-nan", "junk", "negative", "created",    "few-observations"};
+	const char *names[] = {
+	    "nan",	    "inf",	    "big",	  "nan-before", "value-nan",
+	    "hist-nan",	    "junk",	    "negative",	  "created",	"few-observations",
+	    "old-ts-ratio", "old-ts-value", "hist-broken"};
 	char *bodies[] = {
 	    ratio_check(s.port, "/err-nan", "{\"<=\": 0.05}"),
 	    ratio_check(s.port, "/err-inf", "{\"<=\": 0.05}"),
@@ -929,6 +944,16 @@ START_TEST(non_finite_counters_are_errors)
 	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/fast\", \"gap\": \"100ms\", "
 		   "\"histogram\": \"h\", \"quantile\": 0.5, \"min_requests\": 10, "
 		   "\"expect\": {\"<=\": 1}",
+		   s.port),
+	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/old-ts?r\", \"gap\": \"100ms\", "
+		   "\"errors\": {\"metric\": \"r_total\", \"match\": {\"code\": \"=~5..\"}}, "
+		   "\"total\": {\"metric\": \"r_total\"}, \"expect\": {\"<=\": 0.05}",
+		   s.port),
+	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/old-ts?v\", \"metric\": \"g\", "
+		   "\"max_age\": \"5m\", \"expect\": {\"==\": 1}",
+		   s.port),
+	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/hist-broken\", \"gap\": \"100ms\", "
+		   "\"histogram\": \"h\", \"quantile\": 0.5, \"expect\": {\"<=\": 1}",
 		   s.port),
 	};
 	size_t n = sizeof(names) / sizeof(names[0]);
@@ -949,6 +974,11 @@ START_TEST(non_finite_counters_are_errors)
 		      "errors counter is -40, below zero: r_total{code=\"500\"} on line 2");
 	/* 11 errors in 161 requests since the restart, not 1 in 51 */
 	expect_sample(r, "created", AC_STATE_FAIL, "error ratio 0.068323, expected <= 0.05");
+	expect_sample(r, "old-ts-ratio", AC_STATE_ERROR,
+		      "stale sample: r_total{code=\"200\"} is 60");
+	expect_sample(r, "old-ts-value", AC_STATE_ERROR, "(max_age 300 s)");
+	expect_sample(r, "hist-broken", AC_STATE_ERROR,
+		      "the buckets are not cumulative: le=\"0.1\" gained 90, le=\"1\" 10");
 	expect_sample(r, "few-observations", AC_STATE_ERROR,
 		      "no traffic: 3 observations since the last scrape (at least 10 needed");
 	ac_result_destroy(r);

@@ -25,17 +25,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* An independent oracle: a plain decimal number, as strtod reads it whole. */
 static bool plain_finite(const char *s, size_t n, double v)
 {
-	if (n == 0 || n > 400)
+	if (n == 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!isdigit((unsigned char)s[i]) && !strchr("+-.eE", s[i]))
 			return false;
-	char buf[401];
+	char *buf = malloc(n + 1);
+	if (!buf)
+		abort();
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	char *end;
 	double w = strtod(buf, &end);
-	return *end == '\0' && isfinite(w) && w == v;
+	bool ok = *end == '\0' && isfinite(w) && w == v;
+	free(buf);
+	return ok;
 }
 
 /* The value token of a sample line, found without the parser: after the
