@@ -556,6 +556,12 @@ static char *ratio(struct fetch *f, const struct ac_prom_scrape *old,
 	if (!why && ac_prom_increase(old, cur, c->total.metric, c->total.m, c->total.n, &t, &notes,
 				     &err) < 0)
 		why = ac_asprintf("total counter %s", err.msg);
+	if (!why && e.nseries == 0)
+		/* Normal before a service's first error, and a typo looks the
+		 * same: say it where it can be seen. */
+		ac_buf_addf(&notes,
+			    "no series of %s matched the errors selector: 0 errors counted\n",
+			    c->errors.metric);
 	if (!why) {
 		figure(smp, "errors", e.sum);
 		figure(smp, "requests", t.sum);

@@ -837,6 +837,8 @@ static const struct script scripts[] = {
     {"/hist-broken",
      {"h_bucket{le=\"0.1\"} 500\nh_bucket{le=\"1\"} 500\nh_bucket{le=\"+Inf\"} 500\n",
       "h_bucket{le=\"0.1\"} 90\nh_bucket{le=\"1\"} 510\nh_bucket{le=\"+Inf\"} 600\n"}},
+    /* no 5xx series at all: 0 errors, said in the evidence */
+    {"/no-errors", {"r_total{code=\"200\"} 100\n", "r_total{code=\"200\"} 200\n"}},
     /* trailing junk after the value */
     {"/junk", {"r_total{code=\"200\"} 1 2 3\n"}},
 };
@@ -995,7 +997,7 @@ START_TEST(new_series_resets_limits_and_repeats)
 	hs_start(&s, scripted, NULL);
 	const char *names[] = {"burst",	   "baseline",	"at-limit",  "over-limit", "below-only",
 			       "reset",	   "dup",	"dup-gauge", "slow",	   "slow-loose",
-			       "hist-new", "min-exact", "min-over"};
+			       "hist-new", "min-exact", "min-over",  "no-errors"};
 	char *bodies[] = {
 	    ratio_check(s.port, "/restart-burst", "{\"<=\": 0.05}"),
 	    ratio_check(s.port, "/baseline", "{\"<=\": 0.05}"),
@@ -1019,6 +1021,10 @@ START_TEST(new_series_resets_limits_and_repeats)
 	    /* exactly min_requests (100) is enough for a rate; one short is not */
 	    ratio_check_x(s.port, "/at-limit?m1", "{\"<=\": 0.05}", ", \"min_requests\": 100"),
 	    ratio_check_x(s.port, "/at-limit?m2", "{\"<=\": 0.05}", ", \"min_requests\": 101"),
+	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/no-errors\", \"gap\": \"100ms\", "
+		   "\"errors\": {\"metric\": \"r_totl\", \"match\": {\"code\": \"=~5..\"}}, "
+		   "\"total\": {\"metric\": \"r_total\"}, \"expect\": {\"<=\": 0.05}",
+		   s.port),
 	};
 	size_t n = sizeof(names) / sizeof(names[0]);
 	struct ac_plan *p;
@@ -1047,6 +1053,13 @@ START_TEST(new_series_resets_limits_and_repeats)
 	expect_sample(r, "slow", AC_STATE_FAIL, "p95 above 1, the highest finite bucket");
 	expect_sample(r, "slow-loose", AC_STATE_ERROR, "p95 above 1, the highest finite bucket");
 	expect_sample(r, "min-exact", AC_STATE_PASS, NULL);
+	expect_sample(r, "no-errors", AC_STATE_PASS, NULL);
+	const struct ac_check_result *ne = tu_check(r, "no-errors");
+	ck_assert_msg(ne->last.evidence &&
+			  strstr(ne->last.evidence,
+				 "no series of r_totl matched the errors selector: "
+				 "0 errors counted"),
+		      "%s", ne->last.evidence ? ne->last.evidence : "(no evidence)");
 	expect_sample(r, "min-over", AC_STATE_ERROR,
 		      "no traffic: 100 requests since the last scrape (at least 101 needed");
 	/* /b's 10 slow requests count: 10 of 110 above 1 s, so p99 > 1 */
