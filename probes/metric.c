@@ -22,7 +22,8 @@
 #include "prom.h"
 
 #define METRIC_MAX_BODY (16 * 1024 * 1024)
-#define METRIC_STALE_S 300
+/* Default max_age: twice the interval, and never under a minute. */
+#define METRIC_MIN_MAX_AGE_MS 60000
 
 enum metric_mode { M_RATIO, M_VALUE, M_QUANTILE, M_QUERY };
 enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
@@ -38,12 +39,13 @@ struct metric_config {
 	enum metric_mode mode;
 	char *url; /* scrape URL, or the full query URL */
 	struct selector errors, total, value;
-	char *aggregate; /* sum, max, min */
+	enum ac_prom_agg agg;
 	double quantile;
 	double min_requests;
 	int64_t gap_ms;
 	enum cmp_op op;
 	double limit;
+	int64_t max_age_ms; /* 0: the default */
 	struct curl_slist *headers;
 };
 
@@ -80,6 +82,8 @@ static const struct ac_field metric_fields[] = {
     {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 0.01}"},
     {"gap", AC_FT_CUSTOM, false, AC_FIELD_NONE, "time between the first two scrapes (1s)"},
     {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. Authorization"},
+    {"max_age", AC_FT_CUSTOM, false, AC_FIELD_NONE,
+     "older samples are stale (default twice the interval, at least 60s)"},
 };
 
 static void selector_release(struct selector *s)
@@ -100,7 +104,6 @@ static void metric_config_destroy(void *p)
 	selector_release(&c->errors);
 	selector_release(&c->total);
 	selector_release(&c->value);
-	free(c->aggregate);
 	curl_slist_free_all(c->headers);
 	free(c);
 }
@@ -151,7 +154,7 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 	size_t before = cx->nerrors;
 	c->gap_ms = 1000;
 	c->min_requests = 1;
-	c->aggregate = ac_strdup("sum");
+	c->agg = AC_PROM_SUM;
 	bool api = ac_json_get(obj, "prometheus") != NULL;
 	char *scrape = ac_cfg_text(cx, obj, path, "scrape", false);
 	if (api) {
@@ -227,8 +230,9 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 			ac_cfg_error(cx, ap, "expected sum, max or min");
 			free(ap);
 		} else {
-			free(c->aggregate);
-			c->aggregate = ac_strdup(agg->valuestring);
+			c->agg = strcmp(agg->valuestring, "max") == 0	? AC_PROM_MAX
+				 : strcmp(agg->valuestring, "min") == 0 ? AC_PROM_MIN
+									: AC_PROM_SUM;
 		}
 	}
 	const cJSON *mr = ac_json_get(obj, "min_requests");
@@ -246,6 +250,13 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 		char *gp = ac_cfg_path(path, "gap");
 		ac_cfg_duration(cx, g, gp, &c->gap_ms);
 		free(gp);
+	}
+	const cJSON *ma = ac_json_get(obj, "max_age");
+	if (ma) {
+		char *mp = ac_cfg_path(path, "max_age");
+		if (ac_cfg_duration(cx, ma, mp, &c->max_age_ms) == 0 && c->max_age_ms <= 0)
+			ac_cfg_error(cx, mp, "expected a duration above 0");
+		free(mp);
 	}
 	const cJSON *ex = ac_json_get(obj, "expect");
 	char *xp = ac_cfg_path(path, "expect");
@@ -401,6 +412,30 @@ static void judge(struct fetch *f, const char *what, double v)
 		       c->limit);
 }
 
+/* The quantile lies above bound, the highest finite bucket: the comparison
+ * is certain only when the limit is at or below it. */
+static void judge_above(struct fetch *f, const char *what, double bound)
+{
+	const struct metric_config *c = f->run->check->config;
+	f->run->sample.has_value = true;
+	f->run->sample.value = bound;
+	if (!(c->limit <= bound)) {
+		finish(
+		    f, AC_STATE_ERROR,
+		    "%s above %.6g, the highest finite bucket: cannot tell whether it is %s %.6g",
+		    what, bound, op_names[c->op], c->limit);
+		return;
+	}
+	/* value > bound >= limit */
+	bool ok = c->op == OP_NE || c->op == OP_GT || c->op == OP_GE;
+	if (ok)
+		finish(f, AC_STATE_PASS, NULL);
+	else
+		finish(f, AC_STATE_FAIL,
+		       "%s above %.6g, the highest finite bucket, expected %s %.6g", what, bound,
+		       op_names[c->op], c->limit);
+}
+
 static void figure(struct ac_sample *s, const char *name, double v)
 {
 	struct ac_figure *fg = ac_sample_add_figure(s, name);
@@ -408,88 +443,133 @@ static void figure(struct ac_sample *s, const char *name, double v)
 	fg->value = v;
 }
 
+static int64_t max_age_ms(const struct ac_probe_run *run)
+{
+	const struct metric_config *c = run->check->config;
+	if (c->max_age_ms > 0)
+		return c->max_age_ms;
+	int64_t twice = 2 * run->plan->settings.interval_ms;
+	return twice > METRIC_MIN_MAX_AGE_MS ? twice : METRIC_MIN_MAX_AGE_MS;
+}
+
+static int64_t wall_now_ms(const struct ac_probe_run *run)
+{
+	const struct ac_clock *clk = ac_loop_clock(run->loop);
+	return clk->wall_ms(clk);
+}
+
 static void on_query(struct fetch *f, long status)
 {
 	const struct metric_config *c = f->run->check->config;
-	cJSON *doc = ac_json_parse_body(f->body.buf, f->body.len);
-	const char *st = cJSON_GetStringValue(ac_json_get(doc, "status"));
-	if (!doc || !st) {
-		cJSON_Delete(doc);
-		finish(f, AC_STATE_ERROR, "prometheus: HTTP %ld and no API answer", status);
-		return;
-	}
-	if (strcmp(st, "success") != 0) {
-		const char *msg = cJSON_GetStringValue(ac_json_get(doc, "error"));
-		char *e = ac_excerpt(msg ? msg : "", msg ? strlen(msg) : 0, 200);
-		const char *type = cJSON_GetStringValue(ac_json_get(doc, "errorType"));
-		finish(f, AC_STATE_ERROR, "prometheus: %s: %s", type ? type : "error", e);
-		free(e);
-		cJSON_Delete(doc);
-		return;
-	}
-	const cJSON *data = ac_json_get(doc, "data");
-	const char *rt = cJSON_GetStringValue(ac_json_get(data, "resultType"));
-	const cJSON *res = ac_json_get(data, "result");
-	const cJSON *pairs[64];
+	struct ac_error err = {0};
+	double v = NAN;
 	size_t np = 0;
-	if (rt && strcmp(rt, "scalar") == 0) {
-		pairs[np++] = res;
-	} else if (rt && strcmp(rt, "vector") == 0 && cJSON_IsArray(res)) {
-		const cJSON *e;
-		cJSON_ArrayForEach(e, res)
-		{
-			if (np < AC_ARRAY_LEN(pairs))
-				pairs[np++] = ac_json_get(e, "value");
-		}
-	} else {
-		finish(f, AC_STATE_ERROR, "prometheus: result type %s is not a number",
-		       rt ? rt : "?");
-		cJSON_Delete(doc);
+	if (ac_prom_api_read(f->body.buf, f->body.len, status, c->agg, wall_now_ms(f->run),
+			     max_age_ms(f->run), &v, &np, &err) < 0) {
+		finish(f, AC_STATE_ERROR, "%s", err.msg);
 		return;
-	}
-	if (np == 0) {
-		cJSON_Delete(doc);
-		finish(f, AC_STATE_ERROR, "no data: the query returned an empty vector");
-		return;
-	}
-	const struct ac_clock *clk = ac_loop_clock(f->run->loop);
-	double now = (double)clk->wall_ms(clk) / 1000.0, acc = NAN;
-	for (size_t i = 0; i < np; i++) {
-		const cJSON *ts = cJSON_GetArrayItem(pairs[i], 0),
-			    *v = cJSON_GetArrayItem(pairs[i], 1);
-		bool ok = cJSON_IsNumber(ts) && cJSON_IsString(v);
-		double d;
-		if (!ok || ac_parse_double(v->valuestring, &d) < 0) {
-			char *what = ac_excerpt(ok ? v->valuestring : "missing",
-						strlen(ok ? v->valuestring : "missing"), 40);
-			cJSON_Delete(doc);
-			finish(f, AC_STATE_ERROR, "no measurement: the value is %s", what);
-			free(what);
-			return;
-		}
-		double age = now - ts->valuedouble;
-		if (age > METRIC_STALE_S) {
-			cJSON_Delete(doc);
-			finish(f, AC_STATE_ERROR, "stale: the answer is %.0f s old", age);
-			return;
-		}
-		if (isnan(acc))
-			acc = d;
-		else if (strcmp(c->aggregate, "max") == 0)
-			acc = d > acc ? d : acc;
-		else if (strcmp(c->aggregate, "min") == 0)
-			acc = d < acc ? d : acc;
-		else
-			acc += d;
 	}
 	figure(&f->run->sample, "series", (double)np);
-	cJSON_Delete(doc);
-	judge(f, "value", acc);
+	judge(f, "value", v);
 }
 
 static void on_gap(void *ud)
 {
 	fetch_start(ud);
+}
+
+/* The first selected series of cur that carries a timestamp older than
+ * max_age (a federation or a cache serving what it saw long ago). */
+static char *stale_series(const struct ac_probe_run *run, const struct ac_prom_scrape *cur,
+			  const char *name, const struct selector *sel)
+{
+	for (size_t i = 0; i < cur->n; i++) {
+		const struct ac_prom_sample *s = &cur->s[i];
+		if (!s->has_ts || !ac_prom_matches(s, name, sel->m, sel->n))
+			continue;
+		struct ac_error err = {0};
+		if (ac_prom_stale(s->key, s->ts_ms, wall_now_ms(run), max_age_ms(run), &err) < 0)
+			return ac_strdup(err.msg);
+	}
+	return NULL;
+}
+
+static void on_value(struct fetch *f, struct ac_prom_scrape *cur)
+{
+	const struct metric_config *c = f->run->check->config;
+	double acc = NAN;
+	bool first = true;
+	size_t n = 0;
+	char *why = stale_series(f->run, cur, c->value.metric, &c->value);
+	for (size_t i = 0; i < cur->n && !why; i++) {
+		const struct ac_prom_sample *s = &cur->s[i];
+		if (!ac_prom_matches(s, c->value.metric, c->value.m, c->value.n))
+			continue;
+		if (!isfinite(s->value)) {
+			/* A series the check reads is never skipped. */
+			char v[32];
+			why = ac_asprintf("%s is %s: %s on line %zu", c->value.metric,
+					  ac_prom_fmt(s->value, v, sizeof(v)), s->key, s->line);
+			break;
+		}
+		n++;
+		ac_prom_aggregate(c->agg, &acc, &first, s->value);
+	}
+	ac_prom_scrape_release(cur);
+	if (!why && n == 0)
+		why = ac_asprintf("no series matched %s", c->value.metric);
+	if (why) {
+		finish(f, AC_STATE_ERROR, "%s", why);
+		free(why);
+		return;
+	}
+	figure(&f->run->sample, "series", (double)n);
+	judge(f, c->value.metric, acc);
+}
+
+/* The error ratio between old and cur: *v, or a reason it has none. */
+static char *ratio(struct fetch *f, const struct ac_prom_scrape *old,
+		   const struct ac_prom_scrape *cur, double *v)
+{
+	const struct metric_config *c = f->run->check->config;
+	struct ac_sample *smp = &f->run->sample;
+	struct ac_prom_increase e, t;
+	struct ac_error err = {0};
+	struct ac_buf notes = AC_BUF_INIT;
+	char *why = stale_series(f->run, cur, c->errors.metric, &c->errors);
+	if (!why)
+		why = stale_series(f->run, cur, c->total.metric, &c->total);
+	if (!why && ac_prom_increase(old, cur, c->errors.metric, c->errors.m, c->errors.n, &e,
+				     &notes, &err) < 0)
+		why = ac_asprintf("errors counter %s", err.msg);
+	if (!why && ac_prom_increase(old, cur, c->total.metric, c->total.m, c->total.n, &t, &notes,
+				     &err) < 0)
+		why = ac_asprintf("total counter %s", err.msg);
+	if (!why && e.nseries == 0)
+		/* Normal before a service's first error, and a typo looks the
+		 * same: say it where it can be seen. */
+		ac_buf_addf(&notes,
+			    "no series of %s matched the errors selector: 0 errors counted\n",
+			    c->errors.metric);
+	if (!why) {
+		figure(smp, "errors", e.sum);
+		figure(smp, "requests", t.sum);
+		if (t.nseries == 0)
+			why = ac_asprintf("no series of %s matched", c->total.metric);
+		else if (!(t.sum >= c->min_requests))
+			why =
+			    ac_asprintf("no traffic: %.0f requests since the last scrape (at least "
+					"%.0f needed for a rate)",
+					t.sum, c->min_requests);
+		else
+			*v = e.sum / t.sum;
+	}
+	if (notes.len) {
+		free(smp->evidence);
+		smp->evidence = ac_buf_detach(&notes);
+	}
+	ac_buf_release(&notes);
+	return why;
 }
 
 static void on_scrape(struct fetch *f, const char *ctype)
@@ -509,32 +589,11 @@ static void on_scrape(struct fetch *f, const char *ctype)
 		*run->memory = mem;
 	}
 	if (c->mode == M_VALUE) {
-		double acc = NAN;
-		size_t n = 0;
-		for (size_t i = 0; i < cur.n; i++) {
-			const struct ac_prom_sample *s = &cur.s[i];
-			if (!ac_prom_matches(s, c->value.metric, c->value.m, c->value.n))
-				continue;
-			n++;
-			if (isnan(acc))
-				acc = s->value;
-			else if (strcmp(c->aggregate, "max") == 0)
-				acc = s->value > acc ? s->value : acc;
-			else if (strcmp(c->aggregate, "min") == 0)
-				acc = s->value < acc ? s->value : acc;
-			else
-				acc += s->value;
-		}
-		ac_prom_scrape_release(&cur);
-		if (n == 0) {
-			finish(f, AC_STATE_ERROR, "no series matched %s", c->value.metric);
-			return;
-		}
-		figure(&run->sample, "series", (double)n);
-		judge(f, c->value.metric, acc);
+		on_value(f, &cur);
 		return;
 	}
-	/* Rates need an earlier scrape: the last round's, or one taken now. */
+	/* Rates need an earlier scrape: the last round's, or one taken now.
+	 * The very first scrape of the run is a baseline, never "all new". */
 	const struct ac_prom_scrape *old = NULL;
 	if (f->have_first)
 		old = &f->first;
@@ -557,32 +616,25 @@ static void on_scrape(struct fetch *f, const char *ctype)
 	}
 	double v = NAN;
 	char *why = NULL;
+	struct ac_prom_quantile pq = {0};
 	if (c->mode == M_RATIO) {
-		size_t ne, nt;
-		double errs =
-		    ac_prom_increase(old, &cur, c->errors.metric, c->errors.m, c->errors.n, &ne);
-		double total =
-		    ac_prom_increase(old, &cur, c->total.metric, c->total.m, c->total.n, &nt);
-		figure(&run->sample, "errors", errs);
-		figure(&run->sample, "requests", total);
-		if (nt == 0)
-			why =
-			    ac_asprintf("no series of %s matched in both scrapes", c->total.metric);
-		else if (!(total >= c->min_requests))
-			why =
-			    ac_asprintf("no traffic: %.0f requests since the last scrape (at least "
-					"%.0f needed for a rate)",
-					total, c->min_requests);
-		else
-			v = errs / total;
+		why = ratio(f, old, &cur, &v);
 	} else {
-		double count = 0;
-		const char *reason = NULL;
-		if (ac_prom_quantile(old, &cur, c->value.metric, c->value.m, c->value.n,
-				     c->quantile, &v, &count, &reason) < 0)
-			why = ac_strdup(reason);
-		figure(&run->sample, "observations", count);
+		why = stale_series(run, &cur, c->value.metric, &c->value);
+		if (!why && ac_prom_quantile(old, &cur, c->value.metric, c->value.m, c->value.n,
+					     c->quantile, &pq, &err) < 0)
+			why = ac_strdup(err.msg);
+		else if (!why && !(pq.count >= c->min_requests))
+			why = ac_asprintf("no traffic: %.0f observations since the last scrape (at "
+					  "least %.0f needed)",
+					  pq.count, c->min_requests);
+		v = pq.value;
+		figure(&run->sample, "observations", pq.count);
+		if (!why && pq.nnew)
+			run->sample.evidence = ac_asprintf(
+			    "%zu bucket series new since the last scrape, counted from 0", pq.nnew);
 	}
+	/* Even a scrape that gave no number is the next round's baseline. */
 	ac_prom_scrape_release(&mem->last);
 	mem->last = cur;
 	mem->has = true;
@@ -592,13 +644,16 @@ static void on_scrape(struct fetch *f, const char *ctype)
 		free(why);
 		return;
 	}
-	if (c->mode == M_RATIO)
+	if (c->mode == M_RATIO) {
 		judge(f, "error ratio", v);
-	else {
-		char what[64];
-		snprintf(what, sizeof(what), "p%g", c->quantile * 100);
-		judge(f, what, v);
+		return;
 	}
+	char what[64];
+	snprintf(what, sizeof(what), "p%g", c->quantile * 100);
+	if (pq.above)
+		judge_above(f, what, v);
+	else
+		judge(f, what, v);
 }
 
 static void on_fetched(struct ac_curl_job *job, CURLcode rc)

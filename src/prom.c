@@ -5,9 +5,12 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "json.h"
 
 static bool name_char(char c, bool first)
 {
@@ -15,26 +18,71 @@ static bool name_char(char c, bool first)
 	       (!first && isdigit((unsigned char)c));
 }
 
-static double parse_value(const char *s, const char *e, bool *ok)
+static bool ieq(const char *s, size_t n, const char *word)
 {
-	char buf[64];
-	size_t n = (size_t)(e - s);
-	*ok = n > 0 && n < sizeof(buf);
-	if (!*ok)
-		return NAN;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if (strcasecmp(buf, "nan") == 0)
-		return NAN;
-	if (strcasecmp(buf, "+inf") == 0 || strcasecmp(buf, "inf") == 0 ||
-	    strcasecmp(buf, "+infinity") == 0 || strcasecmp(buf, "infinity") == 0)
-		return INFINITY;
-	if (strcasecmp(buf, "-inf") == 0 || strcasecmp(buf, "-infinity") == 0)
-		return -INFINITY;
-	char *end;
-	double v = strtod(buf, &end);
-	*ok = *end == '\0';
-	return v;
+	return strlen(word) == n && strncasecmp(s, word, n) == 0;
+}
+
+int ac_prom_number(const char *s, size_t n, double *out)
+{
+	if (ieq(s, n, "nan")) {
+		*out = NAN;
+		return 0;
+	}
+	if (ieq(s, n, "inf") || ieq(s, n, "+inf") || ieq(s, n, "infinity") ||
+	    ieq(s, n, "+infinity")) {
+		*out = INFINITY;
+		return 0;
+	}
+	if (ieq(s, n, "-inf") || ieq(s, n, "-infinity")) {
+		*out = -INFINITY;
+		return 0;
+	}
+	/* [+-] digits [. digits] [e [+-] digits], at least one digit before
+	 * the exponent: no hex, no nan(...), no spaces, nothing after. */
+	size_t i = 0, digits = 0;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	while (i < n && isdigit((unsigned char)s[i]))
+		i++, digits++;
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++, digits++;
+	}
+	if (digits == 0)
+		return -1;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t ed = 0;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++, ed++;
+		if (ed == 0)
+			return -1;
+	}
+	if (i != n)
+		return -1;
+	char *copy = ac_strndup(s, n), *end;
+	double v = strtod(copy, &end);
+	bool whole = *end == '\0';
+	free(copy);
+	if (!whole)
+		return -1;
+	*out = v; /* an overflow is an infinity, and is kept as one */
+	return 0;
+}
+
+const char *ac_prom_fmt(double v, char *buf, size_t size)
+{
+	if (isnan(v))
+		snprintf(buf, size, "NaN");
+	else if (isinf(v))
+		snprintf(buf, size, "%s", v > 0 ? "+Inf" : "-Inf");
+	else
+		snprintf(buf, size, "%.15g", v);
+	return buf;
 }
 
 static void sample_release(struct ac_prom_sample *s)
@@ -52,6 +100,7 @@ void ac_prom_scrape_release(struct ac_prom_scrape *sc)
 	for (size_t i = 0; i < sc->n; i++)
 		sample_release(&sc->s[i]);
 	free(sc->s);
+	free(sc->bykey);
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -69,22 +118,56 @@ static char *series_key(const struct ac_prom_sample *s)
 		pairs[i][1] = s->lvalues[i];
 	}
 	qsort(pairs, s->nlabels, sizeof(pairs[0]), cmp_label);
+	/* Values escaped as the format writes them, so that no two label sets
+	 * share a key; an empty value is the same series as no label, as in
+	 * Prometheus. */
 	struct ac_buf b = AC_BUF_INIT;
 	ac_buf_adds(&b, s->name);
 	ac_buf_addc(&b, '{');
-	for (size_t i = 0; i < s->nlabels; i++)
-		ac_buf_addf(&b, "%s%s=\"%s\"", i ? "," : "", pairs[i][0], pairs[i][1]);
+	bool first = true;
+	for (size_t i = 0; i < s->nlabels; i++) {
+		if (!pairs[i][1][0])
+			continue;
+		ac_buf_addf(&b, "%s%s=\"", first ? "" : ",", pairs[i][0]);
+		first = false;
+		for (const char *c = pairs[i][1]; *c; c++) {
+			if (*c == '\\' || *c == '"')
+				ac_buf_addc(&b, '\\');
+			if (*c == '\n')
+				ac_buf_adds(&b, "\\n");
+			else
+				ac_buf_addc(&b, *c);
+		}
+		ac_buf_addc(&b, '"');
+	}
 	ac_buf_addc(&b, '}');
 	return ac_buf_detach(&b);
 }
 
-/* Parse one sample line [p, e). */
-static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static const char *token_end(const char *p, const char *e)
+{
+	while (p < e && *p != ' ' && *p != '\t')
+		p++;
+	return p;
+}
+
+/* Parse one sample line [p, e); *why says what is wrong with it. */
+static int parse_line(const char *p, const char *e, bool om, struct ac_prom_sample *s,
+		      const char **why)
 {
 	memset(s, 0, sizeof(*s));
+	*why = "not a valid sample";
 	const char *n = p;
 	if (p < e && *p == '{') {
 		/* OpenMetrics-style quoted UTF-8 names are not supported. */
+		*why = "quoted metric names are not supported";
 		return -1;
 	}
 	while (p < e && name_char(*p, p == n))
@@ -95,8 +178,7 @@ static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
 	if (p < e && *p == '{') {
 		p++;
 		for (;;) {
-			while (p < e && (*p == ' ' || *p == '\t'))
-				p++;
+			p = skip_ws(p, e);
 			if (p < e && *p == '}') {
 				p++;
 				break;
@@ -104,9 +186,19 @@ static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
 			const char *ln = p;
 			while (p < e && name_char(*p, p == ln) && *p != ':')
 				p++;
-			if (p == ln || p >= e || *p != '=' || s->nlabels >= AC_PROM_MAX_LABELS)
+			if (p == ln || p >= e || *p != '=')
 				return -1;
+			if (s->nlabels >= AC_PROM_MAX_LABELS) {
+				*why = "more than 32 labels";
+				return -1;
+			}
 			char *lname = ac_strndup(ln, (size_t)(p - ln));
+			for (size_t i = 0; i < s->nlabels; i++)
+				if (strcmp(s->lnames[i], lname) == 0) {
+					free(lname);
+					*why = "a label given twice";
+					return -1;
+				}
 			p++;
 			if (p >= e || *p != '"') {
 				free(lname);
@@ -140,8 +232,7 @@ static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
 			s->lnames[s->nlabels] = lname;
 			s->lvalues[s->nlabels] = ac_buf_detach(&v);
 			s->nlabels++;
-			while (p < e && (*p == ' ' || *p == '\t'))
-				p++;
+			p = skip_ws(p, e);
 			if (p < e && *p == ',') {
 				p++;
 				continue;
@@ -155,18 +246,51 @@ static int parse_line(const char *p, const char *e, struct ac_prom_sample *s)
 	}
 	if (p >= e || (*p != ' ' && *p != '\t'))
 		return -1;
-	while (p < e && (*p == ' ' || *p == '\t'))
-		p++;
+	p = skip_ws(p, e);
 	const char *v = p;
-	while (p < e && *p != ' ' && *p != '\t')
-		p++;
-	bool ok;
-	s->value = parse_value(v, p, &ok);
-	if (!ok)
+	p = token_end(p, e);
+	if (ac_prom_number(v, (size_t)(p - v), &s->value) < 0) {
+		*why = "the value is not a number";
 		return -1;
-	/* A timestamp and an exemplar may follow; neither is needed here. */
+	}
+	/* Then an optional timestamp (integer milliseconds in the text
+	 * format, seconds in OpenMetrics), an exemplar in OpenMetrics, and
+	 * nothing else. */
+	p = skip_ws(p, e);
+	if (p < e && *p != '#') {
+		const char *t = p;
+		p = token_end(p, e);
+		double ts;
+		bool ok = ac_prom_number(t, (size_t)(p - t), &ts) == 0 && isfinite(ts);
+		if (ok && !om) {
+			for (const char *c = t; c < p; c++)
+				if (!isdigit((unsigned char)*c) &&
+				    !(c == t && (*c == '-' || *c == '+')))
+					ok = false;
+		}
+		if (!ok) {
+			*why = "the timestamp is not a number";
+			return -1;
+		}
+		s->has_ts = true;
+		s->ts_ms = om ? ts * 1000.0 : ts;
+		p = skip_ws(p, e);
+	}
+	if (p < e && !(om && *p == '#')) {
+		*why = "text after the value";
+		return -1;
+	}
 	s->key = series_key(s);
 	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct ac_prom_sample *const *x = a, *const *y = b;
+	int c = strcmp((*x)->key, (*y)->key);
+	if (c)
+		return c;
+	return (*x)->line < (*y)->line ? -1 : (*x)->line > (*y)->line;
 }
 
 int ac_prom_parse(const char *text, size_t len, bool openmetrics, struct ac_prom_scrape *out,
@@ -181,37 +305,75 @@ int ac_prom_parse(const char *text, size_t len, bool openmetrics, struct ac_prom
 		if (!e)
 			e = end;
 		line++;
-		const char *q = p;
-		while (q < e && (*q == ' ' || *q == '\t'))
-			q++;
+		const char *q = skip_ws(p, e);
 		const char *le = e;
 		if (le > q && le[-1] == '\r')
 			le--;
-		if (q < le && *q == '#') {
-			if (openmetrics && le - q == 5 && memcmp(q, "# EOF", 5) == 0) {
-				eof = true;
-				break;
+		if (eof) {
+			if (q < le) {
+				ac_prom_scrape_release(out);
+				return ac_error_set(err, "line %zu: text after \"# EOF\"", line);
 			}
+		} else if (q < le && *q == '#') {
+			if (openmetrics && le - q == 5 && memcmp(q, "# EOF", 5) == 0)
+				eof = true;
 		} else if (q < le) {
 			if (out->n >= AC_PROM_MAX_SERIES) {
 				ac_prom_scrape_release(out);
 				return ac_error_set(err, "more than %d series", AC_PROM_MAX_SERIES);
 			}
 			AC_GROW(out->s, out->n + 1, out->alloc);
-			if (parse_line(q, le, &out->s[out->n]) < 0) {
+			const char *why = NULL;
+			if (parse_line(q, le, openmetrics, &out->s[out->n], &why) < 0) {
 				sample_release(&out->s[out->n]);
 				ac_prom_scrape_release(out);
-				return ac_error_set(err, "line %zu is not a valid sample", line);
+				return ac_error_set(err, "line %zu is not a valid sample: %s", line,
+						    why);
 			}
+			out->s[out->n].line = line;
 			out->n++;
 		}
+		if (e == end)
+			break;
 		p = e + 1;
 	}
 	if (openmetrics && !eof) {
 		ac_prom_scrape_release(out);
 		return ac_error_set(err, "OpenMetrics text without \"# EOF\" (cut short?)");
 	}
+	/* Sorted by key for lookups; a series given twice is malformed (the
+	 * formats forbid it) and would count twice. */
+	out->bykey = ac_calloc(out->n + 1, sizeof(*out->bykey));
+	for (size_t i = 0; i < out->n; i++)
+		out->bykey[i] = &out->s[i];
+	if (out->n > 1)
+		qsort(out->bykey, out->n, sizeof(*out->bykey), cmp_key);
+	for (size_t i = 1; i < out->n; i++) {
+		if (strcmp(out->bykey[i - 1]->key, out->bykey[i]->key) == 0) {
+			int rc = ac_error_set(err, "%s appears twice (lines %zu and %zu)",
+					      out->bykey[i]->key, out->bykey[i - 1]->line,
+					      out->bykey[i]->line);
+			ac_prom_scrape_release(out);
+			return rc;
+		}
+	}
 	return 0;
+}
+
+const struct ac_prom_sample *ac_prom_find(const struct ac_prom_scrape *sc, const char *key)
+{
+	size_t lo = 0, hi = sc->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(sc->bykey[mid]->key, key);
+		if (c == 0)
+			return sc->bykey[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 const char *ac_prom_label(const struct ac_prom_sample *s, const char *name)
@@ -295,37 +457,103 @@ bool ac_prom_matches(const struct ac_prom_sample *s, const char *name,
 	return true;
 }
 
-static const struct ac_prom_sample *find(const struct ac_prom_scrape *sc, const char *key)
-{
-	for (size_t i = 0; i < sc->n; i++)
-		if (strcmp(sc->s[i].key, key) == 0)
-			return &sc->s[i];
-	return NULL;
-}
-
 static double delta(double v1, double v2)
 {
 	/* A counter that went down was reset: it counts again from zero. */
 	return v2 >= v1 ? v2 - v1 : v2;
 }
 
-double ac_prom_increase(const struct ac_prom_scrape *old, const struct ac_prom_scrape *cur,
-			const char *name, const struct ac_prom_matcher *m, size_t n,
-			size_t *nseries)
+#define NOTES_PER_KIND 5
+
+static void note(struct ac_buf *notes, size_t *count, const char *what,
+		 const struct ac_prom_sample *s)
 {
-	double sum = 0;
-	*nseries = 0;
+	(*count)++;
+	if (!notes || *count > NOTES_PER_KIND)
+		return;
+	char v[32];
+	ac_buf_addf(notes, "%s: %s %s\n", what, s->key, ac_prom_fmt(s->value, v, sizeof(v)));
+}
+
+/* A counter is a finite number, never below zero. -1 with the error
+ * naming the series when it is not. */
+static int bad_counter(struct ac_error *err, const struct ac_prom_sample *s, bool old)
+{
+	if (isfinite(s->value) && s->value >= 0)
+		return 0;
+	char v[32];
+	ac_prom_fmt(s->value, v, sizeof(v));
+	const char *below = isfinite(s->value) ? ", below zero" : "";
+	if (old)
+		return ac_error_set(err, "was %s%s in the previous scrape: %s on line %zu", v,
+				    below, s->key, s->line);
+	return ac_error_set(err, "is %s%s: %s on line %zu", v, below, s->key, s->line);
+}
+
+/* The counter's _created sample (OpenMetrics, and Python's client in the
+ * text format too): when it moved, the counter restarted, however far it
+ * has grown since. */
+static const struct ac_prom_sample *created(const struct ac_prom_scrape *sc,
+					    const struct ac_prom_sample *s)
+{
+	size_t nl = strlen(s->name);
+	if (nl < 6 || strcmp(s->name + nl - 6, "_total") != 0)
+		return NULL;
+	char *key = ac_asprintf("%.*s_created%s", (int)(nl - 6), s->name, s->key + nl);
+	const struct ac_prom_sample *c = ac_prom_find(sc, key);
+	free(key);
+	return c && isfinite(c->value) ? c : NULL;
+}
+
+int ac_prom_increase(const struct ac_prom_scrape *old, const struct ac_prom_scrape *cur,
+		     const char *name, const struct ac_prom_matcher *m, size_t n,
+		     struct ac_prom_increase *out, struct ac_buf *notes, struct ac_error *err)
+{
+	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct ac_prom_sample *s = &cur->s[i];
-		if (!ac_prom_matches(s, name, m, n) || !isfinite(s->value))
+		if (!ac_prom_matches(s, name, m, n))
 			continue;
-		const struct ac_prom_sample *o = find(old, s->key);
-		if (!o || !isfinite(o->value))
-			continue; /* new since the last scrape: rate() needs two points too */
-		sum += delta(o->value, s->value);
-		(*nseries)++;
+		if (bad_counter(err, s, false) < 0)
+			return -1;
+		const struct ac_prom_sample *o = ac_prom_find(old, s->key);
+		if (o && bad_counter(err, o, true) < 0)
+			return -1;
+		out->nseries++;
+		if (!o) {
+			/* Created since the last scrape: all of it is new. */
+			out->sum += s->value;
+			note(notes, &out->nnew, "new series since the last scrape, counted from 0",
+			     s);
+			continue;
+		}
+		const struct ac_prom_sample *c1 = created(old, o), *c2 = created(cur, s);
+		if (c1 && c2 && c1->value != c2->value) {
+			note(notes, &out->nreset,
+			     "restarted since the last scrape (_created moved)", s);
+			out->sum += s->value;
+			continue;
+		}
+		if (s->value < o->value)
+			note(notes, &out->nreset, "reset since the last scrape, counted from 0", s);
+		out->sum += delta(o->value, s->value);
 	}
-	return sum;
+	for (size_t i = 0; i < old->n; i++) {
+		const struct ac_prom_sample *o = &old->s[i];
+		if (ac_prom_matches(o, name, m, n) && !ac_prom_find(cur, o->key))
+			note(notes, &out->ngone, "gone since the last scrape, was", o);
+	}
+	if (notes) {
+		if (out->nnew > NOTES_PER_KIND)
+			ac_buf_addf(notes, "and %zu more new series\n", out->nnew - NOTES_PER_KIND);
+		if (out->nreset > NOTES_PER_KIND)
+			ac_buf_addf(notes, "and %zu more reset series\n",
+				    out->nreset - NOTES_PER_KIND);
+		if (out->ngone > NOTES_PER_KIND)
+			ac_buf_addf(notes, "and %zu more series gone\n",
+				    out->ngone - NOTES_PER_KIND);
+	}
+	return 0;
 }
 
 struct bucket {
@@ -341,22 +569,31 @@ static int cmp_bucket(const void *a, const void *b)
 
 int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scrape *cur,
 		     const char *hist, const struct ac_prom_matcher *m, size_t n, double q,
-		     double *out, double *count, const char **why)
+		     struct ac_prom_quantile *out, struct ac_error *err)
 {
+	memset(out, 0, sizeof(*out));
 	char *bname = ac_asprintf("%s_bucket", hist);
 	struct bucket *b = NULL;
 	size_t nb = 0, alloc = 0;
+	int rc = -1;
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct ac_prom_sample *s = &cur->s[i];
 		if (!ac_prom_matches(s, bname, m, n))
 			continue;
 		const char *les = ac_prom_label(s, "le");
-		const struct ac_prom_sample *o = find(old, s->key);
-		bool ok;
-		double le = les ? parse_value(les, les + strlen(les), &ok) : NAN;
-		if (!les || !ok || !o || !isfinite(s->value) || !isfinite(o->value))
-			continue;
-		double d = delta(o->value, s->value);
+		double le = NAN;
+		if (!les || ac_prom_number(les, strlen(les), &le) < 0 || isnan(le)) {
+			ac_error_set(err, "histogram bucket without a numeric le: %s on line %zu",
+				     s->key, s->line);
+			goto out;
+		}
+		const struct ac_prom_sample *o = ac_prom_find(old, s->key);
+		if (bad_counter(err, s, false) < 0 || (o && bad_counter(err, o, true) < 0))
+			goto out;
+		/* A bucket series new since the last scrape counts from 0. */
+		double d = o ? delta(o->value, s->value) : s->value;
+		if (!o)
+			out->nnew++;
 		size_t k;
 		for (k = 0; k < nb; k++)
 			if (b[k].le == le)
@@ -369,34 +606,55 @@ int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scra
 		}
 		b[k].count += d;
 	}
-	free(bname);
-	int rc = -1;
 	if (nb == 0) {
-		*why = "no buckets of that histogram in both scrapes";
+		ac_error_set(err, "no buckets of %s in the scrape", hist);
 		goto out;
 	}
 	qsort(b, nb, sizeof(*b), cmp_bucket);
-	if (!isinf(b[nb - 1].le)) {
-		*why = "the histogram has no le=\"+Inf\" bucket";
+	if (!isinf(b[nb - 1].le) || b[nb - 1].le < 0) {
+		ac_error_set(err, "the histogram has no le=\"+Inf\" bucket");
 		goto out;
 	}
+	/* Each bucket counts everything below its bound: an increase that is
+	 * not cumulative (a bucket series reset on its own) says nothing. */
+	for (size_t k = 1; k < nb; k++) {
+		if (b[k].count + 1e-9 * fabs(b[k - 1].count) < b[k - 1].count) {
+			char l1[32], l2[32], c1[32], c2[32];
+			ac_error_set(
+			    err,
+			    "the buckets are not cumulative: le=\"%s\" gained %s, le=\"%s\" %s",
+			    ac_prom_fmt(b[k - 1].le, l1, sizeof(l1)),
+			    ac_prom_fmt(b[k - 1].count, c1, sizeof(c1)),
+			    ac_prom_fmt(b[k].le, l2, sizeof(l2)),
+			    ac_prom_fmt(b[k].count, c2, sizeof(c2)));
+			goto out;
+		}
+	}
 	double total = b[nb - 1].count;
-	*count = total;
+	out->count = total;
 	if (!(total > 0)) {
-		*why = "no traffic: no observations since the last scrape";
+		ac_error_set(err, "no traffic: no observations since the last scrape");
 		goto out;
 	}
 	double rank = q * total, prev_le = 0, prev_count = 0;
 	for (size_t k = 0; k < nb; k++) {
 		if (b[k].count >= rank) {
 			if (isinf(b[k].le)) {
-				*out = k > 0 ? b[k - 1].le : 0;
+				/* Above every finite bound: only a lower bound is known. */
+				if (k == 0) {
+					ac_error_set(err, "the histogram has only the +Inf bucket");
+					goto out;
+				}
+				out->value = b[k - 1].le;
+				out->above = true;
+			} else if (k == 0 && b[k].le <= 0) {
+				out->value = b[k].le;
 			} else {
 				double width = b[k].count - prev_count;
-				double lower = k == 0 && b[k].le > 0 ? 0 : prev_le;
-				*out = width > 0
-					   ? lower + (b[k].le - lower) * (rank - prev_count) / width
-					   : b[k].le;
+				double lower = k == 0 ? 0 : prev_le;
+				out->value = width > 0 ? lower + (b[k].le - lower) *
+								     (rank - prev_count) / width
+						       : b[k].le;
 			}
 			rc = 0;
 			goto out;
@@ -404,8 +662,182 @@ int ac_prom_quantile(const struct ac_prom_scrape *old, const struct ac_prom_scra
 		prev_le = b[k].le;
 		prev_count = b[k].count;
 	}
-	*why = "buckets are not cumulative";
+	ac_error_set(err, "the buckets are not cumulative");
 out:
+	free(bname);
 	free(b);
+	return rc;
+}
+
+/* --- the HTTP API -------------------------------------------------------- */
+
+void ac_prom_aggregate(enum ac_prom_agg agg, double *acc, bool *first, double d)
+{
+	if (*first)
+		*acc = d;
+	else if (agg == AC_PROM_MAX)
+		*acc = d > *acc ? d : *acc;
+	else if (agg == AC_PROM_MIN)
+		*acc = d < *acc ? d : *acc;
+	else
+		*acc += d;
+	*first = false;
+}
+
+int ac_prom_stale(const char *series, double ts_ms, int64_t now_ms, int64_t max_age_ms,
+		  struct ac_error *err)
+{
+	double age_s = ((double)now_ms - ts_ms) / 1000.0;
+	double max_s = (double)max_age_ms / 1000.0;
+	if (!isfinite(age_s))
+		return ac_error_set(err, "stale sample: %s has no usable timestamp", series);
+	if (age_s > max_s)
+		return ac_error_set(err, "stale sample: %s is %.0f s old (max_age %.0f s)", series,
+				    age_s, max_s);
+	if (-age_s > max_s)
+		return ac_error_set(err,
+				    "stale sample: %s is stamped %.0f s in the future (max_age "
+				    "%.0f s)",
+				    series, -age_s, max_s);
+	return 0;
+}
+
+/* An API series as name{labels}, for messages. */
+static char *api_series(const cJSON *metric)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	const char *name = cJSON_GetStringValue(ac_json_get(metric, "__name__"));
+	ac_buf_adds(&b, name ? name : "");
+	ac_buf_addc(&b, '{');
+	const cJSON *l;
+	bool first = true;
+	cJSON_ArrayForEach(l, metric)
+	{
+		if (!l->string || strcmp(l->string, "__name__") == 0 || !cJSON_IsString(l))
+			continue;
+		char *v = ac_excerpt(l->valuestring, strlen(l->valuestring), 60);
+		ac_buf_addf(&b, "%s%s=\"%s\"", first ? "" : ",", l->string, v);
+		free(v);
+		first = false;
+	}
+	ac_buf_addc(&b, '}');
+	char *all = ac_buf_detach(&b);
+	char *out = ac_excerpt(all, strlen(all), 200);
+	free(all);
+	return out;
+}
+
+/* One [timestamp, "value"] pair: -1 with err when it is no measurement. */
+static int api_value(const cJSON *pair, const char *series, int64_t now_ms, int64_t max_age_ms,
+		     double *out, struct ac_error *err)
+{
+	const cJSON *ts = cJSON_GetArrayItem(pair, 0), *v = cJSON_GetArrayItem(pair, 1);
+	if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2)
+		return ac_error_set(err, "no measurement: %s has no [timestamp, value] pair",
+				    series);
+	if (!cJSON_IsNumber(ts))
+		return ac_error_set(err, "no measurement: %s has a timestamp that is not a number",
+				    series);
+	if (!isfinite(ts->valuedouble))
+		return ac_error_set(err, "no measurement: %s has the timestamp %g", series,
+				    ts->valuedouble);
+	if (!cJSON_IsString(v))
+		return ac_error_set(err, "no measurement: %s has a value that is not a string",
+				    series);
+	if (ac_prom_number(v->valuestring, strlen(v->valuestring), out) < 0) {
+		char *e = ac_excerpt(v->valuestring, strlen(v->valuestring), 40);
+		ac_error_set(err, "no measurement: %s has the value \"%s\", not a number", series,
+			     e);
+		free(e);
+		return -1;
+	}
+	if (!isfinite(*out)) {
+		char b[32];
+		return ac_error_set(err, "no measurement: %s is %s", series,
+				    ac_prom_fmt(*out, b, sizeof(b)));
+	}
+	return ac_prom_stale(series, ts->valuedouble * 1000.0, now_ms, max_age_ms, err);
+}
+
+int ac_prom_api_read(const char *body, size_t len, long status, enum ac_prom_agg agg,
+		     int64_t now_ms, int64_t max_age_ms, double *value, size_t *nseries,
+		     struct ac_error *err)
+{
+	*value = NAN;
+	*nseries = 0;
+	cJSON *doc = ac_json_parse_body(body, len);
+	const char *st = cJSON_GetStringValue(ac_json_get(doc, "status"));
+	int rc = -1;
+	if (!doc || !st) {
+		ac_error_set(err, "prometheus: HTTP %ld and no API answer", status);
+		goto out;
+	}
+	if (strcmp(st, "success") != 0) {
+		const char *msg = cJSON_GetStringValue(ac_json_get(doc, "error"));
+		char *e = ac_excerpt(msg ? msg : "", msg ? strlen(msg) : 0, 200);
+		const char *type = cJSON_GetStringValue(ac_json_get(doc, "errorType"));
+		char *t = ac_excerpt(type ? type : "error", strlen(type ? type : "error"), 40);
+		ac_error_set(err, "prometheus: %s: %s", t, e);
+		free(t);
+		free(e);
+		goto out;
+	}
+	/* A warning is a partial or doubtful answer (Thanos and Cortex say
+	 * "partial response" when a store is down): no measurement. */
+	const cJSON *warn = cJSON_GetArrayItem(ac_json_get(doc, "warnings"), 0);
+	if (warn) {
+		const char *w = cJSON_IsString(warn) ? warn->valuestring : "?";
+		char *e = ac_excerpt(w, strlen(w), 200);
+		ac_error_set(err, "prometheus warned: %s", e);
+		free(e);
+		goto out;
+	}
+	const cJSON *data = ac_json_get(doc, "data");
+	const char *rt = cJSON_GetStringValue(ac_json_get(data, "resultType"));
+	const cJSON *res = ac_json_get(data, "result");
+	bool scalar = rt && strcmp(rt, "scalar") == 0;
+	if (!scalar && !(rt && strcmp(rt, "vector") == 0 && cJSON_IsArray(res))) {
+		char *t = ac_excerpt(rt ? rt : "?", strlen(rt ? rt : "?"), 40);
+		ac_error_set(err, "prometheus: result type %s is not a number", t);
+		free(t);
+		goto out;
+	}
+	/* Every series counts: no cap, nothing left out. */
+	double acc = NAN, d = NAN;
+	bool first = true;
+	size_t n = 0;
+	if (scalar) {
+		if (api_value(res, "the scalar", now_ms, max_age_ms, &d, err) < 0)
+			goto out;
+		ac_prom_aggregate(agg, &acc, &first, d);
+		n = 1;
+	} else {
+		const cJSON *e;
+		cJSON_ArrayForEach(e, res)
+		{
+			char *series = api_series(ac_json_get(e, "metric"));
+			int r =
+			    api_value(ac_json_get(e, "value"), series, now_ms, max_age_ms, &d, err);
+			free(series);
+			if (r < 0)
+				goto out;
+			ac_prom_aggregate(agg, &acc, &first, d);
+			n++;
+		}
+	}
+	if (n == 0) {
+		ac_error_set(err, "no data: the query returned an empty vector");
+		goto out;
+	}
+	if (!isfinite(acc)) {
+		/* finite values can still add up to an infinity */
+		ac_error_set(err, "no measurement: the %zu series add up to %g", n, acc);
+		goto out;
+	}
+	*value = acc;
+	*nseries = n;
+	rc = 0;
+out:
+	cJSON_Delete(doc);
 	return rc;
 }
