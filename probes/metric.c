@@ -33,6 +33,9 @@ struct selector {
 	char *metric;
 	struct ac_prom_matcher *m;
 	size_t n;
+	/* errors only: no metric of that name in the scrape means 0 errors
+	 * (a counter that appears with its first increment), not a typo */
+	bool absent_is_zero;
 };
 
 struct metric_config {
@@ -140,8 +143,11 @@ static void read_selector(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	static const struct ac_field f[] = {
 	    {"metric", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
 	    {"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"absent_is_zero", AC_FT_BOOL, false, offsetof(struct selector, absent_is_zero),
+	     "errors: a scrape without this metric counts 0 errors"},
 	};
 	ac_cfg_keys1(cx, obj, path, f, AC_ARRAY_LEN(f));
+	ac_cfg_read(cx, obj, path, f, AC_ARRAY_LEN(f), s);
 	s->metric = ac_cfg_text(cx, obj, path, "metric", true);
 	char *mp = ac_cfg_path(path, "match");
 	read_matchers(cx, ac_json_get(obj, "match"), mp, s);
@@ -545,12 +551,28 @@ static char *ratio(struct fetch *f, const struct ac_prom_scrape *old,
 	if (!why && ac_prom_increase(old, cur, c->total.metric, c->total.m, c->total.n, &t, &notes,
 				     &err) < 0)
 		why = ac_asprintf("total counter %s", err.msg);
-	if (!why && e.nseries == 0)
-		/* Normal before a service's first error, and a typo looks the
-		 * same: say it where it can be seen. */
-		ac_buf_addf(&notes,
-			    "no series of %s matched the errors selector: 0 errors counted\n",
-			    c->errors.metric);
+	if (!why && e.nseries == 0) {
+		/* Zero errors is normal before a service's first error while the
+		 * metric exists (other codes, other routes). No metric of that
+		 * name at all is what a misspelt name looks like, and it would
+		 * count 0 errors for ever: not a measurement, unless the scenario
+		 * says the counter only appears with its first error. */
+		bool family = false;
+		for (size_t i = 0; i < cur->n && !family; i++)
+			family = strcmp(cur->s[i].name, c->errors.metric) == 0;
+		if (!family && !c->errors.absent_is_zero)
+			why =
+			    ac_asprintf("no metric named %s in the scrape, so no errors can be "
+					"counted (a misspelt name?); if this counter only appears "
+					"with its first error, set \"absent_is_zero\": true in "
+					"\"errors\"",
+					c->errors.metric);
+		else
+			ac_buf_addf(&notes,
+				    "no series of %s matched the errors selector: 0 errors "
+				    "counted\n",
+				    c->errors.metric);
+	}
 	if (!why) {
 		figure(smp, "errors", e.sum);
 		figure(smp, "requests", t.sum);

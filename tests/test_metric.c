@@ -995,9 +995,10 @@ START_TEST(new_series_resets_limits_and_repeats)
 {
 	struct hs_server s;
 	hs_start(&s, scripted, NULL);
-	const char *names[] = {"burst",	   "baseline",	"at-limit",  "over-limit", "below-only",
-			       "reset",	   "dup",	"dup-gauge", "slow",	   "slow-loose",
-			       "hist-new", "min-exact", "min-over",  "no-errors"};
+	const char *names[] = {"burst",	     "baseline",   "at-limit", "over-limit",
+			       "below-only", "reset",	   "dup",      "dup-gauge",
+			       "slow",	     "slow-loose", "hist-new", "min-exact",
+			       "min-over",   "no-errors",  "typo",     "absent-ok"};
 	char *bodies[] = {
 	    ratio_check(s.port, "/restart-burst", "{\"<=\": 0.05}"),
 	    ratio_check(s.port, "/baseline", "{\"<=\": 0.05}"),
@@ -1021,8 +1022,19 @@ START_TEST(new_series_resets_limits_and_repeats)
 	    /* exactly min_requests (100) is enough for a rate; one short is not */
 	    ratio_check_x(s.port, "/at-limit?m1", "{\"<=\": 0.05}", ", \"min_requests\": 100"),
 	    ratio_check_x(s.port, "/at-limit?m2", "{\"<=\": 0.05}", ", \"min_requests\": 101"),
+	    /* no 5xx series yet, but the metric is there: 0 errors */
 	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/no-errors\", \"gap\": \"100ms\", "
+		   "\"errors\": {\"metric\": \"r_total\", \"match\": {\"code\": \"=~5..\"}}, "
+		   "\"total\": {\"metric\": \"r_total\"}, \"expect\": {\"<=\": 0.05}",
+		   s.port),
+	    /* no metric of that name at all: a typo would pass for ever */
+	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/no-errors?t\", \"gap\": \"100ms\", "
 		   "\"errors\": {\"metric\": \"r_totl\", \"match\": {\"code\": \"=~5..\"}}, "
+		   "\"total\": {\"metric\": \"r_total\"}, \"expect\": {\"<=\": 0.05}",
+		   s.port),
+	    /* unless the scenario says the counter appears with its first error */
+	    tu_fmt("\"scrape\": \"http://127.0.0.1:%d/no-errors?a\", \"gap\": \"100ms\", "
+		   "\"errors\": {\"metric\": \"r_errors_total\", \"absent_is_zero\": true}, "
 		   "\"total\": {\"metric\": \"r_total\"}, \"expect\": {\"<=\": 0.05}",
 		   s.port),
 	};
@@ -1057,9 +1069,13 @@ START_TEST(new_series_resets_limits_and_repeats)
 	const struct ac_check_result *ne = tu_check(r, "no-errors");
 	ck_assert_msg(ne->last.evidence &&
 			  strstr(ne->last.evidence,
-				 "no series of r_totl matched the errors selector: "
+				 "no series of r_total matched the errors selector: "
 				 "0 errors counted"),
 		      "%s", ne->last.evidence ? ne->last.evidence : "(no evidence)");
+	expect_sample(r, "typo", AC_STATE_ERROR,
+		      "no metric named r_totl in the scrape, so no errors can be counted");
+	expect_sample(r, "absent-ok", AC_STATE_PASS, NULL);
+	ck_assert_double_eq(tu_check(r, "absent-ok")->last.value, 0);
 	expect_sample(r, "min-over", AC_STATE_ERROR,
 		      "no traffic: 100 requests since the last scrape (at least 101 needed");
 	/* /b's 10 slow requests count: 10 of 110 above 1 s, so p99 > 1 */
