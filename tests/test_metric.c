@@ -1201,6 +1201,60 @@ START_TEST(api_values_caps_and_staleness)
 }
 END_TEST
 
+/* A scrape URL with an IPv6 literal reaches a server listening on ::1
+ * (python3's http.server, bound to ::1 only). */
+START_TEST(scrape_url_with_an_ipv6_literal)
+{
+	int lfd, port;
+	lfd = tu_listen(&port); /* a free port number for the IPv6 server */
+	close(lfd);
+	char *dir = tu_fmt("%s/allclear-v6-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+			   (int)getpid());
+	char *cmd =
+	    tu_fmt("mkdir -p %s && printf 'r_total{code=\"200\"} 5\\n' > %s/metrics", dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	char *ports = tu_fmt("%d", port);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (chdir(dir) != 0 || !freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execlp("python3", "python3", "-c",
+		       "import http.server,socket,sys\n"
+		       "class S(http.server.ThreadingHTTPServer): address_family=socket.AF_INET6\n"
+		       "S(('::1',int(sys.argv[1])),http.server.SimpleHTTPRequestHandler)"
+		       ".serve_forever()",
+		       ports, (char *)NULL);
+		_exit(127);
+	}
+	char *wait = tu_fmt("for i in $(seq 50); do curl -sf -g http://[::1]:%d/metrics >/dev/null "
+			    "&& exit 0; sleep 0.1; done; exit 1",
+			    port);
+	ck_assert_int_eq(system(wait), 0);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1}, \"checks\": "
+		   "[{\"kind\": \"metric\", \"name\": \"v6\", \"area\": \"code\", "
+		   "\"owner\": \"o\", \"scrape\": \"http://[::1]:%d/metrics\", \"metric\": "
+		   "\"r_total\", \"expect\": {\"==\": 5}}]}",
+		   port);
+	struct ac_plan *p;
+	struct ac_result *r = tu_run_scenario(json, 1, &p);
+	const struct ac_check_result *cr = tu_check(r, "v6");
+	ck_assert_msg(cr->state == AC_STATE_PASS, "%s", cr->reason ? cr->reason : "");
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	char *rm = tu_fmt("rm -rf %s", dir);
+	ck_assert_int_eq(system(rm), 0);
+	free(rm);
+	free(json);
+	free(wait);
+	free(ports);
+	free(cmd);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1218,6 +1272,7 @@ int main(void)
 	tcase_add_test(tc, non_finite_counters_are_errors);
 	tcase_add_test(tc, new_series_resets_limits_and_repeats);
 	tcase_add_test(tc, api_values_caps_and_staleness);
+	tcase_add_test(tc, scrape_url_with_an_ipv6_literal);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
