@@ -4,14 +4,35 @@
 #include "pg.h"
 
 #include <ctype.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "json.h"
 #include "mask.h"
 
 enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY };
-enum qstep { Q_BEGIN, Q_QUERY, Q_ROLLBACK };
+enum qstep { Q_ROLE, Q_BEGIN, Q_QUERY, Q_ROLLBACK };
+
+/* On a fresh connection, before anything else: can this role write? A
+ * superuser, or INSERT/UPDATE/DELETE/TRUNCATE on any table or view outside
+ * the system schemas. Empty when it cannot. */
+static const char role_check_sql[] =
+    "SELECT concat_ws(', ', CASE WHEN r.rolsuper THEN 'is a superuser' END,"
+    " (SELECT p || ' on ' || c.oid::regclass::text FROM pg_class c"
+    "  CROSS JOIN unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p"
+    "  WHERE c.relkind IN ('r', 'p', 'v', 'f')"
+    "  AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, "
+    "'information_schema'::regnamespace)"
+    "  AND has_table_privilege(c.oid, p) LIMIT 1))"
+    " FROM pg_roles r WHERE r.rolname = current_user";
+
+/* The socket buffer while reading a result: small, so that one read by
+ * libpq takes little past the byte cap. */
+#define PG_RCVBUF (256 * 1024)
 
 struct ac_pg_query {
 	struct conn *c;
@@ -22,8 +43,18 @@ struct ac_pg_query {
 	ac_pg_done_fn done;
 	void *ud;
 	struct ac_pg_query *next;
-	PGresult *result;
+	PGresult *result; /* the rows kept, or the empty result with the columns */
 	char *error;
+	long want;	    /* rows wanted (clamped to max_rows) */
+	bool want_over;	    /* the caller wanted more than max_rows */
+	long nrows;	    /* rows read */
+	bool more;	    /* stopped early with more to come */
+	char *capped;	    /* stopped at a cap: why */
+	uint64_t row_bytes; /* bytes of the rows read */
+	uint64_t sock_base; /* the socket's byte count when the query was sent */
+	bool sock_counts;   /* the socket counts bytes received (TCP) */
+	bool done_reading;  /* enough rows: stop now */
+	char *warning;	    /* the connection's role can write */
 };
 
 struct pool;
@@ -38,6 +69,8 @@ struct conn {
 	struct ac_pg_query *head, *tail;
 	enum qstep step;
 	char *pending_error; /* fail the queue with this on the next tick */
+	bool role_checked;   /* on this connection */
+	char *role_warning;
 };
 
 struct pool {
@@ -60,6 +93,10 @@ static const struct ac_field db_fields[] = {
     {"statement_timeout", AC_FT_DURATION, false,
      offsetof(struct ac_pg_target, statement_timeout_ms), NULL},
     {"lock_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, lock_timeout_ms), NULL},
+    {"max_rows", AC_FT_LONG, false, offsetof(struct ac_pg_target, max_rows),
+     "rows a query may read (default 10000)"},
+    {"max_result_size", AC_FT_SIZE, false, offsetof(struct ac_pg_target, max_result_size),
+     "bytes a query may read (default 16MiB)"},
 };
 
 static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
@@ -69,6 +106,8 @@ static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	t->connect_timeout_ms = cx->plan->settings.connect_timeout_ms;
 	t->statement_timeout_ms = cx->plan->settings.timeout_ms;
 	t->lock_timeout_ms = 1000;
+	t->max_rows = AC_PG_MAX_ROWS;
+	t->max_result_size = AC_PG_MAX_RESULT_SIZE;
 	size_t before = cx->nerrors;
 	if (cJSON_IsString(obj)) {
 		t->dsn = ac_cfg_expand(cx, path, obj->valuestring);
@@ -90,6 +129,10 @@ static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	}
 	if (t->connect_timeout_ms < 1 || t->statement_timeout_ms < 1 || t->lock_timeout_ms < 1)
 		ac_cfg_error(cx, path, "timeouts must be positive");
+	if (t->max_rows < 1)
+		ac_cfg_error(cx, path, "max_rows must be at least 1");
+	if (t->max_result_size < 1024)
+		ac_cfg_error(cx, path, "max_result_size must be at least 1KiB");
 	return cx->nerrors == before && t->dsn;
 }
 
@@ -132,49 +175,117 @@ void ac_pg_target_release(struct ac_pg_target *t)
 	memset(t, 0, sizeof(*t));
 }
 
-bool ac_pg_single_statement(const char *sql)
+static bool ident_start(unsigned char ch)
 {
-	const char *p = sql;
-	bool seen_end = false;
+	return isalpha(ch) || ch == '_' || ch >= 0x80;
+}
+
+static bool ident_cont(unsigned char ch)
+{
+	return ident_start(ch) || isdigit(ch) || ch == '$';
+}
+
+/* p at a slash-star: past the comment, which nests as in PostgreSQL. */
+static const char *skip_comment(const char *p)
+{
+	int depth = 0;
 	while (*p) {
-		if (seen_end) {
-			if (!isspace((unsigned char)*p))
-				return false;
+		if (p[0] == '/' && p[1] == '*') {
+			depth++;
+			p += 2;
+		} else if (p[0] == '*' && p[1] == '/') {
+			p += 2;
+			if (--depth == 0)
+				break;
+		} else {
 			p++;
-			continue;
 		}
-		if (*p == '\'' || *p == '"') {
-			char q = *p++;
-			while (*p && !(*p == q && p[1] != q))
-				p += (*p == q) ? 2 : 1;
-			if (*p)
-				p++;
-		} else if (p[0] == '-' && p[1] == '-') {
+	}
+	return p;
+}
+
+const char *ac_pg_skip_blanks(const char *p)
+{
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (p[0] == '-' && p[1] == '-') {
 			while (*p && *p != '\n')
 				p++;
 		} else if (p[0] == '/' && p[1] == '*') {
+			p = skip_comment(p);
+		} else {
+			return p;
+		}
+	}
+}
+
+/* p at the opening quote: past the closing one. Doubled quotes stand for
+ * one; in E'' strings a backslash escapes the next character. (Standard
+ * strings take backslashes literally: the transaction sets
+ * standard_conforming_strings on so that the server agrees.) */
+static const char *skip_quoted(const char *p, bool backslashes)
+{
+	char q = *p++;
+	while (*p) {
+		if (backslashes && *p == '\\' && p[1]) {
 			p += 2;
-			while (*p && !(p[0] == '*' && p[1] == '/'))
-				p++;
-			if (*p)
-				p += 2;
-		} else if (*p == '$') {
-			/* $tag$ ... $tag$ */
-			const char *e = p + 1;
-			while (*e && (isalnum((unsigned char)*e) || *e == '_'))
-				e++;
-			if (*e == '$') {
-				size_t tl = (size_t)(e - p) + 1;
-				const char *close = e + 1;
-				while (*close && strncmp(close, p, tl) != 0)
-					close++;
-				p = *close ? close + tl : close;
-			} else {
-				p++;
-			}
-		} else if (*p == ';') {
-			seen_end = true;
+		} else if (*p == q) {
+			if (p[1] != q)
+				return p + 1;
+			p += 2;
+		} else {
 			p++;
+		}
+	}
+	return p;
+}
+
+/* p at a dollar sign that starts a dollar quote ($$ or $tag$): past its
+ * end; NULL when it is not one. */
+static const char *skip_dollar_quote(const char *p)
+{
+	const char *e = p + 1;
+	if (*e != '$') {
+		if (!ident_start((unsigned char)*e))
+			return NULL;
+		while (ident_cont((unsigned char)*e) && *e != '$')
+			e++;
+		if (*e != '$')
+			return NULL;
+	}
+	size_t tl = (size_t)(e - p) + 1;
+	const char *close = strchr(e + 1, '$');
+	while (close && strncmp(close, p, tl) != 0)
+		close = strchr(close + 1, '$');
+	return close ? close + tl : p + strlen(p);
+}
+
+bool ac_pg_single_statement(const char *sql)
+{
+	const char *p = sql;
+	while (*p) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch == '\'' || ch == '"') {
+			p = skip_quoted(p, false);
+		} else if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
+			p = ac_pg_skip_blanks(p);
+		} else if (ident_start(ch)) {
+			/* A keyword or identifier ($ may continue one); E'' and
+			 * e'' start a string with backslash escapes. */
+			const char *w = p;
+			while (ident_cont((unsigned char)*p))
+				p++;
+			if (p - w == 1 && (*w == 'e' || *w == 'E') && *p == '\'')
+				p = skip_quoted(p, true);
+		} else if (isdigit(ch)) {
+			while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
+				p++;
+		} else if (ch == '$') {
+			const char *e = skip_dollar_quote(p);
+			p = e ? e : p + 1;
+		} else if (ch == ';') {
+			return *ac_pg_skip_blanks(p + 1) == '\0';
 		} else {
 			p++;
 		}
@@ -199,6 +310,8 @@ static void free_query(struct ac_pg_query *q)
 	free(q->params);
 	free(q->sql);
 	free(q->error);
+	free(q->capped);
+	free(q->warning);
 	PQclear(q->result);
 	free(q);
 }
@@ -222,6 +335,7 @@ static void pool_destroy(void *p)
 			free_query(q);
 		}
 		free(c->pending_error);
+		free(c->role_warning);
 		ac_pg_target_release(&c->t);
 		free(c);
 	}
@@ -261,6 +375,9 @@ static void drop(struct conn *c)
 	c->pg = NULL;
 	c->fd = -1;
 	c->state = C_DOWN;
+	c->role_checked = false;
+	free(c->role_warning);
+	c->role_warning = NULL;
 	ac_loop_timer_stop(c->pool->loop, &c->timer);
 }
 
@@ -271,12 +388,20 @@ static void deliver_head(struct conn *c)
 	c->head = q->next;
 	if (!c->head)
 		c->tail = NULL;
-	if (q->error)
-		q->done(q->ud, NULL, q->error);
-	else if (q->result)
-		q->done(q->ud, q->result, NULL);
-	else
-		q->done(q->ud, NULL, "the query returned no result");
+	struct ac_pg_reply r = {.warning = q->warning};
+	if (q->error) {
+		r.error = q->error;
+	} else if (q->capped && !q->result) {
+		r.error = q->capped; /* nothing read yet */
+	} else if (q->result) {
+		r.res = q->result;
+		r.nrows = q->nrows;
+		r.more = q->more || q->capped;
+		r.capped = q->capped;
+	} else {
+		r.error = "the query returned no result";
+	}
+	q->done(q->ud, &r);
 	free_query(q);
 }
 
@@ -356,17 +481,43 @@ static void connect_start(struct conn *c)
 	arm(c, due);
 }
 
+/* Bytes the socket has received in all (TCP); false where it cannot say. */
+static bool sock_received(int fd, uint64_t *n)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return false;
+	*n = ti.tcpi_bytes_received;
+	return true;
+}
+
+static char *format_size(uint64_t n)
+{
+	if (n % (1024 * 1024) == 0)
+		return ac_asprintf("%llu MiB", (unsigned long long)(n / (1024 * 1024)));
+	if (n % 1024 == 0)
+		return ac_asprintf("%llu KiB", (unsigned long long)(n / 1024));
+	return ac_asprintf("%llu bytes", (unsigned long long)n);
+}
+
 static void send_step(struct conn *c)
 {
 	struct ac_pg_query *q = c->head;
 	int ok = 0;
 	switch (c->step) {
+	case Q_ROLE:
+		ok = PQsendQuery(c->pg, role_check_sql);
+		break;
 	case Q_BEGIN: {
-		char sql[256];
+		char sql[320];
 		snprintf(
 		    sql, sizeof(sql),
 		    "BEGIN READ ONLY; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = "
-		    "%lld; SET LOCAL idle_in_transaction_session_timeout = %lld",
+		    "%lld; SET LOCAL idle_in_transaction_session_timeout = %lld; SET LOCAL "
+		    "standard_conforming_strings = on",
 		    (long long)c->t.statement_timeout_ms, (long long)c->t.lock_timeout_ms,
 		    (long long)c->t.statement_timeout_ms * 2);
 		ok = PQsendQuery(c->pg, sql);
@@ -375,6 +526,13 @@ static void send_step(struct conn *c)
 	case Q_QUERY:
 		ok = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL,
 				       (const char *const *)q->params, NULL, NULL, 0);
+		if (ok) {
+			/* Rows one at a time, counted as they come. */
+			PQsetSingleRowMode(c->pg);
+			q->sock_counts = sock_received(c->fd, &q->sock_base);
+			free(q->warning);
+			q->warning = c->role_warning ? ac_strdup(c->role_warning) : NULL;
+		}
 		break;
 	case Q_ROLLBACK:
 		ok = PQsendQuery(c->pg, "ROLLBACK");
@@ -402,10 +560,41 @@ static void kick(struct conn *c)
 		connect_start(c);
 	} else if (c->state == C_IDLE) {
 		c->state = C_BUSY;
-		c->step = Q_BEGIN;
+		c->step = c->role_checked ? Q_BEGIN : Q_ROLE;
 		arm(c, c->head->deadline_ms);
 		send_step(c);
 	}
+}
+
+/* Count one row of a single-row result and keep it if it is among the
+ * first, or note that there is more. */
+static void take_row(struct conn *c, PGresult *res)
+{
+	struct ac_pg_query *q = c->head;
+	int nf = PQnfields(res);
+	if (q->nrows >= q->want) {
+		q->more = true;
+		if (q->want_over && !q->capped)
+			q->capped = ac_asprintf("postgres \"%s\": result too large (over %ld rows)",
+						c->t.name, c->t.max_rows);
+		q->done_reading = true;
+		return;
+	}
+	bool keep = q->nrows < AC_PG_KEEP_ROWS;
+	if (!q->result)
+		q->result = PQcopyResult(res, PG_COPYRES_ATTRS);
+	for (int k = 0; k < nf && q->result; k++) {
+		bool null = PQgetisnull(res, 0, k);
+		int len = null ? -1 : PQgetlength(res, 0, k);
+		q->row_bytes += null ? 0 : (uint64_t)len;
+		if (keep && !PQsetvalue(q->result, (int)q->nrows, k,
+					null ? NULL : PQgetvalue(res, 0, k), len)) {
+			if (!q->error)
+				q->error = ac_asprintf("postgres \"%s\": out of memory", c->t.name);
+			q->done_reading = true;
+		}
+	}
+	q->nrows++;
 }
 
 static void result_for_step(struct conn *c, PGresult *res)
@@ -413,8 +602,26 @@ static void result_for_step(struct conn *c, PGresult *res)
 	struct ac_pg_query *q = c->head;
 	ExecStatusType st = PQresultStatus(res);
 	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (c->step == Q_ROLE) {
+		/* Only a warning: a failed check warns of nothing. */
+		if (st == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
+		    *PQgetvalue(res, 0, 0)) {
+			free(c->role_warning);
+			char *w = clean_error(c->pool, PQgetvalue(res, 0, 0));
+			c->role_warning = ac_asprintf(
+			    "the role can write (%s): give allclear a read-only role", w);
+			free(w);
+		}
+		PQclear(res);
+		return;
+	}
+	if (c->step == Q_QUERY && st == PGRES_SINGLE_TUPLE && !q->error) {
+		take_row(c, res);
+		PQclear(res);
+		return;
+	}
 	if (c->step == Q_QUERY && st == PGRES_TUPLES_OK && !q->result && !q->error) {
-		q->result = res;
+		q->result = res; /* no rows: the columns */
 		return;
 	}
 	if (c->step == Q_QUERY &&
@@ -430,6 +637,35 @@ static void result_for_step(struct conn *c, PGresult *res)
 	PQclear(res);
 }
 
+/* Stop reading the result: close the connection (a half-read result
+ * cannot stay on it), hand over what was read, and move on. */
+static void stop_reading(struct conn *c)
+{
+	drop(c);
+	deliver_head(c);
+	kick(c);
+}
+
+/* Over the byte cap before reading more? Then stop. */
+static bool over_byte_cap(struct conn *c)
+{
+	struct ac_pg_query *q = c->head;
+	uint64_t n = q->row_bytes, now;
+	if (q->sock_counts && sock_received(c->fd, &now) && now - q->sock_base > n)
+		n = now - q->sock_base;
+	if (n <= c->t.max_result_size)
+		return false;
+	if (q->nrows >= q->want) {
+		q->more = true; /* the rows wanted are all in */
+	} else if (!q->capped && !q->error) {
+		char *sz = format_size(c->t.max_result_size);
+		q->capped =
+		    ac_asprintf("postgres \"%s\": result too large (over %s)", c->t.name, sz);
+		free(sz);
+	}
+	return true;
+}
+
 static void on_io(void *ud, int fd, unsigned revents)
 {
 	struct conn *c = ud;
@@ -439,6 +675,8 @@ static void on_io(void *ud, int fd, unsigned revents)
 		PostgresPollingStatusType st = PQconnectPoll(c->pg);
 		if (st == PGRES_POLLING_OK) {
 			PQsetnonblocking(c->pg, 1);
+			int rb = PG_RCVBUF;
+			setsockopt(PQsocket(c->pg), SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
 			ac_loop_timer_stop(c->pool->loop, &c->timer);
 			watch(c, 0);
 			c->state = C_IDLE;
@@ -461,6 +699,10 @@ static void on_io(void *ud, int fd, unsigned revents)
 		watch(c, AC_LOOP_READ | AC_LOOP_WRITE);
 		return;
 	}
+	if (c->step == Q_QUERY && over_byte_cap(c)) {
+		stop_reading(c);
+		return;
+	}
 	if (!PQconsumeInput(c->pg)) {
 		char *e = clean_error(c->pool, PQerrorMessage(c->pg));
 		if (!c->head->error)
@@ -476,10 +718,17 @@ static void on_io(void *ud, int fd, unsigned revents)
 		PGresult *res = PQgetResult(c->pg);
 		if (res) {
 			result_for_step(c, res);
+			if (c->step == Q_QUERY && c->head->done_reading) {
+				stop_reading(c);
+				return;
+			}
 			continue;
 		}
 		/* The command of this step is complete. */
-		if (c->step == Q_BEGIN) {
+		if (c->step == Q_ROLE) {
+			c->role_checked = true;
+			c->step = Q_BEGIN;
+		} else if (c->step == Q_BEGIN) {
 			c->step = c->head->error ? Q_ROLLBACK : Q_QUERY;
 		} else if (c->step == Q_QUERY) {
 			c->step = Q_ROLLBACK;
@@ -499,7 +748,8 @@ static void on_io(void *ud, int fd, unsigned revents)
 
 struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg_target *db,
 				      const char *sql, int nparams, const char *const *params,
-				      int64_t deadline_ms, ac_pg_done_fn done, void *ud)
+				      long want_rows, int64_t deadline_ms, ac_pg_done_fn done,
+				      void *ud)
 {
 	struct pool *pool = pool_get(sv);
 	struct conn *c = NULL;
@@ -515,6 +765,9 @@ struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg
 		c->t.connect_timeout_ms = db->connect_timeout_ms;
 		c->t.statement_timeout_ms = db->statement_timeout_ms;
 		c->t.lock_timeout_ms = db->lock_timeout_ms;
+		c->t.max_rows = db->max_rows > 0 ? db->max_rows : AC_PG_MAX_ROWS;
+		c->t.max_result_size =
+		    db->max_result_size > 0 ? db->max_result_size : AC_PG_MAX_RESULT_SIZE;
 		pool->conns = ac_realloc(pool->conns, (pool->n + 1) * sizeof(*pool->conns));
 		pool->conns[pool->n++] = c;
 	}
@@ -525,6 +778,11 @@ struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg
 	q->params = nparams ? ac_calloc((size_t)nparams, sizeof(char *)) : NULL;
 	for (int i = 0; i < nparams; i++)
 		q->params[i] = ac_strdup(params[i]);
+	q->want = want_rows < 1 ? 1 : want_rows;
+	if (q->want > c->t.max_rows) {
+		q->want = c->t.max_rows;
+		q->want_over = true;
+	}
 	q->deadline_ms = deadline_ms;
 	q->done = done;
 	q->ud = ud;
