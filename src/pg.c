@@ -451,6 +451,14 @@ static void arm(struct conn *c, int64_t due)
 	ac_loop_timer_start(c->pool->loop, &c->timer, due, on_timer, c);
 }
 
+/* Server notices and warnings (RAISE in a function the query calls, the
+ * server shutting down) would go to stderr unmasked: a probe never prints. */
+static void ignore_notice(void *ud, const char *message)
+{
+	(void)ud;
+	(void)message;
+}
+
 static void connect_start(struct conn *c)
 {
 	char ct[32], opts[160];
@@ -473,6 +481,7 @@ static void connect_start(struct conn *c)
 		arm(c, ac_loop_now(c->pool->loop));
 		return;
 	}
+	PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
 	c->state = C_CONNECTING;
 	watch(c, AC_LOOP_WRITE);
 	int64_t due = ac_loop_now(c->pool->loop) + c->t.connect_timeout_ms;
