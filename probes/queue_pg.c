@@ -266,8 +266,8 @@ static void on_figures(void *ud, const struct ac_pg_reply *rp)
 	const PGresult *res = rp->res;
 	run->state = NULL;
 	free(br);
-	if (rp->error) {
-		ac_queue_failed(run, "%s", rp->error);
+	if (rp->error || rp->capped) {
+		ac_queue_failed(run, "%s", rp->error ? rp->error : rp->capped);
 		return;
 	}
 	if (rp->nrows != 1 || rp->more || PQnfields(res) < AC_QF_COUNT) {

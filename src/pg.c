@@ -537,7 +537,9 @@ static void send_step(struct conn *c)
 				       (const char *const *)q->params, NULL, NULL, 0);
 		if (ok) {
 			/* Rows one at a time, counted as they come. */
-			PQsetSingleRowMode(c->pg);
+			if (!PQsetSingleRowMode(c->pg) && !q->error)
+				q->error = ac_asprintf(
+				    "postgres \"%s\": cannot read rows one at a time", c->t.name);
 			q->sock_counts = sock_received(c->fd, &q->sock_base);
 			free(q->warning);
 			q->warning = c->role_warning ? ac_strdup(c->role_warning) : NULL;
@@ -630,7 +632,10 @@ static void result_for_step(struct conn *c, PGresult *res)
 		return;
 	}
 	if (c->step == Q_QUERY && st == PGRES_TUPLES_OK && !q->result && !q->error) {
-		q->result = res; /* no rows: the columns */
+		/* The end of the rows (none in single-row mode; were that mode
+		 * refused, all of them: count them, never read them as none). */
+		q->result = res;
+		q->nrows = PQntuples(res);
 		return;
 	}
 	if (c->step == Q_QUERY &&
