@@ -4,12 +4,13 @@
 #include "pg.h"
 
 #include <ctype.h>
-#include <linux/tcp.h>
-#include <netinet/in.h>
-#include <stddef.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "mask.h"
@@ -30,9 +31,8 @@ static const char role_check_sql[] =
     "  AND has_table_privilege(c.oid, p) LIMIT 1))"
     " FROM pg_roles r WHERE r.rolname = current_user";
 
-/* The socket buffer while reading a result: small, so that one read by
- * libpq takes little past the byte cap. */
-#define PG_RCVBUF (256 * 1024)
+/* The most the gate moves from the server to libpq at a time. */
+#define GATE_CHUNK (64 * 1024)
 
 struct ac_pg_query {
 	struct conn *c;
@@ -45,16 +45,14 @@ struct ac_pg_query {
 	struct ac_pg_query *next;
 	PGresult *result; /* the rows kept, or the empty result with the columns */
 	char *error;
-	long want;	    /* rows wanted (clamped to max_rows) */
-	bool want_over;	    /* the caller wanted more than max_rows */
-	long nrows;	    /* rows read */
-	bool more;	    /* stopped early with more to come */
-	char *capped;	    /* stopped at a cap: why */
-	uint64_t row_bytes; /* bytes of the rows read */
-	uint64_t sock_base; /* the socket's byte count when the query was sent */
-	bool sock_counts;   /* the socket counts bytes received (TCP) */
-	bool done_reading;  /* enough rows: stop now */
-	char *warning;	    /* the connection's role can write */
+	long want;	   /* rows wanted (clamped to max_rows) */
+	bool want_over;	   /* the caller wanted more than max_rows */
+	long nrows;	   /* rows read */
+	bool more;	   /* stopped early with more to come */
+	char *capped;	   /* stopped at a cap: why */
+	uint64_t bytes;	   /* bytes of the result let through to libpq */
+	bool done_reading; /* enough rows: stop now */
+	char *warning;	   /* the connection's role can write */
 };
 
 struct pool;
@@ -71,6 +69,7 @@ struct conn {
 	char *pending_error; /* fail the queue with this on the next tick */
 	bool role_checked;   /* on this connection */
 	char *role_warning;
+	int gate[2]; /* socket pair: libpq reads [0], allclear writes [1] */
 };
 
 struct pool {
@@ -82,6 +81,7 @@ struct pool {
 
 static void kick(struct conn *c);
 static void on_io(void *ud, int fd, unsigned revents);
+static bool take_results(struct conn *c);
 
 /* --- the "databases" section --------------------------------------------- */
 
@@ -316,6 +316,15 @@ static void free_query(struct ac_pg_query *q)
 	free(q);
 }
 
+static void gate_close(struct conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		if (c->gate[i] >= 0)
+			close(c->gate[i]);
+		c->gate[i] = -1;
+	}
+}
+
 static void pool_destroy(void *p)
 {
 	struct pool *pool = p;
@@ -329,6 +338,7 @@ static void pool_destroy(void *p)
 				ac_loop_unwatch(pool->loop, c->fd);
 			PQfinish(c->pg);
 		}
+		gate_close(c);
 		while (c->head) {
 			struct ac_pg_query *q = c->head;
 			c->head = q->next;
@@ -367,6 +377,7 @@ static void watch(struct conn *c, unsigned events)
 
 static void drop(struct conn *c)
 {
+	gate_close(c);
 	if (c->pg) {
 		if (c->fd >= 0)
 			ac_loop_unwatch(c->pool->loop, c->fd);
@@ -490,19 +501,6 @@ static void connect_start(struct conn *c)
 	arm(c, due);
 }
 
-/* Bytes the socket has received in all (TCP); false where it cannot say. */
-static bool sock_received(int fd, uint64_t *n)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
-		return false;
-	*n = ti.tcpi_bytes_received;
-	return true;
-}
-
 static char *format_size(uint64_t n)
 {
 	if (n % (1024 * 1024) == 0)
@@ -540,7 +538,6 @@ static void send_step(struct conn *c)
 			if (!PQsetSingleRowMode(c->pg) && !q->error)
 				q->error = ac_asprintf(
 				    "postgres \"%s\": cannot read rows one at a time", c->t.name);
-			q->sock_counts = sock_received(c->fd, &q->sock_base);
 			free(q->warning);
 			q->warning = c->role_warning ? ac_strdup(c->role_warning) : NULL;
 		}
@@ -597,7 +594,6 @@ static void take_row(struct conn *c, PGresult *res)
 	for (int k = 0; k < nf && q->result; k++) {
 		bool null = PQgetisnull(res, 0, k);
 		int len = null ? -1 : PQgetlength(res, 0, k);
-		q->row_bytes += null ? 0 : (uint64_t)len;
 		if (keep && !PQsetvalue(q->result, (int)q->nrows, k,
 					null ? NULL : PQgetvalue(res, 0, k), len)) {
 			if (!q->error)
@@ -651,6 +647,65 @@ static void result_for_step(struct conn *c, PGresult *res)
 	PQclear(res);
 }
 
+/* --- the gate: libpq reads the server's bytes only as allclear lets it ------
+ *
+ * libpq reads all the socket holds, and once told a row is long, up to that
+ * row's length in one PQconsumeInput. To stop at a byte cap, the server's
+ * bytes are moved (at most GATE_CHUNK at a time, counted) into a socket
+ * pair, and for each PQconsumeInput the pair's end takes the place of the
+ * connection's descriptor (dup3), which is put back right after. libpq only
+ * reads then: its queries are sent, and PQflush'ed, before; anything it
+ * still wrote into the pair is passed on to the server.
+ */
+
+static size_t gate_held(const struct conn *c)
+{
+	int n = 0;
+	if (c->gate[0] < 0 || ioctl(c->gate[0], FIONREAD, &n) != 0 || n < 0)
+		return 0;
+	return (size_t)n;
+}
+
+/* Let libpq read what the gate holds, or else up to limit new bytes from the
+ * server (added to *moved). 1: read; 0: the connection failed (libpq's
+ * message); -1: the gate failed (errno). */
+static int gate_consume(struct conn *c, size_t limit, uint64_t *moved)
+{
+	static char buf[GATE_CHUNK];
+	if (c->gate[0] < 0 &&
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, c->gate) != 0) {
+		c->gate[0] = c->gate[1] = -1;
+		return -1;
+	}
+	if (gate_held(c) == 0) {
+		ssize_t n =
+		    recv(c->fd, buf, limit < sizeof(buf) ? limit : sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return 1; /* nothing yet */
+		if (n <= 0)
+			return PQconsumeInput(c->pg); /* the end, or an error: libpq says which */
+		if (write(c->gate[1], buf, (size_t)n) != n)
+			return -1;
+		*moved += (uint64_t)n;
+	}
+	int saved = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+	if (saved < 0)
+		return -1;
+	if (dup3(c->gate[0], c->fd, O_CLOEXEC) < 0) {
+		close(saved);
+		return -1;
+	}
+	int ok = PQconsumeInput(c->pg);
+	int back = dup3(saved, c->fd, O_CLOEXEC);
+	close(saved);
+	if (back < 0)
+		return -1;
+	ssize_t w = recv(c->gate[1], buf, sizeof(buf), MSG_DONTWAIT);
+	if (w > 0 && send(c->fd, buf, (size_t)w, MSG_DONTWAIT | MSG_NOSIGNAL) != w)
+		return -1;
+	return ok;
+}
+
 /* Stop reading the result: close the connection (a half-read result
  * cannot stay on it), hand over what was read, and move on. */
 static void stop_reading(struct conn *c)
@@ -664,10 +719,7 @@ static void stop_reading(struct conn *c)
 static bool over_byte_cap(struct conn *c)
 {
 	struct ac_pg_query *q = c->head;
-	uint64_t n = q->row_bytes, now;
-	if (q->sock_counts && sock_received(c->fd, &now) && now - q->sock_base > n)
-		n = now - q->sock_base;
-	if (n <= c->t.max_result_size)
+	if (q->bytes <= c->t.max_result_size)
 		return false;
 	if (q->nrows >= q->want) {
 		q->more = true; /* the rows wanted are all in */
@@ -689,8 +741,6 @@ static void on_io(void *ud, int fd, unsigned revents)
 		PostgresPollingStatusType st = PQconnectPoll(c->pg);
 		if (st == PGRES_POLLING_OK) {
 			PQsetnonblocking(c->pg, 1);
-			int rb = PG_RCVBUF;
-			setsockopt(PQsocket(c->pg), SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
 			ac_loop_timer_stop(c->pool->loop, &c->timer);
 			watch(c, 0);
 			c->state = C_IDLE;
@@ -713,28 +763,51 @@ static void on_io(void *ud, int fd, unsigned revents)
 		watch(c, AC_LOOP_READ | AC_LOOP_WRITE);
 		return;
 	}
-	if (c->step == Q_QUERY && over_byte_cap(c)) {
-		stop_reading(c);
-		return;
-	}
-	if (!PQconsumeInput(c->pg)) {
-		char *e = clean_error(c->pool, PQerrorMessage(c->pg));
-		if (!c->head->error)
-			c->head->error =
-			    ac_asprintf("postgres \"%s\": connection lost: %s", c->t.name, e);
-		free(e);
-		drop(c);
-		deliver_head(c);
-		kick(c);
-		return;
-	}
+	do {
+		size_t limit = GATE_CHUNK;
+		if (c->step == Q_QUERY) {
+			if (over_byte_cap(c)) {
+				stop_reading(c);
+				return;
+			}
+			/* At most one byte past the cap reaches libpq. */
+			uint64_t room = c->t.max_result_size + 1 - c->head->bytes;
+			if (room < limit)
+				limit = (size_t)room;
+		}
+		uint64_t moved = 0;
+		int rc = gate_consume(c, limit, &moved);
+		if (c->step == Q_QUERY)
+			c->head->bytes += moved;
+		if (rc <= 0) {
+			char *e = rc < 0 ? ac_asprintf("reading failed: %s", strerror(errno))
+					 : clean_error(c->pool, PQerrorMessage(c->pg));
+			if (!c->head->error)
+				c->head->error = ac_asprintf("postgres \"%s\": connection lost: %s",
+							     c->t.name, e);
+			free(e);
+			drop(c);
+			deliver_head(c);
+			kick(c);
+			return;
+		}
+		if (!take_results(c))
+			return;
+	} while (gate_held(c) > 0);
+	watch(c, AC_LOOP_READ);
+}
+
+/* Take the results libpq has; false when the connection moved on (the next
+ * step was sent, or the query delivered). */
+static bool take_results(struct conn *c)
+{
 	while (!PQisBusy(c->pg)) {
 		PGresult *res = PQgetResult(c->pg);
 		if (res) {
 			result_for_step(c, res);
 			if (c->step == Q_QUERY && c->head->done_reading) {
 				stop_reading(c);
-				return;
+				return false;
 			}
 			continue;
 		}
@@ -752,12 +825,12 @@ static void on_io(void *ud, int fd, unsigned revents)
 			watch(c, 0);
 			deliver_head(c);
 			kick(c);
-			return;
+			return false;
 		}
 		send_step(c);
-		return;
+		return false;
 	}
-	watch(c, AC_LOOP_READ);
+	return true;
 }
 
 struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg_target *db,
@@ -774,6 +847,7 @@ struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg
 		c = ac_calloc(1, sizeof(*c));
 		c->pool = pool;
 		c->fd = -1;
+		c->gate[0] = c->gate[1] = -1;
 		c->t.name = ac_strdup(db->name);
 		c->t.dsn = ac_strdup(db->dsn);
 		c->t.connect_timeout_ms = db->connect_timeout_ms;

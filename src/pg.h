@@ -16,11 +16,10 @@
  * 15's PQcancel blocks, so it is not used) and the server's own
  * statement_timeout ends the statement.
  *
- * Results are read a row at a time and reading stops at a cap (rows and
- * bytes received; the bytes are counted from the socket before libpq reads
- * them, so a single huge value is stopped too: reading ends within one
- * socket read of the cap). A fresh connection first checks whether its
- * role can write, for a warning.
+ * Results are read a row at a time and reading stops at a cap (rows, and
+ * bytes: allclear hands the server's bytes to libpq itself, so at most the
+ * cap plus one byte is ever read, even of one huge value). A fresh
+ * connection first checks whether its role can write, for a warning.
  */
 #ifndef AC_PG_H
 #define AC_PG_H

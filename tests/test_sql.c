@@ -712,14 +712,14 @@ static void expect_check(const struct ac_result *r, const char *id, enum ac_stat
 }
 
 #if defined(__SANITIZE_ADDRESS__)
-#define PEAK_BOUND_KB (192 * 1024)
+#define PEAK_BOUND_KB (128 * 1024)
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define PEAK_BOUND_KB (192 * 1024)
+#define PEAK_BOUND_KB (128 * 1024)
 #endif
 #endif
 #ifndef PEAK_BOUND_KB
-#define PEAK_BOUND_KB (64 * 1024)
+#define PEAK_BOUND_KB (32 * 1024)
 #endif
 
 START_TEST(result_caps_bound_memory)
