@@ -20,7 +20,8 @@ enum qstep { Q_ROLE, Q_BEGIN, Q_QUERY, Q_ROLLBACK };
 
 /* On a fresh connection, before anything else: can this role write? A
  * superuser, or INSERT/UPDATE/DELETE/TRUNCATE on any table or view outside
- * the system schemas. Empty when it cannot. */
+ * the system schemas. Empty when it cannot. (Each query's transaction sets
+ * its own statement_timeout after this one.) */
 static const char role_check_sql[] =
     "SELECT concat_ws(', ', CASE WHEN r.rolsuper THEN 'is a superuser' END,"
     " (SELECT p || ' on ' || c.oid::regclass::text FROM pg_class c"
@@ -515,9 +516,14 @@ static void send_step(struct conn *c)
 	struct ac_pg_query *q = c->head;
 	int ok = 0;
 	switch (c->step) {
-	case Q_ROLE:
-		ok = PQsendQuery(c->pg, role_check_sql);
+	case Q_ROLE: {
+		/* A second at most (a catalog of many tables): it only warns. */
+		long long ms = c->t.statement_timeout_ms < 1000 ? c->t.statement_timeout_ms : 1000;
+		char *sql = ac_asprintf("SET statement_timeout = %lld; %s", ms, role_check_sql);
+		ok = PQsendQuery(c->pg, sql);
+		free(sql);
 		break;
+	}
 	case Q_BEGIN: {
 		char sql[320];
 		snprintf(
