@@ -1043,9 +1043,10 @@ static void down_ctl(const char *what)
 	if (strcmp(what, "start") == 0)
 		cmd = tu_fmt(
 		    "%s/pg_ctl -D %s/data -l %s/log -w -t 30 -o \"-p %d -c "
-		    "listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c fsync=off\" "
+		    "listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c fsync=off -c "
+		    "ssl=on -c ssl_cert_file=%s/server.crt -c ssl_key_file=%s/server.key\" "
 		    "start",
-		    pg_bin(), down_dir, down_dir, down_port, down_dir);
+		    pg_bin(), down_dir, down_dir, down_port, down_dir, down_dir, down_dir);
 	else
 		cmd = tu_fmt("%s/pg_ctl -D %s/data -m immediate -w -t 30 stop", pg_bin(), down_dir);
 	as_postgres(cmd);
@@ -1073,6 +1074,12 @@ static void down_setup(void)
 	}
 	char *cmd = tu_fmt("%s/initdb -D %s/data -U postgres --auth=trust --no-sync -E UTF8",
 			   pg_bin(), down_dir);
+	as_postgres(cmd);
+	free(cmd);
+	/* TLS on this one, with a throwaway self-signed certificate. */
+	cmd = tu_fmt("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 "
+		     "-keyout %s/server.key -out %s/server.crt && chmod 600 %s/server.key",
+		     down_dir, down_dir, down_dir);
 	as_postgres(cmd);
 	free(cmd);
 	down_ctl("start");
@@ -1191,6 +1198,48 @@ START_TEST(postgres_stopped_mid_window)
 	ac_plan_destroy(plan);
 	for (int i = 0; i < b.nrounds; i++)
 		free(b.reason[i]);
+}
+END_TEST
+
+START_TEST(caps_and_rows_over_tls)
+{
+	/* The gate moves TLS records, not rows: the same answers over TLS. */
+	const char *qs[][3] = {
+	    {"wide", "SELECT repeat('x', 300*1024*1024)", "{\"==\": 0}"},
+	    {"big row", "SELECT 1, repeat('x', 3*1024*1024)", "{\"==\": 1}"},
+	    {"many", "SELECT repeat('x', 1000) FROM generate_series(1, 200000)",
+	     "{\"min_rows\": 5000}"},
+	    {"few", "SELECT 1 FROM generate_series(1, 3)", "{\"min_rows\": 3}"},
+	    {"tls", "SELECT ssl::int FROM pg_stat_ssl WHERE pid = pg_backend_pid()", "{\"==\": 1}"},
+	};
+	struct ac_buf b = AC_BUF_INIT;
+	for (size_t i = 0; i < 5; i++) {
+		cJSON *js = cJSON_CreateString(qs[i][1]);
+		char *q = cJSON_PrintUnformatted(js);
+		cJSON_Delete(js);
+		ac_buf_addf(
+		    &b,
+		    "%s{\"kind\": \"sql\", \"name\": \"%s\", \"area\": \"data\", \"owner\": "
+		    "\"o\", \"database\": \"d\", \"query\": %s, \"expect\": %s}",
+		    i ? "," : "", qs[i][0], q, qs[i][2]);
+		cJSON_free(q);
+	}
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1}, \"databases\": {\"d\": "
+		   "{\"dsn\": \"host=127.0.0.1 port=%d user=postgres dbname=postgres "
+		   "sslmode=require\", \"statement_timeout\": \"20s\"}}, \"checks\": [%s]}",
+		   down_port, b.buf);
+	ac_buf_release(&b);
+	struct ac_plan *plan;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	expect_check(r, "wide", AC_STATE_ERROR, "postgres \"d\": result too large (over 16 MiB)");
+	expect_check(r, "big row", AC_STATE_PASS, NULL);
+	expect_check(r, "many", AC_STATE_PASS, NULL);
+	expect_check(r, "few", AC_STATE_PASS, NULL);
+	expect_check(r, "tls", AC_STATE_PASS, NULL);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(json);
 }
 END_TEST
 
@@ -1333,6 +1382,7 @@ int main(void)
 	tcase_set_timeout(td, 120);
 	tcase_add_checked_fixture(td, down_setup, down_teardown);
 	tcase_add_test(td, postgres_stopped_mid_window);
+	tcase_add_test(td, caps_and_rows_over_tls);
 	suite_add_tcase(s, td);
 	return tu_main(s);
 }
