@@ -19,8 +19,9 @@ enum qstep { Q_ROLE, Q_BEGIN, Q_QUERY, Q_ROLLBACK };
 
 /* On a fresh connection, before anything else: can this role write? A
  * superuser, or INSERT/UPDATE/DELETE/TRUNCATE on any table or view outside
- * the system schemas. Empty when it cannot. (Each query's transaction sets
- * its own statement_timeout after this one.) */
+ * the system schemas. Empty when it cannot. Sent after "SET LOCAL
+ * statement_timeout", which holds for this query string only (its implicit
+ * transaction): nothing is left set on the session. */
 static const char role_check_sql[] =
     "SELECT concat_ws(', ', CASE WHEN r.rolsuper THEN 'is a superuser' END,"
     " (SELECT p || ' on ' || c.oid::regclass::text FROM pg_class c"
@@ -400,7 +401,8 @@ static void send_step(struct conn *c)
 	case Q_ROLE: {
 		/* A second at most (a catalog of many tables): it only warns. */
 		long long ms = c->t.statement_timeout_ms < 1000 ? c->t.statement_timeout_ms : 1000;
-		char *sql = ac_asprintf("SET statement_timeout = %lld; %s", ms, role_check_sql);
+		char *sql =
+		    ac_asprintf("SET LOCAL statement_timeout = %lld; %s", ms, role_check_sql);
 		ok = PQsendQuery(c->pg, sql);
 		free(sql);
 		break;
