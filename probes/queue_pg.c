@@ -258,18 +258,19 @@ static void *pg_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	return b;
 }
 
-static void on_figures(void *ud, const PGresult *res, const char *error)
+static void on_figures(void *ud, const struct ac_pg_reply *rp)
 {
 	struct pg_brun *br = ud;
 	struct ac_probe_run *run = br->run;
 	const struct pg_bconfig *b = br->b;
+	const PGresult *res = rp->res;
 	run->state = NULL;
 	free(br);
-	if (!res) {
-		ac_queue_failed(run, "%s", error);
+	if (rp->error || rp->capped) {
+		ac_queue_failed(run, "%s", rp->error ? rp->error : rp->capped);
 		return;
 	}
-	if (PQntuples(res) != 1 || PQnfields(res) < AC_QF_COUNT) {
+	if (rp->nrows != 1 || rp->more || PQnfields(res) < AC_QF_COUNT) {
 		ac_queue_failed(run, "%s: the figures query returned no row", b->p->name);
 		return;
 	}
@@ -304,7 +305,7 @@ static void pg_start(struct ac_probe_run *run, const void *bconfig)
 	br->b = b;
 	run->state = br;
 	const char *params[1] = {b->queue};
-	br->q = ac_pg_query_start(run->services, &b->db, b->sql, 1, params, run->deadline_ms,
+	br->q = ac_pg_query_start(run->services, &b->db, b->sql, 1, params, 2, run->deadline_ms,
 				  on_figures, br);
 }
 

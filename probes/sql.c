@@ -10,8 +10,9 @@
  *
  * The value is the first cell of the first row. No rows, NULL or a
  * non-number where a value is compared is an error ("no measurement"),
- * never a zero. Read-only is enforced in src/pg.c and, before that, here:
- * one statement, and it has to start as a query does.
+ * never a zero. Only the rows that decide are read (src/pg.c stops at the
+ * database's caps): the first few for a value or no_rows, N for min_rows. Read-only is enforced in
+ * src/pg.c and, before that, here: one statement, and it has to start as a query does.
  */
 #include <ctype.h>
 #include <math.h>
@@ -69,20 +70,9 @@ static void sql_config_destroy(void *p)
 /* The first keyword, skipping blanks, comments and parentheses. */
 static bool starts_like_a_query(const char *sql)
 {
-	const char *p = sql;
-	for (;;) {
-		while (isspace((unsigned char)*p) || *p == '(')
-			p++;
-		if (p[0] == '-' && p[1] == '-') {
-			while (*p && *p != '\n')
-				p++;
-		} else if (p[0] == '/' && p[1] == '*') {
-			const char *e = strstr(p + 2, "*/");
-			p = e ? e + 2 : p + strlen(p);
-		} else {
-			break;
-		}
-	}
+	const char *p = ac_pg_skip_blanks(sql);
+	while (*p == '(')
+		p = ac_pg_skip_blanks(p + 1);
 	static const char *const ok[] = {"select", "with", "values", "table", "show"};
 	for (size_t i = 0; i < AC_ARRAY_LEN(ok); i++) {
 		size_t n = strlen(ok[i]);
@@ -153,6 +143,13 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 			c->kind = E_MIN_ROWS;
 			if (!cJSON_IsNumber(m) || m->valuedouble < 1)
 				ac_cfg_error(cx, mp, "expected a number of at least 1");
+			else if (c->db.dsn && m->valuedouble > (double)c->db.max_rows)
+				/* Reading stops at max_rows: more could never pass. */
+				ac_cfg_error(
+				    cx, mp,
+				    "%.15g is over the database's max_rows (%ld); count in "
+				    "the query instead: {\">=\": N} on SELECT count(*)",
+				    m->valuedouble, c->db.max_rows);
 			c->a = m->valuedouble;
 		} else {
 			static const char *const keys[] = {
@@ -200,9 +197,11 @@ static bool is_secret_col(const struct sql_config *c, const char *name)
 	return false;
 }
 
-static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c, const PGresult *res)
+static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c,
+			 const struct ac_pg_reply *rp)
 {
 	struct ac_buf b = AC_BUF_INIT;
+	const PGresult *res = rp->res;
 	int rows = PQntuples(res), cols = PQnfields(res);
 	for (int r = 0; r < rows && r < SQL_SAMPLE_ROWS; r++) {
 		for (int k = 0; k < cols; k++) {
@@ -216,8 +215,10 @@ static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c, c
 		}
 		ac_buf_addc(&b, '\n');
 	}
-	if (rows > SQL_SAMPLE_ROWS)
-		ac_buf_addf(&b, "(%d rows in all)\n", rows);
+	if (rp->more)
+		ac_buf_addf(&b, "(more than %ld rows: reading stopped)\n", rp->nrows);
+	else if (rp->nrows > SQL_SAMPLE_ROWS)
+		ac_buf_addf(&b, "(%ld rows in all)\n", rp->nrows);
 	char *m = ac_mask_apply(run->mask, b.buf);
 	ac_buf_release(&b);
 	return m;
@@ -242,45 +243,66 @@ static bool cmp(double v, enum cmp_op op, double w)
 	return false;
 }
 
-static void on_result(void *ud, const PGresult *res, const char *error)
+/* The first line of the evidence: the role can write. */
+static void add_warning(struct ac_sample *s, const char *warning)
 {
-	struct sql_run *sr = ud;
-	struct ac_probe_run *run = sr->run;
-	const struct sql_config *c = run->check->config;
+	if (!warning)
+		return;
+	char *e = ac_asprintf("warning: %s\n%s", warning, s->evidence ? s->evidence : "");
+	free(s->evidence);
+	s->evidence = e;
+}
+
+/* no_rows and min_rows: decided by the rows read, unless reading stopped
+ * at a cap before the answer was known. */
+static void judge_rows(struct ac_probe_run *run, const struct sql_config *c,
+		       const struct ac_pg_reply *rp)
+{
 	struct ac_sample *s = &run->sample;
-	sr->q = NULL;
-	if (!res) {
-		ac_sample_set(s, AC_STATE_ERROR, "%s", error);
-		goto out;
+	long rows = rp->nrows;
+	bool ok = c->kind == E_NO_ROWS ? rows == 0 : rows >= c->a;
+	bool decided = c->kind == E_NO_ROWS ? rows > 0 : rows >= c->a;
+	if (rp->capped && !decided) {
+		ac_sample_set(s, AC_STATE_ERROR, "%s", rp->capped);
+		return;
 	}
-	int rows = PQntuples(res);
-	struct ac_figure *f = ac_sample_add_figure(s, "rows");
-	f->has_value = true;
-	f->value = rows;
-	if (c->kind == E_NO_ROWS || c->kind == E_MIN_ROWS) {
-		s->has_value = true;
-		s->value = rows;
-		bool ok = c->kind == E_NO_ROWS ? rows == 0 : rows >= c->a;
-		if (ok)
-			ac_sample_set(s, AC_STATE_PASS, NULL);
-		else if (c->kind == E_NO_ROWS)
-			ac_sample_set(s, AC_STATE_FAIL, "%d row%s, expected none", rows,
-				      rows == 1 ? "" : "s");
+	s->has_value = !rp->more;
+	s->value = (double)rows;
+	if (ok) {
+		ac_sample_set(s, AC_STATE_PASS, NULL);
+		return;
+	}
+	if (c->kind == E_NO_ROWS && rp->more)
+		ac_sample_set(s, AC_STATE_FAIL, "more than %ld rows, expected none", rows);
+	else if (c->kind == E_NO_ROWS)
+		ac_sample_set(s, AC_STATE_FAIL, "%ld row%s, expected none", rows,
+			      rows == 1 ? "" : "s");
+	else
+		ac_sample_set(s, AC_STATE_FAIL, "%ld rows, expected at least %.0f", rows, c->a);
+	s->evidence = sample_rows(run, c, rp);
+}
+
+/* A value: the first cell. No row, NULL or text is no measurement. */
+static void judge_value(struct ac_probe_run *run, const struct sql_config *c,
+			const struct ac_pg_reply *rp)
+{
+	struct ac_sample *s = &run->sample;
+	const PGresult *res = rp->res;
+	if (rp->nrows > 0 && PQnfields(res) == 0) {
+		ac_sample_set(s, AC_STATE_ERROR, "no measurement: the query returned no columns");
+		return;
+	}
+	if (rp->nrows == 0 || PQntuples(res) == 0) {
+		if (rp->capped)
+			ac_sample_set(s, AC_STATE_ERROR, "%s", rp->capped);
 		else
-			ac_sample_set(s, AC_STATE_FAIL, "%d rows, expected at least %.0f", rows,
-				      c->a);
-		if (!ok)
-			s->evidence = sample_rows(run, c, res);
-		goto out;
-	}
-	/* Compare the first cell: no row, NULL or text is no measurement. */
-	if (rows == 0 || PQnfields(res) == 0) {
-		ac_sample_set(s, AC_STATE_ERROR, "no measurement: the query returned no rows");
-		goto out;
+			ac_sample_set(s, AC_STATE_ERROR,
+				      "no measurement: the query returned no rows");
+		return;
 	}
 	if (PQgetisnull(res, 0, 0)) {
 		ac_sample_set(s, AC_STATE_ERROR, "no measurement: the first cell is NULL");
-		goto out;
+		return;
 	}
 	double v;
 	const char *text = PQgetvalue(res, 0, 0);
@@ -290,24 +312,45 @@ static void on_result(void *ud, const PGresult *res, const char *error)
 		ac_sample_set(s, AC_STATE_ERROR, "no measurement: \"%s\" is not a number", m);
 		free(m);
 		free(ex);
-		goto out;
+		return;
 	}
 	s->has_value = true;
 	s->value = v;
 	bool ok = c->kind == E_BETWEEN ? (v >= c->a && v <= c->b) : cmp(v, c->op, c->a);
 	if (ok) {
 		ac_sample_set(s, AC_STATE_PASS, NULL);
-	} else {
-		if (c->kind == E_BETWEEN)
-			ac_sample_set(s, AC_STATE_FAIL,
-				      "value %.15g, expected between %.15g and %.15g", v, c->a,
-				      c->b);
-		else
-			ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected %s %.15g", v,
-				      op_names[c->op], c->a);
-		s->evidence = sample_rows(run, c, res);
+		return;
 	}
-out:
+	if (c->kind == E_BETWEEN)
+		ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected between %.15g and %.15g", v,
+			      c->a, c->b);
+	else
+		ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected %s %.15g", v,
+			      op_names[c->op], c->a);
+	s->evidence = sample_rows(run, c, rp);
+}
+
+static void on_result(void *ud, const struct ac_pg_reply *rp)
+{
+	struct sql_run *sr = ud;
+	struct ac_probe_run *run = sr->run;
+	const struct sql_config *c = run->check->config;
+	struct ac_sample *s = &run->sample;
+	sr->q = NULL;
+	if (rp->error) {
+		ac_sample_set(s, AC_STATE_ERROR, "%s", rp->error);
+	} else {
+		struct ac_figure *f = ac_sample_add_figure(s, "rows");
+		f->has_value = !rp->more;
+		f->value = (double)rp->nrows;
+		if (rp->more)
+			f->note = ac_asprintf("more than %ld: reading stopped", rp->nrows);
+		if (c->kind == E_NO_ROWS || c->kind == E_MIN_ROWS)
+			judge_rows(run, c, rp);
+		else
+			judge_value(run, c, rp);
+	}
+	add_warning(s, rp->warning);
 	run->state = NULL;
 	free(sr);
 	ac_probe_finish(run);
@@ -319,7 +362,11 @@ static void sql_start(struct ac_probe_run *run)
 	struct sql_run *sr = ac_calloc(1, sizeof(*sr));
 	sr->run = run;
 	run->state = sr;
-	sr->q = ac_pg_query_start(run->services, &c->db, c->query, 0, NULL, run->deadline_ms,
+	/* Only the rows that decide: the sample rows, or min_rows. */
+	long want = SQL_SAMPLE_ROWS;
+	if (c->kind == E_MIN_ROWS && c->a > want)
+		want = (long)c->a;
+	sr->q = ac_pg_query_start(run->services, &c->db, c->query, 0, NULL, want, run->deadline_ms,
 				  on_result, sr);
 }
 

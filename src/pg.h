@@ -15,6 +15,11 @@
  * connect and the query; when it passes the connection is closed (libpq
  * 15's PQcancel blocks, so it is not used) and the server's own
  * statement_timeout ends the statement.
+ *
+ * Results are read a row at a time and reading stops at a cap (rows, and
+ * bytes: allclear hands the server's bytes to libpq itself, so at most the
+ * cap plus one byte is ever read, even of one huge value). A fresh
+ * connection first checks whether its role can write, for a warning.
  */
 #ifndef AC_PG_H
 #define AC_PG_H
@@ -26,12 +31,21 @@
 #include "cfg.h"
 #include "probe.h"
 
+/* What one query may read before reading stops (settable per database as
+ * "max_rows" and "max_result_size"). */
+#define AC_PG_MAX_ROWS 10000
+#define AC_PG_MAX_RESULT_SIZE (16 * 1024 * 1024)
+/* Rows kept of what is read (the rest are only counted). */
+#define AC_PG_KEEP_ROWS 10
+
 struct ac_pg_target {
 	char *name;
 	char *dsn; /* may hold a password: never print it unmasked */
 	int64_t connect_timeout_ms;
 	int64_t statement_timeout_ms;
 	int64_t lock_timeout_ms;
+	long max_rows;
+	uint64_t max_result_size;
 };
 
 /* Validate the "databases" section (registered in probes/probes.c). */
@@ -42,22 +56,42 @@ bool ac_pg_target_lookup(struct ac_cfg *cx, const cJSON *name, const char *path,
 			 struct ac_pg_target *out);
 void ac_pg_target_release(struct ac_pg_target *t);
 
-/* A query's outcome: res is the query's result (owned by the callee: do
- * not PQclear it) or NULL with error set (masked, printable). */
-typedef void (*ac_pg_done_fn)(void *ud, const PGresult *res, const char *error);
+/* A query's outcome. Rows are read one at a time (single-row mode) and
+ * reading stops as soon as the caller has the rows it wants, or at the
+ * database's caps; stopping closes the connection (the next query opens a
+ * new one), so no half-read result is ever left on it. */
+struct ac_pg_reply {
+	/* The first rows read (up to AC_PG_KEEP_ROWS) with the columns, owned
+	 * by pg.c; NULL when error is set. */
+	const PGresult *res;
+	long nrows;	    /* rows read (PQntuples(res) unless there are no columns) */
+	bool more;	    /* stopped with rows or bytes still to come */
+	const char *capped; /* stopped at a cap before the rows wanted: why */
+	const char *error;  /* masked, printable */
+	/* The role can write ("is a superuser", "INSERT on public.t"): allclear
+	 * stays read-only anyway, but the role should not be able to. */
+	const char *warning;
+};
+typedef void (*ac_pg_done_fn)(void *ud, const struct ac_pg_reply *reply);
 
 struct ac_pg_query;
 
 /* Queue sql on db's connection; done is called exactly once, from a loop
- * callback, unless ac_pg_query_cancel is called first. */
+ * callback, unless ac_pg_query_cancel is called first. want_rows is how
+ * many rows the caller needs (clamped to the database's max_rows). */
 struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg_target *db,
 				      const char *sql, int nparams, const char *const *params,
-				      int64_t deadline_ms, ac_pg_done_fn done, void *ud);
+				      long want_rows, int64_t deadline_ms, ac_pg_done_fn done,
+				      void *ud);
 /* Forget a query (its check hit its deadline); done is not called. */
 void ac_pg_query_cancel(struct ac_services *sv, struct ac_pg_query *q);
 
-/* Is sql one statement? Semicolons inside quotes, identifiers, comments
- * and dollar quotes do not count; one trailing semicolon is allowed. */
+/* Is sql one statement, as PostgreSQL's lexer reads it? Semicolons inside
+ * strings (E'' strings with backslash escapes), quoted identifiers, nested
+ * block comments and dollar quotes do not count; one trailing semicolon,
+ * followed only by blanks and comments, is allowed. */
 bool ac_pg_single_statement(const char *sql);
+/* Skip blanks and comments (nested block comments too) from p. */
+const char *ac_pg_skip_blanks(const char *p);
 
 #endif

@@ -3,12 +3,22 @@
  * real PostgreSQL server (tests/servers.sh): the read-only proof, faults,
  * and every preset on tables made from the job systems' published layouts.
  */
+#include <glob.h>
 #include <libpq-fe.h>
+#include <malloc.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include "pg.h"
 #include "testutil.h"
 
 static char dbname[64];
@@ -62,14 +72,37 @@ static void teardown(void)
 	PQfinish(c);
 }
 
-static char *scenario(const char *checks)
+/* A scenario on the test database as the read-only role; db_extra adds keys
+ * to the database entry (", \"max_rows\": 3"). */
+static char *scenario_with(const char *db_extra, const char *checks)
 {
 	return tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1},"
 		      " \"databases\": {\"db\": {\"dsn\": \"host=127.0.0.1 port=%s dbname=%s "
 		      "user=%s password=${env:AC_TEST_RO_PW}\","
-		      "   \"connect_timeout\": \"2s\", \"statement_timeout\": \"1s\"}},"
+		      "   \"connect_timeout\": \"2s\"%s%s}},"
 		      " \"checks\": [%s]}",
-		      tu_env("AC_TEST_PG_PORT"), dbname, tu_env("AC_TEST_PG_RO_USER"), checks);
+		      tu_env("AC_TEST_PG_PORT"), dbname, tu_env("AC_TEST_PG_RO_USER"),
+		      strstr(db_extra, "statement_timeout") ? ""
+							    : ", \"statement_timeout\": \"1s\"",
+		      db_extra, checks);
+}
+
+static char *scenario(const char *checks)
+{
+	return scenario_with("", checks);
+}
+
+/* One sql check on database "db", the query escaped for JSON. */
+static char *sql_check(const char *name, const char *query, const char *expect)
+{
+	cJSON *js = cJSON_CreateString(query);
+	char *q = cJSON_PrintUnformatted(js);
+	cJSON_Delete(js);
+	char *j = tu_fmt("{\"kind\": \"sql\", \"name\": \"%s\", \"area\": \"data\", \"owner\": "
+			 "\"dba\", \"database\": \"db\", \"query\": %s, \"expect\": %s}",
+			 name, q, expect);
+	cJSON_free(q);
+	return j;
 }
 
 #define SQL(name, q, e)                                                                            \
@@ -635,6 +668,682 @@ START_TEST(queue_expectations_and_unavailable_figures)
 }
 END_TEST
 
+/* --- result caps, edges of the expectations, the statement splitter -------------- */
+
+static long status_kb(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	ck_assert_ptr_nonnull(f);
+	char line[256];
+	long v = -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtol(line + strlen(key), NULL, 10);
+	fclose(f);
+	ck_assert_int_ge(v, 0);
+	return v;
+}
+
+/* Run checks (a JSON list body) on "db" with db_extra; the caller destroys. */
+static struct ac_result *run_checks(const char *db_extra, const char *const *checks, size_t n,
+				    struct ac_plan **plan)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		ac_buf_addf(&b, "%s%s", i ? "," : "", checks[i]);
+	char *json = scenario_with(db_extra, b.buf);
+	ac_buf_release(&b);
+	struct ac_result *r = tu_run_scenario(json, 1, plan);
+	free(json);
+	return r;
+}
+
+static void expect_check(const struct ac_result *r, const char *id, enum ac_state st,
+			 const char *reason)
+{
+	const struct ac_check_result *cr = tu_check(r, id);
+	ck_assert_msg(cr->last.state == st, "%s: %s (%s), want %s", id,
+		      ac_state_name(cr->last.state), cr->last.reason ? cr->last.reason : "",
+		      ac_state_name(st));
+	if (reason)
+		ck_assert_msg(cr->last.reason && strcmp(cr->last.reason, reason) == 0,
+			      "%s: reason \"%s\", want \"%s\"", id,
+			      cr->last.reason ? cr->last.reason : "(none)", reason);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PEAK_BOUND_KB (128 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PEAK_BOUND_KB (128 * 1024)
+#endif
+#endif
+#ifndef PEAK_BOUND_KB
+#define PEAK_BOUND_KB (32 * 1024)
+#endif
+
+START_TEST(result_caps_bound_memory)
+{
+	/* libpq reserves a buffer the size of a row it is told is coming; only
+	 * the pages it fills count. meson's MALLOC_PERTURB_ would fill them
+	 * all, which allclear's users do not do. */
+	mallopt(M_PERTURB, 0);
+	/* Reset the peak so that VmHWM is this test's peak. */
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("5", f);
+	fclose(f);
+	long rss0 = status_kb("VmRSS:");
+	char *c[] = {
+	    sql_check("wide", "SELECT repeat('x', 300*1024*1024)", "{\"==\": 0}"),
+	    sql_check("wide rows", "SELECT repeat('x', 100000) FROM generate_series(1, 3000)",
+		      "{\"min_rows\": 1000}"),
+	    sql_check("many none", "SELECT repeat('x', 1000) FROM generate_series(1, 2000000)",
+		      "{\"no_rows\": true}"),
+	    sql_check("many min", "SELECT repeat('x', 1000) FROM generate_series(1, 2000000)",
+		      "{\"min_rows\": 10000}"),
+	    sql_check("many value", "SELECT 1 FROM generate_series(1, 2000000)", "{\"==\": 1}"),
+	    sql_check("after", "SELECT 1", "{\"==\": 1}"),
+	};
+	struct ac_plan *plan;
+	int64_t t0 = tu_now_ms();
+	struct ac_result *r =
+	    run_checks(", \"statement_timeout\": \"20s\"", (const char *const *)c, 6, &plan);
+	int64_t took = tu_now_ms() - t0;
+	long peak = status_kb("VmHWM:");
+	fprintf(stderr, "result caps: RSS before %ld kB, peak %ld kB, growth %ld kB, %lld ms\n",
+		rss0, peak, peak - rss0, (long long)took);
+	expect_check(r, "wide", AC_STATE_ERROR, "postgres \"db\": result too large (over 16 MiB)");
+	expect_check(r, "wide rows", AC_STATE_ERROR,
+		     "postgres \"db\": result too large (over 16 MiB)");
+	expect_check(r, "many none", AC_STATE_FAIL, "more than 5 rows, expected none");
+	ck_assert_ptr_nonnull(strstr(tu_check(r, "many none")->last.evidence, "xxxx"));
+	expect_check(r, "many min", AC_STATE_PASS, NULL);
+	expect_check(r, "many value", AC_STATE_PASS, NULL);
+	expect_check(r, "after", AC_STATE_PASS, NULL);
+	/* Without the caps: 3 GB. ASan keeps freed memory in quarantine. */
+	ck_assert_int_lt(peak - rss0, PEAK_BOUND_KB);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	for (size_t i = 0; i < 6; i++)
+		free(c[i]);
+}
+END_TEST
+
+START_TEST(result_caps_are_settable)
+{
+	char *c[] = {
+	    sql_check("rows ok", "SELECT 1 FROM generate_series(1, 50)", "{\"min_rows\": 3}"),
+	    sql_check("value", "SELECT 7 FROM generate_series(1, 50)", "{\"==\": 7}"),
+	    /* The server sends 8 KiB (a row and a half), then sleeps. */
+	    sql_check("bytes",
+		      "SELECT repeat('x', 5000) FROM generate_series(1, 3) UNION ALL SELECT "
+		      "pg_sleep(0.5)::text",
+		      "{\"min_rows\": 2}"),
+	    sql_check("small", "SELECT repeat('x', 100)", "{\"min_rows\": 1}"),
+	};
+	struct ac_plan *plan;
+	struct ac_result *r = run_checks(", \"max_rows\": 3, \"max_result_size\": \"4KiB\"",
+					 (const char *const *)c, 4, &plan);
+	expect_check(r, "rows ok", AC_STATE_PASS, NULL);
+	expect_check(r, "value", AC_STATE_PASS, NULL);
+	expect_check(r, "bytes", AC_STATE_ERROR, "postgres \"db\": result too large (over 4 KiB)");
+	expect_check(r, "small", AC_STATE_PASS, NULL);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	/* min_rows above the cap cannot be decided: refused at load. */
+	char *bad = sql_check("too many", "SELECT 1", "{\"min_rows\": 4}");
+	char *json = scenario_with(", \"max_rows\": 3", bad);
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "checks[0].expect.min_rows: 4 is over the database's max_rows (3)"),
+		      "%s", e);
+	free(e);
+	free(json);
+	free(bad);
+	for (size_t i = 0; i < 4; i++)
+		free(c[i]);
+}
+END_TEST
+
+START_TEST(empty_null_and_min_rows_edges)
+{
+	char *c[] = {
+	    sql_check("empty ne", "SELECT 1 WHERE false", "{\"!=\": 5}"),
+	    sql_check("empty le", "SELECT 1 WHERE false", "{\"<=\": 0}"),
+	    sql_check("empty between", "SELECT 1 WHERE false", "{\"between\": [-1, 1]}"),
+	    sql_check("no columns", "SELECT FROM generate_series(1, 2)", "{\"==\": 0}"),
+	    sql_check("null lt", "SELECT NULL::int", "{\"<\": 1}"),
+	    sql_check("null between", "SELECT NULL::int, 0", "{\"between\": [-1, 1]}"),
+	    sql_check("null later", "SELECT NULL::int UNION ALL SELECT 0", "{\"==\": 0}"),
+	    sql_check("exactly n", "SELECT 1 FROM generate_series(1, 3)", "{\"min_rows\": 3}"),
+	    sql_check("n minus 1", "SELECT 1 FROM generate_series(1, 2)", "{\"min_rows\": 3}"),
+	    sql_check("n of one", "SELECT 1", "{\"min_rows\": 1}"),
+	    sql_check("none of one", "SELECT 1 WHERE false", "{\"min_rows\": 1}"),
+	    sql_check("one row", "SELECT 1", "{\"no_rows\": true}"),
+	    sql_check("no rows", "SELECT 1 WHERE false", "{\"no_rows\": true}"),
+	};
+	size_t n = sizeof(c) / sizeof(c[0]);
+	struct ac_plan *plan;
+	struct ac_result *r = run_checks("", (const char *const *)c, n, &plan);
+	const char *none = "no measurement: the query returned no rows";
+	const char *null = "no measurement: the first cell is NULL";
+	expect_check(r, "empty ne", AC_STATE_ERROR, none);
+	expect_check(r, "empty le", AC_STATE_ERROR, none);
+	expect_check(r, "empty between", AC_STATE_ERROR, none);
+	ck_assert(!tu_check(r, "empty ne")->last.has_value);
+	expect_check(r, "no columns", AC_STATE_ERROR,
+		     "no measurement: the query returned no columns");
+	expect_check(r, "null lt", AC_STATE_ERROR, null);
+	expect_check(r, "null between", AC_STATE_ERROR, null);
+	ck_assert(!tu_check(r, "null lt")->last.has_value);
+	expect_check(r, "null later", AC_STATE_ERROR, null);
+	expect_check(r, "exactly n", AC_STATE_PASS, NULL);
+	expect_check(r, "n minus 1", AC_STATE_FAIL, "2 rows, expected at least 3");
+	expect_check(r, "n of one", AC_STATE_PASS, NULL);
+	expect_check(r, "none of one", AC_STATE_FAIL, "0 rows, expected at least 1");
+	expect_check(r, "one row", AC_STATE_FAIL, "1 row, expected none");
+	expect_check(r, "no rows", AC_STATE_PASS, NULL);
+	ck_assert_int_eq(r->verdict, AC_NOT_RESTORED);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	for (size_t i = 0; i < n; i++)
+		free(c[i]);
+}
+END_TEST
+
+START_TEST(splitter_follows_the_postgres_lexer)
+{
+	/* One statement each, as PostgreSQL reads them. */
+	static const char *const one[] = {
+	    "SELECT length(E'\\';')",
+	    "SELECT length(e'\\\\\\';')",
+	    "SELECT 1 /* /* */ ; */",
+	    "/* a /* b /* c */ ; */ ; */ SELECT 1",
+	    "SELECT length($$;$$)",
+	    "SELECT length($x$ $$ ; $$ $x$)",
+	    "SELECT 'it''s;'",
+	    "SELECT 1 AS \"a;\"\"b\"",
+	    "SELECT 1 -- ; DELETE FROM t",
+	    "SELECT 1;",
+	    "SELECT 1; -- trailing comment",
+	    "SELECT 1; /* trailing */ ",
+	};
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+		ck_assert_msg(ac_pg_single_statement(one[i]), "refused: %s", one[i]);
+	/* Several statements: still refused. */
+	static const char *const several[] = {
+	    "SELECT 1; DELETE FROM t",
+	    "SELECT E'\\\\'; DELETE FROM t",
+	    "SELECT 'a\\'; DELETE FROM t",
+	    "SELECT ae'x'; DELETE FROM t",
+	    "/* /* */ ; */ SELECT 1; DELETE FROM t",
+	    "SELECT $a$ x $a$; DELETE FROM t",
+	    "SELECT 1 AS x$a$; DELETE FROM t -- $a$",
+	    "SELECT 1; /* x */ DELETE FROM t",
+	};
+	for (size_t i = 0; i < sizeof(several) / sizeof(several[0]); i++)
+		ck_assert_msg(!ac_pg_single_statement(several[i]), "accepted: %s", several[i]);
+	/* And the server agrees: these run as one statement. */
+	char *c[] = {
+	    sql_check("e string", "SELECT length(E'\\';')", "{\"==\": 2}"),
+	    sql_check("nested", "/* /* */ ; */ SELECT 3 /* /* */ ; */", "{\"==\": 3}"),
+	    sql_check("backslash", "SELECT length(E'\\\\') + length('\\')", "{\"==\": 2}"),
+	};
+	struct ac_plan *plan;
+	struct ac_result *r = run_checks("", (const char *const *)c, 3, &plan);
+	expect_check(r, "e string", AC_STATE_PASS, NULL);
+	expect_check(r, "nested", AC_STATE_PASS, NULL);
+	expect_check(r, "backslash", AC_STATE_PASS, NULL);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	for (size_t i = 0; i < 3; i++)
+		free(c[i]);
+	/* Refused at load, with the reason. */
+	char *bad = sql_check("b", "SELECT E'\\\\'; DELETE FROM t", "{\"==\": 0}");
+	char *json = scenario(bad);
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, "one statement only"), "%s", e);
+	free(e);
+	free(json);
+	free(bad);
+}
+END_TEST
+
+START_TEST(role_without_select_and_role_that_can_write)
+{
+	/* Roles are the cluster's: named after this process, dropped at the end. */
+	int pid = (int)getpid();
+	PGconn *c = su(dbname);
+	char *sql = tu_fmt("SET client_min_messages TO warning;"
+			   "DROP ROLE IF EXISTS ac_np_%d; DROP ROLE IF EXISTS ac_wr_%d;"
+			   "CREATE ROLE ac_np_%d LOGIN PASSWORD 'np-pw';"
+			   "CREATE ROLE ac_wr_%d LOGIN PASSWORD 'wr-pw';"
+			   "GRANT SELECT, INSERT ON t TO ac_wr_%d",
+			   pid, pid, pid, pid, pid);
+	exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	const char *port = tu_env("AC_TEST_PG_PORT");
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1}, \"databases\": {"
+	    " \"np\": \"host=127.0.0.1 port=%s dbname=%s user=ac_np_%d password=np-pw\","
+	    " \"wr\": \"host=127.0.0.1 port=%s dbname=%s user=ac_wr_%d password=wr-pw\","
+	    " \"su\": \"host=127.0.0.1 port=%s dbname=%s user=postgres password=su-secret\","
+	    " \"ro\": \"host=127.0.0.1 port=%s dbname=%s user=%s password=${env:AC_TEST_RO_PW}\"},"
+	    " \"checks\": ["
+	    "{\"kind\": \"sql\", \"name\": \"np\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"np\", \"query\": \"SELECT count(*) FROM t\", \"expect\": {\"==\": 7}},"
+	    "{\"kind\": \"sql\", \"name\": \"wr\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"wr\", \"query\": \"SELECT count(*) FROM t\", \"expect\": {\"==\": 7}},"
+	    "{\"kind\": \"sql\", \"name\": \"wr fail\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"wr\", \"query\": \"SELECT count(*) FROM t\", \"expect\": {\"==\": 1}},"
+	    "{\"kind\": \"sql\", \"name\": \"su\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"su\", \"query\": \"SELECT count(*) FROM t\", \"expect\": {\"==\": 7}},"
+	    "{\"kind\": \"sql\", \"name\": \"ro\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"ro\", \"query\": \"SELECT count(*) FROM t\", \"expect\": {\"==\": 7}}"
+	    "]}",
+	    port, dbname, pid, port, dbname, pid, port, dbname, port, dbname,
+	    tu_env("AC_TEST_PG_RO_USER"));
+	struct ac_plan *plan;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	const struct ac_check_result *np = tu_check(r, "np");
+	ck_assert_int_eq(np->last.state, AC_STATE_ERROR);
+	ck_assert_msg(strstr(np->last.reason, "permission denied for table t"), "%s",
+		      np->last.reason);
+	/* Write grants: a warning in the evidence, never a failure. */
+	const struct ac_check_result *wr = tu_check(r, "wr");
+	ck_assert_int_eq(wr->last.state, AC_STATE_PASS);
+	ck_assert_msg(wr->last.evidence &&
+			  strcmp(wr->last.evidence, "warning: the role can write (INSERT on t): "
+						    "give allclear a read-only role\n") == 0,
+		      "%s", wr->last.evidence ? wr->last.evidence : "(none)");
+	const struct ac_check_result *wf = tu_check(r, "wr fail");
+	ck_assert_int_eq(wf->last.state, AC_STATE_FAIL);
+	ck_assert_msg(strncmp(wf->last.evidence, "warning: the role can write (INSERT on t)", 41) ==
+			      0 &&
+			  strstr(wf->last.evidence, "count=7"),
+		      "%s", wf->last.evidence);
+	const struct ac_check_result *sup = tu_check(r, "su");
+	ck_assert_int_eq(sup->last.state, AC_STATE_PASS);
+	ck_assert_msg(
+	    sup->last.evidence &&
+		strncmp(sup->last.evidence, "warning: the role can write (is a superuser", 43) == 0,
+	    "%s", sup->last.evidence ? sup->last.evidence : "(none)");
+	const struct ac_check_result *ro = tu_check(r, "ro");
+	ck_assert_int_eq(ro->last.state, AC_STATE_PASS);
+	ck_assert_msg(!ro->last.evidence, "%s", ro->last.evidence);
+	ck_assert_int_eq(r->verdict, AC_NOT_RESTORED);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(json);
+	c = su(dbname);
+	sql =
+	    tu_fmt("DROP OWNED BY ac_wr_%d; DROP ROLE ac_np_%d; DROP ROLE ac_wr_%d", pid, pid, pid);
+	exec(c, sql);
+	free(sql);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(server_notices_are_not_printed)
+{
+	PGconn *c = su(dbname);
+	exec(c, "CREATE FUNCTION noisy() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RAISE WARNING "
+		"'canary-notice-7731'; RETURN 1; END $$");
+	PQfinish(c);
+	char *chk = sql_check("noisy", "SELECT noisy()", "{\"==\": 1}");
+	char *json = scenario(chk);
+	char *path = tu_write_temp(json, ".json");
+	const char *args[] = {"check", path, NULL};
+	const char *env[] = {"AC_TEST_RO_PW=ro-secret", NULL};
+	struct tu_proc pr;
+	tu_run(&pr, args, env, 30);
+	TU_EXPECT(pr.exit_code == 0, &pr, "exit %d", pr.exit_code);
+	TU_EXPECT(!strstr(pr.out, "canary-notice") && !strstr(pr.err, "canary-notice"), &pr,
+		  "a server notice was printed");
+	tu_proc_release(&pr);
+	free(path);
+	free(json);
+	free(chk);
+}
+END_TEST
+
+/* --- faults: the server goes away, freezes, or will not speak TLS ---------------- */
+
+/* A throwaway cluster of our own (the shared one stays up). */
+static char down_dir[512];
+static int down_port;
+
+static void as_postgres(const char *cmd)
+{
+	char *full = getuid() == 0
+			 ? tu_fmt("runuser -u postgres -- sh -c '%s' >/dev/null 2>&1", cmd)
+			 : tu_fmt("sh -c '%s' >/dev/null 2>&1", cmd);
+	int rc = system(full);
+	ck_assert_msg(rc == 0, "failed: %s", full);
+	free(full);
+}
+
+static const char *pg_bin(void)
+{
+	static char bin[256];
+	const char *e = getenv("PGBIN");
+	if (e)
+		return e;
+	glob_t g;
+	ck_assert_int_eq(glob("/usr/lib/postgresql/*/bin", 0, NULL, &g), 0);
+	snprintf(bin, sizeof(bin), "%s", g.gl_pathv[g.gl_pathc - 1]);
+	globfree(&g);
+	return bin;
+}
+
+static void down_ctl(const char *what)
+{
+	char *cmd;
+	if (strcmp(what, "start") == 0)
+		cmd = tu_fmt(
+		    "%s/pg_ctl -D %s/data -l %s/log -w -t 30 -o \"-p %d -c "
+		    "listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c fsync=off -c "
+		    "ssl=on -c ssl_cert_file=%s/server.crt -c ssl_key_file=%s/server.key\" "
+		    "start",
+		    pg_bin(), down_dir, down_dir, down_port, down_dir, down_dir, down_dir);
+	else
+		cmd = tu_fmt("%s/pg_ctl -D %s/data -m immediate -w -t 30 stop", pg_bin(), down_dir);
+	as_postgres(cmd);
+	free(cmd);
+}
+
+static PGconn *down_su(void)
+{
+	char *dsn = tu_fmt("host=127.0.0.1 port=%d user=postgres dbname=postgres", down_port);
+	PGconn *c = PQconnectdb(dsn);
+	free(dsn);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "postgres: %s", PQerrorMessage(c));
+	return c;
+}
+
+static void down_setup(void)
+{
+	down_port = (int)strtol(tu_env("AC_TEST_PG_PORT"), NULL, 10) + 5;
+	snprintf(down_dir, sizeof(down_dir), "%s/down-%d", tu_env("AC_TEST_STATE"), (int)getpid());
+	ck_assert_int_eq(mkdir(down_dir, 0755), 0);
+	if (getuid() == 0) {
+		struct passwd *pw = getpwnam("postgres");
+		ck_assert_ptr_nonnull(pw);
+		ck_assert_int_eq(chown(down_dir, pw->pw_uid, pw->pw_gid), 0);
+	}
+	char *cmd = tu_fmt("%s/initdb -D %s/data -U postgres --auth=trust --no-sync -E UTF8",
+			   pg_bin(), down_dir);
+	as_postgres(cmd);
+	free(cmd);
+	/* TLS on this one, with a throwaway self-signed certificate. */
+	cmd = tu_fmt("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 "
+		     "-keyout %s/server.key -out %s/server.crt && chmod 600 %s/server.key",
+		     down_dir, down_dir, down_dir);
+	as_postgres(cmd);
+	free(cmd);
+	down_ctl("start");
+	PGconn *c = down_su();
+	exec(c, "CREATE TABLE k (v int); INSERT INTO k VALUES (1)");
+	PQfinish(c);
+}
+
+static void down_teardown(void)
+{
+	char *cmd = tu_fmt("%s/pg_ctl -D %s/data -m immediate -w -t 30 stop; rm -rf %s", pg_bin(),
+			   down_dir, down_dir);
+	if (getuid() == 0) {
+		char *full = tu_fmt("runuser -u postgres -- sh -c '%s' >/dev/null 2>&1", cmd);
+		(void)!system(full);
+		free(full);
+	} else {
+		(void)!system(cmd);
+	}
+	free(cmd);
+	char *rm = tu_fmt("rm -rf %s", down_dir);
+	(void)!system(rm);
+	free(rm);
+}
+
+struct down_script {
+	int nrounds;
+	enum ac_state state[8];
+	char *reason[8];
+	double value[8];
+	bool has_value[8];
+	const char *action[8]; /* after round i: "stop", "start5" (start, then v = 5) */
+};
+
+static void on_down_round(const struct ac_result *res, int64_t left, void *ud)
+{
+	struct down_script *ds = ud;
+	(void)left;
+	int i = ds->nrounds++;
+	ck_assert_int_lt(i, 8);
+	const struct ac_sample *s = &res->checks[0].last;
+	ds->state[i] = s->state;
+	ds->reason[i] = s->reason ? ac_strdup(s->reason) : NULL;
+	ds->value[i] = s->value;
+	ds->has_value[i] = s->has_value;
+	const char *a = ds->action[i];
+	if (a && strcmp(a, "stop") == 0) {
+		down_ctl("stop");
+	} else if (a && strcmp(a, "start5") == 0) {
+		down_ctl("start");
+		PGconn *c = down_su();
+		exec(c, "UPDATE k SET v = 5");
+		PQfinish(c);
+	}
+}
+
+static struct ac_result *run_down(struct down_script *ds, int rounds, struct ac_plan **plan)
+{
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": %d, \"confirm\": 1, \"interval\": \"100ms\"},"
+	    " \"databases\": {\"d\": {\"dsn\": \"host=127.0.0.1 port=%d user=postgres "
+	    "dbname=postgres\", \"connect_timeout\": \"2s\"}},"
+	    " \"checks\": [{\"kind\": \"sql\", \"name\": \"v\", \"area\": \"data\", \"owner\": "
+	    "\"o\", \"database\": \"d\", \"query\": \"SELECT v FROM k\", \"expect\": {\"==\": "
+	    "1}}]}",
+	    rounds, down_port);
+	*plan = tu_load(json);
+	free(json);
+	struct ac_run_opts ro = {.mode = AC_MODE_CHECK, .on_round = on_down_round, .ud = ds};
+	struct ac_error err = {0};
+	struct ac_result *r = ac_engine_run(*plan, &ro, &err);
+	ck_assert_msg(r != NULL, "engine: %s", err.msg);
+	ck_assert_int_eq(ds->nrounds, rounds);
+	return r;
+}
+
+static bool lost_or_refused(const char *why)
+{
+	return why && strncmp(why, "postgres \"d\": ", 14) == 0 &&
+	       (strstr(why, "connection lost") || strstr(why, "Connection refused") ||
+		strstr(why, "terminating connection") ||
+		strstr(why, "server closed the connection"));
+}
+
+START_TEST(postgres_stopped_mid_window)
+{
+	/* Up, then stopped between rounds: every later round is ERROR, and the
+	 * run is INCONCLUSIVE, never RESTORED on the first round's answer. */
+	struct down_script a = {.action = {"stop"}};
+	struct ac_plan *plan;
+	struct ac_result *r = run_down(&a, 3, &plan);
+	ck_assert_int_eq(a.state[0], AC_STATE_PASS);
+	for (int i = 1; i < 3; i++) {
+		ck_assert_msg(a.state[i] == AC_STATE_ERROR && lost_or_refused(a.reason[i]) &&
+				  !a.has_value[i],
+			      "round %d: %s (%s)", i + 1, ac_state_name(a.state[i]),
+			      a.reason[i] ? a.reason[i] : "");
+	}
+	fprintf(stderr, "stopped mid-window: round 2: %s; round 3: %s\n", a.reason[1], a.reason[2]);
+	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	for (int i = 0; i < a.nrounds; i++)
+		free(a.reason[i]);
+	/* Back up with other data: the reconnect reads it afresh. */
+	down_ctl("start");
+	struct down_script b = {.action = {"stop", "start5"}};
+	r = run_down(&b, 3, &plan);
+	ck_assert_int_eq(b.state[0], AC_STATE_PASS);
+	ck_assert_msg(b.state[1] == AC_STATE_ERROR && lost_or_refused(b.reason[1]), "%s",
+		      b.reason[1] ? b.reason[1] : "");
+	ck_assert_msg(b.state[2] == AC_STATE_FAIL && b.has_value[2] && b.value[2] == 5, "%s %g",
+		      ac_state_name(b.state[2]), b.value[2]);
+	ck_assert_int_ne(r->verdict, AC_RESTORED);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	for (int i = 0; i < b.nrounds; i++)
+		free(b.reason[i]);
+}
+END_TEST
+
+START_TEST(caps_and_rows_over_tls)
+{
+	/* The gate moves TLS records, not rows: the same answers over TLS. */
+	const char *qs[][3] = {
+	    {"wide", "SELECT repeat('x', 300*1024*1024)", "{\"==\": 0}"},
+	    {"big row", "SELECT 1, repeat('x', 3*1024*1024)", "{\"==\": 1}"},
+	    {"many", "SELECT repeat('x', 1000) FROM generate_series(1, 200000)",
+	     "{\"min_rows\": 5000}"},
+	    {"few", "SELECT 1 FROM generate_series(1, 3)", "{\"min_rows\": 3}"},
+	    {"tls", "SELECT ssl::int FROM pg_stat_ssl WHERE pid = pg_backend_pid()", "{\"==\": 1}"},
+	};
+	struct ac_buf b = AC_BUF_INIT;
+	for (size_t i = 0; i < 5; i++) {
+		cJSON *js = cJSON_CreateString(qs[i][1]);
+		char *q = cJSON_PrintUnformatted(js);
+		cJSON_Delete(js);
+		ac_buf_addf(
+		    &b,
+		    "%s{\"kind\": \"sql\", \"name\": \"%s\", \"area\": \"data\", \"owner\": "
+		    "\"o\", \"database\": \"d\", \"query\": %s, \"expect\": %s}",
+		    i ? "," : "", qs[i][0], q, qs[i][2]);
+		cJSON_free(q);
+	}
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1}, \"databases\": {\"d\": "
+		   "{\"dsn\": \"host=127.0.0.1 port=%d user=postgres dbname=postgres "
+		   "sslmode=require\", \"statement_timeout\": \"20s\"}}, \"checks\": [%s]}",
+		   down_port, b.buf);
+	ac_buf_release(&b);
+	struct ac_plan *plan;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	expect_check(r, "wide", AC_STATE_ERROR, "postgres \"d\": result too large (over 16 MiB)");
+	expect_check(r, "big row", AC_STATE_PASS, NULL);
+	expect_check(r, "many", AC_STATE_PASS, NULL);
+	expect_check(r, "few", AC_STATE_PASS, NULL);
+	expect_check(r, "tls", AC_STATE_PASS, NULL);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(json);
+}
+END_TEST
+
+/* In a child: find the allclear backend running the marked query, SIGSTOP
+ * it, and SIGCONT it when the parent closes the pipe (or after 20 s). */
+static pid_t freezer(int *pipe_w)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child > 0) {
+		close(fds[0]);
+		*pipe_w = fds[1];
+		return child;
+	}
+	close(fds[1]);
+	char *dsn = tu_fmt("%s dbname=%s", tu_env("AC_TEST_PG_DSN"), dbname);
+	PGconn *c = PQconnectdb(dsn);
+	free(dsn);
+	int backend = 0;
+	for (int i = 0; i < 500 && !backend && PQstatus(c) == CONNECTION_OK; i++) {
+		PGresult *r =
+		    PQexec(c, "SELECT pid FROM pg_stat_activity WHERE application_name = "
+			      "'allclear' AND state = 'active' AND query LIKE '%ac-freeze%'");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			backend = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		if (!backend)
+			usleep(10000);
+	}
+	PQfinish(c);
+	if (!backend || kill(backend, SIGSTOP) != 0)
+		_exit(1);
+	struct pollfd p = {.fd = fds[0], .events = POLLIN};
+	poll(&p, 1, 20000);
+	kill(backend, SIGCONT);
+	_exit(0);
+}
+
+START_TEST(backend_frozen_mid_query)
+{
+	int pipe_w;
+	pid_t child = freezer(&pipe_w);
+	char *c = sql_check("frozen", "SELECT 1 FROM pg_sleep(1.5) /* ac-freeze */", "{\"==\": 1}");
+	/* The check's own deadline: 3 s. */
+	char *c3 = tu_fmt("{\"timeout\": \"3s\", %s", c + 1);
+	free(c);
+	c = c3;
+	char *json = tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1},"
+			    " \"databases\": {\"db\": {\"dsn\": \"host=127.0.0.1 port=%s dbname=%s "
+			    "user=%s password=${env:AC_TEST_RO_PW}\", \"statement_timeout\": "
+			    "\"30s\"}}, \"checks\": [%s]}",
+			    tu_env("AC_TEST_PG_PORT"), dbname, tu_env("AC_TEST_PG_RO_USER"), c);
+	int64_t t0 = tu_now_ms();
+	struct ac_plan *plan;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	int64_t took = tu_now_ms() - t0;
+	close(pipe_w);
+	int st;
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "the backend was not found and frozen");
+	const struct ac_check_result *cr = tu_check(r, "frozen");
+	fprintf(stderr, "frozen backend: %s after %lld ms\n", cr->last.reason, (long long)took);
+	ck_assert_int_eq(cr->last.state, AC_STATE_ERROR);
+	ck_assert_msg(strstr(cr->last.reason, "before the deadline"), "%s", cr->last.reason);
+	ck_assert_int_ge(took, 2900);
+	ck_assert_int_lt(took, 5000);
+	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(json);
+	free(c);
+}
+END_TEST
+
+START_TEST(verify_full_against_a_server_without_tls)
+{
+	for (int i = 0; i < 2; i++) {
+		const char *mode = i ? "require" : "verify-full";
+		char *json = tu_fmt(
+		    "{\"settings\": {\"rounds\": 1, \"confirm\": 1}, \"databases\": {\"db\": "
+		    "\"host=127.0.0.1 port=%s dbname=%s user=%s password=${env:AC_TEST_RO_PW} "
+		    "sslmode=%s\"}, \"checks\": [{\"kind\": \"sql\", \"name\": \"tls\", \"area\": "
+		    "\"data\", \"owner\": \"o\", \"database\": \"db\", \"query\": \"SELECT 1\", "
+		    "\"expect\": {\"==\": 1}}]}",
+		    tu_env("AC_TEST_PG_PORT"), dbname, tu_env("AC_TEST_PG_RO_USER"), mode);
+		struct ac_plan *plan;
+		struct ac_result *r = tu_run_scenario(json, 1, &plan);
+		const struct ac_check_result *cr = tu_check(r, "tls");
+		/* A plaintext fallback would have passed. */
+		ck_assert_int_eq(cr->last.state, AC_STATE_ERROR);
+		ck_assert_msg(
+		    strstr(cr->last.reason, "server does not support SSL, but SSL was required"),
+		    "%s: %s", mode, cr->last.reason);
+		ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
+		ac_result_destroy(r);
+		ac_plan_destroy(plan);
+		free(json);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sql");
@@ -657,5 +1366,23 @@ int main(void)
 	tcase_add_test(tc, presets_pg_boss_and_graphile_worker_with_the_real_libraries);
 	tcase_add_test(tc, queue_expectations_and_unavailable_figures);
 	suite_add_tcase(s, tc);
+	TCase *tt = tcase_create("sql_trust");
+	tcase_set_timeout(tt, 90);
+	tcase_add_checked_fixture(tt, setup, teardown);
+	tcase_add_test(tt, result_caps_bound_memory);
+	tcase_add_test(tt, result_caps_are_settable);
+	tcase_add_test(tt, empty_null_and_min_rows_edges);
+	tcase_add_test(tt, splitter_follows_the_postgres_lexer);
+	tcase_add_test(tt, role_without_select_and_role_that_can_write);
+	tcase_add_test(tt, backend_frozen_mid_query);
+	tcase_add_test(tt, verify_full_against_a_server_without_tls);
+	tcase_add_test(tt, server_notices_are_not_printed);
+	suite_add_tcase(s, tt);
+	TCase *td = tcase_create("sql_down");
+	tcase_set_timeout(td, 120);
+	tcase_add_checked_fixture(td, down_setup, down_teardown);
+	tcase_add_test(td, postgres_stopped_mid_window);
+	tcase_add_test(td, caps_and_rows_over_tls);
+	suite_add_tcase(s, td);
 	return tu_main(s);
 }

@@ -1,0 +1,127 @@
+/*
+ * pg_lex.c: PostgreSQL's lexical rules, as far as allclear needs them to
+ * tell one statement from several before anything is sent (see pg.h).
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "pg.h"
+
+static bool ident_start(unsigned char ch)
+{
+	return isalpha(ch) || ch == '_' || ch >= 0x80;
+}
+
+static bool ident_cont(unsigned char ch)
+{
+	return ident_start(ch) || isdigit(ch) || ch == '$';
+}
+
+/* p at a slash-star: past the comment, which nests as in PostgreSQL. */
+static const char *skip_comment(const char *p)
+{
+	int depth = 0;
+	while (*p) {
+		if (p[0] == '/' && p[1] == '*') {
+			depth++;
+			p += 2;
+		} else if (p[0] == '*' && p[1] == '/') {
+			p += 2;
+			if (--depth == 0)
+				break;
+		} else {
+			p++;
+		}
+	}
+	return p;
+}
+
+const char *ac_pg_skip_blanks(const char *p)
+{
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			p = skip_comment(p);
+		} else {
+			return p;
+		}
+	}
+}
+
+/* p at the opening quote: past the closing one. Doubled quotes stand for
+ * one; in E'' strings a backslash escapes the next character. (Standard
+ * strings take backslashes literally: the transaction sets
+ * standard_conforming_strings on so that the server agrees.) */
+static const char *skip_quoted(const char *p, bool backslashes)
+{
+	char q = *p++;
+	while (*p) {
+		if (backslashes && *p == '\\' && p[1]) {
+			p += 2;
+		} else if (*p == q) {
+			if (p[1] != q)
+				return p + 1;
+			p += 2;
+		} else {
+			p++;
+		}
+	}
+	return p;
+}
+
+/* p at a dollar sign that starts a dollar quote ($$ or $tag$): past its
+ * end; NULL when it is not one. */
+static const char *skip_dollar_quote(const char *p)
+{
+	const char *e = p + 1;
+	if (*e != '$') {
+		if (!ident_start((unsigned char)*e))
+			return NULL;
+		while (ident_cont((unsigned char)*e) && *e != '$')
+			e++;
+		if (*e != '$')
+			return NULL;
+	}
+	size_t tl = (size_t)(e - p) + 1;
+	const char *close = strchr(e + 1, '$');
+	while (close && strncmp(close, p, tl) != 0)
+		close = strchr(close + 1, '$');
+	return close ? close + tl : p + strlen(p);
+}
+
+bool ac_pg_single_statement(const char *sql)
+{
+	const char *p = sql;
+	while (*p) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch == '\'' || ch == '"') {
+			p = skip_quoted(p, false);
+		} else if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
+			p = ac_pg_skip_blanks(p);
+		} else if (ident_start(ch)) {
+			/* A keyword or identifier ($ may continue one); E'' and
+			 * e'' start a string with backslash escapes. */
+			const char *w = p;
+			while (ident_cont((unsigned char)*p))
+				p++;
+			if (p - w == 1 && (*w == 'e' || *w == 'E') && *p == '\'')
+				p = skip_quoted(p, true);
+		} else if (isdigit(ch)) {
+			while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
+				p++;
+		} else if (ch == '$') {
+			const char *e = skip_dollar_quote(p);
+			p = e ? e : p + 1;
+		} else if (ch == ';') {
+			return *ac_pg_skip_blanks(p + 1) == '\0';
+		} else {
+			p++;
+		}
+	}
+	return true;
+}
