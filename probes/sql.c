@@ -209,7 +209,7 @@ static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c,
 			const char *v = PQgetisnull(res, r, k) ? "NULL" : PQgetvalue(res, r, k);
 			char *cell = is_secret_col(c, name)
 					 ? ac_strdup(AC_MASK_TEXT)
-					 : ac_excerpt(v, strlen(v), SQL_CELL_MAX);
+					 : ac_mask_excerpt(run->mask, v, strlen(v), SQL_CELL_MAX);
 			ac_buf_addf(&b, "%s%s=%s", k ? ", " : "", name, cell);
 			free(cell);
 		}
@@ -307,11 +307,9 @@ static void judge_value(struct ac_probe_run *run, const struct sql_config *c,
 	double v;
 	const char *text = PQgetvalue(res, 0, 0);
 	if (ac_parse_double(text, &v) < 0) {
-		char *ex = ac_excerpt(text, strlen(text), SQL_CELL_MAX);
-		char *m = ac_mask_apply(run->mask, ex);
+		char *m = ac_mask_excerpt(run->mask, text, strlen(text), SQL_CELL_MAX);
 		ac_sample_set(s, AC_STATE_ERROR, "no measurement: \"%s\" is not a number", m);
 		free(m);
-		free(ex);
 		return;
 	}
 	s->has_value = true;

@@ -180,10 +180,9 @@ void ac_pg_target_release(struct ac_pg_target *t)
 
 static char *clean_error(struct pool *pool, const char *msg)
 {
-	char *ex = ac_excerpt(msg ? msg : "unknown error", msg ? strlen(msg) : 13, 300);
-	char *m = ac_mask_apply(pool->mask, ex);
-	free(ex);
-	return m;
+	/* Masked before it is cut: a secret must not be halved by the cut. */
+	return ac_mask_excerpt(pool->mask, msg ? msg : "unknown error", msg ? strlen(msg) : 13,
+			       300);
 }
 
 static void free_query(struct ac_pg_query *q)

@@ -805,6 +805,27 @@ START_TEST(result_caps_are_settable)
 }
 END_TEST
 
+/* A secret in a cell is masked before the cell is cut to 40 characters:
+ * one that straddles the cut shows none of itself. */
+START_TEST(secret_straddling_the_cell_cut_is_masked_whole)
+{
+	setenv("AC_T_CUT_SECRET", "sekrit-value-123", 1);
+	char *c[] = {
+	    sql_check("cut", "SELECT repeat('a', 35) || '${env:AC_T_CUT_SECRET}'", "{\"<=\": 1}"),
+	};
+	struct ac_plan *plan;
+	struct ac_result *r = run_checks("", (const char *const *)c, 1, &plan);
+	const struct ac_check_result *cr = tu_check(r, "cut");
+	ck_assert_int_eq(cr->state, AC_STATE_ERROR);
+	ck_assert_msg(strstr(cr->reason, "is not a number") && strstr(cr->reason, "***") &&
+			  !strstr(cr->reason, "sekri"),
+		      "%s", cr->reason);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(c[0]);
+}
+END_TEST
+
 START_TEST(empty_null_and_min_rows_edges)
 {
 	char *c[] = {
@@ -1372,6 +1393,7 @@ int main(void)
 	tcase_add_test(tt, result_caps_bound_memory);
 	tcase_add_test(tt, result_caps_are_settable);
 	tcase_add_test(tt, empty_null_and_min_rows_edges);
+	tcase_add_test(tt, secret_straddling_the_cell_cut_is_masked_whole);
 	tcase_add_test(tt, splitter_follows_the_postgres_lexer);
 	tcase_add_test(tt, role_without_select_and_role_that_can_write);
 	tcase_add_test(tt, backend_frozen_mid_query);
