@@ -4,7 +4,8 @@
  * A run has one mask. Every value read from ${env:...} or ${file:...},
  * every captured cookie or credential and every value the scenario marks
  * secret is added to it; text passes through ac_mask_apply before it enters
- * the result tree, and writers mask again by header name.
+ * the result tree (the engine masks samples, the plan text it copies into
+ * the tree and the judge's reasons), so writers only escape.
  *
  * A secret is found by decoding, not by a list of encoded copies: any span
  * of text that reads as the secret once percent-escapes (either case),

@@ -3,8 +3,11 @@
  *
  * Probes produce samples (data: a state, a value, a reason, evidence).
  * The judge (verdict.h) folds samples into check results and the overall
- * verdict. Writers (report/) read the tree through const pointers only.
- * Every string in a sample has been masked before it got here.
+ * verdict. Writers (report/) read the tree through const pointers only,
+ * and nothing else: what they print about a check or the run is copied
+ * into the tree, so a tree built by hand (tests/test_report.c) is written
+ * like one the engine filled. Every string in the tree has been masked
+ * before it got here.
  */
 #ifndef AC_RESULT_H
 #define AC_RESULT_H
