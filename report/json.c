@@ -2,18 +2,15 @@
  * json.c: the machine-readable report (schema in README.md, "version").
  *
  * The writer doubles as the test oracle: everything a person sees in the
- * terminal report is here too, with every string masked once more for
- * credentials in URLs and DSNs.
+ * terminal report is here too.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "../src/mask.h"
-#include "../src/scenario.h"
-#include "../src/probe.h"
-#include "../src/util.h"
 #include "report.h"
+#include "result.h"
+#include "util.h"
 
 static void add_str(cJSON *o, const char *k, const char *v)
 {
@@ -21,13 +18,11 @@ static void add_str(cJSON *o, const char *k, const char *v)
 		cJSON_AddNullToObject(o, k);
 		return;
 	}
-	char *m = ac_mask_apply(NULL, v);
 	/* JSON text is UTF-8: a byte that is not becomes "\xNN" (cJSON escapes
 	 * the controls). */
-	char *u = ac_text_utf8(m);
+	char *u = ac_text_utf8(v);
 	cJSON_AddStringToObject(o, k, u);
 	free(u);
-	free(m);
 }
 
 static void add_num(cJSON *o, const char *k, double v, bool has)
@@ -109,7 +104,7 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 	cJSON *sc = cJSON_AddObjectToObject(root, "scenario");
 	add_str(sc, "path", r->scenario_path);
 	add_str(sc, "name", r->scenario_name);
-	cJSON_AddStringToObject(root, "mode", r->mode);
+	add_str(root, "mode", r->mode);
 	cJSON_AddStringToObject(root, "verdict", ac_verdict_name(r->verdict));
 	cJSON_AddNumberToObject(root, "exit_code", ac_verdict_exit_code(r->verdict));
 	add_str(root, "reason", r->verdict_reason);
@@ -142,15 +137,18 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 		cJSON_AddItemToArray(personas, p);
 	}
 	cJSON *areas = cJSON_AddArrayToObject(root, "areas");
-	for (int a = 0; a < AC_AREA_COUNT; a++) {
+	int nareas = ac_report_area_count(r);
+	for (int a = 0; a < nareas; a++) {
 		enum ac_state worst = AC_STATE_PASS;
+		const char *name = NULL;
 		cJSON *ids = cJSON_CreateArray();
 		for (size_t i = 0; i < r->nchecks; i++) {
-			if ((int)r->checks[i].check->area != a)
+			if (r->checks[i].area_order != a)
 				continue;
 			worst = ac_state_worse(worst, r->checks[i].state);
+			name = ac_report_area_name(&r->checks[i]);
 			cJSON *id = cJSON_CreateObject();
-			add_str(id, "id", r->checks[i].check->id);
+			add_str(id, "id", r->checks[i].id);
 			cJSON_AddItemToArray(ids, cJSON_DetachItemFromObject(id, "id"));
 			cJSON_Delete(id);
 		}
@@ -159,7 +157,7 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 			continue;
 		}
 		cJSON *ao = cJSON_CreateObject();
-		cJSON_AddStringToObject(ao, "area", ac_area_name((enum ac_area)a));
+		add_str(ao, "area", name);
 		cJSON_AddStringToObject(ao, "state", ac_state_name(worst));
 		cJSON_AddItemToObject(ao, "checks", ids);
 		cJSON_AddItemToArray(areas, ao);
@@ -167,17 +165,16 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 	cJSON *checks = cJSON_AddArrayToObject(root, "checks");
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct ac_check_result *cr = &r->checks[i];
-		const struct ac_check *c = cr->check;
 		cJSON *j = cJSON_CreateObject();
-		add_str(j, "id", c->id);
-		add_str(j, "name", c->name);
-		cJSON_AddStringToObject(j, "kind", c->kind->name);
-		cJSON_AddStringToObject(j, "area", ac_area_name(c->area));
-		add_str(j, "owner", c->owner);
-		add_str(j, "description", c->description);
-		cJSON_AddBoolToObject(j, "critical", c->critical);
-		add_str(j, "target", c->target ? c->target->name : NULL);
-		add_str(j, "persona", c->persona);
+		add_str(j, "id", cr->id);
+		add_str(j, "name", cr->name);
+		add_str(j, "kind", cr->kind);
+		add_str(j, "area", ac_report_area_name(cr));
+		add_str(j, "owner", cr->owner);
+		add_str(j, "description", cr->description);
+		cJSON_AddBoolToObject(j, "critical", cr->critical);
+		add_str(j, "target", cr->target.name);
+		add_str(j, "persona", cr->persona);
 		cJSON_AddStringToObject(j, "state", ac_state_name(cr->state));
 		add_str(j, "reason", cr->reason);
 		add_str(j, "note", cr->note);

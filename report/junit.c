@@ -9,20 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/mask.h"
-#include "../src/probe.h"
-#include "../src/scenario.h"
-#include "../src/util.h"
 #include "report.h"
+#include "result.h"
+#include "util.h"
 
 static void xml_text(FILE *out, const char *s)
 {
-	char *raw = ac_mask_apply(NULL, s ? s : "");
 	/* Controls other than newline and tab (illegal in XML 1.0, or C1 and
 	 * DEL that only drive terminals) and bytes that are not UTF-8 (which
 	 * make the document ill-formed) become visible escapes. */
-	char *m = ac_text_escape_lines(raw);
-	free(raw);
+	char *m = ac_text_escape_lines(s ? s : "");
 	for (const unsigned char *p = (const unsigned char *)m; *p; p++) {
 		switch (*p) {
 		case '<':
@@ -54,16 +50,17 @@ static void xml_text(FILE *out, const char *s)
 
 static void detail(FILE *out, const struct ac_check_result *cr)
 {
-	const struct ac_check *c = cr->check;
-	fprintf(out, "area: %s\nowner: ", ac_area_name(c->area));
-	xml_text(out, *c->owner ? c->owner : "unassigned");
-	if (c->target) {
+	fputs("area: ", out);
+	xml_text(out, ac_report_area_name(cr));
+	fputs("\nowner: ", out);
+	xml_text(out, ac_report_owner(cr));
+	if (cr->target.name) {
 		fputs("\ntarget: ", out);
-		xml_text(out, c->target->name);
+		xml_text(out, cr->target.name);
 	}
-	if (c->persona) {
+	if (cr->persona) {
 		fputs("\npersona: ", out);
-		xml_text(out, c->persona);
+		xml_text(out, cr->persona);
 	}
 	if (cr->note) {
 		fputs("\nnote: ", out);
@@ -142,11 +139,11 @@ static int junit_write(FILE *out, const struct ac_result *r, const struct ac_rep
 	fputs("    </testcase>\n", out);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct ac_check_result *cr = &r->checks[i];
-		const struct ac_check *c = cr->check;
 		double t = cr->has_last ? (double)cr->last.duration_ms / 1000.0 : 0;
-		fprintf(out, "    <testcase classname=\"allclear.%s\" name=\"",
-			ac_area_name(c->area));
-		xml_text(out, c->id);
+		fputs("    <testcase classname=\"allclear.", out);
+		xml_text(out, ac_report_area_name(cr));
+		fputs("\" name=\"", out);
+		xml_text(out, cr->id);
 		fprintf(out, "\" time=\"%.3f\">\n", t);
 		if (cr->state != AC_STATE_PASS) {
 			const char *tag = cr->state == AC_STATE_FAIL ? "failure" : "error";

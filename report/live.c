@@ -9,11 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/mask.h"
-#include "../src/probe.h"
-#include "../src/scenario.h"
-#include "../src/util.h"
 #include "live.h"
+#include "result.h"
+#include "util.h"
 
 #define SPARK_WIDTH 16
 
@@ -114,7 +112,7 @@ void ac_live_round(struct ac_live *lv, const struct ac_result *r, int64_t time_l
 		const char *c = s == AC_STATE_PASS ? green : s == AC_STATE_FAIL ? red : yellow;
 		/* Names are escaped: a control character in one must not
 		 * move the cursor or clear the screen. */
-		char *id = ac_text_escape(cr->check->id);
+		char *id = ac_text_escape(cr->id ? cr->id : "");
 		size_t cut = strlen(id);
 		if (cut > 40) {
 			/* Shown in 40 bytes: never half a UTF-8 character. */

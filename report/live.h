@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../src/result.h"
+#include "result.h"
 
 struct ac_live {
 	FILE *out;

@@ -6,16 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/mask.h"
-#include "../src/probe.h"
-#include "../src/scenario.h"
-#include "../src/util.h"
 #include "report.h"
+#include "result.h"
+#include "util.h"
 
 /* Table cells: no line breaks, no unescaped pipes. */
 static void cell(FILE *out, const char *s)
 {
-	char *m = ac_mask_apply(NULL, s ? s : "");
+	const char *m = s ? s : "";
 	char *cut = ac_excerpt(m, strlen(m), 300);
 	/* C1 controls and bytes that are not UTF-8 (a character the excerpt
 	 * cut in two) escaped too: the report is pasted into terminals and
@@ -31,7 +29,6 @@ static void cell(FILE *out, const char *s)
 			fputc(*p, out);
 	}
 	free(ex);
-	free(m);
 }
 
 static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
@@ -48,23 +45,25 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 	ac_format_utc(a, sizeof(a), r->started_wall_ms);
 	fputs("Scenario *", out);
 	cell(out, r->scenario_name);
-	fprintf(out, "*, %s mode, %d round%s from %s%s.\n\n", r->mode, r->rounds,
+	fprintf(out, "*, %s mode, %d round%s from %s%s.\n\n", r->mode ? r->mode : "?", r->rounds,
 		r->rounds == 1 ? "" : "s", a, r->interrupted ? ", interrupted" : "");
 	size_t bad = 0;
 	for (size_t i = 0; i < r->nchecks; i++)
 		bad += r->checks[i].state != AC_STATE_PASS;
 	if (bad) {
 		fputs("| state | area | check | owner | why |\n|---|---|---|---|---|\n", out);
-		for (int area = 0; area < AC_AREA_COUNT; area++) {
+		int nareas = ac_report_area_count(r);
+		for (int area = 0; area < nareas; area++) {
 			for (size_t i = 0; i < r->nchecks; i++) {
 				const struct ac_check_result *cr = &r->checks[i];
-				if (cr->state == AC_STATE_PASS || (int)cr->check->area != area)
+				if (cr->state == AC_STATE_PASS || cr->area_order != area)
 					continue;
-				fprintf(out, "| %s | %s | ", ac_state_name(cr->state),
-					ac_area_name(cr->check->area));
-				cell(out, cr->check->id);
+				fprintf(out, "| %s | ", ac_state_name(cr->state));
+				cell(out, ac_report_area_name(cr));
 				fputs(" | ", out);
-				cell(out, *cr->check->owner ? cr->check->owner : "unassigned");
+				cell(out, cr->id);
+				fputs(" | ", out);
+				cell(out, ac_report_owner(cr));
 				fputs(" | ", out);
 				cell(out, cr->reason);
 				if (cr->note) {

@@ -2,8 +2,11 @@
  * report.h: writers turn a const result tree into text.
  *
  * One file per format under report/, one row in the writer table
- * (report/writers.c). Writers never change the tree and mask again by
- * header name, so no writer can leak what a probe captured.
+ * (report/writers.c). A writer is a pure function of a const tree: it
+ * reads only the result (result.h), never the plan, and never changes it.
+ * Everything in the tree was masked before it got there (the engine masks
+ * samples, plan text and the judge's reasons); writers escape, per format,
+ * what could drive a terminal or break the document.
  */
 #ifndef AC_REPORT_H
 #define AC_REPORT_H
@@ -11,7 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../src/result.h"
+#include "result.h"
 
 struct ac_report_opts {
 	bool color;   /* ANSI colour (terminal writer) */
@@ -30,7 +33,13 @@ extern const size_t ac_nwriters;
 const struct ac_writer *ac_writer_find(const char *name);
 
 /* Shared helpers for writers. */
+/* The check's area, "?" when the tree has none. */
 const char *ac_report_area_name(const struct ac_check_result *cr);
+/* The check's owner, "unassigned" when it has none. */
+const char *ac_report_owner(const struct ac_check_result *cr);
+/* One more than the highest area_order of the checks: writers walk
+ * areas 0 .. n-1 to list checks in recovery order. */
+int ac_report_area_count(const struct ac_result *r);
 
 /* Journey error rate per persona over the window: the share of journey
  * runs (samples of checks with a persona) that did not pass. */

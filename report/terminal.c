@@ -9,11 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/mask.h"
-#include "../src/probe.h"
-#include "../src/scenario.h"
-#include "../src/util.h"
 #include "report.h"
+#include "result.h"
+#include "util.h"
 
 struct term {
 	FILE *out;
@@ -42,16 +40,13 @@ static const char *state_color(enum ac_state s)
 	return s == AC_STATE_PASS ? GREEN : s == AC_STATE_FAIL ? RED : YELLOW;
 }
 
-/* Text for a terminal: masked once more for credentials in URLs and DSNs,
- * and with control characters escaped, so that no name, reason or quoted
- * server text can move the cursor, clear the screen, set the window title
- * or start a line that looks like a verdict. The caller frees it. */
+/* Text for a terminal, with control characters escaped, so that no name,
+ * reason or quoted server text can move the cursor, clear the screen, set
+ * the window title or start a line that looks like a verdict. The caller
+ * frees it. */
 static char *safe(const char *text)
 {
-	char *m = ac_mask_apply(NULL, text ? text : "");
-	char *e = ac_text_escape(m);
-	free(m);
-	return e;
+	return ac_text_escape(text ? text : "");
 }
 
 static void put_safe(FILE *out, const char *prefix, const char *text)
@@ -108,7 +103,7 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 	}
 	if (s->evidence && s->nsteps == 0) {
 		/* Evidence may span lines (sample rows): indent each. */
-		char *m = ac_mask_apply(NULL, s->evidence);
+		char *m = ac_strdup(s->evidence);
 		char *p = m, *nl;
 		fprintf(t->out, "      evidence:\n");
 		while (p && *p) {
@@ -124,20 +119,19 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 
 static void print_check(const struct term *t, const struct ac_check_result *cr, bool detail)
 {
-	const struct ac_check *c = cr->check;
-	char *id = safe(c->id);
+	char *id = safe(cr->id), *area = safe(ac_report_area_name(cr));
 	fprintf(t->out, "  %s%-5s%s [%s] %s%s%s\n", col(t, state_color(cr->state)),
-		ac_state_name(cr->state), col(t, RESET), ac_area_name(c->area), col(t, BOLD), id,
-		col(t, RESET));
+		ac_state_name(cr->state), col(t, RESET), area, col(t, BOLD), id, col(t, RESET));
 	free(id);
+	free(area);
 	struct ac_buf who = AC_BUF_INIT;
-	ac_buf_addf(&who, "owner: %s", *c->owner ? c->owner : "unassigned");
-	ac_buf_addf(&who, ", kind: %s", c->kind->name);
-	if (c->persona)
-		ac_buf_addf(&who, ", persona: %s", c->persona);
-	if (c->target)
-		ac_buf_addf(&who, ", target: %s", c->target->name);
-	if (c->critical)
+	ac_buf_addf(&who, "owner: %s", ac_report_owner(cr));
+	ac_buf_addf(&who, ", kind: %s", cr->kind ? cr->kind : "?");
+	if (cr->persona)
+		ac_buf_addf(&who, ", persona: %s", cr->persona);
+	if (cr->target.name)
+		ac_buf_addf(&who, ", target: %s", cr->target.name);
+	if (cr->critical)
 		ac_buf_adds(&who, ", critical");
 	char *w = safe(who.buf);
 	fprintf(t->out, "      %s%s%s\n", col(t, DIM), w, col(t, RESET));
@@ -172,12 +166,13 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 	ac_format_utc(b, sizeof(b), r->ended_wall_ms);
 	char *sname = safe(r->scenario_name), *spath = safe(r->scenario_path);
 	fprintf(out, "%sscenario %s (%s), %s mode, %d round%s%s%s, %s .. %s%s\n", col(&t, DIM),
-		sname, spath, r->mode, r->rounds, r->rounds == 1 ? "" : "s",
+		sname, spath, r->mode ? r->mode : "?", r->rounds, r->rounds == 1 ? "" : "s",
 		r->slow_rounds ? ", some slow" : "", r->interrupted ? ", INTERRUPTED" : "", a, b,
 		col(&t, RESET));
 	free(sname);
 	free(spath);
 
+	int nareas = ac_report_area_count(r);
 	size_t nfail = 0, nerr = 0, npass = 0;
 	for (size_t i = 0; i < r->nchecks; i++) {
 		if (r->checks[i].state == AC_STATE_FAIL)
@@ -192,20 +187,20 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 		    out,
 		    "\n%sFailing%s, in recovery order (flags, config, jobs, data, cache, code):\n",
 		    col(&t, BOLD), col(&t, RESET));
-		for (int area = 0; area < AC_AREA_COUNT; area++)
+		for (int area = 0; area < nareas; area++)
 			for (size_t i = 0; i < r->nchecks; i++)
 				if (r->checks[i].state == AC_STATE_FAIL &&
-				    (int)r->checks[i].check->area == area)
+				    r->checks[i].area_order == area)
 					print_check(&t, &r->checks[i], true);
 	}
 	if (nerr) {
 		fprintf(out, "\n%sCould not measure%s (never counted as a pass):\n", col(&t, BOLD),
 			col(&t, RESET));
-		for (int area = 0; area < AC_AREA_COUNT; area++)
+		for (int area = 0; area < nareas; area++)
 			for (size_t i = 0; i < r->nchecks; i++) {
 				const struct ac_check_result *cr = &r->checks[i];
 				if (cr->state != AC_STATE_FAIL && cr->state != AC_STATE_PASS &&
-				    (int)cr->check->area == area)
+				    cr->area_order == area)
 					print_check(&t, cr, true);
 			}
 	}
@@ -224,7 +219,7 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 			fprintf(out, "%s\n", notes ? " (notes below)" : " (--verbose lists them)");
 			for (size_t i = 0; i < r->nchecks; i++)
 				if (r->checks[i].state == AC_STATE_PASS && r->checks[i].note) {
-					char *l = ac_asprintf("  %s: %s", r->checks[i].check->id,
+					char *l = ac_asprintf("  %s: %s", r->checks[i].id,
 							      r->checks[i].note);
 					put_safe(out, "", l);
 					free(l);

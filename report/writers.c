@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "report.h"
-#include "../src/scenario.h"
 
 extern const struct ac_writer ac_writer_terminal;
 extern const struct ac_writer ac_writer_json;
@@ -32,7 +31,21 @@ const struct ac_writer *ac_writer_find(const char *name)
 
 const char *ac_report_area_name(const struct ac_check_result *cr)
 {
-	return ac_area_name(cr->check->area);
+	return cr->area ? cr->area : "?";
+}
+
+const char *ac_report_owner(const struct ac_check_result *cr)
+{
+	return cr->owner && *cr->owner ? cr->owner : "unassigned";
+}
+
+int ac_report_area_count(const struct ac_result *r)
+{
+	int n = 0;
+	for (size_t i = 0; i < r->nchecks; i++)
+		if (r->checks[i].area_order >= n)
+			n = r->checks[i].area_order + 1;
+	return n;
 }
 
 size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out, size_t max)
@@ -40,7 +53,7 @@ size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat
 	size_t n = 0;
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct ac_check_result *cr = &r->checks[i];
-		const char *p = cr->check->persona;
+		const char *p = cr->persona;
 		if (!p)
 			continue;
 		size_t k;

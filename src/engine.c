@@ -79,6 +79,7 @@ static void mask_sample(const struct ac_mask *m, struct ac_sample *s)
 	for (size_t i = 0; i < s->nsteps; i++) {
 		struct ac_step_result *st = &s->steps[i];
 		remask(m, &st->name);
+		remask(m, &st->method);
 		remask(m, &st->url);
 		remask(m, &st->reason);
 		remask(m, &st->excerpt);
@@ -89,8 +90,43 @@ static void mask_sample(const struct ac_mask *m, struct ac_sample *s)
 			remask(m, &st->asserts[j].actual);
 		}
 	}
-	for (size_t i = 0; i < s->nfigures; i++)
+	for (size_t i = 0; i < s->nfigures; i++) {
+		remask(m, &s->figures[i].name);
 		remask(m, &s->figures[i].note);
+	}
+}
+
+/* A copy of plan text for the result tree, masked; NULL stays NULL. */
+static char *masked(const struct ac_mask *m, const char *text)
+{
+	return text ? ac_mask_apply(m, text) : NULL;
+}
+
+/* Everything the writers show about a check, copied into its result, so
+ * the tree stands on its own (writers never read the plan). */
+static void describe_check(struct ac_check_result *cr, const struct ac_check *c,
+			   const struct ac_mask *m)
+{
+	cr->check = c;
+	cr->id = masked(m, c->id);
+	cr->name = masked(m, c->name);
+	cr->path = masked(m, c->path);
+	cr->kind = ac_strdup(c->kind->name);
+	cr->area = ac_strdup(ac_area_name(c->area));
+	cr->area_order = (int)c->area;
+	cr->owner = masked(m, c->owner);
+	cr->description = masked(m, c->description);
+	cr->persona = masked(m, c->persona);
+	if (c->target) {
+		cr->target.name = masked(m, c->target->name);
+		cr->target.url = masked(m, c->target->url);
+		cr->target.role = masked(m, c->target->role);
+		cr->target.region = masked(m, c->target->region);
+	}
+	cr->critical = c->critical;
+	cr->agree = c->agree;
+	cr->agree_group = masked(m, c->agree_group);
+	cr->state = AC_STATE_PENDING;
 }
 
 static void on_finish(struct ac_probe_run *run)
@@ -252,6 +288,13 @@ static void judge_all(struct engine *e, bool final, bool interrupted)
 		ac_judge_check(&r->checks[i], &o);
 	ac_judge_fleet(r);
 	ac_judge_overall(r, &o);
+	/* The judge words its reasons from the plan's ids and the samples:
+	 * masked like everything else in the tree, before anyone reads it. */
+	for (size_t i = 0; i < r->nchecks; i++) {
+		remask(e->plan->mask, &r->checks[i].reason);
+		remask(e->plan->mask, &r->checks[i].note);
+	}
+	remask(e->plan->mask, &r->verdict_reason);
 }
 
 /* Wait until `until` on the loop's clock, waking for the stop flag. */
@@ -288,17 +331,20 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	struct ac_result *r = ac_calloc(1, sizeof(*r));
 	e.res = r;
 	r->schema_version = AC_RESULT_SCHEMA_VERSION;
-	r->scenario_path = ac_strdup(plan->path);
-	r->scenario_name = ac_strdup(plan->name);
+	r->scenario_path = masked(plan->mask, plan->path);
+	r->scenario_name = masked(plan->mask, plan->name);
+	r->scenario_description = masked(plan->mask, plan->description);
 	r->mode = ac_strdup(opts->mode == AC_MODE_WATCH ? "watch" : "check");
 	r->insecure_tls = st->insecure;
+	r->interval_ms = st->interval_ms;
+	r->window_ms = st->window_ms;
+	r->deadline_ms = st->deadline_ms;
+	r->min_samples = st->min_samples;
 	r->verdict = AC_NOT_RESTORED;
 	r->nchecks = plan->nchecks;
 	r->checks = ac_calloc(plan->nchecks, sizeof(*r->checks));
-	for (size_t i = 0; i < plan->nchecks; i++) {
-		r->checks[i].check = &plan->checks[i];
-		r->checks[i].state = AC_STATE_PENDING;
-	}
+	for (size_t i = 0; i < plan->nchecks; i++)
+		describe_check(&r->checks[i], &plan->checks[i], plan->mask);
 	int64_t start = ac_loop_update_now(e.loop);
 	e.mono0_ms = start;
 	e.wall0_ms = e.clock->wall_ms(e.clock);

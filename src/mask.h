@@ -4,7 +4,8 @@
  * A run has one mask. Every value read from ${env:...} or ${file:...},
  * every captured cookie or credential and every value the scenario marks
  * secret is added to it; text passes through ac_mask_apply before it enters
- * the result tree, and writers mask again by header name.
+ * the result tree (the engine masks samples, the plan text it copies into
+ * the tree and the judge's reasons), so writers only escape.
  *
  * A secret is found by decoding, not by a list of encoded copies: any span
  * of text that reads as the secret once percent-escapes (either case),
@@ -21,6 +22,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "util.h"
 
 #define AC_MASK_TEXT "***"
 
@@ -64,19 +67,8 @@ bool ac_mask_header_is_secret(const char *name);
  * ac_mask_apply(value). The caller frees it. */
 char *ac_mask_header_value(const struct ac_mask *m, const char *name, const char *value);
 
-/* A copy of text that cannot drive a terminal: C0 controls (newline and
- * tab included), DEL and bytes that are not valid UTF-8 become "\xNN", C1
- * controls written in UTF-8 (U+0080-U+009F) become "\u0080". Everything
- * else, printable UTF-8 included, is kept. For names and messages printed
- * as one line; NULL gives NULL. The caller frees it. */
-char *ac_text_escape(const char *text);
-/* The same, keeping newlines and tabs (multi-line text, XML). */
-char *ac_text_escape_lines(const char *text);
-/* Only bytes that are not valid UTF-8 escaped ("\xNN"); controls are left
- * to a writer that escapes them (JSON). */
-char *ac_text_utf8(const char *text);
-/* True when text holds a character ac_text_escape would escape. */
-bool ac_text_has_control(const char *text);
+/* ac_text_escape, ac_text_escape_lines, ac_text_utf8 and
+ * ac_text_has_control (text that cannot drive a terminal) are in util.h. */
 
 /* A DSN or URL with its password removed (key=value or URI form). */
 char *ac_mask_dsn(const char *dsn);

@@ -217,20 +217,39 @@ const struct ac_point *ac_history_at(const struct ac_history *h, size_t i)
 	return &h->ring[(h->start + i) % AC_HISTORY_MAX];
 }
 
+void ac_check_result_release(struct ac_check_result *cr)
+{
+	if (!cr)
+		return;
+	free(cr->id);
+	free(cr->name);
+	free(cr->path);
+	free(cr->kind);
+	free(cr->area);
+	free(cr->owner);
+	free(cr->description);
+	free(cr->persona);
+	free(cr->target.name);
+	free(cr->target.url);
+	free(cr->target.role);
+	free(cr->target.region);
+	free(cr->agree_group);
+	free(cr->reason);
+	free(cr->note);
+	ac_sample_release(&cr->last);
+	ac_sample_release(&cr->last_bad);
+}
+
 void ac_result_destroy(struct ac_result *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->nchecks; i++) {
-		struct ac_check_result *cr = &r->checks[i];
-		free(cr->reason);
-		free(cr->note);
-		ac_sample_release(&cr->last);
-		ac_sample_release(&cr->last_bad);
-	}
+	for (size_t i = 0; i < r->nchecks; i++)
+		ac_check_result_release(&r->checks[i]);
 	free(r->checks);
 	free(r->scenario_path);
 	free(r->scenario_name);
+	free(r->scenario_description);
 	free(r->mode);
 	free(r->verdict_reason);
 	free(r);

@@ -3,8 +3,11 @@
  *
  * Probes produce samples (data: a state, a value, a reason, evidence).
  * The judge (verdict.h) folds samples into check results and the overall
- * verdict. Writers (report/) read the tree through const pointers only.
- * Every string in a sample has been masked before it got here.
+ * verdict. Writers (report/) read the tree through const pointers only,
+ * and nothing else: what they print about a check or the run is copied
+ * into the tree, so a tree built by hand (tests/test_report.c) is written
+ * like one the engine filled. Every string in the tree has been masked
+ * before it got here.
  */
 #ifndef AC_RESULT_H
 #define AC_RESULT_H
@@ -125,11 +128,38 @@ const struct ac_point *ac_history_at(const struct ac_history *h, size_t i); /* 0
 
 struct ac_check;
 
+/* A target as the reports show it, copied from the plan. */
+struct ac_target_info {
+	char *name;   /* "edge-eu"; NULL when the check has no target */
+	char *url;    /* base URL, masked */
+	char *role;   /* "edge", "origin" or "" */
+	char *region; /* free text, may be "" */
+};
+
 struct ac_check_result {
-	const struct ac_check *check; /* name, kind, area, owner, target, persona, ... */
-	enum ac_state state;	      /* judged state over the window */
-	char *reason;		      /* why (judged), NULL when passed */
-	char *note; /* e.g. "recovered at 14:03:10", "origin restored, edge-eu stale" */
+	/* The plan's check, for the engine and the judge only (trend,
+	 * min_samples, group). Writers never read it: what they print is
+	 * copied below, so a tree built by hand (check NULL) reports the
+	 * same as one the engine filled. */
+	const struct ac_check *check;
+	/* Copied from the plan when the result is created, masked. */
+	char *id;	   /* unique and stable: "checkout @ edge-eu" */
+	char *name;	   /* as written: "checkout" */
+	char *path;	   /* where it was defined: "journeys[1]" */
+	char *kind;	   /* the probe kind's name: "http", "sql", ... */
+	char *area;	   /* "flags", "config", "jobs", "data", "cache", "code" */
+	int area_order;	   /* the area's place in recovery order: flags 0 .. code 5 */
+	char *owner;	   /* NULL or "" when unassigned */
+	char *description; /* NULL when none */
+	char *persona;	   /* journeys only, else NULL */
+	struct ac_target_info target;
+	bool critical;
+	bool agree;	   /* its fleet's observations have to match */
+	char *agree_group; /* NULL, or the name of a cross-check group */
+
+	enum ac_state state; /* judged state over the window */
+	char *reason;	     /* why (judged), NULL when passed */
+	char *note;	     /* e.g. "recovered at 14:03:10", "origin restored, edge-eu stale" */
 	struct ac_history history;
 	struct ac_sample last;	   /* most recent sample */
 	struct ac_sample last_bad; /* most recent failing or erroring sample */
@@ -141,11 +171,14 @@ struct ac_check_result {
 	int consecutive_passes;
 };
 
+/* The whole run as writers see it: everything they print is here, masked,
+ * and nothing points into the plan but ac_check_result.check. */
 struct ac_result {
 	int schema_version;
 	char *scenario_path;
 	char *scenario_name;
-	char *mode; /* "check", "watch" */
+	char *scenario_description; /* NULL when none */
+	char *mode;		    /* "check", "watch" */
 	enum ac_verdict verdict;
 	char *verdict_reason;
 	int64_t started_wall_ms, ended_wall_ms;
@@ -154,13 +187,21 @@ struct ac_result {
 	bool interrupted;
 	bool stopped_early; /* fail-fast or until-restored */
 	bool insecure_tls;  /* shown in every report */
-	int confirm;
+	int confirm;	    /* green rounds required (capped at the rounds of a check run) */
+	/* Settings of the run, as the scenario and the command line set them. */
+	int64_t interval_ms; /* between round starts */
+	int64_t window_ms;   /* watch mode */
+	int64_t deadline_ms; /* until-restored mode */
+	int min_samples;     /* per check */
 	struct ac_check_result *checks;
 	size_t nchecks;
 };
 
 #define AC_RESULT_SCHEMA_VERSION 1
 
+/* Free what a check result owns (not the struct itself); NULL-safe. */
+void ac_check_result_release(struct ac_check_result *cr);
+/* Free a tree and everything in it; NULL-safe. */
 void ac_result_destroy(struct ac_result *r);
 
 #endif

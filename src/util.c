@@ -444,3 +444,114 @@ void ac_format_utc(char *out, size_t n, int64_t epoch_ms)
 	gmtime_r(&t, &tm);
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+/* The length of the valid UTF-8 sequence at s (2-4), or 0. Overlong
+ * forms, surrogates and code points past U+10FFFF are not valid. */
+static size_t utf8_len(const unsigned char *s, long *cp)
+{
+	unsigned char c = s[0];
+	size_t n;
+	long v, min;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		v = c & 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		v = c & 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		v = c & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v < 0xe000))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* Bytes of the character at s to keep as they are; 0: escape s[0] (and
+ * *cp holds a C1 code point when the character is one). */
+static size_t printable_at(const unsigned char *s, long *cp)
+{
+	*cp = -1;
+	if (*s >= 0x20 && *s < 0x7f)
+		return 1;
+	if (*s < 0x80)
+		return 0;
+	long v;
+	size_t n = utf8_len(s, &v);
+	if (n && v >= 0x80 && v < 0xa0) {
+		*cp = v;
+		return 0;
+	}
+	return n;
+}
+
+bool ac_text_has_control(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	while (s && *s) {
+		long cp;
+		size_t n = printable_at(s, &cp);
+		if (!n)
+			return true;
+		s += n;
+	}
+	return false;
+}
+
+/* keep_nl_tab: newline and tab stay; keep_controls: only bytes that are
+ * not UTF-8 are escaped. */
+static char *escape(const char *text, bool keep_nl_tab, bool keep_controls)
+{
+	if (!text)
+		return NULL;
+	struct ac_buf b = AC_BUF_INIT;
+	const unsigned char *s = (const unsigned char *)text, *run = s;
+	while (*s) {
+		long cp;
+		size_t n = printable_at(s, &cp);
+		if (!n && (keep_controls || (keep_nl_tab && (*s == '\n' || *s == '\t'))) &&
+		    (*s < 0x80 || cp >= 0))
+			n = *s < 0x80 ? 1 : 2;
+		if (n) {
+			s += n;
+			continue;
+		}
+		ac_buf_add(&b, run, (size_t)(s - run));
+		if (cp >= 0) {
+			ac_buf_addf(&b, "\\u%04lx", cp);
+			s += 2;
+		} else {
+			ac_buf_addf(&b, "\\x%02x", *s);
+			s++;
+		}
+		run = s;
+	}
+	ac_buf_add(&b, run, (size_t)(s - run));
+	return ac_buf_detach(&b);
+}
+
+char *ac_text_escape(const char *text)
+{
+	return escape(text, false, false);
+}
+
+char *ac_text_escape_lines(const char *text)
+{
+	return escape(text, true, false);
+}
+
+char *ac_text_utf8(const char *text)
+{
+	return escape(text, false, true);
+}

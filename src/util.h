@@ -132,4 +132,18 @@ void ac_log_at(enum ac_log_level level, const char *file, int line, const char *
 /* Shell-style wall-clock timestamp, "2026-11-24T14:03:10Z", from epoch ms. */
 void ac_format_utc(char *out, size_t n, int64_t epoch_ms);
 
+/* A copy of text that cannot drive a terminal: C0 controls (newline and
+ * tab included), DEL and bytes that are not valid UTF-8 become "\xNN", C1
+ * controls written in UTF-8 (U+0080-U+009F) become "\u0080". Everything
+ * else, printable UTF-8 included, is kept. For names and messages printed
+ * as one line; NULL gives NULL. The caller frees it. */
+char *ac_text_escape(const char *text);
+/* The same, keeping newlines and tabs (multi-line text, XML). */
+char *ac_text_escape_lines(const char *text);
+/* Only bytes that are not valid UTF-8 escaped ("\xNN"); controls are left
+ * to a writer that escapes them (JSON). */
+char *ac_text_utf8(const char *text);
+/* True when text holds a character ac_text_escape would escape. */
+bool ac_text_has_control(const char *text);
+
 #endif

@@ -14,6 +14,14 @@ if grep -nE '(^|[^a-z_])(sprintf|strcpy|strcat|strtok|atoi|gets)[[:space:]]*\(' 
 	echo "lint: banned function (use snprintf, ac_buf, ac_asprintf, ac_parse_long)" >&2
 	status=1
 fi
+# Writers are pure functions of the result tree (report/report.h): report/
+# includes the tree, the generic helpers and its own headers, never the
+# plan, the probes or the mask.
+if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' report/*.[ch] |
+	grep -vE '#[[:space:]]*include[[:space:]]*"(result|util|report|live)\.h"'; then
+	echo "lint: report/ includes only result.h, util.h, report.h and live.h" >&2
+	status=1
+fi
 # The format check is part of the test: a machine without clang-format fails
 # it rather than skipping it (.ci/deps.sh installs it).
 if ! command -v clang-format >/dev/null; then

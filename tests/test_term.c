@@ -124,23 +124,30 @@ static void replace(char **field, const char *text)
 	*field = ac_strdup(text);
 }
 
-/* Every string a writer prints about a run, made hostile. */
-static void poison_with(struct ac_result *r, struct ac_plan *plan, const char *evil)
+/* Every string a writer prints about a run, made hostile: in the result
+ * tree, which is all a writer reads (the plan is not consulted). */
+static void poison_with(struct ac_result *r, const char *evil)
 {
 	char *two = tu_fmt("%s\n%s", evil, evil);
 	replace(&r->scenario_name, evil);
 	replace(&r->scenario_path, evil);
+	replace(&r->scenario_description, evil);
 	replace(&r->verdict_reason, evil);
-	for (size_t i = 0; i < plan->nchecks; i++) {
-		replace(&plan->checks[i].id, evil);
-		replace(&plan->checks[i].name, evil);
-		replace(&plan->checks[i].owner, evil);
-		replace(&plan->checks[i].persona, evil);
-	}
-	for (size_t i = 0; i < plan->ntargets; i++)
-		replace(&plan->targets[i].name, evil);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		struct ac_check_result *cr = &r->checks[i];
+		replace(&cr->id, evil);
+		replace(&cr->name, evil);
+		replace(&cr->path, evil);
+		replace(&cr->kind, evil);
+		replace(&cr->area, evil);
+		replace(&cr->owner, evil);
+		replace(&cr->description, evil);
+		replace(&cr->persona, evil);
+		replace(&cr->agree_group, evil);
+		replace(&cr->target.name, evil);
+		replace(&cr->target.url, evil);
+		replace(&cr->target.role, evil);
+		replace(&cr->target.region, evil);
 		replace(&cr->reason, evil);
 		replace(&cr->note, evil);
 		struct ac_sample *ss[] = {&cr->last, &cr->last_bad};
@@ -148,9 +155,12 @@ static void poison_with(struct ac_result *r, struct ac_plan *plan, const char *e
 			struct ac_sample *s = ss[k];
 			replace(&s->reason, evil);
 			replace(&s->evidence, two);
+			replace(&s->observed, evil);
 			for (size_t j = 0; j < s->nsteps; j++) {
 				struct ac_step_result *st = &s->steps[j];
 				replace(&st->name, evil);
+				replace(&st->method, evil);
+				replace(&st->url, evil);
 				replace(&st->reason, evil);
 				replace(&st->excerpt, evil);
 				replace(&st->served_by, evil);
@@ -160,14 +170,18 @@ static void poison_with(struct ac_result *r, struct ac_plan *plan, const char *e
 					replace(&st->asserts[a].actual, evil);
 				}
 			}
+			for (size_t j = 0; j < s->nfigures; j++) {
+				replace(&s->figures[j].name, evil);
+				replace(&s->figures[j].note, evil);
+			}
 		}
 	}
 	free(two);
 }
 
-static void poison(struct ac_result *r, struct ac_plan *plan)
+static void poison(struct ac_result *r)
 {
-	poison_with(r, plan, EVIL);
+	poison_with(r, EVIL);
 }
 
 /* Output that cannot drive a terminal: the only escape sequences are the
@@ -301,7 +315,7 @@ START_TEST(terminal_writers_escape_control_characters)
 	struct ac_plan *plan = NULL;
 	struct ac_result *r = tu_run_scenario(json, 1, &plan);
 	ck_assert_int_eq(r->verdict, AC_NOT_RESTORED);
-	poison(r, plan);
+	poison(r);
 	struct emit_ctx cases[] = {
 	    {r, {.color = true, .verbose = true}, "terminal", false},
 	    {r, {.color = false, .verbose = true}, "terminal", false},
@@ -360,7 +374,7 @@ START_TEST(reports_stay_well_formed_with_hostile_text)
 	    s.port);
 	struct ac_plan *plan = NULL;
 	struct ac_result *r = tu_run_scenario(json, 1, &plan);
-	poison_with(r, plan, EVIL_MARKUP);
+	poison_with(r, EVIL_MARKUP);
 	char *base = tu_write_temp("", ".out");
 	char *xml = tu_fmt("%s.xml", base), *js = tu_fmt("%s.json", base),
 	     *md = tu_fmt("%s.md", base);

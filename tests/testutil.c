@@ -197,7 +197,7 @@ struct ac_result *tu_run_scenario(const char *json, int rounds, struct ac_plan *
 const struct ac_check_result *tu_check(const struct ac_result *r, const char *id)
 {
 	for (size_t i = 0; i < r->nchecks; i++)
-		if (strcmp(r->checks[i].check->id, id) == 0)
+		if (strcmp(r->checks[i].id, id) == 0)
 			return &r->checks[i];
 	ck_abort_msg("no check \"%s\" in the result", id);
 	return NULL;

@@ -1,0 +1,808 @@
+/*
+ * test_report.c: the writers as pure functions of a result tree.
+ *
+ * Trees are built by hand (no plan, no engine, check pointers NULL) for a
+ * RESTORED, a NOT RESTORED and an INCONCLUSIVE run, and every writer's
+ * output is checked: terminal (plain, quiet, verbose), JSON (the fields
+ * README documents), JUnit (failures vs errors), Markdown (table escaping)
+ * and the live view. One test runs the engine and destroys the plan before
+ * writing, to show the tree it builds stands on its own.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../report/live.h"
+#include "../report/report.h"
+#include "hostile.h"
+#include "testutil.h"
+#include "util.h"
+
+#define T0 1764000000000LL /* 2025-11-24T16:00:00Z */
+
+static char *dup0(const char *s)
+{
+	return s ? ac_strdup(s) : NULL;
+}
+
+static struct ac_result *tree(enum ac_verdict v, const char *reason)
+{
+	struct ac_result *r = ac_calloc(1, sizeof(*r));
+	r->schema_version = AC_RESULT_SCHEMA_VERSION;
+	r->scenario_path = ac_strdup("scenarios/shop.json");
+	r->scenario_name = ac_strdup("shop after the revert");
+	r->mode = ac_strdup("check");
+	r->verdict = v;
+	r->verdict_reason = ac_strdup(reason);
+	r->started_wall_ms = T0;
+	r->ended_wall_ms = T0 + 95000;
+	r->rounds = 3;
+	r->confirm = 3;
+	r->interval_ms = 2000;
+	r->min_samples = 3;
+	return r;
+}
+
+/* A check with three rounds of history in state st (PENDING: none). */
+static struct ac_check_result *add_check(struct ac_result *r, const char *id, const char *kind,
+					 const char *area, int order, const char *owner,
+					 enum ac_state st, const char *reason)
+{
+	r->checks = ac_realloc(r->checks, (r->nchecks + 1) * sizeof(*r->checks));
+	struct ac_check_result *cr = &r->checks[r->nchecks++];
+	memset(cr, 0, sizeof(*cr));
+	cr->id = ac_strdup(id);
+	cr->name = ac_strdup(id);
+	cr->kind = ac_strdup(kind);
+	cr->area = ac_strdup(area);
+	cr->area_order = order;
+	cr->owner = dup0(owner);
+	cr->state = st;
+	cr->reason = dup0(reason);
+	if (st == AC_STATE_PENDING)
+		return cr;
+	for (int k = 1; k <= 3; k++) {
+		struct ac_point p = {.t_ms = k * 1000,
+				     .round = k,
+				     .value = 10.0 * k,
+				     .has_value = true,
+				     .state = (unsigned char)st};
+		ac_history_add(&cr->history, &p);
+	}
+	cr->has_last = true;
+	cr->last.round = 3;
+	cr->last.wall_ms = T0 + 90000;
+	cr->last.duration_ms = 250;
+	cr->last.state = st;
+	cr->last.reason = dup0(reason);
+	cr->last.has_value = true;
+	cr->last.value = 30;
+	if (st != AC_STATE_PASS) {
+		cr->has_last_bad = true;
+		ac_sample_copy(&cr->last_bad, &cr->last);
+	} else {
+		cr->green_since_wall = T0;
+	}
+	return cr;
+}
+
+/* A failing journey step on the check's latest bad sample. */
+static void add_failed_step(struct ac_check_result *cr)
+{
+	struct ac_sample *s = &cr->last_bad;
+	struct ac_step_result *st = ac_sample_add_step(s);
+	st->name = ac_strdup("pay");
+	st->method = ac_strdup("POST");
+	st->url = ac_strdup("http://edge-eu.example/pay");
+	st->state = AC_STATE_FAIL;
+	st->status = 503;
+	st->duration_ms = 120;
+	st->tries = 1;
+	st->write = true;
+	st->reason = ac_strdup("status 503, expected 2xx");
+	st->excerpt = ac_strdup("{\"error\":\"down\"}");
+	st->served_by = ac_strdup("build v41, X-Cache-Status HIT");
+	struct ac_assertion_result *a = ac_step_add_assert(st);
+	a->what = ac_strdup("status");
+	a->expected = ac_strdup("2xx");
+	a->actual = ac_strdup("503");
+	a->ok = false;
+	struct ac_figure *f = ac_sample_add_figure(s, "queue depth");
+	f->value = 42;
+	f->has_value = true;
+	f = ac_sample_add_figure(s, "oldest job age");
+	f->note = ac_strdup("the queue keeps no timestamps");
+}
+
+/* RESTORED: two checks passed, one with a note. */
+static struct ac_result *restored(void)
+{
+	struct ac_result *r = tree(AC_RESTORED, "all 2 checks passed in the last 3 rounds");
+	add_check(r, "flag new_checkout", "redis", "flags", 0, "growth", AC_STATE_PASS, NULL);
+	struct ac_check_result *c =
+	    add_check(r, "home @ origin", "http", "code", 5, "web", AC_STATE_PASS, NULL);
+	c->note = ac_strdup("recovered at 2025-11-24T16:00:30Z");
+	c->persona = ac_strdup("visitor");
+	return r;
+}
+
+/* NOT RESTORED: two failures (flags, code: listed flags first although
+ * given last), one pass, one check that could not measure. */
+static struct ac_result *not_restored(void)
+{
+	struct ac_result *r =
+	    tree(AC_NOT_RESTORED, "2 checks failing; first in recovery order: flag new_checkout");
+	struct ac_check_result *c =
+	    add_check(r, "checkout @ edge-eu", "http", "code", 5, "web-team", AC_STATE_FAIL,
+		      "step \"pay\": status 503 | expected 2xx");
+	c->persona = ac_strdup("guest");
+	c->critical = true;
+	c->description = ac_strdup("the classic checkout");
+	c->target.name = ac_strdup("edge-eu");
+	c->target.url = ac_strdup("http://edge-eu.example");
+	c->target.role = ac_strdup("edge");
+	c->target.region = ac_strdup("eu");
+	c->note = ac_strdup("origin restored, edge-eu stale");
+	c->flaps = 1;
+	add_failed_step(c);
+	add_check(r, "orders backlog", "sql", "data", 3, "db-team", AC_STATE_ERROR,
+		  "connection refused");
+	add_check(r, "home @ origin", "http", "code", 5, "web", AC_STATE_PASS, NULL);
+	add_check(r, "flag new_checkout", "redis", "flags", 0, "", AC_STATE_FAIL,
+		  "new_checkout is false, expected true");
+	return r;
+}
+
+/* INCONCLUSIVE, TLS verification off: a pass, an error, a check never
+ * sampled. */
+static struct ac_result *inconclusive(void)
+{
+	struct ac_result *r =
+	    tree(AC_INCONCLUSIVE, "2 of 3 checks could not be measured (first: jobs queue)");
+	r->insecure_tls = true;
+	r->interrupted = true;
+	add_check(r, "home @ origin", "http", "code", 5, "web", AC_STATE_PASS, NULL);
+	add_check(r, "jobs queue", "queue", "jobs", 2, "ops", AC_STATE_ERROR,
+		  "timed out after 5000 ms");
+	add_check(r, "stock sync", "metric", "data", 3, "inventory", AC_STATE_PENDING,
+		  "no valid sample");
+	return r;
+}
+
+static char *write_with(const char *format, const struct ac_result *r,
+			const struct ac_report_opts *o)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	ck_assert_ptr_nonnull(f);
+	const struct ac_writer *w = ac_writer_find(format);
+	ck_assert_msg(w != NULL, "no writer %s", format);
+	int rc = w->write(f, r, o);
+	fclose(f);
+	ck_assert_msg(rc == 0, "%s writer returned %d", format, rc);
+	return buf;
+}
+
+static char *write_plain(const char *format, const struct ac_result *r)
+{
+	struct ac_report_opts o = {0};
+	return write_with(format, r, &o);
+}
+
+#define HAS(text, want)                                                                            \
+	ck_assert_msg(strstr((text), (want)) != NULL, "missing %s in:\n%s", (want), (text))
+#define HASNT(text, bad)                                                                           \
+	ck_assert_msg(strstr((text), (bad)) == NULL, "unexpected %s in:\n%s", (bad), (text))
+
+/* text starts with want. */
+#define STARTS(text, want)                                                                         \
+	ck_assert_msg(strncmp((text), (want), strlen(want)) == 0, "does not start with %s:\n%s",   \
+		      (want), (text))
+
+/* want appears before later in text (both present). */
+static void before(const char *text, const char *want, const char *later)
+{
+	const char *a = strstr(text, want), *b = strstr(text, later);
+	ck_assert_msg(a && b && a < b, "\"%s\" should come before \"%s\" in:\n%s", want, later,
+		      text);
+}
+
+/* How many times needle occurs in text. */
+static int count(const char *text, const char *needle)
+{
+	int n = 0;
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* The text of the JUnit testcase named name, up to its end tag. */
+static char *testcase(const char *xml, const char *name)
+{
+	char *open = tu_fmt("name=\"%s\"", name);
+	const char *a = strstr(xml, open);
+	free(open);
+	ck_assert_msg(a != NULL, "no testcase %s in:\n%s", name, xml);
+	const char *b = strstr(a, "</testcase>");
+	ck_assert_ptr_nonnull(b);
+	return strndup(a, (size_t)(b - a));
+}
+
+/* --- terminal ------------------------------------------------------------ */
+
+START_TEST(terminal_restored)
+{
+	struct ac_result *r = restored();
+	char *t = write_plain("terminal", r);
+	STARTS(t, "VERDICT: RESTORED  all 2 checks passed in the last 3 rounds\n"
+		  "scenario shop after the revert");
+	HAS(t, "scenario shop after the revert (scenarios/shop.json), check mode, 3 rounds, "
+	       "2025-11-24T16:00:00Z .. 2025-11-24T16:01:35Z\n");
+	HAS(t, "\n2 checks passed (notes below)\n  home @ origin: recovered at "
+	       "2025-11-24T16:00:30Z\n");
+	HAS(t, "journey runs by persona: visitor 0 of 3 failed (0%)\n");
+	HASNT(t, "WARNING");
+	HASNT(t, "Failing");
+	HASNT(t, "Could not measure");
+	size_t n = strlen(t);
+	const char *last = "\nRESTORED: 2 passed, 0 failed, 0 not measured\n";
+	ck_assert_msg(n > strlen(last) && strcmp(t + n - strlen(last), last) == 0, "%s", t);
+	free(t);
+	/* Verbose: passing checks with owner and kind. */
+	struct ac_report_opts o = {.verbose = true};
+	t = write_with("terminal", r, &o);
+	HAS(t, "\nPassing:\n  PASS  [flags] flag new_checkout\n      owner: growth, kind: redis\n");
+	HAS(t, "  PASS  [code] home @ origin\n      owner: web, kind: http, persona: visitor\n"
+	       "      note: recovered at 2025-11-24T16:00:30Z\n");
+	free(t);
+	ac_result_destroy(r);
+}
+END_TEST
+
+START_TEST(terminal_not_restored)
+{
+	struct ac_result *r = not_restored();
+	char *t = write_plain("terminal", r);
+	STARTS(t, "VERDICT: NOT RESTORED  2 checks failing; first in recovery order: "
+		  "flag new_checkout\nscenario ");
+	HAS(t, "\nFailing, in recovery order (flags, config, jobs, data, cache, code):\n"
+	       "  FAIL  [flags] flag new_checkout\n"
+	       "      owner: unassigned, kind: redis\n"
+	       "      why: new_checkout is false, expected true\n");
+	HAS(t, "  FAIL  [code] checkout @ edge-eu\n"
+	       "      owner: web-team, kind: http, persona: guest, target: edge-eu, critical\n"
+	       "      why: step \"pay\": status 503 | expected 2xx\n"
+	       "      note: origin restored, edge-eu stale\n"
+	       "      step \"pay\" -> 503\n"
+	       "        status: expected 2xx, got 503\n"
+	       "        served by: build v41, X-Cache-Status HIT\n"
+	       "        body: {\"error\":\"down\"}\n"
+	       "      figures: queue depth 42, oldest job age n/a\n");
+	before(t, "[flags] flag new_checkout", "[code] checkout @ edge-eu");
+	HAS(t, "\nCould not measure (never counted as a pass):\n"
+	       "  ERROR [data] orders backlog\n"
+	       "      owner: db-team, kind: sql\n"
+	       "      why: connection refused\n");
+	before(t, "[code] checkout @ edge-eu", "Could not measure");
+	/* Each check listed once, in its own section. */
+	ck_assert_int_eq(count(t, "] orders backlog\n"), 1);
+	before(t, "Could not measure", "] orders backlog\n");
+	ck_assert_int_eq(count(t, "] checkout @ edge-eu\n"), 1);
+	ck_assert_int_eq(count(t, "] flag new_checkout\n"), 1);
+	ck_assert_int_eq(count(t, "home @ origin"), 0);
+	HAS(t, "\n1 check passed (--verbose lists them)\n");
+	HAS(t, "journey runs by persona: guest 3 of 3 failed (100%)\n");
+	HAS(t, "\nNOT RESTORED: 1 passed, 2 failed, 1 not measured\n");
+	HASNT(t, "WARNING");
+	HASNT(t, "\033[");
+	free(t);
+	/* Colour only when asked. */
+	struct ac_report_opts o = {.color = true};
+	t = write_with("terminal", r, &o);
+	HAS(t, "\033[1;31mVERDICT: NOT RESTORED\033[0m");
+	free(t);
+	ac_result_destroy(r);
+}
+END_TEST
+
+START_TEST(terminal_inconclusive_and_insecure)
+{
+	struct ac_result *r = inconclusive();
+	char *t = write_plain("terminal", r);
+	STARTS(t, "VERDICT: INCONCLUSIVE  2 of 3 checks could not be measured (first: "
+		  "jobs queue)\n"
+		  "WARNING: TLS verification is OFF for this scenario (\"insecure\": "
+		  "true)\nscenario ");
+	HAS(t, ", 3 rounds, INTERRUPTED, ");
+	HAS(t, "  ERROR [jobs] jobs queue\n      owner: ops, kind: queue\n"
+	       "      why: timed out after 5000 ms\n");
+	HAS(t, "  PENDING [data] stock sync\n      owner: inventory, kind: metric\n"
+	       "      why: no valid sample\n");
+	before(t, "[jobs] jobs queue", "[data] stock sync");
+	HASNT(t, "Failing");
+	HAS(t, "\nINCONCLUSIVE: 1 passed, 0 failed, 2 not measured\n");
+	free(t);
+	/* Quiet: the verdict and the warning, nothing else. */
+	struct ac_report_opts o = {.quiet = true};
+	t = write_with("terminal", r, &o);
+	ck_assert_str_eq(t, "VERDICT: INCONCLUSIVE  2 of 3 checks could not be measured (first: "
+			    "jobs queue)\n"
+			    "WARNING: TLS verification is OFF for this scenario (\"insecure\": "
+			    "true)\n");
+	free(t);
+	ac_result_destroy(r);
+}
+END_TEST
+
+/* --- JSON ---------------------------------------------------------------- */
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	ck_assert_msg(v != NULL, "JSON: no field \"%s\"", k);
+	return v;
+}
+
+static void has_fields(const cJSON *o, const char *what, const char *const *keys)
+{
+	for (size_t i = 0; keys[i]; i++)
+		ck_assert_msg(cJSON_GetObjectItemCaseSensitive(o, keys[i]) != NULL,
+			      "JSON %s: no field \"%s\"", what, keys[i]);
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = get(o, k);
+	ck_assert_msg(cJSON_IsString(v), "JSON: \"%s\" is not a string", k);
+	return v->valuestring;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = get(o, k);
+	ck_assert_msg(cJSON_IsNumber(v), "JSON: \"%s\" is not a number", k);
+	return v->valuedouble;
+}
+
+static cJSON *json_of(const struct ac_result *r)
+{
+	char *t = write_plain("json", r);
+	cJSON *j = cJSON_Parse(t);
+	ck_assert_msg(j != NULL, "not JSON:\n%s", t);
+	free(t);
+	return j;
+}
+
+/* The fields of README's "The JSON report" table. */
+static const char *const root_keys[] = {
+    "version",	   "allclear", "scenario",    "mode",	       "verdict",
+    "exit_code",   "reason",   "started_at",  "ended_at",      "rounds",
+    "slow_rounds", "confirm",  "interrupted", "stopped_early", "insecure_tls",
+    "counts",	   "personas", "areas",	      "checks",	       NULL};
+static const char *const check_keys[] = {
+    "id",	   "name",	   "kind",	   "area",    "owner",
+    "description", "critical",	   "target",	   "persona", "state",
+    "reason",	   "note",	   "samples",	   "passes",  "fails",
+    "errors",	   "flaps",	   "last",	   "history", "passed_after_retry",
+    "green_since", "recovered_at", "last_failure", NULL};
+static const char *const sample_keys[] = {
+    "round",	"at",	    "state",	   "reason",
+    "value",	"observed", "duration_ms", "passed_after_retry",
+    "evidence", "steps",    "figures",	   NULL};
+static const char *const step_keys[] = {
+    "name",    "method", "url",	   "state",	"status",  "duration_ms", "tries", "waited_ms",
+    "cleanup", "write",	 "reason", "served_by", "excerpt", "assertions",  NULL};
+
+START_TEST(json_not_restored)
+{
+	struct ac_result *r = not_restored();
+	cJSON *j = json_of(r);
+	has_fields(j, "root", root_keys);
+	ck_assert_int_eq((int)num(j, "version"), 1);
+	ck_assert_str_eq(str(j, "verdict"), "NOT RESTORED");
+	ck_assert_int_eq((int)num(j, "exit_code"), 1);
+	ck_assert_str_eq(str(j, "reason"),
+			 "2 checks failing; first in recovery order: flag new_checkout");
+	ck_assert_str_eq(str(j, "mode"), "check");
+	ck_assert_str_eq(str(j, "started_at"), "2025-11-24T16:00:00Z");
+	ck_assert_str_eq(str(j, "ended_at"), "2025-11-24T16:01:35Z");
+	ck_assert_str_eq(str(get(j, "scenario"), "name"), "shop after the revert");
+	ck_assert_str_eq(str(get(j, "scenario"), "path"), "scenarios/shop.json");
+	ck_assert(cJSON_IsFalse(get(j, "insecure_tls")));
+	const cJSON *counts = get(j, "counts");
+	ck_assert_int_eq((int)num(counts, "pass"), 1);
+	ck_assert_int_eq((int)num(counts, "fail"), 2);
+	ck_assert_int_eq((int)num(counts, "error"), 1);
+	/* Areas in recovery order, each with its worst state and its ids. */
+	const cJSON *areas = get(j, "areas");
+	ck_assert_int_eq(cJSON_GetArraySize(areas), 3);
+	const char *want[][3] = {{"flags", "FAIL", "flag new_checkout"},
+				 {"data", "ERROR", "orders backlog"},
+				 {"code", "FAIL", "checkout @ edge-eu"}};
+	for (int i = 0; i < 3; i++) {
+		const cJSON *a = cJSON_GetArrayItem(areas, i);
+		ck_assert_str_eq(str(a, "area"), want[i][0]);
+		ck_assert_str_eq(str(a, "state"), want[i][1]);
+		ck_assert_str_eq(cJSON_GetArrayItem(get(a, "checks"), 0)->valuestring, want[i][2]);
+	}
+	ck_assert_int_eq(cJSON_GetArraySize(get(cJSON_GetArrayItem(areas, 2), "checks")), 2);
+	/* The failing journey, whole. */
+	const cJSON *checks = get(j, "checks");
+	ck_assert_int_eq(cJSON_GetArraySize(checks), 4);
+	const cJSON *c = cJSON_GetArrayItem(checks, 0);
+	has_fields(c, "check", check_keys);
+	ck_assert_str_eq(str(c, "id"), "checkout @ edge-eu");
+	ck_assert_str_eq(str(c, "kind"), "http");
+	ck_assert_str_eq(str(c, "area"), "code");
+	ck_assert_str_eq(str(c, "owner"), "web-team");
+	ck_assert_str_eq(str(c, "description"), "the classic checkout");
+	ck_assert_str_eq(str(c, "target"), "edge-eu");
+	ck_assert_str_eq(str(c, "persona"), "guest");
+	ck_assert(cJSON_IsTrue(get(c, "critical")));
+	ck_assert_str_eq(str(c, "state"), "FAIL");
+	ck_assert_str_eq(str(c, "reason"), "step \"pay\": status 503 | expected 2xx");
+	ck_assert_str_eq(str(c, "note"), "origin restored, edge-eu stale");
+	ck_assert_int_eq((int)num(c, "samples"), 3);
+	ck_assert_int_eq((int)num(c, "fails"), 3);
+	ck_assert_int_eq((int)num(c, "passes"), 0);
+	ck_assert_int_eq((int)num(c, "flaps"), 1);
+	ck_assert_int_eq(cJSON_GetArraySize(get(c, "history")), 3);
+	const cJSON *h = cJSON_GetArrayItem(get(c, "history"), 2);
+	ck_assert_int_eq((int)num(h, "round"), 3);
+	ck_assert_str_eq(str(h, "state"), "FAIL");
+	ck_assert_int_eq((int)num(h, "value"), 30);
+	const cJSON *lf = get(c, "last_failure");
+	has_fields(lf, "last_failure", sample_keys);
+	has_fields(get(c, "last"), "last", sample_keys);
+	ck_assert_str_eq(str(lf, "at"), "2025-11-24T16:01:30Z");
+	const cJSON *st = cJSON_GetArrayItem(get(lf, "steps"), 0);
+	has_fields(st, "step", step_keys);
+	ck_assert_str_eq(str(st, "method"), "POST");
+	ck_assert_int_eq((int)num(st, "status"), 503);
+	ck_assert(cJSON_IsTrue(get(st, "write")));
+	ck_assert_str_eq(str(st, "served_by"), "build v41, X-Cache-Status HIT");
+	const cJSON *as = cJSON_GetArrayItem(get(st, "assertions"), 0);
+	ck_assert_str_eq(str(as, "what"), "status");
+	ck_assert_str_eq(str(as, "expected"), "2xx");
+	ck_assert_str_eq(str(as, "actual"), "503");
+	ck_assert(cJSON_IsFalse(get(as, "ok")));
+	const cJSON *figs = get(lf, "figures");
+	ck_assert_int_eq(cJSON_GetArraySize(figs), 2);
+	ck_assert_int_eq((int)num(cJSON_GetArrayItem(figs, 0), "value"), 42);
+	const cJSON *f1 = cJSON_GetArrayItem(figs, 1);
+	ck_assert(cJSON_IsNull(get(f1, "value")));
+	ck_assert_str_eq(str(f1, "unavailable"), "the queue keeps no timestamps");
+	/* The unassigned owner is "" in JSON (not "unassigned"), as before. */
+	ck_assert_str_eq(str(cJSON_GetArrayItem(checks, 3), "owner"), "");
+	ck_assert_str_eq(str(cJSON_GetArrayItem(checks, 1), "owner"), "db-team");
+	ck_assert(cJSON_IsNull(get(cJSON_GetArrayItem(checks, 1), "target")));
+	/* Personas: the journey's runs. */
+	const cJSON *p = cJSON_GetArrayItem(get(j, "personas"), 0);
+	ck_assert_str_eq(str(p, "persona"), "guest");
+	ck_assert_int_eq((int)num(p, "runs"), 3);
+	ck_assert_int_eq((int)num(p, "failed"), 3);
+	ck_assert_double_eq(num(p, "error_rate"), 1.0);
+	cJSON_Delete(j);
+	ac_result_destroy(r);
+}
+END_TEST
+
+START_TEST(json_restored_and_inconclusive)
+{
+	struct ac_result *r = restored();
+	cJSON *j = json_of(r);
+	ck_assert_str_eq(str(j, "verdict"), "RESTORED");
+	ck_assert_int_eq((int)num(j, "exit_code"), 0);
+	ck_assert_int_eq((int)num(get(j, "counts"), "pass"), 2);
+	ck_assert_int_eq((int)num(get(j, "counts"), "error"), 0);
+	const cJSON *c = cJSON_GetArrayItem(get(j, "checks"), 0);
+	ck_assert(cJSON_IsNull(get(c, "last_failure")));
+	ck_assert(cJSON_IsNull(get(c, "reason")));
+	ck_assert_str_eq(str(c, "green_since"), "2025-11-24T16:00:00Z");
+	cJSON_Delete(j);
+	ac_result_destroy(r);
+
+	r = inconclusive();
+	j = json_of(r);
+	ck_assert_str_eq(str(j, "verdict"), "INCONCLUSIVE");
+	ck_assert_int_eq((int)num(j, "exit_code"), 2);
+	ck_assert(cJSON_IsTrue(get(j, "insecure_tls")));
+	ck_assert(cJSON_IsTrue(get(j, "interrupted")));
+	/* A check never sampled counts as an error, not a pass. */
+	ck_assert_int_eq((int)num(get(j, "counts"), "pass"), 1);
+	ck_assert_int_eq((int)num(get(j, "counts"), "fail"), 0);
+	ck_assert_int_eq((int)num(get(j, "counts"), "error"), 2);
+	const cJSON *c2 = cJSON_GetArrayItem(get(j, "checks"), 2);
+	ck_assert_str_eq(str(c2, "state"), "PENDING");
+	ck_assert(cJSON_IsNull(get(c2, "last")));
+	ck_assert_int_eq((int)num(c2, "samples"), 0);
+	cJSON_Delete(j);
+	ac_result_destroy(r);
+}
+END_TEST
+
+/* --- JUnit --------------------------------------------------------------- */
+
+START_TEST(junit_failures_and_errors)
+{
+	struct ac_result *r = not_restored();
+	char *x = write_plain("junit", r);
+	/* Two failing checks and the verdict are failures; the check that
+	 * could not measure is an error, never a failure. */
+	HAS(x, "<testsuites name=\"allclear\" tests=\"5\" failures=\"3\" errors=\"1\" "
+	       "time=\"95.000\">\n");
+	HAS(x, "<testsuite name=\"shop after the revert\" tests=\"5\" failures=\"3\" "
+	       "errors=\"1\" time=\"95.000\" timestamp=\"2025-11-24T16:00:00Z\">\n");
+	HAS(x, "<property name=\"insecure_tls\" value=\"false\"/>");
+	char *v = testcase(x, "verdict");
+	HAS(v, "<failure message=\"NOT RESTORED\" type=\"NOT RESTORED\">2 checks failing; first "
+	       "in recovery order: flag new_checkout</failure>");
+	free(v);
+	char *c = testcase(x, "checkout @ edge-eu");
+	HAS(x, "<testcase classname=\"allclear.code\" name=\"checkout @ edge-eu\" "
+	       "time=\"0.250\">\n");
+	HAS(c, "<failure message=\"step &quot;pay&quot;: status 503 | expected 2xx\" "
+	       "type=\"FAIL\">area: code\nowner: web-team\ntarget: edge-eu\npersona: guest\n"
+	       "note: origin restored, edge-eu stale\nstep: pay\n  status: expected 2xx, got "
+	       "503\n  body: {&quot;error&quot;:&quot;down&quot;}\n</failure>");
+	free(c);
+	c = testcase(x, "flag new_checkout");
+	HAS(c, "<failure message=\"new_checkout is false, expected true\" type=\"FAIL\">area: "
+	       "flags\nowner: unassigned\n</failure>");
+	free(c);
+	c = testcase(x, "orders backlog");
+	HAS(c, "<error message=\"connection refused\" type=\"ERROR\">area: data\nowner: "
+	       "db-team\n</error>");
+	HASNT(c, "<failure");
+	free(c);
+	c = testcase(x, "home @ origin");
+	HASNT(c, "<failure");
+	HASNT(c, "<error");
+	free(c);
+	free(x);
+	ac_result_destroy(r);
+}
+END_TEST
+
+START_TEST(junit_restored_and_inconclusive)
+{
+	struct ac_result *r = restored();
+	char *x = write_plain("junit", r);
+	HAS(x, "tests=\"3\" failures=\"0\" errors=\"0\"");
+	HASNT(x, "<failure");
+	HASNT(x, "<error");
+	HAS(x, "<testcase classname=\"allclear.code\" name=\"home @ origin\" time=\"0.250\">\n"
+	       "      <system-out>recovered at 2025-11-24T16:00:30Z</system-out>\n");
+	free(x);
+	ac_result_destroy(r);
+
+	/* INCONCLUSIVE: no failure at all, so a gate that counts failures only
+	 * would pass it; the verdict testcase is an error, as are the checks
+	 * that were not measured (PENDING included). */
+	r = inconclusive();
+	x = write_plain("junit", r);
+	HAS(x, "<testsuites name=\"allclear\" tests=\"4\" failures=\"0\" errors=\"3\" ");
+	HASNT(x, "<failure");
+	HAS(x, "<property name=\"verdict\" value=\"INCONCLUSIVE\"/>");
+	HAS(x, "<property name=\"insecure_tls\" value=\"true\"/>");
+	char *v = testcase(x, "verdict");
+	HAS(v, "<error message=\"INCONCLUSIVE\" type=\"INCONCLUSIVE\">2 of 3 checks could not be "
+	       "measured (first: jobs queue)</error>");
+	free(v);
+	char *c = testcase(x, "stock sync");
+	HAS(c, "<error message=\"no valid sample\" type=\"PENDING\">area: data\nowner: "
+	       "inventory\n</error>");
+	free(c);
+	free(x);
+	ac_result_destroy(r);
+}
+END_TEST
+
+/* --- Markdown ------------------------------------------------------------ */
+
+START_TEST(markdown_not_restored)
+{
+	struct ac_result *r = not_restored();
+	char *m = write_plain("markdown", r);
+	ck_assert_str_eq(
+	    m,
+	    "## allclear: NOT RESTORED\n\n"
+	    "2 checks failing; first in recovery order: flag new_checkout\n\n"
+	    "Scenario *shop after the revert*, check mode, 3 rounds from 2025-11-24T16:00:00Z.\n\n"
+	    "| state | area | check | owner | why |\n|---|---|---|---|---|\n"
+	    "| FAIL | flags | flag new_checkout | unassigned | new_checkout is false, expected "
+	    "true |\n"
+	    "| ERROR | data | orders backlog | db-team | connection refused |\n"
+	    "| FAIL | code | checkout @ edge-eu | web-team | step \"pay\": status 503 \\| "
+	    "expected 2xx (origin restored, edge-eu stale) |\n\n"
+	    "1 of 4 checks passed.\n");
+	free(m);
+	ac_result_destroy(r);
+}
+END_TEST
+
+START_TEST(markdown_restored_and_inconclusive)
+{
+	struct ac_result *r = restored();
+	char *m = write_plain("markdown", r);
+	ck_assert_str_eq(m, "## allclear: RESTORED\n\n"
+			    "all 2 checks passed in the last 3 rounds\n\n"
+			    "Scenario *shop after the revert*, check mode, 3 rounds from "
+			    "2025-11-24T16:00:00Z.\n\n"
+			    "2 of 2 checks passed.\n");
+	free(m);
+	ac_result_destroy(r);
+
+	r = inconclusive();
+	/* Pipes, backticks and angle brackets in any cell are escaped. */
+	free(r->checks[1].owner);
+	r->checks[1].owner = ac_strdup("ops|<night> `shift`");
+	m = write_plain("markdown", r);
+	HAS(m, "\n\n**Warning: TLS verification was off for this run (\"insecure\": true).**\n\n");
+	HAS(m, ", 3 rounds from 2025-11-24T16:00:00Z, interrupted.\n");
+	HAS(m, "| ERROR | jobs | jobs queue | ops\\|\\<night\\> \\`shift\\` | timed out after 5000 "
+	       "ms |\n");
+	HAS(m, "| PENDING | data | stock sync | inventory | no valid sample |\n");
+	before(m, "jobs queue", "stock sync");
+	HAS(m, "1 of 3 checks passed.\n");
+	free(m);
+	ac_result_destroy(r);
+}
+END_TEST
+
+/* --- the live view --------------------------------------------------------- */
+
+static char *live(const struct ac_result *r, bool tty, int max_rows, int64_t left)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	struct ac_live lv = {.out = f, .tty = tty, .max_rows = max_rows};
+	ac_live_round(&lv, r, left, T0 + 120000);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(live_view_lines)
+{
+	struct ac_result *r = restored();
+	char *l = live(r, false, 40, 5000);
+	ck_assert_str_eq(l, "allclear: round 3: 2 pass, 0 fail, 0 not measured; so far: RESTORED "
+			    "(5.0 s left)\n");
+	free(l);
+	ac_result_destroy(r);
+
+	r = not_restored();
+	l = live(r, false, 40, 0);
+	ck_assert_str_eq(
+	    l, "allclear: round 3: 1 pass, 2 fail, 1 not measured; so far: NOT RESTORED\n");
+	free(l);
+	/* On a terminal: one row per check, cut at max_rows. */
+	l = live(r, true, 3, 65000);
+	HAS(l, "round 3, 1 m 5 s left   so far: NOT RESTORED\n");
+	/* state, id in 40 columns, value in 10, sparkline in 16, green for. */
+	HAS(l, "  FAIL  checkout @ edge-eu                               30  xxx"
+	       "              \n");
+	HAS(l, "  ERROR orders backlog                                   30  ???"
+	       "              \n");
+	HAS(l, "  PASS  home @ origin                                    30  ..."
+	       "              green 2 m 0 s\n");
+	HASNT(l, "flag new_checkout");
+	HAS(l, "  ... 1 more\n");
+	free(l);
+	ac_result_destroy(r);
+
+	r = inconclusive();
+	l = live(r, false, 40, 0);
+	/* The check never sampled is not measured, not a pass. */
+	ck_assert_str_eq(
+	    l, "allclear: round 3: 1 pass, 0 fail, 2 not measured; so far: INCONCLUSIVE\n");
+	free(l);
+	ac_result_destroy(r);
+}
+END_TEST
+
+/* --- a tree the engine built stands on its own ---------------------------- */
+
+static void fail503(int fd, const struct hs_request *q, void *ud)
+{
+	(void)q;
+	(void)ud;
+	hs_reply(fd, 503, "X-Build: v41\r\n", "{\"error\":\"down\"}");
+}
+
+START_TEST(engine_tree_outlives_the_plan)
+{
+	struct hs_server s;
+	hs_start(&s, fail503, NULL);
+	char *json = tu_fmt(
+	    "{\"name\": \"shop\", \"description\": \"via https://ops:pw-2718281@jump.internal/\","
+	    " \"targets\": {\"edge-eu\": {\"url\": \"http://127.0.0.1:%d\","
+	    " \"role\": \"edge\", \"region\": \"eu\"}}, \"settings\": {\"confirm\": 1},"
+	    " \"journeys\": [{\"name\": \"home\", \"area\": \"cache\", \"owner\": \"web\","
+	    " \"critical\": true, \"persona\": \"searcher\","
+	    " \"description\": \"see postgres://app:pw-2718281@db.internal/shop\","
+	    " \"steps\": [{\"url\": \"/\", \"name\": \"front page\", \"assert\": {\"status\": "
+	    "200}}]}]}",
+	    s.port);
+	struct ac_plan *plan = NULL;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	ac_plan_destroy(plan);
+	ck_assert_int_eq(r->verdict, AC_NOT_RESTORED);
+	ck_assert_str_eq(r->scenario_name, "shop");
+	ck_assert_uint_eq(r->nchecks, 1);
+	const struct ac_check_result *cr = &r->checks[0];
+	ck_assert_str_eq(cr->id, "home @ edge-eu");
+	ck_assert_str_eq(cr->name, "home");
+	ck_assert_str_eq(cr->kind, "http");
+	ck_assert_str_eq(cr->area, "cache");
+	ck_assert_int_eq(cr->area_order, 4);
+	ck_assert_str_eq(cr->owner, "web");
+	ck_assert_str_eq(cr->persona, "searcher");
+	ck_assert(cr->critical);
+	ck_assert_str_eq(cr->target.name, "edge-eu");
+	ck_assert_str_eq(cr->target.role, "edge");
+	ck_assert_str_eq(cr->target.region, "eu");
+	char *url = tu_fmt("http://127.0.0.1:%d", s.port);
+	ck_assert_str_eq(cr->target.url, url);
+	free(url);
+	/* Plan text is masked on its way into the tree. */
+	ck_assert_msg(strstr(cr->description, "pw-2718281") == NULL, "%s", cr->description);
+	HAS(cr->description, "postgres://app:***@db.internal/shop");
+	ck_assert_msg(strstr(r->scenario_description, "pw-2718281") == NULL, "%s",
+		      r->scenario_description);
+	/* Every writer works from the tree alone (the plan is gone: ASan
+	 * would see a read of it). */
+	const char *formats[] = {"terminal", "json", "junit", "markdown"};
+	for (size_t i = 0; i < 4; i++) {
+		struct ac_report_opts o = {.verbose = true};
+		char *t = write_with(formats[i], r, &o);
+		HAS(t, "home @ edge-eu");
+		HASNT(t, "pw-2718281");
+		free(t);
+	}
+	char *t = write_plain("terminal", r);
+	HAS(t, "  FAIL  [cache] home @ edge-eu\n      owner: web, kind: http, persona: searcher, "
+	       "target: edge-eu, critical\n");
+	free(t);
+	ac_result_destroy(r);
+	hs_stop(&s);
+	free(json);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("report");
+	TCase *t = tcase_create("terminal");
+	tcase_add_test(t, terminal_restored);
+	tcase_add_test(t, terminal_not_restored);
+	tcase_add_test(t, terminal_inconclusive_and_insecure);
+	suite_add_tcase(s, t);
+	t = tcase_create("json");
+	tcase_add_test(t, json_not_restored);
+	tcase_add_test(t, json_restored_and_inconclusive);
+	suite_add_tcase(s, t);
+	t = tcase_create("junit");
+	tcase_add_test(t, junit_failures_and_errors);
+	tcase_add_test(t, junit_restored_and_inconclusive);
+	suite_add_tcase(s, t);
+	t = tcase_create("markdown");
+	tcase_add_test(t, markdown_not_restored);
+	tcase_add_test(t, markdown_restored_and_inconclusive);
+	suite_add_tcase(s, t);
+	t = tcase_create("live");
+	tcase_add_test(t, live_view_lines);
+	suite_add_tcase(s, t);
+	t = tcase_create("engine");
+	tcase_add_test(t, engine_tree_outlives_the_plan);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	return tu_main(suite());
+}
