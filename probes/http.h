@@ -20,6 +20,7 @@
 
 #include "cfg.h"
 #include "curlmulti.h"
+#include "expect.h"
 #include "loop.h"
 #include "probe.h"
 #include "result.h"
@@ -81,14 +82,6 @@ struct capture {
 	bool secret;
 };
 
-enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
-static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">="};
-
-struct cmp {
-	enum cmp_op op;
-	cJSON *value; /* owned; strings may hold ${capture} */
-};
-
 enum assert_kind {
 	A_STATUS,
 	A_HEADER,
@@ -114,8 +107,7 @@ struct assertion {
 	regex_t re;
 	bool has_re;
 	/* json, duration, size */
-	struct cmp *cmps;
-	size_t ncmps;
+	struct ac_expect expect;
 	int exists; /* -1 unset, 0 must not exist, 1 must exist */
 	bool count;
 };

@@ -24,53 +24,7 @@ void http_assertion_release(struct assertion *a)
 	free(a->text);
 	if (a->has_re)
 		regfree(&a->re);
-	for (size_t i = 0; i < a->ncmps; i++)
-		cJSON_Delete(a->cmps[i].value);
-	free(a->cmps);
-}
-
-static bool parse_cmp_object(struct ac_cfg *cx, const cJSON *obj, const char *path,
-			     struct assertion *a, bool numbers_only)
-{
-	const cJSON *m;
-	cJSON_ArrayForEach(m, obj)
-	{
-		char *kp = ac_cfg_path(path, m->string);
-		size_t op;
-		for (op = 0; op < AC_ARRAY_LEN(op_names); op++)
-			if (strcmp(m->string, op_names[op]) == 0)
-				break;
-		if (op == AC_ARRAY_LEN(op_names)) {
-			ac_cfg_error(cx, kp, "unknown comparison (==, !=, <, <=, >, >=%s)",
-				     numbers_only ? "" : ", exists, count");
-			free(kp);
-			continue;
-		}
-		cJSON *val = cJSON_Duplicate(m, 1);
-		if (numbers_only || op >= OP_LT) {
-			if (cJSON_IsString(val) && numbers_only) {
-				int64_t ms;
-				if (ac_parse_duration_ms(val->valuestring, &ms) == 0) {
-					cJSON_Delete(val);
-					val = cJSON_CreateNumber((double)ms);
-				}
-			}
-			if (!cJSON_IsNumber(val))
-				ac_cfg_error(cx, kp, "expected a number");
-		} else {
-			http_expand_json_strings(cx, val, kp);
-		}
-		a->cmps = ac_realloc(a->cmps, (a->ncmps + 1) * sizeof(*a->cmps));
-		a->cmps[a->ncmps].op = (enum cmp_op)op;
-		a->cmps[a->ncmps].value = val;
-		a->ncmps++;
-		free(kp);
-	}
-	if (a->ncmps == 0) {
-		ac_cfg_error(cx, path, "expected at least one comparison");
-		return false;
-	}
-	return true;
+	ac_expect_release(&a->expect);
 }
 
 static struct assertion *add_assertion(struct step *s, enum assert_kind kind)
@@ -229,26 +183,22 @@ static void parse_json_asserts(struct ac_cfg *cx, const cJSON *v, const char *pa
 					ac_cfg_error(cx, kp, "\"count\" stands alone");
 				char *cp = ac_cfg_path(kp, "count");
 				if (cJSON_IsNumber(cnt)) {
-					a->cmps = ac_calloc(1, sizeof(*a->cmps));
-					a->cmps[0].op = OP_EQ;
-					a->cmps[0].value = cJSON_Duplicate(cnt, 1);
-					a->ncmps = 1;
+					ac_expect_add(&a->expect, AC_EXPECT_EQ, cnt->valuedouble,
+						      NAN);
 				} else if (cJSON_IsObject(cnt)) {
-					parse_cmp_object(cx, cnt, cp, a, true);
+					ac_expect_parse(cx, cnt, cp, 0, NULL, 0, &a->expect);
 				} else {
 					ac_cfg_error(cx, cp, "expected a number or comparisons");
 				}
 				free(cp);
 			} else {
-				parse_cmp_object(cx, m, kp, a, false);
+				static const char *const own[] = {"exists", "count"};
+				ac_expect_parse(cx, m, kp, AC_EXPECT_ANY_VALUE, own,
+						AC_ARRAY_LEN(own), &a->expect);
 			}
 		} else {
 			/* A bare value means equality. */
-			a->cmps = ac_calloc(1, sizeof(*a->cmps));
-			a->cmps[0].op = OP_EQ;
-			a->cmps[0].value = cJSON_Duplicate(m, 1);
-			http_expand_json_strings(cx, a->cmps[0].value, kp);
-			a->ncmps = 1;
+			ac_expect_add_value(cx, kp, &a->expect, AC_EXPECT_EQ, m);
 		}
 		free(kp);
 	}
@@ -314,27 +264,23 @@ void http_parse_asserts(struct ac_cfg *cx, const cJSON *v, const char *path, str
 		char *dp = ac_cfg_path(path, key);
 		struct assertion *a = add_assertion(s, k == 0 ? A_DURATION : A_SIZE);
 		if (cJSON_IsObject(d)) {
-			parse_cmp_object(cx, d, dp, a, true);
+			ac_expect_parse(cx, d, dp, k == 0 ? AC_EXPECT_DURATION : AC_EXPECT_SIZE,
+					NULL, 0, &a->expect);
 		} else {
 			/* A bare value is a maximum. */
 			int64_t ms = 0;
-			double lim = 0;
-			bool ok = false;
-			if (k == 0 && ac_cfg_duration(cx, d, dp, &ms) == 0) {
-				lim = (double)ms;
-				ok = true;
-			} else if (k == 1 && cJSON_IsNumber(d)) {
-				lim = d->valuedouble;
-				ok = true;
-			} else if (k == 1) {
-				ac_cfg_error(cx, dp, "expected a number of bytes or comparisons");
-			}
-			if (ok) {
-				a->cmps = ac_calloc(1, sizeof(*a->cmps));
-				a->cmps[0].op = OP_LE;
-				a->cmps[0].value = cJSON_CreateNumber(lim);
-				a->ncmps = 1;
-			}
+			uint64_t bytes = 0;
+			if (k == 0 && ac_cfg_duration(cx, d, dp, &ms) == 0)
+				ac_expect_add(&a->expect, AC_EXPECT_LE, (double)ms, NAN);
+			else if (k == 1 && cJSON_IsNumber(d) && isfinite(d->valuedouble))
+				ac_expect_add(&a->expect, AC_EXPECT_LE, d->valuedouble, NAN);
+			else if (k == 1 && cJSON_IsString(d) &&
+				 ac_parse_size(d->valuestring, &bytes) == 0)
+				ac_expect_add(&a->expect, AC_EXPECT_LE, (double)bytes, NAN);
+			else if (k == 1)
+				ac_cfg_error(cx, dp,
+					     "expected a number of bytes, a size (\"8MiB\") or "
+					     "comparisons");
 		}
 		free(dp);
 	}
@@ -342,58 +288,17 @@ void http_parse_asserts(struct ac_cfg *cx, const cJSON *v, const char *path, str
 
 /* --- judging a response -------------------------------------------------- */
 
-static int cmp_numbers(double a, enum cmp_op op, double b)
+static char *expand_cb(void *ud, const char *tmpl)
 {
-	switch (op) {
-	case OP_EQ:
-		return a == b;
-	case OP_NE:
-		return a != b;
-	case OP_LT:
-		return a < b;
-	case OP_LE:
-		return a <= b;
-	case OP_GT:
-		return a > b;
-	case OP_GE:
-		return a >= b;
-	}
-	return 0;
+	return http_expand(ud, tmpl);
 }
 
-/* Compare a JSON value from the response with an expected template value. */
-static bool cmp_json(struct hrun *h, const cJSON *actual, const struct cmp *c)
-{
-	const cJSON *want = c->value;
-	if (c->op >= OP_LT)
-		return cJSON_IsNumber(actual) && cJSON_IsNumber(want) &&
-		       isfinite(actual->valuedouble) &&
-		       cmp_numbers(actual->valuedouble, c->op, want->valuedouble);
-	bool eq;
-	if (cJSON_IsString(want)) {
-		char *w = http_expand(h, want->valuestring);
-		eq = cJSON_IsString(actual) && strcmp(actual->valuestring, w) == 0;
-		free(w);
-	} else if (cJSON_IsNumber(want)) {
-		eq = cJSON_IsNumber(actual) && actual->valuedouble == want->valuedouble;
-	} else {
-		eq = cJSON_Compare(actual, want, 1);
-	}
-	return c->op == OP_EQ ? eq : !eq;
-}
-
+/* What the assertion expects, its templates expanded and masked. */
 static char *cmps_text(struct hrun *h, const struct assertion *a, const char *unit)
 {
-	struct ac_buf b = AC_BUF_INIT;
-	for (size_t i = 0; i < a->ncmps; i++) {
-		char *v = ac_json_to_text(a->cmps[i].value);
-		char *e = cJSON_IsString(a->cmps[i].value) ? http_expand(h, v) : ac_strdup(v);
-		ac_buf_addf(&b, "%s%s %s%s", i ? " and " : "", op_names[a->cmps[i].op], e, unit);
-		free(v);
-		free(e);
-	}
-	char *m = http_masked(h, b.buf);
-	ac_buf_release(&b);
+	char *t = ac_expect_text(&a->expect, unit, expand_cb, h);
+	char *m = http_masked(h, t);
+	free(t);
 	return m;
 }
 
@@ -556,22 +461,22 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 			bool missing = nm == 0 && !wildcard_base_exists(doc, a->subject);
 			ar->actual =
 			    missing ? ac_strdup("(missing)") : ac_asprintf("count %.0f", n);
-			ok = !missing;
-			for (size_t i = 0; i < a->ncmps; i++)
-				ok = ok &&
-				     cmp_numbers(n, a->cmps[i].op, a->cmps[i].value->valuedouble);
+			ok = !missing && ac_expect_holds(&a->expect, n);
 		} else {
 			ar->expected = cmps_text(h, a, "");
 			if (nm == 0) {
 				ar->actual = ac_strdup("(missing)");
 				ok = false;
 			} else {
-				/* Show the match that failed, not the first one. */
-				ok = true;
+				/* Show the match that failed, not the first one. An
+				 * assertion without comparisons holds nothing. */
+				ok = a->expect.n > 0;
 				size_t bk = 0, bi = 0;
 				for (size_t k = 0; k < nm && ok; k++)
-					for (size_t i = 0; i < a->ncmps && ok; i++)
-						if (!(ok = cmp_json(h, m[k], &a->cmps[i]))) {
+					for (size_t i = 0; i < a->expect.n && ok; i++)
+						if (!(ok =
+							  ac_expect_cmp_json(&a->expect.cmps[i],
+									     m[k], expand_cb, h))) {
 							bk = k;
 							bi = i;
 						}
@@ -579,7 +484,8 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 				char *ex = ac_mask_excerpt(h->run->mask, t, strlen(t), 120);
 				/* The string "0" and the number 0 print alike. */
 				bool s1 = cJSON_IsString(m[bk]),
-				     s2 = cJSON_IsString(a->cmps[bi].value);
+				     s2 = a->expect.n > bi && a->expect.cmps[bi].value &&
+					  cJSON_IsString(a->expect.cmps[bi].value);
 				if (ok || s1 == s2) {
 					ar->actual = ex;
 				} else {
@@ -603,9 +509,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 		ar->what = ac_strdup(a->kind == A_DURATION ? "duration" : "body size");
 		ar->expected = cmps_text(h, a, unit);
 		ar->actual = ac_asprintf("%.0f%s", v, unit);
-		ok = true;
-		for (size_t i = 0; i < a->ncmps; i++)
-			ok = ok && cmp_numbers(v, a->cmps[i].op, a->cmps[i].value->valuedouble);
+		ok = ac_expect_holds(&a->expect, v);
 		break;
 	}
 	}

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "expect.h"
 #include "json.h"
 #include "pg.h"
 #include "probe.h"
@@ -26,16 +27,14 @@
 #define SQL_SAMPLE_ROWS 5
 #define SQL_CELL_MAX 40
 
-enum expect_kind { E_CMP, E_BETWEEN, E_NO_ROWS, E_MIN_ROWS };
-enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
-static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">="};
+enum expect_kind { E_CMP, E_NO_ROWS, E_MIN_ROWS };
 
 struct sql_config {
 	struct ac_pg_target db;
 	char *query;
 	enum expect_kind kind;
-	enum cmp_op op;
-	double a, b;
+	struct ac_expect expect; /* E_CMP: the first cell */
+	double min_rows;
 	char **secret_cols;
 	size_t nsecret;
 };
@@ -63,6 +62,7 @@ static void sql_config_destroy(void *p)
 	for (size_t i = 0; i < c->nsecret; i++)
 		free(c->secret_cols[i]);
 	free(c->secret_cols);
+	ac_expect_release(&c->expect);
 	free(c);
 }
 
@@ -123,46 +123,23 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 			     "{\"between\": [A, B]}, {\"no_rows\": true}, {\"min_rows\": N}");
 	} else {
 		const cJSON *m = e->child;
-		size_t op;
-		for (op = 0; op < AC_ARRAY_LEN(op_names); op++)
-			if (strcmp(m->string, op_names[op]) == 0)
-				break;
 		char *mp = ac_cfg_path(ep, m->string);
-		if (op < AC_ARRAY_LEN(op_names)) {
-			c->kind = E_CMP;
-			c->op = (enum cmp_op)op;
-			if (!cJSON_IsNumber(m))
-				ac_cfg_error(cx, mp, "expected a number");
-			c->a = m->valuedouble;
-		} else if (strcmp(m->string, "between") == 0) {
-			c->kind = E_BETWEEN;
-			const cJSON *lo = cJSON_GetArrayItem(m, 0), *hi = cJSON_GetArrayItem(m, 1);
-			if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 ||
-			    !cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) ||
-			    lo->valuedouble > hi->valuedouble)
-				ac_cfg_error(cx, mp, "expected [low, high]");
-			else {
-				c->a = lo->valuedouble;
-				c->b = hi->valuedouble;
-			}
-		} else if (strcmp(m->string, "no_rows") == 0) {
+		if (strcmp(m->string, "no_rows") == 0) {
 			c->kind = E_NO_ROWS;
 			if (!cJSON_IsTrue(m))
 				ac_cfg_error(cx, mp, "expected true");
 		} else if (strcmp(m->string, "min_rows") == 0) {
 			c->kind = E_MIN_ROWS;
-			if (!cJSON_IsNumber(m) || m->valuedouble < 1)
+			if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1) ||
+			    !isfinite(m->valuedouble))
 				ac_cfg_error(cx, mp, "expected a number of at least 1");
-			c->a = m->valuedouble;
-		} else {
-			static const char *const keys[] = {
-			    "==", "!=", "<", "<=", ">", ">=", "between", "no_rows", "min_rows"};
-			const char *s = ac_suggest(m->string, keys, AC_ARRAY_LEN(keys));
-			if (s)
-				ac_cfg_error(cx, mp, "unknown expectation, did you mean \"%s\"?",
-					     s);
 			else
-				ac_cfg_error(cx, mp, "unknown expectation");
+				c->min_rows = m->valuedouble;
+		} else {
+			static const char *const own[] = {"no_rows", "min_rows"};
+			c->kind = E_CMP;
+			ac_expect_parse(cx, e, ep, AC_EXPECT_ONE, own, AC_ARRAY_LEN(own),
+					&c->expect);
 		}
 		free(mp);
 	}
@@ -223,25 +200,6 @@ static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c, c
 	return m;
 }
 
-static bool cmp(double v, enum cmp_op op, double w)
-{
-	switch (op) {
-	case OP_EQ:
-		return v == w;
-	case OP_NE:
-		return v != w;
-	case OP_LT:
-		return v < w;
-	case OP_LE:
-		return v <= w;
-	case OP_GT:
-		return v > w;
-	case OP_GE:
-		return v >= w;
-	}
-	return false;
-}
-
 static void on_result(void *ud, const PGresult *res, const char *error)
 {
 	struct sql_run *sr = ud;
@@ -260,7 +218,7 @@ static void on_result(void *ud, const PGresult *res, const char *error)
 	if (c->kind == E_NO_ROWS || c->kind == E_MIN_ROWS) {
 		s->has_value = true;
 		s->value = rows;
-		bool ok = c->kind == E_NO_ROWS ? rows == 0 : rows >= c->a;
+		bool ok = c->kind == E_NO_ROWS ? rows == 0 : rows >= c->min_rows;
 		if (ok)
 			ac_sample_set(s, AC_STATE_PASS, NULL);
 		else if (c->kind == E_NO_ROWS)
@@ -268,7 +226,7 @@ static void on_result(void *ud, const PGresult *res, const char *error)
 				      rows == 1 ? "" : "s");
 		else
 			ac_sample_set(s, AC_STATE_FAIL, "%d rows, expected at least %.0f", rows,
-				      c->a);
+				      c->min_rows);
 		if (!ok)
 			s->evidence = sample_rows(run, c, res);
 		goto out;
@@ -294,17 +252,14 @@ static void on_result(void *ud, const PGresult *res, const char *error)
 	}
 	s->has_value = true;
 	s->value = v;
-	bool ok = c->kind == E_BETWEEN ? (v >= c->a && v <= c->b) : cmp(v, c->op, c->a);
-	if (ok) {
+	if (ac_expect_holds(&c->expect, v)) {
 		ac_sample_set(s, AC_STATE_PASS, NULL);
 	} else {
-		if (c->kind == E_BETWEEN)
-			ac_sample_set(s, AC_STATE_FAIL,
-				      "value %.15g, expected between %.15g and %.15g", v, c->a,
-				      c->b);
-		else
-			ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected %s %.15g", v,
-				      op_names[c->op], c->a);
+		char *got = ac_expect_num_text(v);
+		char *why = ac_expect_fail_text("value", got, &c->expect, "");
+		ac_sample_set(s, AC_STATE_FAIL, "%s", why);
+		free(why);
+		free(got);
 		s->evidence = sample_rows(run, c, res);
 	}
 out:

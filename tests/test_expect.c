@@ -521,6 +521,111 @@ START_TEST(wording_of_expectations)
 }
 END_TEST
 
+/* --- the probes that use it ------------------------------------------------ */
+
+/* Scenarios for each kind with expect (or an http assertion) set to x. */
+static char *http_scenario(const char *assert_json)
+{
+	return tu_fmt("{\"targets\": {\"origin\": \"http://127.0.0.1:9\"}, \"journeys\": "
+		      "[{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\", \"steps\": "
+		      "[{\"url\": \"/\", \"assert\": %s}]}]}",
+		      assert_json);
+}
+
+static char *check_scenario(const char *kind, const char *x)
+{
+	if (strcmp(kind, "redis") == 0)
+		return tu_fmt(
+		    "{\"redis\": {\"r\": \"redis://127.0.0.1:9/0\"}, \"checks\": [{\"kind\": "
+		    "\"redis\", \"name\": \"x\", \"area\": \"jobs\", \"owner\": \"o\", "
+		    "\"redis\": \"r\", \"command\": [\"LLEN\", \"k\"], \"expect\": %s}]}",
+		    x);
+	if (strcmp(kind, "sql") == 0)
+		return tu_fmt(
+		    "{\"databases\": {\"db\": \"host=127.0.0.1 port=9\"}, \"checks\": "
+		    "[{\"kind\": \"sql\", \"name\": \"x\", \"area\": \"data\", \"owner\": "
+		    "\"o\", \"database\": \"db\", \"query\": \"SELECT 1\", \"expect\": "
+		    "%s}]}",
+		    x);
+	return tu_fmt("{\"checks\": [{\"kind\": \"metric\", \"name\": \"x\", \"area\": \"code\", "
+		      "\"owner\": \"o\", \"scrape\": \"http://127.0.0.1:9/metrics\", \"metric\": "
+		      "\"up\", \"expect\": %s}]}",
+		      x);
+}
+
+static void load_fails_with(char *json, const char *want)
+{
+	char *e = tu_load_error(json);
+	ck_assert_msg(strstr(e, want), "want \"%s\" in:\n%s", want, e);
+	free(e);
+	free(json);
+}
+
+static void loads(char *json)
+{
+	ac_plan_destroy(tu_load(json));
+	free(json);
+}
+
+/* Bug caught: a size comparison read "5s" as 5000 bytes, and refused
+ * "8MiB"; a count read "1m" as 60000. */
+START_TEST(http_size_and_count_take_sizes_and_numbers_not_durations)
+{
+	load_fails_with(http_scenario("{\"size\": {\"<=\": \"5s\"}}"),
+			"assert.size[\"<=\"]: expected a size");
+	loads(http_scenario("{\"size\": {\"<=\": \"8MiB\"}}"));
+	loads(http_scenario("{\"size\": \"64KiB\"}"));
+	loads(http_scenario("{\"duration\": {\"<=\": \"500ms\"}}"));
+	load_fails_with(http_scenario("{\"duration\": {\"<=\": \"8MiB\"}}"),
+			"assert.duration[\"<=\"]: expected a duration");
+	load_fails_with(http_scenario("{\"json\": {\"$.a\": {\"count\": {\"<=\": \"1m\"}}}}"),
+			"assert.json[\"$.a\"].count[\"<=\"]: expected a number");
+	/* between, everywhere a comparison object is taken */
+	loads(http_scenario("{\"duration\": {\"between\": [\"10ms\", \"2s\"]}, \"json\": "
+			    "{\"$.n\": {\"between\": [1, 5]}, \"$.a\": {\"count\": {\"between\": "
+			    "[1, 3]}}}}"));
+	load_fails_with(http_scenario("{\"json\": {\"$.n\": {\"=<\": 5}}}"),
+			"assert.json[\"$.n\"][\"=<\"]: unknown comparison \"=<\", did you mean "
+			"\"<=\"? (==, !=, <, <=, >, >=, between, exists, count)");
+}
+END_TEST
+
+/* Bug caught: redis took {"between": [5, 1]}, a check that can never pass;
+ * metric had no between; all kinds now say the same about the same
+ * mistake. */
+START_TEST(checks_read_comparisons_alike)
+{
+	static const char *const kinds[] = {"redis", "sql", "metric"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(kinds); i++) {
+		const char *k = kinds[i];
+		loads(check_scenario(k, "{\"between\": [1, 5]}"));
+		loads(check_scenario(k, "{\"<=\": 0.05}"));
+		load_fails_with(check_scenario(k, "{\"between\": [5, 1]}"),
+				"checks[0].expect.between: expected [low, high]: low 5 is above "
+				"high 1");
+		load_fails_with(check_scenario(k, "{\"between\": [1]}"),
+				"checks[0].expect.between: expected [low, high]: two numbers");
+		load_fails_with(check_scenario(k, "{\"<=\": \"5\"}"),
+				"checks[0].expect[\"<=\"]: expected a number, not the string "
+				"\"5\"");
+		/* sql lists its own expectations too */
+		load_fails_with(check_scenario(k, "{\"<=\": 1, \">\": 0}"),
+				strcmp(k, "sql") == 0 ? "checks[0].expect: expected one of"
+						      : "checks[0].expect: expected one "
+							"comparison, not 2");
+		load_fails_with(check_scenario(k, "{\"=<\": 1}"),
+				"checks[0].expect[\"=<\"]: unknown comparison \"=<\", did you mean "
+				"\"<=\"?");
+	}
+	/* sql keeps its own expectations, and suggests among them */
+	loads(check_scenario("sql", "{\"no_rows\": true}"));
+	loads(check_scenario("sql", "{\"min_rows\": 2}"));
+	load_fails_with(check_scenario("sql", "{\"min_row\": 2}"),
+			"checks[0].expect.min_row: unknown comparison \"min_row\", did you mean "
+			"\"min_rows\"?");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("expect");
@@ -536,6 +641,10 @@ int main(void)
 	tcase_add_test(tc, malformed_objects_name_the_key_path);
 	tcase_add_test(tc, wording_of_expectations);
 	suite_add_tcase(s, tc);
+	TCase *kinds = tcase_create("kinds");
+	tcase_add_test(kinds, http_size_and_count_take_sizes_and_numbers_not_durations);
+	tcase_add_test(kinds, checks_read_comparisons_alike);
+	suite_add_tcase(s, kinds);
 	int rc = tu_main(s);
 	ac_names_release(&runtime_names);
 	return rc;
