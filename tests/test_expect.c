@@ -15,6 +15,7 @@
 
 #include "cfg.h"
 #include "expect.h"
+#include "hostile.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -626,6 +627,125 @@ START_TEST(checks_read_comparisons_alike)
 }
 END_TEST
 
+/* --- judged in a run ------------------------------------------------------ */
+
+static void serve(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	char body[2048];
+	if (strcmp(q->path, "/j") == 0) {
+		hs_reply(fd, 200, "Content-Type: application/json\r\n",
+			 "{\"n\": 5, \"s\": 6, \"str\": \"3\", \"items\": [1, 2, 3]}");
+	} else if (strcmp(q->path, "/big") == 0) {
+		memset(body, 'x', 2000);
+		body[2000] = '\0';
+		hs_reply(fd, 200, "", body);
+	} else {
+		/* Every observation lands above the highest finite bucket (1). */
+		int n = q->seq * 100;
+		snprintf(body, sizeof(body),
+			 "# TYPE g gauge\ng 7\n# TYPE lat histogram\nlat_bucket{le=\"0.1\"} 0\n"
+			 "lat_bucket{le=\"1\"} 0\nlat_bucket{le=\"+Inf\"} %d\nlat_sum %d\n"
+			 "lat_count %d\n",
+			 n, n * 5, n);
+		hs_reply(fd, 200, "", body);
+	}
+}
+
+static const struct ac_check_result *named(const struct ac_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->nchecks; i++)
+		if (strcmp(r->checks[i].check->name, name) == 0)
+			return &r->checks[i];
+	ck_abort_msg("no check named \"%s\"", name);
+	return NULL;
+}
+
+static void judged(const struct ac_result *r, const char *name, enum ac_state st,
+		   const char *reason)
+{
+	const struct ac_check_result *c = named(r, name);
+	const char *got = c->last.reason ? c->last.reason : "(none)";
+	ck_assert_msg(c->last.state == st, "%s: state %d, wanted %d: %s", name, c->last.state, st,
+		      got);
+	if (reason)
+		ck_assert_msg(strstr(got, reason), "%s: \"%s\", wanted \"%s\"", name, got, reason);
+}
+
+#define J(name, url, asserts)                                                                      \
+	"{\"name\": \"" name                                                                       \
+	"\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": \"" url                   \
+	"\", \"assert\": " asserts "}]}"
+#define MC(name, body)                                                                             \
+	"{\"kind\": \"metric\", \"name\": \"" name "\", \"area\": \"code\", \"owner\": \"o\", "    \
+	"\"scrape\": \"http://127.0.0.1:%1$d/metrics\", " body "}"
+
+/* between and sizes, judged end to end by http and metric (neither had
+ * between before); the highest-bucket rule of metric with a range. */
+START_TEST(between_and_sizes_judged_in_a_run)
+{
+	struct hs_server s;
+	hs_start(&s, serve, NULL);
+	char *json =
+	    tu_fmt(
+		"{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"5s\"}, \"targets\": "
+		"{\"origin\": \"http://127.0.0.1:%1$d\"}, \"journeys\": [" J("in", "/j", "{\"json\": {\"$.n\": {\"between\": [1, 5]}}}") "," J("out", "/j", "{\"json\": {\"$.s\": {\"between\": [1, 5]}}}") "," J(
+		    "str", "/j",
+		    "{\"json\": "
+		    "{\"$.str\": "
+		    "{\"between\": [1, "
+		    "5]}}}") "," J("count", "/j",
+				   "{\"json"
+				   "\": "
+				   "{\"$."
+				   "items\""
+				   ": "
+				   "{\"coun"
+				   "t\": "
+				   "{\"betw"
+				   "een\": "
+				   "[4, "
+				   "9]}}}}") "," J("size", "/big",
+						   "{\"size\": {\"<=\": \"1KiB\"}}") "," J("bare "
+											   "size",
+											   "/big",
+											   "{\"size"
+											   "\": "
+											   "\"2000B"
+											   "\"}") "," J("duration",
+													"/j",
+													"{\"duration\": {\"between\": [\"0ms\", \"5s\"]}}") "], \"checks\": [" MC("gauge out",
+																						  "\"metric\": \"g\", \"expect\": {\"between\": [1, 5]}") "," MC("gauge in", "\"metric\": \"g\", \"expect\": {\"between\": [7, 7]}") "," MC("p95 range below", "\"gap\": \"200ms\", \"histogram\": \"lat\", \"quantile\": 0.95, "
+																																									       "\"expect\": {\"between\": [0, 0.5]}") "," MC("p95 range across",
+																																															     "\"gap\": \"200ms\", \"histogram\": \"lat\", \"quantile\": "
+																																															     "0.95, \"expect\": {\"between\": [0, 5]}") "," MC("p95 above",
+																																																					       "\"gap\": \"200ms\", \"histogram\": \"lat\", \"quantile\": 0.95, "
+																																																					       "\"expect\": {\">=\": 1}") "]}",
+		s.port);
+	struct ac_plan *p;
+	struct ac_result *r = tu_run_scenario(json, 1, &p);
+	judged(r, "in", AC_STATE_PASS, NULL);
+	judged(r, "out", AC_STATE_FAIL, "json $.s: expected between 1 and 5, got 6");
+	judged(r, "str", AC_STATE_FAIL, "json $.str: expected between 1 and 5, got 3");
+	judged(r, "count", AC_STATE_FAIL,
+	       "json $.items: expected count between 4 and 9, got count 3");
+	judged(r, "size", AC_STATE_FAIL, "body size: expected <= 1024 bytes, got 2000 bytes");
+	judged(r, "bare size", AC_STATE_PASS, NULL);
+	judged(r, "duration", AC_STATE_PASS, NULL);
+	judged(r, "gauge out", AC_STATE_FAIL, "7, expected between 1 and 5");
+	judged(r, "gauge in", AC_STATE_PASS, NULL);
+	judged(r, "p95 range below", AC_STATE_FAIL,
+	       "above 1, the highest finite bucket, expected between 0 and 0.5");
+	judged(r, "p95 range across", AC_STATE_ERROR,
+	       "above 1, the highest finite bucket: cannot tell whether it is between 0 and 5");
+	judged(r, "p95 above", AC_STATE_PASS, NULL);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(json);
+	hs_stop(&s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("expect");
@@ -644,6 +764,8 @@ int main(void)
 	TCase *kinds = tcase_create("kinds");
 	tcase_add_test(kinds, http_size_and_count_take_sizes_and_numbers_not_durations);
 	tcase_add_test(kinds, checks_read_comparisons_alike);
+	tcase_add_test(kinds, between_and_sizes_judged_in_a_run);
+	tcase_set_timeout(kinds, 60);
 	suite_add_tcase(s, kinds);
 	int rc = tu_main(s);
 	ac_names_release(&runtime_names);
