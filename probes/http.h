@@ -106,7 +106,7 @@ struct assertion {
 	char *text; /* template */
 	regex_t re;
 	bool has_re;
-	/* json, duration, size */
+	/* json, count, duration (ms), size (bytes): src/expect.c */
 	struct ac_expect expect;
 	int exists; /* -1 unset, 0 must not exist, 1 must exist */
 	bool count;

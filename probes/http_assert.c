@@ -2,6 +2,8 @@
  * http_assert.c: the assertions of a journey step (status, headers, body,
  * JSON, duration, size): reading them from the scenario and judging a
  * response against them; and the captures a step takes from a response.
+ * Comparison objects ({"<=": 500}, {"between": [1, 5]}) are read and
+ * judged by src/expect.c, as for every other kind.
  */
 #include <ctype.h>
 #include <curl/curl.h>
