@@ -1,14 +1,28 @@
 /*
- * http.h: parts of the http probe kind (probes/http.c) that live in their
- * own files.
+ * http.h: what the files of the "http" probe kind share.
+ *
+ *   http.c          the run of one journey: steps in order, waits and
+ *                   retries, the sample
+ *   http_config.c   reading a journey from the scenario
+ *   http_request.c  building and sending requests, response callbacks,
+ *                   redirects
+ *   http_assert.c   assertions (read and judged) and captures
+ *   http_fail.c     the reason of a failed transfer
  */
 #ifndef AC_PROBES_HTTP_H
 #define AC_PROBES_HTTP_H
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cfg.h"
+#include "curlmulti.h"
+#include "expect.h"
+#include "loop.h"
+#include "probe.h"
 #include "result.h"
 
 /* Response-size limits of one request. */
@@ -46,5 +60,195 @@ char *http_size_text(uint64_t n);
 /* "host:port" of a URL (the default port made explicit); NULL if it cannot
  * be parsed. */
 char *http_host_port(const char *url);
+
+/* --- configuration (http_config.c) --------------------------------------- */
+
+#define HTTP_EXCERPT 240
+
+struct kv {
+	char *name;
+	char *value; /* template: may hold ${capture} */
+};
+
+enum cap_kind { CAP_JSON, CAP_HEADER, CAP_COOKIE, CAP_REGEX, CAP_BODY };
+
+struct capture {
+	char *name;
+	enum cap_kind kind;
+	char *expr;
+	int group;
+	regex_t re;
+	bool has_re;
+	bool secret;
+};
+
+enum assert_kind {
+	A_STATUS,
+	A_HEADER,
+	A_BODY_CONTAINS,
+	A_BODY_NOT_CONTAINS,
+	A_BODY_MATCHES,
+	A_JSON,
+	A_DURATION,
+	A_SIZE,
+};
+
+enum str_op { S_EQUALS, S_CONTAINS, S_MATCHES, S_EXISTS, S_ABSENT };
+
+struct assertion {
+	enum assert_kind kind;
+	char *subject; /* header name, JSON path */
+	/* status */
+	int codes[16];
+	size_t ncodes; /* codes < 10 are classes: 2 means 2xx */
+	/* header and body */
+	enum str_op sop;
+	char *text; /* template */
+	regex_t re;
+	bool has_re;
+	/* json, count, duration (ms), size (bytes): src/expect.c */
+	struct ac_expect expect;
+	int exists; /* -1 unset, 0 must not exist, 1 must exist */
+	bool count;
+};
+
+enum body_kind { BODY_NONE, BODY_RAW, BODY_JSON, BODY_FORM };
+
+struct step {
+	char *name;
+	char *method;
+	char *url; /* template */
+	struct kv *headers;
+	size_t nheaders;
+	enum body_kind body_kind;
+	char *body;	 /* BODY_RAW template */
+	cJSON *json;	 /* BODY_JSON template */
+	struct kv *form; /* BODY_FORM */
+	size_t nform;
+	int64_t timeout_ms;
+	bool write;
+	int follow;		  /* redirects to follow */
+	bool redirect_other_host; /* follow to another origin (headers dropped) */
+	struct capture *caps;
+	size_t ncaps;
+	struct assertion *asserts;
+	size_t nasserts;
+	bool wait;
+	int64_t wait_every_ms, wait_up_to_ms;
+	int retries;
+	bool cleanup;
+	bool login;
+};
+
+struct journey {
+	struct step *steps; /* login steps, then the journey, then cleanup */
+	size_t nsteps;
+	struct kv *persona_headers;
+	size_t npersona_headers;
+	char *observe; /* template: what fleet agreement compares */
+	char *value;   /* template: the number trends judge */
+};
+
+struct header {
+	char *name;
+	char *value;
+};
+
+struct hrun {
+	struct ac_curl_job job; /* first: the multi handle hands it back */
+	struct ac_probe_run *run;
+	const struct journey *j;
+	struct ac_curlmulti *cm;
+	CURL *easy; /* the handle of the current request's origin */
+	/* One handle, so one cookie jar, per origin: cookies ignore ports, and
+	 * a jar shared with another origin (127.0.0.1:8080 and :9090) would
+	 * send one server's cookies to the other. The target's is first. */
+	struct jar {
+		char *origin;
+		CURL *easy;
+	} * jars;
+	size_t njars;
+	struct curl_slist *req_headers;
+	char *req_body;
+	char errbuf[CURL_ERROR_SIZE];
+	bool in_multi;
+	/* where we are */
+	size_t idx;
+	bool failed;	     /* a non-cleanup step failed: only cleanup runs now */
+	bool cleanup_failed; /* a cleanup step failed */
+	bool retried;
+	bool interrupted_step; /* the last step was cut short by a signal */
+	struct ac_step_result *sr;
+	int tries;
+	int retries_left;
+	int redirects;
+	char *url;	    /* current URL (for redirects) */
+	char *origin;	    /* scheme://host:port of the target */
+	bool other_origin;  /* following a redirect to another origin */
+	int64_t step_start; /* first try of the step */
+	int64_t try_start;
+	struct ac_timer wait_timer;
+	/* the response */
+	struct ac_buf body;
+	bool body_too_big;
+	struct header *hdrs;
+	size_t nhdrs, hdr_bytes, hdr_count;
+	enum http_hdr_cap hdr_cap; /* a header limit stopped the transfer */
+	long status;
+	int64_t req_timeout_ms; /* CURLOPT_TIMEOUT_MS of the request */
+	const char *req_limit;	/* what set it */
+	/* captures, in order; later ones shadow earlier ones */
+	struct kv *caps;
+	size_t ncaps;
+};
+
+void *http_journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *path);
+void http_journey_destroy(void *p);
+void http_kvs_free(struct kv *kv, size_t n);
+bool http_compile_re(struct ac_cfg *cx, const char *path, const char *pattern, regex_t *re);
+/* Expand variables inside every string of a JSON template, in place. */
+void http_expand_json_strings(struct ac_cfg *cx, cJSON *node, const char *path);
+
+/* --- assertions (http_assert.c) ------------------------------------------ */
+
+/* The assertions of a step from its "assert" (v may be NULL: 2xx). */
+void http_parse_asserts(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s);
+void http_assertion_release(struct assertion *a);
+/* Judge the response to the current try, then take the step's captures.
+ * Returns true when the step holds; the reason is set otherwise. */
+bool http_judge_response(struct hrun *h, int64_t duration_ms);
+
+/* --- requests (http_request.c) ------------------------------------------- */
+
+/* Templates expanded with this run's captures. */
+char *http_expand(struct hrun *h, const char *tmpl);
+char *http_expand_url(struct hrun *h, const char *tmpl);
+void http_set_capture(struct hrun *h, const char *name, const char *value, bool secret);
+const char *http_find_header(const struct hrun *h, const char *name);
+/* scheme://host:port of an absolute URL, lower-cased, with the default
+ * port made explicit; NULL if it is not http(s). */
+char *http_origin_of(const char *url);
+/* Why url (absolute, or a path to put after any target) is not a URL
+ * libcurl would send; NULL when it is. */
+const char *http_url_problem(const char *url);
+void http_reset_response(struct hrun *h);
+void http_remove_easy(struct hrun *h);
+bool http_use_jar(struct hrun *h, const char *o);
+void http_begin_try(struct hrun *h);
+void http_send_request(struct hrun *h);
+void http_refuse_request(struct hrun *h);
+/* Statuses that send the client elsewhere (a 304 or a 300 does not). */
+bool http_is_redirect(long status);
+/* Follow the redirect the current response asks for: true when the next
+ * request is on its way; false with the step's reason set when it is
+ * refused. */
+bool http_follow_redirect(struct hrun *h);
+
+/* --- the run (http.c) ---------------------------------------------------- */
+
+const struct step *http_cur_step(const struct hrun *h);
+char *http_masked(const struct hrun *h, const char *s);
+void http_step_fail(struct hrun *h, enum ac_state st, const char *fmt, ...) AC_PRINTF(3, 4);
+void http_next_step(struct hrun *h);
 
 #endif

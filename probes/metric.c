@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "curlmulti.h"
+#include "expect.h"
 #include "json.h"
 #include "probe.h"
 #include "prom.h"
@@ -26,8 +27,6 @@
 #define METRIC_MIN_MAX_AGE_MS 60000
 
 enum metric_mode { M_RATIO, M_VALUE, M_QUANTILE, M_QUERY };
-enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
-static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">="};
 
 struct selector {
 	char *metric;
@@ -46,9 +45,8 @@ struct metric_config {
 	double quantile;
 	double min_requests;
 	int64_t gap_ms;
-	enum cmp_op op;
-	double limit;
-	int64_t max_age_ms; /* 0: the default */
+	struct ac_expect expect; /* one comparison */
+	int64_t max_age_ms;	 /* 0: the default */
 	struct curl_slist *headers;
 };
 
@@ -108,6 +106,7 @@ static void metric_config_destroy(void *p)
 	selector_release(&c->total);
 	selector_release(&c->value);
 	curl_slist_free_all(c->headers);
+	ac_expect_release(&c->expect);
 	free(c);
 }
 
@@ -266,20 +265,10 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 	}
 	const cJSON *ex = ac_json_get(obj, "expect");
 	char *xp = ac_cfg_path(path, "expect");
-	if (!ex || !cJSON_IsObject(ex) || cJSON_GetArraySize(ex) != 1 ||
-	    !cJSON_IsNumber(ex->child)) {
-		ac_cfg_error(cx, ex ? xp : path,
-			     "needs \"expect\" with one comparison, e.g. {\"<=\": 0.01}");
-	} else {
-		size_t op;
-		for (op = 0; op < AC_ARRAY_LEN(op_names); op++)
-			if (strcmp(ex->child->string, op_names[op]) == 0)
-				break;
-		if (op == AC_ARRAY_LEN(op_names))
-			ac_cfg_error(cx, xp, "unknown comparison \"%s\"", ex->child->string);
-		c->op = (enum cmp_op)op;
-		c->limit = ex->child->valuedouble;
-	}
+	if (!ex)
+		ac_cfg_error(cx, path, "needs \"expect\" with one comparison, e.g. {\"<=\": 0.01}");
+	else
+		ac_expect_parse(cx, ex, xp, AC_EXPECT_ONE, NULL, 0, &c->expect);
 	free(xp);
 	const cJSON *hd = ac_json_get(obj, "headers"), *e;
 	if (hd) {
@@ -382,25 +371,6 @@ static void finish(struct fetch *f, enum ac_state st, const char *fmt, ...)
 	ac_probe_finish(run);
 }
 
-static bool holds(const struct metric_config *c, double v)
-{
-	switch (c->op) {
-	case OP_EQ:
-		return v == c->limit;
-	case OP_NE:
-		return v != c->limit;
-	case OP_LT:
-		return v < c->limit;
-	case OP_LE:
-		return v <= c->limit;
-	case OP_GT:
-		return v > c->limit;
-	case OP_GE:
-		return v >= c->limit;
-	}
-	return false;
-}
-
 static void judge(struct fetch *f, const char *what, double v)
 {
 	const struct metric_config *c = f->run->check->config;
@@ -411,11 +381,15 @@ static void judge(struct fetch *f, const char *what, double v)
 	}
 	s->has_value = true;
 	s->value = v;
-	if (holds(c, v))
+	if (ac_expect_holds(&c->expect, v)) {
 		finish(f, AC_STATE_PASS, NULL);
-	else
-		finish(f, AC_STATE_FAIL, "%s %.6g, expected %s %.6g", what, v, op_names[c->op],
-		       c->limit);
+		return;
+	}
+	char *got = ac_asprintf("%.6g", v);
+	char *why = ac_expect_fail_text(what, got, &c->expect, "");
+	finish(f, AC_STATE_FAIL, "%s", why);
+	free(why);
+	free(got);
 }
 
 /* The quantile lies above bound, the highest finite bucket: the comparison
@@ -425,21 +399,21 @@ static void judge_above(struct fetch *f, const char *what, double bound)
 	const struct metric_config *c = f->run->check->config;
 	f->run->sample.has_value = true;
 	f->run->sample.value = bound;
-	if (!(c->limit <= bound)) {
-		finish(
-		    f, AC_STATE_ERROR,
-		    "%s above %.6g, the highest finite bucket: cannot tell whether it is %s %.6g",
-		    what, bound, op_names[c->op], c->limit);
-		return;
-	}
-	/* value > bound >= limit */
-	bool ok = c->op == OP_NE || c->op == OP_GT || c->op == OP_GE;
-	if (ok)
+	const struct ac_expect_cmp *k = &c->expect.cmps[0];
+	double top = k->op == AC_EXPECT_BETWEEN ? k->b : k->a;
+	char *want = ac_expect_text(&c->expect, "", NULL, NULL);
+	if (!(top <= bound)) {
+		finish(f, AC_STATE_ERROR,
+		       "%s above %.6g, the highest finite bucket: cannot tell whether it is %s",
+		       what, bound, want);
+	} else if (k->op == AC_EXPECT_NE || k->op == AC_EXPECT_GT || k->op == AC_EXPECT_GE) {
+		/* value > bound >= the limit */
 		finish(f, AC_STATE_PASS, NULL);
-	else
-		finish(f, AC_STATE_FAIL,
-		       "%s above %.6g, the highest finite bucket, expected %s %.6g", what, bound,
-		       op_names[c->op], c->limit);
+	} else {
+		finish(f, AC_STATE_FAIL, "%s above %.6g, the highest finite bucket, expected %s",
+		       what, bound, want);
+	}
+	free(want);
 }
 
 static void figure(struct ac_sample *s, const char *name, double v)

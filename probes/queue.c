@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expect.h"
 #include "json.h"
 
 const char *const ac_qfig_names[AC_QF_COUNT] = {
@@ -276,7 +277,8 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 		}
 		if (!fig->has_value)
 			continue;
-		if (qc->has_max[i] && !(f->v[i] <= qc->max[i])) {
+		if (qc->has_max[i] &&
+		    !ac_expect_num_holds(AC_EXPECT_LE, f->v[i], qc->max[i], NAN)) {
 			st = ac_state_worse(st, AC_STATE_FAIL);
 			char *a = fmt_num(f->v[i]), *b = fmt_num(qc->max[i]);
 			ac_buf_addf(&why, "%s%s %s, at most %s", why.len ? "; " : "",
@@ -284,7 +286,8 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 			free(a);
 			free(b);
 		}
-		if (i == AC_QF_WORKERS && qc->has_min_workers && !(f->v[i] >= qc->min_workers)) {
+		if (i == AC_QF_WORKERS && qc->has_min_workers &&
+		    !ac_expect_num_holds(AC_EXPECT_GE, f->v[i], qc->min_workers, NAN)) {
 			st = ac_state_worse(st, AC_STATE_FAIL);
 			ac_buf_addf(&why, "%sworkers %.15g, at least %.15g", why.len ? "; " : "",
 				    f->v[i], qc->min_workers);

@@ -16,20 +16,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include "expect.h"
 #include "json.h"
 #include "probe.h"
 #include "redis.h"
-
-enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_BETWEEN };
-static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">=", "between"};
 
 struct redis_config {
 	struct ac_redis_server srv;
 	struct ac_redis_cmd cmd;
 	char *args[AC_REDIS_MAX_ARGS];
 	bool require_key;
-	enum cmp_op op;
-	double a, b;
+	struct ac_expect expect;
 };
 
 struct redis_run {
@@ -52,6 +49,7 @@ static void redis_config_destroy(void *p)
 	ac_redis_server_release(&c->srv);
 	for (int i = 0; i < AC_REDIS_MAX_ARGS; i++)
 		free(c->args[i]);
+	ac_expect_release(&c->expect);
 	free(c);
 }
 
@@ -121,33 +119,8 @@ static void *redis_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 	char *ep = ac_cfg_path(path, "expect");
 	if (!ex) {
 		ac_cfg_error(cx, path, "missing required key \"expect\"");
-	} else if (!cJSON_IsObject(ex) || cJSON_GetArraySize(ex) != 1) {
-		ac_cfg_error(cx, ep, "expected one comparison, e.g. {\"<=\": 10}");
 	} else {
-		const cJSON *m = ex->child;
-		size_t op;
-		for (op = 0; op < AC_ARRAY_LEN(op_names); op++)
-			if (strcmp(m->string, op_names[op]) == 0)
-				break;
-		c->op = (enum cmp_op)op;
-		if (op == AC_ARRAY_LEN(op_names)) {
-			ac_cfg_error(cx, ep,
-				     "unknown comparison \"%s\" (==, !=, <, <=, >, >=, between)",
-				     m->string);
-		} else if (c->op == OP_BETWEEN) {
-			const cJSON *lo = cJSON_GetArrayItem(m, 0), *hi = cJSON_GetArrayItem(m, 1);
-			if (!cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) ||
-			    cJSON_GetArraySize(m) != 2)
-				ac_cfg_error(cx, ep, "between takes [low, high]");
-			else {
-				c->a = lo->valuedouble;
-				c->b = hi->valuedouble;
-			}
-		} else if (!cJSON_IsNumber(m)) {
-			ac_cfg_error(cx, ep, "expected a number");
-		} else {
-			c->a = m->valuedouble;
-		}
+		ac_expect_parse(cx, ex, ep, AC_EXPECT_ONE, NULL, 0, &c->expect);
 	}
 	free(ep);
 	if (cx->nerrors != before) {
@@ -155,27 +128,6 @@ static void *redis_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 		return NULL;
 	}
 	return c;
-}
-
-static bool holds(const struct redis_config *c, double v)
-{
-	switch (c->op) {
-	case OP_EQ:
-		return v == c->a;
-	case OP_NE:
-		return v != c->a;
-	case OP_LT:
-		return v < c->a;
-	case OP_LE:
-		return v <= c->a;
-	case OP_GT:
-		return v > c->a;
-	case OP_GE:
-		return v >= c->a;
-	case OP_BETWEEN:
-		return v >= c->a && v <= c->b;
-	}
-	return false;
 }
 
 static void on_replies(void *ud, redisReply **replies, size_t n, const char *error)
@@ -218,16 +170,18 @@ static void on_replies(void *ud, redisReply **replies, size_t n, const char *err
 	} else {
 		s->has_value = true;
 		s->value = d;
-		if (holds(c, d))
+		if (ac_expect_holds(&c->expect, d)) {
 			ac_sample_set(s, AC_STATE_PASS, NULL);
-		else if (c->op == OP_BETWEEN)
-			ac_sample_set(s, AC_STATE_FAIL,
-				      "%s %s: %.15g, expected between %.15g and %.15g", c->args[0],
-				      c->cmd.argc > 1 ? c->args[1] : "", d, c->a, c->b);
-		else
-			ac_sample_set(s, AC_STATE_FAIL, "%s %s: %.15g, expected %s %.15g",
-				      c->args[0], c->cmd.argc > 1 ? c->args[1] : "", d,
-				      op_names[c->op], c->a);
+		} else {
+			char *what = c->cmd.argc > 1 ? ac_asprintf("%s %s:", c->args[0], c->args[1])
+						     : ac_asprintf("%s:", c->args[0]);
+			char *got = ac_expect_num_text(d);
+			char *why = ac_expect_fail_text(what, got, &c->expect, "");
+			ac_sample_set(s, AC_STATE_FAIL, "%s", why);
+			free(why);
+			free(got);
+			free(what);
+		}
 	}
 	ac_probe_finish(run);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "expect.h"
 #include "json.h"
 #include "pg.h"
 #include "probe.h"
@@ -27,16 +28,14 @@
 #define SQL_SAMPLE_ROWS 5
 #define SQL_CELL_MAX 40
 
-enum expect_kind { E_CMP, E_BETWEEN, E_NO_ROWS, E_MIN_ROWS };
-enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
-static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">="};
+enum expect_kind { E_CMP, E_NO_ROWS, E_MIN_ROWS };
 
 struct sql_config {
 	struct ac_pg_target db;
 	char *query;
 	enum expect_kind kind;
-	enum cmp_op op;
-	double a, b;
+	struct ac_expect expect; /* E_CMP: the first cell */
+	double min_rows;
 	char **secret_cols;
 	size_t nsecret;
 };
@@ -64,6 +63,7 @@ static void sql_config_destroy(void *p)
 	for (size_t i = 0; i < c->nsecret; i++)
 		free(c->secret_cols[i]);
 	free(c->secret_cols);
+	ac_expect_release(&c->expect);
 	free(c);
 }
 
@@ -113,35 +113,15 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 			     "{\"between\": [A, B]}, {\"no_rows\": true}, {\"min_rows\": N}");
 	} else {
 		const cJSON *m = e->child;
-		size_t op;
-		for (op = 0; op < AC_ARRAY_LEN(op_names); op++)
-			if (strcmp(m->string, op_names[op]) == 0)
-				break;
 		char *mp = ac_cfg_path(ep, m->string);
-		if (op < AC_ARRAY_LEN(op_names)) {
-			c->kind = E_CMP;
-			c->op = (enum cmp_op)op;
-			if (!cJSON_IsNumber(m))
-				ac_cfg_error(cx, mp, "expected a number");
-			c->a = m->valuedouble;
-		} else if (strcmp(m->string, "between") == 0) {
-			c->kind = E_BETWEEN;
-			const cJSON *lo = cJSON_GetArrayItem(m, 0), *hi = cJSON_GetArrayItem(m, 1);
-			if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 ||
-			    !cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) ||
-			    lo->valuedouble > hi->valuedouble)
-				ac_cfg_error(cx, mp, "expected [low, high]");
-			else {
-				c->a = lo->valuedouble;
-				c->b = hi->valuedouble;
-			}
-		} else if (strcmp(m->string, "no_rows") == 0) {
+		if (strcmp(m->string, "no_rows") == 0) {
 			c->kind = E_NO_ROWS;
 			if (!cJSON_IsTrue(m))
 				ac_cfg_error(cx, mp, "expected true");
 		} else if (strcmp(m->string, "min_rows") == 0) {
 			c->kind = E_MIN_ROWS;
-			if (!cJSON_IsNumber(m) || m->valuedouble < 1)
+			if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1) ||
+			    !isfinite(m->valuedouble))
 				ac_cfg_error(cx, mp, "expected a number of at least 1");
 			else if (c->db.dsn && m->valuedouble > (double)c->db.max_rows)
 				/* Reading stops at max_rows: more could never pass. */
@@ -150,16 +130,13 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 				    "%.15g is over the database's max_rows (%ld); count in "
 				    "the query instead: {\">=\": N} on SELECT count(*)",
 				    m->valuedouble, c->db.max_rows);
-			c->a = m->valuedouble;
-		} else {
-			static const char *const keys[] = {
-			    "==", "!=", "<", "<=", ">", ">=", "between", "no_rows", "min_rows"};
-			const char *s = ac_suggest(m->string, keys, AC_ARRAY_LEN(keys));
-			if (s)
-				ac_cfg_error(cx, mp, "unknown expectation, did you mean \"%s\"?",
-					     s);
 			else
-				ac_cfg_error(cx, mp, "unknown expectation");
+				c->min_rows = m->valuedouble;
+		} else {
+			static const char *const own[] = {"no_rows", "min_rows"};
+			c->kind = E_CMP;
+			ac_expect_parse(cx, e, ep, AC_EXPECT_ONE, own, AC_ARRAY_LEN(own),
+					&c->expect);
 		}
 		free(mp);
 	}
@@ -224,25 +201,6 @@ static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c,
 	return m;
 }
 
-static bool cmp(double v, enum cmp_op op, double w)
-{
-	switch (op) {
-	case OP_EQ:
-		return v == w;
-	case OP_NE:
-		return v != w;
-	case OP_LT:
-		return v < w;
-	case OP_LE:
-		return v <= w;
-	case OP_GT:
-		return v > w;
-	case OP_GE:
-		return v >= w;
-	}
-	return false;
-}
-
 /* The first line of the evidence: the role can write. */
 static void add_warning(struct ac_sample *s, const char *warning)
 {
@@ -260,8 +218,8 @@ static void judge_rows(struct ac_probe_run *run, const struct sql_config *c,
 {
 	struct ac_sample *s = &run->sample;
 	long rows = rp->nrows;
-	bool ok = c->kind == E_NO_ROWS ? rows == 0 : rows >= c->a;
-	bool decided = c->kind == E_NO_ROWS ? rows > 0 : rows >= c->a;
+	bool ok = c->kind == E_NO_ROWS ? rows == 0 : rows >= c->min_rows;
+	bool decided = c->kind == E_NO_ROWS ? rows > 0 : rows >= c->min_rows;
 	if (rp->capped && !decided) {
 		ac_sample_set(s, AC_STATE_ERROR, "%s", rp->capped);
 		return;
@@ -278,7 +236,8 @@ static void judge_rows(struct ac_probe_run *run, const struct sql_config *c,
 		ac_sample_set(s, AC_STATE_FAIL, "%ld row%s, expected none", rows,
 			      rows == 1 ? "" : "s");
 	else
-		ac_sample_set(s, AC_STATE_FAIL, "%ld rows, expected at least %.0f", rows, c->a);
+		ac_sample_set(s, AC_STATE_FAIL, "%ld rows, expected at least %.0f", rows,
+			      c->min_rows);
 	s->evidence = sample_rows(run, c, rp);
 }
 
@@ -314,17 +273,15 @@ static void judge_value(struct ac_probe_run *run, const struct sql_config *c,
 	}
 	s->has_value = true;
 	s->value = v;
-	bool ok = c->kind == E_BETWEEN ? (v >= c->a && v <= c->b) : cmp(v, c->op, c->a);
-	if (ok) {
+	if (ac_expect_holds(&c->expect, v)) {
 		ac_sample_set(s, AC_STATE_PASS, NULL);
 		return;
 	}
-	if (c->kind == E_BETWEEN)
-		ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected between %.15g and %.15g", v,
-			      c->a, c->b);
-	else
-		ac_sample_set(s, AC_STATE_FAIL, "value %.15g, expected %s %.15g", v,
-			      op_names[c->op], c->a);
+	char *got = ac_expect_num_text(v);
+	char *why = ac_expect_fail_text("value", got, &c->expect, "");
+	ac_sample_set(s, AC_STATE_FAIL, "%s", why);
+	free(why);
+	free(got);
 	s->evidence = sample_rows(run, c, rp);
 }
 
@@ -362,8 +319,8 @@ static void sql_start(struct ac_probe_run *run)
 	run->state = sr;
 	/* Only the rows that decide: the sample rows, or min_rows. */
 	long want = SQL_SAMPLE_ROWS;
-	if (c->kind == E_MIN_ROWS && c->a > want)
-		want = (long)c->a;
+	if (c->kind == E_MIN_ROWS && c->min_rows > want)
+		want = (long)c->min_rows;
 	sr->q = ac_pg_query_start(run->services, &c->db, c->query, 0, NULL, want, run->deadline_ms,
 				  on_result, sr);
 }

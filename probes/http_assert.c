@@ -1,0 +1,641 @@
+/*
+ * http_assert.c: the assertions of a journey step (status, headers, body,
+ * JSON, duration, size): reading them from the scenario and judging a
+ * response against them; and the captures a step takes from a response.
+ * Comparison objects ({"<=": 500}, {"between": [1, 5]}) are read and
+ * judged by src/expect.c, as for every other kind.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <math.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "curlmulti.h"
+#include "http.h"
+#include "json.h"
+#include "probe.h"
+
+/* --- reading assertions -------------------------------------------------- */
+
+void http_assertion_release(struct assertion *a)
+{
+	free(a->subject);
+	free(a->text);
+	if (a->has_re)
+		regfree(&a->re);
+	ac_expect_release(&a->expect);
+}
+
+static struct assertion *add_assertion(struct step *s, enum assert_kind kind)
+{
+	s->asserts = ac_realloc(s->asserts, (s->nasserts + 1) * sizeof(*s->asserts));
+	struct assertion *a = &s->asserts[s->nasserts++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	a->exists = -1;
+	return a;
+}
+
+static void parse_status(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s)
+{
+	struct assertion *a = add_assertion(s, A_STATUS);
+	const cJSON *one = v, *e;
+	cJSON *list = NULL;
+	if (!cJSON_IsArray(v)) {
+		list = cJSON_CreateArray();
+		cJSON_AddItemReferenceToArray(list, (cJSON *)(uintptr_t)one);
+		v = list;
+	}
+	cJSON_ArrayForEach(e, v)
+	{
+		int code = -1;
+		if (cJSON_IsNumber(e) && e->valuedouble >= 100 && e->valuedouble <= 599 &&
+		    e->valuedouble == floor(e->valuedouble))
+			code = (int)e->valuedouble;
+		else if (cJSON_IsString(e) && strlen(e->valuestring) == 3 &&
+			 e->valuestring[0] >= '1' && e->valuestring[0] <= '5' &&
+			 tolower((unsigned char)e->valuestring[1]) == 'x' &&
+			 tolower((unsigned char)e->valuestring[2]) == 'x')
+			code = e->valuestring[0] - '0';
+		if (code < 0 || a->ncodes >= AC_ARRAY_LEN(a->codes))
+			ac_cfg_error(cx, path,
+				     "expected a status code (200), a class (\"2xx\") or a list");
+		else
+			a->codes[a->ncodes++] = code;
+	}
+	if (a->ncodes == 0)
+		ac_cfg_error(cx, path, "expected at least one status");
+	cJSON_Delete(list);
+}
+
+static void parse_str_assert(struct ac_cfg *cx, const cJSON *v, const char *path,
+			     struct assertion *a)
+{
+	if (cJSON_IsString(v)) {
+		a->sop = S_EQUALS;
+		a->text = ac_cfg_expand(cx, path, v->valuestring);
+		return;
+	}
+	if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) != 1) {
+		ac_cfg_error(cx, path,
+			     "expected a string or one of {\"equals\"|\"contains\"|\"matches\": "
+			     "\"...\"} or {\"exists\": true|false}");
+		return;
+	}
+	const cJSON *m = v->child;
+	char *kp = ac_cfg_path(path, m->string);
+	if (strcmp(m->string, "exists") == 0 && cJSON_IsBool(m)) {
+		a->sop = cJSON_IsTrue(m) ? S_EXISTS : S_ABSENT;
+	} else if (cJSON_IsString(m) &&
+		   (strcmp(m->string, "equals") == 0 || strcmp(m->string, "contains") == 0 ||
+		    strcmp(m->string, "matches") == 0)) {
+		a->sop = m->string[0] == 'e'   ? S_EQUALS
+			 : m->string[0] == 'c' ? S_CONTAINS
+					       : S_MATCHES;
+		a->text = ac_cfg_expand(cx, kp, m->valuestring);
+		if (a->sop == S_MATCHES && a->text && !ac_names_has(cx->runtime, "") &&
+		    !strstr(a->text, "${"))
+			a->has_re = http_compile_re(cx, kp, a->text, &a->re);
+	} else {
+		static const char *const keys[] = {"equals", "contains", "matches", "exists"};
+		const char *sug = ac_suggest(m->string, keys, AC_ARRAY_LEN(keys));
+		if (sug && strcmp(sug, m->string) != 0)
+			ac_cfg_error(cx, kp, "unknown key, did you mean \"%s\"?", sug);
+		else
+			ac_cfg_error(cx, kp,
+				     "expected equals, contains, matches (strings) or exists "
+				     "(true/false)");
+	}
+	free(kp);
+}
+
+static void parse_body_asserts(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s)
+{
+	static const struct ac_field f[] = {
+	    {"contains", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"not_contains", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"matches", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	};
+	if (!ac_cfg_want_object(cx, v, path))
+		return;
+	ac_cfg_keys1(cx, v, path, f, AC_ARRAY_LEN(f));
+	for (size_t k = 0; k < AC_ARRAY_LEN(f); k++) {
+		const cJSON *m = ac_json_get(v, f[k].key), *e;
+		if (!m)
+			continue;
+		char *kp = ac_cfg_path(path, f[k].key);
+		cJSON *list = NULL;
+		if (cJSON_IsString(m)) {
+			list = cJSON_CreateArray();
+			cJSON_AddItemReferenceToArray(list, (cJSON *)(uintptr_t)m);
+			m = list;
+		}
+		if (!cJSON_IsArray(m))
+			ac_cfg_error(cx, kp, "expected a string or a list of strings");
+		else
+			cJSON_ArrayForEach(e, m)
+			{
+				if (!cJSON_IsString(e)) {
+					ac_cfg_error(cx, kp, "expected a string");
+					continue;
+				}
+				struct assertion *a =
+				    add_assertion(s, k == 0   ? A_BODY_CONTAINS
+						     : k == 1 ? A_BODY_NOT_CONTAINS
+							      : A_BODY_MATCHES);
+				a->text = ac_cfg_expand(cx, kp, e->valuestring);
+				if (k == 2 && a->text && !strstr(a->text, "${"))
+					a->has_re = http_compile_re(cx, kp, a->text, &a->re);
+			}
+		cJSON_Delete(list);
+		free(kp);
+	}
+}
+
+static void parse_json_asserts(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s)
+{
+	if (!ac_cfg_want_object(cx, v, path))
+		return;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, v)
+	{
+		char *kp = ac_cfg_path(path, m->string);
+		struct ac_error perr;
+		if (ac_jsonpath_check(m->string, &perr) < 0) {
+			ac_cfg_error(cx, kp, "%s", perr.msg);
+			free(kp);
+			continue;
+		}
+		struct assertion *a = add_assertion(s, A_JSON);
+		a->subject = ac_strdup(m->string);
+		if (cJSON_IsObject(m)) {
+			const cJSON *ex = ac_json_get(m, "exists");
+			const cJSON *cnt = ac_json_get(m, "count");
+			if (ex) {
+				if (!cJSON_IsBool(ex) || cJSON_GetArraySize(m) != 1)
+					ac_cfg_error(cx, kp,
+						     "\"exists\" takes true or false, alone");
+				a->exists = cJSON_IsTrue(ex) ? 1 : 0;
+			} else if (cnt) {
+				a->count = true;
+				if (cJSON_GetArraySize(m) != 1)
+					ac_cfg_error(cx, kp, "\"count\" stands alone");
+				char *cp = ac_cfg_path(kp, "count");
+				if (cJSON_IsNumber(cnt)) {
+					ac_expect_add(&a->expect, AC_EXPECT_EQ, cnt->valuedouble,
+						      NAN);
+				} else if (cJSON_IsObject(cnt)) {
+					ac_expect_parse(cx, cnt, cp, 0, NULL, 0, &a->expect);
+				} else {
+					ac_cfg_error(cx, cp, "expected a number or comparisons");
+				}
+				free(cp);
+			} else {
+				static const char *const own[] = {"exists", "count"};
+				ac_expect_parse(cx, m, kp, AC_EXPECT_ANY_VALUE, own,
+						AC_ARRAY_LEN(own), &a->expect);
+			}
+		} else {
+			/* A bare value means equality. */
+			ac_expect_add_value(cx, kp, &a->expect, AC_EXPECT_EQ, m);
+		}
+		free(kp);
+	}
+}
+
+void http_parse_asserts(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s)
+{
+	static const struct ac_field f[] = {
+	    {"status", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"body", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"duration", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	    {"size", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+	};
+	const cJSON *st = v ? ac_json_get(v, "status") : NULL;
+	char *sp = ac_cfg_path(path, "status");
+	if (st) {
+		parse_status(cx, st, sp, s);
+	} else {
+		/* Fail closed: without a status assertion, anything but 2xx fails. */
+		struct assertion *a = add_assertion(s, A_STATUS);
+		a->codes[0] = 2;
+		a->ncodes = 1;
+	}
+	free(sp);
+	if (!v)
+		return;
+	if (!ac_cfg_want_object(cx, v, path))
+		return;
+	ac_cfg_keys1(cx, v, path, f, AC_ARRAY_LEN(f));
+	const cJSON *h = ac_json_get(v, "headers"), *m;
+	if (h) {
+		char *hp = ac_cfg_path(path, "headers");
+		if (ac_cfg_want_object(cx, h, hp))
+			cJSON_ArrayForEach(m, h)
+			{
+				char *kp = ac_cfg_path(hp, m->string);
+				struct assertion *a = add_assertion(s, A_HEADER);
+				a->subject = ac_strdup(m->string);
+				parse_str_assert(cx, m, kp, a);
+				free(kp);
+			}
+		free(hp);
+	}
+	const cJSON *b = ac_json_get(v, "body");
+	if (b) {
+		char *bp = ac_cfg_path(path, "body");
+		parse_body_asserts(cx, b, bp, s);
+		free(bp);
+	}
+	const cJSON *j = ac_json_get(v, "json");
+	if (j) {
+		char *jp = ac_cfg_path(path, "json");
+		parse_json_asserts(cx, j, jp, s);
+		free(jp);
+	}
+	for (int k = 0; k < 2; k++) {
+		const char *key = k == 0 ? "duration" : "size";
+		const cJSON *d = ac_json_get(v, key);
+		if (!d)
+			continue;
+		char *dp = ac_cfg_path(path, key);
+		struct assertion *a = add_assertion(s, k == 0 ? A_DURATION : A_SIZE);
+		if (cJSON_IsObject(d)) {
+			ac_expect_parse(cx, d, dp, k == 0 ? AC_EXPECT_DURATION : AC_EXPECT_SIZE,
+					NULL, 0, &a->expect);
+		} else {
+			/* A bare value is a maximum. */
+			int64_t ms = 0;
+			uint64_t bytes = 0;
+			if (k == 0 && ac_cfg_duration(cx, d, dp, &ms) == 0)
+				ac_expect_add(&a->expect, AC_EXPECT_LE, (double)ms, NAN);
+			else if (k == 1 && cJSON_IsNumber(d) && isfinite(d->valuedouble))
+				ac_expect_add(&a->expect, AC_EXPECT_LE, d->valuedouble, NAN);
+			else if (k == 1 && cJSON_IsString(d) &&
+				 ac_parse_size(d->valuestring, &bytes) == 0)
+				ac_expect_add(&a->expect, AC_EXPECT_LE, (double)bytes, NAN);
+			else if (k == 1)
+				ac_cfg_error(cx, dp,
+					     "expected a number of bytes, a size (\"8MiB\") or "
+					     "comparisons");
+		}
+		free(dp);
+	}
+}
+
+/* --- judging a response -------------------------------------------------- */
+
+static char *expand_cb(void *ud, const char *tmpl)
+{
+	return http_expand(ud, tmpl);
+}
+
+/* What the assertion expects, its templates expanded and masked. */
+static char *cmps_text(struct hrun *h, const struct assertion *a, const char *unit)
+{
+	char *t = ac_expect_text(&a->expect, unit, expand_cb, h);
+	char *m = http_masked(h, t);
+	free(t);
+	return m;
+}
+
+static bool status_ok(const struct assertion *a, long status)
+{
+	for (size_t i = 0; i < a->ncodes; i++) {
+		if (a->codes[i] < 10 ? status / 100 == a->codes[i] : status == a->codes[i])
+			return true;
+	}
+	return false;
+}
+
+static char *status_text(const struct assertion *a)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	for (size_t i = 0; i < a->ncodes; i++) {
+		if (a->codes[i] < 10)
+			ac_buf_addf(&b, "%s%dxx", i ? " or " : "", a->codes[i]);
+		else
+			ac_buf_addf(&b, "%s%d", i ? " or " : "", a->codes[i]);
+	}
+	return ac_buf_detach(&b);
+}
+
+static bool regex_match(struct hrun *h, const struct assertion *a, const char *subject)
+{
+	if (a->has_re)
+		return regexec(&a->re, subject, 0, NULL, 0) == 0;
+	char *pat = http_expand(h, a->text);
+	regex_t re;
+	bool ok = false;
+	if (regcomp(&re, pat, REG_EXTENDED) == 0) {
+		ok = regexec(&re, subject, 0, NULL, 0) == 0;
+		regfree(&re);
+	}
+	free(pat);
+	return ok;
+}
+
+/* A path without a match is missing unless the part before its first
+ * wildcard is there: "$.failed[*]" of {"failed": []} is a count of 0, of
+ * {"error": "db down"} it is missing (never a count of 0). */
+static bool wildcard_base_exists(const cJSON *doc, const char *path)
+{
+	const char *w1 = strstr(path, "[*]"), *w2 = strstr(path, ".*");
+	const char *w = !w1 ? w2 : !w2 ? w1 : w1 < w2 ? w1 : w2;
+	if (!w)
+		return false;
+	char *base = ac_strndup(path, (size_t)(w - path));
+	const cJSON **m = NULL;
+	size_t nm = 0;
+	int rc = ac_jsonpath_eval(doc, base, &m, &nm, NULL);
+	free(m);
+	free(base);
+	return rc > 0 && nm > 0;
+}
+
+/* Evaluate one assertion into the step result; returns whether it held. */
+static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t duration_ms,
+			   cJSON *doc, bool doc_parsed)
+{
+	struct ac_assertion_result *ar = ac_step_add_assert(h->sr);
+	bool ok = false;
+	switch (a->kind) {
+	case A_STATUS:
+		ar->what = ac_strdup("status");
+		ar->expected = status_text(a);
+		ar->actual = ac_asprintf("%ld", h->status);
+		ok = status_ok(a, h->status);
+		break;
+	case A_HEADER: {
+		const char *v = http_find_header(h, a->subject);
+		bool secret = ac_mask_header_is_secret(a->subject);
+		ar->what = ac_asprintf("header %s", a->subject);
+		char *want = a->text ? http_expand(h, a->text) : NULL;
+		switch (a->sop) {
+		case S_EXISTS:
+			ar->expected = ac_strdup("present");
+			ok = v != NULL;
+			break;
+		case S_ABSENT:
+			ar->expected = ac_strdup("absent");
+			ok = v == NULL;
+			break;
+		case S_EQUALS:
+			ar->expected = ac_asprintf("equals \"%s\"", want);
+			ok = v && strcmp(v, want) == 0;
+			break;
+		case S_CONTAINS:
+			ar->expected = ac_asprintf("contains \"%s\"", want);
+			ok = v && strstr(v, want);
+			break;
+		case S_MATCHES:
+			ar->expected = ac_asprintf("matches /%s/", want);
+			ok = v && regex_match(h, a, v);
+			break;
+		}
+		if (!v)
+			ar->actual = ac_strdup("(absent)");
+		else if (secret)
+			ar->actual = ac_strdup(AC_MASK_TEXT);
+		else
+			ar->actual = ac_mask_excerpt(h->run->mask, v, strlen(v), 120);
+		if (secret) {
+			free(ar->expected);
+			ar->expected = ac_strdup(AC_MASK_TEXT);
+		}
+		free(want);
+		break;
+	}
+	case A_BODY_CONTAINS:
+	case A_BODY_NOT_CONTAINS:
+	case A_BODY_MATCHES: {
+		char *want = http_expand(h, a->text);
+		bool has;
+		if (a->kind == A_BODY_MATCHES) {
+			ar->what = ac_strdup("body");
+			ar->expected = ac_asprintf("matches /%s/", want);
+			has = regex_match(h, a, h->body.buf);
+			ok = has;
+		} else {
+			has = memmem(h->body.buf, h->body.len, want, strlen(want)) != NULL;
+			ar->what = ac_strdup("body");
+			ar->expected = ac_asprintf(
+			    "%s \"%s\"",
+			    a->kind == A_BODY_CONTAINS ? "contains" : "does not contain", want);
+			ok = a->kind == A_BODY_CONTAINS ? has : !has;
+		}
+		ar->actual =
+		    ac_strdup(has ? (a->kind == A_BODY_MATCHES ? "matched" : "found")
+				  : (a->kind == A_BODY_MATCHES ? "no match" : "not found"));
+		free(want);
+		break;
+	}
+	case A_JSON: {
+		ar->what = ac_asprintf("json %s", a->subject);
+		if (!doc_parsed || !doc) {
+			ar->expected = a->exists >= 0 ? ac_strdup(a->exists ? "exists" : "absent")
+						      : cmps_text(h, a, "");
+			ar->actual = ac_strdup("body is not JSON");
+			ok = false;
+			break;
+		}
+		const cJSON **m = NULL;
+		size_t nm = 0;
+		ac_jsonpath_eval(doc, a->subject, &m, &nm, NULL);
+		if (a->exists >= 0) {
+			ar->expected = ac_strdup(a->exists ? "exists" : "absent");
+			ar->actual = ac_strdup(nm ? "exists" : "absent");
+			ok = a->exists ? nm > 0 : nm == 0;
+		} else if (a->count) {
+			double n = (double)nm;
+			if (nm == 1 && (cJSON_IsArray(m[0]) || cJSON_IsObject(m[0])) &&
+			    !strstr(a->subject, "*"))
+				n = cJSON_GetArraySize(m[0]);
+			ar->expected = cmps_text(h, a, "");
+			char *e = ar->expected;
+			ar->expected = ac_asprintf("count %s", e);
+			free(e);
+			bool missing = nm == 0 && !wildcard_base_exists(doc, a->subject);
+			ar->actual =
+			    missing ? ac_strdup("(missing)") : ac_asprintf("count %.0f", n);
+			ok = !missing && ac_expect_holds(&a->expect, n);
+		} else {
+			ar->expected = cmps_text(h, a, "");
+			if (nm == 0) {
+				ar->actual = ac_strdup("(missing)");
+				ok = false;
+			} else {
+				/* Show the match that failed, not the first one. An
+				 * assertion without comparisons holds nothing. */
+				ok = a->expect.n > 0;
+				size_t bk = 0, bi = 0;
+				for (size_t k = 0; k < nm && ok; k++)
+					for (size_t i = 0; i < a->expect.n && ok; i++)
+						if (!(ok =
+							  ac_expect_cmp_json(&a->expect.cmps[i],
+									     m[k], expand_cb, h))) {
+							bk = k;
+							bi = i;
+						}
+				char *t = ac_json_to_text(m[bk]);
+				char *ex = ac_mask_excerpt(h->run->mask, t, strlen(t), 120);
+				/* The string "0" and the number 0 print alike. */
+				bool s1 = cJSON_IsString(m[bk]),
+				     s2 = a->expect.n > bi && a->expect.cmps[bi].value &&
+					  cJSON_IsString(a->expect.cmps[bi].value);
+				if (ok || s1 == s2) {
+					ar->actual = ex;
+				} else {
+					ar->actual =
+					    ac_asprintf("%s (%s)", ex,
+							s1			? "a string"
+							: cJSON_IsNumber(m[bk]) ? "a number"
+										: "not a string");
+					free(ex);
+				}
+				free(t);
+			}
+		}
+		free(m);
+		break;
+	}
+	case A_DURATION:
+	case A_SIZE: {
+		double v = a->kind == A_DURATION ? (double)duration_ms : (double)h->body.len;
+		const char *unit = a->kind == A_DURATION ? " ms" : " bytes";
+		ar->what = ac_strdup(a->kind == A_DURATION ? "duration" : "body size");
+		ar->expected = cmps_text(h, a, unit);
+		ar->actual = ac_asprintf("%.0f%s", v, unit);
+		ok = ac_expect_holds(&a->expect, v);
+		break;
+	}
+	}
+	/* The expectation may carry a captured secret: mask both sides. */
+	char *e = http_masked(h, ar->expected), *ac = http_masked(h, ar->actual);
+	free(ar->expected);
+	free(ar->actual);
+	ar->expected = e;
+	ar->actual = ac;
+	ar->ok = ok;
+	return ok;
+}
+
+/* The value of cookie name in the jar of easy, or NULL. */
+static char *cookie_value(CURL *easy, const char *name)
+{
+	struct curl_slist *cookies = NULL, *it;
+	char *val = NULL;
+	curl_easy_getinfo(easy, CURLINFO_COOKIELIST, &cookies);
+	for (it = cookies; it && !val; it = it->next) {
+		/* Netscape format: domain, flag, path, secure, expiry, name, value */
+		const char *f = it->data;
+		for (int k = 0; k < 5 && f; k++) {
+			f = strchr(f, '\t');
+			if (f)
+				f++;
+		}
+		if (!f)
+			continue;
+		const char *tab = strchr(f, '\t');
+		if (tab && (size_t)(tab - f) == strlen(name) &&
+		    strncmp(f, name, (size_t)(tab - f)) == 0)
+			val = ac_strdup(tab + 1);
+	}
+	curl_slist_free_all(cookies);
+	return val;
+}
+
+/* Run the captures of the step; false (with the reason set) if one is missing. */
+static bool do_captures(struct hrun *h, cJSON *doc)
+{
+	const struct step *s = http_cur_step(h);
+	for (size_t i = 0; i < s->ncaps; i++) {
+		const struct capture *c = &s->caps[i];
+		char *val = NULL;
+		switch (c->kind) {
+		case CAP_JSON: {
+			const cJSON **m = NULL;
+			size_t nm = 0;
+			if (doc)
+				ac_jsonpath_eval(doc, c->expr, &m, &nm, NULL);
+			if (nm > 0)
+				val = ac_json_to_text(m[0]);
+			free(m);
+			break;
+		}
+		case CAP_HEADER: {
+			const char *v = http_find_header(h, c->expr);
+			if (v)
+				val = ac_strdup(v);
+			break;
+		}
+		case CAP_COOKIE:
+			/* The jar of the origin that answered last, then the others
+			 * (a login on the target may end on another origin). */
+			val = cookie_value(h->easy, c->expr);
+			for (size_t k = 0; k < h->njars && !val; k++)
+				val = cookie_value(h->jars[k].easy, c->expr);
+			break;
+		case CAP_REGEX: {
+			regmatch_t pm[10];
+			if (regexec(&c->re, h->body.buf, 10, pm, 0) == 0 && pm[c->group].rm_so >= 0)
+				val = ac_strndup(h->body.buf + pm[c->group].rm_so,
+						 (size_t)(pm[c->group].rm_eo - pm[c->group].rm_so));
+			break;
+		}
+		case CAP_BODY:
+			val = ac_strdup(h->body.buf);
+			break;
+		}
+		if (!val) {
+			http_step_fail(h, AC_STATE_FAIL,
+				       "capture \"%s\": %s %s not found in the response", c->name,
+				       c->kind == CAP_JSON     ? "JSON path"
+				       : c->kind == CAP_HEADER ? "header"
+				       : c->kind == CAP_COOKIE ? "cookie"
+							       : "pattern",
+				       c->expr);
+			return false;
+		}
+		http_set_capture(h, c->name, val, c->secret);
+		free(val);
+	}
+	return true;
+}
+
+/* Judge the response to the current try. Returns true when the step holds. */
+bool http_judge_response(struct hrun *h, int64_t duration_ms)
+{
+	const struct step *s = http_cur_step(h);
+	cJSON *doc = NULL;
+	bool needs_json = false;
+	for (size_t i = 0; i < s->nasserts; i++)
+		needs_json = needs_json || s->asserts[i].kind == A_JSON;
+	for (size_t i = 0; i < s->ncaps; i++)
+		needs_json = needs_json || s->caps[i].kind == CAP_JSON;
+	if (needs_json)
+		doc = ac_json_parse_body(h->body.buf, h->body.len);
+	/* Every assertion is evaluated, so the report shows all that failed;
+	 * the reason names the first (by index: the array grows as we go). */
+	size_t first_bad = SIZE_MAX;
+	for (size_t i = 0; i < s->nasserts; i++) {
+		bool held = eval_assertion(h, &s->asserts[i], duration_ms, doc, needs_json);
+		if (!held && first_bad == SIZE_MAX)
+			first_bad = h->sr->nasserts - 1;
+	}
+	bool ok = first_bad == SIZE_MAX;
+	if (!ok) {
+		const struct ac_assertion_result *ar = &h->sr->asserts[first_bad];
+		http_step_fail(h, AC_STATE_FAIL, "%s: expected %s, got %s", ar->what, ar->expected,
+			       ar->actual);
+	} else {
+		ok = do_captures(h, doc);
+	}
+	cJSON_Delete(doc);
+	return ok;
+}

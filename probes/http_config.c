@@ -1,0 +1,563 @@
+/*
+ * http_config.c: reading a journey of the "http" probe kind from the
+ * scenario: steps, personas, captures, redirects and write rules. The
+ * assertions of a step are read in http_assert.c.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <math.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "curlmulti.h"
+#include "http.h"
+#include "json.h"
+#include "probe.h"
+
+static const struct ac_field step_fields[] = {
+    {"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"method", AC_FT_CUSTOM, false, AC_FIELD_NONE, "GET by default"},
+    {"url", AC_FT_CUSTOM, true, AC_FIELD_NONE, "path relative to the target"},
+    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"body", AC_FT_CUSTOM, false, AC_FIELD_NONE, "raw body text"},
+    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON body"},
+    {"form", AC_FT_CUSTOM, false, AC_FIELD_NONE, "form body"},
+    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"write", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the step changes data"},
+    {"follow_redirects", AC_FT_CUSTOM, false, AC_FIELD_NONE, "how many to follow"},
+    {"redirect_other_hosts", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"capture", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"assert", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"wait", AC_FT_CUSTOM, false, AC_FIELD_NONE, "repeat until the assertions hold"},
+    {"retries", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+};
+
+static void step_release(struct step *s)
+{
+	free(s->name);
+	free(s->method);
+	free(s->url);
+	http_kvs_free(s->headers, s->nheaders);
+	free(s->body);
+	cJSON_Delete(s->json);
+	http_kvs_free(s->form, s->nform);
+	for (size_t i = 0; i < s->ncaps; i++) {
+		free(s->caps[i].name);
+		free(s->caps[i].expr);
+		if (s->caps[i].has_re)
+			regfree(&s->caps[i].re);
+	}
+	free(s->caps);
+	for (size_t i = 0; i < s->nasserts; i++)
+		http_assertion_release(&s->asserts[i]);
+	free(s->asserts);
+}
+
+void http_kvs_free(struct kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].name);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+void http_journey_destroy(void *p)
+{
+	struct journey *j = p;
+	if (!j)
+		return;
+	for (size_t i = 0; i < j->nsteps; i++)
+		step_release(&j->steps[i]);
+	free(j->steps);
+	http_kvs_free(j->persona_headers, j->npersona_headers);
+	free(j->observe);
+	free(j->value);
+	free(j);
+}
+
+static bool want_bool(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key,
+		      bool def)
+{
+	const cJSON *v = ac_json_get(obj, key);
+	if (!v)
+		return def;
+	if (!cJSON_IsBool(v)) {
+		char *kp = ac_cfg_path(path, key);
+		ac_cfg_error(cx, kp, "expected true or false");
+		free(kp);
+		return def;
+	}
+	return cJSON_IsTrue(v);
+}
+
+static int want_int(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key, int def,
+		    int lo, int hi)
+{
+	const cJSON *v = ac_json_get(obj, key);
+	if (!v)
+		return def;
+	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
+	    v->valuedouble > hi) {
+		char *kp = ac_cfg_path(path, key);
+		ac_cfg_error(cx, kp, "expected a whole number from %d to %d", lo, hi);
+		free(kp);
+		return def;
+	}
+	return (int)v->valuedouble;
+}
+
+bool http_compile_re(struct ac_cfg *cx, const char *path, const char *pattern, regex_t *re)
+{
+	int rc = regcomp(re, pattern, REG_EXTENDED);
+	if (rc != 0) {
+		char msg[128];
+		regerror(rc, re, msg, sizeof(msg));
+		regfree(re);
+		ac_cfg_error(cx, path, "bad regular expression: %s", msg);
+		return false;
+	}
+	return true;
+}
+
+/* Header pairs from {"Name": "value"}; values are templates. */
+static struct kv *parse_kvs(struct ac_cfg *cx, const cJSON *obj, const char *path, size_t *n)
+{
+	*n = 0;
+	if (!obj)
+		return NULL;
+	if (!ac_cfg_want_object(cx, obj, path))
+		return NULL;
+	struct kv *kv = ac_calloc((size_t)cJSON_GetArraySize(obj) + 1, sizeof(*kv));
+	const cJSON *m;
+	cJSON_ArrayForEach(m, obj)
+	{
+		char *kp = ac_cfg_path(path, m->string);
+		char *val = NULL;
+		if (cJSON_IsString(m))
+			val = ac_cfg_expand(cx, kp, m->valuestring);
+		else if (cJSON_IsNumber(m))
+			val = ac_json_to_text(m);
+		else
+			ac_cfg_error(cx, kp, "expected a string");
+		if (strpbrk(m->string, "\r\n:") || !*m->string)
+			ac_cfg_error(cx, kp, "bad header or field name");
+		if (val && strpbrk(val, "\r\n"))
+			ac_cfg_error(cx, kp, "line breaks are not allowed in values");
+		if (val) {
+			kv[*n].name = ac_strdup(m->string);
+			kv[*n].value = val;
+			(*n)++;
+		}
+		free(kp);
+	}
+	return kv;
+}
+
+/* Expand variables inside every string of a JSON template, in place. */
+void http_expand_json_strings(struct ac_cfg *cx, cJSON *node, const char *path)
+{
+	cJSON *c;
+	if (cJSON_IsString(node)) {
+		char *v = ac_cfg_expand(cx, path, node->valuestring);
+		if (v) {
+			cJSON_SetValuestring(node, v);
+			free(v);
+		}
+		return;
+	}
+	cJSON_ArrayForEach(c, node)
+	{
+		http_expand_json_strings(cx, c, path);
+	}
+}
+
+static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s,
+			   struct ac_names *names)
+{
+	static const struct ac_field f[] = {
+	    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON path"},
+	    {"header", AC_FT_CUSTOM, false, AC_FIELD_NONE, "response header name"},
+	    {"cookie", AC_FT_CUSTOM, false, AC_FIELD_NONE, "cookie name"},
+	    {"regex", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regular expression on the body"},
+	    {"group", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regex group (default 1)"},
+	    {"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, "mask the value in reports"},
+	};
+	if (!ac_cfg_want_object(cx, v, path))
+		return;
+	s->caps = ac_calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*s->caps));
+	const cJSON *m;
+	cJSON_ArrayForEach(m, v)
+	{
+		char *kp = ac_cfg_path(path, m->string);
+		struct capture *c = &s->caps[s->ncaps];
+		memset(c, 0, sizeof(*c));
+		bool okname = *m->string != '\0';
+		for (const char *p = m->string; *p; p++)
+			okname = okname && (isalnum((unsigned char)*p) || *p == '_' || *p == '-' ||
+					    *p == '.');
+		if (!okname)
+			ac_cfg_error(cx, kp, "capture names use letters, digits, _ - and .");
+		if (!cJSON_IsObject(m)) {
+			ac_cfg_error(cx, kp,
+				     "expected {\"json\": \"$.id\"}, {\"header\": ...}, "
+				     "{\"cookie\": ...} or {\"regex\": ...}");
+			free(kp);
+			continue;
+		}
+		ac_cfg_keys1(cx, m, kp, f, AC_ARRAY_LEN(f));
+		int kinds = 0;
+		const char *kn[] = {"json", "header", "cookie", "regex"};
+		for (int k = 0; k < 4; k++) {
+			const cJSON *e = ac_json_get(m, kn[k]);
+			if (!e)
+				continue;
+			kinds++;
+			if (!cJSON_IsString(e)) {
+				char *ep = ac_cfg_path(kp, kn[k]);
+				ac_cfg_error(cx, ep, "expected a string");
+				free(ep);
+				continue;
+			}
+			c->kind = (enum cap_kind)k;
+			c->expr = ac_strdup(e->valuestring);
+		}
+		if (kinds != 1)
+			ac_cfg_error(cx, kp, "give exactly one of json, header, cookie or regex");
+		c->group = want_int(cx, m, kp, "group", 1, 0, 9);
+		c->secret = want_bool(cx, m, kp, "secret", false);
+		if (c->expr && c->kind == CAP_JSON) {
+			struct ac_error perr;
+			if (ac_jsonpath_check(c->expr, &perr) < 0)
+				ac_cfg_error(cx, kp, "%s", perr.msg);
+		}
+		if (c->expr && c->kind == CAP_REGEX)
+			c->has_re = http_compile_re(cx, kp, c->expr, &c->re);
+		if (c->expr && c->kind == CAP_HEADER && ac_mask_header_is_secret(c->expr))
+			c->secret = true;
+		if (c->kind == CAP_COOKIE)
+			c->secret = true; /* cookie values are credentials */
+		c->name = ac_strdup(m->string);
+		s->ncaps++;
+		free(kp);
+	}
+	/* Names become usable in the steps after this one. */
+	for (size_t i = 0; i < s->ncaps; i++)
+		ac_names_add(names, s->caps[i].name);
+}
+
+/* http_url_problem() for a URL whose captures are not known yet: each stands for
+ * a plain value (a raw one may still break it at run time). */
+static const char *url_problem_at_load(const char *url)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	for (const char *p = url; *p;) {
+		const char *end;
+		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+			ac_buf_adds(&b, "x");
+			p += 3;
+		} else if (p[0] == '$' && p[1] == '{' && (end = strchr(p, '}'))) {
+			ac_buf_adds(&b, "x");
+			p = end + 1;
+		} else {
+			ac_buf_addc(&b, *p++);
+		}
+	}
+	const char *r = http_url_problem(b.buf);
+	ac_buf_release(&b);
+	return r;
+}
+
+/* The step's URL: variables percent-encoded unless ${raw:name}; a URL that
+ * cannot be built from what is known at load is an error here. */
+static void parse_url(struct ac_cfg *cx, const cJSON *obj, const char *path, struct step *s)
+{
+	const cJSON *v = ac_json_get(obj, "url");
+	char *kp = ac_cfg_path(path, "url");
+	if (!v)
+		ac_cfg_error(cx, path, "missing required key \"url\"");
+	else if (!cJSON_IsString(v))
+		ac_cfg_error(cx, kp, "expected a string");
+	else
+		s->url = ac_cfg_expand_url(cx, kp, v->valuestring);
+	const char *problem;
+	if (!s->url) {
+		/* reported */
+	} else if (!ac_starts_with(s->url, "/") && !ac_starts_with(s->url, "http://") &&
+		   !ac_starts_with(s->url, "https://")) {
+		ac_cfg_error(cx, kp, "expected a path starting with / or an http(s) URL%s",
+			     ac_starts_with(v->valuestring, "${")
+				 ? " (values are percent-encoded in URLs: write ${raw:name} for "
+				   "a variable that holds a URL or a host)"
+				 : "");
+	} else if ((problem = url_problem_at_load(s->url))) {
+		char *m = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, s->url);
+		ac_cfg_error(cx, kp, "cannot build a URL from \"%s\": %s%s", m, problem,
+			     strstr(v->valuestring, "${") && !strstr(v->valuestring, "${raw:")
+				 ? " (values are percent-encoded in URLs; ${raw:name} inserts one "
+				   "as is)"
+				 : "");
+		free(m);
+	}
+	free(kp);
+}
+
+static bool method_is_safe(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, struct step *s,
+		       struct ac_names *names)
+{
+	memset(s, 0, sizeof(*s));
+	if (!ac_cfg_want_object(cx, obj, path))
+		return;
+	ac_cfg_keys1(cx, obj, path, step_fields, AC_ARRAY_LEN(step_fields));
+	const struct ac_settings *set = &cx->plan->settings;
+	s->name = ac_cfg_text(cx, obj, path, "name", false);
+	const cJSON *m = ac_json_get(obj, "method");
+	if (m && !cJSON_IsString(m)) {
+		char *kp = ac_cfg_path(path, "method");
+		ac_cfg_error(cx, kp, "expected a string");
+		free(kp);
+	}
+	s->method = ac_strdup(cJSON_IsString(m) ? m->valuestring : "GET");
+	for (char *p = s->method; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	static const char *const methods[] = {"GET",   "HEAD",	 "POST",   "PUT",
+					      "PATCH", "DELETE", "OPTIONS"};
+	bool known = false;
+	for (size_t i = 0; i < AC_ARRAY_LEN(methods); i++)
+		known = known || strcmp(methods[i], s->method) == 0;
+	if (!known) {
+		char *kp = ac_cfg_path(path, "method");
+		ac_cfg_error(cx, kp, "unknown method \"%s\"", s->method);
+		free(kp);
+	}
+	/* The URL may use captures from earlier steps, not this one's. */
+	parse_url(cx, obj, path, s);
+	char *hp = ac_cfg_path(path, "headers");
+	s->headers = parse_kvs(cx, ac_json_get(obj, "headers"), hp, &s->nheaders);
+	free(hp);
+	int bodies = 0;
+	const cJSON *b;
+	if ((b = ac_json_get(obj, "body"))) {
+		bodies++;
+		s->body_kind = BODY_RAW;
+		s->body = ac_cfg_text(cx, obj, path, "body", true);
+	}
+	if ((b = ac_json_get(obj, "json"))) {
+		bodies++;
+		s->body_kind = BODY_JSON;
+		s->json = cJSON_Duplicate(b, 1);
+		char *jp = ac_cfg_path(path, "json");
+		http_expand_json_strings(cx, s->json, jp);
+		free(jp);
+	}
+	if ((b = ac_json_get(obj, "form"))) {
+		bodies++;
+		s->body_kind = BODY_FORM;
+		char *fp = ac_cfg_path(path, "form");
+		s->form = parse_kvs(cx, b, fp, &s->nform);
+		free(fp);
+	}
+	if (bodies > 1)
+		ac_cfg_error(cx, path, "give one of body, json or form");
+	s->timeout_ms = set->timeout_ms;
+	const cJSON *t = ac_json_get(obj, "timeout");
+	if (t) {
+		char *kp = ac_cfg_path(path, "timeout");
+		if (ac_cfg_duration(cx, t, kp, &s->timeout_ms) == 0 && s->timeout_ms < 1)
+			ac_cfg_error(cx, kp, "must be positive");
+		free(kp);
+	}
+	s->write = want_bool(cx, obj, path, "write", !method_is_safe(s->method));
+	if (s->write && !set->allow_writes) {
+		char *kp = ac_cfg_path(path, ac_json_get(obj, "write") ? "write" : "method");
+		ac_cfg_error(cx, kp,
+			     "%s is a write: set \"settings\": {\"allow_writes\": true} to allow "
+			     "writes (or mark the step \"write\": false if it changes nothing)",
+			     s->method);
+		free(kp);
+	}
+	s->follow = want_int(cx, obj, path, "follow_redirects", set->max_redirects, 0, 20);
+	s->redirect_other_host = want_bool(cx, obj, path, "redirect_other_hosts", false);
+	s->retries = want_int(cx, obj, path, "retries", 0, 0, 5);
+	const cJSON *w = ac_json_get(obj, "wait");
+	if (w) {
+		static const struct ac_field wf[] = {
+		    {"every", AC_FT_DURATION, true, 0, "time between tries"},
+		    {"up_to", AC_FT_DURATION, true, 0, "give up after"},
+		};
+		char *wp = ac_cfg_path(path, "wait");
+		if (ac_cfg_want_object(cx, w, wp)) {
+			ac_cfg_keys1(cx, w, wp, wf, AC_ARRAY_LEN(wf));
+			const cJSON *e = ac_json_get(w, "every"), *u = ac_json_get(w, "up_to");
+			char *ep = ac_cfg_path(wp, "every"), *up = ac_cfg_path(wp, "up_to");
+			if (!e || !u)
+				ac_cfg_error(cx, wp, "needs \"every\" and \"up_to\"");
+			if (e && ac_cfg_duration(cx, e, ep, &s->wait_every_ms) == 0 &&
+			    s->wait_every_ms < 10)
+				ac_cfg_error(cx, ep, "must be at least 10ms");
+			if (u && ac_cfg_duration(cx, u, up, &s->wait_up_to_ms) == 0 &&
+			    s->wait_up_to_ms < s->wait_every_ms)
+				ac_cfg_error(cx, up, "must be at least \"every\"");
+			s->wait = true;
+			free(ep);
+			free(up);
+		}
+		free(wp);
+		if (s->write)
+			ac_cfg_error(cx, path,
+				     "a write step cannot wait (it would repeat the write)");
+	}
+	char *ap = ac_cfg_path(path, "assert");
+	http_parse_asserts(cx, ac_json_get(obj, "assert"), ap, s);
+	free(ap);
+	const cJSON *c = ac_json_get(obj, "capture");
+	if (c) {
+		char *cp = ac_cfg_path(path, "capture");
+		parse_captures(cx, c, cp, s, names);
+		free(cp);
+	}
+	/* A HEAD response has no body: "not_contains" or "size" would always
+	 * hold. Refuse what reads a body. */
+	bool head = strcmp(s->method, "HEAD") == 0;
+	for (size_t i = 0; head && i < s->nasserts; i++) {
+		enum assert_kind k = s->asserts[i].kind;
+		const char *key = k == A_JSON ? "json" : k == A_SIZE ? "size" : "body";
+		if (k == A_STATUS || k == A_HEADER || k == A_DURATION)
+			continue;
+		char *ap2 = ac_cfg_path(path, "assert"), *kp = ac_cfg_path(ap2, key);
+		ac_cfg_error(cx, kp, "a HEAD response has no body (use GET to assert on it)");
+		free(kp);
+		free(ap2);
+		break;
+	}
+	for (size_t i = 0; head && i < s->ncaps; i++) {
+		if (s->caps[i].kind == CAP_HEADER || s->caps[i].kind == CAP_COOKIE)
+			continue;
+		char *cp = ac_cfg_path(path, "capture"), *kp = ac_cfg_path(cp, s->caps[i].name);
+		ac_cfg_error(cx, kp, "a HEAD response has no body (use GET to capture from it)");
+		free(kp);
+		free(cp);
+	}
+	if (!s->name)
+		s->name = ac_asprintf("%s %s", s->method, s->url ? s->url : "?");
+}
+
+static void parse_steps(struct ac_cfg *cx, const cJSON *arr, const char *path, struct journey *j,
+			struct ac_names *names, bool login, bool cleanup)
+{
+	if (!arr)
+		return;
+	if (!cJSON_IsArray(arr)) {
+		ac_cfg_error(cx, path, "expected a list of steps");
+		return;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+	j->steps = ac_realloc(j->steps, (j->nsteps + n + 1) * sizeof(*j->steps));
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		char *sp = ac_cfg_path_index(path, i++);
+		struct step *s = &j->steps[j->nsteps++];
+		cx->runtime = names;
+		parse_step(cx, e, sp, s, names);
+		s->login = login;
+		s->cleanup = cleanup;
+		free(sp);
+	}
+}
+
+static const struct ac_field persona_fields[] = {
+    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"login", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that sign in"},
+    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sent on every request"},
+};
+
+/* A persona's login steps and headers, read into j. */
+static void parse_persona(struct ac_cfg *cx, const char *name, const cJSON *p, struct journey *j,
+			  struct ac_names *names)
+{
+	char *pp = ac_cfg_path("personas", name);
+	char *lp = ac_cfg_path(pp, "login");
+	char *hp = ac_cfg_path(pp, "headers");
+	ac_cfg_keys1(cx, p, pp, persona_fields, AC_ARRAY_LEN(persona_fields));
+	j->persona_headers = parse_kvs(cx, ac_json_get(p, "headers"), hp, &j->npersona_headers);
+	parse_steps(cx, ac_json_get(p, "login"), lp, j, names, true, false);
+	if (strcmp(name, "visitor") == 0 && (ac_json_get(p, "login") || j->npersona_headers))
+		ac_cfg_error(cx, pp, "a visitor starts with no credentials: no login or headers");
+	free(lp);
+	free(hp);
+	free(pp);
+}
+
+/* Personas are validated once, through the section table; each journey
+ * then reads its persona again without repeating the errors. */
+void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
+void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path)
+{
+	const cJSON *p;
+	cJSON_ArrayForEach(p, section)
+	{
+		char *pp = ac_cfg_path(path, p->string);
+		if (ac_cfg_want_object(cx, p, pp)) {
+			struct journey *j = ac_calloc(1, sizeof(*j));
+			struct ac_names names = {0};
+			parse_persona(cx, p->string, p, j, &names);
+			cx->runtime = NULL;
+			ac_names_release(&names);
+			http_journey_destroy(j);
+		}
+		free(pp);
+	}
+}
+
+void *http_journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
+{
+	struct journey *j = ac_calloc(1, sizeof(*j));
+	struct ac_names names = {0};
+	size_t before = cx->nerrors;
+	const cJSON *p = ac_json_get(obj, "persona");
+	const char *persona = cJSON_IsString(p) ? p->valuestring : "visitor";
+	const cJSON *pdef = ac_json_get(ac_json_get(cx->root, "personas"), persona);
+	bool persona_bad = false;
+	if (!pdef && strcmp(persona, "visitor") != 0 && strcmp(persona, "searcher") != 0) {
+		char *jp = ac_cfg_path(path, "persona");
+		ac_cfg_error(cx, jp,
+			     "unknown persona \"%s\": define it under \"personas\" (a signed-in "
+			     "persona needs \"login\" steps)",
+			     persona);
+		free(jp);
+	} else if (cJSON_IsObject(pdef)) {
+		struct ac_cfg_quiet q;
+		ac_cfg_quiet_begin(cx, &q);
+		parse_persona(cx, persona, pdef, j, &names);
+		persona_bad = ac_cfg_quiet_end(cx, &q);
+	}
+	char *sp = ac_cfg_path(path, "steps");
+	const cJSON *steps = ac_json_get(obj, "steps");
+	if (!steps)
+		ac_cfg_error(cx, path, "missing required key \"steps\"");
+	else if (cJSON_IsArray(steps) && cJSON_GetArraySize(steps) == 0)
+		ac_cfg_error(cx, sp, "a journey needs at least one step");
+	parse_steps(cx, steps, sp, j, &names, false, false);
+	free(sp);
+	char *cp = ac_cfg_path(path, "cleanup");
+	parse_steps(cx, ac_json_get(obj, "cleanup"), cp, j, &names, false, true);
+	free(cp);
+	cx->runtime = &names;
+	j->observe = ac_cfg_text(cx, obj, path, "observe", false);
+	j->value = ac_cfg_text(cx, obj, path, "value", false);
+	cx->runtime = NULL;
+	ac_names_release(&names);
+	if (cx->nerrors != before || persona_bad) {
+		http_journey_destroy(j);
+		return NULL;
+	}
+	return j;
+}

@@ -1,0 +1,497 @@
+/*
+ * http_request.c: building and sending the request of a journey step
+ * (captures expanded, headers, bodies, one cookie jar per origin), the
+ * response callbacks with their caps, and redirects, which are followed
+ * here rather than by libcurl.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <math.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "curlmulti.h"
+#include "http.h"
+#include "json.h"
+#include "probe.h"
+
+static const char *lookup_capture(void *ud, const char *name)
+{
+	struct hrun *h = ud;
+	for (size_t i = h->ncaps; i > 0; i--)
+		if (strcmp(h->caps[i - 1].name, name) == 0)
+			return h->caps[i - 1].value;
+	return NULL;
+}
+
+char *http_expand(struct hrun *h, const char *tmpl)
+{
+	char *missing = NULL;
+	char *s = ac_vars_subst(tmpl, lookup_capture, h, &missing);
+	if (!s) {
+		/* The loader checked every name; a capture can only be missing when
+		 * its step failed, and then no later step runs. */
+		s = ac_strdup("");
+		free(missing);
+	}
+	return s;
+}
+
+/* The same for a URL: captured values percent-encoded unless ${raw:name}. */
+char *http_expand_url(struct hrun *h, const char *tmpl)
+{
+	char *missing = NULL;
+	char *s = ac_vars_subst_url(tmpl, lookup_capture, h, &missing);
+	if (!s) {
+		s = ac_strdup("");
+		free(missing);
+	}
+	return s;
+}
+
+void http_set_capture(struct hrun *h, const char *name, const char *value, bool secret)
+{
+	h->caps = ac_realloc(h->caps, (h->ncaps + 1) * sizeof(*h->caps));
+	h->caps[h->ncaps].name = ac_strdup(name);
+	h->caps[h->ncaps].value = ac_strdup(value);
+	h->ncaps++;
+	/* A captured secret belongs to this run's mask. One shorter than the
+	 * loader's minimum ("1") would blank that text everywhere: it is left to
+	 * masking by header name (Cookie, Authorization, ...). */
+	if (secret && strlen(value) >= AC_SECRET_MIN_BYTES)
+		ac_mask_add(h->run->mask, value);
+}
+
+void http_reset_response(struct hrun *h)
+{
+	ac_buf_release(&h->body);
+	ac_buf_init(&h->body, h->run->plan->settings.max_body);
+	h->body_too_big = false;
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		free(h->hdrs[i].name);
+		free(h->hdrs[i].value);
+	}
+	free(h->hdrs);
+	h->hdrs = NULL;
+	h->nhdrs = 0;
+	h->hdr_bytes = 0;
+	h->hdr_count = 0;
+	h->hdr_cap = HDR_CAP_NONE;
+	h->status = 0;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct hrun *h = ud;
+	size_t n = size * nmemb;
+	if (ac_buf_add(&h->body, data, n) < 0) {
+		/* Stop the transfer at the cap: a chunked body has no length to
+		 * check up front. */
+		h->body_too_big = true;
+		return CURL_WRITEFUNC_ERROR;
+	}
+	return n;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct hrun *h = ud;
+	size_t n = size * nmemb;
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		/* A new response (after 1xx): forget the previous headers. */
+		for (size_t i = 0; i < h->nhdrs; i++) {
+			free(h->hdrs[i].name);
+			free(h->hdrs[i].value);
+		}
+		h->nhdrs = 0;
+		return n;
+	}
+	h->hdr_bytes += n;
+	if (h->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
+		h->hdr_cap = HDR_CAP_BYTES;
+		return 0;
+	}
+	if (++h->hdr_count > HTTP_MAX_HEADERS) {
+		h->hdr_cap = HDR_CAP_COUNT;
+		return 0;
+	}
+	const char *colon = memchr(data, ':', n);
+	if (!colon)
+		return n;
+	size_t nl = (size_t)(colon - data);
+	const char *v = colon + 1;
+	size_t vl = n - nl - 1;
+	while (vl && (*v == ' ' || *v == '\t'))
+		v++, vl--;
+	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+		vl--;
+	h->hdrs = ac_realloc(h->hdrs, (h->nhdrs + 1) * sizeof(*h->hdrs));
+	h->hdrs[h->nhdrs].name = ac_strndup(data, nl);
+	h->hdrs[h->nhdrs].value = ac_strndup(v, vl);
+	h->nhdrs++;
+	return n;
+}
+
+const char *http_find_header(const struct hrun *h, const char *name)
+{
+	for (size_t i = 0; i < h->nhdrs; i++)
+		if (strcasecmp(h->hdrs[i].name, name) == 0)
+			return h->hdrs[i].value;
+	return NULL;
+}
+
+/* scheme://host:port of an absolute URL, lower-cased, with the default
+ * port made explicit; NULL if it is not http(s). */
+char *http_origin_of(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *r = NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+	    (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
+		r = ac_asprintf("%s://%s:%s", scheme, host, port);
+		for (char *p = r; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/* Why url (absolute, or a path to put after any target) is not a URL
+ * libcurl would send; NULL when it is. */
+const char *http_url_problem(const char *url)
+{
+	char *full = ac_starts_with(url, "/") ? ac_asprintf("http://target%s", url) : NULL;
+	CURLU *u = curl_url();
+	CURLUcode rc =
+	    u ? curl_url_set(u, CURLUPART_URL, full ? full : url, 0) : CURLUE_OUT_OF_MEMORY;
+	curl_url_cleanup(u);
+	free(full);
+	return rc == CURLUE_OK ? NULL : curl_url_strerror(rc);
+}
+
+void http_remove_easy(struct hrun *h)
+{
+	if (h->in_multi) {
+		curl_multi_remove_handle(ac_curlmulti_handle(h->cm), h->easy);
+		h->in_multi = false;
+	}
+	curl_slist_free_all(h->req_headers);
+	h->req_headers = NULL;
+	free(h->req_body);
+	h->req_body = NULL;
+}
+
+static char *form_encode(struct hrun *h, const struct step *s)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	for (size_t i = 0; i < s->nform; i++) {
+		char *v = http_expand(h, s->form[i].value);
+		char *en = curl_easy_escape(h->easy, s->form[i].name, 0);
+		char *ev = curl_easy_escape(h->easy, v, 0);
+		ac_buf_addf(&b, "%s%s=%s", i ? "&" : "", en, ev);
+		curl_free(en);
+		curl_free(ev);
+		free(v);
+	}
+	return ac_buf_detach(&b);
+}
+
+/* Expand captures in every string of a JSON body, in place. The depth is
+ * bounded by the loader's nesting limit (AC_JSON_MAX_DEPTH); the number of
+ * nodes is not. */
+static void expand_json_node(struct hrun *h, cJSON *n)
+{
+	if (cJSON_IsString(n)) {
+		char *v = http_expand(h, n->valuestring);
+		cJSON_SetValuestring(n, v);
+		free(v);
+	}
+	for (cJSON *c = n->child; c; c = c->next)
+		expand_json_node(h, c);
+}
+
+static cJSON *expand_json_body(struct hrun *h, const cJSON *tmpl)
+{
+	cJSON *copy = cJSON_Duplicate(tmpl, 1);
+	expand_json_node(h, copy);
+	return copy;
+}
+
+static void add_header(struct hrun *h, const char *name, const char *value)
+{
+	char *line = ac_asprintf("%s: %s", name, value);
+	h->req_headers = curl_slist_append(h->req_headers, line);
+	free(line);
+}
+
+/* Add the persona's and the step's headers, expanded. The persona's are
+ * credentials for the target: they go to the target's origin only, never to
+ * a step's absolute URL elsewhere. Only a captured value can hold a line
+ * break (the loader refuses them): one would inject headers of the server's
+ * choosing, so the step fails and nothing is sent. A FAIL, not an ERROR:
+ * the product handed out a value no header can carry. */
+static bool add_step_headers(struct hrun *h, const struct step *s, bool to_target)
+{
+	for (int k = to_target ? 0 : 1; k < 2; k++) {
+		const struct kv *kv = k == 0 ? h->j->persona_headers : s->headers;
+		size_t n = k == 0 ? h->j->npersona_headers : s->nheaders;
+		for (size_t i = 0; i < n; i++) {
+			char *v = http_expand(h, kv[i].value);
+			bool bad = false;
+			for (const unsigned char *p = (const unsigned char *)v; *p && !bad; p++)
+				bad = (*p < 0x20 && *p != '\t') || *p == 0x7f;
+			if (bad) {
+				http_step_fail(h, AC_STATE_FAIL,
+					       "header %s: its value holds a line break or control "
+					       "character: refused, the request was not sent",
+					       kv[i].name);
+				free(v);
+				return false;
+			}
+			add_header(h, kv[i].name, v);
+			free(v);
+		}
+	}
+	return true;
+}
+
+/* The current try ends before anything is sent (the reason is set). */
+void http_refuse_request(struct hrun *h)
+{
+	const struct step *s = http_cur_step(h);
+	http_remove_easy(h);
+	free(h->sr->url);
+	h->sr->url = http_masked(h, h->url);
+	h->sr->tries = h->tries;
+	h->sr->waited_ms = ac_loop_update_now(h->run->loop) - h->step_start;
+	if (h->sr->state == AC_STATE_PENDING)
+		h->sr->state = AC_STATE_FAIL;
+	if (s->cleanup)
+		h->cleanup_failed = true;
+	else
+		h->failed = true;
+	http_next_step(h);
+}
+
+/* Options that stay the same for every request of a run. */
+static void setup_handle(struct hrun *h, CURL *e)
+{
+	const struct ac_settings *set = &h->run->plan->settings;
+	ac_curl_easy_common(e, set);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, &h->job);
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* The in-memory cookie jar of this run only. */
+	curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)set->max_body);
+}
+
+/* Make h->easy the handle (and cookie jar) of origin o; false if there is
+ * none and no new one can be made. */
+bool http_use_jar(struct hrun *h, const char *o)
+{
+	for (size_t i = 0; i < h->njars; i++) {
+		if (strcmp(h->jars[i].origin, o) == 0) {
+			h->easy = h->jars[i].easy;
+			return true;
+		}
+	}
+	CURL *e = curl_easy_init();
+	if (!e)
+		return false;
+	setup_handle(h, e);
+	h->jars = ac_realloc(h->jars, (h->njars + 1) * sizeof(*h->jars));
+	h->jars[h->njars].origin = ac_strdup(o);
+	h->jars[h->njars].easy = e;
+	h->njars++;
+	h->easy = e;
+	return true;
+}
+
+/* Send the current step's request to h->url. */
+void http_send_request(struct hrun *h)
+{
+	const struct step *s = http_cur_step(h);
+	http_remove_easy(h); /* the previous request's, if still there */
+	char *o = http_origin_of(h->url);
+	bool have = o && http_use_jar(h, o);
+	bool to_target = o && h->origin && strcmp(o, h->origin) == 0;
+	free(o);
+	if (!have) {
+		http_step_fail(h, AC_STATE_ERROR, "cannot prepare a request to %s", h->url);
+		http_refuse_request(h);
+		return;
+	}
+	CURL *e = h->easy;
+	http_reset_response(h);
+	/* No curl_easy_reset between requests: libcurl 7.88 leaks the cookie
+	 * file list on reset (curl PR 10709). What varies per request is set
+	 * here, every time; the rest once in setup_handle(). */
+	curl_easy_setopt(e, CURLOPT_URL, h->url);
+	int64_t left = h->run->deadline_ms - ac_loop_now(h->run->loop);
+	int64_t t = s->timeout_ms < left ? s->timeout_ms : left;
+	h->req_timeout_ms = t > 1 ? t : 1;
+	h->req_limit = s->timeout_ms < left ? "step timeout" : "journey time limit";
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->req_timeout_ms);
+	/* The previous request's body is freed: forget it before anything
+	 * else (setting POSTFIELDS switches to POST; HTTPGET switches back). */
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	h->errbuf[0] = '\0';
+	/* A redirect to another origin carries none of the step's headers. */
+	if (!h->other_origin && !add_step_headers(h, s, to_target)) {
+		http_refuse_request(h);
+		return;
+	}
+	bool redirected = h->redirects > 0;
+	if (!redirected && s->body_kind != BODY_NONE) {
+		if (s->body_kind == BODY_RAW) {
+			h->req_body = http_expand(h, s->body);
+		} else if (s->body_kind == BODY_FORM) {
+			h->req_body = form_encode(h, s);
+			add_header(h, "Content-Type", "application/x-www-form-urlencoded");
+		} else {
+			cJSON *doc = expand_json_body(h, s->json);
+			h->req_body = cJSON_PrintUnformatted(doc);
+			cJSON_Delete(doc);
+			add_header(h, "Content-Type", "application/json");
+		}
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->req_body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(h->req_body));
+	}
+	const char *method = redirected ? "GET" : s->method;
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "POST") == 0 && h->req_body)
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+	else
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (!h->req_body && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->req_headers);
+	h->try_start = ac_loop_update_now(h->run->loop);
+	if (curl_multi_add_handle(ac_curlmulti_handle(h->cm), e) != CURLM_OK) {
+		http_step_fail(h, AC_STATE_ERROR, "libcurl refused the request");
+		http_refuse_request(h);
+		return;
+	}
+	h->in_multi = true;
+}
+
+void http_begin_try(struct hrun *h)
+{
+	const struct step *s = http_cur_step(h);
+	h->tries++;
+	h->redirects = 0;
+	h->other_origin = false;
+	free(h->url);
+	char *path = http_expand_url(h, s->url);
+	if (ac_starts_with(path, "http://") || ac_starts_with(path, "https://"))
+		h->url = path;
+	else {
+		h->url = ac_asprintf("%s%s", h->run->check->target->url, path);
+		free(path);
+	}
+	/* A fresh try starts with a clean step result. */
+	for (size_t i = 0; i < h->sr->nasserts; i++) {
+		free(h->sr->asserts[i].what);
+		free(h->sr->asserts[i].expected);
+		free(h->sr->asserts[i].actual);
+	}
+	h->sr->nasserts = 0;
+	free(h->sr->reason);
+	h->sr->reason = NULL;
+	free(h->sr->excerpt);
+	h->sr->excerpt = NULL;
+	h->sr->state = AC_STATE_PENDING;
+	/* A ${raw:capture} may make a URL libcurl refuses: nothing is sent,
+	 * and nothing about the product is measured. */
+	const char *problem = http_url_problem(h->url);
+	if (problem) {
+		http_step_fail(h, AC_STATE_ERROR, "could not build URL (%s): nothing sent",
+			       problem);
+		http_refuse_request(h);
+		return;
+	}
+	http_send_request(h);
+}
+
+/* Statuses that send the client elsewhere (a 304 or a 300 does not). */
+bool http_is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* Follow the redirect ourselves: same origin unless allowed, never
+ * re-POST. */
+bool http_follow_redirect(struct hrun *h)
+{
+	const struct step *s = http_cur_step(h);
+	char *loc = NULL;
+	curl_easy_getinfo(h->easy, CURLINFO_REDIRECT_URL, &loc);
+	char *to = loc ? ac_strdup(loc) : NULL;
+	char *o = to ? http_origin_of(to) : NULL;
+	char *from = http_origin_of(h->url);
+	/* https to http is refused even where other hosts are allowed. */
+	bool downgrade =
+	    o && from && ac_starts_with(from, "https:") && !ac_starts_with(o, "https:");
+	free(from);
+	if (!to || !o) {
+		if (to)
+			http_step_fail(h, AC_STATE_FAIL,
+				       "redirect %ld to an unsupported URL: protocol not allowed",
+				       h->status);
+		else
+			http_step_fail(h, AC_STATE_FAIL, "redirect %ld without a Location header",
+				       h->status);
+	} else if (downgrade) {
+		char *m = http_masked(h, to);
+		http_step_fail(h, AC_STATE_FAIL,
+			       "redirect to %s refused: https to http is a downgrade", m);
+		free(m);
+	} else if (strcmp(o, h->origin) != 0 && !s->redirect_other_host) {
+		char *m = http_masked(h, to);
+		http_step_fail(h, AC_STATE_FAIL,
+			       "cross-origin redirect to %s refused (set \"redirect_other_hosts\" "
+			       "to follow; credentials are never sent there)",
+			       m);
+		free(m);
+	} else if ((h->status == 307 || h->status == 308) && strcmp(s->method, "GET") != 0 &&
+		   strcmp(s->method, "HEAD") != 0) {
+		http_step_fail(h, AC_STATE_FAIL, "redirect %ld would replay the %s: refused",
+			       h->status, s->method);
+	} else {
+		h->redirects++;
+		if (strcmp(o, h->origin) != 0)
+			h->other_origin = true;
+		free(h->url);
+		h->url = to;
+		free(o);
+		http_remove_easy(h);
+		http_send_request(h);
+		return true;
+	}
+	free(o);
+	free(to);
+	return false;
+}
