@@ -3,8 +3,10 @@
  *
  * Adding a probe kind: one file under probes/, one row here, one test file.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "pg.h"
 #include "probe.h"
 #include "redis.h"
@@ -34,8 +36,87 @@ const struct ac_probe_kind *ac_probe_kind_find(const char *name)
 void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
 
 const struct ac_section ac_sections[] = {
-    {"databases", ac_pg_section_validate},
-    {"personas", ac_http_personas_validate},
-    {"redis", ac_redis_section_validate},
-    {NULL, NULL},
+    {"databases", ac_pg_target_load, ac_pg_target_destroy, NULL, "database"},
+    {"personas", NULL, NULL, ac_http_personas_validate, "persona"},
+    {"redis", ac_redis_server_load, ac_redis_server_destroy, NULL, "Redis server"},
+    {NULL, NULL, NULL, NULL, NULL},
 };
+
+void ac_sections_load(struct ac_cfg *cx, const cJSON *root)
+{
+	struct ac_plan *plan = cx->plan;
+	size_t n = 0;
+	while (ac_sections[n].key)
+		n++;
+	plan->sections = ac_calloc(n, sizeof(*plan->sections));
+	plan->nsections = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct ac_section *s = &ac_sections[i];
+		struct ac_section_table *t = ac_calloc(1, sizeof(*t));
+		t->section = s;
+		plan->sections[i] = t;
+		const cJSON *sec = ac_json_get(root, s->key);
+		if (!sec || !ac_cfg_want_object(cx, sec, s->key))
+			continue;
+		if (s->validate) {
+			s->validate(cx, sec, s->key);
+			continue;
+		}
+		size_t count = (size_t)cJSON_GetArraySize(sec);
+		t->names = ac_calloc(count, sizeof(*t->names));
+		t->entries = ac_calloc(count, sizeof(*t->entries));
+		const cJSON *e;
+		cJSON_ArrayForEach(e, sec)
+		{
+			char *kp = ac_cfg_path(s->key, e->string);
+			t->names[t->n] = ac_strdup(e->string);
+			t->entries[t->n] = s->load_entry(cx, e, e->string, kp);
+			t->n++;
+			free(kp);
+		}
+	}
+}
+
+void ac_sections_destroy(struct ac_plan *plan)
+{
+	for (size_t i = 0; i < plan->nsections; i++) {
+		struct ac_section_table *t = plan->sections[i];
+		for (size_t k = 0; k < t->n; k++) {
+			free(t->names[k]);
+			if (t->entries[k])
+				t->section->destroy_entry(t->entries[k]);
+		}
+		free(t->names);
+		free(t->entries);
+		free(t);
+	}
+	free(plan->sections);
+	plan->sections = NULL;
+	plan->nsections = 0;
+}
+
+const void *ac_section_find(struct ac_cfg *cx, const char *key, const cJSON *name, const char *path)
+{
+	const struct ac_section_table *t = NULL;
+	for (size_t i = 0; i < cx->plan->nsections; i++)
+		if (strcmp(cx->plan->sections[i]->section->key, key) == 0)
+			t = cx->plan->sections[i];
+	if (!t)
+		abort(); /* a module asked for a section no row declares */
+	const char *what = t->section->what;
+	if (!cJSON_IsString(name)) {
+		ac_cfg_error(cx, path, "expected the name of a %s under \"%s\"", what, key);
+		return NULL;
+	}
+	for (size_t k = 0; k < t->n; k++)
+		if (strcmp(t->names[k], name->valuestring) == 0)
+			return t->entries[k];
+	const char *s = ac_suggest(name->valuestring, (const char *const *)t->names, t->n);
+	if (s)
+		ac_cfg_error(cx, path, "unknown %s \"%s\", did you mean \"%s\"?", what,
+			     name->valuestring, s);
+	else
+		ac_cfg_error(cx, path, "unknown %s \"%s\" (define it under \"%s\")", what,
+			     name->valuestring, key);
+	return NULL;
+}

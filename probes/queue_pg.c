@@ -151,7 +151,7 @@ static const struct preset presets[] = {
 
 struct pg_bconfig {
 	const struct preset *p;
-	struct ac_pg_target db;
+	const struct ac_pg_target *db; /* the plan's */
 	char *sql;
 	char *queue;
 };
@@ -204,7 +204,6 @@ static void pg_bconfig_destroy(void *p)
 	struct pg_bconfig *b = p;
 	if (!b)
 		return;
-	ac_pg_target_release(&b->db);
 	free(b->sql);
 	free(b->queue);
 	free(b);
@@ -225,7 +224,7 @@ static void *pg_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
 			     "missing required key \"database\" (preset \"%s\" reads PostgreSQL)",
 			     preset);
 	else
-		ac_pg_target_lookup(cx, d, dp, &b->db);
+		b->db = ac_pg_target_find(cx, d, dp);
 	free(dp);
 	const cJSON *sc = ac_json_get(obj, "schema");
 	const char *schema = cJSON_IsString(sc) ? sc->valuestring : b->p->schema;
@@ -251,7 +250,7 @@ static void *pg_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
 		free(quoted);
 	}
 	b->queue = ac_strdup(queue);
-	if (cx->nerrors != before) {
+	if (cx->nerrors != before || !b->db) {
 		pg_bconfig_destroy(b);
 		return NULL;
 	}
@@ -305,7 +304,7 @@ static void pg_start(struct ac_probe_run *run, const void *bconfig)
 	br->b = b;
 	run->state = br;
 	const char *params[1] = {b->queue};
-	br->q = ac_pg_query_start(run->services, &b->db, b->sql, 1, params, 2, run->deadline_ms,
+	br->q = ac_pg_query_start(run->services, b->db, b->sql, 1, params, 2, run->deadline_ms,
 				  on_figures, br);
 }
 

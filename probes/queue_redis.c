@@ -47,7 +47,7 @@ struct rpreset {
 
 struct rq_bconfig {
 	const struct rpreset *p;
-	struct ac_redis_server srv;
+	const struct ac_redis_server *srv; /* the plan's */
 	char *queue;
 	char *prefix;
 };
@@ -577,7 +577,6 @@ static void rq_bconfig_destroy(void *p)
 	struct rq_bconfig *b = p;
 	if (!b)
 		return;
-	ac_redis_server_release(&b->srv);
 	free(b->queue);
 	free(b->prefix);
 	free(b);
@@ -597,7 +596,7 @@ static void *rq_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
 		ac_cfg_error(cx, path, "missing required key \"redis\" (preset \"%s\" reads Redis)",
 			     preset);
 	else
-		ac_redis_server_lookup(cx, r, rp, &b->srv);
+		b->srv = ac_redis_server_find(cx, r, rp);
 	free(rp);
 	const cJSON *px = ac_json_get(obj, "prefix");
 	if (px && !cJSON_IsString(px)) {
@@ -612,7 +611,7 @@ static void *rq_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
 		ac_cfg_error(cx, qp, "line breaks are not allowed");
 		free(qp);
 	}
-	if (cx->nerrors != before) {
+	if (cx->nerrors != before || !b->srv) {
 		rq_bconfig_destroy(b);
 		return NULL;
 	}
@@ -643,7 +642,7 @@ static void on_batch(void *ud, redisReply **rep, size_t n, const char *error)
 		r->b->p->phase2(r, rep, n, &cb);
 		if (cb.n > 0 && r->b->p->finish) {
 			r->phase = 2;
-			r->batch = ac_redis_batch_start(run->services, &r->b->srv, cb.cmds, cb.n,
+			r->batch = ac_redis_batch_start(run->services, r->b->srv, cb.cmds, cb.n,
 							run->deadline_ms, on_batch, r);
 			cb_release(&cb);
 			return;
@@ -679,7 +678,7 @@ static void rq_start(struct ac_probe_run *run, const void *bconfig)
 	run->state = r;
 	struct cmdbuf cb = {0};
 	b->p->phase1(b, &cb);
-	r->batch = ac_redis_batch_start(run->services, &b->srv, cb.cmds, cb.n, run->deadline_ms,
+	r->batch = ac_redis_batch_start(run->services, b->srv, cb.cmds, cb.n, run->deadline_ms,
 					on_batch, r);
 	cb_release(&cb);
 }

@@ -22,7 +22,7 @@
 #include "redis.h"
 
 struct redis_config {
-	struct ac_redis_server srv;
+	const struct ac_redis_server *srv; /* the plan's */
 	struct ac_redis_cmd cmd;
 	char *args[AC_REDIS_MAX_ARGS];
 	bool require_key;
@@ -46,7 +46,6 @@ static void redis_config_destroy(void *p)
 	struct redis_config *c = p;
 	if (!c)
 		return;
-	ac_redis_server_release(&c->srv);
 	for (int i = 0; i < AC_REDIS_MAX_ARGS; i++)
 		free(c->args[i]);
 	ac_expect_release(&c->expect);
@@ -69,7 +68,7 @@ static void *redis_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 	char *rp = ac_cfg_path(path, "redis");
 	const cJSON *r = ac_json_get(obj, "redis");
 	if (r)
-		ac_redis_server_lookup(cx, r, rp, &c->srv);
+		c->srv = ac_redis_server_find(cx, r, rp);
 	else
 		ac_cfg_error(cx, path, "missing required key \"redis\"");
 	free(rp);
@@ -123,7 +122,7 @@ static void *redis_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 		ac_expect_parse(cx, ex, ep, AC_EXPECT_ONE, NULL, 0, &c->expect);
 	}
 	free(ep);
-	if (cx->nerrors != before) {
+	if (cx->nerrors != before || !c->srv) {
 		redis_config_destroy(c);
 		return NULL;
 	}
@@ -202,7 +201,7 @@ static void redis_start(struct ac_probe_run *run)
 	}
 	cmds[n++] = c->cmd;
 	rr->batch =
-	    ac_redis_batch_start(run->services, &c->srv, cmds, n, run->deadline_ms, on_replies, rr);
+	    ac_redis_batch_start(run->services, c->srv, cmds, n, run->deadline_ms, on_replies, rr);
 }
 
 static void redis_abort(struct ac_probe_run *run)

@@ -2,8 +2,14 @@
  * sections.h: top-level scenario sections owned by a probe module.
  *
  * "databases" (src/pg.c) and "redis" (src/redis.c) name the servers that
- * checks refer to. The loader validates each section once through this
- * table; checks look entries up by name while they are configured.
+ * checks refer to. The loader parses each entry once, at load time, into
+ * the module's own type, and keeps the table on the plan; a check holds a
+ * pointer to its entry (ac_section_find) and never reads the section's
+ * JSON again. Every problem in a section is reported once, by its entry.
+ *
+ * "personas" (probes/http_config.c) is only validated here: a persona's
+ * login steps become steps of every journey that uses it, so each journey
+ * parses them for itself.
  */
 #ifndef AC_SECTIONS_H
 #define AC_SECTIONS_H
@@ -14,10 +20,38 @@
 
 struct ac_section {
 	const char *key; /* top-level key; NULL ends the table */
-	/* Report every problem in the section (an object of named entries). */
+	/* Parse one named entry (path "databases.main"); NULL after reporting
+	 * its problems. The entry is owned by the plan from then on. */
+	void *(*load_entry)(struct ac_cfg *cx, const cJSON *entry, const char *name,
+			    const char *path);
+	void (*destroy_entry)(void *entry);
+	/* Or, for a section that is only validated: report its problems. */
 	void (*validate)(struct ac_cfg *cx, const cJSON *section, const char *path);
+	/* "database", "Redis server": for messages */
+	const char *what;
 };
 
 extern const struct ac_section ac_sections[];
+
+/* The entries of one loaded section, in file order. entries[i] is NULL for
+ * an entry that had errors (already reported). */
+struct ac_section_table {
+	const struct ac_section *section;
+	char **names;
+	void **entries;
+	size_t n;
+};
+
+/* Load every section of root into plan->sections (one table per row of
+ * ac_sections, in order). */
+void ac_sections_load(struct ac_cfg *cx, const cJSON *root);
+void ac_sections_destroy(struct ac_plan *plan);
+
+/* The entry a check names (name: the JSON value of its "database" or
+ * "redis" key, at path). NULL when the name is not a string or not defined
+ * (reported here, with a suggestion) or when the entry had errors
+ * (reported once already, so not again). */
+const void *ac_section_find(struct ac_cfg *cx, const char *key, const cJSON *name,
+			    const char *path);
 
 #endif

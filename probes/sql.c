@@ -31,7 +31,7 @@
 enum expect_kind { E_CMP, E_NO_ROWS, E_MIN_ROWS };
 
 struct sql_config {
-	struct ac_pg_target db;
+	const struct ac_pg_target *db; /* the plan's */
 	char *query;
 	enum expect_kind kind;
 	struct ac_expect expect; /* E_CMP: the first cell */
@@ -58,7 +58,6 @@ static void sql_config_destroy(void *p)
 	struct sql_config *c = p;
 	if (!c)
 		return;
-	ac_pg_target_release(&c->db);
 	free(c->query);
 	for (size_t i = 0; i < c->nsecret; i++)
 		free(c->secret_cols[i]);
@@ -89,7 +88,7 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 	char *dp = ac_cfg_path(path, "database");
 	const cJSON *d = ac_json_get(obj, "database");
 	if (d)
-		ac_pg_target_lookup(cx, d, dp, &c->db);
+		c->db = ac_pg_target_find(cx, d, dp);
 	else
 		ac_cfg_error(cx, path, "missing required key \"database\"");
 	free(dp);
@@ -123,13 +122,13 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 			if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1) ||
 			    !isfinite(m->valuedouble))
 				ac_cfg_error(cx, mp, "expected a number of at least 1");
-			else if (c->db.dsn && m->valuedouble > (double)c->db.max_rows)
+			else if (c->db && m->valuedouble > (double)c->db->max_rows)
 				/* Reading stops at max_rows: more could never pass. */
 				ac_cfg_error(
 				    cx, mp,
 				    "%.15g is over the database's max_rows (%ld); count in "
 				    "the query instead: {\">=\": N} on SELECT count(*)",
-				    m->valuedouble, c->db.max_rows);
+				    m->valuedouble, c->db->max_rows);
 			else
 				c->min_rows = m->valuedouble;
 		} else {
@@ -159,7 +158,7 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 			}
 		free(sp);
 	}
-	if (cx->nerrors != before) {
+	if (cx->nerrors != before || !c->db) {
 		sql_config_destroy(c);
 		return NULL;
 	}
@@ -321,7 +320,7 @@ static void sql_start(struct ac_probe_run *run)
 	long want = SQL_SAMPLE_ROWS;
 	if (c->kind == E_MIN_ROWS && c->min_rows > want)
 		want = (long)c->min_rows;
-	sr->q = ac_pg_query_start(run->services, &c->db, c->query, 0, NULL, want, run->deadline_ms,
+	sr->q = ac_pg_query_start(run->services, c->db, c->query, 0, NULL, want, run->deadline_ms,
 				  on_result, sr);
 }
 

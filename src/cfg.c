@@ -336,20 +336,6 @@ bool ac_cfg_want_object(struct ac_cfg *cx, const cJSON *obj, const char *path)
 	return false;
 }
 
-const cJSON *ac_cfg_named(struct ac_cfg *cx, const char *section, const cJSON *name,
-			  const char *path, const char *what)
-{
-	if (!cJSON_IsString(name)) {
-		ac_cfg_error(cx, path, "expected the name of a %s under \"%s\"", what, section);
-		return NULL;
-	}
-	const cJSON *e = ac_json_get(ac_json_get(cx->root, section), name->valuestring);
-	if (!e)
-		ac_cfg_error(cx, path, "unknown %s \"%s\" (define it under \"%s\")", what,
-			     name->valuestring, section);
-	return e;
-}
-
 void ac_cfg_quiet_begin(struct ac_cfg *cx, struct ac_cfg_quiet *q)
 {
 	q->errors = cx->errors;

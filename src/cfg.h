@@ -104,12 +104,6 @@ void ac_cfg_keys1(struct ac_cfg *cx, const cJSON *obj, const char *path,
 /* Require obj to be an object; reports and returns false otherwise. */
 bool ac_cfg_want_object(struct ac_cfg *cx, const cJSON *obj, const char *path);
 
-/* The entry a check names in a top-level section of named servers
- * ("databases", "redis"); reports an error and returns NULL when the name
- * is not a string or not defined there. what: "database", "Redis server". */
-const cJSON *ac_cfg_named(struct ac_cfg *cx, const char *section, const cJSON *name,
-			  const char *path, const char *what);
-
 /* Parse something a second time without reporting its errors again (a
  * section's entries and personas are reported once, by their validator). */
 struct ac_cfg_quiet {

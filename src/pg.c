@@ -13,6 +13,7 @@
 
 #include "json.h"
 #include "mask.h"
+#include "sections.h"
 
 enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY };
 enum qstep { Q_ROLE, Q_BEGIN, Q_QUERY, Q_ROLLBACK };
@@ -137,36 +138,28 @@ static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	return cx->nerrors == before && t->dsn;
 }
 
-void ac_pg_section_validate(struct ac_cfg *cx, const cJSON *section, const char *path)
+void *ac_pg_target_load(struct ac_cfg *cx, const cJSON *entry, const char *name, const char *path)
 {
-	const cJSON *db;
-	cJSON_ArrayForEach(db, section)
-	{
-		char *kp = ac_cfg_path(path, db->string);
-		struct ac_pg_target t;
-		read_target(cx, db, kp, &t);
-		ac_pg_target_release(&t);
-		free(kp);
+	struct ac_pg_target *t = ac_calloc(1, sizeof(*t));
+	if (!read_target(cx, entry, path, t)) {
+		ac_pg_target_destroy(t);
+		return NULL;
 	}
+	t->name = ac_strdup(name);
+	return t;
 }
 
-bool ac_pg_target_lookup(struct ac_cfg *cx, const cJSON *name, const char *path,
-			 struct ac_pg_target *out)
+void ac_pg_target_destroy(void *p)
 {
-	memset(out, 0, sizeof(*out));
-	const cJSON *db = ac_cfg_named(cx, "databases", name, path, "database");
-	if (!db)
-		return false;
-	struct ac_cfg_quiet q;
-	ac_cfg_quiet_begin(cx, &q);
-	bool ok = read_target(cx, db, "", out);
-	ac_cfg_quiet_end(cx, &q);
-	if (!ok) {
-		ac_pg_target_release(out);
-		return false;
-	}
-	out->name = ac_strdup(name->valuestring);
-	return true;
+	if (!p)
+		return;
+	ac_pg_target_release(p);
+	free(p);
+}
+
+const struct ac_pg_target *ac_pg_target_find(struct ac_cfg *cx, const cJSON *name, const char *path)
+{
+	return ac_section_find(cx, "databases", name, path);
 }
 
 void ac_pg_target_release(struct ac_pg_target *t)

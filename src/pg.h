@@ -48,12 +48,14 @@ struct ac_pg_target {
 	uint64_t max_result_size;
 };
 
-/* Validate the "databases" section (registered in probes/probes.c). */
-void ac_pg_section_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
+/* One entry of the "databases" section, parsed once at load (the section
+ * row is in probes/probes.c); destroy frees it. */
+void *ac_pg_target_load(struct ac_cfg *cx, const cJSON *entry, const char *name, const char *path);
+void ac_pg_target_destroy(void *target);
 
-/* The database a check names, copied into out; false after an error. */
-bool ac_pg_target_lookup(struct ac_cfg *cx, const cJSON *name, const char *path,
-			 struct ac_pg_target *out);
+/* The database a check names (owned by the plan); NULL after an error. */
+const struct ac_pg_target *ac_pg_target_find(struct ac_cfg *cx, const cJSON *name,
+					     const char *path);
 void ac_pg_target_release(struct ac_pg_target *t);
 
 /* A query's outcome. Rows are read one at a time (single-row mode) and

@@ -13,6 +13,7 @@
 
 #include "json.h"
 #include "mask.h"
+#include "sections.h"
 
 static const char *const allowlist[] = {
     "EXISTS", "GET",  "HEXISTS",  "HGET",      "HLEN",	   "LINDEX", "LLEN",
@@ -191,36 +192,30 @@ static bool read_server(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	return cx->nerrors == before && s->host;
 }
 
-void ac_redis_section_validate(struct ac_cfg *cx, const cJSON *section, const char *path)
+void *ac_redis_server_load(struct ac_cfg *cx, const cJSON *entry, const char *name,
+			   const char *path)
 {
-	const cJSON *e;
-	cJSON_ArrayForEach(e, section)
-	{
-		char *kp = ac_cfg_path(path, e->string);
-		struct ac_redis_server s;
-		read_server(cx, e, kp, &s);
-		ac_redis_server_release(&s);
-		free(kp);
+	struct ac_redis_server *s = ac_calloc(1, sizeof(*s));
+	if (!read_server(cx, entry, path, s)) {
+		ac_redis_server_destroy(s);
+		return NULL;
 	}
+	s->name = ac_strdup(name);
+	return s;
 }
 
-bool ac_redis_server_lookup(struct ac_cfg *cx, const cJSON *name, const char *path,
-			    struct ac_redis_server *out)
+void ac_redis_server_destroy(void *p)
 {
-	memset(out, 0, sizeof(*out));
-	const cJSON *e = ac_cfg_named(cx, "redis", name, path, "Redis server");
-	if (!e)
-		return false;
-	struct ac_cfg_quiet q;
-	ac_cfg_quiet_begin(cx, &q);
-	bool ok = read_server(cx, e, "", out);
-	ac_cfg_quiet_end(cx, &q);
-	if (!ok) {
-		ac_redis_server_release(out);
-		return false;
-	}
-	out->name = ac_strdup(name->valuestring);
-	return true;
+	if (!p)
+		return;
+	ac_redis_server_release(p);
+	free(p);
+}
+
+const struct ac_redis_server *ac_redis_server_find(struct ac_cfg *cx, const cJSON *name,
+						   const char *path)
+{
+	return ac_section_find(cx, "redis", name, path);
 }
 
 void ac_redis_server_release(struct ac_redis_server *s)

@@ -34,9 +34,14 @@ struct ac_redis_server {
 	int64_t timeout_ms;
 };
 
-void ac_redis_section_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
-bool ac_redis_server_lookup(struct ac_cfg *cx, const cJSON *name, const char *path,
-			    struct ac_redis_server *out);
+/* One entry of the "redis" section, parsed once at load (the section row is
+ * in probes/probes.c); destroy frees it. */
+void *ac_redis_server_load(struct ac_cfg *cx, const cJSON *entry, const char *name,
+			   const char *path);
+void ac_redis_server_destroy(void *server);
+/* The server a check names (owned by the plan); NULL after an error. */
+const struct ac_redis_server *ac_redis_server_find(struct ac_cfg *cx, const cJSON *name,
+						   const char *path);
 void ac_redis_server_release(struct ac_redis_server *s);
 
 /* Is this command (case-insensitive) on the read-only allowlist? */

@@ -743,11 +743,7 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 	plan->description = ac_cfg_text(&cx, root, "", "description", false);
 	load_settings(&cx, ac_json_get(root, "settings"));
 	load_targets(&cx, ac_json_get(root, "targets"));
-	for (const struct ac_section *s = ac_sections; s->key; s++) {
-		const cJSON *sec = ac_json_get(root, s->key);
-		if (sec && ac_cfg_want_object(&cx, sec, s->key))
-			s->validate(&cx, sec, s->key);
-	}
+	ac_sections_load(&cx, root);
 	size_t alloc = 0, group = 0;
 	load_definitions(&cx, root, "journeys", &alloc, &group);
 	load_definitions(&cx, root, "checks", &alloc, &group);
@@ -833,6 +829,7 @@ void ac_plan_destroy(struct ac_plan *plan)
 		if (plan->configs[i].kind->config_destroy)
 			plan->configs[i].kind->config_destroy(plan->configs[i].config);
 	free(plan->configs);
+	ac_sections_destroy(plan); /* after the configurations that point into it */
 	for (size_t i = 0; i < plan->ntargets; i++) {
 		free(plan->targets[i].name);
 		free(plan->targets[i].url);

@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct ac_mask;
+struct ac_section_table;
 struct ac_probe_kind;
 
 /* Release areas in the seed's recovery order: flags and config first, then
@@ -119,6 +120,9 @@ struct ac_plan {
 	struct ac_var *vars;
 	size_t nvars;
 	struct ac_mask *mask;
+	/* the named-server sections, parsed once (probes/sections.h) */
+	struct ac_section_table **sections;
+	size_t nsections;
 	/* configurations to release, one per definition */
 	struct ac_plan_config {
 		const struct ac_probe_kind *kind;

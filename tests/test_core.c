@@ -631,6 +631,42 @@ START_TEST(mask_scoped_to_a_run)
 }
 END_TEST
 
+/* Named servers are parsed once: a bad entry used by three checks is
+ * reported once, at the entry; an unknown name gets a suggestion. */
+START_TEST(loader_sections_parsed_once)
+{
+	const char *json =
+	    "{\"databases\": {\"main\": {\"dsn\": \"host=x\", \"max_rows\": 0},"
+	    "  \"replica\": \"host=y\"},"
+	    " \"redis\": {\"jobs\": \"redis://127.0.0.1:0/0\"},"
+	    " \"checks\": ["
+	    "  {\"kind\": \"sql\", \"name\": \"a\", \"area\": \"data\", \"owner\": \"o\","
+	    "   \"database\": \"main\", \"query\": \"SELECT 1\", \"expect\": {\"==\": 1}},"
+	    "  {\"kind\": \"sql\", \"name\": \"b\", \"area\": \"data\", \"owner\": \"o\","
+	    "   \"database\": \"main\", \"query\": \"SELECT 1\", \"expect\": {\"==\": 1}},"
+	    "  {\"kind\": \"queue\", \"name\": \"c\", \"area\": \"jobs\", \"owner\": \"o\","
+	    "   \"preset\": \"oban\", \"queue\": \"q\", \"database\": \"main\"},"
+	    "  {\"kind\": \"sql\", \"name\": \"d\", \"area\": \"data\", \"owner\": \"o\","
+	    "   \"database\": \"replca\", \"query\": \"SELECT 1\", \"expect\": {\"==\": 1}},"
+	    "  {\"kind\": \"redis\", \"name\": \"e\", \"area\": \"jobs\", \"owner\": \"o\","
+	    "   \"redis\": \"jobs\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}]}";
+	char *e = tu_load_error(json);
+	const char *once = "databases.main: max_rows must be at least 1";
+	const char *at = strstr(e, once);
+	ck_assert_msg(at && !strstr(at + 1, once), "%s", e);
+	ck_assert_msg(strstr(e, "checks[3].database: unknown database \"replca\", did you mean "
+				"\"replica\"?"),
+		      "%s", e);
+	const char *port = "redis.jobs: bad port in the Redis URL";
+	at = strstr(e, port);
+	ck_assert_msg(at && !strstr(at + 1, port), "%s", e);
+	/* the checks naming a bad entry add nothing of their own */
+	ck_assert_msg(!strstr(e, "checks[0]") && !strstr(e, "checks[2]") && !strstr(e, "checks[4]"),
+		      "%s", e);
+	free(e);
+}
+END_TEST
+
 START_TEST(util_parsers)
 {
 	int64_t ms;
@@ -682,6 +718,7 @@ int main(void)
 	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
 	tcase_add_test(tc, loader_checks_assertion_shapes);
 	tcase_add_test(tc, util_parsers);
+	tcase_add_test(tc, loader_sections_parsed_once);
 	tcase_add_test(tc, mask_scoped_to_a_run);
 	tcase_add_test(tc, excerpt_escapes_and_keeps_utf8_whole);
 	tcase_add_test(tc, json_many_members_and_distant_duplicates);
