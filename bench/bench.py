@@ -69,7 +69,7 @@ def run(cmd, env=None, timeout=600, ok=(0,), stdout_path=None, stderr_path=None,
     stderr when the exit code is not in ok. sample(pid, t0) is called in a
     thread while the process runs (for the watch case)."""
     err = open(stderr_path, "w+b") if stderr_path else tempfile.TemporaryFile()
-    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    out = open(stdout_path, "w+b") if stdout_path else tempfile.TemporaryFile()
     fig = tempfile.NamedTemporaryFile(prefix="measure-", delete=False)
     fig.close()
     full_env = dict(os.environ, **(env or {}))
@@ -85,8 +85,6 @@ def run(cmd, env=None, timeout=600, ok=(0,), stdout_path=None, stderr_path=None,
     timer.cancel()
     if sampler:
         sampler.join(5)
-    if stdout_path:
-        out.close()
     with open(fig.name) as f:
         figs = f.read().split()
     os.unlink(fig.name)
@@ -96,11 +94,14 @@ def run(cmd, env=None, timeout=600, ok=(0,), stdout_path=None, stderr_path=None,
     wall, user, sys_, rss, rc = float(figs[0]), float(figs[1]), float(figs[2]), int(figs[3]), int(figs[4])
     if rc not in ok:
         err.seek(0)
+        out.seek(0)
         text = err.read().decode("utf-8", "replace").strip().splitlines()
-        tail = " | ".join(text[-3:]) if text else "(no output on stderr)"
+        text += [l for l in out.read().decode("utf-8", "replace").strip().splitlines() if l.strip()][-2:]
+        tail = " | ".join(text[-3:]) if text else "(no output)"
         why = "killed by signal %d" % -rc if rc < 0 else "exit %d" % rc
         raise RunFailed("%s: %s: %s" % (os.path.basename(cmd[0]), why, tail[:600]))
     err.close()
+    out.close()
     return {"wall": wall, "cpu": user + sys_, "rss_mib": rss / 1024.0, "rc": rc}
 
 
@@ -355,7 +356,8 @@ end
         res, failed = paired(c, reps, warmup=True)
         out = {"journeys": n, "requests": 4 * n, "reps": reps, "wrk": "wrk -t1 -cC -d%ds, the 4 requests of the journey in turn (bench mix.lua)" % dur, "rows": []}
         lint_wall = spread([x["wall"] for x in res["lint"]]) if "lint" not in failed else None
-        out["lint_of_the_same_file"] = {"wall": lint_wall} if lint_wall else {"status": "failed: " + failed["lint"]}
+        lint_rss = spread([x["rss_mib"] for x in res["lint"]]) if "lint" not in failed else None
+        out["lint_of_the_same_file"] = {"wall": lint_wall, "rss_mib": lint_rss} if lint_wall else {"status": "failed: " + failed["lint"]}
         rss = {}
         for conc in (64, 256):
             a_k, w_k = "allclear-%d" % conc, "wrk-%d" % conc
@@ -383,6 +385,10 @@ end
             out["rows"].append(r)
         if 64 in rss and 256 in rss:
             out["kib_per_extra_in_flight_journey"] = (rss[256] - rss[64]) * 1024 / 192
+        if 64 in rss and lint_rss:
+            # Where the memory goes: the loaded scenario (lint's peak) and what a run adds (results, samples).
+            out["kib_per_journey_loaded"] = lint_rss["median"] * 1024 / n
+            out["kib_per_journey_run"] = (rss[64] - lint_rss["median"]) * 1024 / n
         return out
 
     # ---- case 3 -------------------------------------------------------
@@ -641,6 +647,9 @@ def render(res):
             if "wall" in lw:
                 out.append("\nLoading the file (allclear lint of it): %.2f s; allclear req/s without it: %s." % (
                     lw["wall"]["median"], ", ".join("%.0f at %d" % (r["allclear"]["rps_without_load"]["median"], r["in_flight"]) for r in x["rows"] if isinstance(r["allclear"], dict) and "rps_without_load" in r["allclear"])))
+            if "kib_per_journey_loaded" in x:
+                out.append("Peak RSS of lint of the file: %.1f MiB (%.1f KiB per journey loaded); a check run adds %.1f KiB per journey (results and samples)." % (
+                    x["lint_of_the_same_file"]["rss_mib"]["median"], x["kib_per_journey_loaded"], x["kib_per_journey_run"]))
             if "kib_per_extra_in_flight_journey" in x:
                 out.append("Memory per journey in flight: %.1f KiB (peak RSS at 256 minus at 64, over 192); peak RSS / in flight: %s." % (
                     x["kib_per_extra_in_flight_journey"], ", ".join("%.0f KiB at %d" % (r["allclear"]["rss_kib_per_in_flight"], r["in_flight"]) for r in x["rows"] if isinstance(r["allclear"], dict))))
@@ -722,8 +731,19 @@ def main():
 
     b = Bench(a)
     version = subprocess.run([a.allclear, "--version"], capture_output=True, text=True).stdout.strip()
+    build = {}
+    try:
+        with open(os.path.join(os.path.dirname(a.allclear), "meson-info/intro-buildoptions.json")) as f:
+            build = {o["name"]: o["value"] for o in json.load(f) if o["name"] in ("buildtype", "optimization", "b_sanitize", "b_lto")}
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
     res = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": " ".join(["bench/run.sh"] + sys.argv[1:]),
-           "allclear": a.allclear, "allclear_version": version, "quick": a.quick, "machine": machine(),
+           "allclear": a.allclear, "allclear_version": version, "allclear_build": build, "commit": commit,
+           "quick": a.quick, "machine": machine(),
            "loadavg_start": open("/proc/loadavg").read().split()[:3], "cases": {}}
     t0 = time.monotonic()
     for name in CASES:
@@ -741,8 +761,10 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
     dump(a.json, res)
     m = res["machine"]
-    print("allclear benchmarks, %s, %s; %s cores (%s), %s GiB; load average %s at the start, %s at the end; %.0f s" % (
-        res["date"], version, m.get("nproc"), m.get("cpu", "?"), m.get("memory_gib", "?"), " ".join(res["loadavg_start"]), " ".join(res["loadavg_end"]), res["seconds"]))
+    if build.get("buildtype") not in (None, "debugoptimized", "release"):
+        log("warning: %s is a %s build; figures are not comparable with an optimized one" % (a.allclear, build.get("buildtype")))
+    print("allclear benchmarks, %s, %s (%s, commit %s); %s cores (%s), %s GiB; load average %s at the start, %s at the end; %.0f s" % (
+        res["date"], version, build.get("buildtype", "build type unknown"), commit or "?", m.get("nproc"), m.get("cpu", "?"), m.get("memory_gib", "?"), " ".join(res["loadavg_start"]), " ".join(res["loadavg_end"]), res["seconds"]))
     print("Figures: median (min-max) of paired, alternating runs; ratios are medians of the per-pair ratios.\n")
     print(render(res))
     print("\nJSON: %s" % a.json)
