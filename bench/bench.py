@@ -76,13 +76,20 @@ def run(cmd, env=None, timeout=600, ok=(0,), stdout_path=None, stderr_path=None,
     t0 = time.monotonic()
     p = subprocess.Popen([MEASURE, fig.name] + NICE + cmd, stdout=out, stderr=err, env=full_env, start_new_session=True)
     timer = threading.Timer(timeout, lambda: os.killpg(p.pid, signal.SIGKILL))
+    timer.daemon = True
     timer.start()
     sampler = None
     if sample:
         sampler = threading.Thread(target=lambda: sample(child_of(p.pid), t0), daemon=True)
         sampler.start()
-    p.wait()
-    timer.cancel()
+    try:
+        p.wait()
+    except BaseException:  # interrupted: take the run down with us
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        raise
+    finally:
+        timer.cancel()
     if sampler:
         sampler.join(5)
     with open(fig.name) as f:
@@ -142,7 +149,8 @@ def row(what, key, runs, failed, base=None):
     allclear runs of the same repetitions)."""
     r = {"what": what, "contender": key}
     if key in failed:
-        r["status"] = "failed: " + failed[key]
+        why = failed[key]
+        r["status"] = why if why.startswith(("n/a:", "skipped:")) else "failed: " + why
         return r
     r["status"] = "ok"
     for m in ("wall", "cpu", "rss_mib"):
@@ -651,8 +659,7 @@ def render(res):
                 out.append("Peak RSS of lint of the file: %.1f MiB (%.1f KiB per journey loaded); a check run adds %.1f KiB per journey (results and samples)." % (
                     x["lint_of_the_same_file"]["rss_mib"]["median"], x["kib_per_journey_loaded"], x["kib_per_journey_run"]))
             if "kib_per_extra_in_flight_journey" in x:
-                out.append("Memory per journey in flight: %.1f KiB (peak RSS at 256 minus at 64, over 192); peak RSS / in flight: %s." % (
-                    x["kib_per_extra_in_flight_journey"], ", ".join("%.0f KiB at %d" % (r["allclear"]["rss_kib_per_in_flight"], r["in_flight"]) for r in x["rows"] if isinstance(r["allclear"], dict))))
+                out.append("Memory per journey in flight: %.1f KiB (peak RSS at 256 in flight minus at 64, over 192)." % x["kib_per_extra_in_flight_journey"])
     if "slow" in c:
         x = c["slow"]
         out.append("\n### 3. A round of SQL and queue checks with slow queries (goal: within 1.5x the slowest query alone)\n")
@@ -697,6 +704,9 @@ def render(res):
 
 
 def main():
+    # bench/run.sh stops the harness with SIGTERM: unwind, so that run() takes the
+    # command in progress down with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, smaller sizes, a 30 s watch")
     ap.add_argument("--only", default="", help="cases to run, e.g. 1,3 or journeys,slow")

@@ -49,8 +49,11 @@ cleanup() {
 	fi
 	rm -rf "$WORK"
 }
+BENCH_PY=
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# The harness runs in the background so that a signal reaches this trap at once;
+# it stops the run in progress (its own process group) before exiting.
+trap '[ -n "$BENCH_PY" ] && kill -TERM "$BENCH_PY" 2>/dev/null && wait "$BENCH_PY"; exit 130' INT TERM
 
 say() { echo "bench: $*" >&2; }
 
@@ -120,4 +123,9 @@ done
 
 export BENCH_WORK=$WORK BENCH_CACHE=$CACHE BENCH_PG_PORT=$PG_PORT BENCH_REDIS_PORT=$REDIS_PORT
 export AC_BUILD_DIR=$BUILD
-python3 "$ROOT/bench/bench.py" "$@"
+python3 "$ROOT/bench/bench.py" "$@" &
+BENCH_PY=$!
+rc=0
+wait "$BENCH_PY" || rc=$?
+BENCH_PY=
+exit "$rc"
