@@ -1255,6 +1255,57 @@ START_TEST(scrape_url_with_an_ipv6_literal)
 }
 END_TEST
 
+static void huge_metrics(int fd, const struct hs_request *q, void *ud)
+{
+	(void)q;
+	(void)ud;
+	size_t n = 17 * 1024 * 1024;
+	char *body = malloc(n + 1);
+	memset(body, '#', n);
+	body[n] = '\0';
+	hs_reply(fd, 200, "Content-Type: text/plain\r\n", body);
+	free(body);
+}
+
+/* The scrape's caps are errors naming them, never a cut: labels per series,
+ * series per scrape, and the body. */
+START_TEST(scrape_caps_are_errors)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	ac_buf_adds(&b, "m{");
+	for (int i = 0; i < 33; i++)
+		ac_buf_addf(&b, "%sl%d=\"v\"", i ? "," : "", i);
+	ac_buf_adds(&b, "} 1\n");
+	struct ac_prom_scrape sc;
+	struct ac_error err = {0};
+	ck_assert_int_eq(ac_prom_parse(b.buf, b.len, false, &sc, &err), -1);
+	ck_assert_msg(strstr(err.msg, "more than 32 labels"), "%s", err.msg);
+	ac_buf_release(&b);
+	for (int i = 0; i <= 200000; i++)
+		ac_buf_addf(&b, "m{i=\"%d\"} 1\n", i);
+	ck_assert_int_eq(ac_prom_parse(b.buf, b.len, false, &sc, &err), -1);
+	ck_assert_msg(strstr(err.msg, "more than 200000 series"), "%s", err.msg);
+	ac_buf_release(&b);
+	struct hs_server s;
+	hs_start(&s, huge_metrics, NULL);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"10s\"}, "
+		   "\"checks\": [{\"kind\": \"metric\", \"name\": \"big\", \"area\": "
+		   "\"code\", \"owner\": \"o\", \"scrape\": \"http://127.0.0.1:%d/metrics\", "
+		   "\"metric\": \"m\", \"expect\": {\">=\": 0}}]}",
+		   s.port);
+	struct ac_plan *p;
+	struct ac_result *r = tu_run_scenario(json, 1, &p);
+	const struct ac_check_result *cr = tu_check(r, "big");
+	ck_assert_int_eq(cr->state, AC_STATE_ERROR);
+	ck_assert_msg(strstr(cr->reason, "scrape: body over 16 MiB"), "%s", cr->reason);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(json);
+	hs_stop(&s);
+}
+END_TEST
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1273,6 +1324,7 @@ int main(void)
 	tcase_add_test(tc, new_series_resets_limits_and_repeats);
 	tcase_add_test(tc, api_values_caps_and_staleness);
 	tcase_add_test(tc, scrape_url_with_an_ipv6_literal);
+	tcase_add_test(tc, scrape_caps_are_errors);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
