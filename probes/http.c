@@ -356,20 +356,13 @@ static void journey_abort(struct ac_probe_run *run)
 	finish_journey(h);
 }
 
-static const struct ac_field journey_fields[] = {
-    {"steps", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
-    {"cleanup", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that always run"},
-    {"observe", AC_FT_CUSTOM, false, AC_FIELD_NONE, "text compared across targets"},
-    {"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "number judged by trends"},
-};
-
 const struct ac_probe_kind ac_probe_http = {
     .name = "http",
     .summary = "scripted user journeys over HTTP(S), per persona and target",
     .section = "journeys",
     .per_target = true,
-    .fields = journey_fields,
-    .nfields = AC_ARRAY_LEN(journey_fields),
+    .fields = http_journey_fields,
+    .nfields = HTTP_NJOURNEY_FIELDS,
     .configure = http_journey_configure,
     .config_destroy = http_journey_destroy,
     .start = journey_start,

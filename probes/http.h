@@ -203,6 +203,10 @@ struct hrun {
 };
 
 void *http_journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *path);
+/* A journey's own keys (the kind's table) and a persona's. */
+#define HTTP_NJOURNEY_FIELDS 4
+extern const struct ac_field http_journey_fields[HTTP_NJOURNEY_FIELDS];
+const struct ac_field *http_persona_fields(size_t *n);
 void http_journey_destroy(void *p);
 void http_kvs_free(struct kv *kv, size_t n);
 bool http_compile_re(struct ac_cfg *cx, const char *path, const char *pattern, regex_t *re);

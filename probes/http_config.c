@@ -16,22 +16,55 @@
 #include "json.h"
 #include "probe.h"
 
+static const char *const methods[] = {"GET",   "HEAD",	 "POST",    "PUT",
+				      "PATCH", "DELETE", "OPTIONS", NULL};
+
+static const struct ac_field capture_fields[] = {
+    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON path", AC_SHAPE_STRING},
+    {"header", AC_FT_CUSTOM, false, AC_FIELD_NONE, "response header name", AC_SHAPE_STRING},
+    {"cookie", AC_FT_CUSTOM, false, AC_FIELD_NONE, "cookie name", AC_SHAPE_STRING},
+    {"regex", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regular expression on the body",
+     AC_SHAPE_STRING},
+    {"group", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regex group (default 1)", AC_SHAPE_INTEGER},
+    {"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, "mask the value in reports", AC_SHAPE_BOOL},
+};
+
+static const struct ac_field wait_fields[] = {
+    {"every", AC_FT_DURATION, true, 0, "time between tries"},
+    {"up_to", AC_FT_DURATION, true, 0, "give up after"},
+};
+
 static const struct ac_field step_fields[] = {
-    {"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"method", AC_FT_CUSTOM, false, AC_FIELD_NONE, "GET by default"},
-    {"url", AC_FT_CUSTOM, true, AC_FIELD_NONE, "path relative to the target"},
-    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"body", AC_FT_CUSTOM, false, AC_FIELD_NONE, "raw body text"},
-    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON body"},
-    {"form", AC_FT_CUSTOM, false, AC_FIELD_NONE, "form body"},
-    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"write", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the step changes data"},
-    {"follow_redirects", AC_FT_CUSTOM, false, AC_FIELD_NONE, "how many to follow"},
-    {"redirect_other_hosts", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"capture", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"assert", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"wait", AC_FT_CUSTOM, false, AC_FIELD_NONE, "repeat until the assertions hold"},
-    {"retries", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
+    {"method", AC_FT_CUSTOM, false, AC_FIELD_NONE,
+     "GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS, in any case", AC_SHAPE_STRING},
+    {"url", AC_FT_CUSTOM, true, AC_FIELD_NONE, "path relative to the target", AC_SHAPE_STRING},
+    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING_MAP},
+    {"body", AC_FT_CUSTOM, false, AC_FIELD_NONE, "raw body text", AC_SHAPE_STRING},
+    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON body", AC_SHAPE_ANY},
+    {"form", AC_FT_CUSTOM, false, AC_FIELD_NONE, "form body", AC_SHAPE_STRING_MAP},
+    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_DURATION},
+    {"write", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the step changes data", AC_SHAPE_BOOL},
+    {"follow_redirects", AC_FT_CUSTOM, false, AC_FIELD_NONE, "how many to follow",
+     AC_SHAPE_INTEGER},
+    {"redirect_other_hosts", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_BOOL},
+    {"capture", AC_FT_CUSTOM, false, AC_FIELD_NONE, "name: where to read the value",
+     AC_SHAPE_OBJECT_MAP, NULL, capture_fields, AC_ARRAY_LEN(capture_fields)},
+    {"assert", AC_FT_CUSTOM, false, AC_FIELD_NONE, "status, headers, body, json, duration, size",
+     AC_SHAPE_ANY},
+    {"wait", AC_FT_CUSTOM, false, AC_FIELD_NONE, "repeat until the assertions hold",
+     AC_SHAPE_OBJECT, NULL, wait_fields, AC_ARRAY_LEN(wait_fields)},
+    {"retries", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_INTEGER},
+};
+
+const struct ac_field http_journey_fields[HTTP_NJOURNEY_FIELDS] = {
+    {"steps", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL, AC_SHAPE_OBJECTS, NULL, step_fields,
+     AC_ARRAY_LEN(step_fields)},
+    {"cleanup", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that always run", AC_SHAPE_OBJECTS, NULL,
+     step_fields, AC_ARRAY_LEN(step_fields)},
+    {"observe", AC_FT_CUSTOM, false, AC_FIELD_NONE, "text compared across targets",
+     AC_SHAPE_STRING},
+    {"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "number judged by trends", AC_SHAPE_STRING},
 };
 
 static void step_release(struct step *s)
@@ -177,14 +210,7 @@ void http_expand_json_strings(struct ac_cfg *cx, cJSON *node, const char *path)
 static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s,
 			   struct ac_names *names)
 {
-	static const struct ac_field f[] = {
-	    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON path"},
-	    {"header", AC_FT_CUSTOM, false, AC_FIELD_NONE, "response header name"},
-	    {"cookie", AC_FT_CUSTOM, false, AC_FIELD_NONE, "cookie name"},
-	    {"regex", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regular expression on the body"},
-	    {"group", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regex group (default 1)"},
-	    {"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, "mask the value in reports"},
-	};
+	const struct ac_field *f = capture_fields;
 	if (!ac_cfg_want_object(cx, v, path))
 		return;
 	s->caps = ac_calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*s->caps));
@@ -207,7 +233,7 @@ static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, 
 			free(kp);
 			continue;
 		}
-		ac_cfg_keys1(cx, m, kp, f, AC_ARRAY_LEN(f));
+		ac_cfg_keys1(cx, m, kp, f, AC_ARRAY_LEN(capture_fields));
 		int kinds = 0;
 		const char *kn[] = {"json", "header", "cookie", "regex"};
 		for (int k = 0; k < 4; k++) {
@@ -327,10 +353,8 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 	s->method = ac_strdup(cJSON_IsString(m) ? m->valuestring : "GET");
 	for (char *p = s->method; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
-	static const char *const methods[] = {"GET",   "HEAD",	 "POST",   "PUT",
-					      "PATCH", "DELETE", "OPTIONS"};
 	bool known = false;
-	for (size_t i = 0; i < AC_ARRAY_LEN(methods); i++)
+	for (size_t i = 0; methods[i]; i++)
 		known = known || strcmp(methods[i], s->method) == 0;
 	if (!known) {
 		char *kp = ac_cfg_path(path, "method");
@@ -388,13 +412,10 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 	s->retries = want_int(cx, obj, path, "retries", 0, 0, 5);
 	const cJSON *w = ac_json_get(obj, "wait");
 	if (w) {
-		static const struct ac_field wf[] = {
-		    {"every", AC_FT_DURATION, true, 0, "time between tries"},
-		    {"up_to", AC_FT_DURATION, true, 0, "give up after"},
-		};
+		const struct ac_field *wf = wait_fields;
 		char *wp = ac_cfg_path(path, "wait");
 		if (ac_cfg_want_object(cx, w, wp)) {
-			ac_cfg_keys1(cx, w, wp, wf, AC_ARRAY_LEN(wf));
+			ac_cfg_keys1(cx, w, wp, wf, AC_ARRAY_LEN(wait_fields));
 			const cJSON *e = ac_json_get(w, "every"), *u = ac_json_get(w, "up_to");
 			char *ep = ac_cfg_path(wp, "every"), *up = ac_cfg_path(wp, "up_to");
 			if (!e || !u)
@@ -474,10 +495,18 @@ static void parse_steps(struct ac_cfg *cx, const cJSON *arr, const char *path, s
 }
 
 static const struct ac_field persona_fields[] = {
-    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"login", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that sign in"},
-    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sent on every request"},
+    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
+    {"login", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that sign in", AC_SHAPE_OBJECTS, NULL,
+     step_fields, AC_ARRAY_LEN(step_fields)},
+    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sent to the target on every request",
+     AC_SHAPE_STRING_MAP},
 };
+
+const struct ac_field *http_persona_fields(size_t *n)
+{
+	*n = AC_ARRAY_LEN(persona_fields);
+	return persona_fields;
+}
 
 /* A persona's login steps and headers, read into j. */
 static void parse_persona(struct ac_cfg *cx, const char *name, const cJSON *p, struct journey *j,

@@ -68,23 +68,39 @@ struct fetch {
 	bool have_first;
 };
 
+static const struct ac_field selector_fields[] = {
+    {"metric", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
+    {"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, "label matchers", AC_SHAPE_STRING_MAP},
+    {"absent_is_zero", AC_FT_BOOL, false, offsetof(struct selector, absent_is_zero),
+     "errors: a scrape without this metric counts 0 errors"},
+};
+
+static const char *const aggregates[] = {"sum", "max", "min", NULL};
+
 static const struct ac_field metric_fields[] = {
-    {"scrape", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a /metrics URL"},
-    {"errors", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: failed requests"},
-    {"total", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: all requests"},
-    {"min_requests", AC_FT_CUSTOM, false, AC_FIELD_NONE, "fewer is \"no traffic\" (default 1)"},
-    {"metric", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a gauge or counter to read"},
-    {"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, "label matchers: \"=~5..\", \"!=200\""},
-    {"aggregate", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sum (default), max or min"},
-    {"histogram", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a histogram's name"},
-    {"quantile", AC_FT_CUSTOM, false, AC_FIELD_NONE, "0.95"},
-    {"prometheus", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a Prometheus server's URL"},
-    {"query", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a PromQL expression"},
-    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 0.01}"},
-    {"gap", AC_FT_CUSTOM, false, AC_FIELD_NONE, "time between the first two scrapes (1s)"},
-    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. Authorization"},
+    {"scrape", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a /metrics URL", AC_SHAPE_STRING},
+    {"errors", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: failed requests",
+     AC_SHAPE_OBJECT, NULL, selector_fields, AC_ARRAY_LEN(selector_fields)},
+    {"total", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: all requests",
+     AC_SHAPE_OBJECT, NULL, selector_fields, AC_ARRAY_LEN(selector_fields)},
+    {"min_requests", AC_FT_CUSTOM, false, AC_FIELD_NONE, "fewer is \"no traffic\" (default 1)",
+     AC_SHAPE_NUMBER},
+    {"metric", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a gauge or counter to read", AC_SHAPE_STRING},
+    {"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, "label matchers: \"=~5..\", \"!=200\"",
+     AC_SHAPE_STRING_MAP},
+    {"aggregate", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sum (default), max or min", AC_SHAPE_ENUM,
+     aggregates},
+    {"histogram", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a histogram's name", AC_SHAPE_STRING},
+    {"quantile", AC_FT_CUSTOM, false, AC_FIELD_NONE, "0.95", AC_SHAPE_NUMBER},
+    {"prometheus", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a Prometheus server's URL",
+     AC_SHAPE_STRING},
+    {"query", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a PromQL expression", AC_SHAPE_STRING},
+    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 0.01}", AC_SHAPE_COMPARISON},
+    {"gap", AC_FT_CUSTOM, false, AC_FIELD_NONE, "time between the first two scrapes (1s)",
+     AC_SHAPE_DURATION},
+    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. Authorization", AC_SHAPE_STRING_MAP},
     {"max_age", AC_FT_CUSTOM, false, AC_FIELD_NONE,
-     "older samples are stale (default twice the interval, at least 60s)"},
+     "older samples are stale (default twice the interval, at least 60s)", AC_SHAPE_DURATION},
 };
 
 static void selector_release(struct selector *s)
@@ -139,14 +155,9 @@ static void read_selector(struct ac_cfg *cx, const cJSON *obj, const char *path,
 {
 	if (!ac_cfg_want_object(cx, obj, path))
 		return;
-	static const struct ac_field f[] = {
-	    {"metric", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
-	    {"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-	    {"absent_is_zero", AC_FT_BOOL, false, offsetof(struct selector, absent_is_zero),
-	     "errors: a scrape without this metric counts 0 errors"},
-	};
-	ac_cfg_keys1(cx, obj, path, f, AC_ARRAY_LEN(f));
-	ac_cfg_read(cx, obj, path, f, AC_ARRAY_LEN(f), s);
+	const struct ac_field *f = selector_fields;
+	ac_cfg_keys1(cx, obj, path, f, AC_ARRAY_LEN(selector_fields));
+	ac_cfg_read(cx, obj, path, f, AC_ARRAY_LEN(selector_fields), s);
 	s->metric = ac_cfg_text(cx, obj, path, "metric", true);
 	char *mp = ac_cfg_path(path, "match");
 	read_matchers(cx, ac_json_get(obj, "match"), mp, s);

@@ -34,12 +34,16 @@ const struct ac_probe_kind *ac_probe_kind_find(const char *name)
 
 /* Top-level sections that describe servers the checks refer to by name. */
 void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
+const struct ac_field *http_persona_fields(size_t *n);
 
 const struct ac_section ac_sections[] = {
-    {"databases", ac_pg_target_load, ac_pg_target_destroy, NULL, "database"},
-    {"personas", NULL, NULL, ac_http_personas_validate, "persona"},
-    {"redis", ac_redis_server_load, ac_redis_server_destroy, NULL, "Redis server"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {"databases", ac_pg_target_load, ac_pg_target_destroy, NULL, "database", ac_pg_fields,
+     AC_SHAPE_STRING_OR},
+    {"personas", NULL, NULL, ac_http_personas_validate, "persona", http_persona_fields,
+     AC_SHAPE_OBJECT},
+    {"redis", ac_redis_server_load, ac_redis_server_destroy, NULL, "Redis server", ac_redis_fields,
+     AC_SHAPE_STRING_OR},
+    {NULL, NULL, NULL, NULL, NULL, NULL, AC_SHAPE_ANY},
 };
 
 void ac_sections_load(struct ac_cfg *cx, const cJSON *root)

@@ -51,16 +51,36 @@ struct queue_memory {
 	double v[AC_QF_COUNT];
 };
 
+static const struct ac_field expect_fields[] = {
+    {"max_depth", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
+    {"max_in_flight", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
+    {"max_retrying", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
+    {"max_dead", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
+    {"max_scheduled", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
+    {"max_workers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
+    {"max_oldest_age", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_DURATION},
+    {"min_workers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
+    {"no_growth", AC_FT_CUSTOM, false, AC_FIELD_NONE, "figures that may not grow between rounds",
+     AC_SHAPE_STRINGS},
+};
+
 static const struct ac_field queue_fields[] = {
-    {"preset", AC_FT_CUSTOM, true, AC_FIELD_NONE, "job system: sidekiq, bullmq, oban, ..."},
-    {"queue", AC_FT_CUSTOM, false, AC_FIELD_NONE, "queue name (default \"default\")"},
-    {"expect", AC_FT_CUSTOM, false, AC_FIELD_NONE, "limits on the figures"},
-    {"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "figure that trends judge (default depth)"},
+    {"preset", AC_FT_CUSTOM, true, AC_FIELD_NONE, "job system: sidekiq, bullmq, oban, ...",
+     AC_SHAPE_STRING},
+    {"queue", AC_FT_CUSTOM, false, AC_FIELD_NONE, "queue name (default \"default\")",
+     AC_SHAPE_STRING},
+    {"expect", AC_FT_CUSTOM, false, AC_FIELD_NONE, "limits on the figures", AC_SHAPE_OBJECT, NULL,
+     expect_fields, AC_ARRAY_LEN(expect_fields)},
+    {"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "figure that trends judge (default depth)",
+     AC_SHAPE_STRING},
     /* backend keys */
-    {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, "Redis server name (Redis presets)"},
-    {"prefix", AC_FT_CUSTOM, false, AC_FIELD_NONE, "key prefix or namespace (Redis presets)"},
-    {"database", AC_FT_CUSTOM, false, AC_FIELD_NONE, "database name (PostgreSQL presets)"},
-    {"schema", AC_FT_CUSTOM, false, AC_FIELD_NONE, "schema (PostgreSQL presets)"},
+    {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, "Redis server name (Redis presets)",
+     AC_SHAPE_STRING},
+    {"prefix", AC_FT_CUSTOM, false, AC_FIELD_NONE, "key prefix or namespace (Redis presets)",
+     AC_SHAPE_STRING},
+    {"database", AC_FT_CUSTOM, false, AC_FIELD_NONE, "database name (PostgreSQL presets)",
+     AC_SHAPE_STRING},
+    {"schema", AC_FT_CUSTOM, false, AC_FIELD_NONE, "schema (PostgreSQL presets)", AC_SHAPE_STRING},
 };
 
 static const char *const expect_keys[] = {

@@ -35,10 +35,12 @@ struct redis_run {
 };
 
 static const struct ac_field redis_fields[] = {
-    {"redis", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a server under \"redis\""},
-    {"command", AC_FT_CUSTOM, true, AC_FIELD_NONE, "[\"ZCARD\", \"retry\"]"},
-    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 10} or {\"between\": [a, b]}"},
-    {"require_key", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the key must exist (default for counts)"},
+    {"redis", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a server under \"redis\"", AC_SHAPE_STRING},
+    {"command", AC_FT_CUSTOM, true, AC_FIELD_NONE, "[\"ZCARD\", \"retry\"]", AC_SHAPE_STRINGS},
+    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 10} or {\"between\": [a, b]}",
+     AC_SHAPE_COMPARISON},
+    {"require_key", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the key must exist (default for counts)",
+     AC_SHAPE_BOOL},
 };
 
 static void redis_config_destroy(void *p)

@@ -29,6 +29,10 @@ struct ac_section {
 	void (*validate)(struct ac_cfg *cx, const cJSON *section, const char *path);
 	/* "database", "Redis server": for messages */
 	const char *what;
+	/* An entry's keys, for `allclear schema` (src/schema.c), and whether
+	 * an entry may also be written as one string (a DSN, a URL). */
+	const struct ac_field *(*fields)(size_t *n);
+	enum ac_shape shape; /* AC_SHAPE_OBJECT or AC_SHAPE_STRING_OR */
 };
 
 extern const struct ac_section ac_sections[];

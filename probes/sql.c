@@ -46,11 +46,13 @@ struct sql_run {
 };
 
 static const struct ac_field sql_fields[] = {
-    {"database", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a name under \"databases\""},
-    {"query", AC_FT_CUSTOM, true, AC_FIELD_NONE, "one read-only statement"},
+    {"database", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a name under \"databases\"", AC_SHAPE_STRING},
+    {"query", AC_FT_CUSTOM, true, AC_FIELD_NONE, "one read-only statement", AC_SHAPE_STRING},
     {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE,
-     "{\"==\": 0}, {\"between\": [0, 3]}, {\"no_rows\": true}, {\"min_rows\": 1}"},
-    {"secret_columns", AC_FT_CUSTOM, false, AC_FIELD_NONE, "masked in sample rows"},
+     "{\"==\": 0}, {\"between\": [0, 3]}, {\"no_rows\": true}, {\"min_rows\": 1}",
+     AC_SHAPE_COMPARISON},
+    {"secret_columns", AC_FT_CUSTOM, false, AC_FIELD_NONE, "masked in sample rows",
+     AC_SHAPE_STRINGS},
 };
 
 static void sql_config_destroy(void *p)

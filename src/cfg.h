@@ -81,12 +81,42 @@ enum ac_field_type {
 
 #define AC_FIELD_NONE ((size_t)-1)
 
+/* The JSON shape of a field that the caller reads itself (AC_FT_CUSTOM),
+ * for `allclear schema`: the schema is made from the same tables the loader
+ * checks keys against, so the two cannot drift apart. */
+enum ac_shape {
+	AC_SHAPE_ANY,	     /* no constraint (a JSON body, a value) */
+	AC_SHAPE_STRING,     /* text; ${...} allowed */
+	AC_SHAPE_INTEGER,    /* a whole number */
+	AC_SHAPE_NUMBER,     /* a finite number */
+	AC_SHAPE_BOOL,	     /* true or false */
+	AC_SHAPE_DURATION,   /* "5s", "250ms" or a number of ms */
+	AC_SHAPE_SIZE,	     /* "8MiB" or a number of bytes */
+	AC_SHAPE_ENUM,	     /* one of choices */
+	AC_SHAPE_COMPARISON, /* {"<=": 10}, {"between": [1, 5]} (src/expect.h) */
+	AC_SHAPE_STRINGS,    /* a list of strings */
+	AC_SHAPE_STRING_MAP, /* {"name": "text"} */
+	AC_SHAPE_OBJECT,     /* an object with the fields sub */
+	AC_SHAPE_OBJECTS,    /* a list of such objects */
+	AC_SHAPE_OBJECT_MAP, /* {"name": {object with the fields sub}} */
+	AC_SHAPE_STRING_OR,  /* text, or an object with the fields sub */
+	AC_SHAPE_STRINGS_OR, /* one string or a list of strings */
+};
+
 struct ac_field {
 	const char *key;
 	enum ac_field_type type;
 	bool required;
 	size_t offset; /* into the output struct, or AC_FIELD_NONE */
 	const char *doc;
+	/* For AC_FT_CUSTOM fields: the shape the caller accepts. */
+	enum ac_shape shape;
+	const char *const *choices; /* AC_SHAPE_ENUM: NULL-terminated */
+	const struct ac_field *sub; /* AC_SHAPE_OBJECT* and *_OR */
+	size_t nsub;
+	/* Extra alternatives the schema allows (e.g. a number besides the
+	 * shape's own); AC_SHAPE_ANY for none. */
+	enum ac_shape also;
 };
 
 /* Fill out from obj by table; keys absent from obj leave out untouched.

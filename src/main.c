@@ -21,6 +21,7 @@
 #include "report.h"
 #include "result.h"
 #include "scenario.h"
+#include "schema.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -36,6 +37,7 @@ static void usage(FILE *out)
 	      "       allclear watch SCENARIO [options]   rounds for a whole window\n"
 	      "       allclear lint SCENARIO...           validate without probing anything\n"
 	      "       allclear baseline save SCENARIO -o FILE   record a healthy run's values\n"
+	      "       allclear schema                     the scenario format as a JSON Schema\n"
 	      "       allclear --help | --version\n"
 	      "\n"
 	      "Is service restored? allclear runs the scenario's user journeys and checks\n"
@@ -484,6 +486,14 @@ int main(int argc, char **argv)
 		return cmd_run(argv[optind], &cli,
 			       strcmp(cmd, "watch") == 0 ? AC_MODE_WATCH : AC_MODE_CHECK, NULL);
 	}
+	if (strcmp(cmd, "schema") == 0) {
+		if (nargs != 0)
+			return bad_usage("%s", "schema takes no arguments");
+		char *text = ac_schema_text();
+		int ok = puts(text) >= 0 && fflush(stdout) == 0;
+		free(text);
+		return ok ? 0 : AC_EXIT_USAGE;
+	}
 	if (strcmp(cmd, "baseline") == 0) {
 		if (nargs != 2 || strcmp(argv[optind], "save") != 0)
 			return bad_usage("%s", "usage: allclear baseline save SCENARIO -o FILE");
@@ -491,5 +501,5 @@ int main(int argc, char **argv)
 			return bad_usage("%s", "baseline save needs -o FILE");
 		return cmd_run(argv[optind + 1], &cli, AC_MODE_CHECK, cli.output);
 	}
-	return bad_usage("unknown command '%s' (check, watch, lint, baseline)", cmd);
+	return bad_usage("unknown command '%s' (check, watch, lint, baseline, schema)", cmd);
 }

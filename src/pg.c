@@ -101,6 +101,12 @@ static const struct ac_field db_fields[] = {
      "bytes a query may read (default 16MiB)"},
 };
 
+const struct ac_field *ac_pg_fields(size_t *n)
+{
+	*n = AC_ARRAY_LEN(db_fields);
+	return db_fields;
+}
+
 static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
 			struct ac_pg_target *t)
 {

@@ -59,6 +59,12 @@ static char *url_part(CURLU *u, CURLUPart what, unsigned flags)
 
 /* redis://[user[:password]@]host[:port][/db], parsed by libcurl's URL
  * parser (IPv6 literals in brackets, percent-encoded user and password). */
+const struct ac_field *ac_redis_fields(size_t *n)
+{
+	*n = AC_ARRAY_LEN(srv_fields);
+	return srv_fields;
+}
+
 static bool parse_url(struct ac_cfg *cx, const char *path, const char *url,
 		      struct ac_redis_server *s)
 {

@@ -21,8 +21,8 @@
 
 #define AC_SCENARIO_MAX_BYTES (64 * 1024 * 1024)
 
-static const char *const area_names[AC_AREA_COUNT] = {"flags", "config", "jobs",
-						      "data",  "cache",	 "code"};
+static const char *const area_names[AC_AREA_COUNT + 1] = {"flags", "config", "jobs", "data",
+							  "cache", "code",   NULL};
 
 const char *ac_area_name(enum ac_area a)
 {
@@ -98,13 +98,37 @@ static const struct ac_field settings_fields[] = {
 };
 #undef SET
 
+static const char *const trend_kinds[] = {"not_increasing", "increasing", "draining", NULL};
+
+static const struct ac_field trend_fields[] = {
+    {"kind", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL, AC_SHAPE_ENUM, trend_kinds},
+    {"floor", AC_FT_NUMBER, false, offsetof(struct ac_trend, floor),
+     "draining: a value at or below this counts as drained"},
+};
+
+static const struct ac_field target_fields[] = {
+    {"url", AC_FT_TEXT, true, offsetof(struct ac_target, url), NULL},
+    {"role", AC_FT_STRING, false, offsetof(struct ac_target, role), "edge or origin"},
+    {"region", AC_FT_STRING, false, offsetof(struct ac_target, region), NULL},
+};
+
+static const struct ac_field variable_fields[] = {
+    {"value", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL, AC_SHAPE_STRING, .also = AC_SHAPE_NUMBER},
+    {"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, "mask the value in every output", AC_SHAPE_BOOL},
+};
+
 static const struct ac_field top_fields[] = {
-    {"allclear", AC_FT_CUSTOM, false, AC_FIELD_NONE, "scenario format version (1)"},
-    {"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"variables", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"settings", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"allclear", AC_FT_CUSTOM, false, AC_FIELD_NONE, "scenario format version (1)",
+     AC_SHAPE_INTEGER},
+    {"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
+    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
+    {"variables", AC_FT_CUSTOM, false, AC_FIELD_NONE,
+     "name: text, a number, or {\"value\", \"secret\"}; ${env:NAME} and ${file:PATH} are secrets",
+     AC_SHAPE_OBJECT_MAP, NULL, variable_fields, AC_ARRAY_LEN(variable_fields), AC_SHAPE_STRING},
+    {"settings", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_OBJECT, NULL, settings_fields,
+     AC_ARRAY_LEN(settings_fields)},
+    {"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, "name: URL, or {\"url\", \"role\", \"region\"}",
+     AC_SHAPE_OBJECT_MAP, NULL, target_fields, AC_ARRAY_LEN(target_fields), AC_SHAPE_STRING},
     {"personas", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
     {"journeys", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
     {"checks", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
@@ -114,21 +138,47 @@ static const struct ac_field top_fields[] = {
 
 /* Keys every check has, whatever its kind. */
 static const struct ac_field check_fields[] = {
-    {"name", AC_FT_CUSTOM, true, AC_FIELD_NONE, "unique name"},
-    {"kind", AC_FT_CUSTOM, false, AC_FIELD_NONE, "probe kind (checks only)"},
-    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"area", AC_FT_CUSTOM, true, AC_FIELD_NONE, "flags, config, jobs, data, cache or code"},
-    {"owner", AC_FT_CUSTOM, true, AC_FIELD_NONE, "team or person to call"},
-    {"critical", AC_FT_CUSTOM, false, AC_FIELD_NONE, "stops the run with --fail-fast"},
-    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the whole check's time limit"},
-    {"trend", AC_FT_CUSTOM, false, AC_FIELD_NONE, "window expectation on the value"},
-    {"max_growth_per_minute", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"within_baseline", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. \"10%\""},
-    {"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, "target names or \"*\" (per-target kinds)"},
+    {"name", AC_FT_CUSTOM, true, AC_FIELD_NONE, "unique name", AC_SHAPE_STRING},
+    {"kind", AC_FT_CUSTOM, false, AC_FIELD_NONE, "probe kind (checks only)", AC_SHAPE_STRING},
+    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
+    {"area", AC_FT_CUSTOM, true, AC_FIELD_NONE, "what the recovery step is about", AC_SHAPE_ENUM,
+     area_names},
+    {"owner", AC_FT_CUSTOM, true, AC_FIELD_NONE, "team or person to call", AC_SHAPE_STRING},
+    {"critical", AC_FT_CUSTOM, false, AC_FIELD_NONE, "stops the run with --fail-fast",
+     AC_SHAPE_BOOL},
+    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the whole check's time limit",
+     AC_SHAPE_DURATION},
+    {"trend", AC_FT_CUSTOM, false, AC_FIELD_NONE, "window expectation on the value",
+     AC_SHAPE_OBJECT, trend_kinds, trend_fields, AC_ARRAY_LEN(trend_fields), AC_SHAPE_ENUM},
+    {"max_growth_per_minute", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
+    {"within_baseline", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. \"10%\"", AC_SHAPE_STRING},
+    {"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, "target names or \"*\" (per-target kinds)",
+     AC_SHAPE_STRINGS_OR},
     {"agree", AC_FT_CUSTOM, false, AC_FIELD_NONE,
-     "true: every target observes the same; \"NAME\": every check in group NAME does"},
-    {"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it"},
+     "true: every target observes the same; \"NAME\": every check in group NAME does",
+     AC_SHAPE_BOOL, .also = AC_SHAPE_STRING},
+    {"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it", AC_SHAPE_STRING},
 };
+
+const struct ac_field *ac_scenario_fields(const char *which, size_t *n)
+{
+	static const struct {
+		const char *name;
+		const struct ac_field *f;
+		size_t n;
+	} t[] = {
+	    {"top", top_fields, AC_ARRAY_LEN(top_fields)},
+	    {"check", check_fields, AC_ARRAY_LEN(check_fields)},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(t); i++) {
+		if (strcmp(t[i].name, which) == 0) {
+			*n = t[i].n;
+			return t[i].f;
+		}
+	}
+	*n = 0;
+	return NULL;
+}
 
 /* Whether the scenario's definition of a variable is a secret: marked
  * so, or made from ${env:}, ${file:} or another secret. Nothing is
@@ -184,11 +234,7 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac
 		const cJSON *val = v;
 		bool secret = false;
 		if (cJSON_IsObject(v)) {
-			static const struct ac_field f[] = {
-			    {"value", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
-			    {"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-			};
-			ac_cfg_keys1(cx, v, kp, f, AC_ARRAY_LEN(f));
+			ac_cfg_keys1(cx, v, kp, variable_fields, AC_ARRAY_LEN(variable_fields));
 			val = ac_json_get(v, "value");
 			const cJSON *sec = ac_json_get(v, "secret");
 			if (sec && !cJSON_IsBool(sec))
@@ -265,11 +311,7 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 		return;
 	if (!ac_cfg_want_object(cx, obj, "targets"))
 		return;
-	static const struct ac_field f[] = {
-	    {"url", AC_FT_TEXT, true, offsetof(struct ac_target, url), NULL},
-	    {"role", AC_FT_STRING, false, offsetof(struct ac_target, role), "edge or origin"},
-	    {"region", AC_FT_STRING, false, offsetof(struct ac_target, region), NULL},
-	};
+	const struct ac_field *f = target_fields;
 	size_t n = (size_t)cJSON_GetArraySize(obj);
 	plan->targets = ac_calloc(n ? n : 1, sizeof(*plan->targets));
 	const cJSON *t;
@@ -281,8 +323,8 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 		if (cJSON_IsString(t)) {
 			tg->url = ac_cfg_expand(cx, kp, t->valuestring);
 		} else if (cJSON_IsObject(t)) {
-			ac_cfg_keys1(cx, t, kp, f, AC_ARRAY_LEN(f));
-			ac_cfg_read(cx, t, kp, f, AC_ARRAY_LEN(f), tg);
+			ac_cfg_keys1(cx, t, kp, f, AC_ARRAY_LEN(target_fields));
+			ac_cfg_read(cx, t, kp, f, AC_ARRAY_LEN(target_fields), tg);
 		} else {
 			ac_cfg_error(cx, kp, "expected a URL or {\"url\": ...}");
 		}
@@ -314,12 +356,8 @@ static void parse_trend(struct ac_cfg *cx, const cJSON *obj, const char *path, s
 		char *kp = ac_cfg_path(path, "trend");
 		const cJSON *kind = t;
 		if (cJSON_IsObject(t)) {
-			static const struct ac_field f[] = {
-			    {"kind", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL},
-			    {"floor", AC_FT_NUMBER, false, offsetof(struct ac_trend, floor), NULL},
-			};
-			ac_cfg_keys1(cx, t, kp, f, AC_ARRAY_LEN(f));
-			ac_cfg_read(cx, t, kp, f, AC_ARRAY_LEN(f), &c->trend);
+			ac_cfg_keys1(cx, t, kp, trend_fields, AC_ARRAY_LEN(trend_fields));
+			ac_cfg_read(cx, t, kp, trend_fields, AC_ARRAY_LEN(trend_fields), &c->trend);
 			kind = ac_json_get(t, "kind");
 		}
 		const char *k = cJSON_IsString(kind) ? kind->valuestring : "";

@@ -152,6 +152,10 @@ struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name
 				  struct ac_error *err);
 void ac_plan_destroy(struct ac_plan *plan);
 
+/* The loader's own field tables ("top", "check"), for `allclear schema`. */
+struct ac_field;
+const struct ac_field *ac_scenario_fields(const char *which, size_t *n);
+
 const struct ac_target *ac_plan_target(const struct ac_plan *plan, const char *name);
 const struct ac_var *ac_plan_var(const struct ac_plan *plan, const char *name);
 
