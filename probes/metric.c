@@ -179,6 +179,12 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 		if (scrape)
 			ac_cfg_error(cx, path,
 				     "give either \"scrape\" or \"prometheus\", not both");
+		char *bp = ac_cfg_path(path, "prometheus");
+		if (base && !ac_cfg_http_url(cx, bp, base)) {
+			free(base);
+			base = NULL;
+		}
+		free(bp);
 		if (base && q) {
 			char *enc = curl_easy_escape(NULL, q, 0);
 			size_t l = strlen(base);
@@ -194,6 +200,9 @@ static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *p
 		ac_cfg_error(cx, path,
 			     "needs \"scrape\" (a /metrics URL) or \"prometheus\" and \"query\"");
 	} else {
+		char *sp = ac_cfg_path(path, "scrape");
+		ac_cfg_http_url(cx, sp, scrape);
+		free(sp);
 		c->url = scrape;
 		scrape = NULL;
 		const cJSON *e = ac_json_get(obj, "errors"), *t = ac_json_get(obj, "total");

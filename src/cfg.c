@@ -4,6 +4,7 @@
 #include "cfg.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -573,4 +574,28 @@ char *ac_vars_subst(const char *tmpl, ac_lookup_fn lookup, void *ud, char **miss
 char *ac_vars_subst_url(const char *tmpl, ac_lookup_fn lookup, void *ud, char **missing)
 {
 	return subst(tmpl, lookup, ud, missing, true);
+}
+
+bool ac_cfg_http_url(struct ac_cfg *cx, const char *path, const char *url)
+{
+	CURLU *u = curl_url();
+	if (!u)
+		ac_die("out of memory parsing a URL");
+	char *scheme = NULL, *host = NULL;
+	CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	bool ok = false;
+	if (rc != CURLUE_OK)
+		/* libcurl's words, never the URL itself: it may hold a password. */
+		ac_cfg_error(cx, path, "bad URL: %s", curl_url_strerror(rc));
+	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		 (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		ac_cfg_error(cx, path, "URL must start with http:// or https://");
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
+		ac_cfg_error(cx, path, "the URL has no host");
+	else
+		ok = true;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
 }

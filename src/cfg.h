@@ -157,6 +157,10 @@ char *ac_cfg_expand(struct ac_cfg *cx, const char *path, const char *text);
 char *ac_cfg_expand_url(struct ac_cfg *cx, const char *path, const char *text);
 void ac_url_encode_into(struct ac_buf *b, const char *s);
 
+/* An http:// or https:// URL with a host, read by libcurl's URL parser
+ * (IPv6 literals in brackets); false after reporting why at path. */
+bool ac_cfg_http_url(struct ac_cfg *cx, const char *path, const char *url);
+
 /* A JSON string member, expanded; NULL (and an error if required). */
 char *ac_cfg_text(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key,
 		  bool required);

@@ -337,9 +337,7 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 		if (*tg->role && strcmp(tg->role, "edge") != 0 && strcmp(tg->role, "origin") != 0)
 			ac_cfg_error(cx, kp, "role must be \"edge\" or \"origin\"");
 		if (tg->url) {
-			if (!ac_starts_with(tg->url, "http://") &&
-			    !ac_starts_with(tg->url, "https://"))
-				ac_cfg_error(cx, kp, "URL must start with http:// or https://");
+			ac_cfg_http_url(cx, kp, tg->url);
 			size_t l = strlen(tg->url);
 			while (l > 0 && tg->url[l - 1] == '/')
 				tg->url[--l] = '\0';

@@ -667,6 +667,48 @@ START_TEST(loader_sections_parsed_once)
 }
 END_TEST
 
+/* Every URL the scenario holds is read by libcurl's URL parser at load:
+ * http and https only, a host, IPv6 literals in brackets. */
+START_TEST(loader_urls_through_curl_url)
+{
+	const struct {
+		const char *url, *want;
+	} cases[] = {
+	    {"ftp://x/metrics", "checks[0].scrape: URL must start with http:// or https://"},
+	    {"http://", "checks[0].scrape: bad URL: "},
+	    {"http://a b/metrics", "checks[0].scrape: bad URL: "},
+	    {"http://[::1]:9090/metrics", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *json = tu_fmt("{\"checks\": [{\"kind\": \"metric\", \"name\": \"m\", "
+				    "\"area\": \"code\", \"owner\": \"o\", \"scrape\": \"%s\", "
+				    "\"metric\": \"m\", \"expect\": {\">=\": 0}}]}",
+				    cases[i].url);
+		if (cases[i].want) {
+			char *e = tu_load_error(json);
+			ck_assert_msg(strstr(e, cases[i].want), "%s: %s", cases[i].url, e);
+			free(e);
+		} else {
+			struct ac_plan *p = tu_load(json);
+			ac_plan_destroy(p);
+		}
+		free(json);
+	}
+	char *e =
+	    tu_load_error("{\"targets\": {\"o\": \"gopher://x\"}, \"journeys\": [{\"name\": "
+			  "\"j\", \"area\": \"code\", \"owner\": \"o\", \"steps\": [{\"url\": "
+			  "\"/\"}]}]}");
+	ck_assert_msg(strstr(e, "targets.o: URL must start with http:// or https://"), "%s", e);
+	free(e);
+	e = tu_load_error("{\"checks\": [{\"kind\": \"metric\", \"name\": \"m\", \"area\": "
+			  "\"code\", \"owner\": \"o\", \"prometheus\": \"file:///etc\", \"query\": "
+			  "\"up\", \"expect\": {\">=\": 0}}]}");
+	ck_assert_msg(strstr(e, "checks[0].prometheus: URL must start with http:// or https://"),
+		      "%s", e);
+	free(e);
+}
+END_TEST
+
 START_TEST(util_parsers)
 {
 	int64_t ms;
@@ -718,6 +760,7 @@ int main(void)
 	tcase_add_test(tc, loader_expands_journeys_per_target_and_captures);
 	tcase_add_test(tc, loader_checks_assertion_shapes);
 	tcase_add_test(tc, util_parsers);
+	tcase_add_test(tc, loader_urls_through_curl_url);
 	tcase_add_test(tc, loader_sections_parsed_once);
 	tcase_add_test(tc, mask_scoped_to_a_run);
 	tcase_add_test(tc, excerpt_escapes_and_keeps_utf8_whole);
