@@ -200,12 +200,12 @@ static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c,
 	return m;
 }
 
-/* The first line of the evidence: the role can write. */
-static void add_warning(struct ac_sample *s, const char *warning)
+/* A line before the evidence: the role can write, the query waited. */
+static void add_line(struct ac_sample *s, const char *prefix, const char *line)
 {
-	if (!warning)
+	if (!line)
 		return;
-	char *e = ac_asprintf("warning: %s\n%s", warning, s->evidence ? s->evidence : "");
+	char *e = ac_asprintf("%s%s\n%s", prefix, line, s->evidence ? s->evidence : "");
 	free(s->evidence);
 	s->evidence = e;
 }
@@ -304,7 +304,11 @@ static void on_result(void *ud, const struct ac_pg_reply *rp)
 		else
 			judge_value(run, c, rp);
 	}
-	add_warning(s, rp->warning);
+	add_line(s, "", rp->wait_note);
+	add_line(s, "warning: ", rp->warning);
+	/* The engine measures the sample from started_ms: the wait for a free
+	 * connection of the database's pool is not the query's time. */
+	run->started_ms += rp->waited_ms;
 	run->state = NULL;
 	free(sr);
 	ac_probe_finish(run);
