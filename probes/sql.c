@@ -333,11 +333,19 @@ static void sql_abort(struct ac_probe_run *run)
 	struct sql_run *sr = run->state;
 	if (!sr)
 		return;
+	char *waiting = ac_pg_query_waiting(sr->q);
 	ac_pg_query_cancel(run->services, sr->q);
 	run->state = NULL;
 	free(sr);
-	ac_sample_set(&run->sample, AC_STATE_ERROR,
-		      "no answer from the database before the deadline");
+	if (waiting) {
+		/* It never ran: every connection of the pool was busy. */
+		ac_sample_set(&run->sample, AC_STATE_ERROR,
+			      "no free connection to the database before the deadline");
+		run->sample.evidence = waiting;
+	} else {
+		ac_sample_set(&run->sample, AC_STATE_ERROR,
+			      "no answer from the database before the deadline");
+	}
 	ac_probe_finish(run);
 }
 

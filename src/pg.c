@@ -247,17 +247,20 @@ static void conn_close(struct ac_connq_conn *base)
 	c->role_warning = NULL;
 }
 
+static char *wait_text(const struct ac_pg_query *q, int64_t ms)
+{
+	const struct ac_pg_target *t = q->base.q->server;
+	return ac_asprintf("waited %lld ms for a free connection (pool of %d)", (long long)ms,
+			   t->pool_size);
+}
+
 /* Hand a query its outcome. */
 static void query_deliver(struct ac_connq_req *base)
 {
 	struct ac_pg_query *q = (struct ac_pg_query *)base;
 	struct ac_pg_reply r = {.warning = q->warning, .waited_ms = q->base.waited_ms};
-	if (q->base.waited_ms > AC_PG_WAIT_NOTE_MS) {
-		const struct ac_pg_target *t = q->base.q->server;
-		q->wait_note = ac_asprintf("waited %lld ms for a free connection (pool of %d)",
-					   (long long)q->base.waited_ms, t->pool_size);
-		r.wait_note = q->wait_note;
-	}
+	if (q->base.waited_ms > AC_PG_WAIT_NOTE_MS)
+		r.wait_note = q->wait_note = wait_text(q, q->base.waited_ms);
 	if (q->base.error) {
 		r.error = q->base.error;
 	} else if (q->capped && !q->result) {
@@ -684,4 +687,11 @@ void ac_pg_query_cancel(struct ac_services *sv, struct ac_pg_query *q)
 	if (!sv->slot[AC_SERVICE_PG] || !q)
 		return;
 	ac_connq_cancel(&q->base);
+}
+
+char *ac_pg_query_waiting(const struct ac_pg_query *q)
+{
+	if (!q || q->base.conn || q->base.later)
+		return NULL;
+	return wait_text(q, ac_loop_now(q->base.q->loop) - q->base.queued_ms);
 }

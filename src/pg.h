@@ -92,15 +92,19 @@ typedef void (*ac_pg_done_fn)(void *ud, const struct ac_pg_reply *reply);
 
 struct ac_pg_query;
 
-/* Run sql on one of db's connections (when one is free); done is called exactly once, from a loop
- * callback, unless ac_pg_query_cancel is called first. want_rows is how
- * many rows the caller needs (clamped to the database's max_rows). */
+/* Run sql on one of db's connections, when one is free; done is called
+ * exactly once, from a loop callback, unless ac_pg_query_cancel is called
+ * first. want_rows is how many rows the caller needs (clamped to the
+ * database's max_rows). */
 struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg_target *db,
 				      const char *sql, int nparams, const char *const *params,
 				      long want_rows, int64_t deadline_ms, ac_pg_done_fn done,
 				      void *ud);
 /* Forget a query (its check hit its deadline); done is not called. */
 void ac_pg_query_cancel(struct ac_services *sv, struct ac_pg_query *q);
+/* While q still waits for a free connection: "waited 2000 ms for a free
+ * connection (pool of 4)" (the caller frees it); NULL once it runs. */
+char *ac_pg_query_waiting(const struct ac_pg_query *q);
 
 /* Is sql one statement, as PostgreSQL's lexer reads it? Semicolons inside
  * strings (E'' strings with backslash escapes), quoted identifiers, nested

@@ -1126,6 +1126,32 @@ START_TEST(slow_queries_run_side_by_side)
 }
 END_TEST
 
+START_TEST(a_check_that_never_gets_a_connection_says_so)
+{
+	/* Pool of 1: "hog" holds the connection for 1.5 s; "starved" is due
+	 * after 1 s, still waiting. */
+	char *hog = sql_check("hog", "SELECT 1 FROM pg_sleep(1.5)", "{\"==\": 1}");
+	char *st = sql_check("starved", "SELECT 1", "{\"==\": 1}");
+	char *starved = tu_fmt("{\"timeout\": \"1s\", %s", st + 1);
+	const char *c[] = {hog, starved};
+	struct ac_plan *plan;
+	struct ac_result *r =
+	    run_checks(", \"pool_size\": 1, \"statement_timeout\": \"5s\"", c, 2, &plan);
+	expect_check(r, "hog", AC_STATE_PASS, NULL);
+	expect_check(r, "starved", AC_STATE_ERROR,
+		     "no free connection to the database before the deadline");
+	const char *ev = tu_check(r, "starved")->last.evidence;
+	ck_assert_msg(ev && ac_starts_with(ev, "waited ") &&
+			  strstr(ev, " ms for a free connection (pool of 1)"),
+		      "%s", ev ? ev : "(no evidence)");
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(hog);
+	free(st);
+	free(starved);
+}
+END_TEST
+
 START_TEST(pool_size_is_checked_at_load)
 {
 	const char *bad[] = {"0", "33", "-1", "2.5", "\"4\""};
@@ -1526,6 +1552,7 @@ int main(void)
 	tcase_add_test(tt, server_notices_are_not_printed);
 	tcase_add_test(tt, slow_queries_run_side_by_side);
 	tcase_add_test(tt, pool_size_is_checked_at_load);
+	tcase_add_test(tt, a_check_that_never_gets_a_connection_says_so);
 	suite_add_tcase(s, tt);
 	TCase *td = tcase_create("sql_down");
 	tcase_set_timeout(td, 120);
