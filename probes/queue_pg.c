@@ -265,6 +265,9 @@ static void on_figures(void *ud, const struct ac_pg_reply *rp)
 	const PGresult *res = rp->res;
 	run->state = NULL;
 	free(br);
+	/* The wait for a free connection is not the query's time (the engine
+	 * measures the sample from started_ms). */
+	run->started_ms += rp->waited_ms;
 	if (rp->error || rp->capped) {
 		ac_queue_failed(run, "%s", rp->error ? rp->error : rp->capped);
 		return;

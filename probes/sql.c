@@ -202,12 +202,12 @@ static char *sample_rows(struct ac_probe_run *run, const struct sql_config *c,
 	return m;
 }
 
-/* The first line of the evidence: the role can write. */
-static void add_warning(struct ac_sample *s, const char *warning)
+/* A line before the evidence: the role can write, the query waited. */
+static void add_line(struct ac_sample *s, const char *prefix, const char *line)
 {
-	if (!warning)
+	if (!line)
 		return;
-	char *e = ac_asprintf("warning: %s\n%s", warning, s->evidence ? s->evidence : "");
+	char *e = ac_asprintf("%s%s\n%s", prefix, line, s->evidence ? s->evidence : "");
 	free(s->evidence);
 	s->evidence = e;
 }
@@ -306,7 +306,11 @@ static void on_result(void *ud, const struct ac_pg_reply *rp)
 		else
 			judge_value(run, c, rp);
 	}
-	add_warning(s, rp->warning);
+	add_line(s, "", rp->wait_note);
+	add_line(s, "warning: ", rp->warning);
+	/* The engine measures the sample from started_ms: the wait for a free
+	 * connection of the database's pool is not the query's time. */
+	run->started_ms += rp->waited_ms;
 	run->state = NULL;
 	free(sr);
 	ac_probe_finish(run);
@@ -331,11 +335,19 @@ static void sql_abort(struct ac_probe_run *run)
 	struct sql_run *sr = run->state;
 	if (!sr)
 		return;
+	char *waiting = ac_pg_query_waiting(sr->q);
 	ac_pg_query_cancel(run->services, sr->q);
 	run->state = NULL;
 	free(sr);
-	ac_sample_set(&run->sample, AC_STATE_ERROR,
-		      "no answer from the database before the deadline");
+	if (waiting) {
+		/* It never ran: every connection of the pool was busy. */
+		ac_sample_set(&run->sample, AC_STATE_ERROR,
+			      "no free connection to the database before the deadline");
+		run->sample.evidence = waiting;
+	} else {
+		ac_sample_set(&run->sample, AC_STATE_ERROR,
+			      "no answer from the database before the deadline");
+	}
 	ac_probe_finish(run);
 }
 

@@ -11,11 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "connq.h"
 #include "json.h"
 #include "mask.h"
 #include "sections.h"
 
-enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY };
 enum qstep { Q_ROLE, Q_BEGIN, Q_QUERY, Q_ROLLBACK };
 
 /* On a fresh connection, before anything else: can this role write? A
@@ -37,16 +37,13 @@ static const char role_check_sql[] =
 #define GATE_CHUNK (64 * 1024)
 
 struct ac_pg_query {
-	struct conn *c;
+	struct ac_connq_req base; /* first: the queue's part */
 	char *sql;
 	char **params;
 	int nparams;
-	int64_t deadline_ms;
 	ac_pg_done_fn done;
 	void *ud;
-	struct ac_pg_query *next;
-	PGresult *result; /* the rows kept, or the empty result with the columns */
-	char *error;
+	PGresult *result;  /* the rows kept, or the empty result with the columns */
 	long want;	   /* rows wanted (clamped to max_rows) */
 	bool want_over;	   /* the caller wanted more than max_rows */
 	long nrows;	   /* rows read */
@@ -55,35 +52,33 @@ struct ac_pg_query {
 	uint64_t bytes;	   /* bytes of the result let through to libpq */
 	bool done_reading; /* enough rows: stop now */
 	char *warning;	   /* the connection's role can write */
+	char *wait_note;   /* waited long for a free connection */
 };
 
-struct pool;
-
+/* One connection of a database's pool. */
 struct conn {
-	struct pool *pool;
-	struct ac_pg_target t;
+	struct ac_connq_conn base; /* first: the queue's part */
 	PGconn *pg;
-	enum conn_state state;
 	int fd;
-	struct ac_timer timer;
-	struct ac_pg_query *head, *tail;
 	enum qstep step;
-	char *pending_error; /* fail the queue with this on the next tick */
-	bool role_checked;   /* on this connection */
+	bool role_checked; /* on this connection */
 	char *role_warning;
 	int gate[2]; /* socket pair: libpq reads [0], allclear writes [1] */
 };
 
-struct pool {
-	struct ac_loop *loop;
-	struct ac_mask *mask;
-	struct conn **conns;
-	size_t n;
-};
-
-static void kick(struct conn *c);
 static void on_io(void *ud, int fd, unsigned revents);
 static bool take_results(struct conn *c);
+
+/* The database and the query of a connection. */
+static const struct ac_pg_target *T(const struct conn *c)
+{
+	return c->base.q->server;
+}
+
+static struct ac_pg_query *Q(const struct conn *c)
+{
+	return (struct ac_pg_query *)c->base.req;
+}
 
 /* --- the "databases" section --------------------------------------------- */
 
@@ -99,6 +94,8 @@ static const struct ac_field db_fields[] = {
      "rows a query may read (default 10000)"},
     {"max_result_size", AC_FT_SIZE, false, offsetof(struct ac_pg_target, max_result_size),
      "bytes a query may read (default 16MiB)"},
+    {"pool_size", AC_FT_INT, false, offsetof(struct ac_pg_target, pool_size),
+     "connections at once (1 to 32, default 4)"},
 };
 
 const struct ac_field *ac_pg_fields(size_t *n)
@@ -116,6 +113,7 @@ static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	t->lock_timeout_ms = 1000;
 	t->max_rows = AC_PG_MAX_ROWS;
 	t->max_result_size = AC_PG_MAX_RESULT_SIZE;
+	t->pool_size = AC_PG_POOL_SIZE;
 	size_t before = cx->nerrors;
 	if (cJSON_IsString(obj)) {
 		t->dsn = ac_cfg_expand(cx, path, obj->valuestring);
@@ -141,6 +139,11 @@ static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
 		ac_cfg_error(cx, path, "max_rows must be at least 1");
 	if (t->max_result_size < 1024)
 		ac_cfg_error(cx, path, "max_result_size must be at least 1KiB");
+	if (t->pool_size < 1 || t->pool_size > AC_PG_POOL_SIZE_MAX) {
+		char *pp = ac_cfg_path(path, "pool_size");
+		ac_cfg_error(cx, pp, "must be between 1 and %d", AC_PG_POOL_SIZE_MAX);
+		free(pp);
+	}
 	return cx->nerrors == before && t->dsn;
 }
 
@@ -177,22 +180,33 @@ void ac_pg_target_release(struct ac_pg_target *t)
 
 /* --- connections ------------------------------------------------------------ */
 
-static char *clean_error(struct pool *pool, const char *msg)
+static char *clean_error(const struct conn *c, const char *msg)
 {
 	/* Masked before it is cut: a secret must not be halved by the cut. */
-	return ac_mask_excerpt(pool->mask, msg ? msg : "unknown error", msg ? strlen(msg) : 13,
+	return ac_mask_excerpt(c->base.q->mask, msg ? msg : "unknown error", msg ? strlen(msg) : 13,
 			       300);
 }
 
-static void free_query(struct ac_pg_query *q)
+/* "postgres \"shop\": <libpq's message, masked>" */
+static char *pg_error(const struct conn *c, const char *what, const char *msg)
 {
+	char *e = clean_error(c, msg);
+	char *full = ac_asprintf("postgres \"%s\": %s%s", T(c)->name, what, e);
+	free(e);
+	return full;
+}
+
+static void query_free(struct ac_connq_req *r)
+{
+	struct ac_pg_query *q = (struct ac_pg_query *)r;
 	for (int k = 0; k < q->nparams; k++)
 		free(q->params[k]);
 	free(q->params);
 	free(q->sql);
-	free(q->error);
+	free(q->base.error);
 	free(q->capped);
 	free(q->warning);
+	free(q->wait_note);
 	PQclear(q->result);
 	free(q);
 }
@@ -206,83 +220,55 @@ static void gate_close(struct conn *c)
 	}
 }
 
-static void pool_destroy(void *p)
+static void conn_init(struct ac_connq_conn *base)
 {
-	struct pool *pool = p;
-	if (!pool)
-		return;
-	for (size_t i = 0; i < pool->n; i++) {
-		struct conn *c = pool->conns[i];
-		ac_loop_timer_stop(pool->loop, &c->timer);
-		if (c->pg) {
-			if (c->fd >= 0)
-				ac_loop_unwatch(pool->loop, c->fd);
-			PQfinish(c->pg);
-		}
-		gate_close(c);
-		while (c->head) {
-			struct ac_pg_query *q = c->head;
-			c->head = q->next;
-			free_query(q);
-		}
-		free(c->pending_error);
-		free(c->role_warning);
-		ac_pg_target_release(&c->t);
-		free(c);
-	}
-	free(pool->conns);
-	free(pool);
-}
-
-static struct pool *pool_get(struct ac_services *sv)
-{
-	if (!sv->slot[AC_SERVICE_PG]) {
-		struct pool *pool = ac_calloc(1, sizeof(*pool));
-		pool->loop = sv->loop;
-		pool->mask = sv->mask;
-		sv->slot[AC_SERVICE_PG] = pool;
-		sv->destroy[AC_SERVICE_PG] = pool_destroy;
-	}
-	return sv->slot[AC_SERVICE_PG];
+	struct conn *c = (struct conn *)base;
+	c->fd = -1;
+	c->gate[0] = c->gate[1] = -1;
 }
 
 static void watch(struct conn *c, unsigned events)
 {
 	int fd = PQsocket(c->pg);
 	if (c->fd >= 0 && c->fd != fd)
-		ac_loop_unwatch(c->pool->loop, c->fd);
+		ac_loop_unwatch(c->base.q->loop, c->fd);
 	c->fd = fd;
 	if (fd >= 0)
-		ac_loop_watch(c->pool->loop, fd, events, on_io, c);
+		ac_loop_watch(c->base.q->loop, fd, events, on_io, c);
 }
 
-static void drop(struct conn *c)
+static void conn_close(struct ac_connq_conn *base)
 {
+	struct conn *c = (struct conn *)base;
 	gate_close(c);
 	if (c->pg) {
 		if (c->fd >= 0)
-			ac_loop_unwatch(c->pool->loop, c->fd);
+			ac_loop_unwatch(c->base.q->loop, c->fd);
 		PQfinish(c->pg);
 	}
 	c->pg = NULL;
 	c->fd = -1;
-	c->state = C_DOWN;
 	c->role_checked = false;
 	free(c->role_warning);
 	c->role_warning = NULL;
-	ac_loop_timer_stop(c->pool->loop, &c->timer);
 }
 
-/* Hand the head query its outcome and move on. */
-static void deliver_head(struct conn *c)
+static char *wait_text(const struct ac_pg_query *q, int64_t ms)
 {
-	struct ac_pg_query *q = c->head;
-	c->head = q->next;
-	if (!c->head)
-		c->tail = NULL;
-	struct ac_pg_reply r = {.warning = q->warning};
-	if (q->error) {
-		r.error = q->error;
+	const struct ac_pg_target *t = q->base.q->server;
+	return ac_asprintf("waited %lld ms for a free connection (pool of %d)", (long long)ms,
+			   t->pool_size);
+}
+
+/* Hand a query its outcome. */
+static void query_deliver(struct ac_connq_req *base)
+{
+	struct ac_pg_query *q = (struct ac_pg_query *)base;
+	struct ac_pg_reply r = {.warning = q->warning, .waited_ms = q->base.waited_ms};
+	if (q->base.waited_ms > AC_PG_WAIT_NOTE_MS)
+		r.wait_note = q->wait_note = wait_text(q, q->base.waited_ms);
+	if (q->base.error) {
+		r.error = q->base.error;
 	} else if (q->capped && !q->result) {
 		r.error = q->capped; /* nothing read yet */
 	} else if (q->result) {
@@ -294,53 +280,6 @@ static void deliver_head(struct conn *c)
 		r.error = "the query returned no result";
 	}
 	q->done(q->ud, &r);
-	free_query(q);
-}
-
-static void fail_all(struct conn *c, const char *why)
-{
-	while (c->head) {
-		if (!c->head->error)
-			c->head->error = ac_strdup(why);
-		deliver_head(c);
-	}
-}
-
-static void on_timer(void *ud)
-{
-	struct conn *c = ud;
-	struct pool *pool = c->pool;
-	if (c->pending_error) {
-		char *e = c->pending_error;
-		c->pending_error = NULL;
-		fail_all(c, e);
-		free(e);
-		return;
-	}
-	if (c->state == C_CONNECTING) {
-		char *e = ac_asprintf("postgres \"%s\": connect timeout after %lld ms", c->t.name,
-				      (long long)c->t.connect_timeout_ms);
-		drop(c);
-		fail_all(c, e);
-		free(e);
-		return;
-	}
-	if (c->state == C_BUSY && c->head) {
-		/* Close rather than PQcancel (which blocks); the server's own
-		 * statement_timeout ends the statement. */
-		c->head->error = ac_asprintf("postgres \"%s\": no answer before the deadline; "
-					     "connection closed",
-					     c->t.name);
-		drop(c);
-		deliver_head(c);
-		kick(c);
-	}
-	(void)pool;
-}
-
-static void arm(struct conn *c, int64_t due)
-{
-	ac_loop_timer_start(c->pool->loop, &c->timer, due, on_timer, c);
 }
 
 /* Server notices and warnings (RAISE in a function the query calls, the
@@ -351,35 +290,30 @@ static void ignore_notice(void *ud, const char *message)
 	(void)message;
 }
 
-static void connect_start(struct conn *c)
+static char *conn_open(struct ac_connq_conn *base)
 {
+	struct conn *c = (struct conn *)base;
+	const struct ac_pg_target *t = T(c);
 	char ct[32], opts[160];
 	/* libpq's own connect_timeout is ignored by PQconnectPoll; ours is the
 	 * loop deadline. It still bounds each host try in whole seconds. */
-	snprintf(ct, sizeof(ct), "%lld", (long long)((c->t.connect_timeout_ms + 999) / 1000 + 1));
+	snprintf(ct, sizeof(ct), "%lld", (long long)((t->connect_timeout_ms + 999) / 1000 + 1));
 	snprintf(opts, sizeof(opts),
 		 "-c default_transaction_read_only=on -c statement_timeout=%lld",
-		 (long long)c->t.statement_timeout_ms);
+		 (long long)t->statement_timeout_ms);
 	const char *const keys[] = {"dbname", "application_name", "options", "connect_timeout",
 				    NULL};
-	const char *const vals[] = {c->t.dsn, "allclear", opts, ct, NULL};
+	const char *const vals[] = {t->dsn, "allclear", opts, ct, NULL};
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	c->fd = -1;
 	if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
-		char *e = clean_error(c->pool, c->pg ? PQerrorMessage(c->pg) : "out of memory");
-		drop(c);
-		c->pending_error = ac_asprintf("postgres \"%s\": %s", c->t.name, e);
-		free(e);
-		arm(c, ac_loop_now(c->pool->loop));
-		return;
+		char *e = pg_error(c, "", c->pg ? PQerrorMessage(c->pg) : "out of memory");
+		conn_close(base);
+		return e;
 	}
 	PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
-	c->state = C_CONNECTING;
 	watch(c, AC_LOOP_WRITE);
-	int64_t due = ac_loop_now(c->pool->loop) + c->t.connect_timeout_ms;
-	if (c->head && c->head->deadline_ms < due)
-		due = c->head->deadline_ms;
-	arm(c, due);
+	return NULL;
 }
 
 static char *format_size(uint64_t n)
@@ -393,12 +327,13 @@ static char *format_size(uint64_t n)
 
 static void send_step(struct conn *c)
 {
-	struct ac_pg_query *q = c->head;
+	struct ac_pg_query *q = Q(c);
+	const struct ac_pg_target *t = T(c);
 	int ok = 0;
 	switch (c->step) {
 	case Q_ROLE: {
 		/* A second at most (a catalog of many tables): it only warns. */
-		long long ms = c->t.statement_timeout_ms < 1000 ? c->t.statement_timeout_ms : 1000;
+		long long ms = t->statement_timeout_ms < 1000 ? t->statement_timeout_ms : 1000;
 		char *sql =
 		    ac_asprintf("SET LOCAL statement_timeout = %lld; %s", ms, role_check_sql);
 		ok = PQsendQuery(c->pg, sql);
@@ -412,8 +347,8 @@ static void send_step(struct conn *c)
 		    "BEGIN READ ONLY; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = "
 		    "%lld; SET LOCAL idle_in_transaction_session_timeout = %lld; SET LOCAL "
 		    "standard_conforming_strings = on",
-		    (long long)c->t.statement_timeout_ms, (long long)c->t.lock_timeout_ms,
-		    (long long)c->t.statement_timeout_ms * 2);
+		    (long long)t->statement_timeout_ms, (long long)t->lock_timeout_ms,
+		    (long long)t->statement_timeout_ms * 2);
 		ok = PQsendQuery(c->pg, sql);
 		break;
 	}
@@ -422,9 +357,9 @@ static void send_step(struct conn *c)
 				       (const char *const *)q->params, NULL, NULL, 0);
 		if (ok) {
 			/* Rows one at a time, counted as they come. */
-			if (!PQsetSingleRowMode(c->pg) && !q->error)
-				q->error = ac_asprintf(
-				    "postgres \"%s\": cannot read rows one at a time", c->t.name);
+			if (!PQsetSingleRowMode(c->pg) && !q->base.error)
+				q->base.error = ac_asprintf(
+				    "postgres \"%s\": cannot read rows one at a time", t->name);
 			free(q->warning);
 			q->warning = c->role_warning ? ac_strdup(c->role_warning) : NULL;
 		}
@@ -434,44 +369,31 @@ static void send_step(struct conn *c)
 		break;
 	}
 	if (!ok) {
-		if (!q->error) {
-			char *e = clean_error(c->pool, PQerrorMessage(c->pg));
-			q->error = ac_asprintf("postgres \"%s\": %s", c->t.name, e);
-			free(e);
-		}
-		drop(c);
-		deliver_head(c);
-		kick(c);
+		ac_connq_fail(&c->base, pg_error(c, "", PQerrorMessage(c->pg)));
 		return;
 	}
 	watch(c, AC_LOOP_READ | (PQflush(c->pg) == 1 ? AC_LOOP_WRITE : 0));
 }
 
-static void kick(struct conn *c)
+/* A query on an open connection: the role check first, once. */
+static void conn_send(struct ac_connq_conn *base)
 {
-	if (!c->head)
-		return;
-	if (c->state == C_DOWN && !c->pending_error) {
-		connect_start(c);
-	} else if (c->state == C_IDLE) {
-		c->state = C_BUSY;
-		c->step = c->role_checked ? Q_BEGIN : Q_ROLE;
-		arm(c, c->head->deadline_ms);
-		send_step(c);
-	}
+	struct conn *c = (struct conn *)base;
+	c->step = c->role_checked ? Q_BEGIN : Q_ROLE;
+	send_step(c);
 }
 
 /* Count one row of a single-row result and keep it if it is among the
  * first, or note that there is more. */
 static void take_row(struct conn *c, PGresult *res)
 {
-	struct ac_pg_query *q = c->head;
+	struct ac_pg_query *q = Q(c);
 	int nf = PQnfields(res);
 	if (q->nrows >= q->want) {
 		q->more = true;
 		if (q->want_over && !q->capped)
 			q->capped = ac_asprintf("postgres \"%s\": result too large (over %ld rows)",
-						c->t.name, c->t.max_rows);
+						T(c)->name, T(c)->max_rows);
 		q->done_reading = true;
 		return;
 	}
@@ -483,8 +405,9 @@ static void take_row(struct conn *c, PGresult *res)
 		int len = null ? -1 : PQgetlength(res, 0, k);
 		if (keep && !PQsetvalue(q->result, (int)q->nrows, k,
 					null ? NULL : PQgetvalue(res, 0, k), len)) {
-			if (!q->error)
-				q->error = ac_asprintf("postgres \"%s\": out of memory", c->t.name);
+			if (!q->base.error)
+				q->base.error =
+				    ac_asprintf("postgres \"%s\": out of memory", T(c)->name);
 			q->done_reading = true;
 		}
 	}
@@ -493,7 +416,7 @@ static void take_row(struct conn *c, PGresult *res)
 
 static void result_for_step(struct conn *c, PGresult *res)
 {
-	struct ac_pg_query *q = c->head;
+	struct ac_pg_query *q = Q(c);
 	ExecStatusType st = PQresultStatus(res);
 	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 	if (c->step == Q_ROLE) {
@@ -501,7 +424,7 @@ static void result_for_step(struct conn *c, PGresult *res)
 		if (st == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
 		    *PQgetvalue(res, 0, 0)) {
 			free(c->role_warning);
-			char *w = clean_error(c->pool, PQgetvalue(res, 0, 0));
+			char *w = clean_error(c, PQgetvalue(res, 0, 0));
 			c->role_warning = ac_asprintf(
 			    "the role can write (%s): give allclear a read-only role", w);
 			free(w);
@@ -509,12 +432,12 @@ static void result_for_step(struct conn *c, PGresult *res)
 		PQclear(res);
 		return;
 	}
-	if (c->step == Q_QUERY && st == PGRES_SINGLE_TUPLE && !q->error) {
+	if (c->step == Q_QUERY && st == PGRES_SINGLE_TUPLE && !q->base.error) {
 		take_row(c, res);
 		PQclear(res);
 		return;
 	}
-	if (c->step == Q_QUERY && st == PGRES_TUPLES_OK && !q->result && !q->error) {
+	if (c->step == Q_QUERY && st == PGRES_TUPLES_OK && !q->result && !q->base.error) {
 		/* The end of the rows (none in single-row mode; were that mode
 		 * refused, all of them: count them, never read them as none). */
 		q->result = res;
@@ -523,13 +446,11 @@ static void result_for_step(struct conn *c, PGresult *res)
 	}
 	if (c->step == Q_QUERY &&
 	    (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)) {
-		if (!q->error)
-			q->error = ac_asprintf(
-			    "postgres \"%s\": COPY is not allowed in a check query", c->t.name);
-	} else if (!ok && c->step != Q_ROLLBACK && !q->error) {
-		char *e = clean_error(c->pool, PQresultErrorMessage(res));
-		q->error = ac_asprintf("postgres \"%s\": %s", c->t.name, e);
-		free(e);
+		if (!q->base.error)
+			q->base.error = ac_asprintf(
+			    "postgres \"%s\": COPY is not allowed in a check query", T(c)->name);
+	} else if (!ok && c->step != Q_ROLLBACK && !q->base.error) {
+		q->base.error = pg_error(c, "", PQresultErrorMessage(res));
 	}
 	PQclear(res);
 }
@@ -593,30 +514,35 @@ static int gate_consume(struct conn *c, size_t limit, uint64_t *moved)
 	return ok;
 }
 
-/* Stop reading the result: close the connection (a half-read result
- * cannot stay on it), hand over what was read, and move on. */
-static void stop_reading(struct conn *c)
-{
-	drop(c);
-	deliver_head(c);
-	kick(c);
-}
-
 /* Over the byte cap before reading more? Then stop. */
 static bool over_byte_cap(struct conn *c)
 {
-	struct ac_pg_query *q = c->head;
-	if (q->bytes <= c->t.max_result_size)
+	struct ac_pg_query *q = Q(c);
+	const struct ac_pg_target *t = T(c);
+	if (q->bytes <= t->max_result_size)
 		return false;
 	if (q->nrows >= q->want) {
 		q->more = true; /* the rows wanted are all in */
-	} else if (!q->capped && !q->error) {
-		char *sz = format_size(c->t.max_result_size);
-		q->capped =
-		    ac_asprintf("postgres \"%s\": result too large (over %s)", c->t.name, sz);
+	} else if (!q->capped && !q->base.error) {
+		char *sz = format_size(t->max_result_size);
+		q->capped = ac_asprintf("postgres \"%s\": result too large (over %s)", t->name, sz);
 		free(sz);
 	}
 	return true;
+}
+
+static void on_connecting(struct conn *c)
+{
+	PostgresPollingStatusType st = PQconnectPoll(c->pg);
+	if (st == PGRES_POLLING_OK) {
+		PQsetnonblocking(c->pg, 1);
+		watch(c, 0);
+		ac_connq_opened(&c->base);
+	} else if (st == PGRES_POLLING_FAILED) {
+		ac_connq_open_failed(&c->base, pg_error(c, "", PQerrorMessage(c->pg)));
+	} else {
+		watch(c, st == PGRES_POLLING_READING ? AC_LOOP_READ : AC_LOOP_WRITE);
+	}
 }
 
 static void on_io(void *ud, int fd, unsigned revents)
@@ -624,27 +550,11 @@ static void on_io(void *ud, int fd, unsigned revents)
 	struct conn *c = ud;
 	(void)fd;
 	(void)revents;
-	if (c->state == C_CONNECTING) {
-		PostgresPollingStatusType st = PQconnectPoll(c->pg);
-		if (st == PGRES_POLLING_OK) {
-			PQsetnonblocking(c->pg, 1);
-			ac_loop_timer_stop(c->pool->loop, &c->timer);
-			watch(c, 0);
-			c->state = C_IDLE;
-			kick(c);
-		} else if (st == PGRES_POLLING_FAILED) {
-			char *e = clean_error(c->pool, PQerrorMessage(c->pg));
-			char *why = ac_asprintf("postgres \"%s\": %s", c->t.name, e);
-			drop(c);
-			fail_all(c, why);
-			free(why);
-			free(e);
-		} else {
-			watch(c, st == PGRES_POLLING_READING ? AC_LOOP_READ : AC_LOOP_WRITE);
-		}
+	if (c->base.state == AC_CONNQ_CONNECTING) {
+		on_connecting(c);
 		return;
 	}
-	if (c->state != C_BUSY)
+	if (c->base.state != AC_CONNQ_BUSY)
 		return;
 	if (PQflush(c->pg) == 1) {
 		watch(c, AC_LOOP_READ | AC_LOOP_WRITE);
@@ -654,28 +564,25 @@ static void on_io(void *ud, int fd, unsigned revents)
 		size_t limit = GATE_CHUNK;
 		if (c->step == Q_QUERY) {
 			if (over_byte_cap(c)) {
-				stop_reading(c);
+				/* A half-read result cannot stay on the connection. */
+				ac_connq_done(&c->base, false);
 				return;
 			}
 			/* At most one byte past the cap reaches libpq. */
-			uint64_t room = c->t.max_result_size + 1 - c->head->bytes;
+			uint64_t room = T(c)->max_result_size + 1 - Q(c)->bytes;
 			if (room < limit)
 				limit = (size_t)room;
 		}
 		uint64_t moved = 0;
 		int rc = gate_consume(c, limit, &moved);
 		if (c->step == Q_QUERY)
-			c->head->bytes += moved;
+			Q(c)->bytes += moved;
 		if (rc <= 0) {
-			char *e = rc < 0 ? ac_asprintf("reading failed: %s", strerror(errno))
-					 : clean_error(c->pool, PQerrorMessage(c->pg));
-			if (!c->head->error)
-				c->head->error = ac_asprintf("postgres \"%s\": connection lost: %s",
-							     c->t.name, e);
+			char *e =
+			    rc < 0 ? ac_asprintf("reading failed: %s", strerror(errno)) : NULL;
+			ac_connq_fail(&c->base, pg_error(c, "connection lost: ",
+							 e ? e : PQerrorMessage(c->pg)));
 			free(e);
-			drop(c);
-			deliver_head(c);
-			kick(c);
 			return;
 		}
 		if (!take_results(c))
@@ -692,8 +599,9 @@ static bool take_results(struct conn *c)
 		PGresult *res = PQgetResult(c->pg);
 		if (res) {
 			result_for_step(c, res);
-			if (c->step == Q_QUERY && c->head->done_reading) {
-				stop_reading(c);
+			if (c->step == Q_QUERY && Q(c)->done_reading) {
+				/* Enough rows: stop reading and close (see above). */
+				ac_connq_done(&c->base, false);
 				return false;
 			}
 			continue;
@@ -703,15 +611,12 @@ static bool take_results(struct conn *c)
 			c->role_checked = true;
 			c->step = Q_BEGIN;
 		} else if (c->step == Q_BEGIN) {
-			c->step = c->head->error ? Q_ROLLBACK : Q_QUERY;
+			c->step = Q(c)->base.error ? Q_ROLLBACK : Q_QUERY;
 		} else if (c->step == Q_QUERY) {
 			c->step = Q_ROLLBACK;
 		} else {
-			ac_loop_timer_stop(c->pool->loop, &c->timer);
-			c->state = C_IDLE;
 			watch(c, 0);
-			deliver_head(c);
-			kick(c);
+			ac_connq_done(&c->base, true);
 			return false;
 		}
 		send_step(c);
@@ -720,81 +625,79 @@ static bool take_results(struct conn *c)
 	return true;
 }
 
+static const struct ac_connq_ops pg_ops = {
+    .conn_size = sizeof(struct conn),
+    .conn_init = conn_init,
+    .open = conn_open,
+    .send = conn_send,
+    .close = conn_close,
+    .deliver = query_deliver,
+    .req_free = query_free,
+    .server_free = ac_pg_target_destroy,
+    .timeout_text = "no answer before the deadline; connection closed",
+};
+
+static bool same_dsn(const void *server, const void *key)
+{
+	return strcmp(((const struct ac_pg_target *)server)->dsn, key) == 0;
+}
+
+/* The queue of db's DSN, made on first use with a copy of db. */
+static struct ac_connq *queue_of(struct ac_services *sv, const struct ac_pg_target *db)
+{
+	struct ac_connq_set *set = ac_connq_set_get(sv, AC_SERVICE_PG);
+	struct ac_connq *q = ac_connq_find(set, same_dsn, db->dsn);
+	if (q)
+		return q;
+	struct ac_pg_target *t = ac_calloc(1, sizeof(*t));
+	*t = *db;
+	t->name = ac_strdup(db->name);
+	t->dsn = ac_strdup(db->dsn);
+	if (t->max_rows < 1)
+		t->max_rows = AC_PG_MAX_ROWS;
+	if (t->max_result_size < 1)
+		t->max_result_size = AC_PG_MAX_RESULT_SIZE;
+	if (t->pool_size < 1)
+		t->pool_size = AC_PG_POOL_SIZE;
+	return ac_connq_add(set, &pg_ops, t, ac_asprintf("postgres \"%s\"", t->name),
+			    t->connect_timeout_ms, (size_t)t->pool_size);
+}
+
 struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg_target *db,
 				      const char *sql, int nparams, const char *const *params,
 				      long want_rows, int64_t deadline_ms, ac_pg_done_fn done,
 				      void *ud)
 {
-	struct pool *pool = pool_get(sv);
-	struct conn *c = NULL;
-	for (size_t i = 0; i < pool->n && !c; i++)
-		if (strcmp(pool->conns[i]->t.dsn, db->dsn) == 0)
-			c = pool->conns[i];
-	if (!c) {
-		c = ac_calloc(1, sizeof(*c));
-		c->pool = pool;
-		c->fd = -1;
-		c->gate[0] = c->gate[1] = -1;
-		c->t.name = ac_strdup(db->name);
-		c->t.dsn = ac_strdup(db->dsn);
-		c->t.connect_timeout_ms = db->connect_timeout_ms;
-		c->t.statement_timeout_ms = db->statement_timeout_ms;
-		c->t.lock_timeout_ms = db->lock_timeout_ms;
-		c->t.max_rows = db->max_rows > 0 ? db->max_rows : AC_PG_MAX_ROWS;
-		c->t.max_result_size =
-		    db->max_result_size > 0 ? db->max_result_size : AC_PG_MAX_RESULT_SIZE;
-		pool->conns = ac_realloc(pool->conns, (pool->n + 1) * sizeof(*pool->conns));
-		pool->conns[pool->n++] = c;
-	}
+	struct ac_connq *cq = queue_of(sv, db);
+	const struct ac_pg_target *t = cq->server;
 	struct ac_pg_query *q = ac_calloc(1, sizeof(*q));
-	q->c = c;
 	q->sql = ac_strdup(sql);
 	q->nparams = nparams;
 	q->params = nparams ? ac_calloc((size_t)nparams, sizeof(char *)) : NULL;
 	for (int i = 0; i < nparams; i++)
 		q->params[i] = ac_strdup(params[i]);
 	q->want = want_rows < 1 ? 1 : want_rows;
-	if (q->want > c->t.max_rows) {
-		q->want = c->t.max_rows;
+	if (q->want > t->max_rows) {
+		q->want = t->max_rows;
 		q->want_over = true;
 	}
-	q->deadline_ms = deadline_ms;
+	q->base.deadline_ms = deadline_ms;
 	q->done = done;
 	q->ud = ud;
-	if (c->tail)
-		c->tail->next = q;
-	else
-		c->head = q;
-	c->tail = q;
-	kick(c);
+	ac_connq_submit(cq, &q->base);
 	return q;
 }
 
 void ac_pg_query_cancel(struct ac_services *sv, struct ac_pg_query *q)
 {
-	struct pool *pool = sv->slot[AC_SERVICE_PG];
-	if (!pool || !q)
+	if (!sv->slot[AC_SERVICE_PG] || !q)
 		return;
-	struct conn *c = q->c;
-	if (c->head == q && (c->state == C_BUSY || c->state == C_CONNECTING)) {
-		/* In flight: the connection cannot be trusted mid-query. */
-		drop(c);
-		c->head = q->next;
-		if (!c->head)
-			c->tail = NULL;
-		free_query(q);
-		kick(c);
-		return;
-	}
-	struct ac_pg_query **pp = &c->head, *prev = NULL;
-	while (*pp && *pp != q) {
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
-	if (*pp) {
-		*pp = q->next;
-		if (c->tail == q)
-			c->tail = prev;
-		free_query(q);
-	}
+	ac_connq_cancel(&q->base);
+}
+
+char *ac_pg_query_waiting(const struct ac_pg_query *q)
+{
+	if (!q || q->base.conn || q->base.later)
+		return NULL;
+	return wait_text(q, ac_loop_now(q->base.q->loop) - q->base.queued_ms);
 }

@@ -2,9 +2,11 @@
  * pg.h: PostgreSQL for probes: the "databases" section, and read-only
  * queries on the engine's loop.
  *
- * One connection per database for the whole run, reused across checks and
- * rounds, reconnected after a failure. Queries on one connection wait
- * their turn. Every query runs as
+ * A small pool of connections per database (pool_size, default 4) for the
+ * whole run, reused across checks and rounds, each reconnected after a
+ * failure (src/connq.c keeps the queue). A query takes a free connection,
+ * or waits for one; the wait is told apart from the query's own time.
+ * Every query runs as
  *
  *   BEGIN READ ONLY; SET LOCAL statement_timeout, lock_timeout,
  *   idle_in_transaction_session_timeout;  <the query, alone>;  ROLLBACK
@@ -18,8 +20,9 @@
  *
  * Results are read a row at a time and reading stops at a cap (rows, and
  * bytes: allclear hands the server's bytes to libpq itself, so at most the
- * cap plus one byte is ever read, even of one huge value). A fresh
- * connection first checks whether its role can write, for a warning.
+ * cap plus one byte is ever read, even of one huge value: memory grows with
+ * pool_size times the cap at most). Each fresh connection first checks
+ * whether its role can write, for a warning.
  */
 #ifndef AC_PG_H
 #define AC_PG_H
@@ -35,6 +38,11 @@
  * "max_rows" and "max_result_size"). */
 #define AC_PG_MAX_ROWS 10000
 #define AC_PG_MAX_RESULT_SIZE (16 * 1024 * 1024)
+/* Connections per database at once (settable as "pool_size", 1 to 32). */
+#define AC_PG_POOL_SIZE 4
+#define AC_PG_POOL_SIZE_MAX 32
+/* A wait for a free connection longer than this is told in the reply. */
+#define AC_PG_WAIT_NOTE_MS 50
 /* Rows kept of what is read (the rest are only counted). */
 #define AC_PG_KEEP_ROWS 10
 
@@ -46,6 +54,7 @@ struct ac_pg_target {
 	int64_t lock_timeout_ms;
 	long max_rows;
 	uint64_t max_result_size;
+	int pool_size;
 };
 
 /* One entry of the "databases" section, parsed once at load (the section
@@ -75,20 +84,29 @@ struct ac_pg_reply {
 	/* The role can write ("is a superuser", "INSERT on public.t"): allclear
 	 * stays read-only anyway, but the role should not be able to. */
 	const char *warning;
+	/* How long the query waited for a free connection before it ran (not
+	 * part of its own time), and past AC_PG_WAIT_NOTE_MS the words for it:
+	 * "waited 320 ms for a free connection (pool of 4)"; else NULL. */
+	int64_t waited_ms;
+	const char *wait_note;
 };
 typedef void (*ac_pg_done_fn)(void *ud, const struct ac_pg_reply *reply);
 
 struct ac_pg_query;
 
-/* Queue sql on db's connection; done is called exactly once, from a loop
- * callback, unless ac_pg_query_cancel is called first. want_rows is how
- * many rows the caller needs (clamped to the database's max_rows). */
+/* Run sql on one of db's connections, when one is free; done is called
+ * exactly once, from a loop callback, unless ac_pg_query_cancel is called
+ * first. want_rows is how many rows the caller needs (clamped to the
+ * database's max_rows). */
 struct ac_pg_query *ac_pg_query_start(struct ac_services *sv, const struct ac_pg_target *db,
 				      const char *sql, int nparams, const char *const *params,
 				      long want_rows, int64_t deadline_ms, ac_pg_done_fn done,
 				      void *ud);
 /* Forget a query (its check hit its deadline); done is not called. */
 void ac_pg_query_cancel(struct ac_services *sv, struct ac_pg_query *q);
+/* While q still waits for a free connection: "waited 2000 ms for a free
+ * connection (pool of 4)" (the caller frees it); NULL once it runs. */
+char *ac_pg_query_waiting(const struct ac_pg_query *q);
 
 /* Is sql one statement, as PostgreSQL's lexer reads it? Semicolons inside
  * strings (E'' strings with backslash escapes), quoted identifiers, nested

@@ -17,8 +17,8 @@
  *   config_destroy when the plan is destroyed
  *
  * Things shared between checks for the whole run (libcurl's multi handle,
- * one PostgreSQL connection per database, one Redis connection per server)
- * live in run->services: a module creates its slot on first use and
+ * a pool of PostgreSQL connections per database, one Redis connection per
+ * server) live in run->services: a module creates its slot on first use and
  * registers how to destroy it; the engine destroys every slot at the end.
  *
  * A probe never prints and never decides the overall verdict. It never
@@ -39,7 +39,7 @@
 
 enum ac_service_slot {
 	AC_SERVICE_HTTP,  /* probes/http.c: the curl multi handle */
-	AC_SERVICE_PG,	  /* src/pg.c: PostgreSQL connections by DSN */
+	AC_SERVICE_PG,	  /* src/pg.c: PostgreSQL connection pools by DSN */
 	AC_SERVICE_REDIS, /* src/redis.c: Redis connections by server */
 	AC_SERVICE_METRIC,
 	AC_SERVICE_COUNT

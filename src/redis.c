@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "connq.h"
 #include "json.h"
 #include "mask.h"
 #include "sections.h"
@@ -306,50 +307,38 @@ static redisReplyObjectFunctions bounded_fns = {
 
 /* --- connections and batches ----------------------------------------------- */
 
-enum rstate { R_DOWN, R_CONNECTING, R_READY, R_BUSY };
-
 struct ac_redis_batch {
-	struct rconn *c;
+	struct ac_connq_req base; /* first: the queue's part */
 	struct ac_redis_cmd *cmds;
 	char **strings; /* copies of the arguments */
 	size_t n, nstrings;
 	redisReply **replies;
 	size_t got;
-	int64_t deadline_ms;
 	ac_redis_done_fn done;
 	void *ud;
-	char *error;
-	struct ac_redis_batch *next;
-	bool queued;	       /* on its connection's queue */
-	struct ac_timer early; /* delivers a batch refused at start */
-	struct ac_loop *loop;
 };
 
-struct rpool;
-
+/* The one connection of a server: batches are pipelined one at a time. */
 struct rconn {
-	struct rpool *pool;
-	struct ac_redis_server s;
+	struct ac_connq_conn base; /* first: the queue's part */
 	redisContext *ctx;
-	enum rstate state;
 	bool ready_once; /* AUTH and SELECT done on this connection */
 	int prefix_left; /* AUTH/SELECT replies still to come */
-	struct ac_timer timer;
-	struct ac_redis_batch *head, *tail;
-	char *pending_error;
 };
 
-struct rpool {
-	struct ac_loop *loop;
-	struct ac_mask *mask;
-	struct rconn **conns;
-	size_t n;
-};
-
-static void rkick(struct rconn *c);
-
-static void batch_free(struct ac_redis_batch *b)
+static const struct ac_redis_server *S(const struct rconn *c)
 {
+	return c->base.q->server;
+}
+
+static struct ac_redis_batch *B(const struct rconn *c)
+{
+	return (struct ac_redis_batch *)c->base.req;
+}
+
+static void batch_free(struct ac_connq_req *r)
+{
+	struct ac_redis_batch *b = (struct ac_redis_batch *)r;
 	for (size_t i = 0; i < b->got; i++)
 		freeReplyObject(b->replies[i]);
 	for (size_t i = 0; i < b->nstrings; i++)
@@ -357,46 +346,33 @@ static void batch_free(struct ac_redis_batch *b)
 	free(b->strings);
 	free(b->replies);
 	free(b->cmds);
-	free(b->error);
+	free(b->base.error);
 	free(b);
 }
 
-static void rdrop(struct rconn *c)
+static void rclose(struct ac_connq_conn *base)
 {
+	struct rconn *c = (struct rconn *)base;
 	if (c->ctx) {
-		ac_loop_unwatch(c->pool->loop, c->ctx->fd);
+		ac_loop_unwatch(c->base.q->loop, c->ctx->fd);
 		redisFree(c->ctx);
 	}
 	c->ctx = NULL;
-	c->state = R_DOWN;
 	c->ready_once = false;
 	c->prefix_left = 0;
-	ac_loop_timer_stop(c->pool->loop, &c->timer);
 }
 
-static void deliver(struct rconn *c)
+static void deliver(struct ac_connq_req *r)
 {
-	struct ac_redis_batch *b = c->head;
-	c->head = b->next;
-	if (!c->head)
-		c->tail = NULL;
-	if (b->error)
-		b->done(b->ud, NULL, 0, b->error);
+	struct ac_redis_batch *b = (struct ac_redis_batch *)r;
+	if (b->base.error)
+		b->done(b->ud, NULL, 0, b->base.error);
 	else
 		b->done(b->ud, b->replies, b->n, NULL);
-	batch_free(b);
 }
 
-/* Every queued batch ends with why (a batch's own earlier error wins). */
-static void fail_all(struct rconn *c, const char *why)
-{
-	while (c->head) {
-		if (!c->head->error)
-			c->head->error = ac_strdup(why);
-		deliver(c);
-	}
-}
-
+/* The running batch fails (its own earlier error wins); the connection is
+ * closed. */
 static void fail_head(struct rconn *c, const char *fmt, ...) AC_PRINTF(2, 3);
 static void fail_head(struct rconn *c, const char *fmt, ...)
 {
@@ -404,66 +380,12 @@ static void fail_head(struct rconn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *msg = ac_vasprintf(fmt, ap);
 	va_end(ap);
-	char *m = ac_mask_apply(c->pool->mask, msg);
+	char *m = ac_mask_apply(c->base.q->mask, msg);
 	free(msg);
-	rdrop(c);
-	if (c->head) {
-		if (!c->head->error)
-			c->head->error = m;
-		else
-			free(m);
-		deliver(c);
-	} else {
-		free(m);
-	}
-	rkick(c);
-}
-
-static void rpool_destroy(void *p)
-{
-	struct rpool *pool = p;
-	if (!pool)
-		return;
-	for (size_t i = 0; i < pool->n; i++) {
-		struct rconn *c = pool->conns[i];
-		rdrop(c);
-		while (c->head) {
-			struct ac_redis_batch *b = c->head;
-			c->head = b->next;
-			batch_free(b);
-		}
-		free(c->pending_error);
-		ac_redis_server_release(&c->s);
-		free(c);
-	}
-	free(pool->conns);
-	free(pool);
+	ac_connq_fail(&c->base, m);
 }
 
 static void on_rio(void *ud, int fd, unsigned revents);
-
-static void on_rtimer(void *ud)
-{
-	struct rconn *c = ud;
-	if (c->pending_error) {
-		char *e = c->pending_error;
-		c->pending_error = NULL;
-		fail_all(c, e);
-		free(e);
-		return;
-	}
-	if (c->state == R_CONNECTING) {
-		char *e = ac_asprintf("redis \"%s\": connect timeout after %lld ms", c->s.name,
-				      (long long)c->s.connect_timeout_ms);
-		rdrop(c);
-		fail_all(c, e);
-		free(e);
-		return;
-	}
-	if (c->state == R_BUSY)
-		fail_head(c, "redis \"%s\": timeout: no complete answer before the deadline",
-			  c->s.name);
-}
 
 static void append(struct rconn *c, int argc, const char **argv)
 {
@@ -473,20 +395,22 @@ static void append(struct rconn *c, int argc, const char **argv)
 	redisAppendCommandArgv(c->ctx, argc, argv, lens);
 }
 
-static void rsend(struct rconn *c)
+static void rsend(struct ac_connq_conn *base)
 {
-	struct ac_redis_batch *b = c->head;
+	struct rconn *c = (struct rconn *)base;
+	const struct ac_redis_server *s = S(c);
+	struct ac_redis_batch *b = B(c);
 	c->prefix_left = 0;
 	if (!c->ready_once) {
-		if (c->s.password) {
-			const char *auth[3] = {"AUTH", c->s.user ? c->s.user : c->s.password,
-					       c->s.password};
-			append(c, c->s.user ? 3 : 2, auth);
+		if (s->password) {
+			const char *auth[3] = {"AUTH", s->user ? s->user : s->password,
+					       s->password};
+			append(c, s->user ? 3 : 2, auth);
 			c->prefix_left++;
 		}
-		if (c->s.db) {
+		if (s->db) {
 			char db[16];
-			snprintf(db, sizeof(db), "%d", c->s.db);
+			snprintf(db, sizeof(db), "%d", s->db);
 			const char *sel[2] = {"SELECT", db};
 			append(c, 2, sel);
 			c->prefix_left++;
@@ -494,41 +418,24 @@ static void rsend(struct rconn *c)
 	}
 	for (size_t i = 0; i < b->n; i++)
 		append(c, b->cmds[i].argc, b->cmds[i].argv);
-	c->state = R_BUSY;
-	ac_loop_timer_start(c->pool->loop, &c->timer, b->deadline_ms, on_rtimer, c);
-	ac_loop_watch(c->pool->loop, c->ctx->fd, AC_LOOP_READ | AC_LOOP_WRITE, on_rio, c);
+	ac_loop_watch(c->base.q->loop, c->ctx->fd, AC_LOOP_READ | AC_LOOP_WRITE, on_rio, c);
 }
 
-static void rconnect(struct rconn *c)
+static char *ropen(struct ac_connq_conn *base)
 {
-	c->ctx = redisConnectNonBlock(c->s.host, c->s.port);
+	struct rconn *c = (struct rconn *)base;
+	c->ctx = redisConnectNonBlock(S(c)->host, S(c)->port);
 	if (!c->ctx || c->ctx->err) {
-		c->pending_error = ac_asprintf("redis \"%s\": cannot connect: %s", c->s.name,
-					       c->ctx ? c->ctx->errstr : "out of memory");
+		char *e = ac_asprintf("redis \"%s\": cannot connect: %s", S(c)->name,
+				      c->ctx ? c->ctx->errstr : "out of memory");
 		if (c->ctx)
 			redisFree(c->ctx);
 		c->ctx = NULL;
-		ac_loop_timer_start(c->pool->loop, &c->timer, ac_loop_now(c->pool->loop), on_rtimer,
-				    c);
-		return;
+		return e;
 	}
 	c->ctx->reader->fn = &bounded_fns;
-	c->state = R_CONNECTING;
-	int64_t due = ac_loop_now(c->pool->loop) + c->s.connect_timeout_ms;
-	if (c->head && c->head->deadline_ms < due)
-		due = c->head->deadline_ms;
-	ac_loop_timer_start(c->pool->loop, &c->timer, due, on_rtimer, c);
-	ac_loop_watch(c->pool->loop, c->ctx->fd, AC_LOOP_WRITE, on_rio, c);
-}
-
-static void rkick(struct rconn *c)
-{
-	if (!c->head || c->pending_error)
-		return;
-	if (c->state == R_DOWN)
-		rconnect(c);
-	else if (c->state == R_READY)
-		rsend(c);
+	ac_loop_watch(c->base.q->loop, c->ctx->fd, AC_LOOP_WRITE, on_rio, c);
+	return NULL;
 }
 
 static const char *reply_error_class(const redisReply *r)
@@ -536,51 +443,83 @@ static const char *reply_error_class(const redisReply *r)
 	return r->type == REDIS_REPLY_ERROR ? r->str : NULL;
 }
 
+static void on_connecting(struct rconn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(c->ctx->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		ac_connq_open_failed(
+		    &c->base, ac_asprintf("redis \"%s\": cannot connect to %s:%d: %s", S(c)->name,
+					  S(c)->host, S(c)->port, strerror(err)));
+		return;
+	}
+	ac_loop_watch(c->base.q->loop, c->ctx->fd, 0, on_rio, c);
+	ac_connq_opened(&c->base);
+}
+
+/* Take one reply: AUTH/SELECT's first, then the batch's; false when the
+ * connection moved on (the batch is delivered or failed). */
+static bool take_reply(struct rconn *c, redisReply *r)
+{
+	const char *name = S(c)->name;
+	if (c->prefix_left > 0) {
+		c->prefix_left--;
+		const char *e = reply_error_class(r);
+		if (e) {
+			char *ex = ac_mask_excerpt(c->base.q->mask, e, strlen(e), 200);
+			freeReplyObject(r);
+			fail_head(c, "redis \"%s\": AUTH or SELECT failed: %s", name, ex);
+			free(ex);
+			return false;
+		}
+		freeReplyObject(r);
+		if (c->prefix_left == 0)
+			c->ready_once = true;
+		return true;
+	}
+	struct ac_redis_batch *b = B(c);
+	b->replies[b->got++] = r;
+	if (b->got < b->n)
+		return true;
+	c->ready_once = true;
+	ac_loop_watch(c->base.q->loop, c->ctx->fd, 0, on_rio, c);
+	ac_connq_done(&c->base, true);
+	return false;
+}
+
 static void on_rio(void *ud, int fd, unsigned revents)
 {
 	struct rconn *c = ud;
 	(void)fd;
-	if (c->state == R_CONNECTING) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-		if (getsockopt(c->ctx->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
-		if (err) {
-			char *e = ac_asprintf("redis \"%s\": cannot connect to %s:%d: %s",
-					      c->s.name, c->s.host, c->s.port, strerror(err));
-			rdrop(c);
-			fail_all(c, e);
-			free(e);
-			return;
-		}
-		ac_loop_timer_stop(c->pool->loop, &c->timer);
-		c->state = R_READY;
-		ac_loop_watch(c->pool->loop, c->ctx->fd, 0, on_rio, c);
-		rkick(c);
+	const char *name = S(c)->name;
+	if (c->base.state == AC_CONNQ_CONNECTING) {
+		on_connecting(c);
 		return;
 	}
-	if (c->state != R_BUSY)
+	if (c->base.state != AC_CONNQ_BUSY)
 		return;
 	if (revents & AC_LOOP_WRITE) {
 		int done = 0;
 		if (redisBufferWrite(c->ctx, &done) == REDIS_ERR) {
-			fail_head(c, "redis \"%s\": connection lost while sending: %s", c->s.name,
+			fail_head(c, "redis \"%s\": connection lost while sending: %s", name,
 				  c->ctx->errstr);
 			return;
 		}
 		if (done)
-			ac_loop_watch(c->pool->loop, c->ctx->fd, AC_LOOP_READ, on_rio, c);
+			ac_loop_watch(c->base.q->loop, c->ctx->fd, AC_LOOP_READ, on_rio, c);
 	}
 	if (!(revents & (AC_LOOP_READ | AC_LOOP_ERROR)))
 		return;
 	if (redisBufferRead(c->ctx) == REDIS_ERR) {
-		fail_head(c, "redis \"%s\": connection lost: %s", c->s.name,
+		fail_head(c, "redis \"%s\": connection lost: %s", name,
 			  c->ctx->err == REDIS_ERR_EOF ? "the server closed the connection"
 						       : c->ctx->errstr);
 		return;
 	}
 	if (c->ctx->reader->len > AC_REDIS_MAX_BYTES) {
-		fail_head(c, "redis \"%s\": reply too large (over %d bytes)", c->s.name,
+		fail_head(c, "redis \"%s\": reply too large (over %d bytes)", name,
 			  AC_REDIS_MAX_BYTES);
 		return;
 	}
@@ -588,49 +527,49 @@ static void on_rio(void *ud, int fd, unsigned revents)
 		void *reply = NULL;
 		if (redisReaderGetReply(c->ctx->reader, &reply) == REDIS_ERR) {
 			bool oom = strstr(c->ctx->reader->errstr, "Out of memory") != NULL;
-			fail_head(c, "redis \"%s\": %s", c->s.name,
+			fail_head(c, "redis \"%s\": %s", name,
 				  oom ? "reply too large (too many elements)"
 				      : "protocol error in the reply");
 			return;
 		}
-		if (!reply)
+		if (!reply || !take_reply(c, reply))
 			return;
-		redisReply *r = reply;
-		if (c->prefix_left > 0) {
-			c->prefix_left--;
-			const char *e = reply_error_class(r);
-			if (e) {
-				char *ex = ac_mask_excerpt(c->pool->mask, e, strlen(e), 200);
-				freeReplyObject(r);
-				fail_head(c, "redis \"%s\": AUTH or SELECT failed: %s", c->s.name,
-					  ex);
-				free(ex);
-				return;
-			}
-			freeReplyObject(r);
-			if (c->prefix_left == 0)
-				c->ready_once = true;
-			continue;
-		}
-		struct ac_redis_batch *b = c->head;
-		b->replies[b->got++] = r;
-		if (b->got == b->n) {
-			c->ready_once = true;
-			ac_loop_timer_stop(c->pool->loop, &c->timer);
-			c->state = R_READY;
-			ac_loop_watch(c->pool->loop, c->ctx->fd, 0, on_rio, c);
-			deliver(c);
-			rkick(c);
-			return;
-		}
 	}
 }
 
-static void on_early(void *ud)
+static const struct ac_connq_ops redis_ops = {
+    .conn_size = sizeof(struct rconn),
+    .open = ropen,
+    .send = rsend,
+    .close = rclose,
+    .deliver = deliver,
+    .req_free = batch_free,
+    .server_free = ac_redis_server_destroy,
+    .timeout_text = "timeout: no complete answer before the deadline",
+};
+
+static bool same_server(const void *server, const void *key)
 {
-	struct ac_redis_batch *b = ud;
-	b->done(b->ud, NULL, 0, b->error);
-	batch_free(b);
+	const struct ac_redis_server *s = server, *k = key;
+	return strcmp(s->host, k->host) == 0 && s->port == k->port && s->db == k->db &&
+	       ac_streq(s->user, k->user) && ac_streq(s->password, k->password);
+}
+
+/* The queue of srv's server, made on first use with a copy of srv. */
+static struct ac_connq *queue_of(struct ac_services *sv, const struct ac_redis_server *srv)
+{
+	struct ac_connq_set *set = ac_connq_set_get(sv, AC_SERVICE_REDIS);
+	struct ac_connq *q = ac_connq_find(set, same_server, srv);
+	if (q)
+		return q;
+	struct ac_redis_server *s = ac_calloc(1, sizeof(*s));
+	*s = *srv;
+	s->name = ac_strdup(srv->name);
+	s->host = ac_strdup(srv->host);
+	s->user = srv->user ? ac_strdup(srv->user) : NULL;
+	s->password = srv->password ? ac_strdup(srv->password) : NULL;
+	return ac_connq_add(set, &redis_ops, s, ac_asprintf("redis \"%s\"", s->name),
+			    s->connect_timeout_ms, 1);
 }
 
 struct ac_redis_batch *ac_redis_batch_start(struct ac_services *sv,
@@ -638,37 +577,9 @@ struct ac_redis_batch *ac_redis_batch_start(struct ac_services *sv,
 					    const struct ac_redis_cmd *cmds, size_t n,
 					    int64_t deadline_ms, ac_redis_done_fn done, void *ud)
 {
-	if (!sv->slot[AC_SERVICE_REDIS]) {
-		struct rpool *np = ac_calloc(1, sizeof(*np));
-		np->loop = sv->loop;
-		np->mask = sv->mask;
-		sv->slot[AC_SERVICE_REDIS] = np;
-		sv->destroy[AC_SERVICE_REDIS] = rpool_destroy;
-	}
-	struct rpool *pool = sv->slot[AC_SERVICE_REDIS];
-	struct rconn *c = NULL;
-	for (size_t i = 0; i < pool->n && !c; i++) {
-		const struct ac_redis_server *s = &pool->conns[i]->s;
-		if (strcmp(s->host, srv->host) == 0 && s->port == srv->port && s->db == srv->db &&
-		    ac_streq(s->user, srv->user) && ac_streq(s->password, srv->password))
-			c = pool->conns[i];
-	}
-	if (!c) {
-		c = ac_calloc(1, sizeof(*c));
-		c->pool = pool;
-		c->s.name = ac_strdup(srv->name);
-		c->s.host = ac_strdup(srv->host);
-		c->s.port = srv->port;
-		c->s.db = srv->db;
-		c->s.user = srv->user ? ac_strdup(srv->user) : NULL;
-		c->s.password = srv->password ? ac_strdup(srv->password) : NULL;
-		c->s.connect_timeout_ms = srv->connect_timeout_ms;
-		c->s.timeout_ms = srv->timeout_ms;
-		pool->conns = ac_realloc(pool->conns, (pool->n + 1) * sizeof(*pool->conns));
-		pool->conns[pool->n++] = c;
-	}
+	struct ac_connq *q = queue_of(sv, srv);
 	struct ac_redis_batch *b = ac_calloc(1, sizeof(*b));
-	b->c = c;
+	char *error = NULL;
 	b->n = n;
 	b->cmds = ac_calloc(n ? n : 1, sizeof(*b->cmds));
 	b->replies = ac_calloc(n ? n : 1, sizeof(redisReply *));
@@ -679,29 +590,18 @@ struct ac_redis_batch *ac_redis_batch_start(struct ac_services *sv,
 			b->strings[b->nstrings] = ac_strdup(cmds[i].argv[k]);
 			b->cmds[i].argv[k] = b->strings[b->nstrings++];
 		}
-		if (!ac_redis_command_allowed(cmds[i].argv[0]) && !b->error)
-			b->error = ac_asprintf("redis: %s is not on the read-only allowlist",
-					       cmds[i].argv[0]);
+		if (!ac_redis_command_allowed(cmds[i].argv[0]) && !error)
+			error = ac_asprintf("redis: %s is not on the read-only allowlist",
+					    cmds[i].argv[0]);
 	}
-	int64_t t = ac_loop_now(pool->loop) + srv->timeout_ms;
-	b->deadline_ms = deadline_ms < t ? deadline_ms : t;
+	int64_t t = ac_loop_now(q->loop) + srv->timeout_ms;
+	b->base.deadline_ms = deadline_ms < t ? deadline_ms : t;
 	b->done = done;
 	b->ud = ud;
-	b->loop = pool->loop;
-	if (b->error || n == 0) {
-		if (!b->error)
-			b->error = ac_strdup("redis: empty batch");
-		/* Never call back from inside start: go through the loop. */
-		ac_loop_timer_start(pool->loop, &b->early, ac_loop_now(pool->loop), on_early, b);
-		return b;
-	}
-	b->queued = true;
-	if (c->tail)
-		c->tail->next = b;
+	if (error || n == 0)
+		ac_connq_refuse(q, &b->base, error ? error : ac_strdup("redis: empty batch"));
 	else
-		c->head = b;
-	c->tail = b;
-	rkick(c);
+		ac_connq_submit(q, &b->base);
 	return b;
 }
 
@@ -709,30 +609,5 @@ void ac_redis_batch_cancel(struct ac_services *sv, struct ac_redis_batch *b)
 {
 	if (!sv->slot[AC_SERVICE_REDIS] || !b)
 		return;
-	if (!b->queued) {
-		ac_loop_timer_stop(b->loop, &b->early);
-		batch_free(b);
-		return;
-	}
-	struct rconn *c = b->c;
-	if (c->head == b && (c->state == R_BUSY || c->state == R_CONNECTING)) {
-		rdrop(c);
-		c->head = b->next;
-		if (!c->head)
-			c->tail = NULL;
-		batch_free(b);
-		rkick(c);
-		return;
-	}
-	struct ac_redis_batch **pp = &c->head, *prev = NULL;
-	while (*pp && *pp != b) {
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
-	if (*pp) {
-		*pp = b->next;
-		if (c->tail == b)
-			c->tail = prev;
-		batch_free(b);
-	}
+	ac_connq_cancel(&b->base);
 }

@@ -617,6 +617,54 @@ START_TEST(hostile_servers_end_in_error_not_in_memory)
 }
 END_TEST
 
+/* Several checks queued on one server's connection: a server that refuses
+ * fails every one of them with its error; one that hangs up is connected
+ * to again for the next check; a live server answers them all in turn. */
+START_TEST(checks_queued_on_one_connection)
+{
+	int refused;
+	close(tu_listen(&refused));
+	int hangup;
+	pid_t h = fake_redis(&hangup, NULL, false);
+	char *srv = tu_fmt("\"refused\": \"redis://127.0.0.1:%d\", \"hangup\": "
+			   "\"redis://127.0.0.1:%d\", \"live\": \"%s\"",
+			   refused, hangup, tu_env("AC_TEST_REDIS_URL"));
+	struct ac_buf b = AC_BUF_INIT;
+	const char *servers[] = {"refused", "hangup", "live"};
+	for (int i = 0; i < 9; i++)
+		ac_buf_addf(&b,
+			    "%s{\"kind\": \"redis\", \"name\": \"%s%d\", \"area\": \"jobs\", "
+			    "\"owner\": \"o\", \"redis\": \"%s\", \"command\": [\"EXISTS\", "
+			    "\"no-such-key\"], \"expect\": {\"==\": 0}}",
+			    i ? "," : "", servers[i % 3], i / 3, servers[i % 3]);
+	int64_t t0 = tu_now_ms();
+	struct ac_plan *p;
+	struct ac_result *r = run_one(srv, b.buf, &p);
+	ck_assert_int_lt(tu_now_ms() - t0, 3000);
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "refused%d", i);
+		const struct ac_check_result *cr = tu_check(r, id);
+		ck_assert_msg(cr->state == AC_STATE_ERROR &&
+				  strstr(cr->reason, "Connection refused"),
+			      "%s: %s", id, cr->reason ? cr->reason : "");
+		snprintf(id, sizeof(id), "hangup%d", i);
+		cr = tu_check(r, id);
+		ck_assert_msg(cr->state == AC_STATE_ERROR &&
+				  strstr(cr->reason, "the server closed the connection"),
+			      "%s: %s", id, cr->reason ? cr->reason : "");
+		snprintf(id, sizeof(id), "live%d", i);
+		ck_assert_int_eq(tu_check(r, id)->state, AC_STATE_PASS);
+	}
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	ac_buf_release(&b);
+	kill(h, SIGKILL);
+	waitpid(h, NULL, 0);
+	free(srv);
+}
+END_TEST
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -634,6 +682,7 @@ int main(void)
 	tcase_add_test(tc, raw_commands_allowlist_and_absent_keys);
 	tcase_add_test(tc, acl_user_and_password_and_noperm);
 	tcase_add_test(tc, hostile_servers_end_in_error_not_in_memory);
+	tcase_add_test(tc, checks_queued_on_one_connection);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
