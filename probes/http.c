@@ -240,7 +240,7 @@ static void hrun_destroy(struct hrun *h)
 	http_remove_easy(h);
 	ac_loop_timer_stop(h->run->loop, &h->wait_timer);
 	for (size_t i = 0; i < h->njars; i++) {
-		curl_easy_cleanup(h->jars[i].easy);
+		ac_curlmulti_give(h->cm, h->jars[i].easy);
 		free(h->jars[i].origin);
 	}
 	free(h->jars);

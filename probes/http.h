@@ -162,7 +162,8 @@ struct hrun {
 	CURL *easy; /* the handle of the current request's origin */
 	/* One handle, so one cookie jar, per origin: cookies ignore ports, and
 	 * a jar shared with another origin (127.0.0.1:8080 and :9090) would
-	 * send one server's cookies to the other. The target's is first. */
+	 * send one server's cookies to the other. The target's is first. The
+	 * handles are the run pool's (ac_curlmulti_take), jars emptied there. */
 	struct jar {
 		char *origin;
 		CURL *easy;

@@ -281,15 +281,13 @@ void http_refuse_request(struct hrun *h)
 	http_next_step(h);
 }
 
-/* Options that stay the same for every request of a run. */
+/* Options that stay the same for every request of a run, on a handle from
+ * the pool (its common options and empty cookie jar set there). */
 static void setup_handle(struct hrun *h, CURL *e)
 {
 	const struct ac_settings *set = &h->run->plan->settings;
-	ac_curl_easy_common(e, set);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, &h->job);
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	/* The in-memory cookie jar of this run only. */
-	curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -299,7 +297,9 @@ static void setup_handle(struct hrun *h, CURL *e)
 }
 
 /* Make h->easy the handle (and cookie jar) of origin o; false if there is
- * none and no new one can be made. */
+ * none and no new one can be made. The handles come from the run's pool
+ * and go back to it when the journey run ends (hrun_destroy), their jars
+ * emptied: connections and libcurl's state are reused, cookies never. */
 bool http_use_jar(struct hrun *h, const char *o)
 {
 	for (size_t i = 0; i < h->njars; i++) {
@@ -308,7 +308,7 @@ bool http_use_jar(struct hrun *h, const char *o)
 			return true;
 		}
 	}
-	CURL *e = curl_easy_init();
+	CURL *e = ac_curlmulti_take(h->cm);
 	if (!e)
 		return false;
 	setup_handle(h, e);

@@ -11,8 +11,12 @@
 struct ac_curlmulti {
 	CURLM *multi;
 	struct ac_loop *loop;
+	const struct ac_settings *settings;
 	struct ac_timer timer;
 	int running;
+	/* Idle journey handles, their cookie jars empty (ac_curlmulti_give). */
+	CURL **idle;
+	size_t nidle, max_idle;
 };
 
 static void check_done(struct ac_curlmulti *cm)
@@ -87,6 +91,9 @@ static void curlmulti_destroy(void *p)
 	if (!cm)
 		return;
 	ac_loop_timer_stop(cm->loop, &cm->timer);
+	for (size_t i = 0; i < cm->nidle; i++)
+		curl_easy_cleanup(cm->idle[i]);
+	free(cm->idle);
 	curl_multi_cleanup(cm->multi);
 	free(cm);
 }
@@ -119,9 +126,21 @@ struct ac_curlmulti *ac_curlmulti_get(struct ac_services *sv)
 	}
 	struct ac_curlmulti *cm = ac_calloc(1, sizeof(*cm));
 	cm->loop = sv->loop;
+	cm->settings = &sv->plan->settings;
 	cm->multi = curl_multi_init();
 	if (!cm->multi)
 		ac_die("curl_multi_init failed");
+	/* Idle connections kept for reuse: libcurl's default is four per easy
+	 * handle in the multi at that moment, which shrinks to nothing as a
+	 * round drains, so the next round would connect afresh. Each check in
+	 * flight uses one connection at a time; a journey may reach a second
+	 * origin. (No CURLMOPT_MAX_HOST_CONNECTIONS: it would only queue
+	 * transfers inside libcurl while their step timers run. No CURLSH
+	 * for DNS either: the multi handle already shares one DNS cache among
+	 * all its easy handles.) */
+	int conc = cm->settings->concurrency > 0 ? cm->settings->concurrency : 1;
+	cm->max_idle = (size_t)conc * 2 + 4;
+	curl_multi_setopt(cm->multi, CURLMOPT_MAXCONNECTS, (long)conc * 2 + 4);
 	curl_multi_setopt(cm->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(cm->multi, CURLMOPT_SOCKETDATA, cm);
 	curl_multi_setopt(cm->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -134,4 +153,56 @@ struct ac_curlmulti *ac_curlmulti_get(struct ac_services *sv)
 CURLM *ac_curlmulti_handle(struct ac_curlmulti *cm)
 {
 	return cm->multi;
+}
+
+CURL *ac_curlmulti_take(struct ac_curlmulti *cm)
+{
+	if (cm->nidle > 0)
+		return cm->idle[--cm->nidle];
+	CURL *e = curl_easy_init();
+	if (!e)
+		return NULL;
+	ac_curl_easy_common(e, cm->settings);
+	/* An in-memory cookie jar (no file is read). Set once in the handle's
+	 * life: every CURLOPT_COOKIEFILE adds to a list that libcurl 7.88
+	 * leaks on curl_easy_reset (curl PR 10709), which is never called. */
+	curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+	return e;
+}
+
+/* Whether e's cookie jar is empty. */
+static bool jar_empty(CURL *e)
+{
+	struct curl_slist *cookies = NULL;
+	if (curl_easy_getinfo(e, CURLINFO_COOKIELIST, &cookies) != CURLE_OK)
+		return false;
+	bool empty = cookies == NULL;
+	curl_slist_free_all(cookies);
+	return empty;
+}
+
+void ac_curlmulti_give(struct ac_curlmulti *cm, CURL *e)
+{
+	if (!e)
+		return;
+	/* Nothing of the run that used it may reach the next: its cookies
+	 * (a fresh visitor every run, and personas never share), and every
+	 * pointer into the run's memory. What varies per request (URL,
+	 * method, headers, body, timeout) is set again before each one. */
+	curl_easy_setopt(e, CURLOPT_COOKIELIST, "ALL");
+	curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+	/* Fail closed: a jar that did not empty is never handed out again. */
+	if (cm->nidle >= cm->max_idle || !jar_empty(e)) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	if (!cm->idle)
+		cm->idle = ac_calloc(cm->max_idle, sizeof(*cm->idle));
+	cm->idle[cm->nidle++] = e;
 }

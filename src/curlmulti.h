@@ -31,4 +31,14 @@ void ac_curl_easy_common(CURL *easy, const struct ac_settings *set);
 struct ac_curlmulti *ac_curlmulti_get(struct ac_services *sv);
 CURLM *ac_curlmulti_handle(struct ac_curlmulti *cm);
 
+/* Journey handles, pooled for the whole run so that journey runs reuse
+ * libcurl's per-handle state instead of building it afresh. A handle from
+ * take() has the common options and an empty in-memory cookie jar; the
+ * caller sets its callbacks, CURLOPT_PRIVATE and everything per request.
+ * give() (the handle out of the multi) empties its jar and forgets every
+ * pointer the caller set, then keeps it for the next take() (or cleans it
+ * up). NULL from take() when libcurl cannot make one. */
+CURL *ac_curlmulti_take(struct ac_curlmulti *cm);
+void ac_curlmulti_give(struct ac_curlmulti *cm, CURL *easy);
+
 #endif
