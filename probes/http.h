@@ -149,11 +149,6 @@ struct journey {
 	char *value;   /* template: the number trends judge */
 };
 
-struct header {
-	char *name;
-	char *value;
-};
-
 struct hrun {
 	struct ac_curl_job job; /* first: the multi handle hands it back */
 	struct ac_probe_run *run;
@@ -192,9 +187,8 @@ struct hrun {
 	/* the response */
 	struct ac_buf body;
 	bool body_too_big;
-	struct header *hdrs;
-	size_t nhdrs, hdr_bytes, hdr_count;
-	enum http_hdr_cap hdr_cap; /* a header limit stopped the transfer */
+	size_t hdr_bytes, hdr_count; /* header lines seen (caps), after 1xx too */
+	enum http_hdr_cap hdr_cap;   /* a header limit stopped the transfer */
 	long status;
 	int64_t req_timeout_ms; /* CURLOPT_TIMEOUT_MS of the request */
 	const char *req_limit;	/* what set it */
@@ -225,6 +219,7 @@ bool http_judge_response(struct hrun *h, int64_t duration_ms);
 char *http_expand(struct hrun *h, const char *tmpl);
 char *http_expand_url(struct hrun *h, const char *tmpl);
 void http_set_capture(struct hrun *h, const char *name, const char *value, bool secret);
+/* A header of the last response (libcurl's store): see http_request.c. */
 const char *http_find_header(const struct hrun *h, const char *name);
 /* scheme://host:port of an absolute URL, lower-cased, with the default
  * port made explicit; NULL if it is not http(s). */

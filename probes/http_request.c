@@ -69,13 +69,6 @@ void http_reset_response(struct hrun *h)
 	ac_buf_release(&h->body);
 	ac_buf_init(&h->body, h->run->plan->settings.max_body);
 	h->body_too_big = false;
-	for (size_t i = 0; i < h->nhdrs; i++) {
-		free(h->hdrs[i].name);
-		free(h->hdrs[i].value);
-	}
-	free(h->hdrs);
-	h->hdrs = NULL;
-	h->nhdrs = 0;
 	h->hdr_bytes = 0;
 	h->hdr_count = 0;
 	h->hdr_cap = HDR_CAP_NONE;
@@ -95,19 +88,14 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* Only the caps: libcurl keeps the headers (curl_easy_header). The caps
+ * count every header line of the transfer, 1xx responses included. */
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct hrun *h = ud;
 	size_t n = size * nmemb;
-	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		/* A new response (after 1xx): forget the previous headers. */
-		for (size_t i = 0; i < h->nhdrs; i++) {
-			free(h->hdrs[i].name);
-			free(h->hdrs[i].value);
-		}
-		h->nhdrs = 0;
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
 		return n;
-	}
 	h->hdr_bytes += n;
 	if (h->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
 		h->hdr_cap = HDR_CAP_BYTES;
@@ -117,29 +105,20 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		h->hdr_cap = HDR_CAP_COUNT;
 		return 0;
 	}
-	const char *colon = memchr(data, ':', n);
-	if (!colon)
-		return n;
-	size_t nl = (size_t)(colon - data);
-	const char *v = colon + 1;
-	size_t vl = n - nl - 1;
-	while (vl && (*v == ' ' || *v == '\t'))
-		v++, vl--;
-	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-		vl--;
-	h->hdrs = ac_realloc(h->hdrs, (h->nhdrs + 1) * sizeof(*h->hdrs));
-	h->hdrs[h->nhdrs].name = ac_strndup(data, nl);
-	h->hdrs[h->nhdrs].value = ac_strndup(v, vl);
-	h->nhdrs++;
 	return n;
 }
 
+/* The first value of a header (or trailer) of the last response, as
+ * libcurl keeps it: name matched without case, the value without the
+ * whitespace around it; 1xx responses are not looked at. Valid until the
+ * handle's next transfer. */
 const char *http_find_header(const struct hrun *h, const char *name)
 {
-	for (size_t i = 0; i < h->nhdrs; i++)
-		if (strcasecmp(h->hdrs[i].name, name) == 0)
-			return h->hdrs[i].value;
-	return NULL;
+	struct curl_header *hh = NULL;
+	if (!h->easy ||
+	    curl_easy_header(h->easy, name, 0, CURLH_HEADER | CURLH_TRAILER, -1, &hh) != CURLHE_OK)
+		return NULL;
+	return hh->value;
 }
 
 /* scheme://host:port of an absolute URL, lower-cased, with the default

@@ -331,6 +331,52 @@ START_TEST(connection_close_server_still_works)
 }
 END_TEST
 
+/* A 103 with its own headers, then the response: headers are read from
+ * libcurl's store (curl_easy_header), so assertions, captures and "served
+ * by" see the final response's first value, without the space around it. */
+static void early_hints(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	if (strncmp(q->path, "/next", 5) == 0) {
+		hs_reply(fd, 200, "", strstr(q->path, "b=v41") ? "got v41" : "wrong build");
+		return;
+	}
+	const char *r = "HTTP/1.1 103 Early Hints\r\nX-Build: early\r\nLink: </a.css>\r\n\r\n"
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
+			"x-build:   v41 \t\r\nX-Build: second\r\nX-Cache: HIT\r\n\r\nok";
+	ka_write(fd, r, strlen(r));
+}
+
+START_TEST(headers_are_the_final_responses)
+{
+	struct hs_server s;
+	hs_start(&s, early_hints, NULL);
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\"},"
+	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+	    " \"journeys\": [" J(
+		"home",
+		"\"steps\": [{\"url\": \"/\", \"assert\": {\"headers\": "
+		"{\"X-Build\": \"v41\", \"Link\": {\"exists\": false}}},"
+		" \"capture\": {\"b\": {\"header\": \"X-BUILD\"}}},"
+		" {\"url\": \"/next?b=${b}\", \"assert\": "
+		"{\"body\": {\"contains\": \"got v41\"}}}]") "," J("stale",
+								   "\"steps\": [{\"url\": \"/\", "
+								   "\"assert\": {\"status\": "
+								   "500}}]") "]}",
+	    s.port);
+	struct tu_proc p;
+	run_scenario(&p, json);
+	/* home passes; stale fails on its status and says what served it */
+	ck_assert_msg(p.exit_code == 1, "%s\n%s", p.out, p.err);
+	ck_assert_msg(!strstr(p.out, "home @ origin"), "%s", p.out);
+	ck_assert_msg(strstr(p.out, "served by: build v41, X-Cache HIT"), "%s", p.out);
+	tu_proc_release(&p);
+	hs_stop(&s);
+	free(json);
+}
+END_TEST
+
 TCase *http_reuse_tcase(void)
 {
 	TCase *tc = tcase_create("reuse");
@@ -338,5 +384,6 @@ TCase *http_reuse_tcase(void)
 	tcase_add_test(tc, runs_reuse_connections_never_cookies);
 	tcase_add_test(tc, personas_never_share_a_reused_handle);
 	tcase_add_test(tc, connection_close_server_still_works);
+	tcase_add_test(tc, headers_are_the_final_responses);
 	return tc;
 }
