@@ -248,6 +248,7 @@ static void hrun_destroy(struct hrun *h)
 	ac_buf_release(&h->body);
 	http_kvs_free(h->caps, h->ncaps);
 	free(h->url);
+	free(h->url_origin);
 	free(h->origin);
 	free(h);
 }

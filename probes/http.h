@@ -179,6 +179,7 @@ struct hrun {
 	int retries_left;
 	int redirects;
 	char *url;	    /* current URL (for redirects) */
+	char *url_origin;   /* its scheme://host:port (NULL: not http(s)) */
 	char *origin;	    /* scheme://host:port of the target */
 	bool other_origin;  /* following a redirect to another origin */
 	int64_t step_start; /* first try of the step */

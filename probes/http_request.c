@@ -66,8 +66,7 @@ void http_set_capture(struct hrun *h, const char *name, const char *value, bool 
 
 void http_reset_response(struct hrun *h)
 {
-	ac_buf_release(&h->body);
-	ac_buf_init(&h->body, h->run->plan->settings.max_body);
+	ac_buf_reset(&h->body); /* the memory is kept for the run's next response */
 	h->body_too_big = false;
 	h->hdr_bytes = 0;
 	h->hdr_count = 0;
@@ -121,14 +120,12 @@ const char *http_find_header(const struct hrun *h, const char *name)
 	return hh->value;
 }
 
-/* scheme://host:port of an absolute URL, lower-cased, with the default
- * port made explicit; NULL if it is not http(s). */
-char *http_origin_of(const char *url)
+/* scheme://host:port of a parsed URL, lower-cased, with the default port
+ * made explicit; NULL if it is not http(s). */
+static char *origin_from(CURLU *u)
 {
-	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *r = NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
 	    (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
@@ -139,8 +136,27 @@ char *http_origin_of(const char *url)
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
-	curl_url_cleanup(u);
 	return r;
+}
+
+/* One parse of an absolute URL: why libcurl would not send it (NULL when
+ * it would), and its origin (NULL if it is not http(s) or has a problem). */
+static const char *check_url(const char *url, char **origin)
+{
+	*origin = NULL;
+	CURLU *u = curl_url();
+	CURLUcode rc = u ? curl_url_set(u, CURLUPART_URL, url, 0) : CURLUE_OUT_OF_MEMORY;
+	if (rc == CURLUE_OK)
+		*origin = origin_from(u);
+	curl_url_cleanup(u);
+	return rc == CURLUE_OK ? NULL : curl_url_strerror(rc);
+}
+
+char *http_origin_of(const char *url)
+{
+	char *o;
+	check_url(url, &o);
+	return o;
 }
 
 /* Why url (absolute, or a path to put after any target) is not a URL
@@ -304,10 +320,9 @@ void http_send_request(struct hrun *h)
 {
 	const struct step *s = http_cur_step(h);
 	http_remove_easy(h); /* the previous request's, if still there */
-	char *o = http_origin_of(h->url);
+	const char *o = h->url_origin;
 	bool have = o && http_use_jar(h, o);
 	bool to_target = o && h->origin && strcmp(o, h->origin) == 0;
-	free(o);
 	if (!have) {
 		http_step_fail(h, AC_STATE_ERROR, "cannot prepare a request to %s", h->url);
 		http_refuse_request(h);
@@ -405,7 +420,8 @@ void http_begin_try(struct hrun *h)
 	h->sr->state = AC_STATE_PENDING;
 	/* A ${raw:capture} may make a URL libcurl refuses: nothing is sent,
 	 * and nothing about the product is measured. */
-	const char *problem = http_url_problem(h->url);
+	free(h->url_origin);
+	const char *problem = check_url(h->url, &h->url_origin);
 	if (problem) {
 		http_step_fail(h, AC_STATE_ERROR, "could not build URL (%s): nothing sent",
 			       problem);
@@ -430,11 +446,10 @@ bool http_follow_redirect(struct hrun *h)
 	curl_easy_getinfo(h->easy, CURLINFO_REDIRECT_URL, &loc);
 	char *to = loc ? ac_strdup(loc) : NULL;
 	char *o = to ? http_origin_of(to) : NULL;
-	char *from = http_origin_of(h->url);
+	const char *from = h->url_origin;
 	/* https to http is refused even where other hosts are allowed. */
 	bool downgrade =
 	    o && from && ac_starts_with(from, "https:") && !ac_starts_with(o, "https:");
-	free(from);
 	if (!to || !o) {
 		if (to)
 			http_step_fail(h, AC_STATE_FAIL,
@@ -465,7 +480,8 @@ bool http_follow_redirect(struct hrun *h)
 			h->other_origin = true;
 		free(h->url);
 		h->url = to;
-		free(o);
+		free(h->url_origin);
+		h->url_origin = o;
 		http_remove_easy(h);
 		http_send_request(h);
 		return true;
