@@ -306,6 +306,39 @@ START_TEST(personas_never_share_a_reused_handle)
 }
 END_TEST
 
+/* Rounds of many journeys at once: the connections of one round serve the
+ * next (libcurl's default cache shrinks with the transfers in flight, so a
+ * draining round closed most of them). */
+START_TEST(connections_outlive_a_round)
+{
+	struct hs_server s;
+	ka_start(&s, false);
+	struct ac_buf js = AC_BUF_INIT;
+	for (int i = 0; i < 16; i++)
+		ac_buf_addf(
+		    &js, "%s{\"name\": \"visit %d\", \"area\": \"code\", \"owner\": \"web\", %s}",
+		    i ? ", " : "", i, TWO_STEPS);
+	char *json = tu_fmt("{\"settings\": {\"rounds\": 3, \"interval\": 0, \"confirm\": 1, "
+			    "\"concurrency\": 16, \"timeout\": \"3s\"},"
+			    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+			    " \"journeys\": [%s]}",
+			    s.port, js.buf);
+	struct tu_proc p;
+	run_scenario(&p, json);
+	ck_assert_msg(p.exit_code == 0, "%s\n%s", p.out, p.err);
+	char *log = hs_log(&s);
+	ck_assert_int_eq(count(log, "=== req "), 96);
+	/* at most one connection per journey in flight, for all three rounds */
+	int accepts = count(log, "=== accept");
+	ck_assert_msg(accepts >= 1 && accepts <= 16, "%d connections for 96 requests", accepts);
+	free(log);
+	tu_proc_release(&p);
+	hs_stop(&s);
+	free(json);
+	ac_buf_release(&js);
+}
+END_TEST
+
 /* A server that closes every connection (Connection: close): every run
  * still passes, on a new connection per request. */
 START_TEST(connection_close_server_still_works)
@@ -383,6 +416,7 @@ TCase *http_reuse_tcase(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, runs_reuse_connections_never_cookies);
 	tcase_add_test(tc, personas_never_share_a_reused_handle);
+	tcase_add_test(tc, connections_outlive_a_round);
 	tcase_add_test(tc, connection_close_server_still_works);
 	tcase_add_test(tc, headers_are_the_final_responses);
 	return tc;
