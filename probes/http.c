@@ -310,7 +310,7 @@ static void journey_start(struct ac_probe_run *run)
 	h->cm = ac_curlmulti_get(run->services);
 	h->job.done = on_job_done;
 	ac_buf_init(&h->body, run->plan->settings.max_body);
-	h->origin = http_origin_of(run->check->target->url);
+	h->origin = http_origin_memo(h, run->check->target->url);
 	run->state = h;
 	if (!h->origin || !http_use_jar(h, h->origin)) {
 		ac_sample_set(&run->sample, AC_STATE_ERROR, "cannot prepare a request to %s",

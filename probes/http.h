@@ -225,6 +225,8 @@ const char *http_find_header(const struct hrun *h, const char *name);
 /* scheme://host:port of an absolute URL, lower-cased, with the default
  * port made explicit; NULL if it is not http(s). */
 char *http_origin_of(const char *url);
+/* The same, remembered for the run (h->cm's memo). */
+char *http_origin_memo(struct hrun *h, const char *url);
 /* Why url (absolute, or a path to put after any target) is not a URL
  * libcurl would send; NULL when it is. */
 const char *http_url_problem(const char *url);

@@ -152,6 +152,26 @@ static const char *check_url(const char *url, char **origin)
 	return rc == CURLUE_OK ? NULL : curl_url_strerror(rc);
 }
 
+/* check_url, remembered for the run. */
+static const char *check_url_memo(struct hrun *h, const char *url, char **origin)
+{
+	const char *problem = NULL, *o = NULL;
+	if (ac_curlmulti_url_memo(h->cm, url, &problem, &o)) {
+		*origin = o ? ac_strdup(o) : NULL;
+		return problem;
+	}
+	problem = check_url(url, origin);
+	ac_curlmulti_url_remember(h->cm, url, problem, *origin);
+	return problem;
+}
+
+char *http_origin_memo(struct hrun *h, const char *url)
+{
+	char *o;
+	check_url_memo(h, url, &o);
+	return o;
+}
+
 char *http_origin_of(const char *url)
 {
 	char *o;
@@ -421,7 +441,7 @@ void http_begin_try(struct hrun *h)
 	/* A ${raw:capture} may make a URL libcurl refuses: nothing is sent,
 	 * and nothing about the product is measured. */
 	free(h->url_origin);
-	const char *problem = check_url(h->url, &h->url_origin);
+	const char *problem = check_url_memo(h, h->url, &h->url_origin);
 	if (problem) {
 		http_step_fail(h, AC_STATE_ERROR, "could not build URL (%s): nothing sent",
 			       problem);

@@ -3,7 +3,9 @@
  */
 #include "curlmulti.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "loop.h"
 #include "util.h"
@@ -17,6 +19,12 @@ struct ac_curlmulti {
 	/* Idle journey handles, their cookie jars empty (ac_curlmulti_give). */
 	CURL **idle;
 	size_t nidle, max_idle;
+	/* URL checks remembered, by a hash of the URL (one entry a slot). */
+	struct url_memo {
+		char *url;
+		char *origin;
+		const char *problem;
+	} memo[256];
 };
 
 static void check_done(struct ac_curlmulti *cm)
@@ -94,6 +102,10 @@ static void curlmulti_destroy(void *p)
 	for (size_t i = 0; i < cm->nidle; i++)
 		curl_easy_cleanup(cm->idle[i]);
 	free(cm->idle);
+	for (size_t i = 0; i < AC_ARRAY_LEN(cm->memo); i++) {
+		free(cm->memo[i].url);
+		free(cm->memo[i].origin);
+	}
 	curl_multi_cleanup(cm->multi);
 	free(cm);
 }
@@ -205,4 +217,34 @@ void ac_curlmulti_give(struct ac_curlmulti *cm, CURL *e)
 	if (!cm->idle)
 		cm->idle = ac_calloc(cm->max_idle, sizeof(*cm->idle));
 	cm->idle[cm->nidle++] = e;
+}
+
+static struct url_memo *memo_slot(struct ac_curlmulti *cm, const char *url)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return &cm->memo[h % AC_ARRAY_LEN(cm->memo)];
+}
+
+bool ac_curlmulti_url_memo(struct ac_curlmulti *cm, const char *url, const char **problem,
+			   const char **origin)
+{
+	struct url_memo *m = memo_slot(cm, url);
+	if (!m->url || strcmp(m->url, url) != 0)
+		return false;
+	*problem = m->problem;
+	*origin = m->origin;
+	return true;
+}
+
+void ac_curlmulti_url_remember(struct ac_curlmulti *cm, const char *url, const char *problem,
+			       const char *origin)
+{
+	struct url_memo *m = memo_slot(cm, url);
+	free(m->url);
+	free(m->origin);
+	m->url = ac_strdup(url);
+	m->origin = origin ? ac_strdup(origin) : NULL;
+	m->problem = problem;
 }

@@ -41,4 +41,15 @@ CURLM *ac_curlmulti_handle(struct ac_curlmulti *cm);
 CURL *ac_curlmulti_take(struct ac_curlmulti *cm);
 void ac_curlmulti_give(struct ac_curlmulti *cm, CURL *easy);
 
+/* What a URL check answered for exactly this URL earlier in the run (a
+ * journey's URLs repeat run after run, and parsing one with libcurl's URL
+ * API costs more than the rest of the request's own work): problem
+ * (a static string, or NULL) and origin (NULL or owned by the memo, valid
+ * until the next call). False when not remembered. The memo holds 256
+ * URLs; a newer one takes an older one's slot. */
+bool ac_curlmulti_url_memo(struct ac_curlmulti *cm, const char *url, const char **problem,
+			   const char **origin);
+void ac_curlmulti_url_remember(struct ac_curlmulti *cm, const char *url, const char *problem,
+			       const char *origin);
+
 #endif

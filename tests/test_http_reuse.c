@@ -75,7 +75,8 @@ static bool ka_answer(struct ka_conn *c, size_t hlen, int seq, bool close_each, 
 	} else if (strcmp(path, "/account") == 0) {
 		status = strstr(head, "sid=persona-canary") ? 200 : 401;
 	}
-	const char *body = "{\"ok\":true}";
+	/* /token hands out a value no URL can hold raw */
+	const char *body = strcmp(path, "/token") == 0 ? "{\"bad\":\"x y\"}" : "{\"ok\":true}";
 	char *r = ac_asprintf("HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s%s\r\n%s", status,
 			      strlen(body), close_each ? "Connection: close\r\n" : "", extra, body);
 	bool ok = ka_write(c->fd, r, strlen(r));
@@ -339,6 +340,34 @@ START_TEST(connections_outlive_a_round)
 }
 END_TEST
 
+/* URL checks are remembered for the run: the same unbuildable URL, run
+ * after run, is refused every time and never sent; good URLs still go. */
+START_TEST(remembered_url_checks_still_refuse)
+{
+	struct hs_server s;
+	ka_start(&s, false);
+	char *json = tu_fmt(
+	    "{\"settings\": {\"rounds\": 3, \"interval\": 0, \"confirm\": 1, \"concurrency\": 1, "
+	    "\"timeout\": \"3s\"},"
+	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+	    " \"journeys\": [" J("raw", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"bad\": "
+					"{\"json\": \"$.bad\"}}}, {\"name\": \"use\", \"url\": "
+					"\"/p?q=${raw:bad}\"}]") "]}",
+	    s.port);
+	struct tu_proc p;
+	run_scenario(&p, json);
+	ck_assert_msg(p.exit_code == 2, "%s\n%s", p.out, p.err);
+	ck_assert_msg(strstr(p.out, "step \"use\": could not build URL ("), "%s", p.out);
+	char *log = hs_log(&s);
+	ck_assert_int_eq(count(log, "=== req "), 3);
+	ck_assert_int_eq(count(log, " GET /token\n"), 3);
+	free(log);
+	tu_proc_release(&p);
+	hs_stop(&s);
+	free(json);
+}
+END_TEST
+
 /* A server that closes every connection (Connection: close): every run
  * still passes, on a new connection per request. */
 START_TEST(connection_close_server_still_works)
@@ -418,6 +447,7 @@ TCase *http_reuse_tcase(void)
 	tcase_add_test(tc, personas_never_share_a_reused_handle);
 	tcase_add_test(tc, connections_outlive_a_round);
 	tcase_add_test(tc, connection_close_server_still_works);
+	tcase_add_test(tc, remembered_url_checks_still_refuse);
 	tcase_add_test(tc, headers_are_the_final_responses);
 	return tc;
 }
