@@ -240,7 +240,7 @@ static void hrun_destroy(struct hrun *h)
 	http_remove_easy(h);
 	ac_loop_timer_stop(h->run->loop, &h->wait_timer);
 	for (size_t i = 0; i < h->njars; i++) {
-		curl_easy_cleanup(h->jars[i].easy);
+		ac_curlmulti_give(h->cm, h->jars[i].easy);
 		free(h->jars[i].origin);
 	}
 	free(h->jars);
@@ -248,6 +248,7 @@ static void hrun_destroy(struct hrun *h)
 	ac_buf_release(&h->body);
 	http_kvs_free(h->caps, h->ncaps);
 	free(h->url);
+	free(h->url_origin);
 	free(h->origin);
 	free(h);
 }
@@ -309,7 +310,7 @@ static void journey_start(struct ac_probe_run *run)
 	h->cm = ac_curlmulti_get(run->services);
 	h->job.done = on_job_done;
 	ac_buf_init(&h->body, run->plan->settings.max_body);
-	h->origin = http_origin_of(run->check->target->url);
+	h->origin = http_origin_memo(h, run->check->target->url);
 	run->state = h;
 	if (!h->origin || !http_use_jar(h, h->origin)) {
 		ac_sample_set(&run->sample, AC_STATE_ERROR, "cannot prepare a request to %s",

@@ -149,11 +149,6 @@ struct journey {
 	char *value;   /* template: the number trends judge */
 };
 
-struct header {
-	char *name;
-	char *value;
-};
-
 struct hrun {
 	struct ac_curl_job job; /* first: the multi handle hands it back */
 	struct ac_probe_run *run;
@@ -162,7 +157,8 @@ struct hrun {
 	CURL *easy; /* the handle of the current request's origin */
 	/* One handle, so one cookie jar, per origin: cookies ignore ports, and
 	 * a jar shared with another origin (127.0.0.1:8080 and :9090) would
-	 * send one server's cookies to the other. The target's is first. */
+	 * send one server's cookies to the other. The target's is first. The
+	 * handles are the run pool's (ac_curlmulti_take), jars emptied there. */
 	struct jar {
 		char *origin;
 		CURL *easy;
@@ -183,6 +179,7 @@ struct hrun {
 	int retries_left;
 	int redirects;
 	char *url;	    /* current URL (for redirects) */
+	char *url_origin;   /* its scheme://host:port (NULL: not http(s)) */
 	char *origin;	    /* scheme://host:port of the target */
 	bool other_origin;  /* following a redirect to another origin */
 	int64_t step_start; /* first try of the step */
@@ -191,9 +188,8 @@ struct hrun {
 	/* the response */
 	struct ac_buf body;
 	bool body_too_big;
-	struct header *hdrs;
-	size_t nhdrs, hdr_bytes, hdr_count;
-	enum http_hdr_cap hdr_cap; /* a header limit stopped the transfer */
+	size_t hdr_bytes, hdr_count; /* header lines seen (caps), after 1xx too */
+	enum http_hdr_cap hdr_cap;   /* a header limit stopped the transfer */
 	long status;
 	int64_t req_timeout_ms; /* CURLOPT_TIMEOUT_MS of the request */
 	const char *req_limit;	/* what set it */
@@ -228,10 +224,13 @@ bool http_judge_response(struct hrun *h, int64_t duration_ms);
 char *http_expand(struct hrun *h, const char *tmpl);
 char *http_expand_url(struct hrun *h, const char *tmpl);
 void http_set_capture(struct hrun *h, const char *name, const char *value, bool secret);
+/* A header of the last response (libcurl's store): see http_request.c. */
 const char *http_find_header(const struct hrun *h, const char *name);
 /* scheme://host:port of an absolute URL, lower-cased, with the default
  * port made explicit; NULL if it is not http(s). */
 char *http_origin_of(const char *url);
+/* The same, remembered for the run (h->cm's memo). */
+char *http_origin_memo(struct hrun *h, const char *url);
 /* Why url (absolute, or a path to put after any target) is not a URL
  * libcurl would send; NULL when it is. */
 const char *http_url_problem(const char *url);

@@ -66,16 +66,8 @@ void http_set_capture(struct hrun *h, const char *name, const char *value, bool 
 
 void http_reset_response(struct hrun *h)
 {
-	ac_buf_release(&h->body);
-	ac_buf_init(&h->body, h->run->plan->settings.max_body);
+	ac_buf_reset(&h->body); /* the memory is kept for the run's next response */
 	h->body_too_big = false;
-	for (size_t i = 0; i < h->nhdrs; i++) {
-		free(h->hdrs[i].name);
-		free(h->hdrs[i].value);
-	}
-	free(h->hdrs);
-	h->hdrs = NULL;
-	h->nhdrs = 0;
 	h->hdr_bytes = 0;
 	h->hdr_count = 0;
 	h->hdr_cap = HDR_CAP_NONE;
@@ -95,19 +87,14 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* Only the caps: libcurl keeps the headers (curl_easy_header). The caps
+ * count every header line of the transfer, 1xx responses included. */
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct hrun *h = ud;
 	size_t n = size * nmemb;
-	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		/* A new response (after 1xx): forget the previous headers. */
-		for (size_t i = 0; i < h->nhdrs; i++) {
-			free(h->hdrs[i].name);
-			free(h->hdrs[i].value);
-		}
-		h->nhdrs = 0;
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
 		return n;
-	}
 	h->hdr_bytes += n;
 	if (h->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
 		h->hdr_cap = HDR_CAP_BYTES;
@@ -117,39 +104,28 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		h->hdr_cap = HDR_CAP_COUNT;
 		return 0;
 	}
-	const char *colon = memchr(data, ':', n);
-	if (!colon)
-		return n;
-	size_t nl = (size_t)(colon - data);
-	const char *v = colon + 1;
-	size_t vl = n - nl - 1;
-	while (vl && (*v == ' ' || *v == '\t'))
-		v++, vl--;
-	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-		vl--;
-	h->hdrs = ac_realloc(h->hdrs, (h->nhdrs + 1) * sizeof(*h->hdrs));
-	h->hdrs[h->nhdrs].name = ac_strndup(data, nl);
-	h->hdrs[h->nhdrs].value = ac_strndup(v, vl);
-	h->nhdrs++;
 	return n;
 }
 
+/* The first value of a header (or trailer) of the last response, as
+ * libcurl keeps it: name matched without case, the value without the
+ * whitespace around it; 1xx responses are not looked at. Valid until the
+ * handle's next transfer. */
 const char *http_find_header(const struct hrun *h, const char *name)
 {
-	for (size_t i = 0; i < h->nhdrs; i++)
-		if (strcasecmp(h->hdrs[i].name, name) == 0)
-			return h->hdrs[i].value;
-	return NULL;
+	struct curl_header *hh = NULL;
+	if (!h->easy ||
+	    curl_easy_header(h->easy, name, 0, CURLH_HEADER | CURLH_TRAILER, -1, &hh) != CURLHE_OK)
+		return NULL;
+	return hh->value;
 }
 
-/* scheme://host:port of an absolute URL, lower-cased, with the default
- * port made explicit; NULL if it is not http(s). */
-char *http_origin_of(const char *url)
+/* scheme://host:port of a parsed URL, lower-cased, with the default port
+ * made explicit; NULL if it is not http(s). */
+static char *origin_from(CURLU *u)
 {
-	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *r = NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
 	    (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
@@ -160,8 +136,47 @@ char *http_origin_of(const char *url)
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
-	curl_url_cleanup(u);
 	return r;
+}
+
+/* One parse of an absolute URL: why libcurl would not send it (NULL when
+ * it would), and its origin (NULL if it is not http(s) or has a problem). */
+static const char *check_url(const char *url, char **origin)
+{
+	*origin = NULL;
+	CURLU *u = curl_url();
+	CURLUcode rc = u ? curl_url_set(u, CURLUPART_URL, url, 0) : CURLUE_OUT_OF_MEMORY;
+	if (rc == CURLUE_OK)
+		*origin = origin_from(u);
+	curl_url_cleanup(u);
+	return rc == CURLUE_OK ? NULL : curl_url_strerror(rc);
+}
+
+/* check_url, remembered for the run. */
+static const char *check_url_memo(struct hrun *h, const char *url, char **origin)
+{
+	const char *problem = NULL, *o = NULL;
+	if (ac_curlmulti_url_memo(h->cm, url, &problem, &o)) {
+		*origin = o ? ac_strdup(o) : NULL;
+		return problem;
+	}
+	problem = check_url(url, origin);
+	ac_curlmulti_url_remember(h->cm, url, problem, *origin);
+	return problem;
+}
+
+char *http_origin_memo(struct hrun *h, const char *url)
+{
+	char *o;
+	check_url_memo(h, url, &o);
+	return o;
+}
+
+char *http_origin_of(const char *url)
+{
+	char *o;
+	check_url(url, &o);
+	return o;
 }
 
 /* Why url (absolute, or a path to put after any target) is not a URL
@@ -281,15 +296,13 @@ void http_refuse_request(struct hrun *h)
 	http_next_step(h);
 }
 
-/* Options that stay the same for every request of a run. */
+/* Options that stay the same for every request of a run, on a handle from
+ * the pool (its common options and empty cookie jar set there). */
 static void setup_handle(struct hrun *h, CURL *e)
 {
 	const struct ac_settings *set = &h->run->plan->settings;
-	ac_curl_easy_common(e, set);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, &h->job);
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	/* The in-memory cookie jar of this run only. */
-	curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -299,7 +312,9 @@ static void setup_handle(struct hrun *h, CURL *e)
 }
 
 /* Make h->easy the handle (and cookie jar) of origin o; false if there is
- * none and no new one can be made. */
+ * none and no new one can be made. The handles come from the run's pool
+ * and go back to it when the journey run ends (hrun_destroy), their jars
+ * emptied: connections and libcurl's state are reused, cookies never. */
 bool http_use_jar(struct hrun *h, const char *o)
 {
 	for (size_t i = 0; i < h->njars; i++) {
@@ -308,7 +323,7 @@ bool http_use_jar(struct hrun *h, const char *o)
 			return true;
 		}
 	}
-	CURL *e = curl_easy_init();
+	CURL *e = ac_curlmulti_take(h->cm);
 	if (!e)
 		return false;
 	setup_handle(h, e);
@@ -325,10 +340,9 @@ void http_send_request(struct hrun *h)
 {
 	const struct step *s = http_cur_step(h);
 	http_remove_easy(h); /* the previous request's, if still there */
-	char *o = http_origin_of(h->url);
+	const char *o = h->url_origin;
 	bool have = o && http_use_jar(h, o);
 	bool to_target = o && h->origin && strcmp(o, h->origin) == 0;
-	free(o);
 	if (!have) {
 		http_step_fail(h, AC_STATE_ERROR, "cannot prepare a request to %s", h->url);
 		http_refuse_request(h);
@@ -426,7 +440,8 @@ void http_begin_try(struct hrun *h)
 	h->sr->state = AC_STATE_PENDING;
 	/* A ${raw:capture} may make a URL libcurl refuses: nothing is sent,
 	 * and nothing about the product is measured. */
-	const char *problem = http_url_problem(h->url);
+	free(h->url_origin);
+	const char *problem = check_url_memo(h, h->url, &h->url_origin);
 	if (problem) {
 		http_step_fail(h, AC_STATE_ERROR, "could not build URL (%s): nothing sent",
 			       problem);
@@ -451,11 +466,10 @@ bool http_follow_redirect(struct hrun *h)
 	curl_easy_getinfo(h->easy, CURLINFO_REDIRECT_URL, &loc);
 	char *to = loc ? ac_strdup(loc) : NULL;
 	char *o = to ? http_origin_of(to) : NULL;
-	char *from = http_origin_of(h->url);
+	const char *from = h->url_origin;
 	/* https to http is refused even where other hosts are allowed. */
 	bool downgrade =
 	    o && from && ac_starts_with(from, "https:") && !ac_starts_with(o, "https:");
-	free(from);
 	if (!to || !o) {
 		if (to)
 			http_step_fail(h, AC_STATE_FAIL,
@@ -486,7 +500,8 @@ bool http_follow_redirect(struct hrun *h)
 			h->other_origin = true;
 		free(h->url);
 		h->url = to;
-		free(o);
+		free(h->url_origin);
+		h->url_origin = o;
 		http_remove_easy(h);
 		http_send_request(h);
 		return true;

@@ -3,7 +3,9 @@
  */
 #include "curlmulti.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "loop.h"
 #include "util.h"
@@ -11,8 +13,18 @@
 struct ac_curlmulti {
 	CURLM *multi;
 	struct ac_loop *loop;
+	const struct ac_settings *settings;
 	struct ac_timer timer;
 	int running;
+	/* Idle journey handles, their cookie jars empty (ac_curlmulti_give). */
+	CURL **idle;
+	size_t nidle, max_idle;
+	/* URL checks remembered, by a hash of the URL (one entry a slot). */
+	struct url_memo {
+		char *url;
+		char *origin;
+		const char *problem;
+	} memo[256];
 };
 
 static void check_done(struct ac_curlmulti *cm)
@@ -87,6 +99,13 @@ static void curlmulti_destroy(void *p)
 	if (!cm)
 		return;
 	ac_loop_timer_stop(cm->loop, &cm->timer);
+	for (size_t i = 0; i < cm->nidle; i++)
+		curl_easy_cleanup(cm->idle[i]);
+	free(cm->idle);
+	for (size_t i = 0; i < AC_ARRAY_LEN(cm->memo); i++) {
+		free(cm->memo[i].url);
+		free(cm->memo[i].origin);
+	}
 	curl_multi_cleanup(cm->multi);
 	free(cm);
 }
@@ -119,9 +138,21 @@ struct ac_curlmulti *ac_curlmulti_get(struct ac_services *sv)
 	}
 	struct ac_curlmulti *cm = ac_calloc(1, sizeof(*cm));
 	cm->loop = sv->loop;
+	cm->settings = &sv->plan->settings;
 	cm->multi = curl_multi_init();
 	if (!cm->multi)
 		ac_die("curl_multi_init failed");
+	/* Idle connections kept for reuse: libcurl's default is four per easy
+	 * handle in the multi at that moment, which shrinks to nothing as a
+	 * round drains, so the next round would connect afresh. Each check in
+	 * flight uses one connection at a time; a journey may reach a second
+	 * origin. (No CURLMOPT_MAX_HOST_CONNECTIONS: it would only queue
+	 * transfers inside libcurl while their step timers run. No CURLSH
+	 * for DNS either: the multi handle already shares one DNS cache among
+	 * all its easy handles.) */
+	int conc = cm->settings->concurrency > 0 ? cm->settings->concurrency : 1;
+	cm->max_idle = (size_t)conc * 2 + 4;
+	curl_multi_setopt(cm->multi, CURLMOPT_MAXCONNECTS, (long)conc * 2 + 4);
 	curl_multi_setopt(cm->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(cm->multi, CURLMOPT_SOCKETDATA, cm);
 	curl_multi_setopt(cm->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -134,4 +165,86 @@ struct ac_curlmulti *ac_curlmulti_get(struct ac_services *sv)
 CURLM *ac_curlmulti_handle(struct ac_curlmulti *cm)
 {
 	return cm->multi;
+}
+
+CURL *ac_curlmulti_take(struct ac_curlmulti *cm)
+{
+	if (cm->nidle > 0)
+		return cm->idle[--cm->nidle];
+	CURL *e = curl_easy_init();
+	if (!e)
+		return NULL;
+	ac_curl_easy_common(e, cm->settings);
+	/* An in-memory cookie jar (no file is read). Set once in the handle's
+	 * life: every CURLOPT_COOKIEFILE adds to a list that libcurl 7.88
+	 * leaks on curl_easy_reset (curl PR 10709), which is never called. */
+	curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+	return e;
+}
+
+/* Whether e's cookie jar is empty. */
+static bool jar_empty(CURL *e)
+{
+	struct curl_slist *cookies = NULL;
+	if (curl_easy_getinfo(e, CURLINFO_COOKIELIST, &cookies) != CURLE_OK)
+		return false;
+	bool empty = cookies == NULL;
+	curl_slist_free_all(cookies);
+	return empty;
+}
+
+void ac_curlmulti_give(struct ac_curlmulti *cm, CURL *e)
+{
+	if (!e)
+		return;
+	/* Nothing of the run that used it may reach the next: its cookies
+	 * (a fresh visitor every run, and personas never share), and every
+	 * pointer into the run's memory. What varies per request (URL,
+	 * method, headers, body, timeout) is set again before each one. */
+	curl_easy_setopt(e, CURLOPT_COOKIELIST, "ALL");
+	curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+	/* Fail closed: a jar that did not empty is never handed out again. */
+	if (cm->nidle >= cm->max_idle || !jar_empty(e)) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	if (!cm->idle)
+		cm->idle = ac_calloc(cm->max_idle, sizeof(*cm->idle));
+	cm->idle[cm->nidle++] = e;
+}
+
+static struct url_memo *memo_slot(struct ac_curlmulti *cm, const char *url)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return &cm->memo[h % AC_ARRAY_LEN(cm->memo)];
+}
+
+bool ac_curlmulti_url_memo(struct ac_curlmulti *cm, const char *url, const char **problem,
+			   const char **origin)
+{
+	struct url_memo *m = memo_slot(cm, url);
+	if (!m->url || strcmp(m->url, url) != 0)
+		return false;
+	*problem = m->problem;
+	*origin = m->origin;
+	return true;
+}
+
+void ac_curlmulti_url_remember(struct ac_curlmulti *cm, const char *url, const char *problem,
+			       const char *origin)
+{
+	struct url_memo *m = memo_slot(cm, url);
+	free(m->url);
+	free(m->origin);
+	m->url = ac_strdup(url);
+	m->origin = origin ? ac_strdup(origin) : NULL;
+	m->problem = problem;
 }

@@ -31,4 +31,25 @@ void ac_curl_easy_common(CURL *easy, const struct ac_settings *set);
 struct ac_curlmulti *ac_curlmulti_get(struct ac_services *sv);
 CURLM *ac_curlmulti_handle(struct ac_curlmulti *cm);
 
+/* Journey handles, pooled for the whole run so that journey runs reuse
+ * libcurl's per-handle state instead of building it afresh. A handle from
+ * take() has the common options and an empty in-memory cookie jar; the
+ * caller sets its callbacks, CURLOPT_PRIVATE and everything per request.
+ * give() (the handle out of the multi) empties its jar and forgets every
+ * pointer the caller set, then keeps it for the next take() (or cleans it
+ * up). NULL from take() when libcurl cannot make one. */
+CURL *ac_curlmulti_take(struct ac_curlmulti *cm);
+void ac_curlmulti_give(struct ac_curlmulti *cm, CURL *easy);
+
+/* What a URL check answered for exactly this URL earlier in the run (a
+ * journey's URLs repeat run after run, and parsing one with libcurl's URL
+ * API costs more than the rest of the request's own work): problem
+ * (a static string, or NULL) and origin (NULL or owned by the memo, valid
+ * until the next call). False when not remembered. The memo holds 256
+ * URLs; a newer one takes an older one's slot. */
+bool ac_curlmulti_url_memo(struct ac_curlmulti *cm, const char *url, const char **problem,
+			   const char **origin);
+void ac_curlmulti_url_remember(struct ac_curlmulti *cm, const char *url, const char *problem,
+			       const char *origin);
+
 #endif

@@ -658,6 +658,7 @@ START_TEST(cli_usage_and_version)
 END_TEST
 
 TCase *http_trust_tcase(void);
+TCase *http_reuse_tcase(void);
 int http_trust_helper(int argc, char **argv);
 
 int main(int argc, char **argv)
@@ -687,5 +688,6 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, cli_usage_and_version);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, http_trust_tcase());
+	suite_add_tcase(s, http_reuse_tcase());
 	return tu_main(s);
 }
