@@ -250,6 +250,7 @@ static void hrun_destroy(struct hrun *h)
 	free(h->url);
 	free(h->url_origin);
 	free(h->origin);
+	free(h->missing);
 	free(h);
 }
 
@@ -281,8 +282,11 @@ static void finish_journey(struct hrun *h)
 	}
 	if (!bad || h->cleanup_failed) {
 		if (h->j->observe) {
+			free(h->missing);
+			h->missing = NULL;
 			char *o = http_expand(h, h->j->observe);
-			s->observed = http_masked(h, o);
+			if (!h->missing) /* never compare a capture that is not there */
+				s->observed = http_masked(h, o);
 			free(o);
 		}
 		if (h->j->value) {

@@ -196,6 +196,9 @@ struct hrun {
 	/* captures, in order; later ones shadow earlier ones */
 	struct kv *caps;
 	size_t ncaps;
+	/* the first ${name} this try's request used that was never captured
+	 * (its step did not pass): the request is not sent */
+	char *missing;
 };
 
 void *http_journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *path);

@@ -26,17 +26,24 @@ static const char *lookup_capture(void *ud, const char *name)
 	return NULL;
 }
 
+/* The loader checked every name: a capture is missing only when the step
+ * that makes it did not pass, and then the steps that still run are the
+ * cleanup steps. Their request is not sent: "DELETE /orders/${order}" with
+ * no order would be "DELETE /orders/". The name is kept in h->missing. */
+static char *missing_capture(struct hrun *h, char *missing)
+{
+	if (!h->missing)
+		h->missing = missing;
+	else
+		free(missing);
+	return ac_strdup("");
+}
+
 char *http_expand(struct hrun *h, const char *tmpl)
 {
 	char *missing = NULL;
 	char *s = ac_vars_subst(tmpl, lookup_capture, h, &missing);
-	if (!s) {
-		/* The loader checked every name; a capture can only be missing when
-		 * its step failed, and then no later step runs. */
-		s = ac_strdup("");
-		free(missing);
-	}
-	return s;
+	return s ? s : missing_capture(h, missing);
 }
 
 /* The same for a URL: captured values percent-encoded unless ${raw:name}. */
@@ -44,11 +51,7 @@ char *http_expand_url(struct hrun *h, const char *tmpl)
 {
 	char *missing = NULL;
 	char *s = ac_vars_subst_url(tmpl, lookup_capture, h, &missing);
-	if (!s) {
-		s = ac_strdup("");
-		free(missing);
-	}
-	return s;
+	return s ? s : missing_capture(h, missing);
 }
 
 void http_set_capture(struct hrun *h, const char *name, const char *value, bool secret)
@@ -403,6 +406,14 @@ void http_send_request(struct hrun *h)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->req_headers);
+	if (h->missing) {
+		http_step_fail(h, AC_STATE_ERROR,
+			       "not sent: ${%s} was never captured (the step that captures it did "
+			       "not pass)",
+			       h->missing);
+		http_refuse_request(h);
+		return;
+	}
 	h->try_start = ac_loop_update_now(h->run->loop);
 	if (curl_multi_add_handle(ac_curlmulti_handle(h->cm), e) != CURLM_OK) {
 		http_step_fail(h, AC_STATE_ERROR, "libcurl refused the request");
@@ -418,6 +429,8 @@ void http_begin_try(struct hrun *h)
 	h->tries++;
 	h->redirects = 0;
 	h->other_origin = false;
+	free(h->missing);
+	h->missing = NULL;
 	free(h->url);
 	char *path = http_expand_url(h, s->url);
 	if (ac_starts_with(path, "http://") || ac_starts_with(path, "https://"))

@@ -879,6 +879,53 @@ START_TEST(persona_headers_never_go_to_another_origin)
 }
 END_TEST
 
+/* --- a cleanup step never runs with a capture that was never made ------- */
+
+static void place_fails(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	if (strcmp(q->path, "/orders") == 0 && strcmp(q->method, "POST") == 0)
+		hs_reply(fd, 500, "", "{\"error\": \"down\"}");
+	else if (strcmp(q->path, "/carts") == 0)
+		hs_reply(fd, 200, "", "{}"); /* 200, but no id to capture */
+	else
+		hs_reply(fd, 204, "", "");
+}
+
+/* The README's own shape: place an order, capture its id, DELETE it in
+ * cleanup. When placing fails before the capture, the cleanup must not
+ * send "DELETE /orders/" (the collection) or a body with "" for the id. */
+START_TEST(cleanup_never_runs_with_a_missing_capture)
+{
+	struct hs_server s;
+	hs_start(&s, place_fails, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *j = ac_strdup(J(
+	    "orders",
+	    "\"steps\": [{\"name\": \"place\", \"method\": \"POST\", \"url\": "
+	    "\"/orders\", \"capture\": {\"order\": {\"json\": \"$.id\"}}}], "
+	    "\"cleanup\": [{\"name\": \"delete\", \"method\": \"DELETE\", \"url\": "
+	    "\"/orders/${order}\"}]") "," J("carts",
+					    "\"steps\": [{\"name\": \"cart\", \"method\": "
+					    "\"POST\", \"url\": \"/carts\", \"capture\": "
+					    "{\"cart\": {\"json\": \"$.id\"}}}], \"cleanup\": "
+					    "[{\"name\": \"drop\", \"method\": \"POST\", \"url\": "
+					    "\"/drop\", \"json\": {\"id\": \"${cart}\"}}]"));
+	char *path = scenario("\"allow_writes\": true", t, j);
+	struct tu_proc p;
+	run_check(&p, path);
+	char *log = hs_log(&s);
+	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
+	ck_assert_msg(!strstr(log, "DELETE") && !strstr(log, "/drop"), "%s", log);
+	ck_assert_int_eq(hs_requests(&s), 2);
+	TU_EXPECT(strstr(p.out, "not sent: ${order} was never captured"), &p, "no reason");
+	free(log);
+	tu_proc_release(&p);
+	free(j);
+	stop_free(&s, t, path);
+}
+END_TEST
+
 /* --- the test case -------------------------------------------------------- */
 
 TCase *http_trust_tcase(void)
@@ -899,5 +946,6 @@ TCase *http_trust_tcase(void)
 	tcase_add_test(tc, url_that_cannot_be_built_sends_nothing);
 	tcase_add_test(tc, cookies_never_cross_to_another_port);
 	tcase_add_test(tc, persona_headers_never_go_to_another_origin);
+	tcase_add_test(tc, cleanup_never_runs_with_a_missing_capture);
 	return tc;
 }
