@@ -469,6 +469,66 @@ START_TEST(final_trend_verdict_matches_the_last_rounds)
 }
 END_TEST
 
+/* Agreement that compares nothing is refused at load (review F3): a group
+ * name used by one check only (a typo), "agree": true over one target, on
+ * a check that does not run per target, or on a journey with nothing to
+ * observe. */
+START_TEST(agreement_with_nothing_to_compare_is_refused_at_load)
+{
+	static const char *const head =
+	    "{\"targets\": {\"o\": {\"url\": \"http://127.0.0.1:9\", \"role\": \"origin\"},"
+	    " \"e\": {\"url\": \"http://127.0.0.2:9\", \"role\": \"edge\"}},"
+	    " \"redis\": {\"r\": \"redis://127.0.0.1:9/0\"},";
+	static const struct {
+		const char *body;
+		const char *want;
+	} cases[] = {
+	    {"\"journeys\": [{\"name\": \"a\", \"area\": \"flags\", \"owner\": \"o\","
+	     " \"agree\": \"checkout-flag\", \"observe\": \"x\", \"targets\": [\"o\"],"
+	     " \"steps\": [{\"url\": \"/\"}]}],"
+	     " \"checks\": [{\"kind\": \"redis\", \"name\": \"b\", \"area\": \"flags\","
+	     " \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"GET\", \"f\"],"
+	     " \"expect\": {\">=\": 0}, \"agree\": \"checkout_flag\"}]}",
+	     "test.json: checks[0].agree: agree group \"checkout_flag\" has no other member: "
+	     "nothing to compare with (did you mean \"checkout-flag\"?)"},
+	    {"\"journeys\": [{\"name\": \"a\", \"area\": \"flags\", \"owner\": \"o\","
+	     " \"agree\": true, \"steps\": [{\"url\": \"/\"}]}]}",
+	     "test.json: journeys[0].agree: nothing to compare: add \"observe\" (or \"value\")"},
+	    {"\"journeys\": [{\"name\": \"a\", \"area\": \"flags\", \"owner\": \"o\","
+	     " \"agree\": true, \"observe\": \"x\", \"targets\": [\"o\"],"
+	     " \"steps\": [{\"url\": \"/\"}]}]}",
+	     "test.json: journeys[0].agree: agree: true compares targets, and this journey runs "
+	     "on one target only"},
+	    {"\"checks\": [{\"kind\": \"redis\", \"name\": \"b\", \"area\": \"flags\","
+	     " \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"GET\", \"f\"],"
+	     " \"expect\": {\">=\": 0}, \"agree\": true}]}",
+	     "test.json: checks[0].agree: agree: true compares the targets of a journey; name a "
+	     "group (\"agree\": \"NAME\") to compare this check with others"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *json = tu_fmt("%s%s", head, cases[i].body);
+		char *e = tu_load_error(json);
+		ck_assert_msg(strstr(e, cases[i].want), "case %zu: want '%s' in:\n%s", i,
+			      cases[i].want, e);
+		free(e);
+		free(json);
+	}
+	/* Comparisons that compare something load. */
+	char *json =
+	    tu_fmt("%s\"journeys\": [{\"name\": \"a\", \"area\": \"flags\", \"owner\": \"o\","
+		   " \"agree\": true, \"observe\": \"x\", \"steps\": [{\"url\": \"/\"}]},"
+		   " {\"name\": \"c\", \"area\": \"flags\", \"owner\": \"o\", \"agree\": \"g\","
+		   " \"value\": \"1\", \"targets\": [\"o\"], \"steps\": [{\"url\": \"/\"}]}],"
+		   " \"checks\": [{\"kind\": \"redis\", \"name\": \"b\", \"area\": \"flags\","
+		   " \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"GET\", \"f\"],"
+		   " \"expect\": {\">=\": 0}, \"agree\": \"g\"}]}",
+		   head);
+	struct ac_plan *p = tu_load(json);
+	ac_plan_destroy(p);
+	free(json);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -488,6 +548,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, wall_clock_stepped_back_keeps_report_times_in_order);
 	tcase_add_test(tc, secrets_learnt_in_a_run_are_masked_and_dropped_with_it);
 	tcase_add_test(tc, final_trend_verdict_matches_the_last_rounds);
+	tcase_add_test(tc, agreement_with_nothing_to_compare_is_refused_at_load);
 	suite_add_tcase(s, tc);
 	return s;
 }
