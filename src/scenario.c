@@ -564,6 +564,22 @@ static size_t select_targets(struct ac_cfg *cx, const cJSON *obj, const char *pa
 	return n;
 }
 
+/* "agree" must have something to compare: "agree": true compares the
+ * targets of a journey (so only journeys take it), and a journey compares
+ * its "observe" text or its "value". Other kinds observe their value. */
+static void check_agree_has_something(struct ac_cfg *cx, const cJSON *obj, const char *path,
+				      const struct ac_check *c, const struct ac_probe_kind *kind)
+{
+	char *kp = ac_cfg_path(path, "agree");
+	if (!kind->per_target && !c->agree_group)
+		ac_cfg_error(cx, kp,
+			     "agree: true compares the targets of a journey; name a group "
+			     "(\"agree\": \"NAME\") to compare this check with others");
+	else if (kind->per_target && !ac_json_get(obj, "observe") && !ac_json_get(obj, "value"))
+		ac_cfg_error(cx, kp, "nothing to compare: add \"observe\" (or \"value\")");
+	free(kp);
+}
+
 static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *section,
 			     size_t *alloc, size_t *group)
 {
@@ -667,9 +683,19 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 		if (config)
 			add_config(plan, kind, config);
 		c.config = config;
+		if (c.agree)
+			check_agree_has_something(cx, obj, path, &c, kind);
 		if (kind->per_target) {
 			const struct ac_target **tg = ac_calloc(plan->ntargets + 1, sizeof(*tg));
 			size_t nt = select_targets(cx, obj, path, tg);
+			if (c.agree && !c.agree_group && nt == 1) {
+				char *kp = ac_cfg_path(path, "agree");
+				ac_cfg_error(
+				    cx, kp,
+				    "agree: true compares targets, and this journey runs on "
+				    "one target only");
+				free(kp);
+			}
 			for (size_t i = 0; i < nt; i++) {
 				struct ac_check ci = c;
 				ci.id = ac_asprintf("%s @ %s", c.name, tg[i]->name);
@@ -745,6 +771,54 @@ static void check_unique(struct ac_cfg *cx)
 	free(dup_of);
 }
 
+/* An agree group needs two members: a name used by one check only
+ * (after journeys are expanded per target) compares it with nothing,
+ * most likely a typo of another group's name. */
+static void check_agree_groups(struct ac_cfg *cx)
+{
+	struct ac_plan *plan = cx->plan;
+	size_t n = plan->nchecks;
+	const char **names = ac_calloc(n + 1, sizeof(*names));
+	size_t nn = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *g = plan->checks[i].agree_group;
+		bool seen = false;
+		for (size_t k = 0; g && k < nn && !seen; k++)
+			seen = strcmp(names[k], g) == 0;
+		if (g && !seen)
+			names[nn++] = g;
+	}
+	for (size_t k = 0; k < nn; k++) {
+		size_t members = 0, at = 0;
+		for (size_t i = 0; i < n; i++) {
+			const char *g = plan->checks[i].agree_group;
+			if (g && strcmp(g, names[k]) == 0) {
+				members++;
+				at = i;
+			}
+		}
+		if (members != 1)
+			continue;
+		const char *me = names[k];
+		names[k] = NULL; /* not a suggestion for itself */
+		const char *s = ac_suggest(me, names, nn);
+		names[k] = me;
+		char *kp = ac_cfg_path(plan->checks[at].path, "agree");
+		if (s)
+			ac_cfg_error(cx, kp,
+				     "agree group \"%s\" has no other member: nothing to compare "
+				     "with (did you mean \"%s\"?)",
+				     me, s);
+		else
+			ac_cfg_error(cx, kp,
+				     "agree group \"%s\" has no other member: nothing to compare "
+				     "with",
+				     me);
+		free(kp);
+	}
+	free(names);
+}
+
 static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 				 const struct ac_var *over, size_t nover, struct ac_error *err,
 				 char **problems)
@@ -784,6 +858,7 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 	load_definitions(&cx, root, "journeys", &alloc, &group);
 	load_definitions(&cx, root, "checks", &alloc, &group);
 	check_unique(&cx);
+	check_agree_groups(&cx);
 	if (cx.nerrors == 0 && plan->nchecks == 0)
 		ac_cfg_error(&cx, NULL, "no checks to run: add \"journeys\" or \"checks\"");
 

@@ -48,6 +48,26 @@ void ac_judge_record(struct ac_check_result *cr, struct ac_sample *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * What each trend means, judged over the last `span` points that carry a
+ * value (the run passes span = confirm, at least 2, in every round and at
+ * the end alike: the final verdict weighs the same evidence as the last
+ * round did, so --until-restored stops exactly when the final verdict
+ * would say RESTORED):
+ *
+ *   not_increasing  the damage stopped spreading: no step of the last
+ *                   confirm rounds goes up.
+ *   draining        the backlog is going away: every step of the last
+ *                   confirm rounds goes down or stays at/below the floor,
+ *                   and the last value is at/below the floor.
+ *   increasing      work keeps coming in ("orders keep coming in"): the
+ *                   value rose within the last confirm rounds; a flat
+ *                   tail is not increasing, whatever happened before it.
+ *   max_growth_per_minute
+ *                   the value grew at most this much per minute over the
+ *                   last confirm rounds: a late jump is not averaged away
+ *                   over a long window.
+ */
 enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *t, int span,
 			     char **why)
 {
@@ -78,12 +98,15 @@ enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *
 	case AC_TREND_NOT_INCREASING:
 	case AC_TREND_DRAINING:
 		for (size_t i = 1; i < n; i++) {
-			if (!(pts[i]->value <= pts[i - 1]->value)) {
-				*why = ac_asprintf("still growing: %.15g -> %.15g (rounds %d-%d)",
-						   pts[i - 1]->value, pts[i]->value,
-						   pts[i - 1]->round, pts[i]->round);
-				return AC_STATE_FAIL;
-			}
+			if (pts[i]->value <= pts[i - 1]->value)
+				continue;
+			/* Draining: ups and downs at/below the floor are drained. */
+			if (t->kind == AC_TREND_DRAINING && pts[i]->value <= t->floor)
+				continue;
+			*why = ac_asprintf("still growing: %.15g -> %.15g (rounds %d-%d)",
+					   pts[i - 1]->value, pts[i]->value, pts[i - 1]->round,
+					   pts[i]->round);
+			return AC_STATE_FAIL;
 		}
 		if (t->kind == AC_TREND_DRAINING && !(last->value <= t->floor)) {
 			*why =
@@ -93,8 +116,8 @@ enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *
 		break;
 	case AC_TREND_INCREASING:
 		if (!(last->value > first->value)) {
-			*why = ac_asprintf("not increasing: %.15g -> %.15g over %zu samples",
-					   first->value, last->value, n);
+			*why = ac_asprintf("not increasing: %.15g -> %.15g (rounds %d-%d)",
+					   first->value, last->value, first->round, last->round);
 			return AC_STATE_FAIL;
 		}
 		break;
@@ -107,8 +130,9 @@ enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *
 		}
 		double rate = (last->value - first->value) / minutes;
 		if (!(rate <= t->max_per_min)) {
-			*why = ac_asprintf("growing %.3g per minute, at most %.15g allowed", rate,
-					   t->max_per_min);
+			*why = ac_asprintf("growing %.3g per minute, at most %.15g allowed (rounds "
+					   "%d-%d)",
+					   rate, t->max_per_min, first->round, last->round);
 			return AC_STATE_FAIL;
 		}
 	}
@@ -188,8 +212,7 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 	}
 	if (c && (c->trend.kind != AC_TREND_NONE || c->trend.has_max_per_min)) {
 		char *why;
-		enum ac_state ts =
-		    ac_judge_trend(h, &c->trend, o->final ? (int)h->len : confirm, &why);
+		enum ac_state ts = ac_judge_trend(h, &c->trend, confirm, &why);
 		if (ts == AC_STATE_ERROR && !o->final)
 			ts = AC_STATE_PENDING;
 		if (ts != AC_STATE_PASS) {
@@ -211,7 +234,15 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 			return;
 		}
 		double base = c->baseline, v = cr->last.value;
-		double dev = base == 0 ? fabs(v) : fabs(v - base) / fabs(base) * 100.0;
+		/* Against 0 no percentage admits anything but 0 itself. */
+		if (base == 0 && v != 0) {
+			set_state(cr, AC_STATE_FAIL,
+				  ac_asprintf("%.15g is %s the baseline 0 (any change from 0 is "
+					      "outside %.15g%%)",
+					      v, v > 0 ? "above" : "below", c->trend.baseline_pct));
+			return;
+		}
+		double dev = base == 0 ? 0 : fabs(v - base) / fabs(base) * 100.0;
 		if (!(dev <= c->trend.baseline_pct)) {
 			set_state(
 			    cr, AC_STATE_FAIL,
@@ -247,49 +278,116 @@ static const char *failed_step_info(const struct ac_sample *s)
 	return NULL;
 }
 
+/* Is cb in the agreement group of ca? "agree": "NAME" groups by name;
+ * "agree": true groups the targets of one journey. */
+static bool same_group(const struct ac_check *ca, const struct ac_check *cb)
+{
+	if (!cb || !cb->agree)
+		return false;
+	if (ca->agree_group)
+		return cb->agree_group && strcmp(cb->agree_group, ca->agree_group) == 0;
+	return !cb->agree_group && cb->group == ca->group;
+}
+
+static bool is_origin(const struct ac_check *c)
+{
+	return c->target && strcmp(c->target->role, "origin") == 0;
+}
+
+static const char *member_name(const struct ac_check *c)
+{
+	return c->target && !c->agree_group ? c->target->name : c->id;
+}
+
+/* One check's observation against its group's. With an origin that
+ * passed, the origin's observation is the reference: after a revert the
+ * origin is what was fixed, so members that differ from it are the stale
+ * ones, however many they are. Without an origin (or with origins that
+ * disagree among themselves) the minority disagrees; in a tie, everyone
+ * does. A check that asked for agreement and had nothing to compare, or
+ * no one to compare with, is an ERROR: it never passes silently. */
+static void judge_agreement(struct ac_result *r, size_t i, const enum ac_state *before)
+{
+	struct ac_check_result *a = &r->checks[i];
+	const struct ac_check *ca = a->check;
+	if (a->state == AC_STATE_ERROR)
+		return;
+	if (!a->last.observed) {
+		if (a->state == AC_STATE_PASS)
+			set_state(a, AC_STATE_ERROR,
+				  ac_strdup("nothing to compare (no observe/value)"));
+		return;
+	}
+	size_t same = 0, differ = 0;
+	const char *other = NULL, *other_name = NULL;
+	const struct ac_check_result *ref = NULL;
+	bool refs_conflict = false;
+	for (size_t j = 0; j < r->nchecks; j++) {
+		const struct ac_check_result *b = &r->checks[j];
+		const struct ac_check *cb = b->check;
+		if (j != i && !same_group(ca, cb))
+			continue;
+		if (!b->has_last || !b->last.observed)
+			continue;
+		if (is_origin(cb) && before[j] == AC_STATE_PASS) {
+			if (!ref)
+				ref = b;
+			else if (strcmp(ref->last.observed, b->last.observed) != 0)
+				refs_conflict = true;
+		}
+		if (j == i)
+			continue;
+		if (strcmp(b->last.observed, a->last.observed) == 0) {
+			same++;
+		} else {
+			differ++;
+			other = b->last.observed;
+			other_name = member_name(cb);
+		}
+	}
+	if (same + differ == 0) {
+		if (a->state == AC_STATE_PASS) {
+			if (ca->agree_group)
+				set_state(a, AC_STATE_ERROR,
+					  ac_asprintf("nothing to agree with: no other check in "
+						      "group \"%s\" observed anything",
+						      ca->agree_group));
+			else
+				set_state(a, AC_STATE_ERROR,
+					  ac_strdup("nothing to agree with: no other target "
+						    "observed anything"));
+		}
+		return;
+	}
+	bool disagrees;
+	if (ref && !refs_conflict) {
+		disagrees = strcmp(a->last.observed, ref->last.observed) != 0;
+		other = ref->last.observed;
+		other_name = member_name(ref->check);
+	} else {
+		disagrees = differ > 0 && same + 1 <= differ;
+	}
+	if (disagrees)
+		set_state(a, AC_STATE_FAIL,
+			  ac_asprintf("%s disagree: %s says \"%s\", %s says \"%s\"",
+				      ca->agree_group ? "checks" : "targets", member_name(ca),
+				      a->last.observed, other_name, other));
+}
+
 void ac_judge_fleet(struct ac_result *r)
 {
+	/* Each check's own verdict, before agreement changes any: an origin is
+	 * a reference when it passed on its own. */
+	enum ac_state *before = ac_calloc(r->nchecks ? r->nchecks : 1, sizeof(*before));
+	for (size_t i = 0; i < r->nchecks; i++)
+		before[i] = r->checks[i].state;
 	for (size_t i = 0; i < r->nchecks; i++) {
 		struct ac_check_result *a = &r->checks[i];
 		const struct ac_check *ca = a->check;
 		if (!ca)
 			continue;
-		/* Agreement: this check's observation against its group's. */
-		if (ca->agree && a->has_last && a->last.observed && a->state != AC_STATE_ERROR) {
-			size_t same = 0, differ = 0;
-			const char *other = NULL, *other_name = NULL;
-			for (size_t j = 0; j < r->nchecks; j++) {
-				const struct ac_check_result *b = &r->checks[j];
-				const struct ac_check *cb = b->check;
-				if (j == i || !cb || !cb->agree || !b->has_last ||
-				    !b->last.observed)
-					continue;
-				bool member = ca->agree_group
-						  ? cb->agree_group && strcmp(cb->agree_group,
-									      ca->agree_group) == 0
-						  : !cb->agree_group && cb->group == ca->group;
-				if (!member)
-					continue;
-				if (strcmp(b->last.observed, a->last.observed) == 0) {
-					same++;
-				} else {
-					differ++;
-					other = b->last.observed;
-					other_name = cb->target && !ca->agree_group
-							 ? cb->target->name
-							 : cb->id;
-				}
-			}
-			/* The minority disagrees; in a tie, everyone does. */
-			if (differ > 0 && same + 1 <= differ) {
-				const char *me =
-				    ca->target && !ca->agree_group ? ca->target->name : ca->id;
-				set_state(a, AC_STATE_FAIL,
-					  ac_asprintf("%s disagree: %s says \"%s\", %s says \"%s\"",
-						      ca->agree_group ? "checks" : "targets", me,
-						      a->last.observed, other_name, other));
-			}
-		}
+		if (ca->agree && a->has_last)
+			judge_agreement(r, i, before);
 		/* Edge versus origin: name the stale cache instead of a bare failure. */
 		if (a->state == AC_STATE_FAIL && ca->target &&
 		    strcmp(ca->target->role, "edge") == 0) {
@@ -310,6 +408,7 @@ void ac_judge_fleet(struct ac_result *r)
 			}
 		}
 	}
+	free(before);
 }
 
 void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)

@@ -29,13 +29,18 @@ void ac_judge_record(struct ac_check_result *cr, struct ac_sample *s);
 void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o);
 
 /* Judge a trend over the last `span` points with a value (at least 2).
- * PASS when it holds; FAIL (with *why, allocated) when the values show it
- * does not; ERROR when there are too few values to tell. */
+ * The run passes span = confirm in every round and at the end alike, so
+ * the final verdict weighs the same evidence as the last round (what each
+ * trend means: verdict.c). PASS when it holds; FAIL (with *why, allocated)
+ * when the values show it does not; ERROR when there are too few values
+ * to tell. */
 enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *t, int span,
 			     char **why);
 
-/* Fleet rules: checks of one group that must agree, and edge-vs-origin
- * notes. Runs after every check was judged. */
+/* Fleet rules: checks of one group that must agree (a passing origin's
+ * observation is the reference; without one, the majority), a check with
+ * nothing to compare is an ERROR, and edge-vs-origin notes. Runs after
+ * every check was judged. */
 void ac_judge_fleet(struct ac_result *r);
 
 /* The overall verdict from the judged checks. */

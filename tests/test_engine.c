@@ -22,6 +22,9 @@ static bool leave_state_unset;	   /* finish without saying how it went */
 static int64_t wall_step_at_round; /* step the wall clock back an hour in this round */
 static bool learn_secrets;	   /* each run learns a fresh "session cookie" */
 static size_t mask_count_first, mask_count_seen; /* in the first run, in the last */
+static const double *values;			 /* the value in round i is values[i - 1] */
+static int nvalues;				 /* (the last one repeats) */
+static enum ac_verdict round_verdict[64];	 /* the verdict so far after each round */
 
 static void fake_start(struct ac_probe_run *run)
 {
@@ -51,6 +54,8 @@ static void fake_start(struct ac_probe_run *run)
 		      ac_state_name(st));
 	run->sample.has_value = true;
 	run->sample.value = run->round;
+	if (values)
+		run->sample.value = values[(run->round < nvalues ? run->round : nvalues) - 1];
 	if (retry_every && st == AC_STATE_PASS && run->round % retry_every == 0)
 		run->sample.retried = true;
 	ac_probe_finish(run);
@@ -81,6 +86,8 @@ static void on_round_stop(const struct ac_result *r, int64_t left, void *ud)
 {
 	(void)left;
 	(void)ud;
+	if (r->rounds > 0 && r->rounds < 64)
+		round_verdict[r->rounds] = r->verdict;
 	if (stop_at_round && r->rounds >= stop_at_round)
 		stop_after_round_flag = 1;
 }
@@ -415,6 +422,113 @@ START_TEST(secrets_learnt_in_a_run_are_masked_and_dropped_with_it)
 }
 END_TEST
 
+static const char *const trend_check =
+    "{\"targets\": {\"origin\": \"http://127.0.0.1:9\"},"
+    " \"settings\": {\"interval\": \"15s\", \"window\": \"10m\", \"confirm\": 3,"
+    " \"rounds\": 6},"
+    " \"journeys\": [{\"name\": \"orders\", \"area\": \"data\", \"owner\": \"o\","
+    "   \"trend\": \"%s\", \"steps\": [{\"url\": \"/\"}]}]}";
+
+/* Orders came in once (round 2) and stopped: every round from 4 on says
+ * NOT RESTORED, and so does the end; the final verdict weighs the same
+ * last `confirm` rounds, not the window's first and last value (F19). */
+START_TEST(final_trend_verdict_matches_the_last_rounds)
+{
+	script = all_pass;
+	static const double stopped[] = {5, 100, 100, 100, 100, 100};
+	values = stopped;
+	nvalues = 6;
+	char *json = tu_fmt(trend_check, "increasing");
+	struct ac_plan *p = fake_plan(json);
+	struct ac_result *r = run(p, AC_MODE_CHECK, false, false);
+	ck_assert_int_eq(r->rounds, 6);
+	ck_assert_int_eq(round_verdict[3], AC_RESTORED);
+	for (int i = 4; i <= 6; i++)
+		ck_assert_int_eq(round_verdict[i], AC_NOT_RESTORED);
+	ck_assert_int_eq(r->verdict, AC_NOT_RESTORED);
+	ck_assert_msg(strstr(r->checks[0].reason, "not increasing: 100 -> 100"), "%s",
+		      r->checks[0].reason);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(json);
+	/* --until-restored: growth early in the window, flat since. The run
+	 * stops when the rounds say RESTORED, and the final verdict agrees. */
+	static const double settled[] = {10, 20, 15, 15, 15, 15};
+	values = settled;
+	json = tu_fmt(trend_check, "not_increasing");
+	p = fake_plan(json);
+	r = run(p, AC_MODE_WATCH, true, false);
+	ck_assert(r->stopped_early);
+	ck_assert_int_eq(r->rounds, 4); /* 20, 15, 15 */
+	ck_assert_int_eq(round_verdict[4], AC_RESTORED);
+	ck_assert_msg(r->verdict == AC_RESTORED, "%s", r->verdict_reason);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(json);
+	values = NULL;
+}
+END_TEST
+
+/* Agreement that compares nothing is refused at load (review F3): a group
+ * name used by one check only (a typo), "agree": true over one target, on
+ * a check that does not run per target, or on a journey with nothing to
+ * observe. */
+START_TEST(agreement_with_nothing_to_compare_is_refused_at_load)
+{
+	static const char *const head =
+	    "{\"targets\": {\"o\": {\"url\": \"http://127.0.0.1:9\", \"role\": \"origin\"},"
+	    " \"e\": {\"url\": \"http://127.0.0.2:9\", \"role\": \"edge\"}},"
+	    " \"redis\": {\"r\": \"redis://127.0.0.1:9/0\"},";
+	static const struct {
+		const char *body;
+		const char *want;
+	} cases[] = {
+	    {"\"journeys\": [{\"name\": \"a\", \"area\": \"flags\", \"owner\": \"o\","
+	     " \"agree\": \"checkout-flag\", \"observe\": \"x\", \"targets\": [\"o\"],"
+	     " \"steps\": [{\"url\": \"/\"}]}],"
+	     " \"checks\": [{\"kind\": \"redis\", \"name\": \"b\", \"area\": \"flags\","
+	     " \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"GET\", \"f\"],"
+	     " \"expect\": {\">=\": 0}, \"agree\": \"checkout_flag\"}]}",
+	     "test.json: checks[0].agree: agree group \"checkout_flag\" has no other member: "
+	     "nothing to compare with (did you mean \"checkout-flag\"?)"},
+	    {"\"journeys\": [{\"name\": \"a\", \"area\": \"flags\", \"owner\": \"o\","
+	     " \"agree\": true, \"steps\": [{\"url\": \"/\"}]}]}",
+	     "test.json: journeys[0].agree: nothing to compare: add \"observe\" (or \"value\")"},
+	    {"\"journeys\": [{\"name\": \"a\", \"area\": \"flags\", \"owner\": \"o\","
+	     " \"agree\": true, \"observe\": \"x\", \"targets\": [\"o\"],"
+	     " \"steps\": [{\"url\": \"/\"}]}]}",
+	     "test.json: journeys[0].agree: agree: true compares targets, and this journey runs "
+	     "on one target only"},
+	    {"\"checks\": [{\"kind\": \"redis\", \"name\": \"b\", \"area\": \"flags\","
+	     " \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"GET\", \"f\"],"
+	     " \"expect\": {\">=\": 0}, \"agree\": true}]}",
+	     "test.json: checks[0].agree: agree: true compares the targets of a journey; name a "
+	     "group (\"agree\": \"NAME\") to compare this check with others"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *json = tu_fmt("%s%s", head, cases[i].body);
+		char *e = tu_load_error(json);
+		ck_assert_msg(strstr(e, cases[i].want), "case %zu: want '%s' in:\n%s", i,
+			      cases[i].want, e);
+		free(e);
+		free(json);
+	}
+	/* Comparisons that compare something load. */
+	char *json =
+	    tu_fmt("%s\"journeys\": [{\"name\": \"a\", \"area\": \"flags\", \"owner\": \"o\","
+		   " \"agree\": true, \"observe\": \"x\", \"steps\": [{\"url\": \"/\"}]},"
+		   " {\"name\": \"c\", \"area\": \"flags\", \"owner\": \"o\", \"agree\": \"g\","
+		   " \"value\": \"1\", \"targets\": [\"o\"], \"steps\": [{\"url\": \"/\"}]}],"
+		   " \"checks\": [{\"kind\": \"redis\", \"name\": \"b\", \"area\": \"flags\","
+		   " \"owner\": \"o\", \"redis\": \"r\", \"command\": [\"GET\", \"f\"],"
+		   " \"expect\": {\">=\": 0}, \"agree\": \"g\"}]}",
+		   head);
+	struct ac_plan *p = tu_load(json);
+	ac_plan_destroy(p);
+	free(json);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -433,6 +547,8 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, probe_finishing_without_a_result_is_an_error);
 	tcase_add_test(tc, wall_clock_stepped_back_keeps_report_times_in_order);
 	tcase_add_test(tc, secrets_learnt_in_a_run_are_masked_and_dropped_with_it);
+	tcase_add_test(tc, final_trend_verdict_matches_the_last_rounds);
+	tcase_add_test(tc, agreement_with_nothing_to_compare_is_refused_at_load);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -414,6 +414,232 @@ START_TEST(fleet_ties_fail_everyone)
 }
 END_TEST
 
+/* Judge a check whose values are vals[0..n-1] in rounds 1..n, one minute
+ * apart, as the run does after round n (final or not). */
+static enum ac_state judge_series(struct ac_check *c, const double *vals, int n, int confirm,
+				  bool final, char **reason)
+{
+	struct ac_check_result cr = {.check = c};
+	for (int i = 0; i < n; i++)
+		record(&cr, i + 1, AC_STATE_PASS, vals[i]);
+	struct ac_judge_opts o = opts(n);
+	o.confirm = confirm;
+	o.final = final;
+	ac_judge_check(&cr, &o);
+	enum ac_state st = cr.state;
+	*reason = cr.reason ? ac_strdup(cr.reason) : NULL;
+	release(&cr);
+	return st;
+}
+
+/* The final verdict judges the same evidence as the last round did: a
+ * trend over the last `confirm` rounds, never only the window's first and
+ * last value. Orders that came in once and then stopped are not "orders
+ * keep coming in" (review F19). */
+START_TEST(final_trend_judges_the_last_confirm_rounds)
+{
+	struct ac_check c = check();
+	char *why;
+	c.trend.kind = AC_TREND_INCREASING;
+	const double stopped[] = {5, 100, 100, 100, 100, 100};
+	for (int final = 0; final <= 1; final++) {
+		ck_assert_int_eq(judge_series(&c, stopped, 6, 3, final, &why), AC_STATE_FAIL);
+		ck_assert_msg(why && strstr(why, "not increasing: 100 -> 100 (rounds 4-6)"), "%s",
+			      why ? why : "(none)");
+		free(why);
+	}
+	/* still rising in the tail: passes, round by round and at the end */
+	const double rising[] = {5, 100, 100, 100, 100, 101};
+	for (int final = 0; final <= 1; final++) {
+		ck_assert_int_eq(judge_series(&c, rising, 6, 3, final, &why), AC_STATE_PASS);
+		free(why);
+	}
+	/* not_increasing: growth early in the window, flat since: the rounds
+	 * say RESTORED (--until-restored stops there), so does the end */
+	c.trend.kind = AC_TREND_NOT_INCREASING;
+	const double settled[] = {10, 20, 15, 15, 15};
+	for (int final = 0; final <= 1; final++) {
+		ck_assert_int_eq(judge_series(&c, settled, 5, 3, final, &why), AC_STATE_PASS);
+		free(why);
+	}
+	const double grows_late[] = {15, 15, 15, 15, 16};
+	for (int final = 0; final <= 1; final++) {
+		ck_assert_int_eq(judge_series(&c, grows_late, 5, 3, final, &why), AC_STATE_FAIL);
+		ck_assert_msg(strstr(why, "still growing: 15 -> 16 (rounds 4-5)"), "%s", why);
+		free(why);
+	}
+	/* draining: every step down, or at/below the floor, ending at/below it */
+	c.trend.kind = AC_TREND_DRAINING;
+	c.trend.floor = 10;
+	const double drained[] = {50, 60, 40, 5, 8};
+	for (int final = 0; final <= 1; final++) {
+		ck_assert_int_eq(judge_series(&c, drained, 5, 3, final, &why), AC_STATE_PASS);
+		free(why);
+	}
+	const double refilled[] = {50, 40, 5, 8, 30};
+	for (int final = 0; final <= 1; final++) {
+		ck_assert_int_eq(judge_series(&c, refilled, 5, 3, final, &why), AC_STATE_FAIL);
+		ck_assert_msg(strstr(why, "still growing: 8 -> 30 (rounds 4-5)"), "%s", why);
+		free(why);
+	}
+	/* a growth rate: a jump in the last rounds is not averaged over the
+	 * window (30 in the last 2 minutes is 15 per minute, not 6) */
+	c.trend.kind = AC_TREND_NONE;
+	c.trend.has_max_per_min = true;
+	c.trend.max_per_min = 10;
+	const double jump[] = {0, 0, 0, 0, 0, 30};
+	for (int final = 0; final <= 1; final++) {
+		ck_assert_int_eq(judge_series(&c, jump, 6, 3, final, &why), AC_STATE_FAIL);
+		ck_assert_msg(strstr(why, "growing 15 per minute"), "%s", why);
+		free(why);
+	}
+	const double early[] = {0, 30, 30, 30, 30, 30};
+	for (int final = 0; final <= 1; final++) {
+		ck_assert_int_eq(judge_series(&c, early, 6, 3, final, &why), AC_STATE_PASS);
+		free(why);
+	}
+}
+END_TEST
+
+/* Against a saved baseline of 0 only 0 is within any percentage: 9 is
+ * not "within 10%" of 0 (review F2). */
+START_TEST(baseline_of_zero_admits_only_zero)
+{
+	struct ac_check c = check();
+	c.trend.has_baseline_pct = true;
+	c.trend.baseline_pct = 10;
+	c.has_baseline = true;
+	c.baseline = 0;
+	struct ac_check_result cr = {.check = &c};
+	struct ac_judge_opts o = opts(3);
+	for (int i = 1; i <= 3; i++)
+		record(&cr, i, AC_STATE_PASS, 9);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_FAIL);
+	ck_assert_str_eq(cr.reason, "9 is above the baseline 0 (any change from 0 is outside 10%)");
+	release(&cr);
+	for (int i = 1; i <= 3; i++)
+		record(&cr, i, AC_STATE_PASS, -0.5);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_FAIL);
+	ck_assert_str_eq(cr.reason,
+			 "-0.5 is below the baseline 0 (any change from 0 is outside 10%)");
+	release(&cr);
+	for (int i = 1; i <= 3; i++)
+		record(&cr, i, AC_STATE_PASS, 0);
+	ac_judge_check(&cr, &o);
+	ck_assert_int_eq(cr.state, AC_STATE_PASS);
+	release(&cr);
+}
+END_TEST
+
+/* A check that asked for agreement and has nothing to compare never passes
+ * silently (review F3): a passing sample without an observation is an
+ * ERROR, and so is a check whose group has no other member. */
+START_TEST(agreement_with_nothing_to_compare_is_an_error)
+{
+	struct ac_check c[2];
+	struct ac_check_result cr[2];
+	memset(cr, 0, sizeof(cr));
+	const char *obs[2] = {NULL, "on"};
+	for (int i = 0; i < 2; i++) {
+		c[i] = check();
+		c[i].id = i ? "b" : "a";
+		c[i].agree = true;
+		c[i].agree_group = "g";
+		cr[i].check = &c[i];
+		struct ac_sample s;
+		memset(&s, 0, sizeof(s));
+		s.state = AC_STATE_PASS;
+		s.observed = obs[i] ? ac_strdup(obs[i]) : NULL;
+		ac_judge_record(&cr[i], &s);
+		cr[i].state = AC_STATE_PASS;
+	}
+	struct ac_result r = {.checks = cr, .nchecks = 2, .rounds = 1};
+	ac_judge_fleet(&r);
+	ck_assert_int_eq(cr[0].state, AC_STATE_ERROR);
+	ck_assert_str_eq(cr[0].reason, "nothing to compare (no observe/value)");
+	/* b's only partner observed nothing: b agreed with no one */
+	ck_assert_int_eq(cr[1].state, AC_STATE_ERROR);
+	ck_assert_str_eq(cr[1].reason, "nothing to agree with: no other check in group \"g\" "
+				       "observed anything");
+	/* alone in its group */
+	cr[1].state = AC_STATE_PASS;
+	r.checks = &cr[1];
+	r.nchecks = 1;
+	ac_judge_fleet(&r);
+	ck_assert_int_eq(cr[1].state, AC_STATE_ERROR);
+	ck_assert_str_eq(cr[1].reason, "nothing to agree with: no other check in group \"g\" "
+				       "observed anything");
+	for (int i = 0; i < 2; i++)
+		release(&cr[i]);
+}
+END_TEST
+
+/* With an origin, the origin's observation is the reference: three stale
+ * edges do not outvote a passing origin (review F22). Without an origin,
+ * the majority rule applies. */
+START_TEST(origin_is_the_reference_whatever_the_number_of_edges)
+{
+	struct ac_target origin = {"origin", "http://o", "origin", ""},
+			 ea = {"edge-a", "http://a", "edge", ""},
+			 eb = {"edge-b", "http://b", "edge", ""},
+			 ec = {"edge-c", "http://c", "edge", ""};
+	const struct ac_target *t[4] = {&origin, &ea, &eb, &ec};
+	const char *obs[4] = {"1", "2", "2", "2"};
+	struct ac_check c[4];
+	struct ac_check_result cr[4];
+	memset(cr, 0, sizeof(cr));
+	for (int i = 0; i < 4; i++) {
+		c[i] = check();
+		c[i].id = (char *)t[i]->name;
+		c[i].target = t[i];
+		c[i].agree = true;
+		c[i].group = 3;
+		cr[i].check = &c[i];
+		struct ac_sample s;
+		memset(&s, 0, sizeof(s));
+		s.state = AC_STATE_PASS;
+		s.observed = ac_strdup(obs[i]);
+		ac_judge_record(&cr[i], &s);
+		cr[i].state = AC_STATE_PASS;
+	}
+	struct ac_result r = {.checks = cr, .nchecks = 4, .rounds = 1};
+	ac_judge_fleet(&r);
+	ck_assert_int_eq(cr[0].state, AC_STATE_PASS);
+	for (int i = 1; i < 4; i++) {
+		ck_assert_int_eq(cr[i].state, AC_STATE_FAIL);
+		char *want =
+		    tu_fmt("targets disagree: %s says \"2\", origin says \"1\"", t[i]->name);
+		ck_assert_str_eq(cr[i].reason, want);
+		free(want);
+		char *note = tu_fmt("origin restored, %s stale", t[i]->name);
+		ck_assert_msg(cr[i].note && strstr(cr[i].note, note), "%s",
+			      cr[i].note ? cr[i].note : "(none)");
+		free(note);
+	}
+	struct ac_judge_opts o = opts(1);
+	ac_judge_overall(&r, &o);
+	ck_assert_int_eq(r.verdict, AC_NOT_RESTORED);
+	ck_assert_msg(strstr(r.verdict_reason, "first to fix: edge-a"), "%s", r.verdict_reason);
+	free(r.verdict_reason);
+	r.verdict_reason = NULL;
+	/* an origin that does not pass is no reference: the majority rules */
+	for (int i = 0; i < 4; i++) {
+		cr[i].state = AC_STATE_PASS;
+		free(cr[i].reason);
+		cr[i].reason = NULL;
+	}
+	cr[0].state = AC_STATE_ERROR;
+	ac_judge_fleet(&r);
+	ck_assert_int_eq(cr[0].state, AC_STATE_ERROR);
+	for (int i = 1; i < 4; i++)
+		ck_assert_int_eq(cr[i].state, AC_STATE_PASS);
+	for (int i = 0; i < 4; i++)
+		release(&cr[i]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("verdict");
@@ -427,6 +653,10 @@ int main(void)
 	tcase_add_test(tc, min_samples_is_enforced_exactly);
 	tcase_add_test(tc, coverage_at_the_threshold);
 	tcase_add_test(tc, fleet_ties_fail_everyone);
+	tcase_add_test(tc, final_trend_judges_the_last_confirm_rounds);
+	tcase_add_test(tc, baseline_of_zero_admits_only_zero);
+	tcase_add_test(tc, agreement_with_nothing_to_compare_is_an_error);
+	tcase_add_test(tc, origin_is_the_reference_whatever_the_number_of_edges);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
