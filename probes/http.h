@@ -190,6 +190,14 @@ struct hrun {
 	bool body_too_big;
 	size_t hdr_bytes, hdr_count; /* header lines seen (caps), after 1xx too */
 	enum http_hdr_cap hdr_cap;   /* a header limit stopped the transfer */
+	/* Content-Encoding, decoded here (not by libcurl, which accepts a
+	 * compressed stream that never ends): a body whose stream did not end
+	 * is never judged. */
+	enum http_enc { ENC_IDENTITY, ENC_GZIP, ENC_DEFLATE, ENC_OTHER } enc;
+	void *zs;	/* z_stream while decoding, NULL otherwise */
+	bool z_started; /* compressed bytes arrived */
+	bool z_end;	/* the stream ended (Z_STREAM_END) */
+	bool z_bad;	/* the data is not a valid stream */
 	long status;
 	int64_t req_timeout_ms; /* CURLOPT_TIMEOUT_MS of the request */
 	const char *req_limit;	/* what set it */
@@ -238,6 +246,7 @@ char *http_origin_memo(struct hrun *h, const char *url);
  * libcurl would send; NULL when it is. */
 const char *http_url_problem(const char *url);
 void http_reset_response(struct hrun *h);
+const char *http_encoding_problem(const struct hrun *h);
 void http_remove_easy(struct hrun *h);
 bool http_use_jar(struct hrun *h, const char *o);
 void http_begin_try(struct hrun *h);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "curlmulti.h"
 #include "http.h"
@@ -67,9 +68,23 @@ void http_set_capture(struct hrun *h, const char *name, const char *value, bool 
 		ac_mask_add(h->run->mask, value);
 }
 
+static void enc_reset(struct hrun *h)
+{
+	if (h->zs) {
+		inflateEnd(h->zs);
+		free(h->zs);
+		h->zs = NULL;
+	}
+	h->enc = ENC_IDENTITY;
+	h->z_started = false;
+	h->z_end = false;
+	h->z_bad = false;
+}
+
 void http_reset_response(struct hrun *h)
 {
 	ac_buf_reset(&h->body); /* the memory is kept for the run's next response */
+	enc_reset(h);
 	h->body_too_big = false;
 	h->hdr_bytes = 0;
 	h->hdr_count = 0;
@@ -77,10 +92,52 @@ void http_reset_response(struct hrun *h)
 	h->status = 0;
 }
 
+/* Inflate n compressed bytes into the body; false when the cap is passed
+ * (h->body_too_big) or the data is not a valid stream (h->z_bad). Bytes
+ * after the end of the stream are ignored. */
+static bool inflate_add(struct hrun *h, const char *data, size_t n)
+{
+	if (!h->zs) {
+		h->zs = ac_calloc(1, sizeof(z_stream));
+		/* gzip, or zlib (deflate); 15 + 32 detects which */
+		if (inflateInit2(h->zs, 15 + 32) != Z_OK) {
+			h->z_bad = true;
+			return false;
+		}
+	}
+	h->z_started = true;
+	z_stream *z = h->zs;
+	z->next_in = (Bytef *)data;
+	z->avail_in = (uInt)n;
+	unsigned char out[16384];
+	while (z->avail_in > 0 && !h->z_end) {
+		z->next_out = out;
+		z->avail_out = sizeof(out);
+		int zr = inflate(z, Z_NO_FLUSH);
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+			h->z_bad = true;
+			return false;
+		}
+		if (ac_buf_add(&h->body, (const char *)out, sizeof(out) - z->avail_out) < 0) {
+			h->body_too_big = true;
+			return false;
+		}
+		if (zr == Z_STREAM_END)
+			h->z_end = true;
+		else if (zr == Z_BUF_ERROR && z->avail_out != 0)
+			break;
+	}
+	return true;
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct hrun *h = ud;
 	size_t n = size * nmemb;
+	if (h->enc == ENC_OTHER)
+		return n; /* not offered, not read: the response is not judged */
+	if (h->enc == ENC_GZIP || h->enc == ENC_DEFLATE)
+		return inflate_add(h, data, n) ? n : CURL_WRITEFUNC_ERROR;
 	if (ac_buf_add(&h->body, data, n) < 0) {
 		/* Stop the transfer at the cap: a chunked body has no length to
 		 * check up front. */
@@ -96,8 +153,26 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct hrun *h = ud;
 	size_t n = size * nmemb;
-	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		enc_reset(h); /* a new response (after a 1xx) */
 		return n;
+	}
+	if (n > 17 && strncasecmp(data, "Content-Encoding:", 17) == 0) {
+		size_t a = 17, b = n;
+		while (a < b && (data[a] == ' ' || data[a] == '\t'))
+			a++;
+		while (b > a && isspace((unsigned char)data[b - 1]))
+			b--;
+		size_t len = b - a;
+		const char *v = data + a;
+		if ((len == 4 && strncasecmp(v, "gzip", 4) == 0) ||
+		    (len == 6 && strncasecmp(v, "x-gzip", 6) == 0))
+			h->enc = ENC_GZIP;
+		else if (len == 7 && strncasecmp(v, "deflate", 7) == 0)
+			h->enc = ENC_DEFLATE;
+		else if (!(len == 8 && strncasecmp(v, "identity", 8) == 0) && len > 0)
+			h->enc = ENC_OTHER;
+	}
 	h->hdr_bytes += n;
 	if (h->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
 		h->hdr_cap = HDR_CAP_BYTES;
@@ -312,6 +387,23 @@ static void setup_handle(struct hrun *h, CURL *e)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)set->max_body);
+	/* Compressed bodies are inflated in write_cb, which knows whether the
+	 * stream ended; only what it can decode is offered. */
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+}
+
+/* Why a response body cannot be judged for its encoding; NULL if it can. */
+const char *http_encoding_problem(const struct hrun *h)
+{
+	if (h->enc == ENC_OTHER)
+		return "response body in a Content-Encoding that was not offered (only gzip "
+		       "and deflate are): not read";
+	if (h->z_bad)
+		return "response body is not a valid compressed stream";
+	if (h->z_started && !h->z_end)
+		return "response body truncated (gzip stream incomplete)";
+	return NULL;
 }
 
 /* Make h->easy the handle (and cookie jar) of origin o; false if there is

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "hostile.h"
 #include "probe.h"
@@ -929,6 +930,68 @@ START_TEST(slow_drip_body_ends_at_the_step_timeout)
 }
 END_TEST
 
+/* /full: a whole gzip body; /cut: the same stream flushed but never
+ * finished (no final block, no CRC trailer), with a correct Content-Length;
+ * /br: a Content-Encoding that was not offered. */
+static void gzip_bodies(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	struct ac_buf plain = AC_BUF_INIT;
+	for (int i = 0; i < 10; i++)
+		ac_buf_addf(&plain, "classic-checkout ");
+	ac_buf_addf(&plain, "new-checkout");
+	unsigned char out[4096];
+	z_stream z = {0};
+	deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+	z.next_in = (Bytef *)plain.buf;
+	z.avail_in = (uInt)plain.len;
+	z.next_out = out;
+	z.avail_out = sizeof(out);
+	bool cut = strcmp(q->path, "/cut") == 0;
+	deflate(&z, cut ? Z_SYNC_FLUSH : Z_FINISH);
+	size_t n = sizeof(out) - z.avail_out;
+	deflateEnd(&z);
+	ac_buf_release(&plain);
+	if (strcmp(q->path, "/br") == 0)
+		n = 20;
+	char *head = tu_fmt("HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %zu\r\n"
+			    "Connection: close\r\n\r\n",
+			    strcmp(q->path, "/br") == 0 ? "br" : "gzip", n);
+	if (write(fd, head, strlen(head)) < 0 || write(fd, out, n) < 0)
+		(void)0;
+	free(head);
+}
+
+/* Bug caught (review F21): libcurl accepts a gzip stream that never ends,
+ * so not_contains passed on a partial page. */
+START_TEST(truncated_gzip_body_is_never_judged)
+{
+	struct hs_server s;
+	hs_start(&s, gzip_bodies, NULL);
+	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	const char *paths[] = {"/full", "/cut", "/br"};
+	for (size_t i = 0; i < 3; i++) {
+		char *steps = tu_fmt(J("gz", "\"steps\": [{\"name\": \"gz\", \"url\": \"%s\", "
+					     "\"assert\": {\"body\": {\"contains\": "
+					     "\"classic-checkout\"%s}}}]"),
+				     paths[i],
+				     i == 0 ? ", \"not_contains\": \"old\""
+					    : ", \"not_contains\": \"new-checkout\"");
+		char *path = scenario("", tgt, steps);
+		if (i == 0)
+			expect_run(path, 0, "VERDICT: RESTORED");
+		else if (i == 1)
+			expect_run(path, 1, "response body truncated (gzip stream incomplete)");
+		else
+			expect_run(path, 2, "Content-Encoding that was not offered");
+		free(path);
+		free(steps);
+	}
+	free(tgt);
+	hs_stop(&s);
+}
+END_TEST
+
 /* Bug caught: a body cut short judged as if whole (CURLE_PARTIAL_FILE
  * ignored), or reported as something else. */
 START_TEST(partial_body_fails_as_partial)
@@ -1237,6 +1300,7 @@ int main(void)
 	tcase_set_timeout(fault, 60);
 	tcase_add_test(fault, slow_drip_body_ends_at_the_step_timeout);
 	tcase_add_test(fault, partial_body_fails_as_partial);
+	tcase_add_test(fault, truncated_gzip_body_is_never_judged);
 	tcase_add_test(fault, body_cap_is_exact_and_header_flood_is_named);
 	tcase_add_test(fault, retries_are_counted_exactly_and_reported);
 	suite_add_tcase(s, fault);
