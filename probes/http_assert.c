@@ -358,6 +358,64 @@ static bool wildcard_base_exists(const cJSON *doc, const char *path)
 	return rc > 0 && nm > 0;
 }
 
+/* The first element a wildcard selects that lacks the rest of the path:
+ * "$.results[*].id" of {"results": [{"id": 1}, {}]} is "results[1].id"
+ * (returned, to free), NULL when every element has it. shown is how the
+ * path up to doc is written ("" at the top). */
+static char *wildcard_gap(const cJSON *doc, const char *path, const char *shown)
+{
+	const char *w1 = strstr(path, "[*]"), *w2 = strstr(path, ".*");
+	const char *w = !w1 ? w2 : !w2 ? w1 : w1 < w2 ? w1 : w2;
+	if (!w)
+		return NULL;
+	const char *rest = w + (w == w1 ? 3 : 2);
+	char *base = ac_strndup(path, (size_t)(w - path));
+	const cJSON **m = NULL;
+	size_t nm = 0;
+	ac_jsonpath_eval(doc, base, &m, &nm, NULL);
+	const char *b = base + 1; /* without the "$" */
+	if (!*shown && *b == '.')
+		b++;
+	char *gap = NULL;
+	char *sub = ac_asprintf("$%s", rest);
+	for (size_t i = 0; i < nm && !gap && *rest; i++) {
+		size_t k = 0;
+		for (const cJSON *c = m[i]->child; c && !gap; c = c->next, k++) {
+			if (!cJSON_IsArray(m[i]) && !cJSON_IsObject(m[i]))
+				break;
+			char *here = cJSON_IsArray(m[i])
+					 ? ac_asprintf("%s%s[%zu]", shown, b, k)
+					 : ac_asprintf("%s%s.%s", shown, b, c->string);
+			const cJSON **cm = NULL;
+			size_t ncm = 0;
+			ac_jsonpath_eval(c, sub, &cm, &ncm, NULL);
+			free(cm);
+			if (ncm == 0) {
+				const char *r = rest;
+				gap = ac_asprintf("%s%s", here, r);
+			} else {
+				gap = wildcard_gap(c, sub, here);
+			}
+			free(here);
+		}
+	}
+	free(sub);
+	free(m);
+	free(base);
+	return gap;
+}
+
+/* ac_expect_cmp_json, where != of a number or a string also needs a value
+ * of that type: null, "0" and false are not "!= 0", they are not numbers. */
+static bool cmp_json(const struct ac_expect_cmp *c, const cJSON *v, void *ud)
+{
+	if (c->op == AC_EXPECT_NE && c->value &&
+	    ((cJSON_IsNumber(c->value) && !cJSON_IsNumber(v)) ||
+	     (cJSON_IsString(c->value) && !cJSON_IsString(v))))
+		return false;
+	return ac_expect_cmp_json(c, v, expand_cb, ud);
+}
+
 /* Evaluate one assertion into the step result; returns whether it held. */
 static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t duration_ms,
 			   cJSON *doc, bool doc_parsed)
@@ -447,23 +505,41 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 		const cJSON **m = NULL;
 		size_t nm = 0;
 		ac_jsonpath_eval(doc, a->subject, &m, &nm, NULL);
+		/* Every element a wildcard selects must have the rest of the
+		 * path (not for "absent"). */
+		char *gap = a->exists == 0 ? NULL : wildcard_gap(doc, a->subject, "");
 		if (a->exists >= 0) {
 			ar->expected = ac_strdup(a->exists ? "exists" : "absent");
-			ar->actual = ac_strdup(nm ? "exists" : "absent");
-			ok = a->exists ? nm > 0 : nm == 0;
+			ar->actual = gap ? ac_asprintf("%s missing", gap)
+					 : ac_strdup(nm ? "exists" : "absent");
+			ok = a->exists ? nm > 0 && !gap : nm == 0;
 		} else if (a->count) {
+			/* The length of one array, or the number of wildcard matches. */
+			bool wild = strstr(a->subject, "*") != NULL;
+			const char *not_array = NULL;
 			double n = (double)nm;
-			if (nm == 1 && (cJSON_IsArray(m[0]) || cJSON_IsObject(m[0])) &&
-			    !strstr(a->subject, "*"))
+			if (!wild && nm == 1 && cJSON_IsArray(m[0]))
 				n = cJSON_GetArraySize(m[0]);
+			else if (!wild && nm == 1)
+				not_array = cJSON_IsObject(m[0])   ? "an object"
+					    : cJSON_IsNull(m[0])   ? "null"
+					    : cJSON_IsString(m[0]) ? "a string"
+					    : cJSON_IsNumber(m[0]) ? "a number"
+								   : "a boolean";
 			ar->expected = cmps_text(h, a, "");
 			char *e = ar->expected;
 			ar->expected = ac_asprintf("count %s", e);
 			free(e);
 			bool missing = nm == 0 && !wildcard_base_exists(doc, a->subject);
-			ar->actual =
-			    missing ? ac_strdup("(missing)") : ac_asprintf("count %.0f", n);
-			ok = !missing && ac_expect_holds(&a->expect, n);
+			ar->actual = gap	 ? ac_asprintf("%s missing", gap)
+				     : missing	 ? ac_strdup("(missing)")
+				     : not_array ? ac_asprintf("%s (not an array)", not_array)
+						 : ac_asprintf("count %.0f", n);
+			ok = !missing && !gap && !not_array && ac_expect_holds(&a->expect, n);
+		} else if (gap) {
+			ar->expected = cmps_text(h, a, "");
+			ar->actual = ac_asprintf("%s missing", gap);
+			ok = false;
 		} else {
 			ar->expected = cmps_text(h, a, "");
 			if (nm == 0) {
@@ -476,9 +552,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 				size_t bk = 0, bi = 0;
 				for (size_t k = 0; k < nm && ok; k++)
 					for (size_t i = 0; i < a->expect.n && ok; i++)
-						if (!(ok =
-							  ac_expect_cmp_json(&a->expect.cmps[i],
-									     m[k], expand_cb, h))) {
+						if (!(ok = cmp_json(&a->expect.cmps[i], m[k], h))) {
 							bk = k;
 							bi = i;
 						}
@@ -501,6 +575,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 				free(t);
 			}
 		}
+		free(gap);
 		free(m);
 		break;
 	}

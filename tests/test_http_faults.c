@@ -695,17 +695,24 @@ static void content(int fd, const struct hs_request *q, void *ud)
 		hs_reply(fd, 203, "", "<h1>Corner Shop</h1>");
 	else if (strncmp(q->path, "/j/", 3) == 0) {
 		/* /j/<body> with a few fixed bodies */
-		const char *b = strcmp(q->path, "/j/none") == 0	      ? "{\"items\":[]}"
-				: strcmp(q->path, "/j/null") == 0     ? "{\"total\":null}"
-				: strcmp(q->path, "/j/false") == 0    ? "{\"total\":false}"
-				: strcmp(q->path, "/j/str") == 0      ? "{\"total\":\"0\"}"
-				: strcmp(q->path, "/j/zero") == 0     ? "{\"total\":0,\"ok\":false,"
-									"\"gone\":null}"
-				: strcmp(q->path, "/j/error") == 0    ? "{\"error\":\"db down\"}"
-				: strcmp(q->path, "/j/emptyarr") == 0 ? "{\"failed\":[]}"
-				: strcmp(q->path, "/j/ids") == 0
-				    ? "{\"results\":[{\"id\":5},{\"id\":0},{\"id\":7}]}"
-				    : "not json";
+		const char *b =
+		    strcmp(q->path, "/j/none") == 0	  ? "{\"items\":[]}"
+		    : strcmp(q->path, "/j/null") == 0	  ? "{\"total\":null}"
+		    : strcmp(q->path, "/j/false") == 0	  ? "{\"total\":false}"
+		    : strcmp(q->path, "/j/str") == 0	  ? "{\"total\":\"0\"}"
+		    : strcmp(q->path, "/j/zero") == 0	  ? "{\"total\":0,\"ok\":false,"
+							    "\"gone\":null}"
+		    : strcmp(q->path, "/j/error") == 0	  ? "{\"error\":\"db down\"}"
+		    : strcmp(q->path, "/j/emptyarr") == 0 ? "{\"failed\":[]}"
+		    : strcmp(q->path, "/j/ids") == 0
+			? "{\"results\":[{\"id\":5},{\"id\":0},{\"id\":7}]}"
+		    : strcmp(q->path, "/j/gap") == 0	? "{\"results\":[{\"id\":1},{\"id\":2},{}]}"
+		    : strcmp(q->path, "/j/idnull") == 0 ? "{\"results\":[{\"id\":1},{\"id\":null}]}"
+		    : strcmp(q->path, "/j/rnull") == 0	? "{\"results\":null}"
+		    : strcmp(q->path, "/j/robj") == 0	? "{\"results\":{\"error\":\"x\"}}"
+		    : strcmp(q->path, "/j/nested") == 0
+			? "{\"a\":[{\"b\":[{\"c\":1}]},{\"b\":[{\"c\":1},{\"d\":1}]}]}"
+			: "not json";
 		char *h = tu_fmt("Content-Type: %s\r\n", json);
 		hs_reply(fd, 200, h, b);
 		free(h);
@@ -895,6 +902,45 @@ START_TEST(json_count_of_a_missing_path_is_not_zero)
 	    {"/j/emptyarr", "{\"json\": {\"$.failed\": {\"count\": {\"==\": 0}}}}", NULL},
 	    {"/j/emptyarr", "{\"json\": {\"$.failed[*]\": {\"count\": {\"==\": 0}}}}", NULL},
 	    {"/j/emptyarr", "{\"json\": {\"$.failed[*].id\": {\"count\": {\"==\": 0}}}}", NULL},
+	};
+	run_content_cases(cases, AC_ARRAY_LEN(cases));
+}
+END_TEST
+
+/* Bug caught (review F12): a [*] element without the field was no match,
+ * so "every match holds" held; != passed null, strings and booleans; a
+ * count of null or of an object was 1. */
+START_TEST(json_wildcard_elements_must_all_have_the_field)
+{
+	static const struct content_case cases[] = {
+	    {"/j/gap", "{\"json\": {\"$.results[*].id\": {\"!=\": 0}}}",
+	     "json $.results[*].id: expected != 0, got results[2].id missing"},
+	    {"/j/gap", "{\"json\": {\"$.results[*].id\": {\"count\": {\">=\": 1}}}}",
+	     "json $.results[*].id: expected count >= 1, got results[2].id missing"},
+	    {"/j/gap", "{\"json\": {\"$.results[*].id\": {\"exists\": true}}}",
+	     "json $.results[*].id: expected exists, got results[2].id missing"},
+	    {"/j/nested", "{\"json\": {\"$.a[*].b[*].c\": {\"==\": 1}}}",
+	     "json $.a[*].b[*].c: expected == 1, got a[1].b[1].c missing"},
+	    {"/j/idnull", "{\"json\": {\"$.results[*].id\": {\"!=\": 0}}}",
+	     "json $.results[*].id: expected != 0, got null"},
+	    {"/j/str", "{\"json\": {\"$.total\": {\"!=\": 0}}}",
+	     "json $.total: expected != 0, got 0 (a string)"},
+	    {"/j/false", "{\"json\": {\"$.total\": {\"!=\": 1}}}",
+	     "json $.total: expected != 1, got false"},
+	    {"/j/null", "{\"json\": {\"$.total\": {\"!=\": 5}}}",
+	     "json $.total: expected != 5, got null"},
+	    {"/j/rnull", "{\"json\": {\"$.results\": {\"count\": {\"<=\": 5}}}}",
+	     "json $.results: expected count <= 5, got null (not an array)"},
+	    {"/j/robj", "{\"json\": {\"$.results\": {\"count\": {\"<=\": 5}}}}",
+	     "json $.results: expected count <= 5, got an object (not an array)"},
+	    /* controls */
+	    {"/j/gap", "{\"json\": {\"$.results[*]\": {\"count\": {\"==\": 3}}}}", NULL},
+	    {"/j/ids",
+	     "{\"json\": {\"$.results[*].id\": {\"count\": {\"==\": 3}}, "
+	     "\"$.results\": {\"count\": 3}}}",
+	     NULL},
+	    {"/j/nested", "{\"json\": {\"$.a[*].b[0].c\": {\"==\": 1}}}", NULL},
+	    {"/j/zero", "{\"json\": {\"$.total\": {\"!=\": 1}, \"$.ok\": {\"!=\": true}}}", NULL},
 	};
 	run_content_cases(cases, AC_ARRAY_LEN(cases));
 }
@@ -1295,6 +1341,7 @@ int main(void)
 	tcase_add_test(con, head_step_cannot_assert_on_a_body);
 	tcase_add_test(con, json_missing_path_fails_as_missing_never_zero);
 	tcase_add_test(con, json_count_of_a_missing_path_is_not_zero);
+	tcase_add_test(con, json_wildcard_elements_must_all_have_the_field);
 	suite_add_tcase(s, con);
 	TCase *fault = tcase_create("faults");
 	tcase_set_timeout(fault, 60);
