@@ -325,14 +325,27 @@ static char *status_text(const struct assertion *a)
 	return ac_buf_detach(&b);
 }
 
-static bool regex_match(struct hrun *h, const struct assertion *a, const char *subject)
+/* 1 when subject (len bytes) matches, 0 when not; -1 when the match was
+ * not tried (*why says why; the assertion is then an ERROR). */
+static int regex_match(struct hrun *h, const struct assertion *a, const char *subject, size_t len,
+		       char **why)
 {
+	if (len > HTTP_REGEX_MAX_BYTES) {
+		*why = ac_asprintf("%zu bytes: over the " HTTP_REGEX_MAX_TEXT
+				   " limit for regular expressions",
+				   len);
+		return -1;
+	}
 	if (a->has_re)
 		return regexec(&a->re, subject, 0, NULL, 0) == 0;
 	char *pat = http_expand(h, a->text);
 	regex_t re;
-	bool ok = false;
-	if (regcomp(&re, pat, REG_EXTENDED) == 0) {
+	int ok = 0;
+	if (http_re_has_backref(pat))
+		*why = ac_strdup("the pattern holds a back-reference: not tried");
+	if (*why)
+		ok = -1;
+	else if (regcomp(&re, pat, REG_EXTENDED) == 0) {
 		ok = regexec(&re, subject, 0, NULL, 0) == 0;
 		regfree(&re);
 	}
@@ -432,6 +445,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 	case A_HEADER: {
 		const char *v = http_find_header(h, a->subject);
 		bool secret = ac_mask_header_is_secret(a->subject);
+		char *why = NULL;
 		ar->what = ac_asprintf("header %s", a->subject);
 		char *want = a->text ? http_expand(h, a->text) : NULL;
 		switch (a->sop) {
@@ -453,11 +467,17 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 			break;
 		case S_MATCHES:
 			ar->expected = ac_asprintf("matches /%s/", want);
-			ok = v && regex_match(h, a, v);
+			if (v) {
+				int r = regex_match(h, a, v, strlen(v), &why);
+				ok = r > 0;
+				h->judge_error = h->judge_error || r < 0;
+			}
 			break;
 		}
 		if (!v)
 			ar->actual = ac_strdup("(absent)");
+		else if (why)
+			ar->actual = ac_asprintf("header value of %s", why);
 		else if (secret)
 			ar->actual = ac_strdup(AC_MASK_TEXT);
 		else
@@ -466,6 +486,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 			free(ar->expected);
 			ar->expected = ac_strdup(AC_MASK_TEXT);
 		}
+		free(why);
 		free(want);
 		break;
 	}
@@ -477,8 +498,16 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 		if (a->kind == A_BODY_MATCHES) {
 			ar->what = ac_strdup("body");
 			ar->expected = ac_asprintf("matches /%s/", want);
-			has = regex_match(h, a, h->body.buf);
-			ok = has;
+			char *why = NULL;
+			int r = regex_match(h, a, h->body.buf, h->body.len, &why);
+			has = ok = r > 0;
+			if (r < 0) {
+				h->judge_error = true;
+				ar->actual = ac_asprintf("body of %s", why);
+				free(why);
+				free(want);
+				break;
+			}
 		} else {
 			has = memmem(h->body.buf, h->body.len, want, strlen(want)) != NULL;
 			ar->what = ac_strdup("body");
@@ -658,6 +687,14 @@ static bool do_captures(struct hrun *h, cJSON *doc)
 			break;
 		case CAP_REGEX: {
 			regmatch_t pm[10];
+			if (h->body.len > HTTP_REGEX_MAX_BYTES) {
+				http_step_fail(h, AC_STATE_ERROR,
+					       "capture \"%s\": body of %zu bytes: over the "
+					       "" HTTP_REGEX_MAX_TEXT
+					       " limit for regular expressions",
+					       c->name, h->body.len);
+				return false;
+			}
 			if (regexec(&c->re, h->body.buf, 10, pm, 0) == 0 && pm[c->group].rm_so >= 0)
 				val = ac_strndup(h->body.buf + pm[c->group].rm_so,
 						 (size_t)(pm[c->group].rm_eo - pm[c->group].rm_so));
@@ -697,17 +734,22 @@ bool http_judge_response(struct hrun *h, int64_t duration_ms)
 		doc = ac_json_parse_body(h->body.buf, h->body.len);
 	/* Every assertion is evaluated, so the report shows all that failed;
 	 * the reason names the first (by index: the array grows as we go). */
-	size_t first_bad = SIZE_MAX;
+	/* An assertion that could not be evaluated is an ERROR unless another
+	 * one failed outright. */
+	size_t first_fail = SIZE_MAX, first_err = SIZE_MAX;
 	for (size_t i = 0; i < s->nasserts; i++) {
+		h->judge_error = false;
 		bool held = eval_assertion(h, &s->asserts[i], duration_ms, doc, needs_json);
-		if (!held && first_bad == SIZE_MAX)
-			first_bad = h->sr->nasserts - 1;
+		size_t *first = h->judge_error ? &first_err : &first_fail;
+		if (!held && *first == SIZE_MAX)
+			*first = h->sr->nasserts - 1;
 	}
+	size_t first_bad = first_fail != SIZE_MAX ? first_fail : first_err;
 	bool ok = first_bad == SIZE_MAX;
 	if (!ok) {
 		const struct ac_assertion_result *ar = &h->sr->asserts[first_bad];
-		http_step_fail(h, AC_STATE_FAIL, "%s: expected %s, got %s", ar->what, ar->expected,
-			       ar->actual);
+		http_step_fail(h, first_fail != SIZE_MAX ? AC_STATE_FAIL : AC_STATE_ERROR,
+			       "%s: expected %s, got %s", ar->what, ar->expected, ar->actual);
 	} else {
 		ok = do_captures(h, doc);
 	}

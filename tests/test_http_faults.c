@@ -1038,6 +1038,82 @@ START_TEST(truncated_gzip_body_is_never_judged)
 }
 END_TEST
 
+/* /zN: N KiB of "[0,0,0,..." (JSON-like, never a whole document). */
+static void zeros(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	size_t n = (size_t)strtoul(q->path + 2, NULL, 10) * 1024;
+	char *b = malloc(n + 1);
+	b[0] = '[';
+	for (size_t i = 1; i < n; i++)
+		b[i] = i % 2 ? '0' : ',';
+	b[n] = '\0';
+	hs_reply(fd, 200, "Content-Type: application/json\r\n", b);
+	free(b);
+}
+
+/* Bug caught (review F9): glibc's regexec on a large body ran for minutes
+ * inside the poll loop ((0,)+x is quadratic; back-references exponential),
+ * past every deadline and deaf to SIGTERM. Bodies over the limit are an
+ * ERROR naming it, never cut silently; back-references do not load. */
+START_TEST(regex_work_is_bounded)
+{
+	struct hs_server s;
+	hs_start(&s, zeros, NULL);
+	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	static const struct {
+		const char *url, *step;
+		int rc;
+		const char *want;
+	} cases[] = {
+	    {"/z40", "\"assert\": {\"body\": {\"matches\": \"(0,)+x\"}}", 2,
+	     "body: expected matches /(0,)+x/, got body of 40960 bytes: over the 32 KiB limit "
+	     "for regular expressions"},
+	    {"/z40", "\"capture\": {\"x\": {\"regex\": \"(0,)+x\"}}", 2,
+	     "capture \"x\": body of 40960 bytes: over the 32 KiB limit for regular expressions"},
+	    /* a real failure outranks the one that could not be evaluated */
+	    {"/z40", "\"assert\": {\"status\": 201, \"body\": {\"matches\": \"(0,)+x\"}}", 1,
+	     "status: expected 201, got 200"},
+	    {"/z32",
+	     "\"assert\": {\"body\": {\"matches\": \"^\\\\[(0,)+0$\"}}, \"capture\": "
+	     "{\"x\": {\"regex\": \"^\\\\[(0,)\"}}",
+	     0, "VERDICT: RESTORED"},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
+		char *j = tu_fmt(J("re", "\"steps\": [{\"name\": \"re\", \"url\": \"%s\", %s}]"),
+				 cases[i].url, cases[i].step);
+		char *path = scenario("", tgt, j);
+		struct tu_proc p;
+		run_check(&p, path);
+		TU_EXPECT(p.exit_code == cases[i].rc, &p, "%zu: exit %d", i, p.exit_code);
+		TU_EXPECT(strstr(p.out, cases[i].want), &p, "%zu: stdout lacks %s", i,
+			  cases[i].want);
+		TU_EXPECT(p.elapsed_ms < 3000, &p, "%zu: took %lld ms", i, (long long)p.elapsed_ms);
+		tu_proc_release(&p);
+		free(path);
+		free(j);
+	}
+	const char *refs[] = {"\"assert\": {\"body\": {\"matches\": \"(.*)(.*)\\\\2\\\\1x\"}}",
+			      "\"capture\": {\"x\": {\"regex\": \"(a)\\\\1\"}}",
+			      "\"assert\": {\"headers\": {\"X\": {\"matches\": \"(a)\\\\1\"}}}"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(refs); i++) {
+		char *j = tu_fmt(J("re", "\"steps\": [{\"url\": \"/z1\", %s}]"), refs[i]);
+		char *path = scenario("", tgt, j);
+		struct tu_proc p;
+		run_check(&p, path);
+		TU_EXPECT(p.exit_code == 3, &p, "backref %zu: exit %d", i, p.exit_code);
+		TU_EXPECT(strstr(p.err, "bad regular expression: back-references (\\1 ... \\9) are "
+					"not supported"),
+			  &p, "backref %zu: stderr", i);
+		tu_proc_release(&p);
+		free(path);
+		free(j);
+	}
+	free(tgt);
+	hs_stop(&s);
+}
+END_TEST
+
 /* Bug caught: a body cut short judged as if whole (CURLE_PARTIAL_FILE
  * ignored), or reported as something else. */
 START_TEST(partial_body_fails_as_partial)
@@ -1348,6 +1424,7 @@ int main(void)
 	tcase_add_test(fault, slow_drip_body_ends_at_the_step_timeout);
 	tcase_add_test(fault, partial_body_fails_as_partial);
 	tcase_add_test(fault, truncated_gzip_body_is_never_judged);
+	tcase_add_test(fault, regex_work_is_bounded);
 	tcase_add_test(fault, body_cap_is_exact_and_header_flood_is_named);
 	tcase_add_test(fault, retries_are_counted_exactly_and_reported);
 	suite_add_tcase(s, fault);
