@@ -57,10 +57,19 @@ char *http_expand_url(struct hrun *h, const char *tmpl)
 
 void http_set_capture(struct hrun *h, const char *name, const char *value, bool secret)
 {
-	h->caps = ac_realloc(h->caps, (h->ncaps + 1) * sizeof(*h->caps));
-	h->caps[h->ncaps].name = ac_strdup(name);
-	h->caps[h->ncaps].value = ac_strdup(value);
-	h->ncaps++;
+	/* A name captured again (a later step, or the next try of a waiting
+	 * step) takes the new value: the memory is one value per name. */
+	size_t i = 0;
+	while (i < h->ncaps && strcmp(h->caps[i].name, name) != 0)
+		i++;
+	if (i == h->ncaps) {
+		h->caps = ac_realloc(h->caps, (h->ncaps + 1) * sizeof(*h->caps));
+		h->caps[h->ncaps].name = ac_strdup(name);
+		h->caps[h->ncaps].value = NULL;
+		h->ncaps++;
+	}
+	free(h->caps[i].value);
+	h->caps[i].value = ac_strdup(value);
 	/* A captured secret belongs to this run's mask. One shorter than the
 	 * loader's minimum ("1") would blank that text everywhere: it is left to
 	 * masking by header name (Cookie, Authorization, ...). */

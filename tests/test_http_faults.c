@@ -9,6 +9,7 @@
  * there to catch; each asserts the exact exit code and reason.
  */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1114,6 +1115,49 @@ START_TEST(regex_work_is_bounded)
 }
 END_TEST
 
+/* /mb1: {"s": "aaa...a"} of 1 MB. */
+static void one_mb(int fd, const struct hs_request *q, void *ud)
+{
+	(void)q;
+	(void)ud;
+	size_t n = 1000000;
+	char *b = malloc(n + 9);
+	memcpy(b, "{\"s\":\"", 6);
+	memset(b + 6, 'a', n);
+	memcpy(b + 6 + n, "\"}", 3);
+	hs_reply(fd, 200, "Content-Type: application/json\r\n", b);
+	free(b);
+}
+
+/* Bug caught (review F23): every try of a waiting step appended its
+ * captures (1.29 GB in 20 s from a 1 MB body); a capture of a name now
+ * replaces the value it had. */
+START_TEST(captures_do_not_pile_up_over_tries)
+{
+	struct hs_server s;
+	hs_start(&s, one_mb, NULL);
+	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *path = scenario(
+	    "", tgt,
+	    J("cap", "\"steps\": [{\"name\": \"cap\", \"url\": \"/\", "
+		     "\"wait\": {\"every\": \"10ms\", \"up_to\": \"2s\"}, \"capture\": {\"all\": "
+		     "{\"json\": \"$.s\"}, \"x\": {\"json\": \"$.nope\"}}}]"));
+	struct tu_proc p;
+	run_check(&p, path);
+	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "capture \"x\": JSON path $.nope not found"), &p, "reason");
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	TU_EXPECT(hs_requests(&s) >= 20, &p, "only %d tries", hs_requests(&s));
+	TU_EXPECT(ru.ru_maxrss < 60 * 1024, &p, "max RSS %ld KiB after %d tries", ru.ru_maxrss,
+		  hs_requests(&s));
+	tu_proc_release(&p);
+	free(path);
+	free(tgt);
+	hs_stop(&s);
+}
+END_TEST
+
 /* Bug caught: a body cut short judged as if whole (CURLE_PARTIAL_FILE
  * ignored), or reported as something else. */
 START_TEST(partial_body_fails_as_partial)
@@ -1425,6 +1469,7 @@ int main(void)
 	tcase_add_test(fault, partial_body_fails_as_partial);
 	tcase_add_test(fault, truncated_gzip_body_is_never_judged);
 	tcase_add_test(fault, regex_work_is_bounded);
+	tcase_add_test(fault, captures_do_not_pile_up_over_tries);
 	tcase_add_test(fault, body_cap_is_exact_and_header_flood_is_named);
 	tcase_add_test(fault, retries_are_counted_exactly_and_reported);
 	suite_add_tcase(s, fault);
