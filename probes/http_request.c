@@ -156,6 +156,33 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* The value of a Set-Cookie line ("name=value; Path=/") joins the run's
+ * mask: the jar sends it back, and an echo of the request would show it.
+ * Quotes around the value are not part of it. */
+static void mask_set_cookie(struct hrun *h, const char *v, size_t n)
+{
+	const char *end = v + n;
+	const char *eq = memchr(v, '=', n);
+	if (!eq)
+		return;
+	const char *a = eq + 1, *b = a;
+	while (b < end && *b != ';' && *b != '\r' && *b != '\n')
+		b++;
+	while (a < b && (*a == ' ' || *a == '\t'))
+		a++;
+	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+		b--;
+	if (b - a >= 2 && *a == '"' && b[-1] == '"') {
+		a++;
+		b--;
+	}
+	if ((size_t)(b - a) < AC_SECRET_MIN_BYTES)
+		return;
+	char *val = ac_strndup(a, (size_t)(b - a));
+	ac_mask_add(h->run->mask, val);
+	free(val);
+}
+
 /* Only the caps: libcurl keeps the headers (curl_easy_header). The caps
  * count every header line of the transfer, 1xx responses included. */
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
@@ -166,6 +193,8 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		enc_reset(h); /* a new response (after a 1xx) */
 		return n;
 	}
+	if (n > 11 && strncasecmp(data, "Set-Cookie:", 11) == 0)
+		mask_set_cookie(h, data + 11, n - 11);
 	if (n > 17 && strncasecmp(data, "Content-Encoding:", 17) == 0) {
 		size_t a = 17, b = n;
 		while (a < b && (data[a] == ' ' || data[a] == '\t'))
