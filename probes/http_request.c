@@ -156,18 +156,10 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-/* The value of a Set-Cookie line ("name=value; Path=/") joins the run's
- * mask: the jar sends it back, and an echo of the request would show it.
- * Quotes around the value are not part of it. */
-static void mask_set_cookie(struct hrun *h, const char *v, size_t n)
+/* A value (spaces and quotes around it removed) of 4 bytes or more joins
+ * the run's mask. */
+static void mask_piece(struct hrun *h, const char *a, const char *b)
 {
-	const char *end = v + n;
-	const char *eq = memchr(v, '=', n);
-	if (!eq)
-		return;
-	const char *a = eq + 1, *b = a;
-	while (b < end && *b != ';' && *b != '\r' && *b != '\n')
-		b++;
 	while (a < b && (*a == ' ' || *a == '\t'))
 		a++;
 	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
@@ -178,9 +170,23 @@ static void mask_set_cookie(struct hrun *h, const char *v, size_t n)
 	}
 	if ((size_t)(b - a) < AC_SECRET_MIN_BYTES)
 		return;
-	char *val = ac_strndup(a, (size_t)(b - a));
-	ac_mask_add(h->run->mask, val);
-	free(val);
+	char *v = ac_strndup(a, (size_t)(b - a));
+	ac_mask_add(h->run->mask, v);
+	free(v);
+}
+
+/* The value of a Set-Cookie line ("name=value; Path=/") joins the run's
+ * mask: the jar sends it back, and an echo of the request would show it. */
+static void mask_set_cookie(struct hrun *h, const char *v, size_t n)
+{
+	const char *end = v + n;
+	const char *eq = memchr(v, '=', n);
+	if (!eq)
+		return;
+	const char *b = eq + 1;
+	while (b < end && *b != ';' && *b != '\r' && *b != '\n')
+		b++;
+	mask_piece(h, eq + 1, b);
 }
 
 /* Only the caps: libcurl keeps the headers (curl_easy_header). The caps
@@ -363,6 +369,32 @@ static void add_header(struct hrun *h, const char *name, const char *value)
 	free(line);
 }
 
+/* A credential header's value (Authorization, Cookie, X-Api-Key, ...)
+ * joins the run's mask, wherever else it shows (an echo, the URL): the
+ * whole value, the token after a scheme ("Bearer xyz", "Basic abc"), and
+ * each cookie value of a Cookie header. */
+static void mask_credential(struct hrun *h, const char *name, const char *v)
+{
+	if (!ac_mask_header_is_secret(name))
+		return;
+	const char *end = v + strlen(v);
+	mask_piece(h, v, end);
+	if (strcasecmp(name, "cookie") == 0) {
+		for (const char *p = v; p < end;) {
+			const char *semi = memchr(p, ';', (size_t)(end - p));
+			const char *e = semi ? semi : end;
+			const char *eq = memchr(p, '=', (size_t)(e - p));
+			if (eq)
+				mask_piece(h, eq + 1, e);
+			p = e + (semi ? 1 : 0);
+		}
+	} else {
+		const char *sp = strchr(v, ' ');
+		if (sp)
+			mask_piece(h, sp + 1, end);
+	}
+}
+
 /* Add the persona's and the step's headers, expanded. The persona's are
  * credentials for the target: they go to the target's origin only, never to
  * a step's absolute URL elsewhere. Only a captured value can hold a line
@@ -387,6 +419,7 @@ static bool add_step_headers(struct hrun *h, const struct step *s, bool to_targe
 				free(v);
 				return false;
 			}
+			mask_credential(h, kv[i].name, v);
 			add_header(h, kv[i].name, v);
 			free(v);
 		}

@@ -1219,6 +1219,32 @@ START_TEST(learnt_cookies_are_masked)
 }
 END_TEST
 
+/* Bug caught (review F14): credential header values written literally in
+ * a step were masked only beside their header name: an echo in the body,
+ * or the same token in the URL, showed them. */
+START_TEST(literal_credential_headers_are_masked)
+{
+	struct hs_server s;
+	hs_start(&s, echo_server, NULL);
+	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *path = scenario(
+	    "", tgt,
+	    J("hd", "\"steps\": [{\"url\": \"/echo?b=LitTokenAAAA1&c=UHJveHlVc2VyOnB3ZA==\", "
+		    "\"headers\": {\"X-Plain\": \"plainvalue9\", \"Authorization\": \"Bearer "
+		    "LitTokenAAAA1\", \"cookie\": "
+		    "\"a=LitCookieEEEE5; b=LitCookieFFFF6\", \"X-Api-Key\": \"ApiKeyLit777\", "
+		    "\"Proxy-Authorization\": \"Basic UHJveHlVc2VyOnB3ZA==\"}, \"assert\": "
+		    "{\"body\": {\"contains\": \"NOPE\"}}}]"));
+	const char *leaks[] = {"LitTokenAAAA1", "LitCookieEEEE5",     "LitCookieFFFF6",
+			       "ApiKeyLit777",	"UHJveHlVc2VyOnB3ZA", NULL};
+	/* headers that are no credential stay readable */
+	expect_masked(path, "plainvalue9", leaks);
+	free(path);
+	free(tgt);
+	hs_stop(&s);
+}
+END_TEST
+
 /* Bug caught: a body cut short judged as if whole (CURLE_PARTIAL_FILE
  * ignored), or reported as something else. */
 START_TEST(partial_body_fails_as_partial)
@@ -1532,6 +1558,7 @@ int main(void)
 	tcase_add_test(fault, regex_work_is_bounded);
 	tcase_add_test(fault, captures_do_not_pile_up_over_tries);
 	tcase_add_test(fault, learnt_cookies_are_masked);
+	tcase_add_test(fault, literal_credential_headers_are_masked);
 	tcase_add_test(fault, body_cap_is_exact_and_header_flood_is_named);
 	tcase_add_test(fault, retries_are_counted_exactly_and_reported);
 	suite_add_tcase(s, fault);
