@@ -114,6 +114,7 @@ static bool inflate_add(struct hrun *h, const char *data, size_t n)
 			return false;
 		}
 	}
+	bool first = !h->z_started;
 	h->z_started = true;
 	z_stream *z = h->zs;
 	z->next_in = (Bytef *)data;
@@ -123,6 +124,15 @@ static bool inflate_add(struct hrun *h, const char *data, size_t n)
 		z->next_out = out;
 		z->avail_out = sizeof(out);
 		int zr = inflate(z, Z_NO_FLUSH);
+		if (zr == Z_DATA_ERROR && first && h->enc == ENC_DEFLATE && z->total_out == 0) {
+			/* "deflate" sent raw, without its zlib header (as libcurl
+			 * allows): once, from the first byte. */
+			first = false;
+			inflateReset2(z, -15);
+			z->next_in = (Bytef *)data;
+			z->avail_in = (uInt)n;
+			continue;
+		}
 		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
 			h->z_bad = true;
 			return false;
