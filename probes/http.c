@@ -167,7 +167,14 @@ static void step_done(struct hrun *h, CURLcode rc)
 	free(h->sr->served_by);
 	h->sr->served_by = served_by(h);
 	bool ok;
-	if (h->body_too_big || rc != CURLE_OK) {
+	const char *enc = !h->body_too_big && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
+			      ? http_encoding_problem(h)
+			      : NULL;
+	if (enc) {
+		http_step_fail(h, h->enc == ENC_OTHER ? AC_STATE_ERROR : AC_STATE_FAIL, "%s %s: %s",
+			       h->sr->method, h->sr->url, enc);
+		ok = false;
+	} else if (h->body_too_big || rc != CURLE_OK) {
 		struct http_failure f = {
 		    .rc = rc,
 		    .easy = h->easy,

@@ -190,6 +190,15 @@ struct hrun {
 	bool body_too_big;
 	size_t hdr_bytes, hdr_count; /* header lines seen (caps), after 1xx too */
 	enum http_hdr_cap hdr_cap;   /* a header limit stopped the transfer */
+	/* Content-Encoding, decoded here (not by libcurl, which accepts a
+	 * compressed stream that never ends): a body whose stream did not end
+	 * is never judged. */
+	enum http_enc { ENC_IDENTITY, ENC_GZIP, ENC_DEFLATE, ENC_OTHER } enc;
+	void *zs;	  /* z_stream while decoding, NULL otherwise */
+	bool z_started;	  /* compressed bytes arrived */
+	bool z_end;	  /* the stream ended (Z_STREAM_END) */
+	bool z_bad;	  /* the data is not a valid stream */
+	bool judge_error; /* an assertion could not be evaluated (ERROR) */
 	long status;
 	int64_t req_timeout_ms; /* CURLOPT_TIMEOUT_MS of the request */
 	const char *req_limit;	/* what set it */
@@ -209,6 +218,15 @@ const struct ac_field *http_persona_fields(size_t *n);
 void http_journey_destroy(void *p);
 void http_kvs_free(struct kv *kv, size_t n);
 bool http_compile_re(struct ac_cfg *cx, const char *path, const char *pattern, regex_t *re);
+/* Whether an extended regular expression holds a back-reference (\\1..\\9):
+ * glibc accepts them, and matching one takes exponential time and memory. */
+bool http_re_has_backref(const char *pattern);
+/* Regular expressions (matches, regex captures) run on at most this many
+ * bytes: glibc's regexec takes time quadratic in the subject for ordinary
+ * patterns ("(0,)+x": 1.6 s on 32 KiB, 59 s on 256 KiB), synchronously in
+ * the poll loop. A longer subject is an ERROR, never cut silently. */
+#define HTTP_REGEX_MAX_BYTES (32 * 1024)
+#define HTTP_REGEX_MAX_TEXT "32 KiB"
 /* Expand variables inside every string of a JSON template, in place. */
 void http_expand_json_strings(struct ac_cfg *cx, cJSON *node, const char *path);
 
@@ -238,6 +256,7 @@ char *http_origin_memo(struct hrun *h, const char *url);
  * libcurl would send; NULL when it is. */
 const char *http_url_problem(const char *url);
 void http_reset_response(struct hrun *h);
+const char *http_encoding_problem(const struct hrun *h);
 void http_remove_easy(struct hrun *h);
 bool http_use_jar(struct hrun *h, const char *o);
 void http_begin_try(struct hrun *h);

@@ -325,14 +325,27 @@ static char *status_text(const struct assertion *a)
 	return ac_buf_detach(&b);
 }
 
-static bool regex_match(struct hrun *h, const struct assertion *a, const char *subject)
+/* 1 when subject (len bytes) matches, 0 when not; -1 when the match was
+ * not tried (*why says why; the assertion is then an ERROR). */
+static int regex_match(struct hrun *h, const struct assertion *a, const char *subject, size_t len,
+		       char **why)
 {
+	if (len > HTTP_REGEX_MAX_BYTES) {
+		*why = ac_asprintf("%zu bytes: over the " HTTP_REGEX_MAX_TEXT
+				   " limit for regular expressions",
+				   len);
+		return -1;
+	}
 	if (a->has_re)
 		return regexec(&a->re, subject, 0, NULL, 0) == 0;
 	char *pat = http_expand(h, a->text);
 	regex_t re;
-	bool ok = false;
-	if (regcomp(&re, pat, REG_EXTENDED) == 0) {
+	int ok = 0;
+	if (http_re_has_backref(pat))
+		*why = ac_strdup("the pattern holds a back-reference: not tried");
+	if (*why)
+		ok = -1;
+	else if (regcomp(&re, pat, REG_EXTENDED) == 0) {
 		ok = regexec(&re, subject, 0, NULL, 0) == 0;
 		regfree(&re);
 	}
@@ -358,6 +371,64 @@ static bool wildcard_base_exists(const cJSON *doc, const char *path)
 	return rc > 0 && nm > 0;
 }
 
+/* The first element a wildcard selects that lacks the rest of the path:
+ * "$.results[*].id" of {"results": [{"id": 1}, {}]} is "results[1].id"
+ * (returned, to free), NULL when every element has it. shown is how the
+ * path up to doc is written ("" at the top). */
+static char *wildcard_gap(const cJSON *doc, const char *path, const char *shown)
+{
+	const char *w1 = strstr(path, "[*]"), *w2 = strstr(path, ".*");
+	const char *w = !w1 ? w2 : !w2 ? w1 : w1 < w2 ? w1 : w2;
+	if (!w)
+		return NULL;
+	const char *rest = w + (w == w1 ? 3 : 2);
+	char *base = ac_strndup(path, (size_t)(w - path));
+	const cJSON **m = NULL;
+	size_t nm = 0;
+	ac_jsonpath_eval(doc, base, &m, &nm, NULL);
+	const char *b = base + 1; /* without the "$" */
+	if (!*shown && *b == '.')
+		b++;
+	char *gap = NULL;
+	char *sub = ac_asprintf("$%s", rest);
+	for (size_t i = 0; i < nm && !gap && *rest; i++) {
+		size_t k = 0;
+		for (const cJSON *c = m[i]->child; c && !gap; c = c->next, k++) {
+			if (!cJSON_IsArray(m[i]) && !cJSON_IsObject(m[i]))
+				break;
+			char *here = cJSON_IsArray(m[i])
+					 ? ac_asprintf("%s%s[%zu]", shown, b, k)
+					 : ac_asprintf("%s%s.%s", shown, b, c->string);
+			const cJSON **cm = NULL;
+			size_t ncm = 0;
+			ac_jsonpath_eval(c, sub, &cm, &ncm, NULL);
+			free(cm);
+			if (ncm == 0) {
+				const char *r = rest;
+				gap = ac_asprintf("%s%s", here, r);
+			} else {
+				gap = wildcard_gap(c, sub, here);
+			}
+			free(here);
+		}
+	}
+	free(sub);
+	free(m);
+	free(base);
+	return gap;
+}
+
+/* ac_expect_cmp_json, where != of a number or a string also needs a value
+ * of that type: null, "0" and false are not "!= 0", they are not numbers. */
+static bool cmp_json(const struct ac_expect_cmp *c, const cJSON *v, void *ud)
+{
+	if (c->op == AC_EXPECT_NE && c->value &&
+	    ((cJSON_IsNumber(c->value) && !cJSON_IsNumber(v)) ||
+	     (cJSON_IsString(c->value) && !cJSON_IsString(v))))
+		return false;
+	return ac_expect_cmp_json(c, v, expand_cb, ud);
+}
+
 /* Evaluate one assertion into the step result; returns whether it held. */
 static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t duration_ms,
 			   cJSON *doc, bool doc_parsed)
@@ -374,6 +445,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 	case A_HEADER: {
 		const char *v = http_find_header(h, a->subject);
 		bool secret = ac_mask_header_is_secret(a->subject);
+		char *why = NULL;
 		ar->what = ac_asprintf("header %s", a->subject);
 		char *want = a->text ? http_expand(h, a->text) : NULL;
 		switch (a->sop) {
@@ -395,11 +467,17 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 			break;
 		case S_MATCHES:
 			ar->expected = ac_asprintf("matches /%s/", want);
-			ok = v && regex_match(h, a, v);
+			if (v) {
+				int r = regex_match(h, a, v, strlen(v), &why);
+				ok = r > 0;
+				h->judge_error = h->judge_error || r < 0;
+			}
 			break;
 		}
 		if (!v)
 			ar->actual = ac_strdup("(absent)");
+		else if (why)
+			ar->actual = ac_asprintf("header value of %s", why);
 		else if (secret)
 			ar->actual = ac_strdup(AC_MASK_TEXT);
 		else
@@ -408,6 +486,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 			free(ar->expected);
 			ar->expected = ac_strdup(AC_MASK_TEXT);
 		}
+		free(why);
 		free(want);
 		break;
 	}
@@ -419,8 +498,16 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 		if (a->kind == A_BODY_MATCHES) {
 			ar->what = ac_strdup("body");
 			ar->expected = ac_asprintf("matches /%s/", want);
-			has = regex_match(h, a, h->body.buf);
-			ok = has;
+			char *why = NULL;
+			int r = regex_match(h, a, h->body.buf, h->body.len, &why);
+			has = ok = r > 0;
+			if (r < 0) {
+				h->judge_error = true;
+				ar->actual = ac_asprintf("body of %s", why);
+				free(why);
+				free(want);
+				break;
+			}
 		} else {
 			has = memmem(h->body.buf, h->body.len, want, strlen(want)) != NULL;
 			ar->what = ac_strdup("body");
@@ -447,23 +534,41 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 		const cJSON **m = NULL;
 		size_t nm = 0;
 		ac_jsonpath_eval(doc, a->subject, &m, &nm, NULL);
+		/* Every element a wildcard selects must have the rest of the
+		 * path (not for "absent"). */
+		char *gap = a->exists == 0 ? NULL : wildcard_gap(doc, a->subject, "");
 		if (a->exists >= 0) {
 			ar->expected = ac_strdup(a->exists ? "exists" : "absent");
-			ar->actual = ac_strdup(nm ? "exists" : "absent");
-			ok = a->exists ? nm > 0 : nm == 0;
+			ar->actual = gap ? ac_asprintf("%s missing", gap)
+					 : ac_strdup(nm ? "exists" : "absent");
+			ok = a->exists ? nm > 0 && !gap : nm == 0;
 		} else if (a->count) {
+			/* The length of one array, or the number of wildcard matches. */
+			bool wild = strstr(a->subject, "*") != NULL;
+			const char *not_array = NULL;
 			double n = (double)nm;
-			if (nm == 1 && (cJSON_IsArray(m[0]) || cJSON_IsObject(m[0])) &&
-			    !strstr(a->subject, "*"))
+			if (!wild && nm == 1 && cJSON_IsArray(m[0]))
 				n = cJSON_GetArraySize(m[0]);
+			else if (!wild && nm == 1)
+				not_array = cJSON_IsObject(m[0])   ? "an object"
+					    : cJSON_IsNull(m[0])   ? "null"
+					    : cJSON_IsString(m[0]) ? "a string"
+					    : cJSON_IsNumber(m[0]) ? "a number"
+								   : "a boolean";
 			ar->expected = cmps_text(h, a, "");
 			char *e = ar->expected;
 			ar->expected = ac_asprintf("count %s", e);
 			free(e);
 			bool missing = nm == 0 && !wildcard_base_exists(doc, a->subject);
-			ar->actual =
-			    missing ? ac_strdup("(missing)") : ac_asprintf("count %.0f", n);
-			ok = !missing && ac_expect_holds(&a->expect, n);
+			ar->actual = gap	 ? ac_asprintf("%s missing", gap)
+				     : missing	 ? ac_strdup("(missing)")
+				     : not_array ? ac_asprintf("%s (not an array)", not_array)
+						 : ac_asprintf("count %.0f", n);
+			ok = !missing && !gap && !not_array && ac_expect_holds(&a->expect, n);
+		} else if (gap) {
+			ar->expected = cmps_text(h, a, "");
+			ar->actual = ac_asprintf("%s missing", gap);
+			ok = false;
 		} else {
 			ar->expected = cmps_text(h, a, "");
 			if (nm == 0) {
@@ -476,9 +581,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 				size_t bk = 0, bi = 0;
 				for (size_t k = 0; k < nm && ok; k++)
 					for (size_t i = 0; i < a->expect.n && ok; i++)
-						if (!(ok =
-							  ac_expect_cmp_json(&a->expect.cmps[i],
-									     m[k], expand_cb, h))) {
+						if (!(ok = cmp_json(&a->expect.cmps[i], m[k], h))) {
 							bk = k;
 							bi = i;
 						}
@@ -501,6 +604,7 @@ static bool eval_assertion(struct hrun *h, const struct assertion *a, int64_t du
 				free(t);
 			}
 		}
+		free(gap);
 		free(m);
 		break;
 	}
@@ -583,6 +687,14 @@ static bool do_captures(struct hrun *h, cJSON *doc)
 			break;
 		case CAP_REGEX: {
 			regmatch_t pm[10];
+			if (h->body.len > HTTP_REGEX_MAX_BYTES) {
+				http_step_fail(h, AC_STATE_ERROR,
+					       "capture \"%s\": body of %zu bytes: over the "
+					       "" HTTP_REGEX_MAX_TEXT
+					       " limit for regular expressions",
+					       c->name, h->body.len);
+				return false;
+			}
 			if (regexec(&c->re, h->body.buf, 10, pm, 0) == 0 && pm[c->group].rm_so >= 0)
 				val = ac_strndup(h->body.buf + pm[c->group].rm_so,
 						 (size_t)(pm[c->group].rm_eo - pm[c->group].rm_so));
@@ -622,17 +734,22 @@ bool http_judge_response(struct hrun *h, int64_t duration_ms)
 		doc = ac_json_parse_body(h->body.buf, h->body.len);
 	/* Every assertion is evaluated, so the report shows all that failed;
 	 * the reason names the first (by index: the array grows as we go). */
-	size_t first_bad = SIZE_MAX;
+	/* An assertion that could not be evaluated is an ERROR unless another
+	 * one failed outright. */
+	size_t first_fail = SIZE_MAX, first_err = SIZE_MAX;
 	for (size_t i = 0; i < s->nasserts; i++) {
+		h->judge_error = false;
 		bool held = eval_assertion(h, &s->asserts[i], duration_ms, doc, needs_json);
-		if (!held && first_bad == SIZE_MAX)
-			first_bad = h->sr->nasserts - 1;
+		size_t *first = h->judge_error ? &first_err : &first_fail;
+		if (!held && *first == SIZE_MAX)
+			*first = h->sr->nasserts - 1;
 	}
+	size_t first_bad = first_fail != SIZE_MAX ? first_fail : first_err;
 	bool ok = first_bad == SIZE_MAX;
 	if (!ok) {
 		const struct ac_assertion_result *ar = &h->sr->asserts[first_bad];
-		http_step_fail(h, AC_STATE_FAIL, "%s: expected %s, got %s", ar->what, ar->expected,
-			       ar->actual);
+		http_step_fail(h, first_fail != SIZE_MAX ? AC_STATE_FAIL : AC_STATE_ERROR,
+			       "%s: expected %s, got %s", ar->what, ar->expected, ar->actual);
 	} else {
 		ok = do_captures(h, doc);
 	}

@@ -142,8 +142,27 @@ static int want_int(struct ac_cfg *cx, const cJSON *obj, const char *path, const
 	return (int)v->valuedouble;
 }
 
+bool http_re_has_backref(const char *pattern)
+{
+	for (const char *p = pattern; *p; p++) {
+		if (*p != '\\')
+			continue;
+		if (p[1] >= '1' && p[1] <= '9')
+			return true;
+		if (p[1])
+			p++;
+	}
+	return false;
+}
+
 bool http_compile_re(struct ac_cfg *cx, const char *path, const char *pattern, regex_t *re)
 {
+	if (http_re_has_backref(pattern)) {
+		ac_cfg_error(cx, path,
+			     "bad regular expression: back-references (\\1 ... \\9) are not "
+			     "supported (their matching time has no bound)");
+		return false;
+	}
 	int rc = regcomp(re, pattern, REG_EXTENDED);
 	if (rc != 0) {
 		char msg[128];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "curlmulti.h"
 #include "http.h"
@@ -56,10 +57,19 @@ char *http_expand_url(struct hrun *h, const char *tmpl)
 
 void http_set_capture(struct hrun *h, const char *name, const char *value, bool secret)
 {
-	h->caps = ac_realloc(h->caps, (h->ncaps + 1) * sizeof(*h->caps));
-	h->caps[h->ncaps].name = ac_strdup(name);
-	h->caps[h->ncaps].value = ac_strdup(value);
-	h->ncaps++;
+	/* A name captured again (a later step, or the next try of a waiting
+	 * step) takes the new value: the memory is one value per name. */
+	size_t i = 0;
+	while (i < h->ncaps && strcmp(h->caps[i].name, name) != 0)
+		i++;
+	if (i == h->ncaps) {
+		h->caps = ac_realloc(h->caps, (h->ncaps + 1) * sizeof(*h->caps));
+		h->caps[h->ncaps].name = ac_strdup(name);
+		h->caps[h->ncaps].value = NULL;
+		h->ncaps++;
+	}
+	free(h->caps[i].value);
+	h->caps[i].value = ac_strdup(value);
 	/* A captured secret belongs to this run's mask. One shorter than the
 	 * loader's minimum ("1") would blank that text everywhere: it is left to
 	 * masking by header name (Cookie, Authorization, ...). */
@@ -67,9 +77,23 @@ void http_set_capture(struct hrun *h, const char *name, const char *value, bool 
 		ac_mask_add(h->run->mask, value);
 }
 
+static void enc_reset(struct hrun *h)
+{
+	if (h->zs) {
+		inflateEnd(h->zs);
+		free(h->zs);
+		h->zs = NULL;
+	}
+	h->enc = ENC_IDENTITY;
+	h->z_started = false;
+	h->z_end = false;
+	h->z_bad = false;
+}
+
 void http_reset_response(struct hrun *h)
 {
 	ac_buf_reset(&h->body); /* the memory is kept for the run's next response */
+	enc_reset(h);
 	h->body_too_big = false;
 	h->hdr_bytes = 0;
 	h->hdr_count = 0;
@@ -77,10 +101,62 @@ void http_reset_response(struct hrun *h)
 	h->status = 0;
 }
 
+/* Inflate n compressed bytes into the body; false when the cap is passed
+ * (h->body_too_big) or the data is not a valid stream (h->z_bad). Bytes
+ * after the end of the stream are ignored. */
+static bool inflate_add(struct hrun *h, const char *data, size_t n)
+{
+	if (!h->zs) {
+		h->zs = ac_calloc(1, sizeof(z_stream));
+		/* gzip, or zlib (deflate); 15 + 32 detects which */
+		if (inflateInit2(h->zs, 15 + 32) != Z_OK) {
+			h->z_bad = true;
+			return false;
+		}
+	}
+	bool first = !h->z_started;
+	h->z_started = true;
+	z_stream *z = h->zs;
+	z->next_in = (Bytef *)data;
+	z->avail_in = (uInt)n;
+	unsigned char out[16384];
+	while (z->avail_in > 0 && !h->z_end) {
+		z->next_out = out;
+		z->avail_out = sizeof(out);
+		int zr = inflate(z, Z_NO_FLUSH);
+		if (zr == Z_DATA_ERROR && first && h->enc == ENC_DEFLATE && z->total_out == 0) {
+			/* "deflate" sent raw, without its zlib header (as libcurl
+			 * allows): once, from the first byte. */
+			first = false;
+			inflateReset2(z, -15);
+			z->next_in = (Bytef *)data;
+			z->avail_in = (uInt)n;
+			continue;
+		}
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+			h->z_bad = true;
+			return false;
+		}
+		if (ac_buf_add(&h->body, (const char *)out, sizeof(out) - z->avail_out) < 0) {
+			h->body_too_big = true;
+			return false;
+		}
+		if (zr == Z_STREAM_END)
+			h->z_end = true;
+		else if (zr == Z_BUF_ERROR && z->avail_out != 0)
+			break;
+	}
+	return true;
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct hrun *h = ud;
 	size_t n = size * nmemb;
+	if (h->enc == ENC_OTHER)
+		return n; /* not offered, not read: the response is not judged */
+	if (h->enc == ENC_GZIP || h->enc == ENC_DEFLATE)
+		return inflate_add(h, data, n) ? n : CURL_WRITEFUNC_ERROR;
 	if (ac_buf_add(&h->body, data, n) < 0) {
 		/* Stop the transfer at the cap: a chunked body has no length to
 		 * check up front. */
@@ -90,14 +166,67 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* A value (spaces and quotes around it removed) of 4 bytes or more joins
+ * the run's mask. */
+static void mask_piece(struct hrun *h, const char *a, const char *b)
+{
+	while (a < b && (*a == ' ' || *a == '\t'))
+		a++;
+	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+		b--;
+	if (b - a >= 2 && *a == '"' && b[-1] == '"') {
+		a++;
+		b--;
+	}
+	if ((size_t)(b - a) < AC_SECRET_MIN_BYTES)
+		return;
+	char *v = ac_strndup(a, (size_t)(b - a));
+	ac_mask_add(h->run->mask, v);
+	free(v);
+}
+
+/* The value of a Set-Cookie line ("name=value; Path=/") joins the run's
+ * mask: the jar sends it back, and an echo of the request would show it. */
+static void mask_set_cookie(struct hrun *h, const char *v, size_t n)
+{
+	const char *end = v + n;
+	const char *eq = memchr(v, '=', n);
+	if (!eq)
+		return;
+	const char *b = eq + 1;
+	while (b < end && *b != ';' && *b != '\r' && *b != '\n')
+		b++;
+	mask_piece(h, eq + 1, b);
+}
+
 /* Only the caps: libcurl keeps the headers (curl_easy_header). The caps
  * count every header line of the transfer, 1xx responses included. */
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct hrun *h = ud;
 	size_t n = size * nmemb;
-	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		enc_reset(h); /* a new response (after a 1xx) */
 		return n;
+	}
+	if (n > 11 && strncasecmp(data, "Set-Cookie:", 11) == 0)
+		mask_set_cookie(h, data + 11, n - 11);
+	if (n > 17 && strncasecmp(data, "Content-Encoding:", 17) == 0) {
+		size_t a = 17, b = n;
+		while (a < b && (data[a] == ' ' || data[a] == '\t'))
+			a++;
+		while (b > a && isspace((unsigned char)data[b - 1]))
+			b--;
+		size_t len = b - a;
+		const char *v = data + a;
+		if ((len == 4 && strncasecmp(v, "gzip", 4) == 0) ||
+		    (len == 6 && strncasecmp(v, "x-gzip", 6) == 0))
+			h->enc = ENC_GZIP;
+		else if (len == 7 && strncasecmp(v, "deflate", 7) == 0)
+			h->enc = ENC_DEFLATE;
+		else if (!(len == 8 && strncasecmp(v, "identity", 8) == 0) && len > 0)
+			h->enc = ENC_OTHER;
+	}
 	h->hdr_bytes += n;
 	if (h->hdr_bytes > HTTP_MAX_HEADER_BYTES) {
 		h->hdr_cap = HDR_CAP_BYTES;
@@ -250,6 +379,32 @@ static void add_header(struct hrun *h, const char *name, const char *value)
 	free(line);
 }
 
+/* A credential header's value (Authorization, Cookie, X-Api-Key, ...)
+ * joins the run's mask, wherever else it shows (an echo, the URL): the
+ * whole value, the token after a scheme ("Bearer xyz", "Basic abc"), and
+ * each cookie value of a Cookie header. */
+static void mask_credential(struct hrun *h, const char *name, const char *v)
+{
+	if (!ac_mask_header_is_secret(name))
+		return;
+	const char *end = v + strlen(v);
+	mask_piece(h, v, end);
+	if (strcasecmp(name, "cookie") == 0) {
+		for (const char *p = v; p < end;) {
+			const char *semi = memchr(p, ';', (size_t)(end - p));
+			const char *e = semi ? semi : end;
+			const char *eq = memchr(p, '=', (size_t)(e - p));
+			if (eq)
+				mask_piece(h, eq + 1, e);
+			p = e + (semi ? 1 : 0);
+		}
+	} else {
+		const char *sp = strchr(v, ' ');
+		if (sp)
+			mask_piece(h, sp + 1, end);
+	}
+}
+
 /* Add the persona's and the step's headers, expanded. The persona's are
  * credentials for the target: they go to the target's origin only, never to
  * a step's absolute URL elsewhere. Only a captured value can hold a line
@@ -274,6 +429,7 @@ static bool add_step_headers(struct hrun *h, const struct step *s, bool to_targe
 				free(v);
 				return false;
 			}
+			mask_credential(h, kv[i].name, v);
 			add_header(h, kv[i].name, v);
 			free(v);
 		}
@@ -312,6 +468,23 @@ static void setup_handle(struct hrun *h, CURL *e)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)set->max_body);
+	/* Compressed bodies are inflated in write_cb, which knows whether the
+	 * stream ended; only what it can decode is offered. */
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+}
+
+/* Why a response body cannot be judged for its encoding; NULL if it can. */
+const char *http_encoding_problem(const struct hrun *h)
+{
+	if (h->enc == ENC_OTHER)
+		return "response body in a Content-Encoding that was not offered (only gzip "
+		       "and deflate are): not read";
+	if (h->z_bad)
+		return "response body is not a valid compressed stream";
+	if (h->z_started && !h->z_end)
+		return "response body truncated (gzip stream incomplete)";
+	return NULL;
 }
 
 /* Make h->easy the handle (and cookie jar) of origin o; false if there is

@@ -75,7 +75,7 @@ static void add_needle(struct ac_mask *m, const char *s, size_t len)
 	nd->len = len;
 	nd->next = m->head[first];
 	m->head[first] = (int)m->n;
-	m->start[first] = m->start['%'] = m->start['\\'] = true;
+	m->start[first] = m->start['%'] = m->start['\\'] = m->start['&'] = true;
 	if (first == ' ')
 		m->start['+'] = true;
 	m->n++;
@@ -227,13 +227,62 @@ static size_t utf8_put(unsigned char out[4], long cp)
 	return 4;
 }
 
-/* The escape at t[i] ("%XX" or a JSON backslash escape): the bytes it
- * stands for in out (*nout of them); returns the characters it takes, 0
- * when t[i] starts no escape. */
+/* An HTML character reference at t[i] ("&amp;", "&#39;", "&#x27;"):
+ * as decode_escape. Names: the ones an escaper writes for ASCII, in any
+ * case. */
+static size_t decode_html(const unsigned char *t, size_t n, size_t i, unsigned char out[4],
+			  size_t *nout)
+{
+	static const struct {
+		const char *name;
+		char c;
+	} names[] = {{"amp", '&'},   {"lt", '<'},     {"gt", '>'},    {"quot", '"'},
+		     {"apos", '\''}, {"sol", '/'},    {"bsol", '\\'}, {"equals", '='},
+		     {"num", '#'},   {"percnt", '%'}, {"plus", '+'},  {"colon", ':'}};
+	size_t j = i + 1;
+	if (j < n && t[j] == '#') {
+		int base = 10;
+		j++;
+		if (j < n && (t[j] == 'x' || t[j] == 'X')) {
+			base = 16;
+			j++;
+		}
+		long cp = 0;
+		size_t digits = 0;
+		for (; j < n && digits < 8; j++, digits++) {
+			int d = base == 16 ? hexval(t[j])
+					   : (t[j] >= '0' && t[j] <= '9' ? t[j] - '0' : -1);
+			if (d < 0)
+				break;
+			cp = cp * base + d;
+		}
+		if (!digits || j >= n || t[j] != ';' || cp == 0 || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp < 0xe000))
+			return 0;
+		*nout = utf8_put(out, cp);
+		return j + 1 - i;
+	}
+	for (size_t k = 0; k < AC_ARRAY_LEN(names); k++) {
+		size_t len = strlen(names[k].name);
+		if (j + len < n && t[j + len] == ';' &&
+		    strncasecmp((const char *)t + j, names[k].name, len) == 0) {
+			out[0] = (unsigned char)names[k].c;
+			*nout = 1;
+			return len + 2;
+		}
+	}
+	return 0;
+}
+
+/* The escape at t[i] ("%XX", a JSON backslash escape or an HTML character
+ * reference): the bytes it stands for in out (*nout of them); returns the
+ * characters it takes, 0 when t[i] starts no escape. */
 static size_t decode_escape(const unsigned char *t, size_t n, size_t i, unsigned char out[4],
 			    size_t *nout)
 {
 	*nout = 1;
+	if (t[i] == '&')
+		return decode_html(t, n, i, out, nout);
 	if (t[i] == '%') {
 		if (i + 2 >= n || hexval(t[i + 1]) < 0 || hexval(t[i + 2]) < 0)
 			return 0;
@@ -274,12 +323,12 @@ static size_t match_at(const unsigned char *t, size_t n, size_t i, const struct 
 		if (j >= n)
 			return 0;
 		unsigned char c = t[j];
-		if (c == s[k] && c != '%' && c != '\\') {
+		if (c == s[k] && c != '%' && c != '\\' && c != '&') {
 			j++;
 			k++;
 			continue;
 		}
-		if (c == '%' || c == '\\') {
+		if (c == '%' || c == '\\' || c == '&') {
 			unsigned char d[4];
 			size_t nd_bytes, used = decode_escape(t, n, j, d, &nd_bytes);
 			if (used && k + nd_bytes <= nd->len && memcmp(d, s + k, nd_bytes) == 0) {
@@ -319,7 +368,7 @@ static size_t longest_at(const struct ac_mask *m, const unsigned char *t, size_t
 	size_t best = 0;
 	if (m->head[c] >= 0)
 		best = longest_from(m, m->head[c], t, n, i);
-	if (c == '%' || c == '\\') {
+	if (c == '%' || c == '\\' || c == '&') {
 		unsigned char d[4];
 		size_t nb;
 		if (decode_escape(t, n, i, d, &nb) && m->head[d[0]] >= 0) {

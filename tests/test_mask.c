@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "hostile.h"
+#include "mask.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -499,6 +500,52 @@ START_TEST(short_secret_exits_3_naming_its_source)
 }
 END_TEST
 
+/* Bug caught (review F6): an HTML-escaped echo of a secret (a form
+ * re-rendered, a debug page) was not masked. Every character reference
+ * form, numeric in both bases, and a mix with the other escapes. */
+START_TEST(html_escaped_secrets_are_masked)
+{
+	static const char secret[] = "Sup3r'S&cr<t>Zq9\"";
+	struct ac_mask *m = ac_mask_create();
+	ac_mask_add(m, secret);
+	struct ac_buf dec = AC_BUF_INIT, hexl = AC_BUF_INIT, hexu = AC_BUF_INIT;
+	for (const char *c = secret; *c; c++) {
+		ac_buf_addf(&dec, "&#%d;", *c);
+		ac_buf_addf(&hexl, "&#x%x;", *c);
+		ac_buf_addf(&hexu, "&#X%02X;", *c);
+	}
+	const char *forms[] = {
+	    "Sup3r&#x27;S&amp;cr&lt;t&gt;Zq9&quot;", /* Python html.escape */
+	    "Sup3r&#39;S&amp;cr&lt;t&gt;Zq9&#34;",
+	    "Sup3r&apos;S&AMP;cr&LT;t&GT;Zq9&QUOT;",
+	    "Sup3r&#0039;S&#38;cr\\u003ct%3EZq9\\\"", /* mixed with other escapes */
+	    dec.buf,
+	    hexl.buf,
+	    hexu.buf,
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(forms); i++) {
+		char *t = tu_fmt("<p>value=%s</p>", forms[i]);
+		char *out = ac_mask_apply(m, t);
+		ck_assert_msg(strcmp(out, "<p>value=***</p>") == 0, "form %zu: %s -> %s", i, t,
+			      out);
+		free(out);
+		free(t);
+	}
+	/* controls: a near miss and text that only looks like a reference */
+	const char *keep[] = {"Sup3r&#x27;S&amp;cr&lt;t&gt;Zq8&quot;", "a &amp b &#; &#x; &nope;",
+			      "Sup3r&#x27;S&amp;cr&lt;t&gt;Zq9&quo"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(keep); i++) {
+		char *out = ac_mask_apply(m, keep[i]);
+		ck_assert_msg(strcmp(out, keep[i]) == 0, "kept %zu: %s", i, out);
+		free(out);
+	}
+	ac_buf_release(&dec);
+	ac_buf_release(&hexl);
+	ac_buf_release(&hexu);
+	ac_mask_destroy(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mask");
@@ -509,6 +556,7 @@ int main(void)
 	tcase_add_test(tc, no_secret_on_the_command_line);
 	tcase_add_test(tc, excerpts_are_cut_after_masking);
 	tcase_add_test(tc, short_secret_exits_3_naming_its_source);
+	tcase_add_test(tc, html_escaped_secrets_are_masked);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
