@@ -20,6 +20,48 @@
 
 #define NBAD 30
 
+/* --var for a name the scenario does not define, or that is no plain
+ * variable name, is refused before anything is probed (F4). */
+START_TEST(var_for_an_undefined_name_is_refused)
+{
+	char *path = tu_write_temp(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1}, \"variables\": {\"origin\": "
+	    "\"http://127.0.0.1:9\"}, \"targets\": {\"o\": \"${raw:origin}\"}, \"journeys\": "
+	    "[{\"name\": \"j\", \"area\": \"code\", \"owner\": \"x\", \"steps\": [{\"url\": "
+	    "\"/ok\"}]}]}",
+	    ".json");
+	struct {
+		const char *arg, *want;
+	} cases[] = {
+	    {"orgin=http://127.0.0.1:8",
+	     "--var orgin: the scenario has no variable \"orgin\", did you mean \"origin\"?"},
+	    {"order=5", "--var order: the scenario has no variable \"order\""},
+	    {"env:SEC=zzzzzzzzzzzzzzzz", "--var env:SEC: not a variable name"},
+	    {"a b=1", "--var a b: not a variable name"},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
+		for (int lint = 0; lint < 2; lint++) {
+			const char *argv[] = {lint ? "lint" : "check", "--var", cases[i].arg, path,
+					      NULL};
+			struct tu_proc p;
+			tu_run(&p, argv, NULL, 20);
+			TU_EXPECT(p.exit_code == 3, &p, "%s: exit %d", cases[i].arg, p.exit_code);
+			TU_EXPECT(strstr(p.err, cases[i].want), &p, "%s: want %s", cases[i].arg,
+				  cases[i].want);
+			TU_EXPECT(!strstr(p.err, "zzzzzzzz"), &p, "value printed");
+			tu_proc_release(&p);
+		}
+	}
+	/* A defined name is still accepted. */
+	const char *ok[] = {"lint", "--var", "origin=http://127.0.0.1:8", path, NULL};
+	struct tu_proc p;
+	tu_run(&p, ok, NULL, 20);
+	TU_EXPECT(p.exit_code == 0, &p, "defined name: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	free(path);
+}
+END_TEST
+
 /* A scenario with NBAD checks, each with a distinct unknown kind. */
 static char *thirty_bad_checks(void)
 {
@@ -516,6 +558,7 @@ int main(void)
 	tcase_add_test(tc, terminal_writers_escape_control_characters);
 	tcase_add_test(tc, reports_stay_well_formed_with_hostile_text);
 	tcase_add_test(tc, loader_errors_on_a_terminal_are_inert);
+	tcase_add_test(tc, var_for_an_undefined_name_is_refused);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
