@@ -142,7 +142,8 @@ static void set_age(struct rq_run *r, double enqueued_s)
 {
 	double age = now_s(r) - enqueued_s;
 	r->f.has[AC_QF_OLDEST_AGE] = true;
-	r->f.v[AC_QF_OLDEST_AGE] = age > 0 ? age : 0;
+	/* Not clamped: ac_queue_gathered judges a time in the future. */
+	r->f.v[AC_QF_OLDEST_AGE] = age;
 }
 
 /* An empty queue has waited for nothing. */

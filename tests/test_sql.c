@@ -688,6 +688,40 @@ START_TEST(queue_expectations_and_unavailable_figures)
 }
 END_TEST
 
+/* A PostgreSQL preset's oldest job stamped hours ahead gives no age (F5). */
+START_TEST(future_enqueue_time_is_no_age_in_postgres)
+{
+	PGconn *c = su(dbname);
+	exec(c, "CREATE SCHEMA pgmq;"
+		"CREATE TABLE pgmq.meta (queue_name varchar UNIQUE NOT NULL, is_partitioned "
+		"boolean NOT NULL, is_unlogged boolean NOT NULL, created_at timestamptz NOT NULL "
+		"DEFAULT now());"
+		"CREATE TABLE pgmq.q_orders (msg_id bigint PRIMARY KEY GENERATED ALWAYS AS "
+		"IDENTITY, read_ct int NOT NULL DEFAULT 0,"
+		" enqueued_at timestamptz NOT NULL DEFAULT now(), vt timestamptz NOT NULL, message "
+		"jsonb, headers jsonb);"
+		"INSERT INTO pgmq.meta VALUES ('orders', false, false);"
+		"INSERT INTO pgmq.q_orders (read_ct, enqueued_at, vt) VALUES (0, now() + interval "
+		"'3 hours', now() - interval '1 second')");
+	PQfinish(c);
+	char *json =
+	    scenario("{\"kind\": \"queue\", \"name\": \"q\", \"area\": \"jobs\", \"owner\": \"o\", "
+		     "\"preset\": \"pgmq\", \"queue\": \"orders\", \"database\": \"db\","
+		     " \"expect\": {\"max_oldest_age\": \"2m\"}}");
+	struct ac_plan *plan;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	const struct ac_check_result *q = tu_check(r, "q");
+	ck_assert_msg(q->state == AC_STATE_ERROR, "state %d: %s", q->state,
+		      q->reason ? q->reason : "");
+	ck_assert_msg(strstr(q->reason, "oldest_age_s unavailable: oldest job's enqueued_at is 3 "
+					"h in the future: clocks disagree?"),
+		      "%s", q->reason);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(json);
+}
+END_TEST
+
 /* --- result caps, edges of the expectations, the statement splitter -------------- */
 
 static long status_kb(const char *key)
@@ -1540,6 +1574,7 @@ int main(void)
 	tcase_add_test(tc, preset_graphile_worker);
 	tcase_add_test(tc, presets_pg_boss_and_graphile_worker_with_the_real_libraries);
 	tcase_add_test(tc, queue_expectations_and_unavailable_figures);
+	tcase_add_test(tc, future_enqueue_time_is_no_age_in_postgres);
 	suite_add_tcase(s, tc);
 	TCase *tt = tcase_create("sql_trust");
 	tcase_set_timeout(tt, 90);
