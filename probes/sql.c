@@ -266,6 +266,16 @@ static void judge_value(struct ac_probe_run *run, const struct sql_config *c,
 	}
 	double v;
 	const char *text = PQgetvalue(res, 0, 0);
+	if (ac_parse_double(text, &v) < 0 && is_secret_col(c, PQfname(res, 0))) {
+		char *name = ac_mask_excerpt(run->mask, PQfname(res, 0), strlen(PQfname(res, 0)),
+					     SQL_CELL_MAX);
+		ac_sample_set(s, AC_STATE_ERROR,
+			      "no measurement: the first cell (secret column \"%s\") is not a "
+			      "number",
+			      name);
+		free(name);
+		return;
+	}
 	if (ac_parse_double(text, &v) < 0) {
 		char *m = ac_mask_excerpt(run->mask, text, strlen(text), SQL_CELL_MAX);
 		ac_sample_set(s, AC_STATE_ERROR, "no measurement: \"%s\" is not a number", m);

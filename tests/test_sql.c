@@ -722,6 +722,31 @@ START_TEST(future_enqueue_time_is_no_age_in_postgres)
 }
 END_TEST
 
+/* A first cell from a secret column is not quoted in "is not a number" (F8). */
+START_TEST(secret_first_cell_not_quoted_as_not_a_number)
+{
+	char *json = scenario(
+	    "{\"kind\": \"sql\", \"name\": \"g\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"db\", \"query\": \"SELECT 'tok3nSecretXYZ' AS token, 5 AS n\", "
+	    "\"secret_columns\": [\"token\"], \"expect\": {\"<=\": 100}},"
+	    "{\"kind\": \"sql\", \"name\": \"plain\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"db\", \"query\": \"SELECT '0x10' AS h\", \"expect\": {\"<=\": 100}}");
+	struct ac_plan *plan;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	const struct ac_check_result *g = tu_check(r, "g");
+	ck_assert_int_eq(g->state, AC_STATE_ERROR);
+	ck_assert_str_eq(
+	    g->reason, "no measurement: the first cell (secret column \"token\") is not a number");
+	ck_assert_ptr_null(strstr(g->last.evidence ? g->last.evidence : "", "tok3n"));
+	const struct ac_check_result *h = tu_check(r, "plain");
+	ck_assert_int_eq(h->state, AC_STATE_ERROR);
+	ck_assert_str_eq(h->reason, "no measurement: \"0x10\" is not a number");
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(json);
+}
+END_TEST
+
 /* --- result caps, edges of the expectations, the statement splitter -------------- */
 
 static long status_kb(const char *key)
@@ -1591,6 +1616,7 @@ int main(void)
 	tcase_add_test(tt, slow_queries_run_side_by_side);
 	tcase_add_test(tt, pool_size_is_checked_at_load);
 	tcase_add_test(tt, a_check_that_never_gets_a_connection_says_so);
+	tcase_add_test(tt, secret_first_cell_not_quoted_as_not_a_number);
 	suite_add_tcase(s, tt);
 	TCase *td = tcase_create("sql_down");
 	tcase_set_timeout(td, 120);
