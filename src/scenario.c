@@ -325,6 +325,11 @@ static void load_settings(struct ac_cfg *cx, const cJSON *obj)
 	ac_cfg_read(cx, obj, "settings", settings_fields, AC_ARRAY_LEN(settings_fields), s);
 	if (s->rounds < 1)
 		ac_cfg_error(cx, "settings.rounds", "must be at least 1");
+	if (s->interval_ms < AC_INTERVAL_MIN_MS)
+		ac_cfg_error(cx, "settings.interval",
+			     "must be at least %d ms (rounds back to back would load the service "
+			     "under test)",
+			     AC_INTERVAL_MIN_MS);
 	if (s->confirm < 1)
 		ac_cfg_error(cx, "settings.confirm", "must be at least 1");
 	if (s->concurrency < 1 || s->concurrency > 1024)

@@ -62,6 +62,51 @@ START_TEST(var_for_an_undefined_name_is_refused)
 }
 END_TEST
 
+/* Intervals under 100 ms would run rounds back to back against production:
+ * refused in the scenario and on the command line, where 0 was silently
+ * ignored (F11). */
+START_TEST(interval_under_the_minimum_is_refused)
+{
+	const char *body = "\"targets\": {\"o\": \"http://127.0.0.1:9\"}, \"journeys\": "
+			   "[{\"name\": \"j\", \"area\": \"code\", \"owner\": \"x\", \"steps\": "
+			   "[{\"url\": \"/ok\"}]}]}";
+	const char *values[] = {"0", "1", "\"50ms\"", "\"99ms\""};
+	for (size_t i = 0; i < AC_ARRAY_LEN(values); i++) {
+		char *json = tu_fmt("{\"settings\": {\"confirm\": 1, \"interval\": %s}, %s",
+				    values[i], body);
+		char *path = tu_write_temp(json, ".json");
+		const char *argv[] = {"watch", path, "--window", "1s", NULL};
+		struct tu_proc p;
+		tu_run(&p, argv, NULL, 20);
+		TU_EXPECT(p.exit_code == 3, &p, "interval %s: exit %d", values[i], p.exit_code);
+		TU_EXPECT(strstr(p.err, "settings.interval: must be at least 100 ms"), &p,
+			  "interval %s: no key path", values[i]);
+		tu_proc_release(&p);
+		free(path);
+		free(json);
+	}
+	char *json = tu_fmt("{\"settings\": {\"confirm\": 1, \"interval\": \"100ms\"}, %s", body);
+	char *path = tu_write_temp(json, ".json");
+	const char *cli[] = {"0", "0s", "50ms", "99"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cli); i++) {
+		const char *argv[] = {"watch", path, "--window", "1s", "--interval", cli[i], NULL};
+		struct tu_proc p;
+		tu_run(&p, argv, NULL, 20);
+		TU_EXPECT(p.exit_code == 3, &p, "--interval %s: exit %d", cli[i], p.exit_code);
+		TU_EXPECT(strstr(p.err, "--interval must be at least 100 ms"), &p,
+			  "--interval %s: no reason", cli[i]);
+		tu_proc_release(&p);
+	}
+	const char *ok[] = {"lint", path, "--interval", "100ms", NULL};
+	struct tu_proc p;
+	tu_run(&p, ok, NULL, 20);
+	TU_EXPECT(p.exit_code == 0, &p, "100ms: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	free(path);
+	free(json);
+}
+END_TEST
+
 /* A scenario with NBAD checks, each with a distinct unknown kind. */
 static char *thirty_bad_checks(void)
 {
@@ -559,6 +604,7 @@ int main(void)
 	tcase_add_test(tc, reports_stay_well_formed_with_hostile_text);
 	tcase_add_test(tc, loader_errors_on_a_terminal_are_inert);
 	tcase_add_test(tc, var_for_an_undefined_name_is_refused);
+	tcase_add_test(tc, interval_under_the_minimum_is_refused);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
