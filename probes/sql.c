@@ -98,6 +98,12 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 	char *qp = ac_cfg_path(path, "query");
 	if (c->query && !ac_pg_single_statement(c->query))
 		ac_cfg_error(cx, qp, "one statement only: allclear runs a single read-only query");
+	else if (c->query && ac_pg_session_lock_call(c->query))
+		ac_cfg_error(cx, qp,
+			     "%s takes a session-level lock that ROLLBACK does not release: it "
+			     "would stay held on allclear's connection (use pg_advisory_xact_lock "
+			     "and the like, or no lock)",
+			     ac_pg_session_lock_call(c->query));
 	else if (c->query && !starts_like_a_query(c->query))
 		ac_cfg_error(
 		    cx, qp,

@@ -747,6 +747,46 @@ START_TEST(secret_first_cell_not_quoted_as_not_a_number)
 }
 END_TEST
 
+/* Session-level advisory locks outlive the ROLLBACK and pile up on the
+ * pooled connection, blocking job systems that use them: refused at load;
+ * transaction-level ones end with the transaction and stay allowed (F10). */
+START_TEST(session_advisory_locks_are_refused_at_load)
+{
+	const char *bad[][2] = {
+	    {"SELECT pg_advisory_lock(42)", "pg_advisory_lock"},
+	    {"SELECT 1 FROM (SELECT PG_TRY_ADVISORY_LOCK(1, 2)) s", "pg_try_advisory_lock"},
+	    {"select pg_catalog.\"pg_advisory_lock_shared\"(1)", "pg_advisory_lock_shared"},
+	    {"SELECT count(*) FROM t WHERE pg_try_advisory_lock_shared (id)",
+	     "pg_try_advisory_lock_shared"},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(bad); i++) {
+		char *c = sql_check("q", bad[i][0], "{\">=\": 0}");
+		char *json = scenario(c);
+		char *e = tu_load_error(json);
+		char *want = tu_fmt("checks[0].query: %s takes a session-level lock that ROLLBACK "
+				    "does not release",
+				    bad[i][1]);
+		ck_assert_msg(strstr(e, want), "%s: %s", bad[i][0], e);
+		free(want);
+		free(e);
+		free(json);
+		free(c);
+	}
+	const char *good[] = {"SELECT pg_advisory_xact_lock(42)", "SELECT 'pg_advisory_lock(1)'",
+			      "SELECT 1 -- pg_advisory_lock(1)\n",
+			      "SELECT 1 AS pg_advisory_lock_count",
+			      "SELECT $$pg_try_advisory_lock(1)$$"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(good); i++) {
+		char *c = sql_check("q", good[i], "{\">=\": 0}");
+		char *json = scenario(c);
+		struct ac_plan *plan = tu_load(json);
+		ac_plan_destroy(plan);
+		free(json);
+		free(c);
+	}
+}
+END_TEST
+
 /* --- result caps, edges of the expectations, the statement splitter -------------- */
 
 static long status_kb(const char *key)
@@ -1600,6 +1640,7 @@ int main(void)
 	tcase_add_test(tc, presets_pg_boss_and_graphile_worker_with_the_real_libraries);
 	tcase_add_test(tc, queue_expectations_and_unavailable_figures);
 	tcase_add_test(tc, future_enqueue_time_is_no_age_in_postgres);
+	tcase_add_test(tc, session_advisory_locks_are_refused_at_load);
 	suite_add_tcase(s, tc);
 	TCase *tt = tcase_create("sql_trust");
 	tcase_set_timeout(tt, 90);
