@@ -1618,6 +1618,39 @@ START_TEST(verify_full_against_a_server_without_tls)
 }
 END_TEST
 
+/* A database statement_timeout longer than the check's own timeout: the
+ * query is bounded by the time left to the check, so no backend keeps
+ * running after allclear gave up on it (F15). */
+START_TEST(statement_timeout_bounded_by_the_check_deadline)
+{
+	char *c = tu_fmt("{\"kind\": \"sql\", \"name\": \"slow\", \"area\": \"data\", \"owner\": "
+			 "\"o\", \"database\": \"db\", \"timeout\": \"1s\", \"query\": \"SELECT 1 "
+			 "FROM pg_sleep(6) /* f15-pile */\", \"expect\": {\">=\": 0}}");
+	const char *checks[] = {c};
+	struct ac_plan *plan;
+	int64_t t0 = tu_now_ms();
+	struct ac_result *r = run_checks(", \"statement_timeout\": \"1h\"", checks, 1, &plan);
+	ck_assert_int_eq(tu_check(r, "slow")->state, AC_STATE_ERROR);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	/* Give the server a moment past the check's deadline, well short of the
+	 * six seconds the query would otherwise run. */
+	while (tu_now_ms() - t0 < 2500)
+		usleep(50 * 1000);
+	PGconn *su_c = su(dbname);
+	PGresult *res =
+	    PQexec(su_c, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+			 "'%f15-pile%' AND pid <> pg_backend_pid() AND state = 'active'");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), "0") == 0,
+		      "%s backend(s) still running the query after the check ended",
+		      PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(su_c);
+	free(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sql");
@@ -1658,6 +1691,7 @@ int main(void)
 	tcase_add_test(tt, pool_size_is_checked_at_load);
 	tcase_add_test(tt, a_check_that_never_gets_a_connection_says_so);
 	tcase_add_test(tt, secret_first_cell_not_quoted_as_not_a_number);
+	tcase_add_test(tt, statement_timeout_bounded_by_the_check_deadline);
 	suite_add_tcase(s, tt);
 	TCase *td = tcase_create("sql_down");
 	tcase_set_timeout(td, 120);
