@@ -265,6 +265,50 @@ static char *fmt_num(double v)
 	return ac_asprintf("%.15g", v);
 }
 
+/* How far in the future the oldest job's time may be before the clocks
+ * are taken to disagree, and the most a job can have waited before its
+ * time is taken to be garbage. */
+#define AGE_SKEW_S 300.0
+#define AGE_ABSURD_S (100.0 * 365 * 86400)
+
+/* An oldest_age computed as now - enqueued: slightly negative (clock skew
+ * within AGE_SKEW_S) reads as 0; further in the future, or absurd, the age
+ * says nothing about how long the job has waited and is unavailable. */
+static void check_age(struct ac_queue_figures *f)
+{
+	const int i = AC_QF_OLDEST_AGE;
+	if (!f->has[i])
+		return;
+	double age = f->v[i];
+	char *why = NULL;
+	if (!isfinite(age) || fabs(age) > AGE_ABSURD_S) {
+		why = ac_strdup("oldest job's enqueued_at is not a usable time");
+	} else if (age < -AGE_SKEW_S) {
+		double ahead = -age;
+		if (ahead < 7200)
+			why = ac_asprintf(
+			    "oldest job's enqueued_at is %.0f min in the future: clocks "
+			    "disagree?",
+			    ahead / 60);
+		else if (ahead < 2 * 86400)
+			why =
+			    ac_asprintf("oldest job's enqueued_at is %.0f h in the future: clocks "
+					"disagree?",
+					ahead / 3600);
+		else
+			why = ac_asprintf("oldest job's enqueued_at is %.0f days in the future: "
+					  "clocks disagree?",
+					  ahead / 86400);
+	} else if (age < 0) {
+		f->v[i] = 0;
+	}
+	if (why) {
+		f->has[i] = false;
+		free(f->why_owned[i]);
+		f->why_owned[i] = why;
+	}
+}
+
 void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 {
 	const struct queue_config *qc = run->check->config;
@@ -276,6 +320,7 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 	}
 	struct ac_buf why = AC_BUF_INIT;
 	enum ac_state st = AC_STATE_PASS;
+	check_age(f);
 	for (int i = 0; i < AC_QF_COUNT; i++) {
 		struct ac_figure *fig = ac_sample_add_figure(s, ac_qfig_names[i]);
 		if (f->has[i] && isfinite(f->v[i])) {

@@ -121,10 +121,29 @@ static bool num(const redisReply *r, double *out)
 	return false;
 }
 
+/* A part of a summed count: a negative part is a broken reply, and the
+ * sum is unavailable with that reason rather than a smaller count. */
+static bool count_part(struct rq_run *r, enum ac_qfig f, const redisReply *rep, double *out)
+{
+	if (!num(rep, out))
+		return false;
+	if (*out >= 0)
+		return true;
+	free(r->f.why_owned[f]);
+	r->f.why_owned[f] =
+	    ac_asprintf("Redis answered %.15g, and a count is never below zero", *out);
+	return false;
+}
+
 static void set(struct rq_run *r, enum ac_qfig f, const redisReply *rep)
 {
 	double v;
-	if (num(rep, &v)) {
+	if (num(rep, &v) && v < 0) {
+		/* Every figure read this way is a count. */
+		free(r->f.why_owned[f]);
+		r->f.why_owned[f] =
+		    ac_asprintf("Redis answered %.15g, and a count is never below zero", v);
+	} else if (num(rep, &v)) {
 		r->f.has[f] = true;
 		r->f.v[f] = v;
 	} else {
@@ -142,7 +161,8 @@ static void set_age(struct rq_run *r, double enqueued_s)
 {
 	double age = now_s(r) - enqueued_s;
 	r->f.has[AC_QF_OLDEST_AGE] = true;
-	r->f.v[AC_QF_OLDEST_AGE] = age > 0 ? age : 0;
+	/* Not clamped: ac_queue_gathered judges a time in the future. */
+	r->f.v[AC_QF_OLDEST_AGE] = age;
 }
 
 /* An empty queue has waited for nothing. */
@@ -343,7 +363,7 @@ static void celery_p2(struct rq_run *r, redisReply **rep, size_t n, struct cmdbu
 	double sum = 0, v;
 	bool ok = true;
 	for (int i = 0; i < 4; i++) {
-		if (num(rep[i], &v))
+		if (count_part(r, AC_QF_DEPTH, rep[i], &v))
 			sum += v;
 		else
 			ok = false;
@@ -380,10 +400,11 @@ static void bull_p2(struct rq_run *r, redisReply **rep, size_t n, struct cmdbuf 
 	(void)n;
 	double wait = 0, prio = 0, paused = 0;
 	bool marker = rep[6]->type == REDIS_REPLY_STRING && ac_starts_with(rep[6]->str, "0:");
-	bool has_paused = num(rep[2], &paused);
+	bool has_paused = count_part(r, AC_QF_DEPTH, rep[2], &paused);
 	for (int i = 0; i < 3; i++)
 		note_error(r, AC_QF_DEPTH, rep[i]);
-	if (num(rep[0], &wait) && num(rep[1], &prio) && has_paused) {
+	if (count_part(r, AC_QF_DEPTH, rep[0], &wait) &&
+	    count_part(r, AC_QF_DEPTH, rep[1], &prio) && has_paused) {
 		/* Before v5 a "0:..." marker sat in wait; it is not a job. */
 		r->f.has[AC_QF_DEPTH] = true;
 		r->f.v[AC_QF_DEPTH] = wait - (marker ? 1 : 0) + prio + paused;

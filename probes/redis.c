@@ -63,6 +63,18 @@ static bool is_count(const char *cmd)
 	return false;
 }
 
+/* Commands whose integer answer is a count or a 0/1 flag: below zero is
+ * impossible, so a broken server or proxy, not a measurement. */
+static bool answers_count(const char *cmd)
+{
+	static const char *const counts[] = {"LLEN",   "ZCARD",	 "SCARD",  "HLEN",	"XLEN",
+					     "ZCOUNT", "STRLEN", "EXISTS", "SISMEMBER", "HEXISTS"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(counts); i++)
+		if (strcasecmp(counts[i], cmd) == 0)
+			return true;
+	return false;
+}
+
 static void *redis_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
 {
 	struct redis_config *c = ac_calloc(1, sizeof(*c));
@@ -168,6 +180,10 @@ static void on_replies(void *ud, redisReply **replies, size_t n, const char *err
 	} else if (!isfinite(d)) {
 		ac_sample_set(s, AC_STATE_ERROR, "no measurement: %s did not answer a number",
 			      c->args[0]);
+	} else if (d < 0 && answers_count(c->args[0])) {
+		ac_sample_set(s, AC_STATE_ERROR,
+			      "no measurement: %s answered %.15g, and a count is never below zero",
+			      c->args[0], d);
 	} else {
 		s->has_value = true;
 		s->value = d;

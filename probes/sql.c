@@ -98,6 +98,12 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 	char *qp = ac_cfg_path(path, "query");
 	if (c->query && !ac_pg_single_statement(c->query))
 		ac_cfg_error(cx, qp, "one statement only: allclear runs a single read-only query");
+	else if (c->query && ac_pg_session_lock_call(c->query))
+		ac_cfg_error(cx, qp,
+			     "%s takes a session-level lock that ROLLBACK does not release: it "
+			     "would stay held on allclear's connection (use pg_advisory_xact_lock "
+			     "and the like, or no lock)",
+			     ac_pg_session_lock_call(c->query));
 	else if (c->query && !starts_like_a_query(c->query))
 		ac_cfg_error(
 		    cx, qp,
@@ -266,6 +272,16 @@ static void judge_value(struct ac_probe_run *run, const struct sql_config *c,
 	}
 	double v;
 	const char *text = PQgetvalue(res, 0, 0);
+	if (ac_parse_double(text, &v) < 0 && is_secret_col(c, PQfname(res, 0))) {
+		char *name = ac_mask_excerpt(run->mask, PQfname(res, 0), strlen(PQfname(res, 0)),
+					     SQL_CELL_MAX);
+		ac_sample_set(s, AC_STATE_ERROR,
+			      "no measurement: the first cell (secret column \"%s\") is not a "
+			      "number",
+			      name);
+		free(name);
+		return;
+	}
 	if (ac_parse_double(text, &v) < 0) {
 		char *m = ac_mask_excerpt(run->mask, text, strlen(text), SQL_CELL_MAX);
 		ac_sample_set(s, AC_STATE_ERROR, "no measurement: \"%s\" is not a number", m);

@@ -171,6 +171,9 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			if (ac_parse_duration_ms(optarg, &cli->interval_ms) < 0)
 				return bad_usage(
 				    "--interval takes a duration such as 15s, not '%s'", optarg);
+			if (cli->interval_ms < AC_INTERVAL_MIN_MS)
+				return bad_usage("--interval must be at least %d ms, not '%s'",
+						 AC_INTERVAL_MIN_MS, optarg);
 			break;
 		case OPT_WINDOW:
 			if (ac_parse_duration_ms(optarg, &cli->window_ms) < 0 || cli->window_ms < 1)

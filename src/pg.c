@@ -341,14 +341,20 @@ static void send_step(struct conn *c)
 		break;
 	}
 	case Q_BEGIN: {
+		/* The server stops the query when the check gives up on it: a
+		 * longer statement_timeout would leave the backend running (and
+		 * one more piling up every round) after the connection is gone. */
+		int64_t st = t->statement_timeout_ms;
+		int64_t left = q->base.deadline_ms - ac_loop_now(c->base.q->loop);
+		if (left < st)
+			st = left > 1 ? left : 1;
 		char sql[320];
 		snprintf(
 		    sql, sizeof(sql),
 		    "BEGIN READ ONLY; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = "
 		    "%lld; SET LOCAL idle_in_transaction_session_timeout = %lld; SET LOCAL "
 		    "standard_conforming_strings = on",
-		    (long long)t->statement_timeout_ms, (long long)t->lock_timeout_ms,
-		    (long long)t->statement_timeout_ms * 2);
+		    (long long)st, (long long)t->lock_timeout_ms, (long long)st * 2);
 		ok = PQsendQuery(c->pg, sql);
 		break;
 	}

@@ -113,6 +113,9 @@ char *ac_pg_query_waiting(const struct ac_pg_query *q);
  * block comments and dollar quotes do not count; one trailing semicolon,
  * followed only by blanks and comments, is allowed. */
 bool ac_pg_single_statement(const char *sql);
+/* The session-level advisory lock function the query calls
+ * (pg_advisory_lock and the like), or NULL. */
+const char *ac_pg_session_lock_call(const char *sql);
 /* Skip blanks and comments (nested block comments too) from p. */
 const char *ac_pg_skip_blanks(const char *p);
 

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pg.h"
 
@@ -124,4 +125,62 @@ bool ac_pg_single_statement(const char *sql)
 		}
 	}
 	return true;
+}
+
+/* Functions that take a session-level advisory lock: ROLLBACK does not
+ * release it, so it would outlive the check on the pooled connection. */
+static const char *const session_locks[] = {
+    "pg_advisory_lock",
+    "pg_advisory_lock_shared",
+    "pg_try_advisory_lock",
+    "pg_try_advisory_lock_shared",
+};
+
+static const char *session_lock_named(const char *w, size_t n, bool fold)
+{
+	for (size_t i = 0; i < sizeof(session_locks) / sizeof(session_locks[0]); i++)
+		if (strlen(session_locks[i]) == n && (fold ? strncasecmp(w, session_locks[i], n)
+							   : strncmp(w, session_locks[i], n)) == 0)
+			return session_locks[i];
+	return NULL;
+}
+
+const char *ac_pg_session_lock_call(const char *sql)
+{
+	const char *p = sql;
+	while (*p) {
+		unsigned char ch = (unsigned char)*p;
+		const char *hit = NULL;
+		if (ch == '"') {
+			/* A quoted identifier names the function exactly. */
+			const char *w = p + 1;
+			p = skip_quoted(p, false);
+			if (p > w && p[-1] == '"')
+				hit = session_lock_named(w, (size_t)(p - 1 - w), false);
+		} else if (ch == '\'') {
+			p = skip_quoted(p, false);
+		} else if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
+			p = ac_pg_skip_blanks(p);
+		} else if (ident_start(ch)) {
+			const char *w = p;
+			while (ident_cont((unsigned char)*p))
+				p++;
+			if (p - w == 1 && (*w == 'e' || *w == 'E') && *p == '\'')
+				p = skip_quoted(p, true);
+			else
+				hit = session_lock_named(w, (size_t)(p - w), true);
+		} else if (isdigit(ch)) {
+			while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
+				p++;
+		} else if (ch == '$') {
+			const char *e = skip_dollar_quote(p);
+			p = e ? e : p + 1;
+		} else {
+			p++;
+		}
+		/* Only a call: the name followed by "(" (blanks and comments between). */
+		if (hit && *ac_pg_skip_blanks(p) == '(')
+			return hit;
+	}
+	return NULL;
 }

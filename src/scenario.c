@@ -7,6 +7,7 @@
  */
 #include "scenario.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -201,10 +202,52 @@ static bool variable_is_secret(struct ac_cfg *cx, const cJSON *v, const char *kp
 	return secret;
 }
 
+/* A --var names a variable the scenario defines: a misspelt name would
+ * otherwise leave the default in place and probe the wrong thing. */
+static bool plain_var_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+			return false;
+	return true;
+}
+
+static void check_override(struct ac_cfg *cx, const cJSON *vars, const char *name)
+{
+	char *kp = ac_asprintf("--var %s", name);
+	if (!plain_var_name(name)) {
+		ac_cfg_error(cx, kp,
+			     "not a variable name (letters, digits, '_', '-' and '.'; "
+			     "secrets come from ${env:NAME} and ${file:PATH} in the scenario)");
+	} else if (!cJSON_IsObject(vars) || !ac_json_get(vars, name)) {
+		const char *cands[64];
+		size_t k = 0;
+		const cJSON *v;
+		if (cJSON_IsObject(vars))
+			cJSON_ArrayForEach(v, vars)
+			{
+				if (k < AC_ARRAY_LEN(cands))
+					cands[k++] = v->string;
+			}
+		const char *s = ac_suggest(name, cands, k);
+		if (s)
+			ac_cfg_error(cx, kp,
+				     "the scenario has no variable \"%s\", did you mean \"%s\"?",
+				     name, s);
+		else
+			ac_cfg_error(cx, kp, "the scenario has no variable \"%s\"", name);
+	}
+	free(kp);
+}
+
 static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac_var *over,
 			   size_t nover)
 {
 	struct ac_plan *plan = cx->plan;
+	for (size_t i = 0; i < nover; i++)
+		check_override(cx, vars, over[i].name);
 	for (size_t i = 0; i < nover; i++) {
 		plan->vars = ac_realloc(plan->vars, (plan->nvars + 1) * sizeof(*plan->vars));
 		plan->vars[plan->nvars++] =
@@ -282,6 +325,11 @@ static void load_settings(struct ac_cfg *cx, const cJSON *obj)
 	ac_cfg_read(cx, obj, "settings", settings_fields, AC_ARRAY_LEN(settings_fields), s);
 	if (s->rounds < 1)
 		ac_cfg_error(cx, "settings.rounds", "must be at least 1");
+	if (s->interval_ms < AC_INTERVAL_MIN_MS)
+		ac_cfg_error(cx, "settings.interval",
+			     "must be at least %d ms (rounds back to back would load the service "
+			     "under test)",
+			     AC_INTERVAL_MIN_MS);
 	if (s->confirm < 1)
 		ac_cfg_error(cx, "settings.confirm", "must be at least 1");
 	if (s->concurrency < 1 || s->concurrency > 1024)

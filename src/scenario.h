@@ -81,6 +81,10 @@ struct ac_check {
 	int min_samples; /* the kind needs at least this many samples */
 };
 
+/* The shortest interval between round starts: rounds back to back would
+ * be thousands of requests a second against production. */
+#define AC_INTERVAL_MIN_MS 100
+
 struct ac_settings {
 	int rounds;	     /* quick-look rounds (check mode) */
 	int64_t interval_ms; /* between round starts */

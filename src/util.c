@@ -222,9 +222,39 @@ int ac_parse_long(const char *s, long *out)
 	return 0;
 }
 
+/* Plain decimal only: [+-] digits [. digits] [e [+-] digits], at least one
+ * digit before the exponent. strtod alone would also take hex ("0x10" is
+ * 16), "inf", "nan" and leading blanks. */
+static bool plain_decimal(const char *s)
+{
+	const char *p = s;
+	if (*p == '+' || *p == '-')
+		p++;
+	size_t digits = 0;
+	while (isdigit((unsigned char)*p))
+		p++, digits++;
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p))
+			p++, digits++;
+	}
+	if (digits == 0)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return *p == '\0';
+}
+
 int ac_parse_double(const char *s, double *out)
 {
-	if (!s || !*s || isspace((unsigned char)*s))
+	if (!s || !plain_decimal(s))
 		return -1;
 	errno = 0;
 	char *end;

@@ -98,7 +98,9 @@ int ac_read_file(const char *path, size_t cap, struct ac_buf *b, struct ac_error
 
 /* Strict parsers: the whole string must be consumed; 0 on success. */
 int ac_parse_long(const char *s, long *out);
-int ac_parse_double(const char *s, double *out); /* finite values only */
+/* Plain decimal ([+-] digits [. digits] [e [+-] digits]), finite: no hex,
+ * "inf", "nan" or blanks. */
+int ac_parse_double(const char *s, double *out);
 /* "250ms", "5s", "2m", "1h", "1m30s"; a bare number is milliseconds. */
 int ac_parse_duration_ms(const char *s, int64_t *out);
 /* "512", "64KiB", "8MiB", "1GiB", "10kB", "5MB". */

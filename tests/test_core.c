@@ -2,6 +2,7 @@
  * test_core.c: the strict JSON scanner, JSON paths, masking, variables and
  * the loader's errors.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -727,6 +728,23 @@ START_TEST(util_parsers)
 	long l;
 	ck_assert_int_eq(ac_parse_long("12x", &l), -1);
 	ck_assert_int_eq(ac_parse_long("99999999999999999999", &l), -1);
+	/* Numbers read from servers and captures are plain decimal (F13). */
+	const char *good[][2] = {
+	    {"5", "5"},	 {"-5", "-5"},	  {"+5", "5"},	    {"2.5", "2.5"},	 {".5", "0.5"},
+	    {"5.", "5"}, {"1e3", "1000"}, {"1E-2", "0.01"}, {"-1.5e+2", "-150"}, {"007", "7"}};
+	for (size_t i = 0; i < AC_ARRAY_LEN(good); i++) {
+		double d = NAN;
+		ck_assert_msg(ac_parse_double(good[i][0], &d) == 0, "%s refused", good[i][0]);
+		ck_assert_msg(d == strtod(good[i][1], NULL), "%s read as %g", good[i][0], d);
+	}
+	const char *bad[] = {"0x10", "0X1p4", "0x5f3a", "inf",	"-Infinity", "nan", "NAN(1)",
+			     " 5",   "5 ",    "\t5",	"5\n",	"",	     ".",   "-",
+			     "+",    "e5",    "5e",	"5e+",	"1.2.3",     "1,5", "--5",
+			     "+-5",  "5_000", "1e999",	"1 000"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(bad); i++) {
+		double d = 42;
+		ck_assert_msg(ac_parse_double(bad[i], &d) == -1, "\"%s\" read as %g", bad[i], d);
+	}
 	struct ac_buf b;
 	ac_buf_init(&b, 4);
 	ck_assert_int_eq(ac_buf_adds(&b, "abcdef"), -1);

@@ -456,7 +456,7 @@ START_TEST(personas_do_not_share_cookies)
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
 	char *json = tu_fmt(
-	    "{\"settings\": {\"rounds\": 2, \"interval\": 0, \"confirm\": 1},"
+	    "{\"settings\": {\"rounds\": 2, \"interval\": \"100ms\", \"confirm\": 1},"
 	    " \"targets\": {%s},"
 	    " \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": "
 	    "\"/login\","

@@ -221,11 +221,12 @@ START_TEST(runs_reuse_connections_never_cookies)
 {
 	struct hs_server s;
 	ka_start(&s, false);
-	char *json = tu_fmt("{\"settings\": {\"rounds\": 20, \"interval\": 0, \"confirm\": 1, "
-			    "\"concurrency\": 1, \"timeout\": \"3s\"},"
-			    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
-			    " \"journeys\": [" J("visit", TWO_STEPS) "]}",
-			    s.port);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 20, \"interval\": \"100ms\", \"confirm\": 1, "
+		   "\"concurrency\": 1, \"timeout\": \"3s\"},"
+		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+		   " \"journeys\": [" J("visit", TWO_STEPS) "]}",
+		   s.port);
 	struct tu_proc p;
 	run_scenario(&p, json);
 	ck_assert_msg(p.exit_code == 0, "%s\n%s", p.out, p.err);
@@ -266,7 +267,8 @@ START_TEST(personas_never_share_a_reused_handle)
 	struct hs_server s;
 	ka_start(&s, false);
 	char *json = tu_fmt(
-	    "{\"settings\": {\"rounds\": 5, \"interval\": 0, \"confirm\": 1, \"concurrency\": 1, "
+	    "{\"settings\": {\"rounds\": 5, \"interval\": \"100ms\", \"confirm\": 1, "
+	    "\"concurrency\": 1, "
 	    "\"timeout\": \"3s\"},"
 	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
 	    " \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": "
@@ -319,11 +321,12 @@ START_TEST(connections_outlive_a_round)
 		ac_buf_addf(
 		    &js, "%s{\"name\": \"visit %d\", \"area\": \"code\", \"owner\": \"web\", %s}",
 		    i ? ", " : "", i, TWO_STEPS);
-	char *json = tu_fmt("{\"settings\": {\"rounds\": 3, \"interval\": 0, \"confirm\": 1, "
-			    "\"concurrency\": 16, \"timeout\": \"3s\"},"
-			    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
-			    " \"journeys\": [%s]}",
-			    s.port, js.buf);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 3, \"interval\": \"100ms\", \"confirm\": 1, "
+		   "\"concurrency\": 16, \"timeout\": \"3s\"},"
+		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+		   " \"journeys\": [%s]}",
+		   s.port, js.buf);
 	struct tu_proc p;
 	run_scenario(&p, json);
 	ck_assert_msg(p.exit_code == 0, "%s\n%s", p.out, p.err);
@@ -347,7 +350,8 @@ START_TEST(remembered_url_checks_still_refuse)
 	struct hs_server s;
 	ka_start(&s, false);
 	char *json = tu_fmt(
-	    "{\"settings\": {\"rounds\": 3, \"interval\": 0, \"confirm\": 1, \"concurrency\": 1, "
+	    "{\"settings\": {\"rounds\": 3, \"interval\": \"100ms\", \"confirm\": 1, "
+	    "\"concurrency\": 1, "
 	    "\"timeout\": \"3s\"},"
 	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
 	    " \"journeys\": [" J("raw", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"bad\": "
@@ -374,11 +378,12 @@ START_TEST(connection_close_server_still_works)
 {
 	struct hs_server s;
 	ka_start(&s, true);
-	char *json = tu_fmt("{\"settings\": {\"rounds\": 20, \"interval\": 0, \"confirm\": 1, "
-			    "\"concurrency\": 1, \"timeout\": \"3s\"},"
-			    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
-			    " \"journeys\": [" J("visit", TWO_STEPS) "]}",
-			    s.port);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 20, \"interval\": \"100ms\", \"confirm\": 1, "
+		   "\"concurrency\": 1, \"timeout\": \"3s\"},"
+		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+		   " \"journeys\": [" J("visit", TWO_STEPS) "]}",
+		   s.port);
 	struct tu_proc p;
 	run_scenario(&p, json);
 	ck_assert_msg(p.exit_code == 0, "%s\n%s", p.out, p.err);

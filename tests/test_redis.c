@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -281,6 +282,61 @@ START_TEST(preset_resque_layout)
 	ac_plan_destroy(p);
 	free(srv);
 	free(cmd);
+	free(u);
+}
+END_TEST
+
+/* An oldest job stamped in the future (beyond a clock-skew allowance) or
+ * at an absurd time has no age we can trust: oldest_age is unavailable
+ * and an expectation on it is ERROR, never a pass at age 0 (F5). Within
+ * the allowance it reads as 0. */
+START_TEST(future_or_absurd_enqueue_time_is_no_age)
+{
+	char *u = url(13);
+	char *srv = tu_fmt("\"r\": \"%s\"", u);
+	struct {
+		const char *stamp, *want;
+	} cases[] = {
+	    {"+10800",
+	     "oldest_age_s unavailable: oldest job's enqueued_at is 3 h in the future: clocks "
+	     "disagree?"},
+	    {"1e300", "oldest_age_s unavailable: oldest job's enqueued_at is not a usable time"},
+	    {"-1e300", "oldest_age_s unavailable: oldest job's enqueued_at is not a usable time"},
+	    {"+30", NULL},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
+		char *stamp = cases[i].stamp[0] == '+'
+				  ? tu_fmt("%lld", (long long)time(NULL) +
+						       strtoll(cases[i].stamp + 1, NULL, 10))
+				  : ac_strdup(cases[i].stamp);
+		char *cmd = tu_fmt("redis-cli -u %s FLUSHDB >/dev/null && redis-cli -u %s LPUSH "
+				   "queue:pay '{\"jid\":\"1\",\"enqueued_at\":%s}' >/dev/null",
+				   u, u, stamp);
+		sh(cmd);
+		struct ac_plan *p;
+		struct ac_result *r = run_one(
+		    srv,
+		    "{\"kind\": \"queue\", \"name\": \"q\", \"area\": \"jobs\", \"owner\": \"o\", "
+		    "\"preset\": \"sidekiq\", \"queue\": \"pay\", \"redis\": \"r\", \"expect\": "
+		    "{\"max_oldest_age\": \"2m\"}}",
+		    &p);
+		const struct ac_check_result *cr = tu_check(r, "q");
+		if (cases[i].want) {
+			ck_assert_msg(cr->state == AC_STATE_ERROR, "%s: state %d %s",
+				      cases[i].stamp, cr->state, cr->reason ? cr->reason : "");
+			ck_assert_msg(cr->reason && strstr(cr->reason, cases[i].want), "%s: %s",
+				      cases[i].stamp, cr->reason ? cr->reason : "(none)");
+		} else {
+			ck_assert_msg(cr->state == AC_STATE_PASS, "%s: %s", cases[i].stamp,
+				      cr->reason ? cr->reason : "");
+			ck_assert(cr->last.figures[5].has_value && cr->last.figures[5].value == 0);
+		}
+		ac_result_destroy(r);
+		ac_plan_destroy(p);
+		free(cmd);
+		free(stamp);
+	}
+	free(srv);
 	free(u);
 }
 END_TEST
@@ -617,6 +673,60 @@ START_TEST(hostile_servers_end_in_error_not_in_memory)
 }
 END_TEST
 
+/* Replies must be plain decimal numbers and counts cannot be negative (F13):
+ * "0x10" is not 16, and a count of -5 from a broken server or proxy is no
+ * measurement. */
+START_TEST(hex_replies_and_negative_counts_are_no_measurement)
+{
+	char *u = url(14);
+	char *cmd = tu_fmt("redis-cli -u %s FLUSHDB >/dev/null && redis-cli -u %s SET k 0x10 "
+			   ">/dev/null && redis-cli -u %s SET n ' 5' >/dev/null",
+			   u, u, u);
+	sh(cmd);
+	int p1, p2;
+	pid_t a = fake_redis(&p1, ":-5\r\n", false);
+	pid_t b = fake_redis(&p2, ":-5\r\n:0\r\n*0\r\n", false);
+	char *srv = tu_fmt("\"r\": \"%s\", \"neg\": \"redis://127.0.0.1:%d\", \"negq\": "
+			   "\"redis://127.0.0.1:%d\"",
+			   u, p1, p2);
+	struct ac_plan *p;
+	struct ac_result *r = run_one(
+	    srv,
+	    "{\"kind\": \"redis\", \"name\": \"hex\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"r\", \"command\": [\"GET\", \"k\"], \"expect\": {\"<=\": 100}},"
+	    "{\"kind\": \"redis\", \"name\": \"blank\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"r\", \"command\": [\"GET\", \"n\"], \"expect\": {\"<=\": 100}},"
+	    "{\"kind\": \"redis\", \"name\": \"neg\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"redis\": \"neg\", \"command\": [\"LLEN\", \"q\"], \"require_key\": false, "
+	    "\"expect\": {\"<=\": 10}},"
+	    "{\"kind\": \"queue\", \"name\": \"negq\", \"area\": \"jobs\", \"owner\": \"o\", "
+	    "\"preset\": \"resque\", \"queue\": \"mail\", \"redis\": \"negq\", \"expect\": "
+	    "{\"max_depth\": 10}}",
+	    &p);
+	const char *names[] = {"hex", "blank", "neg", "negq"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(names); i++)
+		ck_assert_msg(tu_check(r, names[i])->state == AC_STATE_ERROR, "%s: state %d %s",
+			      names[i], tu_check(r, names[i])->state,
+			      tu_check(r, names[i])->reason ? tu_check(r, names[i])->reason : "");
+	ck_assert_str_eq(tu_check(r, "hex")->reason, "no measurement: GET did not answer a number");
+	ck_assert_str_eq(tu_check(r, "neg")->reason,
+			 "no measurement: LLEN answered -5, and a count is never below zero");
+	ck_assert_msg(
+	    strstr(tu_check(r, "negq")->reason,
+		   "depth unavailable: Redis answered -5, and a count is never below zero"),
+	    "%s", tu_check(r, "negq")->reason);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	kill(a, SIGKILL);
+	kill(b, SIGKILL);
+	waitpid(a, NULL, 0);
+	waitpid(b, NULL, 0);
+	free(srv);
+	free(cmd);
+	free(u);
+}
+END_TEST
+
 /* Several checks queued on one server's connection: a server that refuses
  * fails every one of them with its error; one that hangs up is connected
  * to again for the next check; a live server answers them all in turn. */
@@ -683,6 +793,8 @@ int main(void)
 	tcase_add_test(tc, acl_user_and_password_and_noperm);
 	tcase_add_test(tc, hostile_servers_end_in_error_not_in_memory);
 	tcase_add_test(tc, checks_queued_on_one_connection);
+	tcase_add_test(tc, future_or_absurd_enqueue_time_is_no_age);
+	tcase_add_test(tc, hex_replies_and_negative_counts_are_no_measurement);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }

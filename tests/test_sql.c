@@ -688,6 +688,105 @@ START_TEST(queue_expectations_and_unavailable_figures)
 }
 END_TEST
 
+/* A PostgreSQL preset's oldest job stamped hours ahead gives no age (F5). */
+START_TEST(future_enqueue_time_is_no_age_in_postgres)
+{
+	PGconn *c = su(dbname);
+	exec(c, "CREATE SCHEMA pgmq;"
+		"CREATE TABLE pgmq.meta (queue_name varchar UNIQUE NOT NULL, is_partitioned "
+		"boolean NOT NULL, is_unlogged boolean NOT NULL, created_at timestamptz NOT NULL "
+		"DEFAULT now());"
+		"CREATE TABLE pgmq.q_orders (msg_id bigint PRIMARY KEY GENERATED ALWAYS AS "
+		"IDENTITY, read_ct int NOT NULL DEFAULT 0,"
+		" enqueued_at timestamptz NOT NULL DEFAULT now(), vt timestamptz NOT NULL, message "
+		"jsonb, headers jsonb);"
+		"INSERT INTO pgmq.meta VALUES ('orders', false, false);"
+		"INSERT INTO pgmq.q_orders (read_ct, enqueued_at, vt) VALUES (0, now() + interval "
+		"'3 hours', now() - interval '1 second')");
+	PQfinish(c);
+	char *json =
+	    scenario("{\"kind\": \"queue\", \"name\": \"q\", \"area\": \"jobs\", \"owner\": \"o\", "
+		     "\"preset\": \"pgmq\", \"queue\": \"orders\", \"database\": \"db\","
+		     " \"expect\": {\"max_oldest_age\": \"2m\"}}");
+	struct ac_plan *plan;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	const struct ac_check_result *q = tu_check(r, "q");
+	ck_assert_msg(q->state == AC_STATE_ERROR, "state %d: %s", q->state,
+		      q->reason ? q->reason : "");
+	ck_assert_msg(strstr(q->reason, "oldest_age_s unavailable: oldest job's enqueued_at is 3 "
+					"h in the future: clocks disagree?"),
+		      "%s", q->reason);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(json);
+}
+END_TEST
+
+/* A first cell from a secret column is not quoted in "is not a number" (F8). */
+START_TEST(secret_first_cell_not_quoted_as_not_a_number)
+{
+	char *json = scenario(
+	    "{\"kind\": \"sql\", \"name\": \"g\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"db\", \"query\": \"SELECT 'tok3nSecretXYZ' AS token, 5 AS n\", "
+	    "\"secret_columns\": [\"token\"], \"expect\": {\"<=\": 100}},"
+	    "{\"kind\": \"sql\", \"name\": \"plain\", \"area\": \"data\", \"owner\": \"o\", "
+	    "\"database\": \"db\", \"query\": \"SELECT '0x10' AS h\", \"expect\": {\"<=\": 100}}");
+	struct ac_plan *plan;
+	struct ac_result *r = tu_run_scenario(json, 1, &plan);
+	const struct ac_check_result *g = tu_check(r, "g");
+	ck_assert_int_eq(g->state, AC_STATE_ERROR);
+	ck_assert_str_eq(
+	    g->reason, "no measurement: the first cell (secret column \"token\") is not a number");
+	ck_assert_ptr_null(strstr(g->last.evidence ? g->last.evidence : "", "tok3n"));
+	const struct ac_check_result *h = tu_check(r, "plain");
+	ck_assert_int_eq(h->state, AC_STATE_ERROR);
+	ck_assert_str_eq(h->reason, "no measurement: \"0x10\" is not a number");
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(json);
+}
+END_TEST
+
+/* Session-level advisory locks outlive the ROLLBACK and pile up on the
+ * pooled connection, blocking job systems that use them: refused at load;
+ * transaction-level ones end with the transaction and stay allowed (F10). */
+START_TEST(session_advisory_locks_are_refused_at_load)
+{
+	const char *bad[][2] = {
+	    {"SELECT pg_advisory_lock(42)", "pg_advisory_lock"},
+	    {"SELECT 1 FROM (SELECT PG_TRY_ADVISORY_LOCK(1, 2)) s", "pg_try_advisory_lock"},
+	    {"select pg_catalog.\"pg_advisory_lock_shared\"(1)", "pg_advisory_lock_shared"},
+	    {"SELECT count(*) FROM t WHERE pg_try_advisory_lock_shared (id)",
+	     "pg_try_advisory_lock_shared"},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(bad); i++) {
+		char *c = sql_check("q", bad[i][0], "{\">=\": 0}");
+		char *json = scenario(c);
+		char *e = tu_load_error(json);
+		char *want = tu_fmt("checks[0].query: %s takes a session-level lock that ROLLBACK "
+				    "does not release",
+				    bad[i][1]);
+		ck_assert_msg(strstr(e, want), "%s: %s", bad[i][0], e);
+		free(want);
+		free(e);
+		free(json);
+		free(c);
+	}
+	const char *good[] = {"SELECT pg_advisory_xact_lock(42)", "SELECT 'pg_advisory_lock(1)'",
+			      "SELECT 1 -- pg_advisory_lock(1)\n",
+			      "SELECT 1 AS pg_advisory_lock_count",
+			      "SELECT $$pg_try_advisory_lock(1)$$"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(good); i++) {
+		char *c = sql_check("q", good[i], "{\">=\": 0}");
+		char *json = scenario(c);
+		struct ac_plan *plan = tu_load(json);
+		ac_plan_destroy(plan);
+		free(json);
+		free(c);
+	}
+}
+END_TEST
+
 /* --- result caps, edges of the expectations, the statement splitter -------------- */
 
 static long status_kb(const char *key)
@@ -1519,6 +1618,39 @@ START_TEST(verify_full_against_a_server_without_tls)
 }
 END_TEST
 
+/* A database statement_timeout longer than the check's own timeout: the
+ * query is bounded by the time left to the check, so no backend keeps
+ * running after allclear gave up on it (F15). */
+START_TEST(statement_timeout_bounded_by_the_check_deadline)
+{
+	char *c = tu_fmt("{\"kind\": \"sql\", \"name\": \"slow\", \"area\": \"data\", \"owner\": "
+			 "\"o\", \"database\": \"db\", \"timeout\": \"1s\", \"query\": \"SELECT 1 "
+			 "FROM pg_sleep(6) /* f15-pile */\", \"expect\": {\">=\": 0}}");
+	const char *checks[] = {c};
+	struct ac_plan *plan;
+	int64_t t0 = tu_now_ms();
+	struct ac_result *r = run_checks(", \"statement_timeout\": \"1h\"", checks, 1, &plan);
+	ck_assert_int_eq(tu_check(r, "slow")->state, AC_STATE_ERROR);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	/* Give the server a moment past the check's deadline, well short of the
+	 * six seconds the query would otherwise run. */
+	while (tu_now_ms() - t0 < 2500)
+		usleep(50 * 1000);
+	PGconn *su_c = su(dbname);
+	PGresult *res =
+	    PQexec(su_c, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+			 "'%f15-pile%' AND pid <> pg_backend_pid() AND state = 'active'");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), "0") == 0,
+		      "%s backend(s) still running the query after the check ended",
+		      PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(su_c);
+	free(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sql");
@@ -1540,6 +1672,8 @@ int main(void)
 	tcase_add_test(tc, preset_graphile_worker);
 	tcase_add_test(tc, presets_pg_boss_and_graphile_worker_with_the_real_libraries);
 	tcase_add_test(tc, queue_expectations_and_unavailable_figures);
+	tcase_add_test(tc, future_enqueue_time_is_no_age_in_postgres);
+	tcase_add_test(tc, session_advisory_locks_are_refused_at_load);
 	suite_add_tcase(s, tc);
 	TCase *tt = tcase_create("sql_trust");
 	tcase_set_timeout(tt, 90);
@@ -1556,6 +1690,8 @@ int main(void)
 	tcase_add_test(tt, slow_queries_run_side_by_side);
 	tcase_add_test(tt, pool_size_is_checked_at_load);
 	tcase_add_test(tt, a_check_that_never_gets_a_connection_says_so);
+	tcase_add_test(tt, secret_first_cell_not_quoted_as_not_a_number);
+	tcase_add_test(tt, statement_timeout_bounded_by_the_check_deadline);
 	suite_add_tcase(s, tt);
 	TCase *td = tcase_create("sql_down");
 	tcase_set_timeout(td, 120);

@@ -20,6 +20,93 @@
 
 #define NBAD 30
 
+/* --var for a name the scenario does not define, or that is no plain
+ * variable name, is refused before anything is probed (F4). */
+START_TEST(var_for_an_undefined_name_is_refused)
+{
+	char *path = tu_write_temp(
+	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1}, \"variables\": {\"origin\": "
+	    "\"http://127.0.0.1:9\"}, \"targets\": {\"o\": \"${raw:origin}\"}, \"journeys\": "
+	    "[{\"name\": \"j\", \"area\": \"code\", \"owner\": \"x\", \"steps\": [{\"url\": "
+	    "\"/ok\"}]}]}",
+	    ".json");
+	struct {
+		const char *arg, *want;
+	} cases[] = {
+	    {"orgin=http://127.0.0.1:8",
+	     "--var orgin: the scenario has no variable \"orgin\", did you mean \"origin\"?"},
+	    {"order=5", "--var order: the scenario has no variable \"order\""},
+	    {"env:SEC=zzzzzzzzzzzzzzzz", "--var env:SEC: not a variable name"},
+	    {"a b=1", "--var a b: not a variable name"},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
+		for (int lint = 0; lint < 2; lint++) {
+			const char *argv[] = {lint ? "lint" : "check", "--var", cases[i].arg, path,
+					      NULL};
+			struct tu_proc p;
+			tu_run(&p, argv, NULL, 20);
+			TU_EXPECT(p.exit_code == 3, &p, "%s: exit %d", cases[i].arg, p.exit_code);
+			TU_EXPECT(strstr(p.err, cases[i].want), &p, "%s: want %s", cases[i].arg,
+				  cases[i].want);
+			TU_EXPECT(!strstr(p.err, "zzzzzzzz"), &p, "value printed");
+			tu_proc_release(&p);
+		}
+	}
+	/* A defined name is still accepted. */
+	const char *ok[] = {"lint", "--var", "origin=http://127.0.0.1:8", path, NULL};
+	struct tu_proc p;
+	tu_run(&p, ok, NULL, 20);
+	TU_EXPECT(p.exit_code == 0, &p, "defined name: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	free(path);
+}
+END_TEST
+
+/* Intervals under 100 ms would run rounds back to back against production:
+ * refused in the scenario and on the command line, where 0 was silently
+ * ignored (F11). */
+START_TEST(interval_under_the_minimum_is_refused)
+{
+	const char *body = "\"targets\": {\"o\": \"http://127.0.0.1:9\"}, \"journeys\": "
+			   "[{\"name\": \"j\", \"area\": \"code\", \"owner\": \"x\", \"steps\": "
+			   "[{\"url\": \"/ok\"}]}]}";
+	const char *values[] = {"0", "1", "\"50ms\"", "\"99ms\""};
+	for (size_t i = 0; i < AC_ARRAY_LEN(values); i++) {
+		char *json = tu_fmt("{\"settings\": {\"confirm\": 1, \"interval\": %s}, %s",
+				    values[i], body);
+		char *path = tu_write_temp(json, ".json");
+		const char *argv[] = {"watch", path, "--window", "1s", NULL};
+		struct tu_proc p;
+		tu_run(&p, argv, NULL, 20);
+		TU_EXPECT(p.exit_code == 3, &p, "interval %s: exit %d", values[i], p.exit_code);
+		TU_EXPECT(strstr(p.err, "settings.interval: must be at least 100 ms"), &p,
+			  "interval %s: no key path", values[i]);
+		tu_proc_release(&p);
+		free(path);
+		free(json);
+	}
+	char *json = tu_fmt("{\"settings\": {\"confirm\": 1, \"interval\": \"100ms\"}, %s", body);
+	char *path = tu_write_temp(json, ".json");
+	const char *cli[] = {"0", "0s", "50ms", "99"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cli); i++) {
+		const char *argv[] = {"watch", path, "--window", "1s", "--interval", cli[i], NULL};
+		struct tu_proc p;
+		tu_run(&p, argv, NULL, 20);
+		TU_EXPECT(p.exit_code == 3, &p, "--interval %s: exit %d", cli[i], p.exit_code);
+		TU_EXPECT(strstr(p.err, "--interval must be at least 100 ms"), &p,
+			  "--interval %s: no reason", cli[i]);
+		tu_proc_release(&p);
+	}
+	const char *ok[] = {"lint", path, "--interval", "100ms", NULL};
+	struct tu_proc p;
+	tu_run(&p, ok, NULL, 20);
+	TU_EXPECT(p.exit_code == 0, &p, "100ms: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	free(path);
+	free(json);
+}
+END_TEST
+
 /* A scenario with NBAD checks, each with a distinct unknown kind. */
 static char *thirty_bad_checks(void)
 {
@@ -516,6 +603,8 @@ int main(void)
 	tcase_add_test(tc, terminal_writers_escape_control_characters);
 	tcase_add_test(tc, reports_stay_well_formed_with_hostile_text);
 	tcase_add_test(tc, loader_errors_on_a_terminal_are_inert);
+	tcase_add_test(tc, var_for_an_undefined_name_is_refused);
+	tcase_add_test(tc, interval_under_the_minimum_is_refused);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
