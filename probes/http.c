@@ -191,6 +191,10 @@ static void step_done(struct hrun *h, CURLcode rc)
 		};
 		enum ac_state st;
 		char *why = http_failure_reason(&f, &st);
+		/* Cut by what was left of allclear's own round, not by a timeout
+		 * the scenario gave: nothing about the product was measured. */
+		if (rc == CURLE_OPERATION_TIMEDOUT && strcmp(h->req_limit, "round time limit") == 0)
+			st = AC_STATE_ERROR;
 		http_step_fail(h, st, "%s %s: %s", h->sr->method, h->sr->url, why);
 		free(why);
 		ok = false;
@@ -352,6 +356,15 @@ static void journey_abort(struct ac_probe_run *run)
 				       h->sr->url ? h->sr->url : "", run->interrupted,
 				       (long long)(now - h->try_start));
 			h->interrupted_step = true;
+		} else if (run->deadline_is_budget) {
+			/* Cut by what was left of allclear's own round or run, not by
+			 * a timeout the scenario gave: nothing was measured. */
+			http_step_fail(
+			    h, AC_STATE_ERROR,
+			    "%s %s: not measured: the round ran out of time after %lld ms "
+			    "(round time limit)",
+			    h->sr->method, h->sr->url ? h->sr->url : "",
+			    (long long)(now - h->try_start));
 		} else {
 			/* The product did not answer in time: users see the same. */
 			http_step_fail(h, AC_STATE_FAIL,

@@ -533,7 +533,9 @@ void http_send_request(struct hrun *h)
 	int64_t left = h->run->deadline_ms - ac_loop_now(h->run->loop);
 	int64_t t = s->timeout_ms < left ? s->timeout_ms : left;
 	h->req_timeout_ms = t > 1 ? t : 1;
-	h->req_limit = s->timeout_ms < left ? "step timeout" : "journey time limit";
+	h->req_limit = s->timeout_ms < left	    ? "step timeout"
+		       : h->run->deadline_is_budget ? "round time limit"
+						    : "journey time limit";
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->req_timeout_ms);
 	/* The previous request's body is freed: forget it before anything
 	 * else (setting POSTFIELDS switches to POST; HTTPGET switches back). */

@@ -205,8 +205,10 @@ static void start_more(struct engine *e, int64_t round_deadline, int round)
 		run->started_ms = ac_loop_update_now(e->loop);
 		int64_t timeout = c->timeout_ms ? c->timeout_ms : st->round_timeout_ms;
 		run->deadline_ms = run->started_ms + timeout;
-		if (run->deadline_ms > round_deadline)
+		if (run->deadline_ms > round_deadline) {
 			run->deadline_ms = round_deadline;
+			run->deadline_is_budget = true;
+		}
 		run->sample.state = AC_STATE_PENDING;
 		run->on_finish = on_finish;
 		run->engine_ud = sl;

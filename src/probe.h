@@ -66,6 +66,10 @@ struct ac_probe_run {
 	int round;
 	int64_t started_ms;
 	int64_t deadline_ms; /* the kind should finish before this */
+	/* deadline_ms is allclear's own budget (what is left of the round or
+	 * the run), not the check's timeout: running into it measured nothing
+	 * about the product (ERROR, never FAIL). */
+	bool deadline_is_budget;
 	struct ac_sample sample;
 	void *state; /* the kind's per-run state */
 	/* Set by the engine just before abort when the run is stopped from

@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "hostile.h"
 #include "testutil.h"
 #include "util.h"
@@ -926,6 +928,57 @@ START_TEST(cleanup_never_runs_with_a_missing_capture)
 }
 END_TEST
 
+/* --- a check starved by allclear's own round budget measured nothing ---- */
+
+static void hang_or_ok(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	if (strcmp(q->path, "/hang") == 0)
+		sleep(8);
+	hs_reply(fd, 200, "", "{}");
+}
+
+/* With one check at a time, b starts when a has used up the round: b is cut
+ * by the round's limit, not by anything the product did. */
+START_TEST(check_cut_by_the_round_budget_is_not_a_failure)
+{
+	struct hs_server s;
+	hs_start(&s, hang_or_ok, NULL);
+	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	char *path = scenario("\"concurrency\": 1, \"round_timeout\": \"2s\"", t,
+			      J("a", "\"steps\": [{\"url\": \"/hang\"}]") "," J(
+				  "b", "\"steps\": [{\"url\": \"/ok\"}]"));
+	char *json = tu_fmt("%s.json", path);
+	const char *args[] = {"check", path, "--json", json, NULL};
+	struct tu_proc p;
+	tu_run(&p, args, NULL, 60);
+	char *rep = tu_read_file(json);
+	cJSON *doc = cJSON_Parse(rep);
+	ck_assert_ptr_nonnull(doc);
+	const cJSON *c;
+	int seen = 0;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "checks"))
+	{
+		const char *id = cJSON_GetObjectItem(c, "id")->valuestring;
+		const char *st = cJSON_GetObjectItem(c, "state")->valuestring;
+		if (strncmp(id, "b", 1) == 0) {
+			seen++;
+			ck_assert_msg(strcmp(st, "ERROR") == 0, "b is %s", st);
+		}
+		if (strncmp(id, "a", 1) == 0)
+			ck_assert_msg(strcmp(st, "FAIL") == 0, "a is %s", st);
+	}
+	ck_assert_int_eq(seen, 1);
+	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
+	cJSON_Delete(doc);
+	unlink(json);
+	free(rep);
+	free(json);
+	tu_proc_release(&p);
+	stop_free(&s, t, path);
+}
+END_TEST
+
 /* --- the test case -------------------------------------------------------- */
 
 TCase *http_trust_tcase(void)
@@ -947,5 +1000,6 @@ TCase *http_trust_tcase(void)
 	tcase_add_test(tc, cookies_never_cross_to_another_port);
 	tcase_add_test(tc, persona_headers_never_go_to_another_origin);
 	tcase_add_test(tc, cleanup_never_runs_with_a_missing_capture);
+	tcase_add_test(tc, check_cut_by_the_round_budget_is_not_a_failure);
 	return tc;
 }
