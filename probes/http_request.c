@@ -103,7 +103,9 @@ void http_reset_response(struct hrun *h)
 
 /* Inflate n compressed bytes into the body; false when the cap is passed
  * (h->body_too_big) or the data is not a valid stream (h->z_bad). Bytes
- * after the end of the stream are ignored. */
+ * after the end of a stream begin the next gzip member (a body may be
+ * several, and every one is read: judging the first alone could miss what
+ * the page says after it); anything else there is not a valid stream. */
 static bool inflate_add(struct hrun *h, const char *data, size_t n)
 {
 	if (!h->zs) {
@@ -120,7 +122,15 @@ static bool inflate_add(struct hrun *h, const char *data, size_t n)
 	z->next_in = (Bytef *)data;
 	z->avail_in = (uInt)n;
 	unsigned char out[16384];
-	while (z->avail_in > 0 && !h->z_end) {
+	while (z->avail_in > 0) {
+		if (h->z_end) {
+			if (h->enc != ENC_GZIP) {
+				h->z_bad = true; /* data after a zlib stream's end */
+				return false;
+			}
+			inflateReset(z);
+			h->z_end = false;
+		}
 		z->next_out = out;
 		z->avail_out = sizeof(out);
 		int zr = inflate(z, Z_NO_FLUSH);
