@@ -228,7 +228,6 @@ bool http_re_has_backref(const char *pattern);
 #define HTTP_REGEX_MAX_BYTES (32 * 1024)
 #define HTTP_REGEX_MAX_TEXT "32 KiB"
 /* Expand variables inside every string of a JSON template, in place. */
-void http_expand_json_strings(struct ac_cfg *cx, cJSON *node, const char *path);
 
 /* --- assertions (http_assert.c) ------------------------------------------ */
 

@@ -208,24 +208,6 @@ static struct kv *parse_kvs(struct ac_cfg *cx, const cJSON *obj, const char *pat
 	return kv;
 }
 
-/* Expand variables inside every string of a JSON template, in place. */
-void http_expand_json_strings(struct ac_cfg *cx, cJSON *node, const char *path)
-{
-	cJSON *c;
-	if (cJSON_IsString(node)) {
-		char *v = ac_cfg_expand(cx, path, node->valuestring);
-		if (v) {
-			cJSON_SetValuestring(node, v);
-			free(v);
-		}
-		return;
-	}
-	cJSON_ArrayForEach(c, node)
-	{
-		http_expand_json_strings(cx, c, path);
-	}
-}
-
 static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s,
 			   struct ac_names *names)
 {
@@ -397,7 +379,7 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 		s->body_kind = BODY_JSON;
 		s->json = cJSON_Duplicate(b, 1);
 		char *jp = ac_cfg_path(path, "json");
-		http_expand_json_strings(cx, s->json, jp);
+		ac_cfg_expand_json(cx, s->json, jp);
 		free(jp);
 	}
 	if ((b = ac_json_get(obj, "form"))) {

@@ -610,3 +610,21 @@ bool ac_cfg_http_url(struct ac_cfg *cx, const char *path, const char *url)
 	curl_url_cleanup(u);
 	return ok;
 }
+
+void ac_cfg_expand_json(struct ac_cfg *cx, cJSON *node, const char *path)
+{
+	if (cJSON_IsString(node)) {
+		char *v = ac_cfg_expand(cx, path, node->valuestring);
+		if (v) {
+			cJSON_SetValuestring(node, v);
+			free(v);
+		}
+		return;
+	}
+	if (cJSON_IsNumber(node) && !isfinite(node->valuedouble)) {
+		ac_cfg_error(cx, path, "expected a finite number");
+		return;
+	}
+	for (cJSON *c = node->child; c; c = c->next)
+		ac_cfg_expand_json(cx, c, path);
+}

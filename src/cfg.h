@@ -161,6 +161,10 @@ void ac_url_encode_into(struct ac_buf *b, const char *s);
  * (IPv6 literals in brackets); false after reporting why at path. */
 bool ac_cfg_http_url(struct ac_cfg *cx, const char *path, const char *url);
 
+/* Expand variables in every string of a JSON value (a request body, a
+ * comparison operand), in place; a number that is not finite is an error. */
+void ac_cfg_expand_json(struct ac_cfg *cx, cJSON *node, const char *path);
+
 /* A JSON string member, expanded; NULL (and an error if required). */
 char *ac_cfg_text(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key,
 		  bool required);

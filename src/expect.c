@@ -43,31 +43,11 @@ void ac_expect_release(struct ac_expect *e)
 	e->n = 0;
 }
 
-/* Expand variables in every string of a JSON value, in place; a number
- * that is not finite (1e999) is an error. */
-static void expand_value(struct ac_cfg *cx, cJSON *node, const char *path)
-{
-	if (cJSON_IsString(node)) {
-		char *v = ac_cfg_expand(cx, path, node->valuestring);
-		if (v) {
-			cJSON_SetValuestring(node, v);
-			free(v);
-		}
-		return;
-	}
-	if (cJSON_IsNumber(node) && !isfinite(node->valuedouble)) {
-		ac_cfg_error(cx, path, "expected a finite number");
-		return;
-	}
-	for (cJSON *c = node->child; c; c = c->next)
-		expand_value(cx, c, path);
-}
-
 void ac_expect_add_value(struct ac_cfg *cx, const char *path, struct ac_expect *e,
 			 enum ac_expect_op op, const cJSON *v)
 {
 	cJSON *dup = cJSON_Duplicate(v, 1);
-	expand_value(cx, dup, path);
+	ac_cfg_expand_json(cx, dup, path);
 	ac_expect_add(e, op, cJSON_IsNumber(dup) ? dup->valuedouble : NAN, NAN);
 	e->cmps[e->n - 1].value = dup;
 }

@@ -43,17 +43,6 @@ static void skip_ws(struct scan *s)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Scan a string starting at the opening quote; *start and *end bound the raw
  * contents (without quotes). */
 static int scan_string(struct scan *s, size_t *start, size_t *end)
@@ -78,7 +67,8 @@ static int scan_string(struct scan *s, size_t *start, size_t *end)
 					return scan_fail(s, s->pos, "incomplete \\u escape");
 				int v = 0;
 				for (int i = 2; i < 6; i++) {
-					int h = hexval(s->text[s->pos + (size_t)i]);
+					int h =
+					    ac_hexval((unsigned char)s->text[s->pos + (size_t)i]);
 					if (h < 0)
 						return scan_fail(s, s->pos, "bad \\u escape");
 					v = v * 16 + h;

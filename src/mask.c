@@ -178,24 +178,13 @@ size_t ac_mask_count(const struct ac_mask *m)
 	return m ? m->n + ac_mask_count(m->parent) : 0;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static long hex4(const unsigned char *t, size_t n, size_t i)
 {
 	if (i + 4 > n)
 		return -1;
 	long v = 0;
 	for (size_t k = 0; k < 4; k++) {
-		int h = hexval(t[i + k]);
+		int h = ac_hexval(t[i + k]);
 		if (h < 0)
 			return -1;
 		v = v << 4 | h;
@@ -250,7 +239,7 @@ static size_t decode_html(const unsigned char *t, size_t n, size_t i, unsigned c
 		long cp = 0;
 		size_t digits = 0;
 		for (; j < n && digits < 8; j++, digits++) {
-			int d = base == 16 ? hexval(t[j])
+			int d = base == 16 ? ac_hexval(t[j])
 					   : (t[j] >= '0' && t[j] <= '9' ? t[j] - '0' : -1);
 			if (d < 0)
 				break;
@@ -284,9 +273,9 @@ static size_t decode_escape(const unsigned char *t, size_t n, size_t i, unsigned
 	if (t[i] == '&')
 		return decode_html(t, n, i, out, nout);
 	if (t[i] == '%') {
-		if (i + 2 >= n || hexval(t[i + 1]) < 0 || hexval(t[i + 2]) < 0)
+		if (i + 2 >= n || ac_hexval(t[i + 1]) < 0 || ac_hexval(t[i + 2]) < 0)
 			return 0;
-		out[0] = (unsigned char)(hexval(t[i + 1]) << 4 | hexval(t[i + 2]));
+		out[0] = (unsigned char)(ac_hexval(t[i + 1]) << 4 | ac_hexval(t[i + 2]));
 		return 3;
 	}
 	if (t[i] != '\\' || i + 1 >= n)

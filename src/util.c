@@ -252,6 +252,17 @@ static bool plain_decimal(const char *s)
 	return *p == '\0';
 }
 
+int ac_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int ac_parse_double(const char *s, double *out)
 {
 	if (!s || !plain_decimal(s))

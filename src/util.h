@@ -101,6 +101,8 @@ int ac_parse_long(const char *s, long *out);
 /* Plain decimal ([+-] digits [. digits] [e [+-] digits]), finite: no hex,
  * "inf", "nan" or blanks. */
 int ac_parse_double(const char *s, double *out);
+/* The value of one hexadecimal digit (either case), or -1. */
+int ac_hexval(unsigned char c);
 /* "250ms", "5s", "2m", "1h", "1m30s"; a bare number is milliseconds. */
 int ac_parse_duration_ms(const char *s, int64_t *out);
 /* "512", "64KiB", "8MiB", "1GiB", "10kB", "5MB". */
