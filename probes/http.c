@@ -31,7 +31,7 @@ static void finish_journey(struct hrun *h);
 
 const struct step *http_cur_step(const struct hrun *h)
 {
-	return &h->j->steps[h->idx];
+	return http_step_at(h->j, h->idx);
 }
 
 char *http_masked(const struct hrun *h, const char *s)
@@ -89,7 +89,7 @@ void http_next_step(struct hrun *h)
 {
 	for (;;) {
 		h->idx++;
-		if (h->idx >= h->j->nsteps) {
+		if (h->idx >= http_nsteps(h->j)) {
 			finish_journey(h);
 			return;
 		}
@@ -377,7 +377,7 @@ static void journey_abort(struct ac_probe_run *run)
 	ac_loop_timer_stop(run->loop, &h->wait_timer);
 	h->failed = true;
 	/* No cleanup after the deadline: there is no time left for it. */
-	h->idx = h->j->nsteps;
+	h->idx = http_nsteps(h->j);
 	finish_journey(h);
 }
 

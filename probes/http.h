@@ -140,14 +140,36 @@ struct step {
 	bool login;
 };
 
+/* A persona of the "personas" section, read once at load time (a section
+ * entry, probes/sections.h); every journey that names it points to it. */
+struct http_persona {
+	struct step *login; /* run before each journey's own steps */
+	size_t nlogin;
+	struct kv *headers; /* sent to the target on every request */
+	size_t nheaders;
+	struct ac_names names; /* what the login steps capture */
+};
+
 struct journey {
-	struct step *steps; /* login steps, then the journey, then cleanup */
+	const struct http_persona *persona; /* NULL: a visitor or a searcher */
+	struct step *steps;		    /* the journey, then cleanup */
 	size_t nsteps;
-	struct kv *persona_headers;
-	size_t npersona_headers;
 	char *observe; /* template: what fleet agreement compares */
 	char *value;   /* template: the number trends judge */
 };
+
+/* The steps a run goes through: the persona's login steps, then the
+ * journey's own. */
+static inline size_t http_nsteps(const struct journey *j)
+{
+	return (j->persona ? j->persona->nlogin : 0) + j->nsteps;
+}
+
+static inline const struct step *http_step_at(const struct journey *j, size_t i)
+{
+	size_t nl = j->persona ? j->persona->nlogin : 0;
+	return i < nl ? &j->persona->login[i] : &j->steps[i - nl];
+}
 
 struct hrun {
 	struct ac_curl_job job; /* first: the multi handle hands it back */
@@ -215,6 +237,8 @@ void *http_journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 #define HTTP_NJOURNEY_FIELDS 4
 extern const struct ac_field http_journey_fields[HTTP_NJOURNEY_FIELDS];
 const struct ac_field *http_persona_fields(size_t *n);
+void *http_persona_load(struct ac_cfg *cx, const cJSON *entry, const char *name, const char *path);
+void http_persona_destroy(void *p);
 void http_journey_destroy(void *p);
 void http_kvs_free(struct kv *kv, size_t n);
 bool http_compile_re(struct ac_cfg *cx, const char *path, const char *pattern, regex_t *re);

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "json.h"
 #include "probe.h"
+#include "sections.h"
 
 static const char *const methods[] = {"GET",   "HEAD",	 "POST",    "PUT",
 				      "PATCH", "DELETE", "OPTIONS", NULL};
@@ -105,7 +106,6 @@ void http_journey_destroy(void *p)
 	for (size_t i = 0; i < j->nsteps; i++)
 		step_release(&j->steps[i]);
 	free(j->steps);
-	http_kvs_free(j->persona_headers, j->npersona_headers);
 	free(j->observe);
 	free(j->value);
 	free(j);
@@ -471,8 +471,9 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 		s->name = ac_asprintf("%s %s", s->method, s->url ? s->url : "?");
 }
 
-static void parse_steps(struct ac_cfg *cx, const cJSON *arr, const char *path, struct journey *j,
-			struct ac_names *names, bool login, bool cleanup)
+/* Read the list arr into *steps (growing *n). */
+static void parse_steps(struct ac_cfg *cx, const cJSON *arr, const char *path, struct step **steps,
+			size_t *nsteps, struct ac_names *names, bool login, bool cleanup)
 {
 	if (!arr)
 		return;
@@ -481,18 +482,20 @@ static void parse_steps(struct ac_cfg *cx, const cJSON *arr, const char *path, s
 		return;
 	}
 	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
-	j->steps = ac_realloc(j->steps, (j->nsteps + n + 1) * sizeof(*j->steps));
+	*steps = ac_realloc(*steps, (*nsteps + n + 1) * sizeof(**steps));
 	const cJSON *e;
 	cJSON_ArrayForEach(e, arr)
 	{
 		char *sp = ac_cfg_path_index(path, i++);
-		struct step *s = &j->steps[j->nsteps++];
+		struct step *s = &(*steps)[(*nsteps)++];
+		memset(s, 0, sizeof(*s));
 		cx->runtime = names;
 		parse_step(cx, e, sp, s, names);
 		s->login = login;
 		s->cleanup = cleanup;
 		free(sp);
 	}
+	cx->runtime = NULL;
 }
 
 static const struct ac_field persona_fields[] = {
@@ -509,42 +512,42 @@ const struct ac_field *http_persona_fields(size_t *n)
 	return persona_fields;
 }
 
-/* A persona's login steps and headers, read into j. */
-static void parse_persona(struct ac_cfg *cx, const char *name, const cJSON *p, struct journey *j,
-			  struct ac_names *names)
+void http_persona_destroy(void *p)
 {
-	char *pp = ac_cfg_path("personas", name);
-	char *lp = ac_cfg_path(pp, "login");
-	char *hp = ac_cfg_path(pp, "headers");
-	ac_cfg_keys1(cx, p, pp, persona_fields, AC_ARRAY_LEN(persona_fields));
-	j->persona_headers = parse_kvs(cx, ac_json_get(p, "headers"), hp, &j->npersona_headers);
-	parse_steps(cx, ac_json_get(p, "login"), lp, j, names, true, false);
-	if (strcmp(name, "visitor") == 0 && (ac_json_get(p, "login") || j->npersona_headers))
-		ac_cfg_error(cx, pp, "a visitor starts with no credentials: no login or headers");
-	free(lp);
-	free(hp);
-	free(pp);
+	struct http_persona *pe = p;
+	if (!pe)
+		return;
+	for (size_t i = 0; i < pe->nlogin; i++)
+		step_release(&pe->login[i]);
+	free(pe->login);
+	http_kvs_free(pe->headers, pe->nheaders);
+	ac_names_release(&pe->names);
+	free(pe);
 }
 
-/* Personas are validated once, through the section table; each journey
- * then reads its persona again without repeating the errors. */
-void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
-void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path)
+/* A persona (an entry of the "personas" section), read once: its login
+ * steps and headers. NULL after reporting its problems. */
+void *http_persona_load(struct ac_cfg *cx, const cJSON *p, const char *name, const char *path)
 {
-	const cJSON *p;
-	cJSON_ArrayForEach(p, section)
-	{
-		char *pp = ac_cfg_path(path, p->string);
-		if (ac_cfg_want_object(cx, p, pp)) {
-			struct journey *j = ac_calloc(1, sizeof(*j));
-			struct ac_names names = {0};
-			parse_persona(cx, p->string, p, j, &names);
-			cx->runtime = NULL;
-			ac_names_release(&names);
-			http_journey_destroy(j);
-		}
-		free(pp);
+	if (!ac_cfg_want_object(cx, p, path))
+		return NULL;
+	size_t before = cx->nerrors;
+	struct http_persona *pe = ac_calloc(1, sizeof(*pe));
+	char *lp = ac_cfg_path(path, "login");
+	char *hp = ac_cfg_path(path, "headers");
+	ac_cfg_keys1(cx, p, path, persona_fields, AC_ARRAY_LEN(persona_fields));
+	pe->headers = parse_kvs(cx, ac_json_get(p, "headers"), hp, &pe->nheaders);
+	parse_steps(cx, ac_json_get(p, "login"), lp, &pe->login, &pe->nlogin, &pe->names, true,
+		    false);
+	if (strcmp(name, "visitor") == 0 && (ac_json_get(p, "login") || pe->nheaders))
+		ac_cfg_error(cx, path, "a visitor starts with no credentials: no login or headers");
+	free(lp);
+	free(hp);
+	if (cx->nerrors != before) {
+		http_persona_destroy(pe);
+		return NULL;
 	}
+	return pe;
 }
 
 void *http_journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
@@ -552,22 +555,33 @@ void *http_journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 	struct journey *j = ac_calloc(1, sizeof(*j));
 	struct ac_names names = {0};
 	size_t before = cx->nerrors;
+	bool persona_bad = false;
 	const cJSON *p = ac_json_get(obj, "persona");
 	const char *persona = cJSON_IsString(p) ? p->valuestring : "visitor";
-	const cJSON *pdef = ac_json_get(ac_json_get(cx->root, "personas"), persona);
-	bool persona_bad = false;
-	if (!pdef && strcmp(persona, "visitor") != 0 && strcmp(persona, "searcher") != 0) {
+	/* A visitor and a searcher need no definition; any other persona
+	 * does. A defined one with errors was reported once, by its entry. */
+	if (ac_section_has(cx->plan, "personas", persona)) {
 		char *jp = ac_cfg_path(path, "persona");
-		ac_cfg_error(cx, jp,
-			     "unknown persona \"%s\": define it under \"personas\" (a signed-in "
-			     "persona needs \"login\" steps)",
-			     persona);
+		cJSON *name = cJSON_CreateString(persona);
+		j->persona = ac_section_find(cx, "personas", name, jp);
+		cJSON_Delete(name);
 		free(jp);
-	} else if (cJSON_IsObject(pdef)) {
-		struct ac_cfg_quiet q;
-		ac_cfg_quiet_begin(cx, &q);
-		parse_persona(cx, persona, pdef, j, &names);
-		persona_bad = ac_cfg_quiet_end(cx, &q);
+		persona_bad = !j->persona;
+		for (size_t i = 0; j->persona && i < j->persona->names.n; i++)
+			ac_names_add(&names, j->persona->names.v[i]);
+	} else if (strcmp(persona, "visitor") != 0 && strcmp(persona, "searcher") != 0) {
+		char *jp = ac_cfg_path(path, "persona");
+		const struct ac_section_table *t = ac_section_table_of(cx->plan, "personas");
+		const char *s = ac_suggest(persona, (const char *const *)t->names, t->n);
+		if (s)
+			ac_cfg_error(cx, jp, "unknown persona \"%s\", did you mean \"%s\"?",
+				     persona, s);
+		else
+			ac_cfg_error(cx, jp,
+				     "unknown persona \"%s\": define it under \"personas\" (a "
+				     "signed-in persona needs \"login\" steps)",
+				     persona);
+		free(jp);
 	}
 	char *sp = ac_cfg_path(path, "steps");
 	const cJSON *steps = ac_json_get(obj, "steps");
@@ -575,10 +589,11 @@ void *http_journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 		ac_cfg_error(cx, path, "missing required key \"steps\"");
 	else if (cJSON_IsArray(steps) && cJSON_GetArraySize(steps) == 0)
 		ac_cfg_error(cx, sp, "a journey needs at least one step");
-	parse_steps(cx, steps, sp, j, &names, false, false);
+	parse_steps(cx, steps, sp, &j->steps, &j->nsteps, &names, false, false);
 	free(sp);
 	char *cp = ac_cfg_path(path, "cleanup");
-	parse_steps(cx, ac_json_get(obj, "cleanup"), cp, j, &names, false, true);
+	parse_steps(cx, ac_json_get(obj, "cleanup"), cp, &j->steps, &j->nsteps, &names, false,
+		    true);
 	free(cp);
 	cx->runtime = &names;
 	j->observe = ac_cfg_text(cx, obj, path, "observe", false);

@@ -424,8 +424,9 @@ static void mask_credential(struct hrun *h, const char *name, const char *v)
 static bool add_step_headers(struct hrun *h, const struct step *s, bool to_target)
 {
 	for (int k = to_target ? 0 : 1; k < 2; k++) {
-		const struct kv *kv = k == 0 ? h->j->persona_headers : s->headers;
-		size_t n = k == 0 ? h->j->npersona_headers : s->nheaders;
+		const struct http_persona *pe = h->j->persona;
+		const struct kv *kv = k == 0 ? (pe ? pe->headers : NULL) : s->headers;
+		size_t n = k == 0 ? (pe ? pe->nheaders : 0) : s->nheaders;
 		for (size_t i = 0; i < n; i++) {
 			char *v = http_expand(h, kv[i].value);
 			bool bad = false;

@@ -33,17 +33,18 @@ const struct ac_probe_kind *ac_probe_kind_find(const char *name)
 }
 
 /* Top-level sections that describe servers the checks refer to by name. */
-void ac_http_personas_validate(struct ac_cfg *cx, const cJSON *section, const char *path);
+void *http_persona_load(struct ac_cfg *cx, const cJSON *entry, const char *name, const char *path);
+void http_persona_destroy(void *p);
 const struct ac_field *http_persona_fields(size_t *n);
 
 const struct ac_section ac_sections[] = {
-    {"databases", ac_pg_target_load, ac_pg_target_destroy, NULL, "database", ac_pg_fields,
+    {"databases", ac_pg_target_load, ac_pg_target_destroy, "database", ac_pg_fields,
      AC_SHAPE_STRING_OR},
-    {"personas", NULL, NULL, ac_http_personas_validate, "persona", http_persona_fields,
+    {"personas", http_persona_load, http_persona_destroy, "persona", http_persona_fields,
      AC_SHAPE_OBJECT},
-    {"redis", ac_redis_server_load, ac_redis_server_destroy, NULL, "Redis server", ac_redis_fields,
+    {"redis", ac_redis_server_load, ac_redis_server_destroy, "Redis server", ac_redis_fields,
      AC_SHAPE_STRING_OR},
-    {NULL, NULL, NULL, NULL, NULL, NULL, AC_SHAPE_ANY},
+    {NULL, NULL, NULL, NULL, NULL, AC_SHAPE_ANY},
 };
 
 void ac_sections_load(struct ac_cfg *cx, const cJSON *root)
@@ -62,10 +63,6 @@ void ac_sections_load(struct ac_cfg *cx, const cJSON *root)
 		const cJSON *sec = ac_json_get(root, s->key);
 		if (!sec || !ac_cfg_want_object(cx, sec, s->key))
 			continue;
-		if (s->validate) {
-			s->validate(cx, sec, s->key);
-			continue;
-		}
 		size_t count = (size_t)cJSON_GetArraySize(sec);
 		t->names = ac_calloc(count, sizeof(*t->names));
 		t->entries = ac_calloc(count, sizeof(*t->entries));
@@ -99,14 +96,26 @@ void ac_sections_destroy(struct ac_plan *plan)
 	plan->nsections = 0;
 }
 
+const struct ac_section_table *ac_section_table_of(const struct ac_plan *plan, const char *key)
+{
+	for (size_t i = 0; i < plan->nsections; i++)
+		if (strcmp(plan->sections[i]->section->key, key) == 0)
+			return plan->sections[i];
+	abort(); /* a module asked for a section no row declares */
+}
+
+bool ac_section_has(const struct ac_plan *plan, const char *key, const char *name)
+{
+	const struct ac_section_table *t = ac_section_table_of(plan, key);
+	for (size_t k = 0; k < t->n; k++)
+		if (strcmp(t->names[k], name) == 0)
+			return true;
+	return false;
+}
+
 const void *ac_section_find(struct ac_cfg *cx, const char *key, const cJSON *name, const char *path)
 {
-	const struct ac_section_table *t = NULL;
-	for (size_t i = 0; i < cx->plan->nsections; i++)
-		if (strcmp(cx->plan->sections[i]->section->key, key) == 0)
-			t = cx->plan->sections[i];
-	if (!t)
-		abort(); /* a module asked for a section no row declares */
+	const struct ac_section_table *t = ac_section_table_of(cx->plan, key);
 	const char *what = t->section->what;
 	if (!cJSON_IsString(name)) {
 		ac_cfg_error(cx, path, "expected the name of a %s under \"%s\"", what, key);

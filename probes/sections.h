@@ -7,9 +7,9 @@
  * pointer to its entry (ac_section_find) and never reads the section's
  * JSON again. Every problem in a section is reported once, by its entry.
  *
- * "personas" (probes/http_config.c) is only validated here: a persona's
- * login steps become steps of every journey that uses it, so each journey
- * parses them for itself.
+ * "personas" (probes/http_config.c) is a section too: a persona's login
+ * steps and headers are read once; each journey that names it points to it
+ * and runs its login steps before its own.
  */
 #ifndef AC_SECTIONS_H
 #define AC_SECTIONS_H
@@ -25,8 +25,6 @@ struct ac_section {
 	void *(*load_entry)(struct ac_cfg *cx, const cJSON *entry, const char *name,
 			    const char *path);
 	void (*destroy_entry)(void *entry);
-	/* Or, for a section that is only validated: report its problems. */
-	void (*validate)(struct ac_cfg *cx, const cJSON *section, const char *path);
 	/* "database", "Redis server": for messages */
 	const char *what;
 	/* An entry's keys, for `allclear schema` (src/schema.c), and whether
@@ -55,6 +53,11 @@ void ac_sections_destroy(struct ac_plan *plan);
  * "redis" key, at path). NULL when the name is not a string or not defined
  * (reported here, with a suggestion) or when the entry had errors
  * (reported once already, so not again). */
+/* The table of a section (abort()s for a key no row declares: a bug). */
+const struct ac_section_table *ac_section_table_of(const struct ac_plan *plan, const char *key);
+/* Whether the section defines name (nothing reported). */
+bool ac_section_has(const struct ac_plan *plan, const char *key, const char *name);
+
 const void *ac_section_find(struct ac_cfg *cx, const char *key, const cJSON *name,
 			    const char *path);
 

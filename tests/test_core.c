@@ -668,6 +668,45 @@ START_TEST(loader_sections_parsed_once)
 }
 END_TEST
 
+/* Personas are a section too: a persona's problems are reported once, at
+ * the persona, however many journeys use it; a journey may use what its
+ * persona's login captured; an unknown persona gets a suggestion. */
+START_TEST(loader_personas_parsed_once)
+{
+	const char *json =
+	    "{\"targets\": {\"t\": \"http://127.0.0.1:1\"},"
+	    " \"personas\": {"
+	    "  \"shopper\": {\"login\": [{\"url\": \"/login\", \"retries\": -1}]},"
+	    "  \"admin\": {\"login\": [{\"url\": \"/login\","
+	    "     \"capture\": {\"token\": {\"json\": \"$.token\"}}}]}},"
+	    " \"journeys\": ["
+	    "  {\"name\": \"a\", \"owner\": \"o\", \"area\": \"code\", \"persona\": \"shopper\","
+	    "   \"steps\": [{\"url\": \"/\"}]},"
+	    "  {\"name\": \"b\", \"owner\": \"o\", \"area\": \"code\", \"persona\": \"shopper\","
+	    "   \"steps\": [{\"url\": \"/\"}]},"
+	    "  {\"name\": \"c\", \"owner\": \"o\", \"area\": \"code\", \"persona\": \"admin\","
+	    "   \"steps\": [{\"url\": \"/x?t=${token}\"}, {\"url\": \"/${nothing}\"}]},"
+	    "  {\"name\": \"d\", \"owner\": \"o\", \"area\": \"code\", \"persona\": \"admn\","
+	    "   \"steps\": [{\"url\": \"/\"}]},"
+	    "  {\"name\": \"e\", \"owner\": \"o\", \"area\": \"code\", \"persona\": \"searcher\","
+	    "   \"steps\": [{\"url\": \"/\"}]}]}";
+	char *e = tu_load_error(json);
+	const char *once = "personas.shopper.login[0].retries";
+	const char *at = strstr(e, once);
+	ck_assert_msg(at && !strstr(at + 1, once), "%s", e);
+	/* the journeys naming the bad persona add nothing of their own */
+	ck_assert_msg(!strstr(e, "journeys[0]") && !strstr(e, "journeys[1]"), "%s", e);
+	/* ${token} comes from admin's login; ${nothing} from nowhere */
+	ck_assert_msg(!strstr(e, "journeys[2].steps[0]"), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[2].steps[1].url"), "%s", e);
+	ck_assert_msg(strstr(e, "journeys[3].persona: unknown persona \"admn\", did you mean "
+				"\"admin\"?"),
+		      "%s", e);
+	ck_assert_msg(!strstr(e, "journeys[4]"), "%s", e);
+	free(e);
+}
+END_TEST
+
 /* Every URL the scenario holds is read by libcurl's URL parser at load:
  * http and https only, a host, IPv6 literals in brackets. */
 START_TEST(loader_urls_through_curl_url)
@@ -780,6 +819,7 @@ int main(void)
 	tcase_add_test(tc, util_parsers);
 	tcase_add_test(tc, loader_urls_through_curl_url);
 	tcase_add_test(tc, loader_sections_parsed_once);
+	tcase_add_test(tc, loader_personas_parsed_once);
 	tcase_add_test(tc, mask_scoped_to_a_run);
 	tcase_add_test(tc, excerpt_escapes_and_keeps_utf8_whole);
 	tcase_add_test(tc, json_many_members_and_distant_duplicates);
