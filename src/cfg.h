@@ -67,23 +67,42 @@ void ac_cfg_no_controls_in_personas(struct ac_cfg *cx, const cJSON *personas);
 char *ac_cfg_path(const char *base, const char *key);
 char *ac_cfg_path_index(const char *base, size_t index);
 
+/* --- the typed field walker (src/fields.c) --------------------------------
+ *
+ * A table of struct ac_field describes an object's keys: the type of each,
+ * whether it is required, its default, its range and a one-line doc. One
+ * walker (ac_cfg_read) validates an object against the table and fills a
+ * struct: wrong types, values out of range, unknown enum values, missing
+ * keys, each with its key path, every problem at once. ac_cfg_keys reports
+ * keys no table knows, with a "did you mean". `allclear schema` is made
+ * from the same tables (src/schema.c), so the two cannot drift apart.
+ */
+
 enum ac_field_type {
-	AC_FT_STRING,	/* char *, taken literally */
-	AC_FT_TEXT,	/* char *, variables expanded */
-	AC_FT_INT,	/* int */
-	AC_FT_LONG,	/* long */
-	AC_FT_NUMBER,	/* double */
-	AC_FT_BOOL,	/* bool */
-	AC_FT_DURATION, /* int64_t ms: "5s", "250ms", or a number of ms */
-	AC_FT_SIZE,	/* uint64_t bytes: "8MiB" or a number */
-	AC_FT_CUSTOM,	/* read by the caller; listed so the key is known */
+	AC_FT_STRING,	  /* char *, taken literally */
+	AC_FT_TEXT,	  /* char *, variables expanded */
+	AC_FT_INT,	  /* int */
+	AC_FT_LONG,	  /* long */
+	AC_FT_NUMBER,	  /* double, finite */
+	AC_FT_BOOL,	  /* bool */
+	AC_FT_DURATION,	  /* int64_t ms: "5s", "250ms", or a number of ms */
+	AC_FT_SIZE,	  /* uint64_t bytes: "8MiB" or a number */
+	AC_FT_ENUM,	  /* int: the index of the value in choices */
+	AC_FT_URL,	  /* char *: an http(s) URL with a host, variables expanded */
+	AC_FT_STRINGS,	  /* struct ac_strings: a list of strings (of choices, if
+			   * given), variables expanded */
+	AC_FT_HEADERS,	  /* struct ac_kvs: {"Name": "one-line text"}, expanded */
+	AC_FT_OBJECT,	  /* a struct at offset, filled from the table sub */
+	AC_FT_COMPARISON, /* struct ac_expect (src/expect.h), flags in expect */
+	AC_FT_ENTRY,	  /* const void *: the entry of the section it names
+			   * (probes/sections.h): a database, a Redis server */
+	AC_FT_CUSTOM,	  /* read by f->read, or by the caller (offset NONE) */
 };
 
 #define AC_FIELD_NONE ((size_t)-1)
 
 /* The JSON shape of a field that the caller reads itself (AC_FT_CUSTOM),
- * for `allclear schema`: the schema is made from the same tables the loader
- * checks keys against, so the two cannot drift apart. */
+ * for `allclear schema`. Typed fields have the shape of their type. */
 enum ac_shape {
 	AC_SHAPE_ANY,	     /* no constraint (a JSON body, a value) */
 	AC_SHAPE_STRING,     /* text; ${...} allowed */
@@ -103,6 +122,21 @@ enum ac_shape {
 	AC_SHAPE_STRINGS_OR, /* one string or a list of strings */
 };
 
+/* The range a number, whole number or duration must lie in. */
+enum ac_range {
+	AC_RANGE_NONE,
+	AC_RANGE_MIN,	 /* min <= v */
+	AC_RANGE_ABOVE,	 /* min < v */
+	AC_RANGE_CLOSED, /* min <= v <= max */
+	AC_RANGE_OPEN,	 /* min < v < max */
+};
+
+struct ac_field;
+/* A reader for a custom field: fill dst from v (at path); report problems
+ * with ac_cfg_error. */
+typedef void (*ac_field_read_fn)(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v,
+				 const char *path, void *dst);
+
 struct ac_field {
 	const char *key;
 	enum ac_field_type type;
@@ -111,18 +145,50 @@ struct ac_field {
 	const char *doc;
 	/* For AC_FT_CUSTOM fields: the shape the caller accepts. */
 	enum ac_shape shape;
-	const char *const *choices; /* AC_SHAPE_ENUM: NULL-terminated */
-	const struct ac_field *sub; /* AC_SHAPE_OBJECT* and *_OR */
+	const char *const *choices; /* AC_FT_ENUM, AC_FT_STRINGS, AC_SHAPE_ENUM */
+	const struct ac_field *sub; /* AC_FT_OBJECT, AC_SHAPE_OBJECT* and *_OR */
 	size_t nsub;
 	/* Extra alternatives the schema allows (e.g. a number besides the
 	 * shape's own); AC_SHAPE_ANY for none. */
 	enum ac_shape also;
+	/* Numbers, whole numbers and durations (in ms): the allowed range. */
+	enum ac_range range;
+	double min, max;
+	/* The value when the key is absent, as JSON text ("4", "\"1s\"",
+	 * "\"sum\""); read like a value in the file. */
+	const char *def;
+	unsigned expect;       /* AC_FT_COMPARISON: AC_EXPECT_* flags */
+	const char *section;   /* AC_FT_ENTRY: "databases", "redis" */
+	ac_field_read_fn read; /* AC_FT_CUSTOM with an offset */
 };
 
-/* Fill out from obj by table; keys absent from obj leave out untouched.
+/* A list of strings and a list of name/value pairs, as the walker fills
+ * them. */
+struct ac_strings {
+	char **v;
+	size_t n;
+};
+void ac_strings_release(struct ac_strings *s);
+
+struct ac_kv {
+	char *name;
+	char *value;
+};
+struct ac_kvs {
+	struct ac_kv *v;
+	size_t n;
+};
+void ac_kvs_release(struct ac_kvs *k);
+
+/* Fill out from obj by table: every key present is checked and stored,
+ * absent keys get their default (or stay untouched), missing required
+ * keys are reported. Unknown keys are not looked at (ac_cfg_keys).
  * Returns the number of errors added. */
 int ac_cfg_read(struct ac_cfg *cx, const cJSON *obj, const char *path,
 		const struct ac_field *fields, size_t nfields, void *out);
+/* Release what ac_cfg_read allocated in out (strings, lists, objects,
+ * comparisons), leaving the rest. */
+void ac_cfg_release(const struct ac_field *fields, size_t nfields, void *out);
 
 /* Report keys of obj that appear in none of the tables. */
 void ac_cfg_keys(struct ac_cfg *cx, const cJSON *obj, const char *path,
@@ -130,6 +196,10 @@ void ac_cfg_keys(struct ac_cfg *cx, const cJSON *obj, const char *path,
 /* Shorthand for one table. */
 void ac_cfg_keys1(struct ac_cfg *cx, const cJSON *obj, const char *path,
 		  const struct ac_field *fields, size_t nfields);
+/* An object read whole: it must be an object, its keys those of the table;
+ * then ac_cfg_read. Returns the number of errors added. */
+int ac_cfg_object(struct ac_cfg *cx, const cJSON *obj, const char *path,
+		  const struct ac_field *fields, size_t nfields, void *out);
 
 /* Require obj to be an object; reports and returns false otherwise. */
 bool ac_cfg_want_object(struct ac_cfg *cx, const cJSON *obj, const char *path);

@@ -14,6 +14,7 @@
 #include "util.h"
 
 static cJSON *shape_schema(enum ac_shape shape, const struct ac_field *f);
+static cJSON *object_of(const struct ac_field *fields, size_t n);
 
 static cJSON *typed(const char *type)
 {
@@ -76,6 +77,111 @@ static cJSON *comparison(void)
 	return o;
 }
 
+static cJSON *map_of(cJSON *value);
+static cJSON *list_of(cJSON *item);
+
+/* minimum, maximum and their exclusive forms, from the field's range. */
+static void add_range(cJSON *fs, const struct ac_field *f)
+{
+	/* a duration's range is in ms: it applies to the number form only */
+	cJSON *n = fs;
+	if (f->type == AC_FT_DURATION) {
+		cJSON *alts = cJSON_GetObjectItemCaseSensitive(fs, "anyOf");
+		n = cJSON_GetArrayItem(alts, 1);
+	}
+	switch (f->range) {
+	case AC_RANGE_NONE:
+		break;
+	case AC_RANGE_MIN:
+		cJSON_DeleteItemFromObjectCaseSensitive(n, "minimum");
+		cJSON_AddNumberToObject(n, "minimum", f->min);
+		break;
+	case AC_RANGE_ABOVE:
+		cJSON_DeleteItemFromObjectCaseSensitive(n, "minimum");
+		cJSON_AddNumberToObject(n, "exclusiveMinimum", f->min);
+		break;
+	case AC_RANGE_CLOSED:
+		cJSON_DeleteItemFromObjectCaseSensitive(n, "minimum");
+		cJSON_AddNumberToObject(n, "minimum", f->min);
+		cJSON_AddNumberToObject(n, "maximum", f->max);
+		break;
+	case AC_RANGE_OPEN:
+		cJSON_DeleteItemFromObjectCaseSensitive(n, "minimum");
+		cJSON_AddNumberToObject(n, "exclusiveMinimum", f->min);
+		cJSON_AddNumberToObject(n, "exclusiveMaximum", f->max);
+		break;
+	}
+}
+
+/* The schema of one field, from its type (or, for a custom one, its
+ * shape), with its range, default and doc. */
+static cJSON *field_schema(const struct ac_field *f)
+{
+	cJSON *fs;
+	switch (f->type) {
+	case AC_FT_STRING:
+	case AC_FT_TEXT:
+	case AC_FT_ENTRY:
+		fs = typed("string");
+		break;
+	case AC_FT_URL:
+		fs = typed("string");
+		cJSON_AddStringToObject(fs, "pattern", "^(https?://|\\$\\{)");
+		break;
+	case AC_FT_INT:
+	case AC_FT_LONG:
+		fs = typed("integer");
+		break;
+	case AC_FT_NUMBER:
+		fs = typed("number");
+		break;
+	case AC_FT_BOOL:
+		fs = typed("boolean");
+		break;
+	case AC_FT_DURATION:
+		fs = duration();
+		break;
+	case AC_FT_SIZE:
+		fs = size();
+		break;
+	case AC_FT_ENUM:
+		fs = choices(f->choices);
+		break;
+	case AC_FT_STRINGS:
+		fs = list_of(f->choices ? choices(f->choices) : typed("string"));
+		break;
+	case AC_FT_HEADERS:
+		fs = map_of(typed("string"));
+		break;
+	case AC_FT_OBJECT:
+		fs = object_of(f->sub, f->nsub);
+		break;
+	case AC_FT_COMPARISON:
+		fs = comparison();
+		break;
+	case AC_FT_CUSTOM:
+	default:
+		fs = shape_schema(f->shape, f);
+		if (f->also != AC_SHAPE_ANY && f->shape != AC_SHAPE_ANY) {
+			cJSON *any = cJSON_CreateObject();
+			cJSON *alts = cJSON_AddArrayToObject(any, "anyOf");
+			cJSON_AddItemToArray(alts, fs);
+			cJSON_AddItemToArray(alts, shape_schema(f->also, f));
+			fs = any;
+		}
+		break;
+	}
+	add_range(fs, f);
+	if (f->def) {
+		cJSON *d = cJSON_Parse(f->def);
+		if (d)
+			cJSON_AddItemToObject(fs, "default", d);
+	}
+	if (f->doc)
+		cJSON_AddStringToObject(fs, "description", f->doc);
+	return fs;
+}
+
 /* An object with the keys of a table: unknown keys refused. */
 static cJSON *object_of(const struct ac_field *fields, size_t n)
 {
@@ -84,43 +190,7 @@ static cJSON *object_of(const struct ac_field *fields, size_t n)
 	cJSON *req = cJSON_CreateArray();
 	for (size_t i = 0; i < n; i++) {
 		const struct ac_field *f = &fields[i];
-		cJSON *fs;
-		switch (f->type) {
-		case AC_FT_STRING:
-		case AC_FT_TEXT:
-			fs = typed("string");
-			break;
-		case AC_FT_INT:
-		case AC_FT_LONG:
-			fs = typed("integer");
-			break;
-		case AC_FT_NUMBER:
-			fs = typed("number");
-			break;
-		case AC_FT_BOOL:
-			fs = typed("boolean");
-			break;
-		case AC_FT_DURATION:
-			fs = duration();
-			break;
-		case AC_FT_SIZE:
-			fs = size();
-			break;
-		case AC_FT_CUSTOM:
-		default:
-			fs = shape_schema(f->shape, f);
-			if (f->also != AC_SHAPE_ANY && f->shape != AC_SHAPE_ANY) {
-				cJSON *any = cJSON_CreateObject();
-				cJSON *alts = cJSON_AddArrayToObject(any, "anyOf");
-				cJSON_AddItemToArray(alts, fs);
-				cJSON_AddItemToArray(alts, shape_schema(f->also, f));
-				fs = any;
-			}
-			break;
-		}
-		if (f->doc)
-			cJSON_AddStringToObject(fs, "description", f->doc);
-		cJSON_AddItemToObject(props, f->key, fs);
+		cJSON_AddItemToObject(props, f->key, field_schema(f));
 		if (f->required)
 			cJSON_AddItemToArray(req, cJSON_CreateString(f->key));
 	}
