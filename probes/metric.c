@@ -41,13 +41,16 @@ struct metric_config {
 	enum metric_mode mode;
 	char *url; /* scrape URL, or the full query URL */
 	struct selector errors, total, value;
-	enum ac_prom_agg agg;
+	int agg; /* enum ac_prom_agg */
 	double quantile;
 	double min_requests;
 	int64_t gap_ms;
 	struct ac_expect expect; /* one comparison */
 	int64_t max_age_ms;	 /* 0: the default */
 	struct curl_slist *headers;
+	/* as written, before the mode is chosen */
+	char *scrape, *prometheus, *query, *histogram;
+	struct ac_kvs header_kvs;
 };
 
 struct metric_memory {
@@ -68,39 +71,70 @@ struct fetch {
 	bool have_first;
 };
 
+/* "match": {"status": "=~5..", "route": "!=/health"} */
+static void read_matchers(struct ac_cfg *cx, const struct ac_field *f, const cJSON *match,
+			  const char *path, void *dst)
+{
+	struct selector *s = dst;
+	if (!ac_cfg_want_object(cx, match, path))
+		return;
+	s->m = ac_calloc((size_t)cJSON_GetArraySize(match) + 1, sizeof(*s->m));
+	const cJSON *e;
+	cJSON_ArrayForEach(e, match)
+	{
+		char *kp = ac_cfg_path(path, e->string);
+		struct ac_error err = {0};
+		if (!cJSON_IsString(e))
+			ac_cfg_error(cx, kp,
+				     "expected a string such as \"200\", \"!=200\" or \"=~5..\"");
+		else if (ac_prom_matcher_init(&s->m[s->n], e->string, e->valuestring, &err) < 0) {
+			ac_cfg_error(cx, kp, "%s", err.msg);
+			ac_prom_matcher_release(&s->m[s->n]);
+		} else
+			s->n++;
+		free(kp);
+	}
+}
+
+#define MATCH_DOC "label matchers: \"=~5..\", \"!=200\""
+
 static const struct ac_field selector_fields[] = {
-    {"metric", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
-    {"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, "label matchers", AC_SHAPE_STRING_MAP},
+    {"metric", AC_FT_TEXT, true, offsetof(struct selector, metric), "a counter's name"},
+    {"match", AC_FT_CUSTOM, false, 0, MATCH_DOC, AC_SHAPE_STRING_MAP, .read = read_matchers},
     {"absent_is_zero", AC_FT_BOOL, false, offsetof(struct selector, absent_is_zero),
      "errors: a scrape without this metric counts 0 errors"},
 };
 
+/* In the order of enum ac_prom_agg. */
 static const char *const aggregates[] = {"sum", "max", "min", NULL};
 
+#define MC(member) offsetof(struct metric_config, member)
 static const struct ac_field metric_fields[] = {
-    {"scrape", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a /metrics URL", AC_SHAPE_STRING},
-    {"errors", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: failed requests",
-     AC_SHAPE_OBJECT, NULL, selector_fields, AC_ARRAY_LEN(selector_fields)},
-    {"total", AC_FT_CUSTOM, false, AC_FIELD_NONE, "{\"metric\", \"match\"}: all requests",
-     AC_SHAPE_OBJECT, NULL, selector_fields, AC_ARRAY_LEN(selector_fields)},
-    {"min_requests", AC_FT_CUSTOM, false, AC_FIELD_NONE, "fewer is \"no traffic\" (default 1)",
-     AC_SHAPE_NUMBER},
-    {"metric", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a gauge or counter to read", AC_SHAPE_STRING},
-    {"match", AC_FT_CUSTOM, false, AC_FIELD_NONE, "label matchers: \"=~5..\", \"!=200\"",
-     AC_SHAPE_STRING_MAP},
-    {"aggregate", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sum (default), max or min", AC_SHAPE_ENUM,
-     aggregates},
-    {"histogram", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a histogram's name", AC_SHAPE_STRING},
-    {"quantile", AC_FT_CUSTOM, false, AC_FIELD_NONE, "0.95", AC_SHAPE_NUMBER},
-    {"prometheus", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a Prometheus server's URL",
-     AC_SHAPE_STRING},
-    {"query", AC_FT_CUSTOM, false, AC_FIELD_NONE, "a PromQL expression", AC_SHAPE_STRING},
-    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 0.01}", AC_SHAPE_COMPARISON},
-    {"gap", AC_FT_CUSTOM, false, AC_FIELD_NONE, "time between the first two scrapes (1s)",
-     AC_SHAPE_DURATION},
-    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. Authorization", AC_SHAPE_STRING_MAP},
-    {"max_age", AC_FT_CUSTOM, false, AC_FIELD_NONE,
-     "older samples are stale (default twice the interval, at least 60s)", AC_SHAPE_DURATION},
+    {"scrape", AC_FT_URL, false, MC(scrape), "a /metrics URL"},
+    {"errors", AC_FT_OBJECT, false, MC(errors), "{\"metric\", \"match\"}: failed requests",
+     .sub = selector_fields, .nsub = AC_ARRAY_LEN(selector_fields)},
+    {"total", AC_FT_OBJECT, false, MC(total), "{\"metric\", \"match\"}: all requests",
+     .sub = selector_fields, .nsub = AC_ARRAY_LEN(selector_fields)},
+    {"min_requests", AC_FT_NUMBER, false, MC(min_requests), "fewer is \"no traffic\"",
+     .range = AC_RANGE_MIN, .min = 1, .def = "1"},
+    {"metric", AC_FT_TEXT, false, MC(value.metric), "a gauge or counter to read"},
+    {"match", AC_FT_CUSTOM, false, MC(value), MATCH_DOC, AC_SHAPE_STRING_MAP,
+     .read = read_matchers},
+    {"aggregate", AC_FT_ENUM, false, MC(agg), "how series are combined", .choices = aggregates,
+     .def = "\"sum\""},
+    {"histogram", AC_FT_TEXT, false, MC(histogram), "a histogram's name"},
+    {"quantile", AC_FT_NUMBER, false, MC(quantile), "0.95", .range = AC_RANGE_OPEN, .min = 0,
+     .max = 1},
+    {"prometheus", AC_FT_URL, false, MC(prometheus), "a Prometheus server's URL"},
+    {"query", AC_FT_TEXT, false, MC(query), "a PromQL expression"},
+    {"expect", AC_FT_COMPARISON, true, MC(expect), "one comparison: {\"<=\": 0.01}",
+     .expect = AC_EXPECT_ONE},
+    {"gap", AC_FT_DURATION, false, MC(gap_ms), "time between the first two scrapes",
+     .def = "\"1s\""},
+    {"headers", AC_FT_HEADERS, false, MC(header_kvs), "e.g. Authorization"},
+    {"max_age", AC_FT_DURATION, false, MC(max_age_ms),
+     "older samples are stale (default twice the interval, at least 60s)", .range = AC_RANGE_ABOVE,
+     .min = 0},
 };
 
 static void selector_release(struct selector *s)
@@ -122,194 +156,69 @@ static void metric_config_destroy(void *p)
 	selector_release(&c->total);
 	selector_release(&c->value);
 	curl_slist_free_all(c->headers);
-	ac_expect_release(&c->expect);
+	ac_cfg_release(metric_fields, AC_ARRAY_LEN(metric_fields), c);
 	free(c);
 }
 
-static void read_matchers(struct ac_cfg *cx, const cJSON *match, const char *path,
-			  struct selector *s)
-{
-	if (!match)
-		return;
-	if (!ac_cfg_want_object(cx, match, path))
-		return;
-	s->m = ac_calloc((size_t)cJSON_GetArraySize(match) + 1, sizeof(*s->m));
-	const cJSON *e;
-	cJSON_ArrayForEach(e, match)
-	{
-		char *kp = ac_cfg_path(path, e->string);
-		struct ac_error err = {0};
-		if (!cJSON_IsString(e))
-			ac_cfg_error(cx, kp,
-				     "expected a string such as \"200\", \"!=200\" or \"=~5..\"");
-		else if (ac_prom_matcher_init(&s->m[s->n], e->string, e->valuestring, &err) < 0) {
-			ac_cfg_error(cx, kp, "%s", err.msg);
-			ac_prom_matcher_release(&s->m[s->n]);
-		} else
-			s->n++;
-		free(kp);
-	}
-}
-
-static void read_selector(struct ac_cfg *cx, const cJSON *obj, const char *path, struct selector *s)
-{
-	if (!ac_cfg_want_object(cx, obj, path))
-		return;
-	const struct ac_field *f = selector_fields;
-	ac_cfg_keys1(cx, obj, path, f, AC_ARRAY_LEN(selector_fields));
-	ac_cfg_read(cx, obj, path, f, AC_ARRAY_LEN(selector_fields), s);
-	s->metric = ac_cfg_text(cx, obj, path, "metric", true);
-	char *mp = ac_cfg_path(path, "match");
-	read_matchers(cx, ac_json_get(obj, "match"), mp, s);
-	free(mp);
-}
-
+/* The rules across keys: which of the four modes, and what it needs. */
 static void *metric_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
 {
 	struct metric_config *c = ac_calloc(1, sizeof(*c));
 	size_t before = cx->nerrors;
-	c->gap_ms = 1000;
-	c->min_requests = 1;
-	c->agg = AC_PROM_SUM;
-	bool api = ac_json_get(obj, "prometheus") != NULL;
-	char *scrape = ac_cfg_text(cx, obj, path, "scrape", false);
-	if (api) {
-		char *base = ac_cfg_text(cx, obj, path, "prometheus", true);
-		char *q = ac_cfg_text(cx, obj, path, "query", true);
-		if (scrape)
+	ac_cfg_read(cx, obj, path, metric_fields, AC_ARRAY_LEN(metric_fields), c);
+	bool selector = ac_json_get(obj, "errors") || ac_json_get(obj, "total");
+	if (ac_json_get(obj, "prometheus")) {
+		c->mode = M_QUERY;
+		if (ac_json_get(obj, "scrape"))
 			ac_cfg_error(cx, path,
 				     "give either \"scrape\" or \"prometheus\", not both");
-		char *bp = ac_cfg_path(path, "prometheus");
-		if (base && !ac_cfg_http_url(cx, bp, base)) {
-			free(base);
-			base = NULL;
-		}
-		free(bp);
-		if (base && q) {
-			char *enc = curl_easy_escape(NULL, q, 0);
-			size_t l = strlen(base);
-			while (l && base[l - 1] == '/')
-				base[--l] = '\0';
-			c->url = ac_asprintf("%s/api/v1/query?query=%s", base, enc);
+		if (!ac_json_get(obj, "query"))
+			ac_cfg_error(cx, path, "missing required key \"query\"");
+		if (c->prometheus && c->query) {
+			char *enc = curl_easy_escape(NULL, c->query, 0);
+			size_t l = strlen(c->prometheus);
+			while (l && c->prometheus[l - 1] == '/')
+				c->prometheus[--l] = '\0';
+			c->url = ac_asprintf("%s/api/v1/query?query=%s", c->prometheus, enc);
 			curl_free(enc);
 		}
-		free(base);
-		free(q);
-		c->mode = M_QUERY;
-	} else if (!scrape) {
+	} else if (!ac_json_get(obj, "scrape")) {
 		ac_cfg_error(cx, path,
 			     "needs \"scrape\" (a /metrics URL) or \"prometheus\" and \"query\"");
 	} else {
-		char *sp = ac_cfg_path(path, "scrape");
-		ac_cfg_http_url(cx, sp, scrape);
-		free(sp);
-		c->url = scrape;
-		scrape = NULL;
-		const cJSON *e = ac_json_get(obj, "errors"), *t = ac_json_get(obj, "total");
-		const cJSON *h = ac_json_get(obj, "histogram"), *m = ac_json_get(obj, "metric");
-		if (e || t) {
+		c->url = c->scrape;
+		c->scrape = NULL;
+		if (selector) {
 			c->mode = M_RATIO;
-			char *ep = ac_cfg_path(path, "errors"), *tp = ac_cfg_path(path, "total");
-			if (!e || !t)
+			if (!ac_json_get(obj, "errors") || !ac_json_get(obj, "total"))
 				ac_cfg_error(cx, path,
 					     "an error ratio needs both \"errors\" and \"total\"");
-			if (e)
-				read_selector(cx, e, ep, &c->errors);
-			if (t)
-				read_selector(cx, t, tp, &c->total);
-			free(ep);
-			free(tp);
-		} else if (h) {
+			if (ac_json_get(obj, "match") || ac_json_get(obj, "metric"))
+				ac_cfg_error(cx, path,
+					     "\"metric\" and \"match\" here are for one value; "
+					     "an error ratio takes them inside \"errors\" and "
+					     "\"total\"");
+		} else if (ac_json_get(obj, "histogram")) {
 			c->mode = M_QUANTILE;
-			c->value.metric = ac_cfg_text(cx, obj, path, "histogram", true);
-			const cJSON *q = ac_json_get(obj, "quantile");
-			if (!cJSON_IsNumber(q) || !(q->valuedouble > 0 && q->valuedouble < 1)) {
-				char *qp = ac_cfg_path(path, "quantile");
-				ac_cfg_error(cx, q ? qp : path,
+			free(c->value.metric);
+			c->value.metric = c->histogram;
+			c->histogram = NULL;
+			if (!ac_json_get(obj, "quantile"))
+				ac_cfg_error(cx, path,
 					     "needs \"quantile\" between 0 and 1, e.g. 0.95");
-				free(qp);
-			} else {
-				c->quantile = q->valuedouble;
-			}
-		} else if (m) {
+		} else if (ac_json_get(obj, "metric")) {
 			c->mode = M_VALUE;
-			c->value.metric = ac_cfg_text(cx, obj, path, "metric", true);
 		} else {
 			ac_cfg_error(cx, path,
 				     "say what to read: \"errors\" and \"total\", \"histogram\" "
 				     "and \"quantile\", or \"metric\"");
 		}
-		if (c->mode == M_QUANTILE || c->mode == M_VALUE) {
-			char *mp = ac_cfg_path(path, "match");
-			read_matchers(cx, ac_json_get(obj, "match"), mp, &c->value);
-			free(mp);
-		}
 	}
-	free(scrape);
-	const cJSON *agg = ac_json_get(obj, "aggregate");
-	if (agg) {
-		if (!cJSON_IsString(agg) ||
-		    (strcmp(agg->valuestring, "sum") != 0 && strcmp(agg->valuestring, "max") != 0 &&
-		     strcmp(agg->valuestring, "min") != 0)) {
-			char *ap = ac_cfg_path(path, "aggregate");
-			ac_cfg_error(cx, ap, "expected sum, max or min");
-			free(ap);
-		} else {
-			c->agg = strcmp(agg->valuestring, "max") == 0	? AC_PROM_MAX
-				 : strcmp(agg->valuestring, "min") == 0 ? AC_PROM_MIN
-									: AC_PROM_SUM;
-		}
-	}
-	const cJSON *mr = ac_json_get(obj, "min_requests");
-	if (mr) {
-		if (!cJSON_IsNumber(mr) || mr->valuedouble < 1) {
-			char *mp = ac_cfg_path(path, "min_requests");
-			ac_cfg_error(cx, mp, "expected a number of at least 1");
-			free(mp);
-		} else {
-			c->min_requests = mr->valuedouble;
-		}
-	}
-	const cJSON *g = ac_json_get(obj, "gap");
-	if (g) {
-		char *gp = ac_cfg_path(path, "gap");
-		ac_cfg_duration(cx, g, gp, &c->gap_ms);
-		free(gp);
-	}
-	const cJSON *ma = ac_json_get(obj, "max_age");
-	if (ma) {
-		char *mp = ac_cfg_path(path, "max_age");
-		if (ac_cfg_duration(cx, ma, mp, &c->max_age_ms) == 0 && c->max_age_ms <= 0)
-			ac_cfg_error(cx, mp, "expected a duration above 0");
-		free(mp);
-	}
-	const cJSON *ex = ac_json_get(obj, "expect");
-	char *xp = ac_cfg_path(path, "expect");
-	if (!ex)
-		ac_cfg_error(cx, path, "needs \"expect\" with one comparison, e.g. {\"<=\": 0.01}");
-	else
-		ac_expect_parse(cx, ex, xp, AC_EXPECT_ONE, NULL, 0, &c->expect);
-	free(xp);
-	const cJSON *hd = ac_json_get(obj, "headers"), *e;
-	if (hd) {
-		char *hp = ac_cfg_path(path, "headers");
-		if (ac_cfg_want_object(cx, hd, hp))
-			cJSON_ArrayForEach(e, hd)
-			{
-				char *kp = ac_cfg_path(hp, e->string);
-				char *v = cJSON_IsString(e) ? ac_cfg_expand(cx, kp, e->valuestring)
-							    : NULL;
-				if (!v || strpbrk(v, "\r\n") || strpbrk(e->string, "\r\n:"))
-					ac_cfg_error(cx, kp, "expected a one-line string");
-				if (v) {
-					char *line = ac_asprintf("%s: %s", e->string, v);
-					c->headers = curl_slist_append(c->headers, line);
-					free(line);
-				}
-				free(v);
-				free(kp);
-			}
-		free(hp);
+	for (size_t i = 0; i < c->header_kvs.n; i++) {
+		char *line =
+		    ac_asprintf("%s: %s", c->header_kvs.v[i].name, c->header_kvs.v[i].value);
+		c->headers = curl_slist_append(c->headers, line);
+		free(line);
 	}
 	if (cx->nerrors != before) {
 		metric_config_destroy(c);
