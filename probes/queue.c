@@ -12,8 +12,8 @@
 #include "expect.h"
 #include "json.h"
 
-const char *const ac_qfig_names[AC_QF_COUNT] = {
-    "depth", "in_flight", "retrying", "dead", "scheduled", "oldest_age_s", "workers",
+const char *const ac_qfig_names[AC_QF_COUNT + 1] = {
+    "depth", "in_flight", "retrying", "dead", "scheduled", "oldest_age_s", "workers", NULL,
 };
 
 int ac_qfig_parse(const char *name, enum ac_qfig *out)
@@ -37,11 +37,12 @@ struct queue_config {
 	void *bconfig;
 	char *preset;
 	char *queue;
-	enum ac_qfig headline;
-	bool has_max[AC_QF_COUNT];
+	int headline; /* enum ac_qfig */
+	/* "expect": a limit is NaN when not given */
 	double max[AC_QF_COUNT];
-	bool has_min_workers;
-	double min_workers;
+	int64_t max_oldest_age_ms; /* -1: not given */
+	double min_workers;	   /* NaN: not given */
+	struct ac_strings growth;  /* figures that may not grow */
 	bool no_growth[AC_QF_COUNT];
 };
 
@@ -51,28 +52,67 @@ struct queue_memory {
 	double v[AC_QF_COUNT];
 };
 
+static void queue_config_destroy(void *p);
+
+/* "preset": the job system, which chooses the backend. */
+static void read_preset(struct ac_cfg *cx, const struct ac_field *f, const cJSON *p, const char *pp,
+			void *dst)
+{
+	struct queue_config *qc = dst;
+	if (!cJSON_IsString(p)) {
+		ac_cfg_error(cx, pp, "expected a preset name");
+		return;
+	}
+	qc->preset = ac_strdup(p->valuestring);
+	const char *names[64];
+	size_t nn = 0;
+	for (size_t b = 0; b < AC_ARRAY_LEN(backends); b++) {
+		for (const char *const *n = backends[b]->presets; *n; n++) {
+			if (nn < AC_ARRAY_LEN(names))
+				names[nn++] = *n;
+			if (strcmp(*n, qc->preset) == 0)
+				qc->backend = backends[b];
+		}
+	}
+	if (qc->backend)
+		return;
+	const char *s = ac_suggest(qc->preset, names, nn);
+	if (s)
+		ac_cfg_error(cx, pp, "unknown preset \"%s\", did you mean \"%s\"?", qc->preset, s);
+	else
+		ac_cfg_error(cx, pp,
+			     "unknown preset \"%s\" (for other systems use a \"redis\" or "
+			     "\"sql\" check)",
+			     qc->preset);
+}
+
+#define QC(member) offsetof(struct queue_config, member)
+#define MAX_FIELD(key, fig)                                                                        \
+	{                                                                                          \
+		key, AC_FT_NUMBER, false, QC(max[fig]), NULL, .range = AC_RANGE_MIN, .min = 0      \
+	}
 static const struct ac_field expect_fields[] = {
-    {"max_depth", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
-    {"max_in_flight", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
-    {"max_retrying", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
-    {"max_dead", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
-    {"max_scheduled", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
-    {"max_workers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
-    {"max_oldest_age", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_DURATION},
-    {"min_workers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
-    {"no_growth", AC_FT_CUSTOM, false, AC_FIELD_NONE, "figures that may not grow between rounds",
-     AC_SHAPE_STRINGS},
+    MAX_FIELD("max_depth", AC_QF_DEPTH),
+    MAX_FIELD("max_in_flight", AC_QF_IN_FLIGHT),
+    MAX_FIELD("max_retrying", AC_QF_RETRYING),
+    MAX_FIELD("max_dead", AC_QF_DEAD),
+    MAX_FIELD("max_scheduled", AC_QF_SCHEDULED),
+    MAX_FIELD("max_workers", AC_QF_WORKERS),
+    {"max_oldest_age", AC_FT_DURATION, false, QC(max_oldest_age_ms), NULL},
+    {"min_workers", AC_FT_NUMBER, false, QC(min_workers), NULL, .range = AC_RANGE_MIN, .min = 0},
+    {"no_growth", AC_FT_STRINGS, false, QC(growth), "figures that may not grow between rounds",
+     .choices = ac_qfig_names},
 };
 
+/* The limits are members of the configuration itself (offset 0). */
 static const struct ac_field queue_fields[] = {
-    {"preset", AC_FT_CUSTOM, true, AC_FIELD_NONE, "job system: sidekiq, bullmq, oban, ...",
-     AC_SHAPE_STRING},
-    {"queue", AC_FT_CUSTOM, false, AC_FIELD_NONE, "queue name (default \"default\")",
-     AC_SHAPE_STRING},
-    {"expect", AC_FT_CUSTOM, false, AC_FIELD_NONE, "limits on the figures", AC_SHAPE_OBJECT, NULL,
-     expect_fields, AC_ARRAY_LEN(expect_fields)},
-    {"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "figure that trends judge (default depth)",
-     AC_SHAPE_STRING},
+    {"preset", AC_FT_CUSTOM, true, 0, "job system: sidekiq, bullmq, oban, ...", AC_SHAPE_STRING,
+     .read = read_preset},
+    {"queue", AC_FT_TEXT, false, QC(queue), "queue name", .def = "\"default\""},
+    {"expect", AC_FT_OBJECT, false, 0, "limits on the figures", .sub = expect_fields,
+     .nsub = AC_ARRAY_LEN(expect_fields)},
+    {"value", AC_FT_ENUM, false, QC(headline), "figure that trends judge", .choices = ac_qfig_names,
+     .def = "\"depth\""},
     /* backend keys */
     {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, "Redis server name (Redis presets)",
      AC_SHAPE_STRING},
@@ -81,11 +121,6 @@ static const struct ac_field queue_fields[] = {
     {"database", AC_FT_CUSTOM, false, AC_FIELD_NONE, "database name (PostgreSQL presets)",
      AC_SHAPE_STRING},
     {"schema", AC_FT_CUSTOM, false, AC_FIELD_NONE, "schema (PostgreSQL presets)", AC_SHAPE_STRING},
-};
-
-static const char *const expect_keys[] = {
-    "max_depth",     "max_in_flight",  "max_retrying", "max_dead",
-    "max_scheduled", "max_oldest_age", "min_workers",  "no_growth",
 };
 
 static void queue_config_destroy(void *p)
@@ -97,122 +132,29 @@ static void queue_config_destroy(void *p)
 		qc->backend->config_destroy(qc->bconfig);
 	free(qc->preset);
 	free(qc->queue);
+	ac_strings_release(&qc->growth);
 	free(qc);
-}
-
-static void parse_expect(struct ac_cfg *cx, const cJSON *ex, const char *path,
-			 struct queue_config *qc)
-{
-	char *ep = ac_cfg_path(path, "expect");
-	if (!ac_cfg_want_object(cx, ex, ep)) {
-		free(ep);
-		return;
-	}
-	const cJSON *m;
-	cJSON_ArrayForEach(m, ex)
-	{
-		char *kp = ac_cfg_path(ep, m->string);
-		enum ac_qfig f;
-		if (strcmp(m->string, "no_growth") == 0) {
-			if (!cJSON_IsArray(m)) {
-				ac_cfg_error(
-				    cx, kp,
-				    "expected a list of figures, e.g. [\"retrying\", \"dead\"]");
-			} else {
-				const cJSON *e;
-				cJSON_ArrayForEach(e, m)
-				{
-					if (!cJSON_IsString(e) ||
-					    ac_qfig_parse(e->valuestring, &f) < 0)
-						ac_cfg_error(
-						    cx, kp,
-						    "unknown figure (depth, in_flight, retrying, "
-						    "dead, scheduled, oldest_age_s, workers)");
-					else
-						qc->no_growth[f] = true;
-				}
-				/* Growth is judged between rounds: one sample proves nothing. */
-				cx->min_samples = 2;
-			}
-		} else if (strcmp(m->string, "max_oldest_age") == 0) {
-			int64_t ms;
-			if (ac_cfg_duration(cx, m, kp, &ms) == 0) {
-				qc->has_max[AC_QF_OLDEST_AGE] = true;
-				qc->max[AC_QF_OLDEST_AGE] = (double)ms / 1000.0;
-			}
-		} else if (strcmp(m->string, "min_workers") == 0) {
-			if (!cJSON_IsNumber(m) || m->valuedouble < 0)
-				ac_cfg_error(cx, kp, "expected a number of at least 0");
-			qc->has_min_workers = true;
-			qc->min_workers = m->valuedouble;
-		} else if (ac_starts_with(m->string, "max_") &&
-			   ac_qfig_parse(m->string + 4, &f) == 0 && f != AC_QF_OLDEST_AGE) {
-			if (!cJSON_IsNumber(m) || m->valuedouble < 0)
-				ac_cfg_error(cx, kp, "expected a number of at least 0");
-			qc->has_max[f] = true;
-			qc->max[f] = m->valuedouble;
-		} else {
-			const char *s =
-			    ac_suggest(m->string, expect_keys, AC_ARRAY_LEN(expect_keys));
-			if (s)
-				ac_cfg_error(cx, kp, "unknown key, did you mean \"%s\"?", s);
-			else
-				ac_cfg_error(cx, kp, "unknown key");
-		}
-		free(kp);
-	}
-	free(ep);
 }
 
 static void *queue_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
 {
 	struct queue_config *qc = ac_calloc(1, sizeof(*qc));
 	size_t before = cx->nerrors;
-	const cJSON *p = ac_json_get(obj, "preset");
-	char *pp = ac_cfg_path(path, "preset");
-	if (!cJSON_IsString(p)) {
-		if (p)
-			ac_cfg_error(cx, pp, "expected a preset name");
-	} else {
-		qc->preset = ac_strdup(p->valuestring);
-		const char *names[64];
-		size_t nn = 0;
-		for (size_t b = 0; b < AC_ARRAY_LEN(backends); b++) {
-			for (const char *const *n = backends[b]->presets; *n; n++) {
-				if (nn < AC_ARRAY_LEN(names))
-					names[nn++] = *n;
-				if (strcmp(*n, qc->preset) == 0)
-					qc->backend = backends[b];
-			}
-		}
-		if (!qc->backend) {
-			const char *s = ac_suggest(qc->preset, names, nn);
-			if (s)
-				ac_cfg_error(cx, pp, "unknown preset \"%s\", did you mean \"%s\"?",
-					     qc->preset, s);
-			else
-				ac_cfg_error(
-				    cx, pp,
-				    "unknown preset \"%s\" (for other systems use a \"redis\" "
-				    "or \"sql\" check)",
-				    qc->preset);
-		}
+	for (int i = 0; i < AC_QF_COUNT; i++)
+		qc->max[i] = NAN;
+	qc->max_oldest_age_ms = -1;
+	qc->min_workers = NAN;
+	ac_cfg_read(cx, obj, path, queue_fields, AC_ARRAY_LEN(queue_fields), qc);
+	if (qc->max_oldest_age_ms >= 0)
+		qc->max[AC_QF_OLDEST_AGE] = (double)qc->max_oldest_age_ms / 1000.0;
+	for (size_t i = 0; i < qc->growth.n; i++) {
+		enum ac_qfig f;
+		if (ac_qfig_parse(qc->growth.v[i], &f) == 0)
+			qc->no_growth[f] = true;
 	}
-	free(pp);
-	char *q = ac_cfg_text(cx, obj, path, "queue", false);
-	qc->queue = q ? q : ac_strdup("default");
-	const cJSON *v = ac_json_get(obj, "value");
-	qc->headline = AC_QF_DEPTH;
-	if (v && (!cJSON_IsString(v) || ac_qfig_parse(v->valuestring, &qc->headline) < 0)) {
-		char *kp = ac_cfg_path(path, "value");
-		ac_cfg_error(cx, kp,
-			     "expected a figure name (depth, in_flight, retrying, dead, "
-			     "scheduled, oldest_age_s, workers)");
-		free(kp);
-	}
-	const cJSON *ex = ac_json_get(obj, "expect");
-	if (ex)
-		parse_expect(cx, ex, path, qc);
+	/* Growth is judged between rounds: one sample proves nothing. */
+	if (ac_json_get(ac_json_get(obj, "expect"), "no_growth"))
+		cx->min_samples = 2;
 	if (qc->backend) {
 		/* Keys of the other backend do not apply here. */
 		for (size_t b = 0; b < AC_ARRAY_LEN(backends); b++) {
@@ -331,8 +273,9 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 					      : f->why[i]     ? f->why[i]
 							      : "not reported by this system");
 		}
-		bool judged = qc->has_max[i] || qc->no_growth[i] ||
-			      (i == AC_QF_WORKERS && qc->has_min_workers) || i == (int)qc->headline;
+		bool judged = !isnan(qc->max[i]) || qc->no_growth[i] ||
+			      (i == AC_QF_WORKERS && !isnan(qc->min_workers)) ||
+			      i == (int)qc->headline;
 		if (judged && !fig->has_value) {
 			/* An expectation on a figure the system cannot give is not a pass. */
 			st = ac_state_worse(st, AC_STATE_ERROR);
@@ -342,7 +285,7 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 		}
 		if (!fig->has_value)
 			continue;
-		if (qc->has_max[i] &&
+		if (!isnan(qc->max[i]) &&
 		    !ac_expect_num_holds(AC_EXPECT_LE, f->v[i], qc->max[i], NAN)) {
 			st = ac_state_worse(st, AC_STATE_FAIL);
 			char *a = fmt_num(f->v[i]), *b = fmt_num(qc->max[i]);
@@ -351,7 +294,7 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 			free(a);
 			free(b);
 		}
-		if (i == AC_QF_WORKERS && qc->has_min_workers &&
+		if (i == AC_QF_WORKERS && !isnan(qc->min_workers) &&
 		    !ac_expect_num_holds(AC_EXPECT_GE, f->v[i], qc->min_workers, NAN)) {
 			st = ac_state_worse(st, AC_STATE_FAIL);
 			ac_buf_addf(&why, "%sworkers %.15g, at least %.15g", why.len ? "; " : "",

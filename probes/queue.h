@@ -35,7 +35,7 @@ enum ac_qfig {
 
 /* "depth", "in_flight", "retrying", "dead", "scheduled", "oldest_age_s",
  * "workers" */
-extern const char *const ac_qfig_names[AC_QF_COUNT];
+extern const char *const ac_qfig_names[AC_QF_COUNT + 1]; /* NULL-terminated */
 int ac_qfig_parse(const char *name, enum ac_qfig *out);
 
 struct ac_queue_figures {

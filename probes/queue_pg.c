@@ -181,7 +181,7 @@ static char *subst(const char *sql, const char *text)
 }
 
 static const struct ac_field pg_fields[] = {
-    {"database", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"database", AC_FT_ENTRY, false, offsetof(struct pg_bconfig, db), NULL, .section = "databases"},
     {"schema", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
 };
 
@@ -217,15 +217,11 @@ static void *pg_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	for (size_t i = 0; i < AC_ARRAY_LEN(presets); i++)
 		if (strcmp(presets[i].name, preset) == 0)
 			b->p = &presets[i];
-	const cJSON *d = ac_json_get(obj, "database");
-	char *dp = ac_cfg_path(path, "database");
-	if (!d)
+	ac_cfg_read(cx, obj, path, pg_fields, AC_ARRAY_LEN(pg_fields), b);
+	if (!ac_json_get(obj, "database"))
 		ac_cfg_error(cx, path,
 			     "missing required key \"database\" (preset \"%s\" reads PostgreSQL)",
 			     preset);
-	else
-		b->db = ac_pg_target_find(cx, d, dp);
-	free(dp);
 	const cJSON *sc = ac_json_get(obj, "schema");
 	const char *schema = cJSON_IsString(sc) ? sc->valuestring : b->p->schema;
 	if (sc && (!cJSON_IsString(sc) || !ident_ok(schema))) {

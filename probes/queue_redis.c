@@ -589,8 +589,8 @@ static const char *const names[] = {"sidekiq", "rq",	    "celery", "bullmq",
 				    "resque",  "bee_queue", NULL};
 
 static const struct ac_field redis_fields[] = {
-    {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
-    {"prefix", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"redis", AC_FT_ENTRY, false, offsetof(struct rq_bconfig, srv), NULL, .section = "redis"},
+    {"prefix", AC_FT_STRING, false, offsetof(struct rq_bconfig, prefix), NULL},
 };
 
 static void rq_bconfig_destroy(void *p)
@@ -611,21 +611,12 @@ static void *rq_configure(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	for (size_t i = 0; i < AC_ARRAY_LEN(presets); i++)
 		if (strcmp(presets[i].name, preset) == 0)
 			b->p = &presets[i];
-	const cJSON *r = ac_json_get(obj, "redis");
-	char *rp = ac_cfg_path(path, "redis");
-	if (!r)
+	ac_cfg_read(cx, obj, path, redis_fields, AC_ARRAY_LEN(redis_fields), b);
+	if (!ac_json_get(obj, "redis"))
 		ac_cfg_error(cx, path, "missing required key \"redis\" (preset \"%s\" reads Redis)",
 			     preset);
-	else
-		b->srv = ac_redis_server_find(cx, r, rp);
-	free(rp);
-	const cJSON *px = ac_json_get(obj, "prefix");
-	if (px && !cJSON_IsString(px)) {
-		char *pp = ac_cfg_path(path, "prefix");
-		ac_cfg_error(cx, pp, "expected a string");
-		free(pp);
-	}
-	b->prefix = ac_strdup(cJSON_IsString(px) ? px->valuestring : b->p->prefix);
+	if (!b->prefix)
+		b->prefix = ac_strdup(b->p->prefix);
 	b->queue = ac_strdup(queue);
 	if (strpbrk(queue, "\r\n")) {
 		char *qp = ac_cfg_path(path, "queue");

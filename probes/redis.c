@@ -34,15 +34,6 @@ struct redis_run {
 	struct ac_redis_batch *batch;
 };
 
-static const struct ac_field redis_fields[] = {
-    {"redis", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a server under \"redis\"", AC_SHAPE_STRING},
-    {"command", AC_FT_CUSTOM, true, AC_FIELD_NONE, "[\"ZCARD\", \"retry\"]", AC_SHAPE_STRINGS},
-    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE, "{\"<=\": 10} or {\"between\": [a, b]}",
-     AC_SHAPE_COMPARISON},
-    {"require_key", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the key must exist (default for counts)",
-     AC_SHAPE_BOOL},
-};
-
 static void redis_config_destroy(void *p)
 {
 	struct redis_config *c = p;
@@ -75,67 +66,60 @@ static bool answers_count(const char *cmd)
 	return false;
 }
 
+/* "command": ["ZCARD", "queue:retry"]: a read command and its arguments. */
+static void read_command(struct ac_cfg *cx, const struct ac_field *f, const cJSON *cmd,
+			 const char *cp, void *dst)
+{
+	struct redis_config *c = dst;
+	if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) < 1 ||
+	    cJSON_GetArraySize(cmd) > AC_REDIS_MAX_ARGS) {
+		ac_cfg_error(cx, cp, "expected a list: the command and its arguments");
+		return;
+	}
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cmd)
+	{
+		char *v = cJSON_IsString(e)   ? ac_cfg_expand(cx, cp, e->valuestring)
+			  : cJSON_IsNumber(e) ? ac_json_to_text(e)
+					      : NULL;
+		if (!v) {
+			ac_cfg_error(cx, cp, "arguments are strings or numbers");
+			break;
+		}
+		if (strpbrk(v, "\r\n")) {
+			ac_cfg_error(cx, cp, "line breaks are not allowed in arguments");
+			free(v);
+			break;
+		}
+		c->args[c->cmd.argc] = v;
+		c->cmd.argv[c->cmd.argc] = v;
+		c->cmd.argc++;
+	}
+	if (c->cmd.argc > 0 && !ac_redis_command_allowed(c->args[0]))
+		ac_cfg_error(cx, cp, "%s is not allowed: allclear sends read commands only (%s)",
+			     c->args[0], ac_redis_allowlist_text());
+}
+
+#define RC(member) offsetof(struct redis_config, member)
+static const struct ac_field redis_fields[] = {
+    {"redis", AC_FT_ENTRY, true, RC(srv), "a server under \"redis\"", .section = "redis"},
+    {"command", AC_FT_CUSTOM, true, 0, "[\"ZCARD\", \"retry\"]", AC_SHAPE_STRINGS,
+     .read = read_command},
+    {"expect", AC_FT_COMPARISON, true, RC(expect), "{\"<=\": 10} or {\"between\": [a, b]}",
+     .expect = AC_EXPECT_ONE},
+    {"require_key", AC_FT_BOOL, false, RC(require_key), "the key must exist (default for counts)"},
+};
+
 static void *redis_configure(struct ac_cfg *cx, const cJSON *obj, const char *path)
 {
 	struct redis_config *c = ac_calloc(1, sizeof(*c));
 	size_t before = cx->nerrors;
-	char *rp = ac_cfg_path(path, "redis");
-	const cJSON *r = ac_json_get(obj, "redis");
-	if (r)
-		c->srv = ac_redis_server_find(cx, r, rp);
-	else
-		ac_cfg_error(cx, path, "missing required key \"redis\"");
-	free(rp);
-	const cJSON *cmd = ac_json_get(obj, "command"), *e;
-	char *cp = ac_cfg_path(path, "command");
-	if (!cmd) {
-		ac_cfg_error(cx, path, "missing required key \"command\"");
-	} else if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) < 1 ||
-		   cJSON_GetArraySize(cmd) > AC_REDIS_MAX_ARGS) {
-		ac_cfg_error(cx, cp, "expected a list: the command and its arguments");
-	} else {
-		cJSON_ArrayForEach(e, cmd)
-		{
-			char *v = cJSON_IsString(e)   ? ac_cfg_expand(cx, cp, e->valuestring)
-				  : cJSON_IsNumber(e) ? ac_json_to_text(e)
-						      : NULL;
-			if (!v) {
-				ac_cfg_error(cx, cp, "arguments are strings or numbers");
-				break;
-			}
-			if (strpbrk(v, "\r\n")) {
-				ac_cfg_error(cx, cp, "line breaks are not allowed in arguments");
-				free(v);
-				break;
-			}
-			c->args[c->cmd.argc] = v;
-			c->cmd.argv[c->cmd.argc] = v;
-			c->cmd.argc++;
-		}
-		if (c->cmd.argc > 0 && !ac_redis_command_allowed(c->args[0]))
-			ac_cfg_error(cx, cp,
-				     "%s is not allowed: allclear sends read commands only (%s)",
-				     c->args[0], ac_redis_allowlist_text());
-	}
-	free(cp);
-	const cJSON *rk = ac_json_get(obj, "require_key");
-	c->require_key = c->cmd.argc > 1 && is_count(c->args[0]);
-	if (rk) {
-		if (!cJSON_IsBool(rk)) {
-			char *kp = ac_cfg_path(path, "require_key");
-			ac_cfg_error(cx, kp, "expected true or false");
-			free(kp);
-		}
-		c->require_key = cJSON_IsTrue(rk) && c->cmd.argc > 1;
-	}
-	const cJSON *ex = ac_json_get(obj, "expect");
-	char *ep = ac_cfg_path(path, "expect");
-	if (!ex) {
-		ac_cfg_error(cx, path, "missing required key \"expect\"");
-	} else {
-		ac_expect_parse(cx, ex, ep, AC_EXPECT_ONE, NULL, 0, &c->expect);
-	}
-	free(ep);
+	ac_cfg_read(cx, obj, path, redis_fields, AC_ARRAY_LEN(redis_fields), c);
+	/* A count of a key that does not exist is 0: for counts, by default,
+	 * the key must exist (a typo in its name is not an empty queue). */
+	if (!ac_json_get(obj, "require_key"))
+		c->require_key = c->cmd.argc > 1 && is_count(c->args[0]);
+	c->require_key = c->require_key && c->cmd.argc > 1;
 	if (cx->nerrors != before || !c->srv) {
 		redis_config_destroy(c);
 		return NULL;

@@ -36,8 +36,7 @@ struct sql_config {
 	enum expect_kind kind;
 	struct ac_expect expect; /* E_CMP: the first cell */
 	double min_rows;
-	char **secret_cols;
-	size_t nsecret;
+	struct ac_strings secret_cols;
 };
 
 struct sql_run {
@@ -45,14 +44,52 @@ struct sql_run {
 	struct ac_pg_query *q;
 };
 
+/* "expect": a comparison of the first cell, {"no_rows": true} or
+ * {"min_rows": N} (dst: the whole configuration, its database read). */
+static void read_expect(struct ac_cfg *cx, const struct ac_field *f, const cJSON *e, const char *ep,
+			void *dst)
+{
+	struct sql_config *c = dst;
+	if (!cJSON_IsObject(e) || cJSON_GetArraySize(e) != 1) {
+		ac_cfg_error(cx, ep,
+			     "expected one of {\"==\": N} (or != < <= > >=), "
+			     "{\"between\": [A, B]}, {\"no_rows\": true}, {\"min_rows\": N}");
+		return;
+	}
+	const cJSON *m = e->child;
+	char *mp = ac_cfg_path(ep, m->string);
+	if (strcmp(m->string, "no_rows") == 0) {
+		c->kind = E_NO_ROWS;
+		if (!cJSON_IsTrue(m))
+			ac_cfg_error(cx, mp, "expected true");
+	} else if (strcmp(m->string, "min_rows") == 0) {
+		c->kind = E_MIN_ROWS;
+		if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1) || !isfinite(m->valuedouble))
+			ac_cfg_error(cx, mp, "expected a number of at least 1");
+		else if (c->db && m->valuedouble > (double)c->db->max_rows)
+			/* Reading stops at max_rows: more could never pass. */
+			ac_cfg_error(cx, mp,
+				     "%.15g is over the database's max_rows (%ld); count in "
+				     "the query instead: {\">=\": N} on SELECT count(*)",
+				     m->valuedouble, c->db->max_rows);
+		else
+			c->min_rows = m->valuedouble;
+	} else {
+		static const char *const own[] = {"no_rows", "min_rows"};
+		c->kind = E_CMP;
+		ac_expect_parse(cx, e, ep, AC_EXPECT_ONE, own, AC_ARRAY_LEN(own), &c->expect);
+	}
+	free(mp);
+}
+
+#define SC(member) offsetof(struct sql_config, member)
 static const struct ac_field sql_fields[] = {
-    {"database", AC_FT_CUSTOM, true, AC_FIELD_NONE, "a name under \"databases\"", AC_SHAPE_STRING},
-    {"query", AC_FT_CUSTOM, true, AC_FIELD_NONE, "one read-only statement", AC_SHAPE_STRING},
-    {"expect", AC_FT_CUSTOM, true, AC_FIELD_NONE,
+    {"database", AC_FT_ENTRY, true, SC(db), "a name under \"databases\"", .section = "databases"},
+    {"query", AC_FT_TEXT, true, SC(query), "one read-only statement"},
+    {"expect", AC_FT_CUSTOM, true, 0,
      "{\"==\": 0}, {\"between\": [0, 3]}, {\"no_rows\": true}, {\"min_rows\": 1}",
-     AC_SHAPE_COMPARISON},
-    {"secret_columns", AC_FT_CUSTOM, false, AC_FIELD_NONE, "masked in sample rows",
-     AC_SHAPE_STRINGS},
+     AC_SHAPE_COMPARISON, .read = read_expect},
+    {"secret_columns", AC_FT_STRINGS, false, SC(secret_cols), "masked in sample rows"},
 };
 
 static void sql_config_destroy(void *p)
@@ -60,10 +97,7 @@ static void sql_config_destroy(void *p)
 	struct sql_config *c = p;
 	if (!c)
 		return;
-	free(c->query);
-	for (size_t i = 0; i < c->nsecret; i++)
-		free(c->secret_cols[i]);
-	free(c->secret_cols);
+	ac_cfg_release(sql_fields, AC_ARRAY_LEN(sql_fields), c);
 	ac_expect_release(&c->expect);
 	free(c);
 }
@@ -87,14 +121,7 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 {
 	struct sql_config *c = ac_calloc(1, sizeof(*c));
 	size_t before = cx->nerrors;
-	char *dp = ac_cfg_path(path, "database");
-	const cJSON *d = ac_json_get(obj, "database");
-	if (d)
-		c->db = ac_pg_target_find(cx, d, dp);
-	else
-		ac_cfg_error(cx, path, "missing required key \"database\"");
-	free(dp);
-	c->query = ac_cfg_text(cx, obj, path, "query", true);
+	ac_cfg_read(cx, obj, path, sql_fields, AC_ARRAY_LEN(sql_fields), c);
 	char *qp = ac_cfg_path(path, "query");
 	if (c->query && !ac_pg_single_statement(c->query))
 		ac_cfg_error(cx, qp, "one statement only: allclear runs a single read-only query");
@@ -110,62 +137,6 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 		    "must be a query (SELECT, WITH, VALUES, TABLE or SHOW): allclear never "
 		    "writes to what it probes");
 	free(qp);
-	const cJSON *e = ac_json_get(obj, "expect");
-	char *ep = ac_cfg_path(path, "expect");
-	if (!e) {
-		ac_cfg_error(cx, path, "missing required key \"expect\"");
-	} else if (!cJSON_IsObject(e) || cJSON_GetArraySize(e) != 1) {
-		ac_cfg_error(cx, ep,
-			     "expected one of {\"==\": N} (or != < <= > >=), "
-			     "{\"between\": [A, B]}, {\"no_rows\": true}, {\"min_rows\": N}");
-	} else {
-		const cJSON *m = e->child;
-		char *mp = ac_cfg_path(ep, m->string);
-		if (strcmp(m->string, "no_rows") == 0) {
-			c->kind = E_NO_ROWS;
-			if (!cJSON_IsTrue(m))
-				ac_cfg_error(cx, mp, "expected true");
-		} else if (strcmp(m->string, "min_rows") == 0) {
-			c->kind = E_MIN_ROWS;
-			if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1) ||
-			    !isfinite(m->valuedouble))
-				ac_cfg_error(cx, mp, "expected a number of at least 1");
-			else if (c->db && m->valuedouble > (double)c->db->max_rows)
-				/* Reading stops at max_rows: more could never pass. */
-				ac_cfg_error(
-				    cx, mp,
-				    "%.15g is over the database's max_rows (%ld); count in "
-				    "the query instead: {\">=\": N} on SELECT count(*)",
-				    m->valuedouble, c->db->max_rows);
-			else
-				c->min_rows = m->valuedouble;
-		} else {
-			static const char *const own[] = {"no_rows", "min_rows"};
-			c->kind = E_CMP;
-			ac_expect_parse(cx, e, ep, AC_EXPECT_ONE, own, AC_ARRAY_LEN(own),
-					&c->expect);
-		}
-		free(mp);
-	}
-	free(ep);
-	const cJSON *sc = ac_json_get(obj, "secret_columns"), *col;
-	if (sc) {
-		char *sp = ac_cfg_path(path, "secret_columns");
-		if (!cJSON_IsArray(sc))
-			ac_cfg_error(cx, sp, "expected a list of column names");
-		else
-			cJSON_ArrayForEach(col, sc)
-			{
-				if (!cJSON_IsString(col)) {
-					ac_cfg_error(cx, sp, "expected a list of column names");
-					continue;
-				}
-				c->secret_cols =
-				    ac_realloc(c->secret_cols, (c->nsecret + 1) * sizeof(char *));
-				c->secret_cols[c->nsecret++] = ac_strdup(col->valuestring);
-			}
-		free(sp);
-	}
 	if (cx->nerrors != before || !c->db) {
 		sql_config_destroy(c);
 		return NULL;
@@ -175,8 +146,8 @@ static void *sql_configure(struct ac_cfg *cx, const cJSON *obj, const char *path
 
 static bool is_secret_col(const struct sql_config *c, const char *name)
 {
-	for (size_t i = 0; i < c->nsecret; i++)
-		if (strcmp(c->secret_cols[i], name) == 0)
+	for (size_t i = 0; i < c->secret_cols.n; i++)
+		if (strcmp(c->secret_cols.v[i], name) == 0)
 			return true;
 	return false;
 }

@@ -166,11 +166,6 @@ void ac_pg_target_destroy(void *p)
 	free(p);
 }
 
-const struct ac_pg_target *ac_pg_target_find(struct ac_cfg *cx, const cJSON *name, const char *path)
-{
-	return ac_section_find(cx, "databases", name, path);
-}
-
 void ac_pg_target_release(struct ac_pg_target *t)
 {
 	free(t->name);

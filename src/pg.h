@@ -63,10 +63,6 @@ void *ac_pg_target_load(struct ac_cfg *cx, const cJSON *entry, const char *name,
 void ac_pg_target_destroy(void *target);
 /* An entry's keys (for the schema). */
 const struct ac_field *ac_pg_fields(size_t *n);
-
-/* The database a check names (owned by the plan); NULL after an error. */
-const struct ac_pg_target *ac_pg_target_find(struct ac_cfg *cx, const cJSON *name,
-					     const char *path);
 void ac_pg_target_release(struct ac_pg_target *t);
 
 /* A query's outcome. Rows are read one at a time (single-row mode) and

@@ -219,12 +219,6 @@ void ac_redis_server_destroy(void *p)
 	free(p);
 }
 
-const struct ac_redis_server *ac_redis_server_find(struct ac_cfg *cx, const cJSON *name,
-						   const char *path)
-{
-	return ac_section_find(cx, "redis", name, path);
-}
-
 void ac_redis_server_release(struct ac_redis_server *s)
 {
 	free(s->name);

@@ -41,9 +41,6 @@ void *ac_redis_server_load(struct ac_cfg *cx, const cJSON *entry, const char *na
 void ac_redis_server_destroy(void *server);
 /* An entry's keys (for the schema). */
 const struct ac_field *ac_redis_fields(size_t *n);
-/* The server a check names (owned by the plan); NULL after an error. */
-const struct ac_redis_server *ac_redis_server_find(struct ac_cfg *cx, const cJSON *name,
-						   const char *path);
 void ac_redis_server_release(struct ac_redis_server *s);
 
 /* Is this command (case-insensitive) on the read-only allowlist? */

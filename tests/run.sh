@@ -86,7 +86,7 @@ fuzz_failed=0
 if [ $QUICK = 0 ]; then
 	# The pure suites once more under clang's code generation.
 	echo "== build-clang"
-	if ! meson test -C build-clang --print-errorlogs --num-processes 1 engine core verdict; then
+	if ! meson test -C build-clang --print-errorlogs --num-processes 1 engine core fields verdict; then
 		status=1
 		suite_status=1
 	fi
