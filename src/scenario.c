@@ -181,27 +181,6 @@ const struct ac_field *ac_scenario_fields(const char *which, size_t *n)
 	return NULL;
 }
 
-/* Whether the scenario's definition of a variable is a secret: marked
- * so, or made from ${env:}, ${file:} or another secret. Nothing is
- * reported here; the value is looked at, not kept. */
-static bool variable_is_secret(struct ac_cfg *cx, const cJSON *v, const char *kp)
-{
-	if (cJSON_IsTrue(ac_json_get(v, "secret")))
-		return true;
-	const cJSON *val = cJSON_IsObject(v) ? ac_json_get(v, "value") : v;
-	if (!cJSON_IsString(val))
-		return false;
-	if (strstr(val->valuestring, "${env:") || strstr(val->valuestring, "${file:"))
-		return true;
-	struct ac_cfg_quiet q;
-	ac_cfg_quiet_begin(cx, &q);
-	char *e = ac_cfg_expand(cx, kp, val->valuestring);
-	bool secret = cx->last_secret;
-	ac_cfg_quiet_end(cx, &q);
-	free(e);
-	return secret;
-}
-
 /* A --var names a variable the scenario defines: a misspelt name would
  * otherwise leave the default in place and probe the wrong thing. */
 static bool plain_var_name(const char *s)
@@ -212,6 +191,50 @@ static bool plain_var_name(const char *s)
 		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
 			return false;
 	return true;
+}
+
+/* Whether the scenario's definition of a variable is a secret: marked so,
+ * or made from ${env:}, ${file:} or a variable loaded before it that is a
+ * secret (each entry of plan->vars records whether it is). The definition
+ * is read, not expanded: one that --var replaces is never expanded, so
+ * nothing it names is read and none of its errors is reported. */
+static bool definition_is_secret(const struct ac_plan *plan, const cJSON *v)
+{
+	if (cJSON_IsTrue(ac_json_get(v, "secret")))
+		return true;
+	const cJSON *val = cJSON_IsObject(v) ? ac_json_get(v, "value") : v;
+	if (!cJSON_IsString(val))
+		return false;
+	const char *p = val->valuestring;
+	/* Even written as a literal ("$${env:X}"): refusing is the safe side. */
+	if (strstr(p, "${env:") || strstr(p, "${file:"))
+		return true;
+	/* The references, read the way ac_cfg_expand reads them. */
+	while (*p) {
+		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+			p += 3;
+			continue;
+		}
+		if (p[0] != '$' || p[1] != '{') {
+			p++;
+			continue;
+		}
+		const char *end = strchr(p + 2, '}');
+		if (!end)
+			break;
+		char *whole = ac_strndup(p + 2, (size_t)(end - p - 2));
+		const char *ref = whole + (ac_starts_with(whole, "raw:") ? 4 : 0);
+		bool secret = ac_starts_with(ref, "env:") || ac_starts_with(ref, "file:");
+		if (!secret && plain_var_name(ref)) {
+			const struct ac_var *var = ac_plan_var(plan, ref);
+			secret = var && var->secret;
+		}
+		free(whole);
+		if (secret)
+			return true;
+		p = end + 1;
+	}
+	return false;
 }
 
 static void check_override(struct ac_cfg *cx, const cJSON *vars, const char *name)
@@ -265,7 +288,7 @@ static void load_variables(struct ac_cfg *cx, const cJSON *vars, const struct ac
 			overridden = overridden || strcmp(over[i].name, v->string) == 0;
 		char *kp = ac_cfg_path("variables", v->string);
 		if (overridden) {
-			if (variable_is_secret(cx, v, kp))
+			if (definition_is_secret(plan, v))
 				ac_cfg_error(
 				    cx, kp,
 				    "a secret cannot be set with --var (the command line is "

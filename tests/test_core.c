@@ -421,6 +421,23 @@ START_TEST(loader_secrets_through_variables_and_var_overrides)
 	free(problems);
 	free(path);
 	free(json);
+	/* ${raw:env:X} is as secret as ${env:X}, set or not. */
+	json = tu_fmt("{\"variables\": {\"re\": \"${raw:env:AC_TEST_DERIVED_UNSET}\"},"
+		      " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+		      " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+		      "   \"steps\": [{\"url\": \"/\"}]}]}");
+	path = tu_write_temp(json, ".json");
+	p = load_with_var(path, "re", "argv-canary-90a", &problems);
+	ck_assert_msg(p == NULL, "--var re accepted");
+	want = tu_fmt("%s: variables.re: a secret cannot be set with --var (the command line is "
+		      "visible to every user and is not masked); secrets come from ${env:NAME} "
+		      "and ${file:PATH}",
+		      path);
+	ck_assert_str_eq(problems, want);
+	free(want);
+	free(problems);
+	free(path);
+	free(json);
 	free(file);
 }
 END_TEST
