@@ -313,6 +313,135 @@ START_TEST(loader_secrets_from_env_and_file_are_masked)
 }
 END_TEST
 
+/* Load path with one --var name=value; NULL and *problems on failure. */
+static struct ac_plan *load_with_var(const char *path, const char *name, const char *value,
+				     char **problems)
+{
+	struct ac_var over = {(char *)name, (char *)value, false};
+	struct ac_error err = {0};
+	*problems = NULL;
+	return ac_plan_load_all(path, name ? &over : NULL, name ? 1 : 0, &err, problems);
+}
+
+/* A variable made from a secret is a secret, however many variables lie
+ * between it and the ${env:} or ${file:} it came from: it is masked, and
+ * --var cannot replace it. --var replaces any other variable, and a
+ * replaced definition is not looked at (its errors are not reported). */
+START_TEST(loader_secrets_through_variables_and_var_overrides)
+{
+	setenv("AC_TEST_DERIVED_TOK", "derived-canary-71q", 1);
+	unsetenv("AC_TEST_DERIVED_UNSET");
+	char *file = tu_write_temp("filed-canary-18w\n", ".secret");
+	char *json = tu_fmt(
+	    "{\"variables\": {\"tok\": \"${env:AC_TEST_DERIVED_TOK}\", \"fsec\": \"${file:%s}\","
+	    " \"hdr\": \"Bearer ${tok}\", \"mid\": \"x-${hdr}\", \"rawd\": \"${raw:fsec}\","
+	    " \"marked\": {\"value\": \"marked-canary-55e\", \"secret\": true},"
+	    " \"viamarked\": \"m=${marked}\","
+	    " \"host\": \"127.0.0.1\", \"base\": \"http://${host}:9\", \"lit\": \"$${tok}\","
+	    " \"num\": 5},"
+	    " \"targets\": {\"o\": \"${base}\"},"
+	    " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+	    "   \"steps\": [{\"url\": \"/?m=${mid}&r=${rawd}&v=${viamarked}\"}]}]}",
+	    file);
+	char *path = tu_write_temp(json, ".json");
+	char *problems = NULL;
+	struct ac_plan *p = load_with_var(path, NULL, NULL, &problems);
+	ck_assert_msg(p != NULL, "%s", problems ? problems : "");
+	const char *secret[] = {"tok", "fsec", "hdr", "mid", "rawd", "marked", "viamarked"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(secret); i++)
+		ck_assert_msg(ac_plan_var(p, secret[i])->secret, "%s is not secret", secret[i]);
+	const char *plain[] = {"host", "base", "lit", "num"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(plain); i++)
+		ck_assert_msg(!ac_plan_var(p, plain[i])->secret, "%s is secret", plain[i]);
+	ck_assert_str_eq(ac_plan_var(p, "mid")->value, "x-Bearer derived-canary-71q");
+	ck_assert_str_eq(ac_plan_var(p, "lit")->value, "${tok}");
+	char *m = ac_mask_apply(p->mask, "mid=x-Bearer derived-canary-71q rawd=filed-canary-18w "
+					 "via=m=marked-canary-55e base=http://127.0.0.1:9");
+	ck_assert_msg(!strstr(m, "canary") && strstr(m, "base=http://127.0.0.1:9"), "%s", m);
+	free(m);
+	ac_plan_destroy(p);
+
+	/* Each secret, whatever it is made from: refused, one problem, the
+	 * value never echoed. */
+	const char *refused[] = {"tok", "fsec", "hdr", "mid", "rawd", "marked", "viamarked"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(refused); i++) {
+		p = load_with_var(path, refused[i], "argv-canary-90a", &problems);
+		ck_assert_msg(p == NULL, "--var %s accepted", refused[i]);
+		char *want = tu_fmt("%s: variables.%s: a secret cannot be set with --var (the "
+				    "command line is visible to every user and is not masked); "
+				    "secrets come from ${env:NAME} and ${file:PATH}",
+				    path, refused[i]);
+		ck_assert_str_eq(problems, want);
+		free(want);
+		free(problems);
+	}
+	/* Plain ones are replaced, and what is made from them follows. */
+	p = load_with_var(path, "host", "127.0.0.2", &problems);
+	ck_assert_msg(p != NULL, "%s", problems ? problems : "");
+	ck_assert_str_eq(ac_plan_var(p, "base")->value, "http://127.0.0.2:9");
+	ck_assert(!ac_plan_var(p, "base")->secret && !ac_plan_var(p, "host")->secret);
+	ac_plan_destroy(p);
+	const char *replaced[] = {"base", "lit", "num"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(replaced); i++) {
+		p = load_with_var(path, replaced[i], "http://127.0.0.3:9", &problems);
+		ck_assert_msg(p != NULL, "--var %s: %s", replaced[i], problems ? problems : "");
+		ck_assert_str_eq(ac_plan_var(p, replaced[i])->value, "http://127.0.0.3:9");
+		ck_assert(!ac_plan_var(p, replaced[i])->secret);
+		ac_plan_destroy(p);
+	}
+	free(path);
+	free(json);
+
+	/* A replaced definition is not expanded: an undefined name in it is
+	 * no error, and a secret one is refused alone, with no second problem
+	 * about what it would have read. */
+	json = tu_fmt("{\"variables\": {\"u\": \"${nope}/x\", \"e\": "
+		      "\"${env:AC_TEST_DERIVED_UNSET}\"},"
+		      " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+		      " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+		      "   \"steps\": [{\"url\": \"/\"}]}]}");
+	path = tu_write_temp(json, ".json");
+	p = load_with_var(path, "u", "http://127.0.0.1:9", &problems);
+	ck_assert(p == NULL);
+	char *want =
+	    tu_fmt("%s: variables.e: environment variable AC_TEST_DERIVED_UNSET is not set", path);
+	ck_assert_str_eq(problems, want);
+	free(want);
+	free(problems);
+	p = load_with_var(path, "e", "argv-canary-90a", &problems);
+	ck_assert(p == NULL);
+	want = tu_fmt("%s: variables.u: undefined variable \"${nope}\" (define it in \"variables\" "
+		      "or capture it in an earlier step)\n"
+		      "%s: variables.e: a secret cannot be set with --var (the command line is "
+		      "visible to every user and is not masked); secrets come from ${env:NAME} "
+		      "and ${file:PATH}",
+		      path, path);
+	ck_assert_str_eq(problems, want);
+	free(want);
+	free(problems);
+	free(path);
+	free(json);
+	/* ${raw:env:X} is as secret as ${env:X}, set or not. */
+	json = tu_fmt("{\"variables\": {\"re\": \"${raw:env:AC_TEST_DERIVED_UNSET}\"},"
+		      " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+		      " \"journeys\": [{\"name\": \"a\", \"area\": \"code\", \"owner\": \"o\","
+		      "   \"steps\": [{\"url\": \"/\"}]}]}");
+	path = tu_write_temp(json, ".json");
+	p = load_with_var(path, "re", "argv-canary-90a", &problems);
+	ck_assert_msg(p == NULL, "--var re accepted");
+	want = tu_fmt("%s: variables.re: a secret cannot be set with --var (the command line is "
+		      "visible to every user and is not masked); secrets come from ${env:NAME} "
+		      "and ${file:PATH}",
+		      path);
+	ck_assert_str_eq(problems, want);
+	free(want);
+	free(problems);
+	free(path);
+	free(json);
+	free(file);
+}
+END_TEST
+
 START_TEST(loader_error_text_is_whole_problems_or_a_count)
 {
 	/* The error channel holds 1 KiB: whole problems, then how many more. */
@@ -811,6 +940,7 @@ int main(void)
 	tcase_add_test(tc, loader_reports_every_problem_at_once);
 	tcase_add_test(tc, loader_refuses_zero_checks_and_bad_targets);
 	tcase_add_test(tc, loader_secrets_from_env_and_file_are_masked);
+	tcase_add_test(tc, loader_secrets_through_variables_and_var_overrides);
 	tcase_add_test(tc, loader_error_text_is_whole_problems_or_a_count);
 	tcase_add_test(tc, loader_refuses_control_characters_in_names);
 	tcase_add_test(tc, loader_refuses_secrets_under_four_bytes);

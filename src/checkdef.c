@@ -1,0 +1,577 @@
+/*
+ * checkdef.c: the check definitions of a scenario ("journeys" and
+ * "checks") into the plan's checks.
+ *
+ * Each definition gets its kind, the fields every check has (name, area,
+ * owner, timeout, trend, agree), the kind's own configuration, and for
+ * journeys one check per target it runs against. Then names must be
+ * unique and every agree group must have something to compare.
+ */
+#include "checkdef.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "probe.h"
+
+static const char *const area_names[AC_AREA_COUNT + 1] = {"flags", "config", "jobs", "data",
+							  "cache", "code",   NULL};
+
+const char *ac_area_name(enum ac_area a)
+{
+	return (unsigned)a < AC_AREA_COUNT ? area_names[a] : "?";
+}
+
+int ac_area_parse(const char *s, enum ac_area *out)
+{
+	for (int i = 0; i < AC_AREA_COUNT; i++) {
+		if (strcmp(s, area_names[i]) == 0) {
+			*out = (enum ac_area)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const char *const trend_kinds[] = {"not_increasing", "increasing", "draining", NULL};
+
+static const struct ac_field trend_fields[] = {
+    {"kind", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL, AC_SHAPE_ENUM, trend_kinds},
+    {"floor", AC_FT_NUMBER, false, offsetof(struct ac_trend, floor),
+     "draining: a value at or below this counts as drained"},
+};
+
+/* Keys every check has, whatever its kind. */
+static const struct ac_field check_fields[] = {
+    {"name", AC_FT_CUSTOM, true, AC_FIELD_NONE, "unique name", AC_SHAPE_STRING},
+    {"kind", AC_FT_CUSTOM, false, AC_FIELD_NONE, "probe kind (checks only)", AC_SHAPE_STRING},
+    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
+    {"area", AC_FT_CUSTOM, true, AC_FIELD_NONE, "what the recovery step is about", AC_SHAPE_ENUM,
+     area_names},
+    {"owner", AC_FT_CUSTOM, true, AC_FIELD_NONE, "team or person to call", AC_SHAPE_STRING},
+    {"critical", AC_FT_CUSTOM, false, AC_FIELD_NONE, "stops the run with --fail-fast",
+     AC_SHAPE_BOOL},
+    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the whole check's time limit",
+     AC_SHAPE_DURATION},
+    {"trend", AC_FT_CUSTOM, false, AC_FIELD_NONE, "window expectation on the value",
+     AC_SHAPE_OBJECT, trend_kinds, trend_fields, AC_ARRAY_LEN(trend_fields), AC_SHAPE_ENUM},
+    {"max_growth_per_minute", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
+    {"within_baseline", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. \"10%\"", AC_SHAPE_STRING},
+    {"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, "target names or \"*\" (per-target kinds)",
+     AC_SHAPE_STRINGS_OR},
+    {"agree", AC_FT_CUSTOM, false, AC_FIELD_NONE,
+     "true: every target observes the same; \"NAME\": every check in group NAME does",
+     AC_SHAPE_BOOL, .also = AC_SHAPE_STRING},
+    {"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it", AC_SHAPE_STRING},
+};
+
+static void parse_trend(struct ac_cfg *cx, const cJSON *obj, const char *path, struct ac_check *c)
+{
+	const cJSON *t = ac_json_get(obj, "trend");
+	if (t) {
+		char *kp = ac_cfg_path(path, "trend");
+		const cJSON *kind = t;
+		if (cJSON_IsObject(t)) {
+			ac_cfg_keys1(cx, t, kp, trend_fields, AC_ARRAY_LEN(trend_fields));
+			ac_cfg_read(cx, t, kp, trend_fields, AC_ARRAY_LEN(trend_fields), &c->trend);
+			kind = ac_json_get(t, "kind");
+		}
+		const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
+		if (strcmp(k, "not_increasing") == 0)
+			c->trend.kind = AC_TREND_NOT_INCREASING;
+		else if (strcmp(k, "increasing") == 0)
+			c->trend.kind = AC_TREND_INCREASING;
+		else if (strcmp(k, "draining") == 0)
+			c->trend.kind = AC_TREND_DRAINING;
+		else
+			ac_cfg_error(cx, kp,
+				     "expected \"not_increasing\", \"increasing\" or \"draining\"");
+		free(kp);
+	}
+	const cJSON *g = ac_json_get(obj, "max_growth_per_minute");
+	if (g) {
+		if (!cJSON_IsNumber(g) || g->valuedouble < 0) {
+			char *kp = ac_cfg_path(path, "max_growth_per_minute");
+			ac_cfg_error(cx, kp, "expected a number of at least 0");
+			free(kp);
+		} else {
+			c->trend.has_max_per_min = true;
+			c->trend.max_per_min = g->valuedouble;
+		}
+	}
+	const cJSON *b = ac_json_get(obj, "within_baseline");
+	if (b) {
+		char *kp = ac_cfg_path(path, "within_baseline");
+		double pct = -1;
+		if (cJSON_IsNumber(b))
+			pct = b->valuedouble;
+		else if (cJSON_IsString(b)) {
+			char *s = ac_strdup(b->valuestring);
+			size_t l = strlen(s);
+			if (l && s[l - 1] == '%')
+				s[l - 1] = '\0';
+			if (ac_parse_double(s, &pct) < 0)
+				pct = -1;
+			free(s);
+		}
+		if (pct < 0)
+			ac_cfg_error(cx, kp, "expected a percentage such as \"10%%\"");
+		else {
+			c->trend.has_baseline_pct = true;
+			c->trend.baseline_pct = pct;
+		}
+		free(kp);
+	}
+}
+
+/* Fill the generic part of a check from its definition. */
+static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, struct ac_check *c)
+{
+	const cJSON *v;
+	v = ac_json_get(obj, "name");
+	if (!v) {
+		ac_cfg_error(cx, path, "missing required key \"name\"");
+	} else if (!cJSON_IsString(v) || !*v->valuestring) {
+		char *kp = ac_cfg_path(path, "name");
+		ac_cfg_error(cx, kp, "expected a non-empty string");
+		free(kp);
+	}
+	c->name = ac_strdup(cJSON_IsString(v) ? v->valuestring : "");
+	{
+		char *kp = ac_cfg_path(path, "name");
+		ac_cfg_no_controls(cx, kp, c->name);
+		free(kp);
+	}
+	c->description = ac_cfg_text(cx, obj, path, "description", false);
+	v = ac_json_get(obj, "area");
+	if (cJSON_IsString(v)) {
+		if (ac_area_parse(v->valuestring, &c->area) < 0) {
+			char *kp = ac_cfg_path(path, "area");
+			const char *s = ac_suggest(v->valuestring, area_names, AC_AREA_COUNT);
+			if (s)
+				ac_cfg_error(cx, kp, "unknown area \"%s\", did you mean \"%s\"?",
+					     v->valuestring, s);
+			else
+				ac_cfg_error(
+				    cx, kp,
+				    "unknown area \"%s\" (flags, config, jobs, data, cache, code)",
+				    v->valuestring);
+			free(kp);
+		}
+	} else if (v) {
+		char *kp = ac_cfg_path(path, "area");
+		ac_cfg_error(cx, kp, "expected a string");
+		free(kp);
+	} else {
+		ac_cfg_error(
+		    cx, path,
+		    "missing required key \"area\" (flags, config, jobs, data, cache or code)");
+	}
+	/* Every check names who to call when it fails: the release map. */
+	c->owner = ac_cfg_text(cx, obj, path, "owner", true);
+	if (!c->owner)
+		c->owner = ac_strdup("");
+	{
+		char *kp = ac_cfg_path(path, "owner");
+		ac_cfg_no_controls(cx, kp, c->owner);
+		free(kp);
+	}
+	v = ac_json_get(obj, "critical");
+	if (v && !cJSON_IsBool(v)) {
+		char *kp = ac_cfg_path(path, "critical");
+		ac_cfg_error(cx, kp, "expected true or false");
+		free(kp);
+	}
+	c->critical = cJSON_IsTrue(v);
+	v = ac_json_get(obj, "agree");
+	if (v && !cJSON_IsBool(v) && !(cJSON_IsString(v) && *v->valuestring)) {
+		char *kp = ac_cfg_path(path, "agree");
+		ac_cfg_error(cx, kp, "expected true (every target agrees) or a group name");
+		free(kp);
+	}
+	if (cJSON_IsString(v)) {
+		char *kp = ac_cfg_path(path, "agree");
+		ac_cfg_no_controls(cx, kp, v->valuestring);
+		free(kp);
+	}
+	c->agree = cJSON_IsTrue(v) || cJSON_IsString(v);
+	c->agree_group = cJSON_IsString(v) ? ac_strdup(v->valuestring) : NULL;
+	c->timeout_ms = 0;
+	v = ac_json_get(obj, "timeout");
+	if (v) {
+		char *kp = ac_cfg_path(path, "timeout");
+		if (ac_cfg_duration(cx, v, kp, &c->timeout_ms) == 0 && c->timeout_ms < 1)
+			ac_cfg_error(cx, kp, "must be positive");
+		free(kp);
+	}
+	parse_trend(cx, obj, path, c);
+}
+
+static void add_check(struct ac_plan *plan, size_t *alloc, const struct ac_check *c)
+{
+	AC_GROW(plan->checks, plan->nchecks + 1, *alloc);
+	plan->checks[plan->nchecks++] = *c;
+}
+
+static void add_config(struct ac_plan *plan, const struct ac_probe_kind *kind, void *config)
+{
+	plan->configs = ac_realloc(plan->configs, (plan->nconfigs + 1) * sizeof(*plan->configs));
+	plan->configs[plan->nconfigs].kind = kind;
+	plan->configs[plan->nconfigs].config = config;
+	plan->nconfigs++;
+}
+
+/* The targets a per-target definition runs against. */
+static size_t select_targets(struct ac_cfg *cx, const cJSON *obj, const char *path,
+			     const struct ac_target **out)
+{
+	struct ac_plan *plan = cx->plan;
+	const cJSON *t = ac_json_get(obj, "targets");
+	char *kp = ac_cfg_path(path, "targets");
+	size_t n = 0;
+	if (!t || (cJSON_IsString(t) && strcmp(t->valuestring, "*") == 0)) {
+		for (size_t i = 0; i < plan->ntargets; i++)
+			out[n++] = &plan->targets[i];
+		if (n == 0)
+			ac_cfg_error(cx, path, "no targets: define \"targets\" at the top level");
+	} else if (cJSON_IsArray(t) || cJSON_IsString(t)) {
+		const cJSON *e;
+		size_t i = 0;
+		cJSON *one = NULL;
+		if (cJSON_IsString(t)) {
+			one = cJSON_CreateArray();
+			cJSON_AddItemToArray(one, cJSON_CreateString(t->valuestring));
+			t = one;
+		}
+		cJSON_ArrayForEach(e, t)
+		{
+			char *ep = ac_cfg_path_index(kp, i++);
+			const struct ac_target *tg =
+			    cJSON_IsString(e) ? ac_plan_target(plan, e->valuestring) : NULL;
+			if (!cJSON_IsString(e)) {
+				ac_cfg_error(cx, ep, "expected a target name");
+			} else if (!tg) {
+				const char **names = ac_calloc(plan->ntargets + 1, sizeof(char *));
+				for (size_t k = 0; k < plan->ntargets; k++)
+					names[k] = plan->targets[k].name;
+				const char *s = ac_suggest(e->valuestring, names, plan->ntargets);
+				if (s)
+					ac_cfg_error(cx, ep,
+						     "unknown target \"%s\", did you mean \"%s\"?",
+						     e->valuestring, s);
+				else
+					ac_cfg_error(cx, ep, "unknown target \"%s\"",
+						     e->valuestring);
+				free(names);
+			} else {
+				bool dup = false;
+				for (size_t k = 0; k < n; k++)
+					dup = dup || out[k] == tg;
+				if (!dup && n < plan->ntargets)
+					out[n++] = tg;
+			}
+			free(ep);
+		}
+		cJSON_Delete(one);
+		if (i == 0)
+			ac_cfg_error(cx, kp, "must name at least one target");
+	} else {
+		ac_cfg_error(cx, kp, "expected a list of target names or \"*\"");
+	}
+	free(kp);
+	return n;
+}
+
+/* "agree" must have something to compare: "agree": true compares the
+ * targets of a journey (so only journeys take it), and a journey compares
+ * its "observe" text or its "value". Other kinds observe their value. */
+static void check_agree_has_something(struct ac_cfg *cx, const cJSON *obj, const char *path,
+				      const struct ac_check *c, const struct ac_probe_kind *kind)
+{
+	char *kp = ac_cfg_path(path, "agree");
+	if (!kind->per_target && !c->agree_group)
+		ac_cfg_error(cx, kp,
+			     "agree: true compares the targets of a journey; name a group "
+			     "(\"agree\": \"NAME\") to compare this check with others");
+	else if (kind->per_target && !ac_json_get(obj, "observe") && !ac_json_get(obj, "value"))
+		ac_cfg_error(cx, kp, "nothing to compare: add \"observe\" (or \"value\")");
+	free(kp);
+}
+
+static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *section,
+			     size_t *alloc, size_t *group)
+{
+	struct ac_plan *plan = cx->plan;
+	const cJSON *arr = ac_json_get(root, section);
+	if (!arr)
+		return;
+	if (!cJSON_IsArray(arr)) {
+		ac_cfg_error(cx, section, "expected a list");
+		return;
+	}
+	size_t idx = 0;
+	const cJSON *obj;
+	cJSON_ArrayForEach(obj, arr)
+	{
+		char *path = ac_cfg_path_index(section, idx++);
+		if (!ac_cfg_want_object(cx, obj, path)) {
+			free(path);
+			continue;
+		}
+		const struct ac_probe_kind *kind = NULL;
+		const cJSON *k = ac_json_get(obj, "kind");
+		if (strcmp(section, "journeys") == 0) {
+			kind = ac_probe_kind_find("http");
+			if (k) {
+				char *kp = ac_cfg_path(path, "kind");
+				ac_cfg_error(cx, kp, "journeys are always HTTP; remove \"kind\"");
+				free(kp);
+			}
+		} else if (!cJSON_IsString(k)) {
+			ac_cfg_error(cx, path, "missing required key \"kind\"");
+		} else {
+			kind = ac_probe_kind_find(k->valuestring);
+			if (!kind || strcmp(kind->section, section) != 0) {
+				const char **names = ac_calloc(ac_probe_nkinds + 1, sizeof(char *));
+				size_t nn = 0;
+				for (size_t i = 0; i < ac_probe_nkinds; i++)
+					if (strcmp(ac_probe_kinds[i]->section, section) == 0)
+						names[nn++] = ac_probe_kinds[i]->name;
+				char *kp = ac_cfg_path(path, "kind");
+				const char *s = ac_suggest(k->valuestring, names, nn);
+				if (kind)
+					ac_cfg_error(cx, kp, "\"%s\" checks belong in \"%s\"",
+						     k->valuestring, kind->section);
+				else if (s)
+					ac_cfg_error(cx, kp,
+						     "unknown kind \"%s\", did you mean \"%s\"?",
+						     k->valuestring, s);
+				else
+					ac_cfg_error(cx, kp, "unknown kind \"%s\"", k->valuestring);
+				free(kp);
+				free(names);
+				kind = NULL;
+			}
+		}
+		struct ac_check c;
+		memset(&c, 0, sizeof(c));
+		parse_common(cx, obj, path, &c);
+		static const char *const lists[] = {"steps", "cleanup"};
+		for (size_t i = 0; i < AC_ARRAY_LEN(lists); i++) {
+			char *lp = ac_cfg_path(path, lists[i]);
+			ac_cfg_no_controls_in_steps(cx, ac_json_get(obj, lists[i]), lp);
+			free(lp);
+		}
+		if (!kind) {
+			free(c.name);
+			free(c.description);
+			free(c.owner);
+			free(c.agree_group);
+			free(path);
+			continue;
+		}
+		const struct ac_field *tables[2] = {check_fields, kind->fields};
+		size_t ntables[2] = {AC_ARRAY_LEN(check_fields), kind->nfields};
+		ac_cfg_keys(cx, obj, path, tables, ntables, kind->fields ? 2 : 1);
+		if (!kind->per_target) {
+			const char *bad[] = {"targets", "persona"};
+			for (size_t i = 0; i < AC_ARRAY_LEN(bad); i++) {
+				if (ac_json_get(obj, bad[i])) {
+					char *kp = ac_cfg_path(path, bad[i]);
+					ac_cfg_error(cx, kp, "only journeys run per target");
+					free(kp);
+				}
+			}
+		}
+		c.kind = kind;
+		c.path = ac_strdup(path);
+		c.group = (*group)++;
+		if (kind->per_target) {
+			const cJSON *p = ac_json_get(obj, "persona");
+			if (p && !cJSON_IsString(p)) {
+				char *kp = ac_cfg_path(path, "persona");
+				ac_cfg_error(cx, kp, "expected a persona name");
+				free(kp);
+			}
+			c.persona = ac_strdup(cJSON_IsString(p) ? p->valuestring : "visitor");
+		}
+		cx->min_samples = 0;
+		void *config = kind->configure(cx, obj, path);
+		c.min_samples = cx->min_samples;
+		if (config)
+			add_config(plan, kind, config);
+		c.config = config;
+		if (c.agree)
+			check_agree_has_something(cx, obj, path, &c, kind);
+		if (kind->per_target) {
+			const struct ac_target **tg = ac_calloc(plan->ntargets + 1, sizeof(*tg));
+			size_t nt = select_targets(cx, obj, path, tg);
+			if (c.agree && !c.agree_group && nt == 1) {
+				char *kp = ac_cfg_path(path, "agree");
+				ac_cfg_error(
+				    cx, kp,
+				    "agree: true compares targets, and this journey runs on "
+				    "one target only");
+				free(kp);
+			}
+			for (size_t i = 0; i < nt; i++) {
+				struct ac_check ci = c;
+				ci.id = ac_asprintf("%s @ %s", c.name, tg[i]->name);
+				ci.name = ac_strdup(c.name);
+				ci.path = ac_strdup(c.path);
+				ci.owner = ac_strdup(c.owner);
+				ci.description = c.description ? ac_strdup(c.description) : NULL;
+				ci.persona = ac_strdup(c.persona);
+				ci.agree_group = c.agree_group ? ac_strdup(c.agree_group) : NULL;
+				ci.target = tg[i];
+				add_check(plan, alloc, &ci);
+			}
+			free(tg);
+			free(c.name);
+			free(c.path);
+			free(c.owner);
+			free(c.description);
+			free(c.persona);
+			free(c.agree_group);
+		} else {
+			c.id = ac_strdup(c.name);
+			add_check(plan, alloc, &c);
+		}
+		free(path);
+	}
+}
+
+static int cmp_check_by_id(const void *a, const void *b, void *ud)
+{
+	const struct ac_check *checks = ud;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(checks[x].id, checks[y].id);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Names are unique across definitions (one definition expanded per target
+ * shares its path). Sorted by name, then position: O(n log n), errors in
+ * the order of the file. */
+static void check_unique(struct ac_cfg *cx)
+{
+	struct ac_plan *plan = cx->plan;
+	size_t n = plan->nchecks;
+	if (n < 2)
+		return;
+	size_t *order = ac_calloc(n, sizeof(*order));
+	size_t *dup_of = ac_calloc(n, sizeof(*dup_of)); /* index + 1 of the first user */
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_check_by_id, plan->checks);
+	for (size_t g = 0; g < n;) {
+		size_t end = g + 1;
+		while (end < n &&
+		       strcmp(plan->checks[order[end]].id, plan->checks[order[g]].id) == 0)
+			end++;
+		/* Within a group, in file order: the first earlier check from
+		 * another definition is the one this name collides with. */
+		for (size_t k = g + 1; k < end; k++) {
+			const struct ac_check *c = &plan->checks[order[k]];
+			for (size_t j = g; j < k; j++) {
+				if (strcmp(plan->checks[order[j]].path, c->path) != 0) {
+					dup_of[order[k]] = order[j] + 1;
+					break;
+				}
+			}
+		}
+		g = end;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (dup_of[i])
+			ac_cfg_error(cx, plan->checks[i].path, "name \"%s\" is already used by %s",
+				     plan->checks[i].name, plan->checks[dup_of[i] - 1].path);
+	free(order);
+	free(dup_of);
+}
+
+/* An agree group needs two members: a name used by one check only
+ * (after journeys are expanded per target) compares it with nothing,
+ * most likely a typo of another group's name. */
+static void check_agree_groups(struct ac_cfg *cx)
+{
+	struct ac_plan *plan = cx->plan;
+	size_t n = plan->nchecks;
+	const char **names = ac_calloc(n + 1, sizeof(*names));
+	size_t nn = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *g = plan->checks[i].agree_group;
+		bool seen = false;
+		for (size_t k = 0; g && k < nn && !seen; k++)
+			seen = strcmp(names[k], g) == 0;
+		if (g && !seen)
+			names[nn++] = g;
+	}
+	for (size_t k = 0; k < nn; k++) {
+		size_t members = 0, at = 0;
+		for (size_t i = 0; i < n; i++) {
+			const char *g = plan->checks[i].agree_group;
+			if (g && strcmp(g, names[k]) == 0) {
+				members++;
+				at = i;
+			}
+		}
+		if (members != 1)
+			continue;
+		const char *me = names[k];
+		names[k] = NULL; /* not a suggestion for itself */
+		const char *s = ac_suggest(me, names, nn);
+		names[k] = me;
+		char *kp = ac_cfg_path(plan->checks[at].path, "agree");
+		if (s)
+			ac_cfg_error(cx, kp,
+				     "agree group \"%s\" has no other member: nothing to compare "
+				     "with (did you mean \"%s\"?)",
+				     me, s);
+		else
+			ac_cfg_error(cx, kp,
+				     "agree group \"%s\" has no other member: nothing to compare "
+				     "with",
+				     me);
+		free(kp);
+	}
+	free(names);
+}
+
+const struct ac_field *ac_checkdef_fields(size_t *n)
+{
+	*n = AC_ARRAY_LEN(check_fields);
+	return check_fields;
+}
+
+void ac_checkdefs_load(struct ac_cfg *cx, const cJSON *root)
+{
+	size_t alloc = 0, group = 0;
+	load_definitions(cx, root, "journeys", &alloc, &group);
+	load_definitions(cx, root, "checks", &alloc, &group);
+	check_unique(cx);
+	check_agree_groups(cx);
+}
+
+void ac_checkdefs_release(struct ac_plan *plan)
+{
+	for (size_t i = 0; i < plan->nchecks; i++) {
+		struct ac_check *c = &plan->checks[i];
+		free(c->id);
+		free(c->name);
+		free(c->path);
+		free(c->persona);
+		free(c->owner);
+		free(c->description);
+		free(c->agree_group);
+	}
+	free(plan->checks);
+	plan->checks = NULL;
+	plan->nchecks = 0;
+	for (size_t i = 0; i < plan->nconfigs; i++)
+		if (plan->configs[i].kind->config_destroy)
+			plan->configs[i].kind->config_destroy(plan->configs[i].config);
+	free(plan->configs);
+	plan->configs = NULL;
+	plan->nconfigs = 0;
+}
