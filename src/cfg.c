@@ -174,22 +174,6 @@ char *ac_cfg_path_index(const char *base, size_t index)
 	return ac_asprintf("%s[%zu]", base ? base : "", index);
 }
 
-void ac_cfg_quiet_begin(struct ac_cfg *cx, struct ac_cfg_quiet *q)
-{
-	q->errors = cx->errors;
-	q->nerrors = cx->nerrors;
-	ac_buf_init(&cx->errors, 64 * 1024);
-}
-
-bool ac_cfg_quiet_end(struct ac_cfg *cx, struct ac_cfg_quiet *q)
-{
-	bool had = cx->nerrors != q->nerrors;
-	ac_buf_release(&cx->errors);
-	cx->errors = q->errors;
-	cx->nerrors = q->nerrors;
-	return had;
-}
-
 static char *read_secret_file(struct ac_cfg *cx, const char *path, const char *file)
 {
 	struct ac_buf b;

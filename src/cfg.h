@@ -204,16 +204,6 @@ int ac_cfg_object(struct ac_cfg *cx, const cJSON *obj, const char *path,
 /* Require obj to be an object; reports and returns false otherwise. */
 bool ac_cfg_want_object(struct ac_cfg *cx, const cJSON *obj, const char *path);
 
-/* Parse something a second time without reporting its errors again (a
- * section's entries and personas are reported once, by their validator). */
-struct ac_cfg_quiet {
-	struct ac_buf errors;
-	size_t nerrors;
-};
-void ac_cfg_quiet_begin(struct ac_cfg *cx, struct ac_cfg_quiet *q);
-/* Restore the real error list; true when the quiet part had errors. */
-bool ac_cfg_quiet_end(struct ac_cfg *cx, struct ac_cfg_quiet *q);
-
 /* Report a secret shorter than AC_SECRET_MIN_BYTES found at where. */
 void ac_cfg_short_secret(struct ac_cfg *cx, const char *where, size_t len);
 

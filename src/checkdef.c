@@ -9,6 +9,7 @@
  */
 #include "checkdef.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,170 +43,116 @@ static const struct ac_field trend_fields[] = {
      "draining: a value at or below this counts as drained"},
 };
 
+/* "agree": true (every target observes the same) or a group's name. */
+static void read_agree(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v, const char *kp,
+		       void *dst)
+{
+	struct ac_check *c = dst;
+	if (!cJSON_IsBool(v) && !(cJSON_IsString(v) && *v->valuestring)) {
+		ac_cfg_error(cx, kp, "expected true (every target agrees) or a group name");
+		return;
+	}
+	if (cJSON_IsString(v))
+		ac_cfg_no_controls(cx, kp, v->valuestring);
+	c->agree = cJSON_IsTrue(v) || cJSON_IsString(v);
+	c->agree_group = cJSON_IsString(v) ? ac_strdup(v->valuestring) : NULL;
+}
+
+/* "within_baseline": "10%" or 10. */
+static void read_baseline(struct ac_cfg *cx, const struct ac_field *f, const cJSON *b,
+			  const char *kp, void *dst)
+{
+	struct ac_trend *t = dst;
+	double pct = -1;
+	if (cJSON_IsNumber(b))
+		pct = b->valuedouble;
+	else if (cJSON_IsString(b)) {
+		char *s = ac_strdup(b->valuestring);
+		size_t l = strlen(s);
+		if (l && s[l - 1] == '%')
+			s[l - 1] = '\0';
+		if (ac_parse_double(s, &pct) < 0)
+			pct = -1;
+		free(s);
+	}
+	if (!(pct >= 0) || !isfinite(pct)) {
+		ac_cfg_error(cx, kp, "expected a percentage such as \"10%%\"");
+		return;
+	}
+	t->has_baseline_pct = true;
+	t->baseline_pct = pct;
+}
+
+/* "trend": "draining", or {"kind": "draining", "floor": 5}. */
+static void read_trend(struct ac_cfg *cx, const struct ac_field *f, const cJSON *t, const char *kp,
+		       void *dst)
+{
+	struct ac_trend *tr = dst;
+	int kind = -1;
+	const cJSON *k = t;
+	if (cJSON_IsObject(t)) {
+		ac_cfg_object(cx, t, kp, trend_fields, AC_ARRAY_LEN(trend_fields), tr);
+		k = ac_json_get(t, "kind");
+	}
+	for (int i = 0; cJSON_IsString(k) && trend_kinds[i]; i++)
+		if (strcmp(trend_kinds[i], k->valuestring) == 0)
+			kind = i;
+	if (kind < 0 && (k || !cJSON_IsObject(t)))
+		ac_cfg_error(cx, kp, "expected \"not_increasing\", \"increasing\" or \"draining\"");
+	static const enum ac_trend_kind kinds[] = {AC_TREND_NOT_INCREASING, AC_TREND_INCREASING,
+						   AC_TREND_DRAINING};
+	if (kind >= 0 && (size_t)kind < AC_ARRAY_LEN(kinds))
+		tr->kind = kinds[kind];
+}
+
+#define CK(member) offsetof(struct ac_check, member)
 /* Keys every check has, whatever its kind. */
 static const struct ac_field check_fields[] = {
-    {"name", AC_FT_CUSTOM, true, AC_FIELD_NONE, "unique name", AC_SHAPE_STRING},
+    {"name", AC_FT_STRING, true, CK(name), "unique name"},
     {"kind", AC_FT_CUSTOM, false, AC_FIELD_NONE, "probe kind (checks only)", AC_SHAPE_STRING},
-    {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
-    {"area", AC_FT_CUSTOM, true, AC_FIELD_NONE, "what the recovery step is about", AC_SHAPE_ENUM,
-     area_names},
-    {"owner", AC_FT_CUSTOM, true, AC_FIELD_NONE, "team or person to call", AC_SHAPE_STRING},
-    {"critical", AC_FT_CUSTOM, false, AC_FIELD_NONE, "stops the run with --fail-fast",
-     AC_SHAPE_BOOL},
-    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the whole check's time limit",
-     AC_SHAPE_DURATION},
-    {"trend", AC_FT_CUSTOM, false, AC_FIELD_NONE, "window expectation on the value",
-     AC_SHAPE_OBJECT, trend_kinds, trend_fields, AC_ARRAY_LEN(trend_fields), AC_SHAPE_ENUM},
-    {"max_growth_per_minute", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_NUMBER},
-    {"within_baseline", AC_FT_CUSTOM, false, AC_FIELD_NONE, "e.g. \"10%\"", AC_SHAPE_STRING},
+    {"description", AC_FT_TEXT, false, CK(description), NULL},
+    {"area", AC_FT_ENUM, true, CK(area), "what the recovery step is about", .choices = area_names},
+    {"owner", AC_FT_TEXT, true, CK(owner), "team or person to call"},
+    {"critical", AC_FT_BOOL, false, CK(critical), "stops the run with --fail-fast"},
+    {"timeout", AC_FT_DURATION, false, CK(timeout_ms), "the whole check's time limit",
+     .range = AC_RANGE_ABOVE, .min = 0},
+    {"trend", AC_FT_CUSTOM, false, CK(trend), "window expectation on the value", AC_SHAPE_OBJECT,
+     trend_kinds, trend_fields, AC_ARRAY_LEN(trend_fields), AC_SHAPE_ENUM, .read = read_trend},
+    {"max_growth_per_minute", AC_FT_NUMBER, false, CK(trend.max_per_min), NULL,
+     .range = AC_RANGE_MIN, .min = 0},
+    {"within_baseline", AC_FT_CUSTOM, false, CK(trend), "e.g. \"10%\"", AC_SHAPE_STRING,
+     .also = AC_SHAPE_NUMBER, .read = read_baseline},
     {"targets", AC_FT_CUSTOM, false, AC_FIELD_NONE, "target names or \"*\" (per-target kinds)",
      AC_SHAPE_STRINGS_OR},
-    {"agree", AC_FT_CUSTOM, false, AC_FIELD_NONE,
+    {"agree", AC_FT_CUSTOM, false, 0,
      "true: every target observes the same; \"NAME\": every check in group NAME does",
-     AC_SHAPE_BOOL, .also = AC_SHAPE_STRING},
+     AC_SHAPE_BOOL, .also = AC_SHAPE_STRING, .read = read_agree},
     {"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it", AC_SHAPE_STRING},
 };
 
-static void parse_trend(struct ac_cfg *cx, const cJSON *obj, const char *path, struct ac_check *c)
-{
-	const cJSON *t = ac_json_get(obj, "trend");
-	if (t) {
-		char *kp = ac_cfg_path(path, "trend");
-		const cJSON *kind = t;
-		if (cJSON_IsObject(t)) {
-			ac_cfg_keys1(cx, t, kp, trend_fields, AC_ARRAY_LEN(trend_fields));
-			ac_cfg_read(cx, t, kp, trend_fields, AC_ARRAY_LEN(trend_fields), &c->trend);
-			kind = ac_json_get(t, "kind");
-		}
-		const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
-		if (strcmp(k, "not_increasing") == 0)
-			c->trend.kind = AC_TREND_NOT_INCREASING;
-		else if (strcmp(k, "increasing") == 0)
-			c->trend.kind = AC_TREND_INCREASING;
-		else if (strcmp(k, "draining") == 0)
-			c->trend.kind = AC_TREND_DRAINING;
-		else
-			ac_cfg_error(cx, kp,
-				     "expected \"not_increasing\", \"increasing\" or \"draining\"");
-		free(kp);
-	}
-	const cJSON *g = ac_json_get(obj, "max_growth_per_minute");
-	if (g) {
-		if (!cJSON_IsNumber(g) || g->valuedouble < 0) {
-			char *kp = ac_cfg_path(path, "max_growth_per_minute");
-			ac_cfg_error(cx, kp, "expected a number of at least 0");
-			free(kp);
-		} else {
-			c->trend.has_max_per_min = true;
-			c->trend.max_per_min = g->valuedouble;
-		}
-	}
-	const cJSON *b = ac_json_get(obj, "within_baseline");
-	if (b) {
-		char *kp = ac_cfg_path(path, "within_baseline");
-		double pct = -1;
-		if (cJSON_IsNumber(b))
-			pct = b->valuedouble;
-		else if (cJSON_IsString(b)) {
-			char *s = ac_strdup(b->valuestring);
-			size_t l = strlen(s);
-			if (l && s[l - 1] == '%')
-				s[l - 1] = '\0';
-			if (ac_parse_double(s, &pct) < 0)
-				pct = -1;
-			free(s);
-		}
-		if (pct < 0)
-			ac_cfg_error(cx, kp, "expected a percentage such as \"10%%\"");
-		else {
-			c->trend.has_baseline_pct = true;
-			c->trend.baseline_pct = pct;
-		}
-		free(kp);
-	}
-}
+/* The walker fills an int for an enum. */
+_Static_assert(sizeof(enum ac_area) == sizeof(int), "enum ac_area is an int");
 
 /* Fill the generic part of a check from its definition. */
 static void parse_common(struct ac_cfg *cx, const cJSON *obj, const char *path, struct ac_check *c)
 {
-	const cJSON *v;
-	v = ac_json_get(obj, "name");
-	if (!v) {
-		ac_cfg_error(cx, path, "missing required key \"name\"");
-	} else if (!cJSON_IsString(v) || !*v->valuestring) {
+	ac_cfg_read(cx, obj, path, check_fields, AC_ARRAY_LEN(check_fields), c);
+	if (c->name && !*c->name) {
 		char *kp = ac_cfg_path(path, "name");
 		ac_cfg_error(cx, kp, "expected a non-empty string");
 		free(kp);
 	}
-	c->name = ac_strdup(cJSON_IsString(v) ? v->valuestring : "");
-	{
-		char *kp = ac_cfg_path(path, "name");
-		ac_cfg_no_controls(cx, kp, c->name);
-		free(kp);
-	}
-	c->description = ac_cfg_text(cx, obj, path, "description", false);
-	v = ac_json_get(obj, "area");
-	if (cJSON_IsString(v)) {
-		if (ac_area_parse(v->valuestring, &c->area) < 0) {
-			char *kp = ac_cfg_path(path, "area");
-			const char *s = ac_suggest(v->valuestring, area_names, AC_AREA_COUNT);
-			if (s)
-				ac_cfg_error(cx, kp, "unknown area \"%s\", did you mean \"%s\"?",
-					     v->valuestring, s);
-			else
-				ac_cfg_error(
-				    cx, kp,
-				    "unknown area \"%s\" (flags, config, jobs, data, cache, code)",
-				    v->valuestring);
-			free(kp);
-		}
-	} else if (v) {
-		char *kp = ac_cfg_path(path, "area");
-		ac_cfg_error(cx, kp, "expected a string");
-		free(kp);
-	} else {
-		ac_cfg_error(
-		    cx, path,
-		    "missing required key \"area\" (flags, config, jobs, data, cache or code)");
-	}
-	/* Every check names who to call when it fails: the release map. */
-	c->owner = ac_cfg_text(cx, obj, path, "owner", true);
+	if (!c->name)
+		c->name = ac_strdup("");
 	if (!c->owner)
 		c->owner = ac_strdup("");
-	{
-		char *kp = ac_cfg_path(path, "owner");
-		ac_cfg_no_controls(cx, kp, c->owner);
-		free(kp);
-	}
-	v = ac_json_get(obj, "critical");
-	if (v && !cJSON_IsBool(v)) {
-		char *kp = ac_cfg_path(path, "critical");
-		ac_cfg_error(cx, kp, "expected true or false");
-		free(kp);
-	}
-	c->critical = cJSON_IsTrue(v);
-	v = ac_json_get(obj, "agree");
-	if (v && !cJSON_IsBool(v) && !(cJSON_IsString(v) && *v->valuestring)) {
-		char *kp = ac_cfg_path(path, "agree");
-		ac_cfg_error(cx, kp, "expected true (every target agrees) or a group name");
-		free(kp);
-	}
-	if (cJSON_IsString(v)) {
-		char *kp = ac_cfg_path(path, "agree");
-		ac_cfg_no_controls(cx, kp, v->valuestring);
-		free(kp);
-	}
-	c->agree = cJSON_IsTrue(v) || cJSON_IsString(v);
-	c->agree_group = cJSON_IsString(v) ? ac_strdup(v->valuestring) : NULL;
-	c->timeout_ms = 0;
-	v = ac_json_get(obj, "timeout");
-	if (v) {
-		char *kp = ac_cfg_path(path, "timeout");
-		if (ac_cfg_duration(cx, v, kp, &c->timeout_ms) == 0 && c->timeout_ms < 1)
-			ac_cfg_error(cx, kp, "must be positive");
-		free(kp);
-	}
-	parse_trend(cx, obj, path, c);
+	/* Names and owners are printed on terminals. */
+	char *np = ac_cfg_path(path, "name"), *op = ac_cfg_path(path, "owner");
+	ac_cfg_no_controls(cx, np, c->name);
+	ac_cfg_no_controls(cx, op, c->owner);
+	free(np);
+	free(op);
+	c->trend.has_max_per_min = ac_json_get(obj, "max_growth_per_minute") != NULL;
 }
 
 static void add_check(struct ac_plan *plan, size_t *alloc, const struct ac_check *c)

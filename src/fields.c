@@ -95,18 +95,26 @@ static size_t choice_index(const char *const *c, const char *s)
 	return SIZE_MAX;
 }
 
+/* "unknown area \"cach\", did you mean \"cache\"?"; what: the key, or
+ * "value" for an item of a list. */
 static void bad_choice(struct ac_cfg *cx, const struct ac_field *f, const char *path,
-		       const cJSON *v)
+		       const char *what, const cJSON *v)
 {
 	size_t n = 0;
 	while (f->choices[n])
 		n++;
-	const char *s = cJSON_IsString(v) ? ac_suggest(v->valuestring, f->choices, n) : NULL;
 	char *list = choice_list(f->choices);
-	if (s)
-		ac_cfg_error(cx, path, "expected %s, did you mean \"%s\"?", list, s);
-	else
+	if (!cJSON_IsString(v)) {
 		ac_cfg_error(cx, path, "expected %s", list);
+	} else {
+		const char *s = ac_suggest(v->valuestring, f->choices, n);
+		if (s)
+			ac_cfg_error(cx, path, "unknown %s \"%s\", did you mean \"%s\"?", what,
+				     v->valuestring, s);
+		else
+			ac_cfg_error(cx, path, "unknown %s \"%s\" (%s)", what, v->valuestring,
+				     list);
+	}
 	free(list);
 }
 
@@ -181,7 +189,7 @@ static void read_strings(struct ac_cfg *cx, const struct ac_field *f, const cJSO
 		if (!cJSON_IsString(e))
 			ac_cfg_error(cx, ep, "expected a string");
 		else if (f->choices && choice_index(f->choices, e->valuestring) == SIZE_MAX)
-			bad_choice(cx, f, ep, e);
+			bad_choice(cx, f, ep, "value", e);
 		else {
 			char *s = ac_cfg_expand(cx, ep, e->valuestring);
 			if (s)
@@ -296,7 +304,7 @@ static void read_value(struct ac_cfg *cx, const struct ac_field *f, const cJSON 
 	case AC_FT_ENUM: {
 		size_t i = cJSON_IsString(v) ? choice_index(f->choices, v->valuestring) : SIZE_MAX;
 		if (i == SIZE_MAX)
-			bad_choice(cx, f, kp, v);
+			bad_choice(cx, f, kp, f->key, v);
 		else
 			*(int *)dst = (int)i;
 		break;
@@ -334,8 +342,13 @@ int ac_cfg_read(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	for (size_t i = 0; i < nfields; i++) {
 		const struct ac_field *f = &fields[i];
 		const cJSON *v = ac_json_get(obj, f->key);
-		if (!v && f->required)
+		if (!v && f->required && f->type == AC_FT_ENUM) {
+			char *list = choice_list(f->choices);
+			ac_cfg_error(cx, path, "missing required key \"%s\" (%s)", f->key, list);
+			free(list);
+		} else if (!v && f->required) {
 			ac_cfg_error(cx, path, "missing required key \"%s\"", f->key);
+		}
 		if (f->offset == AC_FIELD_NONE || (f->type == AC_FT_CUSTOM && !f->read))
 			continue;
 		cJSON *def = NULL;
