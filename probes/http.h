@@ -65,11 +65,6 @@ char *http_host_port(const char *url);
 
 #define HTTP_EXCERPT 240
 
-struct kv {
-	char *name;
-	char *value; /* template: may hold ${capture} */
-};
-
 enum cap_kind { CAP_JSON, CAP_HEADER, CAP_COOKIE, CAP_REGEX, CAP_BODY };
 
 struct capture {
@@ -117,14 +112,12 @@ enum body_kind { BODY_NONE, BODY_RAW, BODY_JSON, BODY_FORM };
 struct step {
 	char *name;
 	char *method;
-	char *url; /* template */
-	struct kv *headers;
-	size_t nheaders;
+	char *url;	       /* template */
+	struct ac_kvs headers; /* values are templates: may hold ${capture} */
 	enum body_kind body_kind;
-	char *body;	 /* BODY_RAW template */
-	cJSON *json;	 /* BODY_JSON template */
-	struct kv *form; /* BODY_FORM */
-	size_t nform;
+	char *body;	    /* BODY_RAW template */
+	cJSON *json;	    /* BODY_JSON template */
+	struct ac_kvs form; /* BODY_FORM */
 	int64_t timeout_ms;
 	bool write;
 	int follow;		  /* redirects to follow */
@@ -145,8 +138,7 @@ struct step {
 struct http_persona {
 	struct step *login; /* run before each journey's own steps */
 	size_t nlogin;
-	struct kv *headers; /* sent to the target on every request */
-	size_t nheaders;
+	struct ac_kvs headers; /* sent to the target on every request */
 	struct ac_names names; /* what the login steps capture */
 };
 
@@ -225,7 +217,7 @@ struct hrun {
 	int64_t req_timeout_ms; /* CURLOPT_TIMEOUT_MS of the request */
 	const char *req_limit;	/* what set it */
 	/* captures, in order; later ones shadow earlier ones */
-	struct kv *caps;
+	struct ac_kv *caps;
 	size_t ncaps;
 	/* the first ${name} this try's request used that was never captured
 	 * (its step did not pass): the request is not sent */
@@ -240,7 +232,7 @@ const struct ac_field *http_persona_fields(size_t *n);
 void *http_persona_load(struct ac_cfg *cx, const cJSON *entry, const char *name, const char *path);
 void http_persona_destroy(void *p);
 void http_journey_destroy(void *p);
-void http_kvs_free(struct kv *kv, size_t n);
+void http_kvs_free(struct ac_kv *kv, size_t n);
 bool http_compile_re(struct ac_cfg *cx, const char *path, const char *pattern, regex_t *re);
 /* Whether an extended regular expression holds a back-reference (\\1..\\9):
  * glibc accepts them, and matching one takes exponential time and memory. */

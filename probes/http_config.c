@@ -20,126 +20,9 @@
 static const char *const methods[] = {"GET",   "HEAD",	 "POST",    "PUT",
 				      "PATCH", "DELETE", "OPTIONS", NULL};
 
-static const struct ac_field capture_fields[] = {
-    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON path", AC_SHAPE_STRING},
-    {"header", AC_FT_CUSTOM, false, AC_FIELD_NONE, "response header name", AC_SHAPE_STRING},
-    {"cookie", AC_FT_CUSTOM, false, AC_FIELD_NONE, "cookie name", AC_SHAPE_STRING},
-    {"regex", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regular expression on the body",
-     AC_SHAPE_STRING},
-    {"group", AC_FT_CUSTOM, false, AC_FIELD_NONE, "regex group (default 1)", AC_SHAPE_INTEGER},
-    {"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, "mask the value in reports", AC_SHAPE_BOOL},
-};
-
-static const struct ac_field wait_fields[] = {
-    {"every", AC_FT_DURATION, true, 0, "time between tries"},
-    {"up_to", AC_FT_DURATION, true, 0, "give up after"},
-};
-
-static const struct ac_field step_fields[] = {
-    {"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
-    {"method", AC_FT_CUSTOM, false, AC_FIELD_NONE,
-     "GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS, in any case", AC_SHAPE_STRING},
-    {"url", AC_FT_CUSTOM, true, AC_FIELD_NONE, "path relative to the target", AC_SHAPE_STRING},
-    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING_MAP},
-    {"body", AC_FT_CUSTOM, false, AC_FIELD_NONE, "raw body text", AC_SHAPE_STRING},
-    {"json", AC_FT_CUSTOM, false, AC_FIELD_NONE, "JSON body", AC_SHAPE_ANY},
-    {"form", AC_FT_CUSTOM, false, AC_FIELD_NONE, "form body", AC_SHAPE_STRING_MAP},
-    {"timeout", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_DURATION},
-    {"write", AC_FT_CUSTOM, false, AC_FIELD_NONE, "the step changes data", AC_SHAPE_BOOL},
-    {"follow_redirects", AC_FT_CUSTOM, false, AC_FIELD_NONE, "how many to follow",
-     AC_SHAPE_INTEGER},
-    {"redirect_other_hosts", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_BOOL},
-    {"capture", AC_FT_CUSTOM, false, AC_FIELD_NONE, "name: where to read the value",
-     AC_SHAPE_OBJECT_MAP, NULL, capture_fields, AC_ARRAY_LEN(capture_fields)},
-    {"assert", AC_FT_CUSTOM, false, AC_FIELD_NONE, "status, headers, body, json, duration, size",
-     AC_SHAPE_ANY},
-    {"wait", AC_FT_CUSTOM, false, AC_FIELD_NONE, "repeat until the assertions hold",
-     AC_SHAPE_OBJECT, NULL, wait_fields, AC_ARRAY_LEN(wait_fields)},
-    {"retries", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_INTEGER},
-};
-
-const struct ac_field http_journey_fields[HTTP_NJOURNEY_FIELDS] = {
-    {"steps", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL, AC_SHAPE_OBJECTS, NULL, step_fields,
-     AC_ARRAY_LEN(step_fields)},
-    {"cleanup", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that always run", AC_SHAPE_OBJECTS, NULL,
-     step_fields, AC_ARRAY_LEN(step_fields)},
-    {"observe", AC_FT_CUSTOM, false, AC_FIELD_NONE, "text compared across targets",
-     AC_SHAPE_STRING},
-    {"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "number judged by trends", AC_SHAPE_STRING},
-};
-
-static void step_release(struct step *s)
+static bool method_is_safe(const char *m)
 {
-	free(s->name);
-	free(s->method);
-	free(s->url);
-	http_kvs_free(s->headers, s->nheaders);
-	free(s->body);
-	cJSON_Delete(s->json);
-	http_kvs_free(s->form, s->nform);
-	for (size_t i = 0; i < s->ncaps; i++) {
-		free(s->caps[i].name);
-		free(s->caps[i].expr);
-		if (s->caps[i].has_re)
-			regfree(&s->caps[i].re);
-	}
-	free(s->caps);
-	for (size_t i = 0; i < s->nasserts; i++)
-		http_assertion_release(&s->asserts[i]);
-	free(s->asserts);
-}
-
-void http_kvs_free(struct kv *kv, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(kv[i].name);
-		free(kv[i].value);
-	}
-	free(kv);
-}
-
-void http_journey_destroy(void *p)
-{
-	struct journey *j = p;
-	if (!j)
-		return;
-	for (size_t i = 0; i < j->nsteps; i++)
-		step_release(&j->steps[i]);
-	free(j->steps);
-	free(j->observe);
-	free(j->value);
-	free(j);
-}
-
-static bool want_bool(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key,
-		      bool def)
-{
-	const cJSON *v = ac_json_get(obj, key);
-	if (!v)
-		return def;
-	if (!cJSON_IsBool(v)) {
-		char *kp = ac_cfg_path(path, key);
-		ac_cfg_error(cx, kp, "expected true or false");
-		free(kp);
-		return def;
-	}
-	return cJSON_IsTrue(v);
-}
-
-static int want_int(struct ac_cfg *cx, const cJSON *obj, const char *path, const char *key, int def,
-		    int lo, int hi)
-{
-	const cJSON *v = ac_json_get(obj, key);
-	if (!v)
-		return def;
-	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
-	    v->valuedouble > hi) {
-		char *kp = ac_cfg_path(path, key);
-		ac_cfg_error(cx, kp, "expected a whole number from %d to %d", lo, hi);
-		free(kp);
-		return def;
-	}
-	return (int)v->valuedouble;
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
 }
 
 bool http_re_has_backref(const char *pattern)
@@ -174,44 +57,41 @@ bool http_compile_re(struct ac_cfg *cx, const char *path, const char *pattern, r
 	return true;
 }
 
-/* Header pairs from {"Name": "value"}; values are templates. */
-static struct kv *parse_kvs(struct ac_cfg *cx, const cJSON *obj, const char *path, size_t *n)
+/* --- captures ------------------------------------------------------------ */
+
+/* One capture as written: exactly one of the four sources. */
+struct capture_spec {
+	char *src[4]; /* json, header, cookie, regex: enum cap_kind order */
+	int group;
+	bool secret;
+};
+
+#define CS(member) offsetof(struct capture_spec, member)
+static const struct ac_field capture_fields[] = {
+    {"json", AC_FT_STRING, false, CS(src[CAP_JSON]), "JSON path"},
+    {"header", AC_FT_STRING, false, CS(src[CAP_HEADER]), "response header name"},
+    {"cookie", AC_FT_STRING, false, CS(src[CAP_COOKIE]), "cookie name"},
+    {"regex", AC_FT_STRING, false, CS(src[CAP_REGEX]), "regular expression on the body"},
+    {"group", AC_FT_INT, false, CS(group), "regex group", .range = AC_RANGE_CLOSED, .min = 0,
+     .max = 9, .def = "1"},
+    {"secret", AC_FT_BOOL, false, CS(secret), "mask the value in reports"},
+};
+
+static bool capture_name_ok(const char *s)
 {
-	*n = 0;
-	if (!obj)
-		return NULL;
-	if (!ac_cfg_want_object(cx, obj, path))
-		return NULL;
-	struct kv *kv = ac_calloc((size_t)cJSON_GetArraySize(obj) + 1, sizeof(*kv));
-	const cJSON *m;
-	cJSON_ArrayForEach(m, obj)
-	{
-		char *kp = ac_cfg_path(path, m->string);
-		char *val = NULL;
-		if (cJSON_IsString(m))
-			val = ac_cfg_expand(cx, kp, m->valuestring);
-		else if (cJSON_IsNumber(m))
-			val = ac_json_to_text(m);
-		else
-			ac_cfg_error(cx, kp, "expected a string");
-		if (strpbrk(m->string, "\r\n:") || !*m->string)
-			ac_cfg_error(cx, kp, "bad header or field name");
-		if (val && strpbrk(val, "\r\n"))
-			ac_cfg_error(cx, kp, "line breaks are not allowed in values");
-		if (val) {
-			kv[*n].name = ac_strdup(m->string);
-			kv[*n].value = val;
-			(*n)++;
-		}
-		free(kp);
-	}
-	return kv;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+			return false;
+	return true;
 }
 
-static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, struct step *s,
-			   struct ac_names *names)
+/* "capture": {"name": {"json": "$.id"}, ...} (dst: the step). */
+static void read_captures(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v,
+			  const char *path, void *dst)
 {
-	const struct ac_field *f = capture_fields;
+	struct step *s = dst;
 	if (!ac_cfg_want_object(cx, v, path))
 		return;
 	s->caps = ac_calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*s->caps));
@@ -219,13 +99,7 @@ static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, 
 	cJSON_ArrayForEach(m, v)
 	{
 		char *kp = ac_cfg_path(path, m->string);
-		struct capture *c = &s->caps[s->ncaps];
-		memset(c, 0, sizeof(*c));
-		bool okname = *m->string != '\0';
-		for (const char *p = m->string; *p; p++)
-			okname = okname && (isalnum((unsigned char)*p) || *p == '_' || *p == '-' ||
-					    *p == '.');
-		if (!okname)
+		if (!capture_name_ok(m->string))
 			ac_cfg_error(cx, kp, "capture names use letters, digits, _ - and .");
 		if (!cJSON_IsObject(m)) {
 			ac_cfg_error(cx, kp,
@@ -234,27 +108,22 @@ static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, 
 			free(kp);
 			continue;
 		}
-		ac_cfg_keys1(cx, m, kp, f, AC_ARRAY_LEN(capture_fields));
+		struct capture_spec cs = {0};
+		ac_cfg_object(cx, m, kp, capture_fields, AC_ARRAY_LEN(capture_fields), &cs);
+		struct capture *c = &s->caps[s->ncaps++];
 		int kinds = 0;
-		const char *kn[] = {"json", "header", "cookie", "regex"};
 		for (int k = 0; k < 4; k++) {
-			const cJSON *e = ac_json_get(m, kn[k]);
-			if (!e)
-				continue;
-			kinds++;
-			if (!cJSON_IsString(e)) {
-				char *ep = ac_cfg_path(kp, kn[k]);
-				ac_cfg_error(cx, ep, "expected a string");
-				free(ep);
-				continue;
+			kinds += ac_json_get(m, capture_fields[k].key) != NULL;
+			if (cs.src[k] && !c->expr) {
+				c->kind = (enum cap_kind)k;
+				c->expr = ac_strdup(cs.src[k]);
 			}
-			c->kind = (enum cap_kind)k;
-			c->expr = ac_strdup(e->valuestring);
 		}
 		if (kinds != 1)
 			ac_cfg_error(cx, kp, "give exactly one of json, header, cookie or regex");
-		c->group = want_int(cx, m, kp, "group", 1, 0, 9);
-		c->secret = want_bool(cx, m, kp, "secret", false);
+		c->group = cs.group;
+		c->secret = cs.secret;
+		ac_cfg_release(capture_fields, AC_ARRAY_LEN(capture_fields), &cs);
 		if (c->expr && c->kind == CAP_JSON) {
 			struct ac_error perr;
 			if (ac_jsonpath_check(c->expr, &perr) < 0)
@@ -267,13 +136,11 @@ static void parse_captures(struct ac_cfg *cx, const cJSON *v, const char *path, 
 		if (c->kind == CAP_COOKIE)
 			c->secret = true; /* cookie values are credentials */
 		c->name = ac_strdup(m->string);
-		s->ncaps++;
 		free(kp);
 	}
-	/* Names become usable in the steps after this one. */
-	for (size_t i = 0; i < s->ncaps; i++)
-		ac_names_add(names, s->caps[i].name);
 }
+
+/* --- the step -------------------------------------------------------------- */
 
 /* http_url_problem() for a URL whose captures are not known yet: each stands for
  * a plain value (a raw one may still break it at run time). */
@@ -297,30 +164,30 @@ static const char *url_problem_at_load(const char *url)
 	return r;
 }
 
-/* The step's URL: variables percent-encoded unless ${raw:name}; a URL that
- * cannot be built from what is known at load is an error here. */
-static void parse_url(struct ac_cfg *cx, const cJSON *obj, const char *path, struct step *s)
+/* "url": a path after the target or an absolute http(s) URL; variables
+ * percent-encoded unless ${raw:name}; a URL that cannot be built from what
+ * is known at load is an error here (dst: the step's url). */
+static void read_url(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v, const char *kp,
+		     void *dst)
 {
-	const cJSON *v = ac_json_get(obj, "url");
-	char *kp = ac_cfg_path(path, "url");
-	if (!v)
-		ac_cfg_error(cx, path, "missing required key \"url\"");
-	else if (!cJSON_IsString(v))
+	char **url = dst;
+	if (!cJSON_IsString(v)) {
 		ac_cfg_error(cx, kp, "expected a string");
-	else
-		s->url = ac_cfg_expand_url(cx, kp, v->valuestring);
+		return;
+	}
+	*url = ac_cfg_expand_url(cx, kp, v->valuestring);
 	const char *problem;
-	if (!s->url) {
+	if (!*url) {
 		/* reported */
-	} else if (!ac_starts_with(s->url, "/") && !ac_starts_with(s->url, "http://") &&
-		   !ac_starts_with(s->url, "https://")) {
+	} else if (!ac_starts_with(*url, "/") && !ac_starts_with(*url, "http://") &&
+		   !ac_starts_with(*url, "https://")) {
 		ac_cfg_error(cx, kp, "expected a path starting with / or an http(s) URL%s",
 			     ac_starts_with(v->valuestring, "${")
 				 ? " (values are percent-encoded in URLs: write ${raw:name} for "
 				   "a variable that holds a URL or a host)"
 				 : "");
-	} else if ((problem = url_problem_at_load(s->url))) {
-		char *m = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, s->url);
+	} else if ((problem = url_problem_at_load(*url))) {
+		char *m = ac_mask_apply(cx->plan ? cx->plan->mask : NULL, *url);
 		ac_cfg_error(cx, kp, "cannot build a URL from \"%s\": %s%s", m, problem,
 			     strstr(v->valuestring, "${") && !strstr(v->valuestring, "${raw:")
 				 ? " (values are percent-encoded in URLs; ${raw:name} inserts one "
@@ -328,78 +195,157 @@ static void parse_url(struct ac_cfg *cx, const cJSON *obj, const char *path, str
 				 : "");
 		free(m);
 	}
-	free(kp);
 }
 
-static bool method_is_safe(const char *m)
+/* "method": one of methods, in any case (dst: the step's method). */
+static void read_method(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v, const char *kp,
+			void *dst)
 {
-	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+	char **method = dst;
+	if (!cJSON_IsString(v)) {
+		ac_cfg_error(cx, kp, "expected a string");
+		return;
+	}
+	free(*method);
+	*method = ac_strdup(v->valuestring);
+	for (char *p = *method; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	for (size_t i = 0; methods[i]; i++)
+		if (strcmp(methods[i], *method) == 0)
+			return;
+	ac_cfg_error(cx, kp, "unknown method \"%s\"", *method);
 }
 
+/* "json": a JSON body; its strings are templates (dst: the step). */
+static void read_json_body(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v,
+			   const char *kp, void *dst)
+{
+	struct step *s = dst;
+	s->json = cJSON_Duplicate(v, 1);
+	ac_cfg_expand_json(cx, s->json, kp);
+}
+
+/* "assert" (http_assert.c; dst: the step). */
+static void read_asserts(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v,
+			 const char *kp, void *dst)
+{
+	http_parse_asserts(cx, v, kp, dst);
+}
+
+static const struct ac_field wait_fields[] = {
+    {"every", AC_FT_DURATION, true, offsetof(struct step, wait_every_ms), "time between tries",
+     .range = AC_RANGE_MIN, .min = 10},
+    {"up_to", AC_FT_DURATION, true, offsetof(struct step, wait_up_to_ms), "give up after"},
+};
+
+#define SF(member) offsetof(struct step, member)
+static const struct ac_field step_fields[] = {
+    {"name", AC_FT_TEXT, false, SF(name), NULL},
+    {"method", AC_FT_CUSTOM, false, SF(method),
+     "GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS, in any case", AC_SHAPE_STRING,
+     .read = read_method},
+    {"url", AC_FT_CUSTOM, true, SF(url), "path relative to the target", AC_SHAPE_STRING,
+     .read = read_url},
+    {"headers", AC_FT_HEADERS, false, SF(headers), NULL},
+    {"body", AC_FT_TEXT, false, SF(body), "raw body text"},
+    {"json", AC_FT_CUSTOM, false, 0, "JSON body", AC_SHAPE_ANY, .read = read_json_body},
+    {"form", AC_FT_HEADERS, false, SF(form), "form body"},
+    {"timeout", AC_FT_DURATION, false, SF(timeout_ms), NULL, .range = AC_RANGE_ABOVE, .min = 0},
+    {"write", AC_FT_BOOL, false, SF(write), "the step changes data"},
+    {"follow_redirects", AC_FT_INT, false, SF(follow), "how many to follow",
+     .range = AC_RANGE_CLOSED, .min = 0, .max = 20},
+    {"redirect_other_hosts", AC_FT_BOOL, false, SF(redirect_other_host), NULL},
+    {"capture", AC_FT_CUSTOM, false, 0, "name: where to read the value", AC_SHAPE_OBJECT_MAP, NULL,
+     capture_fields, AC_ARRAY_LEN(capture_fields), .read = read_captures},
+    {"assert", AC_FT_CUSTOM, false, 0, "status, headers, body, json, duration, size", AC_SHAPE_ANY,
+     .read = read_asserts},
+    {"wait", AC_FT_OBJECT, false, 0, "repeat until the assertions hold", .sub = wait_fields,
+     .nsub = AC_ARRAY_LEN(wait_fields)},
+    {"retries", AC_FT_INT, false, SF(retries), NULL, .range = AC_RANGE_CLOSED, .min = 0, .max = 5},
+};
+
+const struct ac_field http_journey_fields[HTTP_NJOURNEY_FIELDS] = {
+    {"steps", AC_FT_CUSTOM, true, AC_FIELD_NONE, NULL, AC_SHAPE_OBJECTS, NULL, step_fields,
+     AC_ARRAY_LEN(step_fields)},
+    {"cleanup", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that always run", AC_SHAPE_OBJECTS, NULL,
+     step_fields, AC_ARRAY_LEN(step_fields)},
+    {"observe", AC_FT_CUSTOM, false, AC_FIELD_NONE, "text compared across targets",
+     AC_SHAPE_STRING},
+    {"value", AC_FT_CUSTOM, false, AC_FIELD_NONE, "number judged by trends", AC_SHAPE_STRING},
+};
+
+static void step_release(struct step *s)
+{
+	ac_cfg_release(step_fields, AC_ARRAY_LEN(step_fields), s);
+	free(s->method);
+	free(s->url);
+	cJSON_Delete(s->json);
+	for (size_t i = 0; i < s->ncaps; i++) {
+		free(s->caps[i].name);
+		free(s->caps[i].expr);
+		if (s->caps[i].has_re)
+			regfree(&s->caps[i].re);
+	}
+	free(s->caps);
+	for (size_t i = 0; i < s->nasserts; i++)
+		http_assertion_release(&s->asserts[i]);
+	free(s->asserts);
+}
+
+void http_kvs_free(struct ac_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].name);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+void http_journey_destroy(void *p)
+{
+	struct journey *j = p;
+	if (!j)
+		return;
+	for (size_t i = 0; i < j->nsteps; i++)
+		step_release(&j->steps[i]);
+	free(j->steps);
+	free(j->observe);
+	free(j->value);
+	free(j);
+}
+
+/* One step: the table, then the rules across keys. */
 static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, struct step *s,
 		       struct ac_names *names)
 {
 	memset(s, 0, sizeof(*s));
 	if (!ac_cfg_want_object(cx, obj, path))
 		return;
-	ac_cfg_keys1(cx, obj, path, step_fields, AC_ARRAY_LEN(step_fields));
 	const struct ac_settings *set = &cx->plan->settings;
-	s->name = ac_cfg_text(cx, obj, path, "name", false);
-	const cJSON *m = ac_json_get(obj, "method");
-	if (m && !cJSON_IsString(m)) {
-		char *kp = ac_cfg_path(path, "method");
-		ac_cfg_error(cx, kp, "expected a string");
-		free(kp);
+	s->method = ac_strdup("GET");
+	s->timeout_ms = set->timeout_ms;
+	s->follow = set->max_redirects;
+	ac_cfg_object(cx, obj, path, step_fields, AC_ARRAY_LEN(step_fields), s);
+	/* No "assert" is not "no assertion": the status must be 2xx. */
+	if (!ac_json_get(obj, "assert")) {
+		char *ap = ac_cfg_path(path, "assert");
+		http_parse_asserts(cx, NULL, ap, s);
+		free(ap);
 	}
-	s->method = ac_strdup(cJSON_IsString(m) ? m->valuestring : "GET");
-	for (char *p = s->method; *p; p++)
-		*p = (char)toupper((unsigned char)*p);
-	bool known = false;
-	for (size_t i = 0; methods[i]; i++)
-		known = known || strcmp(methods[i], s->method) == 0;
-	if (!known) {
-		char *kp = ac_cfg_path(path, "method");
-		ac_cfg_error(cx, kp, "unknown method \"%s\"", s->method);
-		free(kp);
-	}
-	/* The URL may use captures from earlier steps, not this one's. */
-	parse_url(cx, obj, path, s);
-	char *hp = ac_cfg_path(path, "headers");
-	s->headers = parse_kvs(cx, ac_json_get(obj, "headers"), hp, &s->nheaders);
-	free(hp);
 	int bodies = 0;
-	const cJSON *b;
-	if ((b = ac_json_get(obj, "body"))) {
-		bodies++;
-		s->body_kind = BODY_RAW;
-		s->body = ac_cfg_text(cx, obj, path, "body", true);
-	}
-	if ((b = ac_json_get(obj, "json"))) {
-		bodies++;
-		s->body_kind = BODY_JSON;
-		s->json = cJSON_Duplicate(b, 1);
-		char *jp = ac_cfg_path(path, "json");
-		ac_cfg_expand_json(cx, s->json, jp);
-		free(jp);
-	}
-	if ((b = ac_json_get(obj, "form"))) {
-		bodies++;
-		s->body_kind = BODY_FORM;
-		char *fp = ac_cfg_path(path, "form");
-		s->form = parse_kvs(cx, b, fp, &s->nform);
-		free(fp);
-	}
+	static const struct {
+		const char *key;
+		enum body_kind kind;
+	} body_keys[] = {{"body", BODY_RAW}, {"json", BODY_JSON}, {"form", BODY_FORM}};
+	for (size_t i = 0; i < AC_ARRAY_LEN(body_keys); i++)
+		if (ac_json_get(obj, body_keys[i].key)) {
+			bodies++;
+			s->body_kind = body_keys[i].kind;
+		}
 	if (bodies > 1)
 		ac_cfg_error(cx, path, "give one of body, json or form");
-	s->timeout_ms = set->timeout_ms;
-	const cJSON *t = ac_json_get(obj, "timeout");
-	if (t) {
-		char *kp = ac_cfg_path(path, "timeout");
-		if (ac_cfg_duration(cx, t, kp, &s->timeout_ms) == 0 && s->timeout_ms < 1)
-			ac_cfg_error(cx, kp, "must be positive");
-		free(kp);
-	}
-	s->write = want_bool(cx, obj, path, "write", !method_is_safe(s->method));
+	if (!ac_json_get(obj, "write"))
+		s->write = !method_is_safe(s->method);
 	if (s->write && !set->allow_writes) {
 		char *kp = ac_cfg_path(path, ac_json_get(obj, "write") ? "write" : "method");
 		ac_cfg_error(cx, kp,
@@ -408,43 +354,21 @@ static void parse_step(struct ac_cfg *cx, const cJSON *obj, const char *path, st
 			     s->method);
 		free(kp);
 	}
-	s->follow = want_int(cx, obj, path, "follow_redirects", set->max_redirects, 0, 20);
-	s->redirect_other_host = want_bool(cx, obj, path, "redirect_other_hosts", false);
-	s->retries = want_int(cx, obj, path, "retries", 0, 0, 5);
-	const cJSON *w = ac_json_get(obj, "wait");
-	if (w) {
-		const struct ac_field *wf = wait_fields;
-		char *wp = ac_cfg_path(path, "wait");
-		if (ac_cfg_want_object(cx, w, wp)) {
-			ac_cfg_keys1(cx, w, wp, wf, AC_ARRAY_LEN(wait_fields));
-			const cJSON *e = ac_json_get(w, "every"), *u = ac_json_get(w, "up_to");
-			char *ep = ac_cfg_path(wp, "every"), *up = ac_cfg_path(wp, "up_to");
-			if (!e || !u)
-				ac_cfg_error(cx, wp, "needs \"every\" and \"up_to\"");
-			if (e && ac_cfg_duration(cx, e, ep, &s->wait_every_ms) == 0 &&
-			    s->wait_every_ms < 10)
-				ac_cfg_error(cx, ep, "must be at least 10ms");
-			if (u && ac_cfg_duration(cx, u, up, &s->wait_up_to_ms) == 0 &&
-			    s->wait_up_to_ms < s->wait_every_ms)
-				ac_cfg_error(cx, up, "must be at least \"every\"");
-			s->wait = true;
-			free(ep);
+	if (ac_json_get(obj, "wait")) {
+		s->wait = true;
+		if (s->wait_up_to_ms < s->wait_every_ms) {
+			char *wp = ac_cfg_path(path, "wait"), *up = ac_cfg_path(wp, "up_to");
+			ac_cfg_error(cx, up, "must be at least \"every\"");
 			free(up);
+			free(wp);
 		}
-		free(wp);
 		if (s->write)
 			ac_cfg_error(cx, path,
 				     "a write step cannot wait (it would repeat the write)");
 	}
-	char *ap = ac_cfg_path(path, "assert");
-	http_parse_asserts(cx, ac_json_get(obj, "assert"), ap, s);
-	free(ap);
-	const cJSON *c = ac_json_get(obj, "capture");
-	if (c) {
-		char *cp = ac_cfg_path(path, "capture");
-		parse_captures(cx, c, cp, s, names);
-		free(cp);
-	}
+	/* Names become usable in the steps after this one. */
+	for (size_t i = 0; i < s->ncaps; i++)
+		ac_names_add(names, s->caps[i].name);
 	/* A HEAD response has no body: "not_contains" or "size" would always
 	 * hold. Refuse what reads a body. */
 	bool head = strcmp(s->method, "HEAD") == 0;
@@ -502,8 +426,8 @@ static const struct ac_field persona_fields[] = {
     {"description", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
     {"login", AC_FT_CUSTOM, false, AC_FIELD_NONE, "steps that sign in", AC_SHAPE_OBJECTS, NULL,
      step_fields, AC_ARRAY_LEN(step_fields)},
-    {"headers", AC_FT_CUSTOM, false, AC_FIELD_NONE, "sent to the target on every request",
-     AC_SHAPE_STRING_MAP},
+    {"headers", AC_FT_HEADERS, false, offsetof(struct http_persona, headers),
+     "sent to the target on every request"},
 };
 
 const struct ac_field *http_persona_fields(size_t *n)
@@ -520,7 +444,7 @@ void http_persona_destroy(void *p)
 	for (size_t i = 0; i < pe->nlogin; i++)
 		step_release(&pe->login[i]);
 	free(pe->login);
-	http_kvs_free(pe->headers, pe->nheaders);
+	ac_kvs_release(&pe->headers);
 	ac_names_release(&pe->names);
 	free(pe);
 }
@@ -534,15 +458,13 @@ void *http_persona_load(struct ac_cfg *cx, const cJSON *p, const char *name, con
 	size_t before = cx->nerrors;
 	struct http_persona *pe = ac_calloc(1, sizeof(*pe));
 	char *lp = ac_cfg_path(path, "login");
-	char *hp = ac_cfg_path(path, "headers");
 	ac_cfg_keys1(cx, p, path, persona_fields, AC_ARRAY_LEN(persona_fields));
-	pe->headers = parse_kvs(cx, ac_json_get(p, "headers"), hp, &pe->nheaders);
+	ac_cfg_read(cx, p, path, persona_fields, AC_ARRAY_LEN(persona_fields), pe);
 	parse_steps(cx, ac_json_get(p, "login"), lp, &pe->login, &pe->nlogin, &pe->names, true,
 		    false);
-	if (strcmp(name, "visitor") == 0 && (ac_json_get(p, "login") || pe->nheaders))
+	if (strcmp(name, "visitor") == 0 && (ac_json_get(p, "login") || pe->headers.n))
 		ac_cfg_error(cx, path, "a visitor starts with no credentials: no login or headers");
 	free(lp);
-	free(hp);
 	if (cx->nerrors != before) {
 		http_persona_destroy(pe);
 		return NULL;

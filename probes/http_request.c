@@ -349,9 +349,9 @@ void http_remove_easy(struct hrun *h)
 static char *form_encode(struct hrun *h, const struct step *s)
 {
 	struct ac_buf b = AC_BUF_INIT;
-	for (size_t i = 0; i < s->nform; i++) {
-		char *v = http_expand(h, s->form[i].value);
-		char *en = curl_easy_escape(h->easy, s->form[i].name, 0);
+	for (size_t i = 0; i < s->form.n; i++) {
+		char *v = http_expand(h, s->form.v[i].value);
+		char *en = curl_easy_escape(h->easy, s->form.v[i].name, 0);
 		char *ev = curl_easy_escape(h->easy, v, 0);
 		ac_buf_addf(&b, "%s%s=%s", i ? "&" : "", en, ev);
 		curl_free(en);
@@ -425,8 +425,9 @@ static bool add_step_headers(struct hrun *h, const struct step *s, bool to_targe
 {
 	for (int k = to_target ? 0 : 1; k < 2; k++) {
 		const struct http_persona *pe = h->j->persona;
-		const struct kv *kv = k == 0 ? (pe ? pe->headers : NULL) : s->headers;
-		size_t n = k == 0 ? (pe ? pe->nheaders : 0) : s->nheaders;
+		const struct ac_kvs *kvs = k == 0 ? (pe ? &pe->headers : NULL) : &s->headers;
+		const struct ac_kv *kv = kvs ? kvs->v : NULL;
+		size_t n = kvs ? kvs->n : 0;
 		for (size_t i = 0; i < n; i++) {
 			char *v = http_expand(h, kv[i].value);
 			bool bad = false;

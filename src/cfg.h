@@ -91,7 +91,8 @@ enum ac_field_type {
 	AC_FT_URL,	  /* char *: an http(s) URL with a host, variables expanded */
 	AC_FT_STRINGS,	  /* struct ac_strings: a list of strings (of choices, if
 			   * given), variables expanded */
-	AC_FT_HEADERS,	  /* struct ac_kvs: {"Name": "one-line text"}, expanded */
+	AC_FT_HEADERS,	  /* struct ac_kvs: {"Name": "one-line text"}, expanded:
+			   * headers and form fields */
 	AC_FT_OBJECT,	  /* a struct at offset, filled from the table sub */
 	AC_FT_COMPARISON, /* struct ac_expect (src/expect.h), flags in expect */
 	AC_FT_ENTRY,	  /* const void *: the entry of the section it names

@@ -54,7 +54,7 @@ static const char *type_word(enum ac_field_type t)
 	case AC_FT_STRINGS:
 		return "a list of strings";
 	case AC_FT_HEADERS:
-		return "an object of header names and values";
+		return "an object of names and values";
 	case AC_FT_OBJECT:
 	case AC_FT_COMPARISON:
 		return "an object";
@@ -199,34 +199,40 @@ static void read_strings(struct ac_cfg *cx, const struct ac_field *f, const cJSO
 	}
 }
 
-/* A header a request may carry: a token for a name, one line for a value. */
-static void read_headers(struct ac_cfg *cx, const cJSON *v, const char *path, struct ac_kvs *out)
+/* Name/value pairs sent in a request (headers, form fields): a name
+ * without line breaks or ':', a value of one line (a number is taken as its
+ * text). Values are templates: variables expanded. */
+static void read_pairs(struct ac_cfg *cx, const cJSON *v, const char *path, struct ac_kvs *out)
 {
 	if (!ac_cfg_want_object(cx, v, path))
 		return;
 	ac_kvs_release(out);
 	out->v = ac_calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*out->v));
-	const cJSON *e;
-	cJSON_ArrayForEach(e, v)
+	const cJSON *m;
+	cJSON_ArrayForEach(m, v)
 	{
-		char *kp = ac_cfg_path(path, e->string);
-		bool name_ok = *e->string != '\0';
-		for (const unsigned char *p = (const unsigned char *)e->string; *p && name_ok; p++)
-			name_ok = *p > 0x20 && *p < 0x7f && *p != ':';
+		char *kp = ac_cfg_path(path, m->string);
 		char *val = NULL;
-		if (!name_ok)
-			ac_cfg_error(cx, kp,
-				     "not a header name (letters, digits and -, no spaces or ':')");
-		else if (!cJSON_IsString(e))
-			ac_cfg_error(cx, kp, "expected a one-line string");
-		else if ((val = ac_cfg_expand(cx, kp, e->valuestring)) && strpbrk(val, "\r\n")) {
-			ac_cfg_error(cx, kp, "expected a one-line string");
-			free(val);
-			val = NULL;
+		if (cJSON_IsString(m))
+			val = ac_cfg_expand(cx, kp, m->valuestring);
+		else if (cJSON_IsNumber(m))
+			val = ac_json_to_text(m);
+		else
+			ac_cfg_error(cx, kp, "expected a string");
+		bool bad = false;
+		if (strpbrk(m->string, "\r\n:") || !*m->string) {
+			ac_cfg_error(cx, kp, "bad header or field name");
+			bad = true;
 		}
-		if (val) {
-			out->v[out->n].name = ac_strdup(e->string);
+		if (val && strpbrk(val, "\r\n")) {
+			ac_cfg_error(cx, kp, "line breaks are not allowed in values");
+			bad = true;
+		}
+		if (val && !bad) {
+			out->v[out->n].name = ac_strdup(m->string);
 			out->v[out->n++].value = val;
+		} else {
+			free(val);
 		}
 		free(kp);
 	}
@@ -313,7 +319,7 @@ static void read_value(struct ac_cfg *cx, const struct ac_field *f, const cJSON 
 		read_strings(cx, f, v, kp, (struct ac_strings *)(void *)dst);
 		break;
 	case AC_FT_HEADERS:
-		read_headers(cx, v, kp, (struct ac_kvs *)(void *)dst);
+		read_pairs(cx, v, kp, (struct ac_kvs *)(void *)dst);
 		break;
 	case AC_FT_OBJECT:
 		ac_cfg_object(cx, v, kp, f->sub, f->nsub, dst);

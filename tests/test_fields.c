@@ -212,7 +212,7 @@ START_TEST(walker_reports_every_problem_at_once)
 	struct all a;
 	char *e = walk("{\"str\": 1, \"url\": \"ftp://x/\", \"color\": \"gren\","
 		       " \"tags\": [\"a\", 2], \"figs\": [\"red\", \"pink\"],"
-		       " \"headers\": {\"X:Y\": \"v\", \"Ok\": \"a\\nb\", \"N\": 3},"
+		       " \"headers\": {\"X:Y\": \"v\", \"Ok\": \"a\\nb\", \"N\": true},"
 		       " \"in\": {\"nme\": \"x\"}, \"expect\": {\"<=\": 1, \">\": 0},"
 		       " \"custom\": 3, \"colr\": 1, \"cap\": -1, \"flag\": \"yes\"}",
 		       &a);
@@ -225,9 +225,9 @@ START_TEST(walker_reports_every_problem_at_once)
 	    "t.json: c.color: unknown color \"gren\", did you mean \"green\"?\n",
 	    "t.json: c.tags[1]: expected a string\n",
 	    "t.json: c.figs[1]: unknown value \"pink\" (red, green or blue)\n",
-	    "t.json: c.headers[\"X:Y\"]: not a header name",
-	    "t.json: c.headers.Ok: expected a one-line string\n",
-	    "t.json: c.headers.N: expected a one-line string\n",
+	    "t.json: c.headers[\"X:Y\"]: bad header or field name\n",
+	    "t.json: c.headers.Ok: line breaks are not allowed in values\n",
+	    "t.json: c.headers.N: expected a string\n",
 	    "t.json: c.in.nme: unknown key, did you mean \"name\"?\n",
 	    "t.json: c.in: missing required key \"name\"\n",
 	    "t.json: c.expect: ",
