@@ -126,10 +126,11 @@ enum ac_shape {
 /* The range a number, whole number or duration must lie in. */
 enum ac_range {
 	AC_RANGE_NONE,
-	AC_RANGE_MIN,	 /* min <= v */
-	AC_RANGE_ABOVE,	 /* min < v */
-	AC_RANGE_CLOSED, /* min <= v <= max */
-	AC_RANGE_OPEN,	 /* min < v < max */
+	AC_RANGE_MIN,	   /* min <= v */
+	AC_RANGE_ABOVE,	   /* min < v */
+	AC_RANGE_CLOSED,   /* min <= v <= max */
+	AC_RANGE_OPEN,	   /* min < v < max */
+	AC_RANGE_ABOVE_TO, /* min < v <= max */
 };
 
 struct ac_field;
@@ -152,7 +153,8 @@ struct ac_field {
 	/* Extra alternatives the schema allows (e.g. a number besides the
 	 * shape's own); AC_SHAPE_ANY for none. */
 	enum ac_shape also;
-	/* Numbers, whole numbers and durations (in ms): the allowed range. */
+	/* Numbers, whole numbers, durations (in ms) and sizes (in bytes): the
+	 * allowed range. */
 	enum ac_range range;
 	double min, max;
 	/* The value when the key is absent, as JSON text ("4", "\"1s\"",

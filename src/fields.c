@@ -138,14 +138,17 @@ static bool in_range(struct ac_cfg *cx, const struct ac_field *f, const char *pa
 	case AC_RANGE_OPEN:
 		ok = x > f->min && x < f->max;
 		break;
+	case AC_RANGE_ABOVE_TO:
+		ok = x > f->min && x <= f->max;
+		break;
 	}
 	if (ok)
 		return true;
 	const char *what = f->type == AC_FT_DURATION ? "a duration"
+			   : f->type == AC_FT_SIZE   ? "a size"
 			   : f->type == AC_FT_NUMBER ? "a number"
 						     : "a whole number";
-	bool ms = f->type == AC_FT_DURATION;
-	const char *u = ms ? " ms" : "";
+	const char *u = f->type == AC_FT_DURATION ? " ms" : f->type == AC_FT_SIZE ? " bytes" : "";
 	switch (f->range) {
 	case AC_RANGE_MIN:
 		ac_cfg_error(cx, path, "expected %s of at least %g%s", what, f->min, u);
@@ -158,6 +161,10 @@ static bool in_range(struct ac_cfg *cx, const struct ac_field *f, const char *pa
 		break;
 	case AC_RANGE_OPEN:
 		ac_cfg_error(cx, path, "expected %s between %g and %g (exclusive)%s", what, f->min,
+			     f->max, u);
+		break;
+	case AC_RANGE_ABOVE_TO:
+		ac_cfg_error(cx, path, "expected %s above %g and at most %g%s", what, f->min,
 			     f->max, u);
 		break;
 	case AC_RANGE_NONE:
@@ -300,11 +307,13 @@ static void read_value(struct ac_cfg *cx, const struct ac_field *f, const cJSON 
 		uint64_t sz;
 		if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1.8e19 &&
 		    v->valuedouble == floor(v->valuedouble))
-			*(uint64_t *)dst = (uint64_t)v->valuedouble;
-		else if (cJSON_IsString(v) && ac_parse_size(v->valuestring, &sz) == 0)
-			*(uint64_t *)dst = sz;
-		else
+			sz = (uint64_t)v->valuedouble;
+		else if (!cJSON_IsString(v) || ac_parse_size(v->valuestring, &sz) < 0) {
 			bad = true;
+			break;
+		}
+		if (in_range(cx, f, kp, (double)sz))
+			*(uint64_t *)dst = sz;
 		break;
 	}
 	case AC_FT_ENUM: {

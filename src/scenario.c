@@ -61,21 +61,32 @@ static void settings_defaults(struct ac_settings *s)
 
 #define SET(f) offsetof(struct ac_settings, f)
 static const struct ac_field settings_fields[] = {
-    {"rounds", AC_FT_INT, false, SET(rounds), "rounds in check mode"},
+    {"rounds", AC_FT_INT, false, SET(rounds), "rounds in check mode", .range = AC_RANGE_MIN,
+     .min = 1},
     {"interval", AC_FT_DURATION, false, SET(interval_ms), "time between round starts"},
     {"window", AC_FT_DURATION, false, SET(window_ms), "watch window"},
     {"deadline", AC_FT_DURATION, false, SET(deadline_ms), "until-restored deadline"},
-    {"confirm", AC_FT_INT, false, SET(confirm), "consecutive green rounds required"},
-    {"min_samples", AC_FT_INT, false, SET(min_samples), "valid samples required per check"},
-    {"coverage", AC_FT_NUMBER, false, SET(coverage), "share of rounds with a valid sample"},
-    {"flake_budget", AC_FT_INT, false, SET(flake_budget), "passes after retry tolerated"},
-    {"concurrency", AC_FT_INT, false, SET(concurrency), "checks in flight at once"},
-    {"connect_timeout", AC_FT_DURATION, false, SET(connect_timeout_ms), NULL},
-    {"timeout", AC_FT_DURATION, false, SET(timeout_ms), "default per request or query"},
-    {"round_timeout", AC_FT_DURATION, false, SET(round_timeout_ms), NULL},
+    {"confirm", AC_FT_INT, false, SET(confirm), "consecutive green rounds required",
+     .range = AC_RANGE_MIN, .min = 1},
+    {"min_samples", AC_FT_INT, false, SET(min_samples), "valid samples required per check",
+     .range = AC_RANGE_MIN, .min = 0},
+    {"coverage", AC_FT_NUMBER, false, SET(coverage), "share of rounds with a valid sample",
+     .range = AC_RANGE_ABOVE_TO, .min = 0, .max = 1},
+    {"flake_budget", AC_FT_INT, false, SET(flake_budget), "passes after retry tolerated",
+     .range = AC_RANGE_MIN, .min = 0},
+    {"concurrency", AC_FT_INT, false, SET(concurrency), "checks in flight at once",
+     .range = AC_RANGE_CLOSED, .min = 1, .max = 1024},
+    {"connect_timeout", AC_FT_DURATION, false, SET(connect_timeout_ms), NULL,
+     .range = AC_RANGE_ABOVE, .min = 0},
+    {"timeout", AC_FT_DURATION, false, SET(timeout_ms), "default per request or query",
+     .range = AC_RANGE_ABOVE, .min = 0},
+    {"round_timeout", AC_FT_DURATION, false, SET(round_timeout_ms), NULL, .range = AC_RANGE_ABOVE,
+     .min = 0},
     {"run_timeout", AC_FT_DURATION, false, SET(run_timeout_ms), NULL},
-    {"max_body", AC_FT_SIZE, false, SET(max_body), NULL},
-    {"max_redirects", AC_FT_INT, false, SET(max_redirects), NULL},
+    {"max_body", AC_FT_SIZE, false, SET(max_body), "response size cap", .range = AC_RANGE_MIN,
+     .min = 1024},
+    {"max_redirects", AC_FT_INT, false, SET(max_redirects), NULL, .range = AC_RANGE_CLOSED,
+     .min = 0, .max = 20},
     {"allow_writes", AC_FT_BOOL, false, SET(allow_writes), NULL},
     {"ca_file", AC_FT_TEXT, false, SET(ca_file), NULL},
     {"insecure", AC_FT_BOOL, false, SET(insecure), NULL},
@@ -285,31 +296,12 @@ static void load_settings(struct ac_cfg *cx, const cJSON *obj)
 	struct ac_settings *s = &cx->plan->settings;
 	if (!obj)
 		return;
-	if (!ac_cfg_want_object(cx, obj, "settings"))
-		return;
-	ac_cfg_keys1(cx, obj, "settings", settings_fields, AC_ARRAY_LEN(settings_fields));
-	ac_cfg_read(cx, obj, "settings", settings_fields, AC_ARRAY_LEN(settings_fields), s);
-	if (s->rounds < 1)
-		ac_cfg_error(cx, "settings.rounds", "must be at least 1");
+	ac_cfg_object(cx, obj, "settings", settings_fields, AC_ARRAY_LEN(settings_fields), s);
 	if (s->interval_ms < AC_INTERVAL_MIN_MS)
 		ac_cfg_error(cx, "settings.interval",
 			     "must be at least %d ms (rounds back to back would load the service "
 			     "under test)",
 			     AC_INTERVAL_MIN_MS);
-	if (s->confirm < 1)
-		ac_cfg_error(cx, "settings.confirm", "must be at least 1");
-	if (s->concurrency < 1 || s->concurrency > 1024)
-		ac_cfg_error(cx, "settings.concurrency", "must be between 1 and 1024");
-	if (!(s->coverage > 0 && s->coverage <= 1))
-		ac_cfg_error(cx, "settings.coverage", "must be above 0 and at most 1");
-	if (s->min_samples < 0)
-		ac_cfg_error(cx, "settings.min_samples", "must not be negative");
-	if (s->max_redirects < 0 || s->max_redirects > 20)
-		ac_cfg_error(cx, "settings.max_redirects", "must be between 0 and 20");
-	if (s->timeout_ms < 1 || s->connect_timeout_ms < 1 || s->round_timeout_ms < 1)
-		ac_cfg_error(cx, "settings", "timeouts must be positive");
-	if (s->max_body < 1024)
-		ac_cfg_error(cx, "settings.max_body", "must be at least 1KiB");
 	FILE *ca = s->ca_file ? fopen(s->ca_file, "r") : NULL;
 	if (s->ca_file && !ca)
 		ac_cfg_error(cx, "settings.ca_file", "cannot read \"%s\": %s", s->ca_file,

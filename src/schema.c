@@ -85,7 +85,7 @@ static void add_range(cJSON *fs, const struct ac_field *f)
 {
 	/* a duration's range is in ms: it applies to the number form only */
 	cJSON *n = fs;
-	if (f->type == AC_FT_DURATION) {
+	if (f->type == AC_FT_DURATION || f->type == AC_FT_SIZE) {
 		cJSON *alts = cJSON_GetObjectItemCaseSensitive(fs, "anyOf");
 		n = cJSON_GetArrayItem(alts, 1);
 	}
@@ -109,6 +109,11 @@ static void add_range(cJSON *fs, const struct ac_field *f)
 		cJSON_DeleteItemFromObjectCaseSensitive(n, "minimum");
 		cJSON_AddNumberToObject(n, "exclusiveMinimum", f->min);
 		cJSON_AddNumberToObject(n, "exclusiveMaximum", f->max);
+		break;
+	case AC_RANGE_ABOVE_TO:
+		cJSON_DeleteItemFromObjectCaseSensitive(n, "minimum");
+		cJSON_AddNumberToObject(n, "exclusiveMinimum", f->min);
+		cJSON_AddNumberToObject(n, "maximum", f->max);
 		break;
 	}
 }

@@ -24,10 +24,10 @@ struct all {
 	char *str, *text, *url;
 	int whole;
 	long big;
-	double num, frac, above;
+	double num, frac, above, share;
 	bool flag;
 	int64_t wait_ms, tick_ms;
-	uint64_t cap;
+	uint64_t cap, body;
 	int color;
 	struct ac_strings tags, figs;
 	struct ac_kvs headers;
@@ -67,6 +67,8 @@ static const struct ac_field all_fields[] = {
     {"wait", AC_FT_DURATION, false, A(wait_ms), NULL, .def = "\"1s\""},
     {"tick", AC_FT_DURATION, false, A(tick_ms), NULL, .range = AC_RANGE_MIN, .min = 100},
     {"cap", AC_FT_SIZE, false, A(cap), NULL},
+    {"body", AC_FT_SIZE, false, A(body), NULL, .range = AC_RANGE_MIN, .min = 1024},
+    {"share", AC_FT_NUMBER, false, A(share), NULL, .range = AC_RANGE_ABOVE_TO, .min = 0, .max = 1},
     {"color", AC_FT_ENUM, false, A(color), NULL, .choices = colors, .def = "\"green\""},
     {"tags", AC_FT_STRINGS, false, A(tags), NULL},
     {"figs", AC_FT_STRINGS, false, A(figs), NULL, .choices = colors},
@@ -191,6 +193,11 @@ START_TEST(walker_ranges_at_their_bounds)
 	    {"{\"tick\": \"99ms\"}", "t.json: c.tick: expected a duration of at least 100 ms\n"},
 	    {"{\"tick\": \"1x\"}", "t.json: c.tick: expected a duration such as \"5s\" or "
 				   "\"250ms\"\n"},
+	    {"{\"share\": 1}", NULL},
+	    {"{\"share\": 0}", "t.json: c.share: expected a number above 0 and at most 1\n"},
+	    {"{\"share\": 1.0001}", "t.json: c.share: expected a number above 0 and at most 1\n"},
+	    {"{\"body\": \"1KiB\"}", NULL},
+	    {"{\"body\": 1023}", "t.json: c.body: expected a size of at least 1024 bytes\n"},
 	    {"{\"in\": {\"name\": \"n\", \"level\": 4}}",
 	     "t.json: c.in.level: expected a whole number from 1 to 3\n"},
 	};
