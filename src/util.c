@@ -5,11 +5,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 char ac_buf_empty[1];
 enum ac_log_level ac_log_verbosity = AC_LOG_ERROR;
@@ -190,9 +193,26 @@ void ac_buf_release(struct ac_buf *b)
 int ac_read_file(const char *path, size_t cap, struct ac_buf *b, struct ac_error *err)
 {
 	ac_buf_init(b, cap);
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	/* Opened without blocking: a FIFO with no writer would otherwise hold
+	 * the run at open(2) forever, and a device could at read(2). Only a
+	 * regular file has an end that is sure to come. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return ac_error_set(err, "cannot open: %s", strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ac_error_set(err, "not a regular file (a pipe or a device could block "
+					 "the run)");
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return ac_error_set(err, "cannot open: %s", strerror(errno));
+	}
 	char chunk[65536];
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)

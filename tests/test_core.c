@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "mask.h"
@@ -278,6 +280,36 @@ START_TEST(loader_refuses_zero_checks_and_bad_targets)
 			  "\"owner\": \"o\"}]}");
 	ck_assert_msg(strstr(e, "checks[0].kind: unknown kind \"sqll\""), "%s", e);
 	free(e);
+}
+END_TEST
+
+/* ${file:} names a regular file: a FIFO nobody writes to would hold the
+ * run at open(2) forever, a device at read(2). Refused at once, by name. */
+START_TEST(loader_file_variable_must_be_a_regular_file)
+{
+	char *dir = tu_fmt("%s/allclear-fifo-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char *fifo = tu_fmt("%s/secret.fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	const char *paths[] = {fifo, "/dev/zero", dir};
+	for (size_t i = 0; i < AC_ARRAY_LEN(paths); i++) {
+		char *json = tu_fmt("{\"variables\": {\"b\": \"${file:%s}\"},"
+				    " \"targets\": {\"o\": \"http://127.0.0.1:9\"},"
+				    " \"journeys\": [{\"name\": \"a\", \"area\": \"code\","
+				    "  \"owner\": \"o\", \"steps\": [{\"url\": \"/?b=${b}\"}]}]}",
+				    paths[i]);
+		char *e = tu_load_error(json);
+		ck_assert_msg(strstr(e, "variables.b: cannot read") &&
+				  strstr(e, "not a regular file (a pipe or a device could block "
+					    "the run)"),
+			      "%s: %s", paths[i], e);
+		free(e);
+		free(json);
+	}
+	unlink(fifo);
+	rmdir(dir);
+	free(fifo);
+	free(dir);
 }
 END_TEST
 
@@ -950,6 +982,7 @@ int main(void)
 	tcase_add_test(tc, loader_urls_through_curl_url);
 	tcase_add_test(tc, loader_sections_parsed_once);
 	tcase_add_test(tc, loader_personas_parsed_once);
+	tcase_add_test(tc, loader_file_variable_must_be_a_regular_file);
 	tcase_add_test(tc, mask_scoped_to_a_run);
 	tcase_add_test(tc, excerpt_escapes_and_keeps_utf8_whole);
 	tcase_add_test(tc, json_many_members_and_distant_duplicates);
