@@ -287,6 +287,24 @@ static int load_baseline(struct ac_plan *plan, const char *path)
 		cJSON_Delete(root);
 		return -1;
 	}
+	/* A baseline of another scenario would judge these checks against
+	 * values that never described them. */
+	const cJSON *sn = ac_json_get(root, "scenario");
+	char *mine = ac_mask_apply(plan->mask, plan->name ? plan->name : "");
+	if (!cJSON_IsString(sn) || strcmp(sn->valuestring, mine) != 0) {
+		char *theirs = cJSON_IsString(sn) ? ac_text_escape(sn->valuestring) : NULL;
+		char *ours = ac_text_escape(mine);
+		fprintf(stderr,
+			"allclear: %s: a baseline of scenario \"%s\", not of \"%s\"; save one "
+			"from this scenario (allclear baseline save)\n",
+			path, theirs ? theirs : "(none)", ours);
+		free(theirs);
+		free(ours);
+		free(mine);
+		cJSON_Delete(root);
+		return -1;
+	}
+	free(mine);
 	for (size_t i = 0; i < plan->nchecks; i++) {
 		const cJSON *v = ac_json_get(values, plan->checks[i].id);
 		if (cJSON_IsNumber(v)) {
@@ -335,16 +353,55 @@ static int save_baseline(const struct ac_result *r, const char *path)
 	return rc;
 }
 
-static int write_report(const char *path, const char *format, const struct ac_result *r,
-			const struct ac_report_opts *o)
+/* The report files, opened before anything is probed: a path that cannot
+ * be written is found before the run, not after it. */
+struct outputs {
+	FILE *json, *junit, *markdown;
+};
+
+static FILE *open_output(const char *path)
 {
-	const struct ac_writer *w = ac_writer_find(format);
-	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-	if (!f) {
-		fprintf(stderr, "allclear: cannot write %s: %s\n", path, strerror(errno));
+	if (!path)
+		return NULL;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "allclear: cannot write %s: %s; nothing was probed\n", path,
+			strerror(errno));
+	return f;
+}
+
+static void outputs_close(struct outputs *o)
+{
+	FILE *fs[] = {o->json, o->junit, o->markdown};
+	for (size_t i = 0; i < AC_ARRAY_LEN(fs); i++)
+		if (fs[i])
+			fclose(fs[i]);
+	memset(o, 0, sizeof(*o));
+}
+
+static int outputs_open(struct outputs *o, const struct cli *cli)
+{
+	memset(o, 0, sizeof(*o));
+	if ((cli->json_path && !(o->json = open_output(cli->json_path))) ||
+	    (cli->junit_path && !(o->junit = open_output(cli->junit_path))) ||
+	    (cli->markdown_path && !(o->markdown = open_output(cli->markdown_path)))) {
+		outputs_close(o);
 		return -1;
 	}
+	return 0;
+}
+
+/* Write a report to f (closed here unless it is stdout); a failed write,
+ * flush or close is an error: a report cut short must not pass for one. */
+static int write_report(FILE *f, const char *path, const char *format, const struct ac_result *r,
+			const struct ac_report_opts *o)
+{
+	if (!f)
+		return 0;
+	const struct ac_writer *w = ac_writer_find(format);
 	int rc = w->write(f, r, o);
+	if (fflush(f) != 0 || ferror(f))
+		rc = -1;
 	if (f != stdout && fclose(f) != 0)
 		rc = -1;
 	if (rc < 0)
@@ -386,6 +443,11 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 		ac_plan_destroy(plan);
 		return AC_EXIT_USAGE;
 	}
+	struct outputs out;
+	if (outputs_open(&out, cli) < 0) {
+		ac_plan_destroy(plan);
+		return AC_EXIT_USAGE;
+	}
 	if (save_to) {
 		/* A baseline is taken from a healthy run, not judged against one. */
 		for (size_t i = 0; i < plan->nchecks; i++)
@@ -417,6 +479,7 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	struct ac_result *r = ac_engine_run(plan, &ro, &err);
 	if (!r) {
 		fprintf(stderr, "allclear: %s\n", err.msg);
+		outputs_close(&out);
 		ac_plan_destroy(plan);
 		return AC_EXIT_USAGE;
 	}
@@ -426,14 +489,15 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	    .verbose = cli->verbose,
 	};
 	int rc = ac_verdict_exit_code(r->verdict);
-	if (write_report("-", cli->format ? cli->format : "terminal", r, &o) < 0)
+	if (write_report(stdout, "standard output", cli->format ? cli->format : "terminal", r, &o) <
+	    0)
 		rc = AC_EXIT_USAGE;
 	struct ac_report_opts fo = {0};
-	if (cli->json_path && write_report(cli->json_path, "json", r, &fo) < 0)
+	if (write_report(out.json, cli->json_path, "json", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
-	if (cli->junit_path && write_report(cli->junit_path, "junit", r, &fo) < 0)
+	if (write_report(out.junit, cli->junit_path, "junit", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
-	if (cli->markdown_path && write_report(cli->markdown_path, "markdown", r, &fo) < 0)
+	if (write_report(out.markdown, cli->markdown_path, "markdown", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
 	if (save_to) {
 		if (r->verdict != AC_RESTORED) {
@@ -443,7 +507,6 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 			rc = AC_EXIT_USAGE;
 		}
 	}
-	fflush(stdout);
 	ac_result_destroy(r);
 	ac_plan_destroy(plan);
 	return rc;

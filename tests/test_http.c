@@ -615,13 +615,48 @@ START_TEST(baseline_save_and_within_baseline)
 	TU_EXPECT(p.exit_code == 0, &p, "within the baseline: exit %d", p.exit_code);
 	tu_proc_release(&p);
 	/* A baseline the value is far from fails. */
+	char *far = ac_strdup(saved);
+	char *at = strstr(far, "\"home @ origin\":\t42");
+	memcpy(at + strlen("\"home @ origin\":\t"), "10", 2);
 	FILE *f = fopen(base, "w");
-	fputs("{\"version\": 1, \"values\": {\"home @ origin\": 10}}", f);
+	fputs(far, f);
 	fclose(f);
 	tu_run(&p, check, NULL, 30);
 	TU_EXPECT(p.exit_code == 1, &p, "off the baseline: exit %d", p.exit_code);
 	TU_EXPECT(strstr(p.out, "away from the baseline 10"), &p, "says how far");
 	tu_proc_release(&p);
+	/* A baseline of another scenario is refused before anything is probed. */
+	f = fopen(base, "w");
+	fputs("{\"version\": 1, \"scenario\": \"another shop\","
+	      " \"values\": {\"home @ origin\": 42}}",
+	      f);
+	fclose(f);
+	int before = hs_requests(&s);
+	tu_run(&p, check, NULL, 30);
+	TU_EXPECT(p.exit_code == 3, &p, "another scenario's baseline: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.err, "a baseline of scenario \"another shop\", not of"), &p, "says why");
+	ck_assert_int_eq(hs_requests(&s), before);
+	tu_proc_release(&p);
+	/* A report file that cannot be written is found before probing. */
+	const char *bad_out[] = {"check", path, "--json", "/nonexistent-dir/r.json", NULL};
+	tu_run(&p, bad_out, NULL, 30);
+	TU_EXPECT(p.exit_code == 3, &p, "unwritable --json: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.err, "cannot write /nonexistent-dir/r.json") &&
+		      strstr(p.err, "nothing was probed"),
+		  &p, "says why");
+	ck_assert_int_eq(hs_requests(&s), before);
+	tu_proc_release(&p);
+	/* A report that cannot be written whole is never exit 0: the same
+	 * passing run, its standard output on a full disk. */
+	f = fopen(base, "w");
+	fputs(saved, f);
+	fclose(f);
+	char *cmd = tu_fmt("'%s' check '%s' --baseline '%s' >/dev/full 2>/dev/null",
+			   getenv("AC_BIN"), path, base);
+	int st = system(cmd);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "stdout full: status %d", st);
+	free(cmd);
+	free(far);
 	unlink(base);
 	unlink(json_out);
 	free(json_out);
