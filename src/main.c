@@ -382,6 +382,17 @@ static void outputs_close(struct outputs *o)
 static int outputs_open(struct outputs *o, const struct cli *cli)
 {
 	memset(o, 0, sizeof(*o));
+	/* One file for two formats would keep only the last one written. */
+	const char *paths[] = {cli->json_path, cli->junit_path, cli->markdown_path};
+	for (size_t i = 0; i < AC_ARRAY_LEN(paths); i++)
+		for (size_t k = i + 1; k < AC_ARRAY_LEN(paths); k++)
+			if (paths[i] && paths[k] && strcmp(paths[i], paths[k]) == 0) {
+				fprintf(stderr,
+					"allclear: %s is named for two reports; give each its own "
+					"file; nothing was probed\n",
+					paths[i]);
+				return -1;
+			}
 	if ((cli->json_path && !(o->json = open_output(cli->json_path))) ||
 	    (cli->junit_path && !(o->junit = open_output(cli->junit_path))) ||
 	    (cli->markdown_path && !(o->markdown = open_output(cli->markdown_path)))) {

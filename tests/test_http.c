@@ -646,6 +646,12 @@ START_TEST(baseline_save_and_within_baseline)
 		  &p, "says why");
 	ck_assert_int_eq(hs_requests(&s), before);
 	tu_proc_release(&p);
+	const char *same[] = {"check", path, "--json", json_out, "--markdown", json_out, NULL};
+	tu_run(&p, same, NULL, 30);
+	TU_EXPECT(p.exit_code == 3 && strstr(p.err, "is named for two reports"), &p,
+		  "one file for two reports: exit %d", p.exit_code);
+	ck_assert_int_eq(hs_requests(&s), before);
+	tu_proc_release(&p);
 	/* A report that cannot be written whole is never exit 0: the same
 	 * passing run, its standard output on a full disk. */
 	f = fopen(base, "w");
