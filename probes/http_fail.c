@@ -126,6 +126,10 @@ char *http_failure_reason(const struct http_failure *f, enum ac_state *state)
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		/* URLs are checked before anything is sent: this is a reply that
 		 * has no HTTP status line (libcurl calls it HTTP/0.9). */
+		if (eb && strstr(eb, "Unsupported response code"))
+			/* a status line whose code is not 100..999 ("HTTP/1.1 000") */
+			return ac_strdup("malformed HTTP response: the status code is not a valid "
+					 "HTTP status");
 		if (eb && !strstr(eb, "HTTP/0.9"))
 			break;
 		return ac_strdup("malformed HTTP response (not HTTP/1.x or HTTP/2)");

@@ -339,6 +339,8 @@ static void liar(int fd, const struct hs_request *q, void *ud)
 		ac_buf_adds(&b, "SSH-2.0-OpenSSH_9.2\r\n\r\nnot http at all\r\n");
 	} else if (strcmp(q->path, "/http09") == 0) {
 		ac_buf_adds(&b, "<html>hello from 1991</html>\n");
+	} else if (strcmp(q->path, "/status000") == 0) {
+		ac_buf_adds(&b, "HTTP/1.1 000 OK\r\nContent-Length: 2\r\n\r\nok");
 	} else if (strcmp(q->path, "/bigline") == 0) {
 		ac_buf_adds(&b, "HTTP/1.1 200 OK\r\nX-Big: ");
 		for (int i = 0; i < 1024 * 1024; i++)
@@ -404,6 +406,11 @@ START_TEST(failure_reasons_name_cause_and_limit)
 	free(u);
 	u = tu_fmt("GET %s/http09: malformed HTTP response (not HTTP/1.x or HTTP/2)", o);
 	EXPECT_WHY(o, "/http09", u);
+	free(u);
+	u = tu_fmt("GET %s/status000: malformed HTTP response: the status code is not a valid "
+		   "HTTP status",
+		   o);
+	EXPECT_WHY(o, "/status000", u);
 	free(u);
 	u = tu_fmt("GET %s/bigline: response header line exceeds the cap of 102400 bytes (100 KiB)",
 		   o);
