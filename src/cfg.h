@@ -189,6 +189,10 @@ void ac_kvs_release(struct ac_kvs *k);
  * Returns the number of errors added. */
 int ac_cfg_read(struct ac_cfg *cx, const cJSON *obj, const char *path,
 		const struct ac_field *fields, size_t nfields, void *out);
+/* Only the defaults of the table into out (an entry written in a short
+ * form, a DSN string, still has the defaults of its long form). */
+void ac_cfg_defaults(struct ac_cfg *cx, const char *path, const struct ac_field *fields,
+		     size_t nfields, void *out);
 /* Release what ac_cfg_read allocated in out (strings, lists, objects,
  * comparisons), leaving the rest. */
 void ac_cfg_release(const struct ac_field *fields, size_t nfields, void *out);

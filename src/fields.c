@@ -383,6 +383,23 @@ int ac_cfg_read(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	return (int)(cx->nerrors - before);
 }
 
+void ac_cfg_defaults(struct ac_cfg *cx, const char *path, const struct ac_field *fields,
+		     size_t nfields, void *out)
+{
+	for (size_t i = 0; i < nfields; i++) {
+		const struct ac_field *f = &fields[i];
+		if (!f->def || f->offset == AC_FIELD_NONE)
+			continue;
+		cJSON *def = cJSON_Parse(f->def);
+		if (!def)
+			abort(); /* a table's default is not JSON: a bug */
+		char *kp = ac_cfg_path(path, f->key);
+		read_value(cx, f, def, kp, (char *)out + f->offset);
+		free(kp);
+		cJSON_Delete(def);
+	}
+}
+
 void ac_cfg_release(const struct ac_field *fields, size_t nfields, void *out)
 {
 	for (size_t i = 0; i < nfields; i++) {

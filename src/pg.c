@@ -86,17 +86,21 @@ static const struct ac_field db_fields[] = {
     {"dsn", AC_FT_TEXT, true, offsetof(struct ac_pg_target, dsn),
      "libpq connection string or URI; put the password in ${env:...}"},
     {"connect_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, connect_timeout_ms),
-     NULL},
+     NULL, .range = AC_RANGE_ABOVE, .min = 0},
     {"statement_timeout", AC_FT_DURATION, false,
-     offsetof(struct ac_pg_target, statement_timeout_ms), NULL},
-    {"lock_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, lock_timeout_ms), NULL},
+     offsetof(struct ac_pg_target, statement_timeout_ms), NULL, .range = AC_RANGE_ABOVE, .min = 0},
+    {"lock_timeout", AC_FT_DURATION, false, offsetof(struct ac_pg_target, lock_timeout_ms), NULL,
+     .range = AC_RANGE_ABOVE, .min = 0, .def = "\"1s\""},
     {"max_rows", AC_FT_LONG, false, offsetof(struct ac_pg_target, max_rows),
-     "rows a query may read (default 10000)"},
+     "rows a query may read", .range = AC_RANGE_MIN, .min = 1, .def = "10000"},
     {"max_result_size", AC_FT_SIZE, false, offsetof(struct ac_pg_target, max_result_size),
-     "bytes a query may read (default 16MiB)"},
-    {"pool_size", AC_FT_INT, false, offsetof(struct ac_pg_target, pool_size),
-     "connections at once (1 to 32, default 4)"},
+     "bytes a query may read", .range = AC_RANGE_MIN, .min = 1024, .def = "\"16MiB\""},
+    {"pool_size", AC_FT_INT, false, offsetof(struct ac_pg_target, pool_size), "connections at once",
+     .range = AC_RANGE_CLOSED, .min = 1, .max = AC_PG_POOL_SIZE_MAX, .def = "4"},
 };
+_Static_assert(AC_PG_MAX_ROWS == 10000 && AC_PG_MAX_RESULT_SIZE == 16 * 1024 * 1024 &&
+		   AC_PG_POOL_SIZE == 4,
+	       "the defaults in db_fields");
 
 const struct ac_field *ac_pg_fields(size_t *n)
 {
@@ -110,16 +114,12 @@ static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	memset(t, 0, sizeof(*t));
 	t->connect_timeout_ms = cx->plan->settings.connect_timeout_ms;
 	t->statement_timeout_ms = cx->plan->settings.timeout_ms;
-	t->lock_timeout_ms = 1000;
-	t->max_rows = AC_PG_MAX_ROWS;
-	t->max_result_size = AC_PG_MAX_RESULT_SIZE;
-	t->pool_size = AC_PG_POOL_SIZE;
 	size_t before = cx->nerrors;
 	if (cJSON_IsString(obj)) {
 		t->dsn = ac_cfg_expand(cx, path, obj->valuestring);
-	} else if (ac_cfg_want_object(cx, obj, path)) {
-		ac_cfg_keys1(cx, obj, path, db_fields, AC_ARRAY_LEN(db_fields));
-		ac_cfg_read(cx, obj, path, db_fields, AC_ARRAY_LEN(db_fields), t);
+		ac_cfg_defaults(cx, path, db_fields, AC_ARRAY_LEN(db_fields), t);
+	} else {
+		ac_cfg_object(cx, obj, path, db_fields, AC_ARRAY_LEN(db_fields), t);
 	}
 	if (t->dsn) {
 		/* A password written into the DSN itself is a secret too. */
@@ -132,17 +132,6 @@ static bool read_target(struct ac_cfg *cx, const cJSON *obj, const char *path,
 					ac_mask_add(cx->plan->mask, o->val);
 			PQconninfoFree(opts);
 		}
-	}
-	if (t->connect_timeout_ms < 1 || t->statement_timeout_ms < 1 || t->lock_timeout_ms < 1)
-		ac_cfg_error(cx, path, "timeouts must be positive");
-	if (t->max_rows < 1)
-		ac_cfg_error(cx, path, "max_rows must be at least 1");
-	if (t->max_result_size < 1024)
-		ac_cfg_error(cx, path, "max_result_size must be at least 1KiB");
-	if (t->pool_size < 1 || t->pool_size > AC_PG_POOL_SIZE_MAX) {
-		char *pp = ac_cfg_path(path, "pool_size");
-		ac_cfg_error(cx, pp, "must be between 1 and %d", AC_PG_POOL_SIZE_MAX);
-		free(pp);
 	}
 	return cx->nerrors == before && t->dsn;
 }

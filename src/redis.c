@@ -43,8 +43,9 @@ static const struct ac_field srv_fields[] = {
     {"user", AC_FT_TEXT, false, AC_FIELD_NONE, "ACL user"},
     {"password", AC_FT_TEXT, false, AC_FIELD_NONE, "from ${env:...} or ${file:...}"},
     {"connect_timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, connect_timeout_ms),
-     NULL},
-    {"timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, timeout_ms), NULL},
+     NULL, .range = AC_RANGE_ABOVE, .min = 0},
+    {"timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, timeout_ms), NULL,
+     .range = AC_RANGE_ABOVE, .min = 0},
 };
 
 /* One part of a parsed URL, decoded; NULL when absent. */
@@ -170,10 +171,9 @@ static bool read_server(struct ac_cfg *cx, const cJSON *obj, const char *path,
 	char *url = NULL;
 	if (cJSON_IsString(obj)) {
 		url = ac_cfg_expand(cx, path, obj->valuestring);
-	} else if (ac_cfg_want_object(cx, obj, path)) {
-		ac_cfg_keys1(cx, obj, path, srv_fields, AC_ARRAY_LEN(srv_fields));
-		ac_cfg_read(cx, obj, path, srv_fields, AC_ARRAY_LEN(srv_fields), s);
-		url = ac_cfg_text(cx, obj, path, "url", true);
+	} else if (ac_cfg_object(cx, obj, path, srv_fields, AC_ARRAY_LEN(srv_fields), s) >= 0 &&
+		   cJSON_IsObject(obj)) {
+		url = ac_cfg_text(cx, obj, path, "url", false);
 	}
 	if (url) {
 		char *up = ac_cfg_path(path, "url");
@@ -194,8 +194,6 @@ static bool read_server(struct ac_cfg *cx, const cJSON *obj, const char *path,
 			s->password = pw;
 		}
 	}
-	if (s->connect_timeout_ms < 1 || s->timeout_ms < 1)
-		ac_cfg_error(cx, path, "timeouts must be positive");
 	return cx->nerrors == before && s->host;
 }
 

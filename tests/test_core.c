@@ -813,7 +813,7 @@ START_TEST(loader_sections_parsed_once)
 	    "  {\"kind\": \"redis\", \"name\": \"e\", \"area\": \"jobs\", \"owner\": \"o\","
 	    "   \"redis\": \"jobs\", \"command\": [\"PING\"], \"expect\": {\"==\": 0}}]}";
 	char *e = tu_load_error(json);
-	const char *once = "databases.main: max_rows must be at least 1";
+	const char *once = "databases.main.max_rows: expected a whole number of at least 1";
 	const char *at = strstr(e, once);
 	ck_assert_msg(at && !strstr(at + 1, once), "%s", e);
 	ck_assert_msg(strstr(e, "checks[3].database: unknown database \"replca\", did you mean "
