@@ -27,14 +27,15 @@ void hs_reply(int fd, int status, const char *extra_headers, const char *body)
 	char *r =
 	    ac_asprintf("HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
 			status, strlen(body), extra_headers, body);
-	size_t off = 0, len = strlen(r);
-	while (off < len) {
-		ssize_t n = write(fd, r + off, len - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	hs_write_all(fd, r, strlen(r));
 	free(r);
+}
+
+void hs_ok_any(int fd, const struct hs_request *req, void *ud)
+{
+	(void)req;
+	(void)ud;
+	hs_reply(fd, 200, "", "{\"ok\":true}");
 }
 
 static bool read_request(int fd, struct hs_request *req, struct ac_buf *raw)
@@ -205,7 +206,7 @@ void hs_start_counting(struct hs_server *s)
 	close(lfd);
 }
 
-static bool write_all(int fd, const char *p, size_t len)
+bool hs_write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -222,10 +223,10 @@ void hs_drip(int fd, const struct hs_request *req, void *ud)
 	(void)req;
 	(void)ud;
 	const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n";
-	if (!write_all(fd, h, strlen(h)))
+	if (!hs_write_all(fd, h, strlen(h)))
 		return;
 	for (int i = 0; i < 100; i++) {
-		if (!write_all(fd, "x", 1))
+		if (!hs_write_all(fd, "x", 1))
 			return;
 		sleep(1);
 	}
@@ -237,7 +238,7 @@ void hs_partial(int fd, const struct hs_request *req, void *ud)
 	(void)ud;
 	const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n"
 			"0123456789";
-	write_all(fd, r, strlen(r));
+	hs_write_all(fd, r, strlen(r));
 }
 
 void hs_partial_chunked(int fd, const struct hs_request *req, void *ud)
@@ -246,7 +247,7 @@ void hs_partial_chunked(int fd, const struct hs_request *req, void *ud)
 	(void)ud;
 	const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 			"a\r\n0123456789\r\n";
-	write_all(fd, r, strlen(r));
+	hs_write_all(fd, r, strlen(r));
 }
 
 /* --- TLS servers ------------------------------------------------------------ */

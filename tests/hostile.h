@@ -38,6 +38,8 @@ int hs_requests(const struct hs_server *s);
 
 /* Write a whole response with a body and extra header lines ("" for none). */
 void hs_reply(int fd, int status, const char *extra_headers, const char *body);
+/* Write all of p, retrying short writes; false when the peer is gone. */
+bool hs_write_all(int fd, const char *p, size_t len);
 
 /* hs_start on another loopback address ("127.0.0.2": another host as far
  * as origins go). */
@@ -51,10 +53,12 @@ void hs_start_counting(struct hs_server *s);
 /* Behaviours (handlers) for hs_start:
  * - hs_drip: 200 with Content-Length 100, then one body byte a second;
  * - hs_partial: 200 with Content-Length 1000, 10 bytes, then close;
- * - hs_partial_chunked: a chunked 200 that stops before the last chunk. */
+ * - hs_partial_chunked: a chunked 200 that stops before the last chunk;
+ * - hs_ok_any: 200 {"ok":true} to anything. */
 void hs_drip(int fd, const struct hs_request *req, void *ud);
 void hs_partial(int fd, const struct hs_request *req, void *ud);
 void hs_partial_chunked(int fd, const struct hs_request *req, void *ud);
+void hs_ok_any(int fd, const struct hs_request *req, void *ud);
 
 /* TLS servers: `openssl s_server -HTTP` on 127.0.0.1, serving files from a
  * directory (each file holds a whole HTTP response). hs_tls_certs makes a

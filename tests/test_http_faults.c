@@ -22,51 +22,6 @@
 #include "testutil.h"
 #include "util.h"
 
-/* --- helpers ---------------------------------------------------------------- */
-
-static char *scenario(const char *settings, const char *targets, const char *journeys)
-{
-	char *json =
-	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\", "
-		   "\"connect_timeout\": \"1s\"%s%s}, \"targets\": {%s}, \"journeys\": [%s]}",
-		   *settings ? ", " : "", settings, targets, journeys);
-	char *path = tu_write_temp(json, ".json");
-	free(json);
-	return path;
-}
-
-/* allclear check PATH --json PATH.report.json; the report is removed. */
-static void run_check(struct tu_proc *p, const char *path)
-{
-	char *json_out = tu_fmt("%s.report.json", path);
-	const char *args[] = {"check", path, "--json", json_out, NULL};
-	tu_run(p, args, NULL, 60);
-	unlink(json_out);
-	free(json_out);
-}
-
-/* Run and expect exit code rc and the text `want` on stdout. */
-static void expect_run(const char *path, int rc, const char *want)
-{
-	struct tu_proc p;
-	run_check(&p, path);
-	TU_EXPECT(p.exit_code == rc, &p, "exit %d, expected %d", p.exit_code, rc);
-	TU_EXPECT(strstr(p.out, want), &p, "stdout lacks: %s", want);
-	if (rc != 0)
-		TU_EXPECT(!strstr(p.out, "VERDICT: RESTORED"), &p, "RESTORED with exit %d", rc);
-	tu_proc_release(&p);
-}
-
-#define J(name, body) "{\"name\": \"" name "\", \"area\": \"code\", \"owner\": \"web\", " body "}"
-
-static int count_of(const char *hay, const char *needle)
-{
-	int n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
-}
-
 /* ========================================================================== */
 /* 1. TLS with real certificates                                              */
 /* ========================================================================== */
@@ -90,9 +45,10 @@ static void tls_teardown(void)
 static char *tls_scenario(const struct hs_tls *t, const char *host, const char *settings)
 {
 	char *tgt = tu_fmt("\"origin\": \"https://%s:%d\"", host, t->port);
-	char *path = scenario(settings, tgt,
-			      J("tls", "\"steps\": [{\"name\": \"fetch\", \"url\": \"/ok\", "
-				       "\"assert\": {\"json\": {\"$.ok\": true}}}]"));
+	char *path = tu_http_scenario(
+	    settings, tgt,
+	    TU_JOURNEY("tls", "\"steps\": [{\"name\": \"fetch\", \"url\": \"/ok\", "
+			      "\"assert\": {\"json\": {\"$.ok\": true}}}]"));
 	free(tgt);
 	return path;
 }
@@ -113,7 +69,7 @@ START_TEST(tls_good_certificate_with_ca_file_is_restored)
 	for (size_t i = 0; i < 2; i++) {
 		char *path = tls_scenario(&t, hosts[i], ca);
 		struct tu_proc p;
-		run_check(&p, path);
+		free(tu_run_check_json(&p, path, NULL));
 		TU_EXPECT(p.exit_code == 0, &p, "good cert at %s: exit %d", hosts[i], p.exit_code);
 		TU_EXPECT(strstr(p.out, "VERDICT: RESTORED"), &p, "RESTORED");
 		TU_EXPECT(!strstr(p.out, "TLS verification is OFF"), &p, "no insecure warning");
@@ -123,14 +79,14 @@ START_TEST(tls_good_certificate_with_ca_file_is_restored)
 	ck_assert_int_eq(hs_tls_served(&t), 2);
 	/* The same server without the CA: the system store does not know it. */
 	char *path = tls_scenario(&t, "127.0.0.1", "");
-	expect_run(path, 2, "TLS verification failed: ");
+	tu_expect_check(path, 2, "TLS verification failed: ");
 	ck_assert_int_eq(hs_tls_served(&t), 2);
 	free(path);
 	/* A CA file that is not there is bad input: refused at load, nothing
 	 * probed (it was an ERROR per journey, at run time). */
 	path = tls_scenario(&t, "127.0.0.1", "\"ca_file\": \"/nonexistent/ca.pem\"");
 	struct tu_proc p;
-	run_check(&p, path);
+	free(tu_run_check_json(&p, path, NULL));
 	TU_EXPECT(p.exit_code == 3, &p, "missing ca_file: exit %d", p.exit_code);
 	TU_EXPECT(strstr(p.err, "settings.ca_file: cannot read \"/nonexistent/ca.pem\": No such "
 				"file or directory"),
@@ -163,7 +119,7 @@ START_TEST(tls_bad_certificates_are_inconclusive_and_nothing_is_requested)
 		hs_tls_start(&t, certs, cases[i].cert);
 		char *path = tls_scenario(&t, "127.0.0.1", ca);
 		struct tu_proc p;
-		run_check(&p, path);
+		free(tu_run_check_json(&p, path, NULL));
 		TU_EXPECT(p.exit_code == 2, &p, "%s: exit %d, expected 2", cases[i].cert,
 			  p.exit_code);
 		TU_EXPECT(strstr(p.out, "VERDICT: INCONCLUSIVE"), &p, "%s: INCONCLUSIVE",
@@ -192,10 +148,10 @@ START_TEST(tls_insecure_works_is_never_the_default_and_every_report_says_so)
 	hs_tls_start(&t, certs, "self");
 	/* Not set, and set to false: verification is on. */
 	char *path = tls_scenario(&t, "127.0.0.1", "");
-	expect_run(path, 2, "SSL certificate problem: self-signed certificate");
+	tu_expect_check(path, 2, "SSL certificate problem: self-signed certificate");
 	free(path);
 	path = tls_scenario(&t, "127.0.0.1", "\"insecure\": false");
-	expect_run(path, 2, "SSL certificate problem: self-signed certificate");
+	tu_expect_check(path, 2, "SSL certificate problem: self-signed certificate");
 	free(path);
 	ck_assert_int_eq(hs_tls_served(&t), 0);
 	/* Only a JSON true turns it off. */
@@ -203,7 +159,7 @@ START_TEST(tls_insecure_works_is_never_the_default_and_every_report_says_so)
 				"\"insecure\": \"yes\""};
 	for (size_t i = 0; i < AC_ARRAY_LEN(almost); i++) {
 		path = tls_scenario(&t, "127.0.0.1", almost[i]);
-		expect_run(path, 3, "");
+		tu_expect_check(path, 3, "");
 		free(path);
 	}
 	ck_assert_int_eq(hs_tls_served(&t), 0);
@@ -306,29 +262,34 @@ START_TEST(redirect_limit_exact_passes_one_more_fails)
 	struct hs_server s;
 	hs_start(&s, redirects, NULL);
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("", tgt,
-			      J("three", "\"steps\": [{\"name\": \"hops\", \"url\": \"/hop/3\", "
-					 "\"follow_redirects\": 3, \"assert\": {\"status\": 200, "
-					 "\"body\": {\"contains\": \"arrived\"}}}]"));
-	expect_run(path, 0, "VERDICT: RESTORED");
+	char *path = tu_http_scenario(
+	    "", tgt,
+	    TU_JOURNEY("three", "\"steps\": [{\"name\": \"hops\", \"url\": \"/hop/3\", "
+				"\"follow_redirects\": 3, \"assert\": {\"status\": 200, "
+				"\"body\": {\"contains\": \"arrived\"}}}]"));
+	tu_expect_check(path, 0, "VERDICT: RESTORED");
 	ck_assert_int_eq(hs_requests(&s), 4);
 	free(path);
-	path = scenario("", tgt,
-			J("four", "\"steps\": [{\"name\": \"hops\", \"url\": \"/hop/4\", "
-				  "\"follow_redirects\": 3}]"));
-	expect_run(path, 1, "step \"hops\": redirect limit of 3 reached");
+	path = tu_http_scenario("", tgt,
+				TU_JOURNEY("four",
+					   "\"steps\": [{\"name\": \"hops\", \"url\": \"/hop/4\", "
+					   "\"follow_redirects\": 3}]"));
+	tu_expect_check(path, 1, "step \"hops\": redirect limit of 3 reached");
 	/* 4 more: the first request and 3 redirects, never a 5th. */
 	ck_assert_int_eq(hs_requests(&s), 8);
 	char *log = hs_log(&s);
-	ck_assert_int_eq(count_of(log, " GET /hop/0\n"), 1);
+	ck_assert_int_eq(tu_count(log, " GET /hop/0\n"), 1);
 	free(log);
 	free(path);
 	/* The settings default counts the same way. */
-	path = scenario("\"max_redirects\": 2", tgt,
-			J("two", "\"steps\": [{\"name\": \"hops\", \"url\": \"/hop/2\"}]") "," J(
-			    "three", "\"steps\": [{\"name\": \"more\", \"url\": \"/hop/3\"}]"));
+	path = tu_http_scenario(
+	    "\"max_redirects\": 2", tgt,
+	    TU_JOURNEY("two",
+		       "\"steps\": [{\"name\": \"hops\", \"url\": "
+		       "\"/hop/2\"}]") "," TU_JOURNEY("three", "\"steps\": [{\"name\": \"more\", "
+							       "\"url\": \"/hop/3\"}]"));
 	struct tu_proc p;
-	run_check(&p, path);
+	free(tu_run_check_json(&p, path, NULL));
 	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
 	TU_EXPECT(strstr(p.out, "step \"more\": redirect limit of 2 reached"), &p, "reason");
 	TU_EXPECT(!strstr(p.out, "step \"hops\""), &p, "two @ origin failed");
@@ -347,20 +308,22 @@ START_TEST(only_redirect_statuses_are_followed)
 	struct hs_server s;
 	hs_start(&s, redirects, NULL);
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path =
-	    scenario("\"max_redirects\": 3", tgt,
-		     J("cached", "\"steps\": [{\"name\": \"revalidate\", \"url\": \"/304\", "
+	char *path = tu_http_scenario(
+	    "\"max_redirects\": 3", tgt,
+	    TU_JOURNEY("cached", "\"steps\": [{\"name\": \"revalidate\", \"url\": \"/304\", "
 				 "\"headers\": {\"If-None-Match\": \"\\\"v41\\\"\"}, "
 				 "\"assert\": {\"status\": 304}}]"));
-	expect_run(path, 0, "VERDICT: RESTORED");
+	tu_expect_check(path, 0, "VERDICT: RESTORED");
 	free(path);
-	path = scenario("\"max_redirects\": 3", tgt,
-			J("cached", "\"steps\": [{\"name\": \"revalidate\", \"url\": \"/304\"}]"));
-	expect_run(path, 1, "step \"revalidate\": status: expected 2xx, got 304");
+	path = tu_http_scenario(
+	    "\"max_redirects\": 3", tgt,
+	    TU_JOURNEY("cached", "\"steps\": [{\"name\": \"revalidate\", \"url\": \"/304\"}]"));
+	tu_expect_check(path, 1, "step \"revalidate\": status: expected 2xx, got 304");
 	free(path);
-	path = scenario("\"max_redirects\": 3", tgt,
-			J("nowhere", "\"steps\": [{\"name\": \"go\", \"url\": \"/nowhere\"}]"));
-	expect_run(path, 1, "step \"go\": redirect 302 without a Location header");
+	path = tu_http_scenario(
+	    "\"max_redirects\": 3", tgt,
+	    TU_JOURNEY("nowhere", "\"steps\": [{\"name\": \"go\", \"url\": \"/nowhere\"}]"));
+	tu_expect_check(path, 1, "step \"go\": redirect 302 without a Location header");
 	free(path);
 	ck_assert_int_eq(hs_requests(&s), 3);
 	free(tgt);
@@ -379,14 +342,15 @@ START_TEST(redirect_after_post_is_never_replayed)
 	const char *codes[] = {"307", "308", "307"}, *methods[] = {"POST", "POST", "PUT"};
 	int seen = 0;
 	for (size_t i = 0; i < 3; i++) {
-		char *j = tu_fmt(J("post", "\"steps\": [{\"name\": \"submit\", \"method\": \"%s\", "
-					   "\"url\": \"/s%s\", \"form\": {\"a\": \"1\"}, "
-					   "\"follow_redirects\": 3}]"),
-				 methods[i], codes[i]);
-		char *path = scenario("\"allow_writes\": true", tgt, j);
+		char *j = tu_fmt(
+		    TU_JOURNEY("post", "\"steps\": [{\"name\": \"submit\", \"method\": \"%s\", "
+				       "\"url\": \"/s%s\", \"form\": {\"a\": \"1\"}, "
+				       "\"follow_redirects\": 3}]"),
+		    methods[i], codes[i]);
+		char *path = tu_http_scenario("\"allow_writes\": true", tgt, j);
 		char *want = tu_fmt("step \"submit\": redirect %s would replay the %s: refused",
 				    codes[i], methods[i]);
-		expect_run(path, 1, want);
+		tu_expect_check(path, 1, want);
 		seen++;
 		ck_assert_int_eq(hs_requests(&s), seen);
 		free(want);
@@ -395,28 +359,28 @@ START_TEST(redirect_after_post_is_never_replayed)
 	}
 	char *log = hs_log(&s);
 	ck_assert_msg(!strstr(log, "/landing"), "%s", log);
-	ck_assert_int_eq(count_of(log, " POST /s307\n") + count_of(log, " POST /s308\n"), 2);
-	ck_assert_int_eq(count_of(log, " PUT /s307\n"), 1);
+	ck_assert_int_eq(tu_count(log, " POST /s307\n") + tu_count(log, " POST /s308\n"), 2);
+	ck_assert_int_eq(tu_count(log, " PUT /s307\n"), 1);
 	free(log);
 	/* 302 and 303 after a POST: the next request is a GET without a body. */
 	const char *getcodes[] = {"302", "303"};
 	for (size_t i = 0; i < 2; i++) {
-		char *j =
-		    tu_fmt(J("post", "\"steps\": [{\"name\": \"submit\", \"method\": \"POST\", "
-				     "\"url\": \"/s%s\", \"form\": {\"a\": \"1\"}, "
-				     "\"follow_redirects\": 3, \"assert\": {\"body\": "
-				     "{\"contains\": \"landed\"}}}]"),
-			   getcodes[i]);
-		char *path = scenario("\"allow_writes\": true", tgt, j);
-		expect_run(path, 0, "VERDICT: RESTORED");
+		char *j = tu_fmt(
+		    TU_JOURNEY("post", "\"steps\": [{\"name\": \"submit\", \"method\": \"POST\", "
+				       "\"url\": \"/s%s\", \"form\": {\"a\": \"1\"}, "
+				       "\"follow_redirects\": 3, \"assert\": {\"body\": "
+				       "{\"contains\": \"landed\"}}}]"),
+		    getcodes[i]);
+		char *path = tu_http_scenario("\"allow_writes\": true", tgt, j);
+		tu_expect_check(path, 0, "VERDICT: RESTORED");
 		free(path);
 		free(j);
 	}
 	log = hs_log(&s);
-	ck_assert_int_eq(count_of(log, "=== "), 7);
-	ck_assert_int_eq(count_of(log, " POST /s302\n") + count_of(log, " POST /s303\n"), 2);
-	ck_assert_int_eq(count_of(log, " GET /landing\n"), 2);
-	ck_assert_int_eq(count_of(log, "POST /landing"), 0);
+	ck_assert_int_eq(tu_count(log, "=== "), 7);
+	ck_assert_int_eq(tu_count(log, " POST /s302\n") + tu_count(log, " POST /s303\n"), 2);
+	ck_assert_int_eq(tu_count(log, " GET /landing\n"), 2);
+	ck_assert_int_eq(tu_count(log, "POST /landing"), 0);
 	/* The GETs carried no form body. */
 	for (const char *g = log; (g = strstr(g, " GET /landing\n")); g++) {
 		const char *end = strstr(g, "=== ");
@@ -445,19 +409,12 @@ static void login_elsewhere(int fd, const struct hs_request *q, void *ud)
 	}
 }
 
-static void ok_any(int fd, const struct hs_request *q, void *ud)
-{
-	(void)q;
-	(void)ud;
-	hs_reply(fd, 200, "", "{\"ok\":true}");
-}
-
 /* Reliability row 10. Bug caught: the login POST (with the password)
  * replayed to another host. */
 START_TEST(login_307_to_another_host_is_not_replayed)
 {
 	struct hs_server other, s;
-	hs_start_at(&other, "127.0.0.2", ok_any, NULL);
+	hs_start_at(&other, "127.0.0.2", hs_ok_any, NULL);
 	other_port = other.port;
 	hs_start(&s, login_elsewhere, NULL);
 	setenv("AC_TEST_PW", "pw-canary-4711", 1);
@@ -472,12 +429,13 @@ START_TEST(login_307_to_another_host_is_not_replayed)
 		    " \"personas\": {\"member\": {\"login\": [{\"name\": \"sign in\", \"method\": "
 		    "\"POST\", \"url\": \"/login\", \"write\": false, \"follow_redirects\": 3%s,"
 		    " \"form\": {\"user\": \"alice\", \"password\": \"${env:AC_TEST_PW}\"}}]}},"
-		    " \"journeys\": [" J("acct", "\"persona\": \"member\", \"steps\": [{\"url\": "
-						 "\"/account\"}]") "]}",
+		    " \"journeys\": [" TU_JOURNEY("acct",
+						  "\"persona\": \"member\", \"steps\": [{\"url\": "
+						  "\"/account\"}]") "]}",
 		    s.port, allow[i]);
 		char *path = tu_write_temp(json, ".json");
 		struct tu_proc p;
-		run_check(&p, path);
+		free(tu_run_check_json(&p, path, NULL));
 		TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
 		char *want = i == 0 ? tu_fmt("step \"login: sign in\": cross-origin redirect to "
 					     "http://127.0.0.2:%d/login %s",
@@ -495,8 +453,8 @@ START_TEST(login_307_to_another_host_is_not_replayed)
 	 * and the journey's steps did not run after the login failed. */
 	ck_assert_int_eq(hs_requests(&other), 0);
 	char *log = hs_log(&s);
-	ck_assert_int_eq(count_of(log, " POST /login\n"), 2);
-	ck_assert_int_eq(count_of(log, "=== "), 2);
+	ck_assert_int_eq(tu_count(log, " POST /login\n"), 2);
+	ck_assert_int_eq(tu_count(log, "=== "), 2);
 	free(log);
 	hs_stop(&s);
 	hs_stop(&other);
@@ -508,7 +466,7 @@ END_TEST
 START_TEST(https_to_http_downgrade_is_refused)
 {
 	struct hs_server plain;
-	hs_start(&plain, ok_any, NULL);
+	hs_start(&plain, hs_ok_any, NULL);
 	char *certdir = hs_tls_certs();
 	char *r =
 	    tu_fmt("HTTP/1.0 302 Found\r\nLocation: http://127.0.0.1:%d/\r\n\r\n", plain.port);
@@ -524,26 +482,28 @@ START_TEST(https_to_http_downgrade_is_refused)
 	char *ca = tu_fmt("\"ca_file\": \"%s/ca.pem\"", certdir);
 	const char *allow[] = {"", ", \"redirect_other_hosts\": true"};
 	for (size_t i = 0; i < 2; i++) {
-		char *j = tu_fmt(J("down", "\"steps\": [{\"name\": \"follow\", \"url\": \"/down\", "
-					   "\"follow_redirects\": 3%s}]"),
-				 allow[i]);
-		char *path = scenario(ca, tgt, j);
+		char *j = tu_fmt(
+		    TU_JOURNEY("down", "\"steps\": [{\"name\": \"follow\", \"url\": \"/down\", "
+				       "\"follow_redirects\": 3%s}]"),
+		    allow[i]);
+		char *path = tu_http_scenario(ca, tgt, j);
 		char *want = tu_fmt("step \"follow\": redirect to http://127.0.0.1:%d/ refused: "
 				    "https to http is a downgrade",
 				    plain.port);
-		expect_run(path, 1, want);
+		tu_expect_check(path, 1, want);
 		free(want);
 		free(path);
 		free(j);
 	}
 	ck_assert_int_eq(hs_requests(&plain), 0);
-	const char *j = J("same", "\"steps\": [{\"name\": \"follow\", \"url\": \"/same\", "
-				  "\"follow_redirects\": 3, \"redirect_other_hosts\": true}]");
-	char *path = scenario(ca, tgt, j);
+	const char *j =
+	    TU_JOURNEY("same", "\"steps\": [{\"name\": \"follow\", \"url\": \"/same\", "
+			       "\"follow_redirects\": 3, \"redirect_other_hosts\": true}]");
+	char *path = tu_http_scenario(ca, tgt, j);
 	char *to = tu_fmt("step \"follow\": redirect to http://127.0.0.1:%d/ok refused: https to "
 			  "http is a downgrade",
 			  t.port);
-	expect_run(path, 1, to);
+	tu_expect_check(path, 1, to);
 	free(to);
 	free(path);
 	ck_assert_int_eq(hs_tls_served(&t), 3);
@@ -560,7 +520,7 @@ END_TEST
 static void cross_port(bool check_cookie)
 {
 	struct hs_server echo, s;
-	hs_start(&echo, ok_any, NULL);
+	hs_start(&echo, hs_ok_any, NULL);
 	other_port = echo.port;
 	hs_start(&s, redirects, NULL);
 	setenv("AC_TEST_TOKEN", "tok-canary-2231", 1);
@@ -571,23 +531,23 @@ static void cross_port(bool check_cookie)
 		    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
 		    " \"personas\": {\"member\": {\"login\": [{\"name\": \"sign in\", \"method\": "
 		    "\"POST\", \"url\": \"/login\", \"write\": false, \"form\": {\"u\": \"a\"}}]}},"
-		    " \"journeys\": [" J("go",
-					 "\"persona\": \"member\", \"steps\": [{\"name\": "
-					 "\"go\", \"url\": \"/go\", \"follow_redirects\": 2%s,"
-					 " \"headers\": {\"Authorization\": \"Bearer "
-					 "${env:AC_TEST_TOKEN}\", \"X-Api-Key\": "
-					 "\"${env:AC_TEST_TOKEN}\"}}]") "]}",
+		    " \"journeys\": [" TU_JOURNEY(
+			"go", "\"persona\": \"member\", \"steps\": [{\"name\": "
+			      "\"go\", \"url\": \"/go\", \"follow_redirects\": 2%s,"
+			      " \"headers\": {\"Authorization\": \"Bearer "
+			      "${env:AC_TEST_TOKEN}\", \"X-Api-Key\": "
+			      "\"${env:AC_TEST_TOKEN}\"}}]") "]}",
 		    s.port, allow[i]);
 		char *path = tu_write_temp(json, ".json");
 		if (i == 0) {
 			char *want = tu_fmt("step \"go\": cross-origin redirect to "
 					    "http://127.0.0.1:%d/steal refused",
 					    echo.port);
-			expect_run(path, 1, want);
+			tu_expect_check(path, 1, want);
 			free(want);
 			ck_assert_int_eq(hs_requests(&echo), 0);
 		} else {
-			expect_run(path, 0, "VERDICT: RESTORED");
+			tu_expect_check(path, 0, "VERDICT: RESTORED");
 			ck_assert_int_eq(hs_requests(&echo), 1);
 		}
 		free(path);
@@ -603,7 +563,7 @@ static void cross_port(bool check_cookie)
 	free(log);
 	/* The origin did get the cookie on its own /go. */
 	log = hs_log(&s);
-	ck_assert_int_eq(count_of(log, "sid=c00kie-canary-71"), 2);
+	ck_assert_int_eq(tu_count(log, "sid=c00kie-canary-71"), 2);
 	free(log);
 	hs_stop(&s);
 	hs_stop(&echo);
@@ -651,13 +611,14 @@ START_TEST(redirect_to_other_protocols_is_refused_and_nothing_read)
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
 	const char *paths[] = {"/ftp", "/gopher", "/file", "/dict"};
 	for (size_t i = 0; i < AC_ARRAY_LEN(paths); i++) {
-		char *j = tu_fmt(J("other", "\"steps\": [{\"name\": \"follow\", \"url\": \"%s\", "
+		char *j = tu_fmt(TU_JOURNEY("other",
+					    "\"steps\": [{\"name\": \"follow\", \"url\": \"%s\", "
 					    "\"follow_redirects\": 3, \"redirect_other_hosts\": "
 					    "true}]"),
 				 paths[i]);
-		char *path = scenario("", tgt, j);
+		char *path = tu_http_scenario("", tgt, j);
 		struct tu_proc p;
-		run_check(&p, path);
+		free(tu_run_check_json(&p, path, NULL));
 		TU_EXPECT(p.exit_code == 1, &p, "%s: exit %d", paths[i], p.exit_code);
 		TU_EXPECT(strstr(p.out, "step \"follow\": redirect 302 to an unsupported URL: "
 					"protocol not allowed"),
@@ -733,12 +694,13 @@ static void run_content_cases(const struct content_case *cases, size_t n)
 	hs_start(&s, content, NULL);
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
 	for (size_t i = 0; i < n; i++) {
-		char *j = tu_fmt(J("c", "\"steps\": [{\"name\": \"look\", \"url\": \"%s\", "
-					"\"assert\": %s}]"),
-				 cases[i].url, cases[i].assert);
-		char *path = scenario("", tgt, j);
+		char *j =
+		    tu_fmt(TU_JOURNEY("c", "\"steps\": [{\"name\": \"look\", \"url\": \"%s\", "
+					   "\"assert\": %s}]"),
+			   cases[i].url, cases[i].assert);
+		char *path = tu_http_scenario("", tgt, j);
 		struct tu_proc p;
-		run_check(&p, path);
+		free(tu_run_check_json(&p, path, NULL));
 		int want_rc = cases[i].reason ? 1 : 0;
 		TU_EXPECT(p.exit_code == want_rc, &p, "%s %s: exit %d, expected %d", cases[i].url,
 			  cases[i].assert, p.exit_code, want_rc);
@@ -806,12 +768,13 @@ START_TEST(head_step_cannot_assert_on_a_body)
 	    {"{\"json\": {\"$.error\": {\"exists\": false}}}", "assert.json"},
 	};
 	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
-		char *j = tu_fmt(J("head", "\"steps\": [{\"method\": \"HEAD\", \"url\": \"/\", "
-					   "\"assert\": %s}]"),
-				 cases[i].assert);
-		char *path = scenario("", tgt, j);
+		char *j =
+		    tu_fmt(TU_JOURNEY("head", "\"steps\": [{\"method\": \"HEAD\", \"url\": \"/\", "
+					      "\"assert\": %s}]"),
+			   cases[i].assert);
+		char *path = tu_http_scenario("", tgt, j);
 		struct tu_proc p;
-		run_check(&p, path);
+		free(tu_run_check_json(&p, path, NULL));
 		TU_EXPECT(p.exit_code == 3, &p, "%s: exit %d", cases[i].assert, p.exit_code);
 		char *want = tu_fmt("journeys[0].steps[0].%s: a HEAD response has no body (use GET "
 				    "to assert on it)",
@@ -823,17 +786,19 @@ START_TEST(head_step_cannot_assert_on_a_body)
 		free(j);
 	}
 	/* Status and headers of a HEAD are fine; the capture of a body is not. */
-	char *path = scenario("", tgt,
-			      J("head", "\"steps\": [{\"method\": \"HEAD\", \"url\": \"/\", "
-					"\"assert\": {\"status\": 200, \"headers\": "
-					"{\"Content-Length\": {\"exists\": true}}}}]"));
-	expect_run(path, 0, "VERDICT: RESTORED");
+	char *path = tu_http_scenario(
+	    "", tgt,
+	    TU_JOURNEY("head", "\"steps\": [{\"method\": \"HEAD\", \"url\": \"/\", "
+			       "\"assert\": {\"status\": 200, \"headers\": "
+			       "{\"Content-Length\": {\"exists\": true}}}}]"));
+	tu_expect_check(path, 0, "VERDICT: RESTORED");
 	free(path);
-	path = scenario("", tgt,
-			J("head", "\"steps\": [{\"method\": \"HEAD\", \"url\": \"/\", "
-				  "\"capture\": {\"x\": {\"regex\": \"(m.)\"}}}]"));
+	path = tu_http_scenario("", tgt,
+				TU_JOURNEY("head",
+					   "\"steps\": [{\"method\": \"HEAD\", \"url\": \"/\", "
+					   "\"capture\": {\"x\": {\"regex\": \"(m.)\"}}}]"));
 	struct tu_proc p;
-	run_check(&p, path);
+	free(tu_run_check_json(&p, path, NULL));
 	TU_EXPECT(p.exit_code == 3, &p, "HEAD capture: exit %d", p.exit_code);
 	TU_EXPECT(strstr(p.err, "journeys[0].steps[0].capture.x: a HEAD response has no body"), &p,
 		  "HEAD capture: the reason");
@@ -958,11 +923,12 @@ START_TEST(slow_drip_body_ends_at_the_step_timeout)
 	struct hs_server s;
 	hs_start(&s, hs_drip, NULL);
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("", tgt,
-			      J("drip", "\"timeout\": \"8s\", \"steps\": [{\"name\": \"drip\", "
-					"\"url\": \"/\", \"timeout\": \"2s\"}]"));
+	char *path = tu_http_scenario(
+	    "", tgt,
+	    TU_JOURNEY("drip", "\"timeout\": \"8s\", \"steps\": [{\"name\": \"drip\", "
+			       "\"url\": \"/\", \"timeout\": \"2s\"}]"));
 	struct tu_proc p;
-	run_check(&p, path);
+	free(tu_run_check_json(&p, path, NULL));
 	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
 	char *want = tu_fmt("step \"drip\": GET http://127.0.0.1:%d/: timeout after ", s.port);
 	TU_EXPECT(strstr(p.out, want), &p, "reason lacks: %s", want);
@@ -1037,21 +1003,22 @@ START_TEST(truncated_gzip_body_is_never_judged)
 	const char *paths[] = {"/full", "/cut", "/br", "/zlib", "/raw", "/multi"};
 	for (size_t i = 0; i < AC_ARRAY_LEN(paths); i++) {
 		char *steps =
-		    tu_fmt(J("gz", "\"steps\": [{\"name\": \"gz\", \"url\": \"%s\", "
-				   "\"assert\": {\"body\": {\"contains\": "
-				   "\"classic-checkout\"%s}}}]"),
+		    tu_fmt(TU_JOURNEY("gz", "\"steps\": [{\"name\": \"gz\", \"url\": \"%s\", "
+					    "\"assert\": {\"body\": {\"contains\": "
+					    "\"classic-checkout\"%s}}}]"),
 			   paths[i],
 			   i == 0 || (i >= 3 && i < 5) ? ", \"matches\": \"new-checkout$\""
 						       : ", \"not_contains\": \"new-checkout\"");
-		char *path = scenario("", tgt, steps);
+		char *path = tu_http_scenario("", tgt, steps);
 		if (i == 0 || (i >= 3 && i < 5))
-			expect_run(path, 0, "VERDICT: RESTORED");
+			tu_expect_check(path, 0, "VERDICT: RESTORED");
 		else if (i == 5) /* the second member is read too: not_contains fails */
-			expect_run(path, 1, "new-checkout");
+			tu_expect_check(path, 1, "new-checkout");
 		else if (i == 1)
-			expect_run(path, 1, "response body truncated (gzip stream incomplete)");
+			tu_expect_check(path, 1,
+					"response body truncated (gzip stream incomplete)");
 		else
-			expect_run(path, 2, "Content-Encoding that was not offered");
+			tu_expect_check(path, 2, "Content-Encoding that was not offered");
 		free(path);
 		free(steps);
 	}
@@ -1102,11 +1069,12 @@ START_TEST(regex_work_is_bounded)
 	     0, "VERDICT: RESTORED"},
 	};
 	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
-		char *j = tu_fmt(J("re", "\"steps\": [{\"name\": \"re\", \"url\": \"%s\", %s}]"),
-				 cases[i].url, cases[i].step);
-		char *path = scenario("", tgt, j);
+		char *j =
+		    tu_fmt(TU_JOURNEY("re", "\"steps\": [{\"name\": \"re\", \"url\": \"%s\", %s}]"),
+			   cases[i].url, cases[i].step);
+		char *path = tu_http_scenario("", tgt, j);
 		struct tu_proc p;
-		run_check(&p, path);
+		free(tu_run_check_json(&p, path, NULL));
 		TU_EXPECT(p.exit_code == cases[i].rc, &p, "%zu: exit %d", i, p.exit_code);
 		TU_EXPECT(strstr(p.out, cases[i].want), &p, "%zu: stdout lacks %s", i,
 			  cases[i].want);
@@ -1119,10 +1087,10 @@ START_TEST(regex_work_is_bounded)
 			      "\"capture\": {\"x\": {\"regex\": \"(a)\\\\1\"}}",
 			      "\"assert\": {\"headers\": {\"X\": {\"matches\": \"(a)\\\\1\"}}}"};
 	for (size_t i = 0; i < AC_ARRAY_LEN(refs); i++) {
-		char *j = tu_fmt(J("re", "\"steps\": [{\"url\": \"/z1\", %s}]"), refs[i]);
-		char *path = scenario("", tgt, j);
+		char *j = tu_fmt(TU_JOURNEY("re", "\"steps\": [{\"url\": \"/z1\", %s}]"), refs[i]);
+		char *path = tu_http_scenario("", tgt, j);
 		struct tu_proc p;
-		run_check(&p, path);
+		free(tu_run_check_json(&p, path, NULL));
 		TU_EXPECT(p.exit_code == 3, &p, "backref %zu: exit %d", i, p.exit_code);
 		TU_EXPECT(strstr(p.err, "bad regular expression: back-references (\\1 ... \\9) are "
 					"not supported"),
@@ -1158,11 +1126,12 @@ START_TEST(captures_do_not_pile_up_over_tries)
 	struct hs_server s;
 	hs_start(&s, one_mb, NULL);
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario(
+	char *path = tu_http_scenario(
 	    "", tgt,
-	    J("cap", "\"steps\": [{\"name\": \"cap\", \"url\": \"/\", "
-		     "\"wait\": {\"every\": \"10ms\", \"up_to\": \"2s\"}, \"capture\": {\"all\": "
-		     "{\"json\": \"$.s\"}, \"x\": {\"json\": \"$.nope\"}}}]"));
+	    TU_JOURNEY("cap",
+		       "\"steps\": [{\"name\": \"cap\", \"url\": \"/\", "
+		       "\"wait\": {\"every\": \"10ms\", \"up_to\": \"2s\"}, \"capture\": {\"all\": "
+		       "{\"json\": \"$.s\"}, \"x\": {\"json\": \"$.nope\"}}}]"));
 	/* Under ASan freed memory is held in quarantine: keep it small so the
 	 * RSS measures what is live. */
 	const char *asan = getenv("ASAN_OPTIONS");
@@ -1234,10 +1203,11 @@ START_TEST(learnt_cookies_are_masked)
 	struct hs_server s;
 	hs_start(&s, echo_server, NULL);
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("", tgt,
-			      J("ck", "\"steps\": [{\"url\": \"/setcookie\"}, {\"name\": \"echo\", "
-				      "\"url\": \"/echo\", \"assert\": {\"body\": {\"contains\": "
-				      "\"NOPE\"}}}]"));
+	char *path = tu_http_scenario(
+	    "", tgt,
+	    TU_JOURNEY("ck", "\"steps\": [{\"url\": \"/setcookie\"}, {\"name\": \"echo\", "
+			     "\"url\": \"/echo\", \"assert\": {\"body\": {\"contains\": "
+			     "\"NOPE\"}}}]"));
 	const char *leaks[] = {"CookieSecretValue1", "QuotedCookie22", NULL};
 	/* the excerpt shows the echo, the cookie names but not their values;
 	 * the 2-byte value is below the masking minimum */
@@ -1256,14 +1226,15 @@ START_TEST(literal_credential_headers_are_masked)
 	struct hs_server s;
 	hs_start(&s, echo_server, NULL);
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario(
+	char *path = tu_http_scenario(
 	    "", tgt,
-	    J("hd", "\"steps\": [{\"url\": \"/echo?b=LitTokenAAAA1&c=UHJveHlVc2VyOnB3ZA==\", "
-		    "\"headers\": {\"X-Plain\": \"plainvalue9\", \"Authorization\": \"Bearer "
-		    "LitTokenAAAA1\", \"cookie\": "
-		    "\"a=LitCookieEEEE5; b=LitCookieFFFF6\", \"X-Api-Key\": \"ApiKeyLit777\", "
-		    "\"Proxy-Authorization\": \"Basic UHJveHlVc2VyOnB3ZA==\"}, \"assert\": "
-		    "{\"body\": {\"contains\": \"NOPE\"}}}]"));
+	    TU_JOURNEY("hd",
+		       "\"steps\": [{\"url\": \"/echo?b=LitTokenAAAA1&c=UHJveHlVc2VyOnB3ZA==\", "
+		       "\"headers\": {\"X-Plain\": \"plainvalue9\", \"Authorization\": \"Bearer "
+		       "LitTokenAAAA1\", \"cookie\": "
+		       "\"a=LitCookieEEEE5; b=LitCookieFFFF6\", \"X-Api-Key\": \"ApiKeyLit777\", "
+		       "\"Proxy-Authorization\": \"Basic UHJveHlVc2VyOnB3ZA==\"}, \"assert\": "
+		       "{\"body\": {\"contains\": \"NOPE\"}}}]"));
 	const char *leaks[] = {"LitTokenAAAA1", "LitCookieEEEE5",     "LitCookieFFFF6",
 			       "ApiKeyLit777",	"UHJveHlVc2VyOnB3ZA", NULL};
 	/* headers that are no credential stay readable */
@@ -1283,12 +1254,12 @@ START_TEST(partial_body_fails_as_partial)
 		struct hs_server s;
 		hs_start(&s, handlers[i], NULL);
 		char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-		char *path =
-		    scenario("", tgt,
-			     J("cut", "\"steps\": [{\"name\": \"cut\", \"url\": \"/\", "
+		char *path = tu_http_scenario(
+		    "", tgt,
+		    TU_JOURNEY("cut", "\"steps\": [{\"name\": \"cut\", \"url\": \"/\", "
 				      "\"assert\": {\"body\": {\"contains\": \"0123\"}}}]"));
 		struct tu_proc p;
-		run_check(&p, path);
+		free(tu_run_check_json(&p, path, NULL));
 		TU_EXPECT(p.exit_code == 1, &p, "handler %zu: exit %d", i, p.exit_code);
 		char *want = tu_fmt("step \"cut\": GET http://127.0.0.1:%d/: partial body: the "
 				    "connection closed before the whole response arrived",
@@ -1335,13 +1306,7 @@ static void sized(int fd, const struct hs_request *q, void *ud)
 		char *r = tu_fmt("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: "
 				 "close\r\n\r\n%lx\r\n%s\r\n0\r\n\r\n",
 				 n, body);
-		size_t off = 0, len = strlen(r);
-		while (off < len) {
-			ssize_t w = write(fd, r + off, len - off);
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
+		hs_write_all(fd, r, strlen(r));
 		free(r);
 	}
 	free(body);
@@ -1357,31 +1322,31 @@ START_TEST(body_cap_is_exact_and_header_flood_is_named)
 	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
 	const char *urls[] = {"/2048", "/c2048"}, *over[] = {"/2049", "/c2049"};
 	for (size_t i = 0; i < 2; i++) {
-		char *j = tu_fmt(J("at", "\"steps\": [{\"name\": \"at\", \"url\": \"%s\", "
-					 "\"assert\": {\"size\": {\"==\": 2048}}}]"),
+		char *j = tu_fmt(TU_JOURNEY("at", "\"steps\": [{\"name\": \"at\", \"url\": \"%s\", "
+						  "\"assert\": {\"size\": {\"==\": 2048}}}]"),
 				 urls[i]);
-		char *path = scenario("\"max_body\": \"2KiB\"", tgt, j);
-		expect_run(path, 0, "VERDICT: RESTORED");
+		char *path = tu_http_scenario("\"max_body\": \"2KiB\"", tgt, j);
+		tu_expect_check(path, 0, "VERDICT: RESTORED");
 		free(path);
 		free(j);
-		j = tu_fmt(J("over", "\"steps\": [{\"name\": \"over\", \"url\": \"%s\"}]"),
+		j = tu_fmt(TU_JOURNEY("over", "\"steps\": [{\"name\": \"over\", \"url\": \"%s\"}]"),
 			   over[i]);
-		path = scenario("\"max_body\": \"2KiB\"", tgt, j);
+		path = tu_http_scenario("\"max_body\": \"2KiB\"", tgt, j);
 		char *want = tu_fmt("step \"over\": GET http://127.0.0.1:%d%s: response body "
 				    "exceeds the cap of 2048 bytes",
 				    s.port, over[i]);
-		expect_run(path, 1, want);
+		tu_expect_check(path, 1, want);
 		free(want);
 		free(path);
 		free(j);
 	}
-	char *path = scenario("", tgt,
-			      J("flood", "\"steps\": [{\"name\": \"flood\", "
-					 "\"url\": \"/h\"}]"));
+	char *path = tu_http_scenario("", tgt,
+				      TU_JOURNEY("flood", "\"steps\": [{\"name\": \"flood\", "
+							  "\"url\": \"/h\"}]"));
 	char *want = tu_fmt("step \"flood\": GET http://127.0.0.1:%d/h: response headers exceed "
 			    "the cap of 65536 bytes",
 			    s.port);
-	expect_run(path, 1, want);
+	tu_expect_check(path, 1, want);
 	free(want);
 	free(path);
 	free(tgt);
@@ -1426,10 +1391,11 @@ START_TEST(retries_are_counted_exactly_and_reported)
 		struct hs_server s;
 		hs_start(&s, flaky, NULL);
 		char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-		char *j = tu_fmt(J("f", "\"steps\": [{\"name\": \"get\", \"url\": \"/flaky/%d\", "
-					"\"retries\": %d}]"),
-				 cases[i].fails, cases[i].retries);
-		char *path = scenario(cases[i].settings, tgt, j);
+		char *j = tu_fmt(
+		    TU_JOURNEY("f", "\"steps\": [{\"name\": \"get\", \"url\": \"/flaky/%d\", "
+				    "\"retries\": %d}]"),
+		    cases[i].fails, cases[i].retries);
+		char *path = tu_http_scenario(cases[i].settings, tgt, j);
 		struct tu_proc p;
 		char *json_out = tu_fmt("%s.report.json", path);
 		const char *args[] = {"check", path, "-v", "--json", json_out, NULL};
@@ -1509,9 +1475,10 @@ static const struct ac_probe_kind pass_kind = {
  * out of the verdict). */
 START_TEST(kind_finishing_without_a_result_is_error_never_pass)
 {
-	const char *json = "{\"targets\": {\"origin\": \"http://127.0.0.1:9\"},"
-			   " \"journeys\": [" J("quiet", "\"steps\": [{\"url\": \"/\"}]") "," J(
-			       "fine", "\"steps\": [{\"url\": \"/\"}]") "]}";
+	const char *json =
+	    "{\"targets\": {\"origin\": \"http://127.0.0.1:9\"},"
+	    " \"journeys\": [" TU_JOURNEY("quiet", "\"steps\": [{\"url\": \"/\"}]") "," TU_JOURNEY(
+		"fine", "\"steps\": [{\"url\": \"/\"}]") "]}";
 	for (size_t k = 0; k < AC_ARRAY_LEN(silent_kinds); k++) {
 		for (int rounds = 1; rounds <= 3; rounds += 2) {
 			struct ac_plan *plan = tu_load(json);

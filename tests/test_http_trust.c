@@ -32,25 +32,6 @@ int http_trust_helper(int argc, char **argv);
 
 /* --- helpers ------------------------------------------------------------ */
 
-static char *scenario(const char *settings, const char *targets, const char *journeys)
-{
-	char *json =
-	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\", "
-		   "\"connect_timeout\": \"1s\"%s%s}, \"targets\": {%s}, \"journeys\": [%s]}",
-		   *settings ? ", " : "", settings, targets, journeys);
-	char *path = tu_write_temp(json, ".json");
-	free(json);
-	return path;
-}
-
-static void run_check(struct tu_proc *p, const char *path)
-{
-	const char *args[] = {"check", path, NULL};
-	tu_run(p, args, NULL, 60);
-}
-
-#define J(name, body) "{\"name\": \"" name "\", \"area\": \"code\", \"owner\": \"web\", " body "}"
-
 static void stop_free(struct hs_server *s, char *a, char *b)
 {
 	hs_stop(s);
@@ -60,14 +41,6 @@ static void stop_free(struct hs_server *s, char *a, char *b)
 
 /* --- 3: every node of a JSON body is expanded --------------------------- */
 
-static size_t count_of(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
-}
-
 static void token_server(int fd, const struct hs_request *q, void *ud)
 {
 	(void)ud;
@@ -76,7 +49,7 @@ static void token_server(int fd, const struct hs_request *q, void *ud)
 		return;
 	}
 	/* The body must hold the token 300 times and no template left. */
-	size_t n = count_of(q->body, "\"tk-81726354\"");
+	int n = tu_count(q->body, "\"tk-81726354\"");
 	if (n == 300 && !strstr(q->body, "${"))
 		hs_reply(fd, 200, "", "{\"ok\":true}");
 	else
@@ -95,16 +68,16 @@ START_TEST(json_body_expands_every_node)
 		   "\"X-Token\"}}}, {\"method\": \"POST\", \"write\": false, \"url\": "
 		   "\"/bulk\", \"json\": {\"items\": [%s]}}]",
 		   arr.buf);
-	char *j = tu_fmt(J("bulk", "%s"), steps);
+	char *j = tu_fmt(TU_JOURNEY("bulk", "%s"), steps);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("", t, j);
+	char *path = tu_http_scenario("", t, j);
 	struct tu_proc p;
-	run_check(&p, path);
+	tu_run_check(&p, path, NULL);
 	char *log = hs_log(&s);
 	const char *post = strstr(log, "POST /bulk");
 	ck_assert_ptr_nonnull(post);
 	/* Checked on the server side: all 300 arrived expanded. */
-	ck_assert_uint_eq(count_of(post, "\"tk-81726354\""), 300);
+	ck_assert_int_eq(tu_count(post, "\"tk-81726354\""), 300);
 	ck_assert_ptr_null(strstr(post, "${tok}"));
 	TU_EXPECT(p.exit_code == 0, &p, "exit %d", p.exit_code);
 	free(log);
@@ -274,7 +247,7 @@ static bool ns_check(const char *json, int sig, int sig_after_ms, struct tu_proc
 	"\"healthy\": \"http://127.0.0.1:8080\", \"dark\": "                                       \
 	"\"http://silent.allclear-test.invalid:8080\""
 
-#define NS_HOME J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]")
+#define NS_HOME TU_JOURNEY("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]")
 
 START_TEST(silent_resolver_stalls_only_its_own_target)
 {
@@ -320,17 +293,6 @@ END_TEST
 
 /* --- 4: reasons name the cause and the limit ------------------------------ */
 
-static void write_all(int fd, const char *b, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w <= 0)
-			return;
-		b += w;
-		n -= (size_t)w;
-	}
-}
-
 static void liar(int fd, const struct hs_request *q, void *ud)
 {
 	(void)ud;
@@ -354,7 +316,7 @@ static void liar(int fd, const struct hs_request *q, void *ud)
 		for (int i = 0; i < 2000000; i++)
 			ac_buf_addc(&b, 'x');
 	}
-	write_all(fd, b.buf, b.len);
+	hs_write_all(fd, b.buf, b.len);
 	ac_buf_release(&b);
 }
 
@@ -363,10 +325,10 @@ static char *why_of(const char *target, const char *url, int *exit_code)
 {
 	char *t = tu_fmt("\"origin\": \"%s\"", target);
 	char *st = tu_fmt("\"steps\": [{\"name\": \"s\", \"url\": \"%s\"}]", url);
-	char *j = tu_fmt(J("r", "%s"), st);
-	char *path = scenario("\"max_body\": \"1MiB\"", t, j);
+	char *j = tu_fmt(TU_JOURNEY("r", "%s"), st);
+	char *path = tu_http_scenario("\"max_body\": \"1MiB\"", t, j);
 	struct tu_proc p;
-	run_check(&p, path);
+	tu_run_check(&p, path, NULL);
 	*exit_code = p.exit_code;
 	char *why = NULL;
 	const char *w = strstr(p.out, "why: step \"s\": ");
@@ -474,26 +436,8 @@ static void slow_ok(int fd, const struct hs_request *q, void *ud)
  * status, its stdout, and how long it took to exit after the signal. */
 static int check_with_signal(const char *path, int sig, char **out, int64_t *exit_ms)
 {
-	char *op = tu_fmt("%s.stdout", path);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (!freopen(op, "w", stdout) || !freopen("/dev/null", "w", stderr))
-			_exit(127);
-		setenv("NO_COLOR", "1", 1);
-		execl(tu_env("AC_BIN"), "allclear", "check", path, (char *)NULL);
-		_exit(127);
-	}
-	usleep(800 * 1000);
-	kill(pid, sig);
-	int64_t t0 = tu_now_ms();
-	int status;
-	waitpid(pid, &status, 0);
-	*exit_ms = tu_now_ms() - t0;
-	*out = tu_read_file(op);
-	unlink(op);
-	free(op);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	const char *args[] = {"check", path, NULL};
+	return tu_run_signalled(args, sig, 800, out, exit_ms);
 }
 
 static void interrupted_journey(int sig, const char *name)
@@ -501,9 +445,10 @@ static void interrupted_journey(int sig, const char *name)
 	struct hs_server s;
 	hs_start(&s, slow_ok, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("\"round_timeout\": \"20s\"", t,
-			      J("home", "\"steps\": [{\"name\": \"slow page\", \"url\": \"/\", "
-					"\"timeout\": \"10s\"}]"));
+	char *path = tu_http_scenario(
+	    "\"round_timeout\": \"20s\"", t,
+	    TU_JOURNEY("home", "\"steps\": [{\"name\": \"slow page\", \"url\": \"/\", "
+			       "\"timeout\": \"10s\"}]"));
 	char *out;
 	int64_t ms;
 	int rc = check_with_signal(path, sig, &out, &ms);
@@ -536,10 +481,11 @@ START_TEST(failure_before_the_signal_stands)
 	struct hs_server s;
 	hs_start(&s, slow_ok, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("\"round_timeout\": \"20s\"", t,
-			      J("broken", "\"steps\": [{\"url\": \"/broken\"}]") ", " J(
-				  "slow", "\"steps\": [{\"name\": \"slow page\", \"url\": \"/\", "
-					  "\"timeout\": \"10s\"}]"));
+	char *path = tu_http_scenario(
+	    "\"round_timeout\": \"20s\"", t,
+	    TU_JOURNEY("broken", "\"steps\": [{\"url\": \"/broken\"}]") ", " TU_JOURNEY(
+		"slow", "\"steps\": [{\"name\": \"slow page\", \"url\": \"/\", "
+			"\"timeout\": \"10s\"}]"));
 	char *out;
 	int64_t ms;
 	int rc = check_with_signal(path, SIGTERM, &out, &ms);
@@ -598,13 +544,14 @@ START_TEST(captured_crlf_never_reaches_a_header)
 	struct hs_server s;
 	hs_start(&s, injector, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario(
+	char *path = tu_http_scenario(
 	    "", t,
-	    J("inject", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"tok\": {\"json\": "
-			"\"$.tok\"}}}, {\"name\": \"use it\", \"url\": \"/use\", \"headers\": "
-			"{\"X-Token\": \"t=${tok}\"}}]"));
+	    TU_JOURNEY("inject",
+		       "\"steps\": [{\"url\": \"/token\", \"capture\": {\"tok\": {\"json\": "
+		       "\"$.tok\"}}}, {\"name\": \"use it\", \"url\": \"/use\", \"headers\": "
+		       "{\"X-Token\": \"t=${tok}\"}}]"));
 	struct tu_proc p;
-	run_check(&p, path);
+	tu_run_check(&p, path, NULL);
 	char *log = hs_log(&s);
 	/* Checked on the server: no X-Evil, and the step sent nothing. */
 	ck_assert_msg(!strstr(log, "X-Evil"), "%s", log);
@@ -677,16 +624,16 @@ START_TEST(url_values_arrive_intact)
 	struct hs_server s;
 	hs_start(&s, url_sink, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *j =
-	    tu_fmt("{\"variables\": {\"v\": \"a b&c+d/\\u00e9\"}, \"settings\": {\"rounds\": 1, "
-		   "\"confirm\": 1, \"timeout\": \"3s\"}, \"targets\": {%s}, \"journeys\": [%s]}",
-		   t,
-		   J("q", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"cv\": {\"json\": "
-			  "\"$.cv\"}}}, {\"url\": \"/search?q=${v}&x=1\"}, {\"url\": "
-			  "\"/item/${v}?c=${cv}\"}]"));
+	char *j = tu_fmt(
+	    "{\"variables\": {\"v\": \"a b&c+d/\\u00e9\"}, \"settings\": {\"rounds\": 1, "
+	    "\"confirm\": 1, \"timeout\": \"3s\"}, \"targets\": {%s}, \"journeys\": [%s]}",
+	    t,
+	    TU_JOURNEY("q", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"cv\": {\"json\": "
+			    "\"$.cv\"}}}, {\"url\": \"/search?q=${v}&x=1\"}, {\"url\": "
+			    "\"/item/${v}?c=${cv}\"}]"));
 	char *path = tu_write_temp(j, ".json");
 	struct tu_proc p;
-	run_check(&p, path);
+	tu_run_check(&p, path, NULL);
 	TU_EXPECT(p.exit_code == 0, &p, "exit %d", p.exit_code);
 	char *log = hs_log(&s);
 	/* Decoded on the server side: every value arrives whole. */
@@ -711,8 +658,8 @@ START_TEST(url_secret_with_ampersand_is_sent_whole_and_masked)
 	struct hs_server s;
 	hs_start(&s, url_sink, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path =
-	    scenario("", t, J("e", "\"steps\": [{\"url\": \"/echo?tok=${env:AC_TEST_QTOKEN}\"}]"));
+	char *path = tu_http_scenario(
+	    "", t, TU_JOURNEY("e", "\"steps\": [{\"url\": \"/echo?tok=${env:AC_TEST_QTOKEN}\"}]"));
 	const char *env[] = {"AC_TEST_QTOKEN=s3cr3tpart&tail+x", NULL};
 	const char *args[] = {"check", path, NULL};
 	struct tu_proc p;
@@ -740,10 +687,11 @@ START_TEST(url_that_cannot_be_built_sends_nothing)
 	char *j = tu_fmt(
 	    "{\"variables\": {\"v\": \"a b\"}, \"settings\": {\"rounds\": 1}, \"targets\": {%s}, "
 	    "\"journeys\": [%s]}",
-	    t, J("raw", "\"steps\": [{\"url\": \"/token\"}, {\"url\": \"/p?q=${raw:v}\"}]"));
+	    t,
+	    TU_JOURNEY("raw", "\"steps\": [{\"url\": \"/token\"}, {\"url\": \"/p?q=${raw:v}\"}]"));
 	char *path = tu_write_temp(j, ".json");
 	struct tu_proc p;
-	run_check(&p, path);
+	tu_run_check(&p, path, NULL);
 	TU_EXPECT(p.exit_code == 3, &p, "exit %d", p.exit_code);
 	TU_EXPECT(strstr(p.err, "journeys[0].steps[1].url: cannot build a URL from \"/p?q=a b\""),
 		  &p, "names the key");
@@ -752,10 +700,11 @@ START_TEST(url_that_cannot_be_built_sends_nothing)
 	free(path);
 	free(j);
 	/* A literal the URL cannot hold, next to a capture: still known at load. */
-	path = scenario("", t,
-			J("sp", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"tok\": "
-				"{\"json\": \"$.cv\"}}}, {\"url\": \"/a b/${tok}\"}]"));
-	run_check(&p, path);
+	path = tu_http_scenario(
+	    "", t,
+	    TU_JOURNEY("sp", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"tok\": "
+			     "{\"json\": \"$.cv\"}}}, {\"url\": \"/a b/${tok}\"}]"));
+	tu_run_check(&p, path, NULL);
 	TU_EXPECT(p.exit_code == 3, &p, "exit %d", p.exit_code);
 	TU_EXPECT(
 	    strstr(p.err, "journeys[0].steps[1].url: cannot build a URL from \"/a b/${tok}\""), &p,
@@ -764,11 +713,11 @@ START_TEST(url_that_cannot_be_built_sends_nothing)
 	tu_proc_release(&p);
 	free(path);
 	/* Known at run time only: the step is an ERROR, nothing sent. */
-	path =
-	    scenario("", t,
-		     J("raw", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"bad\": {\"json\": "
+	path = tu_http_scenario(
+	    "", t,
+	    TU_JOURNEY("raw", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"bad\": {\"json\": "
 			      "\"$.bad\"}}}, {\"name\": \"use\", \"url\": \"/p?q=${raw:bad}\"}]"));
-	run_check(&p, path);
+	tu_run_check(&p, path, NULL);
 	TU_EXPECT(p.exit_code == 2, &p, "exit %d", p.exit_code);
 	TU_EXPECT(strstr(p.out, "why: step \"use\": could not build URL ("), &p, "reason");
 	ck_assert_int_eq(hs_requests(&s), 1);
@@ -816,10 +765,10 @@ START_TEST(cookies_never_cross_to_another_port)
 		   "\"redirect_other_hosts\": true}, {\"url\": \"http://127.0.0.1:%d/again\"}, "
 		   "{\"name\": \"still signed in\", \"url\": \"/account\"}]",
 		   b.port);
-	char *j = tu_fmt(J("c", "%s"), steps);
-	char *path = scenario("", t, j);
+	char *j = tu_fmt(TU_JOURNEY("c", "%s"), steps);
+	char *path = tu_http_scenario("", t, j);
 	struct tu_proc p;
-	run_check(&p, path);
+	tu_run_check(&p, path, NULL);
 	char *la = hs_log(&a), *lb = hs_log(&b);
 	/* B (same host, other port) never sees A's cookie, A never sees B's;
 	 * A's own cookie still goes back to A. */
@@ -853,18 +802,19 @@ START_TEST(persona_headers_never_go_to_another_origin)
 	struct hs_server a, b;
 	hs_start(&a, ok_empty, NULL);
 	hs_start(&b, ok_empty, NULL);
-	char *json = tu_fmt(
-	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\"},"
-	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
-	    " \"personas\": {\"member\": {\"headers\": {\"Authorization\": \"Bearer "
-	    "persona-canary-token\", \"X-Api-Key\": \"persona-canary-key\"}}},"
-	    " \"journeys\": [" J("j", "\"persona\": \"member\", \"steps\": [{\"url\": \"/mine\"}, "
-				      "{\"url\": \"http://127.0.0.1:%d/elsewhere\", \"headers\": "
-				      "{\"X-Step\": \"own\"}}]") "]}",
-	    a.port, b.port);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\"},"
+		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+		   " \"personas\": {\"member\": {\"headers\": {\"Authorization\": \"Bearer "
+		   "persona-canary-token\", \"X-Api-Key\": \"persona-canary-key\"}}},"
+		   " \"journeys\": [" TU_JOURNEY(
+		       "j", "\"persona\": \"member\", \"steps\": [{\"url\": \"/mine\"}, "
+			    "{\"url\": \"http://127.0.0.1:%d/elsewhere\", \"headers\": "
+			    "{\"X-Step\": \"own\"}}]") "]}",
+		   a.port, b.port);
 	char *path = tu_write_temp(json, ".json");
 	struct tu_proc p;
-	run_check(&p, path);
+	tu_run_check(&p, path, NULL);
 	char *la = hs_log(&a), *lb = hs_log(&b);
 	TU_EXPECT(p.exit_code == 0, &p, "exit %d", p.exit_code);
 	ck_assert_msg(strstr(la, "persona-canary-token") && strstr(la, "persona-canary-key"), "%s",
@@ -902,20 +852,23 @@ START_TEST(cleanup_never_runs_with_a_missing_capture)
 	struct hs_server s;
 	hs_start(&s, place_fails, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *j = ac_strdup(J(
+	char *j = ac_strdup(TU_JOURNEY(
 	    "orders",
 	    "\"steps\": [{\"name\": \"place\", \"method\": \"POST\", \"url\": "
 	    "\"/orders\", \"capture\": {\"order\": {\"json\": \"$.id\"}}}], "
 	    "\"cleanup\": [{\"name\": \"delete\", \"method\": \"DELETE\", \"url\": "
-	    "\"/orders/${order}\"}]") "," J("carts",
-					    "\"steps\": [{\"name\": \"cart\", \"method\": "
-					    "\"POST\", \"url\": \"/carts\", \"capture\": "
-					    "{\"cart\": {\"json\": \"$.id\"}}}], \"cleanup\": "
-					    "[{\"name\": \"drop\", \"method\": \"POST\", \"url\": "
-					    "\"/drop\", \"json\": {\"id\": \"${cart}\"}}]"));
-	char *path = scenario("\"allow_writes\": true", t, j);
+	    "\"/orders/${order}\"}]") "," TU_JOURNEY("carts",
+						     "\"steps\": [{\"name\": \"cart\", \"method\": "
+						     "\"POST\", \"url\": \"/carts\", \"capture\": "
+						     "{\"cart\": {\"json\": \"$.id\"}}}], "
+						     "\"cleanup\": "
+						     "[{\"name\": \"drop\", \"method\": \"POST\", "
+						     "\"url\": "
+						     "\"/drop\", \"json\": {\"id\": "
+						     "\"${cart}\"}}]"));
+	char *path = tu_http_scenario("\"allow_writes\": true", t, j);
 	struct tu_proc p;
-	run_check(&p, path);
+	tu_run_check(&p, path, NULL);
 	char *log = hs_log(&s);
 	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
 	ck_assert_msg(!strstr(log, "DELETE") && !strstr(log, "/drop"), "%s", log);
@@ -945,9 +898,10 @@ START_TEST(check_cut_by_the_round_budget_is_not_a_failure)
 	struct hs_server s;
 	hs_start(&s, hang_or_ok, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("\"concurrency\": 1, \"round_timeout\": \"2s\"", t,
-			      J("a", "\"steps\": [{\"url\": \"/hang\"}]") "," J(
-				  "b", "\"steps\": [{\"url\": \"/ok\"}]"));
+	char *path =
+	    tu_http_scenario("\"concurrency\": 1, \"round_timeout\": \"2s\"", t,
+			     TU_JOURNEY("a", "\"steps\": [{\"url\": \"/hang\"}]") "," TU_JOURNEY(
+				 "b", "\"steps\": [{\"url\": \"/ok\"}]"));
 	char *json = tu_fmt("%s.json", path);
 	const char *args[] = {"check", path, "--json", json, NULL};
 	struct tu_proc p;
