@@ -102,17 +102,42 @@ static void child(int lfd, const char *logpath, hs_handler h, void *ud)
 	}
 }
 
-void hs_start(struct hs_server *s, hs_handler h, void *ud)
+void hs_spawn(struct hs_server *s, int lfd, hs_serve serve, void *arg)
 {
-	int lfd = tu_listen(&s->port);
 	s->log = tu_write_temp("", ".log");
 	s->pid = fork();
 	ck_assert_int_ge(s->pid, 0);
 	if (s->pid == 0) {
-		child(lfd, s->log, h, ud);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
+		serve(lfd, s->log, arg);
 		_exit(0);
 	}
 	close(lfd);
+}
+
+void hs_log_append(const char *log, const char *text)
+{
+	FILE *f = fopen(log, "a");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+struct handler {
+	hs_handler h;
+	void *ud;
+};
+
+static void serve_handler(int lfd, const char *log, void *arg)
+{
+	const struct handler *hd = arg;
+	child(lfd, log, hd->h, hd->ud);
+}
+
+void hs_start(struct hs_server *s, hs_handler h, void *ud)
+{
+	hs_start_at(s, "127.0.0.1", h, ud);
 }
 
 void hs_stop(struct hs_server *s)
@@ -143,39 +168,15 @@ int hs_requests(const struct hs_server *s)
 
 /* --- more listeners and behaviours ----------------------------------------- */
 
-static int listen_at(const char *addr, int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	ck_assert_int_eq(inet_pton(AF_INET, addr, &a.sin_addr), 1);
-	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind %s: %s", addr,
-		      strerror(errno));
-	ck_assert_int_eq(listen(fd, 64), 0);
-	socklen_t l = sizeof(a);
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 void hs_start_at(struct hs_server *s, const char *addr, hs_handler h, void *ud)
 {
-	int lfd = listen_at(addr, &s->port);
-	s->log = tu_write_temp("", ".log");
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
-		child(lfd, s->log, h, ud);
-		_exit(0);
-	}
-	close(lfd);
+	struct handler hd = {h, ud};
+	hs_spawn(s, tu_listen_at(addr, &s->port), serve_handler, &hd);
 }
 
-static void counting_child(int lfd, const char *logpath)
+static void counting_child(int lfd, const char *logpath, void *arg)
 {
+	(void)arg;
 	for (;;) {
 		int fd = accept(lfd, NULL, NULL);
 		if (fd < 0) {
@@ -183,27 +184,14 @@ static void counting_child(int lfd, const char *logpath)
 				continue;
 			_exit(0);
 		}
-		FILE *f = fopen(logpath, "a");
-		if (f) {
-			fputs("=== accept\n", f);
-			fclose(f);
-		}
+		hs_log_append(logpath, "=== accept\n");
 		close(fd);
 	}
 }
 
 void hs_start_counting(struct hs_server *s)
 {
-	int lfd = tu_listen(&s->port);
-	s->log = tu_write_temp("", ".log");
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		counting_child(lfd, s->log);
-		_exit(0);
-	}
-	close(lfd);
+	hs_spawn(s, tu_listen(&s->port), counting_child, NULL);
 }
 
 bool hs_write_all(int fd, const char *p, size_t len)

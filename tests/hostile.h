@@ -31,6 +31,13 @@ struct hs_server {
 };
 
 void hs_start(struct hs_server *s, hs_handler h, void *ud);
+/* A server of a test's own: serve(lfd, log, arg) runs in a forked child
+ * (killed when the test process ends) listening on lfd (closed in the
+ * parent); s->log is a new temporary file for its request log. */
+typedef void (*hs_serve)(int lfd, const char *log, void *arg);
+void hs_spawn(struct hs_server *s, int lfd, hs_serve serve, void *arg);
+/* Append text to a request log. */
+void hs_log_append(const char *log, const char *text);
 void hs_stop(struct hs_server *s);
 /* The request log so far (the caller frees it), and requests counted. */
 char *hs_log(const struct hs_server *s);

@@ -33,15 +33,6 @@ struct ka_conn {
 	char buf[KA_BUF];
 };
 
-static void ka_log(const char *logpath, const char *text)
-{
-	FILE *f = fopen(logpath, "a");
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-}
-
 /* Answer the request in c->buf[0..hlen+blen): true to keep the connection. */
 static bool ka_answer(struct ka_conn *c, size_t hlen, int seq, bool close_each, const char *logpath)
 {
@@ -49,7 +40,7 @@ static bool ka_answer(struct ka_conn *c, size_t hlen, int seq, bool close_each, 
 	sscanf(c->buf, "%15s %255s", method, path);
 	char *head = ac_strndup(c->buf, hlen);
 	char *entry = ac_asprintf("=== req %d %s %s\n%s", seq, method, path, head);
-	ka_log(logpath, entry);
+	hs_log_append(logpath, entry);
 	free(entry);
 	const char *extra = "";
 	char *cookie = NULL;
@@ -101,7 +92,7 @@ static void ka_child(int lfd, const char *logpath, bool close_each)
 				if (fd >= 0)
 					close(fd);
 			} else {
-				ka_log(logpath, "=== accept\n");
+				hs_log_append(logpath, "=== accept\n");
 				conns[slot].fd = fd;
 				conns[slot].len = 0;
 			}
@@ -140,18 +131,14 @@ static void ka_child(int lfd, const char *logpath, bool close_each)
 	}
 }
 
+static void ka_serve(int lfd, const char *logpath, void *arg)
+{
+	ka_child(lfd, logpath, *(const bool *)arg);
+}
+
 static void ka_start(struct hs_server *s, bool close_each)
 {
-	int lfd = tu_listen(&s->port);
-	s->log = tu_write_temp("", ".log");
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		ka_child(lfd, s->log, close_each);
-		_exit(0);
-	}
-	close(lfd);
+	hs_spawn(s, tu_listen(&s->port), ka_serve, &close_each);
 }
 
 /* The log's request entries in order, each "=== req N METHOD PATH\n<head>". */

@@ -376,6 +376,31 @@ static void write_cases_om(const char *path, long t0)
 	free(pt);
 }
 
+/* A Prometheus on 127.0.0.1:*port (a free port) with the configuration
+ * conf, written to dir/prometheus.yml, and its data in dir/data. */
+static pid_t start_prometheus(const char *dir, const char *conf, int *port)
+{
+	char *cpath = tu_fmt("%s/prometheus.yml", dir);
+	FILE *f = fopen(cpath, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(conf, f);
+	fclose(f);
+	close(tu_listen(port));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char *cfg = tu_fmt("--config.file=%s", cpath),
+		     *db = tu_fmt("--storage.tsdb.path=%s/data", dir);
+		char *listen = tu_fmt("--web.listen-address=127.0.0.1:%d", *port);
+		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execlp("prometheus", "prometheus", cfg, db, listen, (char *)NULL);
+		_exit(127);
+	}
+	free(cpath);
+	return pid;
+}
+
 START_TEST(increase_matches_prometheus)
 {
 	char *dir = tu_fmt("%s/allclear-promseq-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
@@ -389,22 +414,8 @@ START_TEST(increase_matches_prometheus)
 			   "2>&1",
 			   om, dir, dir);
 	ck_assert_msg(system(imp) == 0, "promtool could not import %s", om);
-	char *cpath = tu_fmt("%s/prometheus.yml", dir);
-	FILE *f = fopen(cpath, "w");
-	fputs("global:\n  scrape_interval: 1h\n", f);
-	fclose(f);
 	int pport;
-	close(tu_listen(&pport));
-	pid_t pid = fork();
-	if (pid == 0) {
-		char *cfg = tu_fmt("--config.file=%s", cpath),
-		     *db = tu_fmt("--storage.tsdb.path=%s/data", dir);
-		char *listen = tu_fmt("--web.listen-address=127.0.0.1:%d", pport);
-		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execlp("prometheus", "prometheus", cfg, db, listen, (char *)NULL);
-		_exit(127);
-	}
+	pid_t pid = start_prometheus(dir, "global:\n  scrape_interval: 1h\n", &pport);
 	char *wait = tu_fmt("for i in $(seq 100); do curl -sf http://127.0.0.1:%d/-/ready "
 			    ">/dev/null && exit 0; sleep 0.2; done; exit 1",
 			    pport);
@@ -457,7 +468,6 @@ START_TEST(increase_matches_prometheus)
 	ck_assert_int_eq(system(rm), 0);
 	free(rm);
 	free(wait);
-	free(cpath);
 	free(imp);
 	free(om);
 	free(mk);
@@ -660,8 +670,6 @@ START_TEST(promql_through_a_real_prometheus)
 {
 	struct hs_server s;
 	hs_start(&s, metrics, NULL);
-	int pport;
-	close(tu_listen(&pport));
 	char *dir = tu_fmt("%s/allclear-prom-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
 			   (int)getpid());
 	char *mk = tu_fmt("rm -rf %s && mkdir -p %s", dir, dir);
@@ -669,20 +677,8 @@ START_TEST(promql_through_a_real_prometheus)
 	char *conf = tu_fmt("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: shop\n"
 			    "    static_configs:\n      - targets: ['127.0.0.1:%d']\n",
 			    s.port);
-	char *cpath = tu_fmt("%s/prometheus.yml", dir);
-	FILE *f = fopen(cpath, "w");
-	fputs(conf, f);
-	fclose(f);
-	pid_t pid = fork();
-	if (pid == 0) {
-		char *cfg = tu_fmt("--config.file=%s", cpath),
-		     *db = tu_fmt("--storage.tsdb.path=%s/data", dir);
-		char *listen = tu_fmt("--web.listen-address=127.0.0.1:%d", pport);
-		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execlp("prometheus", "prometheus", cfg, db, listen, (char *)NULL);
-		_exit(127);
-	}
+	int pport;
+	pid_t pid = start_prometheus(dir, conf, &pport);
 	/* Wait until it has a rate to give (two scrapes), at most 30 s. */
 	char *wait =
 	    tu_fmt("for i in $(seq 150); do curl -sf "
@@ -754,7 +750,6 @@ START_TEST(promql_through_a_real_prometheus)
 	free(rm);
 	free(json);
 	free(wait);
-	free(cpath);
 	free(conf);
 	free(mk);
 	free(dir);
@@ -912,13 +907,7 @@ static char *ratio_check(int port, const char *path, const char *expect)
 static void expect_sample(const struct ac_result *r, const char *name, enum ac_state st,
 			  const char *reason)
 {
-	const struct ac_check_result *c = tu_check(r, name);
-	const char *got = c->last.reason ? c->last.reason : "(none)";
-	ck_assert_msg(c->last.state == st, "%s: state %d, wanted %d: %s", name, c->last.state, st,
-		      got);
-	if (reason)
-		ck_assert_msg(strstr(got, reason), "%s: reason \"%s\", wanted \"%s\"", name, got,
-			      reason);
+	tu_expect_last(tu_check(r, name), name, st, reason);
 }
 
 START_TEST(non_finite_counters_are_errors)

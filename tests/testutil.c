@@ -300,20 +300,26 @@ void tu_expect_last(const struct ac_check_result *c, const char *what, enum ac_s
 			      reason);
 }
 
-int tu_listen(int *port)
+int tu_listen_at(const char *addr, int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(inet_pton(AF_INET, addr, &a.sin_addr), 1);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind %s: %s", addr,
+		      strerror(errno));
 	ck_assert_int_eq(listen(fd, 64), 0);
 	socklen_t l = sizeof(a);
 	getsockname(fd, (struct sockaddr *)&a, &l);
 	*port = ntohs(a.sin_port);
 	return fd;
+}
+
+int tu_listen(int *port)
+{
+	return tu_listen_at("127.0.0.1", port);
 }
 
 int tu_main(Suite *s)

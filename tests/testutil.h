@@ -99,8 +99,10 @@ void tu_expect_last(const struct ac_check_result *c, const char *what, enum ac_s
 /* Milliseconds on the monotonic clock. */
 int64_t tu_now_ms(void);
 
-/* Start a TCP listener on 127.0.0.1 with an OS-chosen port; returns fd. */
+/* Start a TCP listener on 127.0.0.1 (or the IPv4 address addr) with an
+ * OS-chosen port; returns fd. */
 int tu_listen(int *port);
+int tu_listen_at(const char *addr, int *port);
 
 /* Check's failure messages are short: print the whole output of a run to
  * stderr, then fail with a short message. */
