@@ -115,6 +115,13 @@ void hs_spawn(struct hs_server *s, int lfd, hs_serve serve, void *arg)
 	close(lfd);
 }
 
+void hs_stop_free(struct hs_server *s, char *a, char *b)
+{
+	hs_stop(s);
+	free(a);
+	free(b);
+}
+
 void hs_log_append(const char *log, const char *text)
 {
 	FILE *f = fopen(log, "a");

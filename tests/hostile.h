@@ -39,6 +39,8 @@ void hs_spawn(struct hs_server *s, int lfd, hs_serve serve, void *arg);
 /* Append text to a request log. */
 void hs_log_append(const char *log, const char *text);
 void hs_stop(struct hs_server *s);
+/* hs_stop, then free a and b (a test's strings). */
+void hs_stop_free(struct hs_server *s, char *a, char *b);
 /* The request log so far (the caller frees it), and requests counted. */
 char *hs_log(const struct hs_server *s);
 int hs_requests(const struct hs_server *s);
