@@ -27,15 +27,6 @@ int64_t tu_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-char *tu_fmt(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = ac_vasprintf(fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 const char *tu_env(const char *name)
 {
 	const char *v = getenv(name);

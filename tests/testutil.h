@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "result.h"
 #include "scenario.h"
+#include "util.h"
 
 struct tu_proc {
 	int exit_code; /* -1 when killed by a signal or the time bound */
@@ -77,8 +78,8 @@ int tu_count(const char *hay, const char *needle);
 /* getenv that fails the test when the variable is missing. */
 const char *tu_env(const char *name);
 
-/* printf into a new string. */
-char *tu_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* printf into a new string (the project's ac_asprintf). */
+#define tu_fmt ac_asprintf
 
 /* Load a scenario from text; fails the test with the loader's errors. */
 struct ac_plan *tu_load(const char *json);
