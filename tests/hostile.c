@@ -27,14 +27,15 @@ void hs_reply(int fd, int status, const char *extra_headers, const char *body)
 	char *r =
 	    ac_asprintf("HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
 			status, strlen(body), extra_headers, body);
-	size_t off = 0, len = strlen(r);
-	while (off < len) {
-		ssize_t n = write(fd, r + off, len - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	hs_write_all(fd, r, strlen(r));
 	free(r);
+}
+
+void hs_ok_any(int fd, const struct hs_request *req, void *ud)
+{
+	(void)req;
+	(void)ud;
+	hs_reply(fd, 200, "", "{\"ok\":true}");
 }
 
 static bool read_request(int fd, struct hs_request *req, struct ac_buf *raw)
@@ -101,17 +102,49 @@ static void child(int lfd, const char *logpath, hs_handler h, void *ud)
 	}
 }
 
-void hs_start(struct hs_server *s, hs_handler h, void *ud)
+void hs_spawn(struct hs_server *s, int lfd, hs_serve serve, void *arg)
 {
-	int lfd = tu_listen(&s->port);
 	s->log = tu_write_temp("", ".log");
 	s->pid = fork();
 	ck_assert_int_ge(s->pid, 0);
 	if (s->pid == 0) {
-		child(lfd, s->log, h, ud);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
+		serve(lfd, s->log, arg);
 		_exit(0);
 	}
 	close(lfd);
+}
+
+void hs_stop_free(struct hs_server *s, char *a, char *b)
+{
+	hs_stop(s);
+	free(a);
+	free(b);
+}
+
+void hs_log_append(const char *log, const char *text)
+{
+	FILE *f = fopen(log, "a");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+struct handler {
+	hs_handler h;
+	void *ud;
+};
+
+static void serve_handler(int lfd, const char *log, void *arg)
+{
+	const struct handler *hd = arg;
+	child(lfd, log, hd->h, hd->ud);
+}
+
+void hs_start(struct hs_server *s, hs_handler h, void *ud)
+{
+	hs_start_at(s, "127.0.0.1", h, ud);
 }
 
 void hs_stop(struct hs_server *s)
@@ -142,39 +175,15 @@ int hs_requests(const struct hs_server *s)
 
 /* --- more listeners and behaviours ----------------------------------------- */
 
-static int listen_at(const char *addr, int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	ck_assert_int_eq(inet_pton(AF_INET, addr, &a.sin_addr), 1);
-	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind %s: %s", addr,
-		      strerror(errno));
-	ck_assert_int_eq(listen(fd, 64), 0);
-	socklen_t l = sizeof(a);
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 void hs_start_at(struct hs_server *s, const char *addr, hs_handler h, void *ud)
 {
-	int lfd = listen_at(addr, &s->port);
-	s->log = tu_write_temp("", ".log");
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
-		child(lfd, s->log, h, ud);
-		_exit(0);
-	}
-	close(lfd);
+	struct handler hd = {h, ud};
+	hs_spawn(s, tu_listen_at(addr, &s->port), serve_handler, &hd);
 }
 
-static void counting_child(int lfd, const char *logpath)
+static void counting_child(int lfd, const char *logpath, void *arg)
 {
+	(void)arg;
 	for (;;) {
 		int fd = accept(lfd, NULL, NULL);
 		if (fd < 0) {
@@ -182,30 +191,17 @@ static void counting_child(int lfd, const char *logpath)
 				continue;
 			_exit(0);
 		}
-		FILE *f = fopen(logpath, "a");
-		if (f) {
-			fputs("=== accept\n", f);
-			fclose(f);
-		}
+		hs_log_append(logpath, "=== accept\n");
 		close(fd);
 	}
 }
 
 void hs_start_counting(struct hs_server *s)
 {
-	int lfd = tu_listen(&s->port);
-	s->log = tu_write_temp("", ".log");
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		counting_child(lfd, s->log);
-		_exit(0);
-	}
-	close(lfd);
+	hs_spawn(s, tu_listen(&s->port), counting_child, NULL);
 }
 
-static bool write_all(int fd, const char *p, size_t len)
+bool hs_write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -222,10 +218,10 @@ void hs_drip(int fd, const struct hs_request *req, void *ud)
 	(void)req;
 	(void)ud;
 	const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n";
-	if (!write_all(fd, h, strlen(h)))
+	if (!hs_write_all(fd, h, strlen(h)))
 		return;
 	for (int i = 0; i < 100; i++) {
-		if (!write_all(fd, "x", 1))
+		if (!hs_write_all(fd, "x", 1))
 			return;
 		sleep(1);
 	}
@@ -237,7 +233,7 @@ void hs_partial(int fd, const struct hs_request *req, void *ud)
 	(void)ud;
 	const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n"
 			"0123456789";
-	write_all(fd, r, strlen(r));
+	hs_write_all(fd, r, strlen(r));
 }
 
 void hs_partial_chunked(int fd, const struct hs_request *req, void *ud)
@@ -246,7 +242,7 @@ void hs_partial_chunked(int fd, const struct hs_request *req, void *ud)
 	(void)ud;
 	const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 			"a\r\n0123456789\r\n";
-	write_all(fd, r, strlen(r));
+	hs_write_all(fd, r, strlen(r));
 }
 
 /* --- TLS servers ------------------------------------------------------------ */

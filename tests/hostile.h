@@ -31,13 +31,24 @@ struct hs_server {
 };
 
 void hs_start(struct hs_server *s, hs_handler h, void *ud);
+/* A server of a test's own: serve(lfd, log, arg) runs in a forked child
+ * (killed when the test process ends) listening on lfd (closed in the
+ * parent); s->log is a new temporary file for its request log. */
+typedef void (*hs_serve)(int lfd, const char *log, void *arg);
+void hs_spawn(struct hs_server *s, int lfd, hs_serve serve, void *arg);
+/* Append text to a request log. */
+void hs_log_append(const char *log, const char *text);
 void hs_stop(struct hs_server *s);
+/* hs_stop, then free a and b (a test's strings). */
+void hs_stop_free(struct hs_server *s, char *a, char *b);
 /* The request log so far (the caller frees it), and requests counted. */
 char *hs_log(const struct hs_server *s);
 int hs_requests(const struct hs_server *s);
 
 /* Write a whole response with a body and extra header lines ("" for none). */
 void hs_reply(int fd, int status, const char *extra_headers, const char *body);
+/* Write all of p, retrying short writes; false when the peer is gone. */
+bool hs_write_all(int fd, const char *p, size_t len);
 
 /* hs_start on another loopback address ("127.0.0.2": another host as far
  * as origins go). */
@@ -51,10 +62,12 @@ void hs_start_counting(struct hs_server *s);
 /* Behaviours (handlers) for hs_start:
  * - hs_drip: 200 with Content-Length 100, then one body byte a second;
  * - hs_partial: 200 with Content-Length 1000, 10 bytes, then close;
- * - hs_partial_chunked: a chunked 200 that stops before the last chunk. */
+ * - hs_partial_chunked: a chunked 200 that stops before the last chunk;
+ * - hs_ok_any: 200 {"ok":true} to anything. */
 void hs_drip(int fd, const struct hs_request *req, void *ud);
 void hs_partial(int fd, const struct hs_request *req, void *ud);
 void hs_partial_chunked(int fd, const struct hs_request *req, void *ud);
+void hs_ok_any(int fd, const struct hs_request *req, void *ud);
 
 /* TLS servers: `openssl s_server -HTTP` on 127.0.0.1, serving files from a
  * directory (each file holds a whole HTTP response). hs_tls_certs makes a

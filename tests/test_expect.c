@@ -652,24 +652,10 @@ static void serve(int fd, const struct hs_request *q, void *ud)
 	}
 }
 
-static const struct ac_check_result *named(const struct ac_result *r, const char *name)
-{
-	for (size_t i = 0; i < r->nchecks; i++)
-		if (strcmp(r->checks[i].check->name, name) == 0)
-			return &r->checks[i];
-	ck_abort_msg("no check named \"%s\"", name);
-	return NULL;
-}
-
 static void judged(const struct ac_result *r, const char *name, enum ac_state st,
 		   const char *reason)
 {
-	const struct ac_check_result *c = named(r, name);
-	const char *got = c->last.reason ? c->last.reason : "(none)";
-	ck_assert_msg(c->last.state == st, "%s: state %d, wanted %d: %s", name, c->last.state, st,
-		      got);
-	if (reason)
-		ck_assert_msg(strstr(got, reason), "%s: \"%s\", wanted \"%s\"", name, got, reason);
+	tu_expect_last(tu_check_named(r, name), name, st, reason);
 }
 
 #define J(name, url, asserts)                                                                      \

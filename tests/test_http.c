@@ -96,62 +96,24 @@ static void redirector(int fd, const struct hs_request *q, void *ud)
 	hs_reply(fd, 302, loc, "moved");
 }
 
-static void ok_any(int fd, const struct hs_request *q, void *ud)
-{
-	(void)q;
-	(void)ud;
-	hs_reply(fd, 200, "", "{\"ok\":true}");
-}
-
-/* --- helpers ---------------------------------------------------------------- */
-
-static char *scenario(const char *settings, const char *targets, const char *journeys)
-{
-	char *json =
-	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\", "
-		   "\"connect_timeout\": \"1s\"%s%s}, \"targets\": {%s}, \"journeys\": [%s]}",
-		   *settings ? ", " : "", settings, targets, journeys);
-	char *path = tu_write_temp(json, ".json");
-	free(json);
-	return path;
-}
-
-static void run_check(struct tu_proc *p, const char *path, const char *const *env)
-{
-	char *json_out = tu_fmt("%s.report.json", path);
-	const char *args[] = {"check", path, "--json", json_out, NULL};
-	tu_run(p, args, env, 60);
-	free(json_out);
-}
-
-static char *report_json(const char *path)
-{
-	char *json_out = tu_fmt("%s.report.json", path);
-	char *text = tu_read_file(json_out);
-	unlink(json_out);
-	free(json_out);
-	return text;
-}
-
-#define J(name, body) "{\"name\": \"" name "\", \"area\": \"code\", \"owner\": \"web\", " body "}"
-
 START_TEST(healthy_target_is_restored)
 {
 	struct hs_server s;
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario(
+	char *path = tu_http_scenario(
 	    "", t,
-	    J("home", "\"steps\": [{\"url\": \"/\", \"assert\": {\"status\": 200, "
-		      "\"headers\": {\"X-Build\": \"v41\", \"Age\": {\"exists\": true}, "
-		      "\"X-Nope\": {\"exists\": false}}, \"body\": {\"contains\": \"Corner\","
-		      " \"not_contains\": \"new-checkout\", \"matches\": \"id=[0-9]+\"},"
-		      " \"duration\": \"2s\", \"size\": {\"<\": 1000}}}]"));
+	    TU_JOURNEY("home",
+		       "\"steps\": [{\"url\": \"/\", \"assert\": {\"status\": 200, "
+		       "\"headers\": {\"X-Build\": \"v41\", \"Age\": {\"exists\": true}, "
+		       "\"X-Nope\": {\"exists\": false}}, \"body\": {\"contains\": \"Corner\","
+		       " \"not_contains\": \"new-checkout\", \"matches\": \"id=[0-9]+\"},"
+		       " \"duration\": \"2s\", \"size\": {\"<\": 1000}}}]"));
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	char *rep = tu_run_check_json(&p, path, NULL);
 	ck_assert_msg(p.exit_code == 0, "exit %d\n%s\n%s", p.exit_code, p.out, p.err);
 	ck_assert_ptr_nonnull(strstr(p.out, "VERDICT: RESTORED"));
-	char *rep = report_json(path);
+	ck_assert_ptr_nonnull(rep);
 	ck_assert_ptr_nonnull(strstr(rep, "\"verdict\":\t\"RESTORED\""));
 	free(rep);
 	tu_proc_release(&p);
@@ -166,11 +128,12 @@ START_TEST(assertion_failure_names_step_expectation_actual_and_excerpt)
 	struct hs_server s;
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"edge-eu\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario("", t,
-			      J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\","
-					" \"assert\": {\"headers\": {\"X-Build\": \"v42\"}}}]"));
+	char *path = tu_http_scenario(
+	    "", t,
+	    TU_JOURNEY("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\","
+			       " \"assert\": {\"headers\": {\"X-Build\": \"v42\"}}}]"));
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	free(tu_run_check_json(&p, path, NULL));
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "VERDICT: NOT RESTORED"), "%s", p.out);
 	ck_assert_msg(
@@ -193,10 +156,10 @@ START_TEST(refused_connection_fails_naming_the_step)
 	int fd = tu_listen(&port);
 	close(fd); /* nothing listens there now */
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", port);
-	char *path =
-	    scenario("", t, J("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]"));
+	char *path = tu_http_scenario(
+	    "", t, TU_JOURNEY("home", "\"steps\": [{\"name\": \"open home\", \"url\": \"/\"}]"));
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	free(tu_run_check_json(&p, path, NULL));
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "step \"open home\": GET http://127.0.0.1:") &&
 			  strstr(p.out, "connection refused"),
@@ -212,10 +175,10 @@ START_TEST(silent_server_times_out_in_bounded_time)
 	struct hs_server s;
 	hs_start(&s, idle, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path =
-	    scenario("", t, J("home", "\"steps\": [{\"url\": \"/\", \"timeout\": \"1s\"}]"));
+	char *path = tu_http_scenario(
+	    "", t, TU_JOURNEY("home", "\"steps\": [{\"url\": \"/\", \"timeout\": \"1s\"}]"));
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	free(tu_run_check_json(&p, path, NULL));
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "timeout after") && strstr(p.out, "no response"), "%s", p.out);
 	ck_assert_int_lt(p.elapsed_ms, 4000);
@@ -231,10 +194,10 @@ START_TEST(endless_body_is_cut_at_the_cap)
 	struct hs_server s;
 	hs_start(&s, endless, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path =
-	    scenario("\"max_body\": \"1MiB\"", t, J("big", "\"steps\": [{\"url\": \"/\"}]"));
+	char *path = tu_http_scenario("\"max_body\": \"1MiB\"", t,
+				      TU_JOURNEY("big", "\"steps\": [{\"url\": \"/\"}]"));
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	free(tu_run_check_json(&p, path, NULL));
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "response body exceeds the cap of 1048576 bytes"), "%s", p.out);
 	ck_assert_int_lt(p.elapsed_ms, 3000);
@@ -248,18 +211,19 @@ END_TEST
 START_TEST(redirect_to_another_host_never_carries_credentials)
 {
 	struct hs_server echo, red;
-	hs_start(&echo, ok_any, NULL);
+	hs_start(&echo, hs_ok_any, NULL);
 	echo_port = echo.port;
 	hs_start(&red, redirector, NULL);
 	setenv("AC_TEST_TOKEN", "tok-canary-5150", 1);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", red.port);
-	char *path = scenario("", t,
-			      J("account",
-				"\"steps\": [{\"url\": \"/go\", \"follow_redirects\": 3,"
-				" \"headers\": {\"Authorization\": \"Bearer ${env:AC_TEST_TOKEN}\","
-				" \"X-Api-Key\": \"${env:AC_TEST_TOKEN}\"}}]"));
+	char *path = tu_http_scenario(
+	    "", t,
+	    TU_JOURNEY("account",
+		       "\"steps\": [{\"url\": \"/go\", \"follow_redirects\": 3,"
+		       " \"headers\": {\"Authorization\": \"Bearer ${env:AC_TEST_TOKEN}\","
+		       " \"X-Api-Key\": \"${env:AC_TEST_TOKEN}\"}}]"));
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	free(tu_run_check_json(&p, path, NULL));
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "cross-origin redirect to http://127.0.0.1:") &&
 			  strstr(p.out, "refused"),
@@ -269,13 +233,14 @@ START_TEST(redirect_to_another_host_never_carries_credentials)
 	tu_proc_release(&p);
 
 	/* Allowed to follow: the other host sees none of the step's headers. */
-	char *path2 = scenario(
+	char *path2 = tu_http_scenario(
 	    "", t,
-	    J("account", "\"steps\": [{\"url\": \"/go\", \"follow_redirects\": 3,"
-			 " \"redirect_other_hosts\": true,"
-			 " \"headers\": {\"Authorization\": \"Bearer ${env:AC_TEST_TOKEN}\","
-			 " \"X-Api-Key\": \"${env:AC_TEST_TOKEN}\"}}]"));
-	run_check(&p, path2, NULL);
+	    TU_JOURNEY("account",
+		       "\"steps\": [{\"url\": \"/go\", \"follow_redirects\": 3,"
+		       " \"redirect_other_hosts\": true,"
+		       " \"headers\": {\"Authorization\": \"Bearer ${env:AC_TEST_TOKEN}\","
+		       " \"X-Api-Key\": \"${env:AC_TEST_TOKEN}\"}}]"));
+	free(tu_run_check_json(&p, path2, NULL));
 	ck_assert_msg(p.exit_code == 0, "%s", p.out);
 	char *log = hs_log(&echo);
 	ck_assert_int_eq(hs_requests(&echo), 1);
@@ -286,11 +251,15 @@ START_TEST(redirect_to_another_host_never_carries_credentials)
 	tu_proc_release(&p);
 
 	/* A redirect loop stops at the limit; file:// is never followed. */
-	char *path3 =
-	    scenario("", t,
-		     J("loop", "\"steps\": [{\"url\": \"/loop\", \"follow_redirects\": 4}]") "," J(
-			 "file", "\"steps\": [{\"url\": \"/file\", \"follow_redirects\": 4}]"));
-	run_check(&p, path3, NULL);
+	char *path3 = tu_http_scenario(
+	    "", t,
+	    TU_JOURNEY(
+		"loop",
+		"\"steps\": [{\"url\": \"/loop\", "
+		"\"follow_redirects\": 4}]") "," TU_JOURNEY("file",
+							    "\"steps\": [{\"url\": \"/file\", "
+							    "\"follow_redirects\": 4}]"));
+	free(tu_run_check_json(&p, path3, NULL));
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "redirect limit of 4 reached"), "%s", p.out);
 	ck_assert_msg(strstr(p.out, "protocol not allowed"), "%s", p.out);
@@ -307,14 +276,14 @@ END_TEST
 START_TEST(malformed_scenario_exits_3_and_sends_nothing)
 {
 	struct hs_server s;
-	hs_start(&s, ok_any, NULL);
+	hs_start(&s, hs_ok_any, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path =
-	    scenario("", t,
-		     J("a", "\"steps\": [{\"url\": \"/\"}]") "," J(
-			 "b", "\"steps\": [{\"url\": \"/\", \"asert\": {\"status\": 200}}]"));
+	char *path = tu_http_scenario(
+	    "", t,
+	    TU_JOURNEY("a", "\"steps\": [{\"url\": \"/\"}]") "," TU_JOURNEY(
+		"b", "\"steps\": [{\"url\": \"/\", \"asert\": {\"status\": 200}}]"));
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	free(tu_run_check_json(&p, path, NULL));
 	ck_assert_int_eq(p.exit_code, 3);
 	ck_assert_msg(
 	    strstr(p.err, "journeys[1].steps[0].asert: unknown key, did you mean \"assert\"?"),
@@ -355,11 +324,13 @@ START_TEST(canary_secrets_reach_no_output)
 	char *file = tu_write_temp("file-canary-93ab\n", ".secret");
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
 	char *journeys = tu_fmt(
-	    J("echo",
-	      "\"persona\": \"signed_in\", \"steps\": [{\"url\": \"/echo?key=${env:AC_TEST_PW}\","
-	      " \"headers\": {\"Authorization\": \"Basic ${file:%s}\", \"X-Api-Key\": "
-	      "\"${env:AC_TEST_PW}\"},"
-	      " \"assert\": {\"body\": {\"contains\": \"${env:AC_TEST_PW}\"}, \"status\": 200}}]"),
+	    TU_JOURNEY(
+		"echo",
+		"\"persona\": \"signed_in\", \"steps\": [{\"url\": \"/echo?key=${env:AC_TEST_PW}\","
+		" \"headers\": {\"Authorization\": \"Basic ${file:%s}\", \"X-Api-Key\": "
+		"\"${env:AC_TEST_PW}\"},"
+		" \"assert\": {\"body\": {\"contains\": \"${env:AC_TEST_PW}\"}, \"status\": "
+		"200}}]"),
 	    file);
 	char *json =
 	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"allow_writes\": true},"
@@ -419,23 +390,24 @@ START_TEST(capture_wait_and_cleanup)
 	struct hs_server s;
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path = scenario(
+	char *path = tu_http_scenario(
 	    "\"allow_writes\": true", t,
-	    J("order",
-	      "\"steps\": [{\"name\": \"place\", \"method\": \"POST\", \"url\": \"/orders\","
-	      " \"json\": {\"product_id\": 10}, \"assert\": {\"status\": 201},"
-	      " \"capture\": {\"id\": {\"json\": \"$.id\"}}},"
-	      "{\"name\": \"processed\", \"url\": \"/orders/${id}\","
-	      " \"wait\": {\"every\": \"100ms\", \"up_to\": \"5s\"},"
-	      " \"assert\": {\"json\": {\"$.status\": \"processed\"}}},"
-	      "{\"name\": \"break\", \"url\": \"/nope\"}],"
-	      " \"cleanup\": [{\"name\": \"delete\", \"method\": \"DELETE\", \"url\": "
-	      "\"/orders/${id}\"}]"));
+	    TU_JOURNEY(
+		"order",
+		"\"steps\": [{\"name\": \"place\", \"method\": \"POST\", \"url\": \"/orders\","
+		" \"json\": {\"product_id\": 10}, \"assert\": {\"status\": 201},"
+		" \"capture\": {\"id\": {\"json\": \"$.id\"}}},"
+		"{\"name\": \"processed\", \"url\": \"/orders/${id}\","
+		" \"wait\": {\"every\": \"100ms\", \"up_to\": \"5s\"},"
+		" \"assert\": {\"json\": {\"$.status\": \"processed\"}}},"
+		"{\"name\": \"break\", \"url\": \"/nope\"}],"
+		" \"cleanup\": [{\"name\": \"delete\", \"method\": \"DELETE\", \"url\": "
+		"\"/orders/${id}\"}]"));
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	char *rep = tu_run_check_json(&p, path, NULL);
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_msg(strstr(p.out, "step \"break\""), "%s", p.out);
-	char *rep = report_json(path);
+	ck_assert_ptr_nonnull(rep);
 	ck_assert_msg(strstr(rep, "\"name\":\t\"processed\"") && strstr(rep, "\"tries\":\t3"), "%s",
 		      rep);
 	char *log = hs_log(&s);
@@ -461,16 +433,19 @@ START_TEST(personas_do_not_share_cookies)
 	    " \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": "
 	    "\"/login\","
 	    "   \"write\": false, \"form\": {\"user\": \"alice\", \"password\": \"right\"}}]}},"
-	    " \"journeys\": [" J(
+	    " \"journeys\": [" TU_JOURNEY(
 		"acct",
 		"\"persona\": \"signed_in\", \"steps\": [{\"url\": \"/account\","
 		" \"assert\": {\"json\": {\"$.n\": {\"count\": 3}, \"$.n[*]\": {\">\": "
-		"0}}}}]") "," J("anon", "\"persona\": \"visitor\", \"steps\": [{\"url\": "
-					"\"/account\", \"assert\": {\"status\": 401}}]") "]}",
+		"0}}}}]") "," TU_JOURNEY("anon",
+					 "\"persona\": \"visitor\", \"steps\": [{\"url\": "
+					 "\"/account\", \"assert\": {\"status\": 401}}]") "]}",
 	    t);
 	char *path = tu_write_temp(json, ".json");
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	char *rep = tu_run_check_json(&p, path, NULL);
+	ck_assert_ptr_nonnull(rep); /* the report is written */
+	free(rep);
 	ck_assert_msg(p.exit_code == 0, "%s\n%s", p.out, p.err);
 	char *log = hs_log(&s);
 	/* Visitors never carry the signed-in persona's cookie. */
@@ -488,7 +463,6 @@ START_TEST(personas_do_not_share_cookies)
 	}
 	ck_assert_int_eq(anon, 2);
 	free(log);
-	free(report_json(path));
 	tu_proc_release(&p);
 	hs_stop(&s);
 	free(json);
@@ -508,15 +482,17 @@ START_TEST(one_hanging_journey_of_twenty_keeps_the_others)
 			    "{\"name\": \"ok %d\", \"area\": \"code\", \"owner\": \"w\", "
 			    "\"steps\": [{\"url\": \"/\"}]},",
 			    i);
-	ac_buf_adds(&b, J("hang", "\"steps\": [{\"url\": \"/slow\", \"timeout\": \"1500ms\"}]"));
-	char *path = scenario("", t, b.buf);
+	ac_buf_adds(
+	    &b, TU_JOURNEY("hang", "\"steps\": [{\"url\": \"/slow\", \"timeout\": \"1500ms\"}]"));
+	char *path = tu_http_scenario("", t, b.buf);
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	char *rep = tu_run_check_json(&p, path, NULL);
+	ck_assert_ptr_nonnull(rep); /* the report is written */
+	free(rep);
 	ck_assert_int_eq(p.exit_code, 1);
 	ck_assert_int_lt(p.elapsed_ms, 5000);
 	ck_assert_msg(strstr(p.out, "hang @ origin") && strstr(p.out, "19 checks passed"), "%s",
 		      p.out);
-	free(report_json(path));
 	tu_proc_release(&p);
 	ac_buf_release(&b);
 	hs_stop(&s);
@@ -528,14 +504,15 @@ END_TEST
 START_TEST(tls_failure_is_inconclusive_not_a_pass)
 {
 	struct hs_server s;
-	hs_start(&s, ok_any, NULL);
+	hs_start(&s, hs_ok_any, NULL);
 	char *t = tu_fmt("\"origin\": \"https://127.0.0.1:%d\"", s.port);
-	char *path = scenario("", t, J("tls", "\"steps\": [{\"url\": \"/\"}]"));
+	char *path = tu_http_scenario("", t, TU_JOURNEY("tls", "\"steps\": [{\"url\": \"/\"}]"));
 	struct tu_proc p;
-	run_check(&p, path, NULL);
+	char *rep = tu_run_check_json(&p, path, NULL);
+	ck_assert_ptr_nonnull(rep); /* the report is written */
+	free(rep);
 	ck_assert_msg(p.exit_code == 2 || p.exit_code == 1, "%d %s", p.exit_code, p.out);
 	ck_assert_ptr_null(strstr(p.out, "VERDICT: RESTORED"));
-	free(report_json(path));
 	tu_proc_release(&p);
 	hs_stop(&s);
 	free(t);
@@ -548,34 +525,20 @@ START_TEST(sigterm_mid_window_reports_and_is_inconclusive)
 	struct hs_server s;
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
-	char *path =
-	    scenario("\"interval\": \"500ms\"", t, J("home", "\"steps\": [{\"url\": \"/\"}]"));
-	char *json_out = tu_fmt("%s.report.json", path), *out = tu_fmt("%s.stdout", path);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (!freopen(out, "w", stdout) || !freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execl(tu_env("AC_BIN"), "allclear", "watch", path, "--window", "60s", "--json",
-		      json_out, (char *)NULL);
-		_exit(127);
-	}
-	usleep(1600 * 1000);
-	kill(pid, SIGTERM);
-	int status;
-	int64_t t0 = tu_now_ms();
-	waitpid(pid, &status, 0);
-	ck_assert_int_lt(tu_now_ms() - t0, 5000);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 2);
-	char *o = tu_read_file(out), *rep = tu_read_file(json_out);
+	char *path = tu_http_scenario("\"interval\": \"500ms\"", t,
+				      TU_JOURNEY("home", "\"steps\": [{\"url\": \"/\"}]"));
+	char *json_out = tu_fmt("%s.report.json", path), *o;
+	const char *args[] = {"watch", path, "--window", "60s", "--json", json_out, NULL};
+	int64_t exit_ms;
+	int rc = tu_run_signalled(args, SIGTERM, 1600, &o, &exit_ms);
+	ck_assert_int_lt(exit_ms, 5000);
+	ck_assert_int_eq(rc, 2);
+	char *rep = tu_read_file(json_out);
 	ck_assert_msg(strstr(o, "VERDICT: INCONCLUSIVE") && strstr(o, "interrupted"), "%s", o);
 	ck_assert_msg(strstr(rep, "\"interrupted\":\ttrue"), "%s", rep);
-	unlink(out);
 	unlink(json_out);
 	free(o);
 	free(rep);
-	free(out);
 	free(json_out);
 	hs_stop(&s);
 	free(t);
@@ -589,19 +552,20 @@ START_TEST(baseline_save_and_within_baseline)
 	hs_start(&s, shop, NULL);
 	char *t = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
 	/* The value comes from a regex capture; a header capture rides along. */
-	char *path =
-	    scenario("", t,
-		     J("home", "\"value\": \"${id}\", \"within_baseline\": \"10%\","
+	char *path = tu_http_scenario(
+	    "", t,
+	    TU_JOURNEY("home", "\"value\": \"${id}\", \"within_baseline\": \"10%\","
 			       " \"steps\": [{\"url\": \"/\", \"capture\": {\"id\": {\"regex\":"
 			       " \"id=([0-9]+)\"}, \"build\": {\"header\": \"X-Build\"}}},"
 			       " {\"url\": \"/?b=${build}\", \"assert\": {\"status\": 200}}]"));
 	char *base = tu_fmt("%s.baseline.json", path);
 	struct tu_proc p;
 	/* Without a saved baseline the check cannot be judged. */
-	run_check(&p, path, NULL);
+	char *rep = tu_run_check_json(&p, path, NULL);
+	ck_assert_ptr_nonnull(rep); /* the report is written */
+	free(rep);
 	TU_EXPECT(p.exit_code == 2, &p, "no baseline: exit %d", p.exit_code);
 	TU_EXPECT(strstr(p.out, "no baseline value saved"), &p, "says why");
-	free(report_json(path));
 	tu_proc_release(&p);
 	const char *save[] = {"baseline", "save", path, "-o", base, NULL};
 	tu_run(&p, save, NULL, 30);

@@ -33,27 +33,6 @@ struct ka_conn {
 	char buf[KA_BUF];
 };
 
-static void ka_log(const char *logpath, const char *text)
-{
-	FILE *f = fopen(logpath, "a");
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-}
-
-static bool ka_write(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* Answer the request in c->buf[0..hlen+blen): true to keep the connection. */
 static bool ka_answer(struct ka_conn *c, size_t hlen, int seq, bool close_each, const char *logpath)
 {
@@ -61,7 +40,7 @@ static bool ka_answer(struct ka_conn *c, size_t hlen, int seq, bool close_each, 
 	sscanf(c->buf, "%15s %255s", method, path);
 	char *head = ac_strndup(c->buf, hlen);
 	char *entry = ac_asprintf("=== req %d %s %s\n%s", seq, method, path, head);
-	ka_log(logpath, entry);
+	hs_log_append(logpath, entry);
 	free(entry);
 	const char *extra = "";
 	char *cookie = NULL;
@@ -79,7 +58,7 @@ static bool ka_answer(struct ka_conn *c, size_t hlen, int seq, bool close_each, 
 	const char *body = strcmp(path, "/token") == 0 ? "{\"bad\":\"x y\"}" : "{\"ok\":true}";
 	char *r = ac_asprintf("HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s%s\r\n%s", status,
 			      strlen(body), close_each ? "Connection: close\r\n" : "", extra, body);
-	bool ok = ka_write(c->fd, r, strlen(r));
+	bool ok = hs_write_all(c->fd, r, strlen(r));
 	free(r);
 	free(cookie);
 	free(head);
@@ -113,7 +92,7 @@ static void ka_child(int lfd, const char *logpath, bool close_each)
 				if (fd >= 0)
 					close(fd);
 			} else {
-				ka_log(logpath, "=== accept\n");
+				hs_log_append(logpath, "=== accept\n");
 				conns[slot].fd = fd;
 				conns[slot].len = 0;
 			}
@@ -152,26 +131,14 @@ static void ka_child(int lfd, const char *logpath, bool close_each)
 	}
 }
 
-static void ka_start(struct hs_server *s, bool close_each)
+static void ka_serve(int lfd, const char *logpath, void *arg)
 {
-	int lfd = tu_listen(&s->port);
-	s->log = tu_write_temp("", ".log");
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		ka_child(lfd, s->log, close_each);
-		_exit(0);
-	}
-	close(lfd);
+	ka_child(lfd, logpath, *(const bool *)arg);
 }
 
-static int count(const char *text, const char *what)
+static void ka_start(struct hs_server *s, bool close_each)
 {
-	int n = 0;
-	for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
-		n++;
-	return n;
+	hs_spawn(s, tu_listen(&s->port), ka_serve, &close_each);
 }
 
 /* The log's request entries in order, each "=== req N METHOD PATH\n<head>". */
@@ -199,13 +166,10 @@ static void free_requests(char **r, int n)
 static void run_scenario(struct tu_proc *p, const char *json)
 {
 	char *path = tu_write_temp(json, ".json");
-	const char *args[] = {"check", path, NULL};
-	tu_run(p, args, NULL, 60);
+	tu_run_check(p, path, NULL);
 	unlink(path);
 	free(path);
 }
-
-#define J(name, body) "{\"name\": \"" name "\", \"area\": \"code\", \"owner\": \"web\", " body "}"
 
 /* The 2-step journey: /set hands out a cookie of this visit, /check shows
  * what the client sends back. */
@@ -225,7 +189,7 @@ START_TEST(runs_reuse_connections_never_cookies)
 	    tu_fmt("{\"settings\": {\"rounds\": 20, \"interval\": \"100ms\", \"confirm\": 1, "
 		   "\"concurrency\": 1, \"timeout\": \"3s\"},"
 		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
-		   " \"journeys\": [" J("visit", TWO_STEPS) "]}",
+		   " \"journeys\": [" TU_JOURNEY("visit", TWO_STEPS) "]}",
 		   s.port);
 	struct tu_proc p;
 	run_scenario(&p, json);
@@ -245,12 +209,12 @@ START_TEST(runs_reuse_connections_never_cookies)
 			ck_assert_str_eq(path, "/check");
 			char *mine = tu_fmt("Cookie: visit=v%d\r\n", seq - 1);
 			ck_assert_msg(strstr(req[i], mine), "wanted %s in\n%s", mine, req[i]);
-			ck_assert_int_eq(count(req[i], "visit="), 1);
+			ck_assert_int_eq(tu_count(req[i], "visit="), 1);
 			free(mine);
 		}
 	}
 	/* Connections are reused across runs: one would do; a few is fine. */
-	int accepts = count(log, "=== accept");
+	int accepts = tu_count(log, "=== accept");
 	ck_assert_msg(accepts >= 1 && accepts <= 4, "%d connections for 40 requests", accepts);
 	free_requests(req, n);
 	free(log);
@@ -273,14 +237,18 @@ START_TEST(personas_never_share_a_reused_handle)
 	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
 	    " \"personas\": {\"signed_in\": {\"login\": [{\"method\": \"POST\", \"url\": "
 	    "\"/login\", \"write\": false, \"form\": {\"user\": \"alice\"}}]}},"
-	    " \"journeys\": [" J(
+	    " \"journeys\": [" TU_JOURNEY(
 		"acct",
 		"\"persona\": \"signed_in\", \"steps\": [{\"url\": "
-		"\"/account\", \"assert\": {\"status\": 200}}]") ", " J("anon",
-									"\"persona\": \"visitor\", "
-									"\"steps\": [{\"url\": "
-									"\"/account\", \"assert\": "
-									"{\"status\": 401}}]") "]}",
+		"\"/account\", \"assert\": {\"status\": 200}}]") ", " TU_JOURNEY("anon",
+										 "\"persona\": "
+										 "\"visitor\", "
+										 "\"steps\": "
+										 "[{\"url\": "
+										 "\"/account\", "
+										 "\"assert\": "
+										 "{\"status\": "
+										 "401}}]") "]}",
 	    s.port);
 	struct tu_proc p;
 	run_scenario(&p, json);
@@ -300,7 +268,7 @@ START_TEST(personas_never_share_a_reused_handle)
 	}
 	ck_assert_int_eq(with, 5);
 	ck_assert_int_eq(without, 5);
-	ck_assert_int_le(count(log, "=== accept"), 4);
+	ck_assert_int_le(tu_count(log, "=== accept"), 4);
 	free_requests(req, n);
 	free(log);
 	tu_proc_release(&p);
@@ -331,9 +299,9 @@ START_TEST(connections_outlive_a_round)
 	run_scenario(&p, json);
 	ck_assert_msg(p.exit_code == 0, "%s\n%s", p.out, p.err);
 	char *log = hs_log(&s);
-	ck_assert_int_eq(count(log, "=== req "), 96);
+	ck_assert_int_eq(tu_count(log, "=== req "), 96);
 	/* at most one connection per journey in flight, for all three rounds */
-	int accepts = count(log, "=== accept");
+	int accepts = tu_count(log, "=== accept");
 	ck_assert_msg(accepts >= 1 && accepts <= 16, "%d connections for 96 requests", accepts);
 	free(log);
 	tu_proc_release(&p);
@@ -349,22 +317,23 @@ START_TEST(remembered_url_checks_still_refuse)
 {
 	struct hs_server s;
 	ka_start(&s, false);
-	char *json = tu_fmt(
-	    "{\"settings\": {\"rounds\": 3, \"interval\": \"100ms\", \"confirm\": 1, "
-	    "\"concurrency\": 1, "
-	    "\"timeout\": \"3s\"},"
-	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
-	    " \"journeys\": [" J("raw", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"bad\": "
-					"{\"json\": \"$.bad\"}}}, {\"name\": \"use\", \"url\": "
-					"\"/p?q=${raw:bad}\"}]") "]}",
-	    s.port);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 3, \"interval\": \"100ms\", \"confirm\": 1, "
+		   "\"concurrency\": 1, "
+		   "\"timeout\": \"3s\"},"
+		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+		   " \"journeys\": [" TU_JOURNEY(
+		       "raw", "\"steps\": [{\"url\": \"/token\", \"capture\": {\"bad\": "
+			      "{\"json\": \"$.bad\"}}}, {\"name\": \"use\", \"url\": "
+			      "\"/p?q=${raw:bad}\"}]") "]}",
+		   s.port);
 	struct tu_proc p;
 	run_scenario(&p, json);
 	ck_assert_msg(p.exit_code == 2, "%s\n%s", p.out, p.err);
 	ck_assert_msg(strstr(p.out, "step \"use\": could not build URL ("), "%s", p.out);
 	char *log = hs_log(&s);
-	ck_assert_int_eq(count(log, "=== req "), 3);
-	ck_assert_int_eq(count(log, " GET /token\n"), 3);
+	ck_assert_int_eq(tu_count(log, "=== req "), 3);
+	ck_assert_int_eq(tu_count(log, " GET /token\n"), 3);
 	free(log);
 	tu_proc_release(&p);
 	hs_stop(&s);
@@ -382,15 +351,15 @@ START_TEST(connection_close_server_still_works)
 	    tu_fmt("{\"settings\": {\"rounds\": 20, \"interval\": \"100ms\", \"confirm\": 1, "
 		   "\"concurrency\": 1, \"timeout\": \"3s\"},"
 		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
-		   " \"journeys\": [" J("visit", TWO_STEPS) "]}",
+		   " \"journeys\": [" TU_JOURNEY("visit", TWO_STEPS) "]}",
 		   s.port);
 	struct tu_proc p;
 	run_scenario(&p, json);
 	ck_assert_msg(p.exit_code == 0, "%s\n%s", p.out, p.err);
 	ck_assert_msg(strstr(p.out, "RESTORED"), "%s", p.out);
 	char *log = hs_log(&s);
-	ck_assert_int_eq(count(log, "=== req "), 40);
-	ck_assert_int_eq(count(log, "=== accept"), 40);
+	ck_assert_int_eq(tu_count(log, "=== req "), 40);
+	ck_assert_int_eq(tu_count(log, "=== accept"), 40);
 	free(log);
 	tu_proc_release(&p);
 	hs_stop(&s);
@@ -411,7 +380,7 @@ static void early_hints(int fd, const struct hs_request *q, void *ud)
 	const char *r = "HTTP/1.1 103 Early Hints\r\nX-Build: early\r\nLink: </a.css>\r\n\r\n"
 			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
 			"x-build:   v41 \t\r\nX-Build: second\r\nX-Cache: HIT\r\n\r\nok";
-	ka_write(fd, r, strlen(r));
+	hs_write_all(fd, r, strlen(r));
 }
 
 START_TEST(headers_are_the_final_responses)
@@ -421,16 +390,18 @@ START_TEST(headers_are_the_final_responses)
 	char *json = tu_fmt(
 	    "{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\"},"
 	    " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
-	    " \"journeys\": [" J(
+	    " \"journeys\": [" TU_JOURNEY(
 		"home",
 		"\"steps\": [{\"url\": \"/\", \"assert\": {\"headers\": "
 		"{\"X-Build\": \"v41\", \"Link\": {\"exists\": false}}},"
 		" \"capture\": {\"b\": {\"header\": \"X-BUILD\"}}},"
 		" {\"url\": \"/next?b=${b}\", \"assert\": "
-		"{\"body\": {\"contains\": \"got v41\"}}}]") "," J("stale",
-								   "\"steps\": [{\"url\": \"/\", "
-								   "\"assert\": {\"status\": "
-								   "500}}]") "]}",
+		"{\"body\": {\"contains\": \"got v41\"}}}]") "," TU_JOURNEY("stale",
+									    "\"steps\": [{\"url\": "
+									    "\"/\", "
+									    "\"assert\": "
+									    "{\"status\": "
+									    "500}}]") "]}",
 	    s.port);
 	struct tu_proc p;
 	run_scenario(&p, json);

@@ -579,32 +579,17 @@ START_TEST(signal_while_waiting_on_redis_is_not_a_timeout)
 	    "{\"==\": 0}}, " Q("jobs", "sidekiq", "default", "r") "]}",
 	    port);
 	char *path = tu_write_temp(json, ".json");
-	char *op = tu_fmt("%s.stdout", path);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (!freopen(op, "w", stdout) || !freopen("/dev/null", "w", stderr))
-			_exit(127);
-		setenv("NO_COLOR", "1", 1);
-		execl(tu_env("AC_BIN"), "allclear", "check", "--verbose", path, (char *)NULL);
-		_exit(127);
-	}
-	usleep(800 * 1000);
-	kill(pid, SIGTERM);
-	int64_t t0 = tu_now_ms();
-	int status;
-	waitpid(pid, &status, 0);
-	int64_t took = tu_now_ms() - t0;
-	char *out = tu_read_file(op);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %d\n%s", status, out);
+	const char *args[] = {"check", "--verbose", path, NULL};
+	char *out;
+	int64_t took;
+	int rc = tu_run_signalled(args, SIGTERM, 800, &out, &took);
+	ck_assert_msg(rc == 2, "exit %d\n%s", rc, out);
 	ck_assert_int_lt(took, 2000);
 	ck_assert_msg(strstr(out, "redis: interrupted (SIGTERM)"), "%s", out);
 	ck_assert_msg(strstr(out, "sidekiq: interrupted (SIGTERM)"), "%s", out);
 	ck_assert_msg(!strstr(out, "deadline") && !strstr(out, "timed out"), "%s", out);
-	unlink(op);
 	unlink(path);
 	free(out);
-	free(op);
 	free(path);
 	free(json);
 	close(silent);

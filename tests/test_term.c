@@ -520,17 +520,8 @@ static int run_on_pty(const char *const *args, char **out)
 	int master;
 	pid_t pid = forkpty(&master, NULL, &raw, NULL);
 	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		size_t n = 0;
-		while (args[n])
-			n++;
-		char **argv = calloc(n + 2, sizeof(char *));
-		argv[0] = (char *)(uintptr_t)tu_env("AC_BIN");
-		for (size_t i = 0; i < n; i++)
-			argv[i + 1] = (char *)(uintptr_t)args[i];
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	if (pid == 0)
+		tu_exec_allclear(args);
 	struct ac_buf b = AC_BUF_INIT;
 	char chunk[4096];
 	int64_t deadline = tu_now_ms() + 30000;

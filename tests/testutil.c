@@ -27,15 +27,6 @@ int64_t tu_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-char *tu_fmt(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = ac_vasprintf(fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 const char *tu_env(const char *name)
 {
 	const char *v = getenv(name);
@@ -56,6 +47,19 @@ static void drain(int fd, struct ac_buf *b, bool *open)
 		*open = false;
 }
 
+void tu_exec_allclear(const char *const *args)
+{
+	size_t n = 0;
+	while (args[n])
+		n++;
+	char **argv = calloc(n + 2, sizeof(char *));
+	argv[0] = (char *)(uintptr_t)tu_env("AC_BIN");
+	for (size_t i = 0; i < n; i++)
+		argv[i + 1] = (char *)(uintptr_t)args[i];
+	execv(argv[0], argv);
+	_exit(127);
+}
+
 void tu_run(struct tu_proc *p, const char *const *args, const char *const *env, int timeout_s)
 {
 	memset(p, 0, sizeof(*p));
@@ -73,15 +77,7 @@ void tu_run(struct tu_proc *p, const char *const *args, const char *const *env, 
 		for (size_t i = 0; env && env[i]; i++)
 			putenv((char *)(uintptr_t)env[i]);
 		setenv("NO_COLOR", "1", 1);
-		size_t n = 0;
-		while (args[n])
-			n++;
-		char **argv = calloc(n + 2, sizeof(char *));
-		argv[0] = (char *)(uintptr_t)tu_env("AC_BIN");
-		for (size_t i = 0; i < n; i++)
-			argv[i + 1] = (char *)(uintptr_t)args[i];
-		execv(argv[0], argv);
-		_exit(127);
+		tu_exec_allclear(args);
 	}
 	close(out[1]);
 	close(err[1]);
@@ -120,6 +116,78 @@ void tu_proc_release(struct tu_proc *p)
 	free(p->out);
 	free(p->err);
 	memset(p, 0, sizeof(*p));
+}
+
+void tu_run_check(struct tu_proc *p, const char *path, const char *const *env)
+{
+	const char *args[] = {"check", path, NULL};
+	tu_run(p, args, env, 60);
+}
+
+char *tu_run_check_json(struct tu_proc *p, const char *path, const char *const *env)
+{
+	char *json_out = tu_fmt("%s.report.json", path);
+	const char *args[] = {"check", path, "--json", json_out, NULL};
+	tu_run(p, args, env, 60);
+	char *text = NULL;
+	if (access(json_out, F_OK) == 0) {
+		text = tu_read_file(json_out);
+		unlink(json_out);
+	}
+	free(json_out);
+	return text;
+}
+
+void tu_expect_check(const char *path, int rc, const char *want)
+{
+	struct tu_proc p;
+	free(tu_run_check_json(&p, path, NULL));
+	TU_EXPECT(p.exit_code == rc, &p, "exit %d, expected %d", p.exit_code, rc);
+	TU_EXPECT(strstr(p.out, want), &p, "stdout lacks: %s", want);
+	if (rc != 0)
+		TU_EXPECT(!strstr(p.out, "VERDICT: RESTORED"), &p, "RESTORED with exit %d", rc);
+	tu_proc_release(&p);
+}
+
+int tu_run_signalled(const char *const *args, int sig, int after_ms, char **out, int64_t *exit_ms)
+{
+	char *op = tu_write_temp("", ".stdout");
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (!freopen(op, "w", stdout) || !freopen("/dev/null", "w", stderr))
+			_exit(127);
+		setenv("NO_COLOR", "1", 1);
+		tu_exec_allclear(args);
+	}
+	usleep((useconds_t)after_ms * 1000);
+	kill(pid, sig);
+	int64_t t0 = tu_now_ms();
+	int status;
+	waitpid(pid, &status, 0);
+	*exit_ms = tu_now_ms() - t0;
+	*out = tu_read_file(op);
+	free(op);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+char *tu_http_scenario(const char *settings, const char *targets, const char *journeys)
+{
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\", "
+		   "\"connect_timeout\": \"1s\"%s%s}, \"targets\": {%s}, \"journeys\": [%s]}",
+		   *settings ? ", " : "", settings, targets, journeys);
+	char *path = tu_write_temp(json, ".json");
+	free(json);
+	return path;
+}
+
+int tu_count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
 }
 
 static char **temp_files;
@@ -203,20 +271,46 @@ const struct ac_check_result *tu_check(const struct ac_result *r, const char *id
 	return NULL;
 }
 
-int tu_listen(int *port)
+const struct ac_check_result *tu_check_named(const struct ac_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->nchecks; i++)
+		if (strcmp(r->checks[i].check->name, name) == 0)
+			return &r->checks[i];
+	ck_abort_msg("no check named \"%s\"", name);
+	return NULL;
+}
+
+void tu_expect_last(const struct ac_check_result *c, const char *what, enum ac_state st,
+		    const char *reason)
+{
+	const char *got = c->last.reason ? c->last.reason : "(none)";
+	ck_assert_msg(c->last.state == st, "%s: state %d, wanted %d: %s", what, c->last.state, st,
+		      got);
+	if (reason)
+		ck_assert_msg(strstr(got, reason), "%s: reason \"%s\", wanted \"%s\"", what, got,
+			      reason);
+}
+
+int tu_listen_at(const char *addr, int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(inet_pton(AF_INET, addr, &a.sin_addr), 1);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind %s: %s", addr,
+		      strerror(errno));
 	ck_assert_int_eq(listen(fd, 64), 0);
 	socklen_t l = sizeof(a);
 	getsockname(fd, (struct sockaddr *)&a, &l);
 	*port = ntohs(a.sin_port);
 	return fd;
+}
+
+int tu_listen(int *port)
+{
+	return tu_listen_at("127.0.0.1", port);
 }
 
 int tu_main(Suite *s)
