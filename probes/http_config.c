@@ -77,16 +77,6 @@ static const struct ac_field capture_fields[] = {
     {"secret", AC_FT_BOOL, false, CS(secret), "mask the value in reports"},
 };
 
-static bool capture_name_ok(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
-			return false;
-	return true;
-}
-
 /* "capture": {"name": {"json": "$.id"}, ...} (dst: the step). */
 static void read_captures(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v,
 			  const char *path, void *dst)
@@ -99,7 +89,7 @@ static void read_captures(struct ac_cfg *cx, const struct ac_field *f, const cJS
 	cJSON_ArrayForEach(m, v)
 	{
 		char *kp = ac_cfg_path(path, m->string);
-		if (!capture_name_ok(m->string))
+		if (!ac_cfg_name_ok(m->string, strlen(m->string)))
 			ac_cfg_error(cx, kp, "capture names use letters, digits, _ - and .");
 		if (!cJSON_IsObject(m)) {
 			ac_cfg_error(cx, kp,
@@ -494,15 +484,9 @@ void *http_journey_configure(struct ac_cfg *cx, const cJSON *obj, const char *pa
 	} else if (strcmp(persona, "visitor") != 0 && strcmp(persona, "searcher") != 0) {
 		char *jp = ac_cfg_path(path, "persona");
 		const struct ac_section_table *t = ac_section_table_of(cx->plan, "personas");
-		const char *s = ac_suggest(persona, (const char *const *)t->names, t->n);
-		if (s)
-			ac_cfg_error(cx, jp, "unknown persona \"%s\", did you mean \"%s\"?",
-				     persona, s);
-		else
-			ac_cfg_error(cx, jp,
-				     "unknown persona \"%s\": define it under \"personas\" (a "
-				     "signed-in persona needs \"login\" steps)",
-				     persona);
+		ac_cfg_unknown(cx, jp, "persona", persona, (const char *const *)t->names, t->n,
+			       ": define it under \"personas\" (a signed-in persona needs "
+			       "\"login\" steps)");
 		free(jp);
 	}
 	char *sp = ac_cfg_path(path, "steps");

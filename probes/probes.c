@@ -124,12 +124,9 @@ const void *ac_section_find(struct ac_cfg *cx, const char *key, const cJSON *nam
 	for (size_t k = 0; k < t->n; k++)
 		if (strcmp(t->names[k], name->valuestring) == 0)
 			return t->entries[k];
-	const char *s = ac_suggest(name->valuestring, (const char *const *)t->names, t->n);
-	if (s)
-		ac_cfg_error(cx, path, "unknown %s \"%s\", did you mean \"%s\"?", what,
-			     name->valuestring, s);
-	else
-		ac_cfg_error(cx, path, "unknown %s \"%s\" (define it under \"%s\")", what,
-			     name->valuestring, key);
+	char *hint = ac_asprintf(" (define it under \"%s\")", key);
+	ac_cfg_unknown(cx, path, what, name->valuestring, (const char *const *)t->names, t->n,
+		       hint);
+	free(hint);
 	return NULL;
 }

@@ -76,14 +76,8 @@ static void read_preset(struct ac_cfg *cx, const struct ac_field *f, const cJSON
 	}
 	if (qc->backend)
 		return;
-	const char *s = ac_suggest(qc->preset, names, nn);
-	if (s)
-		ac_cfg_error(cx, pp, "unknown preset \"%s\", did you mean \"%s\"?", qc->preset, s);
-	else
-		ac_cfg_error(cx, pp,
-			     "unknown preset \"%s\" (for other systems use a \"redis\" or "
-			     "\"sql\" check)",
-			     qc->preset);
+	ac_cfg_unknown(cx, pp, "preset", qc->preset, names, nn,
+		       " (for other systems use a \"redis\" or \"sql\" check)");
 }
 
 #define QC(member) offsetof(struct queue_config, member)

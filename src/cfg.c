@@ -188,7 +188,17 @@ static char *read_secret_file(struct ac_cfg *cx, const char *path, const char *f
 	return ac_buf_detach(&b);
 }
 
-static bool valid_name(const char *s, size_t n)
+void ac_cfg_unknown(struct ac_cfg *cx, const char *path, const char *what, const char *name,
+		    const char *const *cands, size_t ncands, const char *otherwise)
+{
+	const char *s = ac_suggest(name, cands, ncands);
+	if (s)
+		ac_cfg_error(cx, path, "unknown %s \"%s\", did you mean \"%s\"?", what, name, s);
+	else
+		ac_cfg_error(cx, path, "unknown %s \"%s\"%s", what, name, otherwise);
+}
+
+bool ac_cfg_name_ok(const char *s, size_t n)
 {
 	if (n == 0)
 		return false;
@@ -268,8 +278,8 @@ static char *expand(struct ac_cfg *cx, const char *path, const char *text, bool 
 		bool enc = url && !raw;
 		if (ac_starts_with(ref, "env:")) {
 			const char *name = ref + 4;
-			const char *v = valid_name(name, strlen(name)) ? getenv(name) : NULL;
-			if (!valid_name(name, strlen(name))) {
+			const char *v = ac_cfg_name_ok(name, strlen(name)) ? getenv(name) : NULL;
+			if (!ac_cfg_name_ok(name, strlen(name))) {
 				ac_cfg_error(cx, path, "bad variable reference \"${%s}\"", ref);
 				ok = false;
 			} else if (!v) {
@@ -295,7 +305,7 @@ static char *expand(struct ac_cfg *cx, const char *path, const char *text, bool 
 			} else {
 				ok = false;
 			}
-		} else if (!valid_name(ref, strlen(ref))) {
+		} else if (!ac_cfg_name_ok(ref, strlen(ref))) {
 			ac_cfg_error(cx, path, "bad variable reference \"${%s}\"", ref);
 			ok = false;
 		} else if (ac_names_has(cx->runtime, ref)) {

@@ -63,6 +63,15 @@ void ac_cfg_no_controls(struct ac_cfg *cx, const char *path, const char *s);
 void ac_cfg_no_controls_in_steps(struct ac_cfg *cx, const cJSON *steps, const char *path);
 void ac_cfg_no_controls_in_personas(struct ac_cfg *cx, const cJSON *personas);
 
+/* "unknown WHAT \"NAME\", did you mean \"X\"?" when one of cands is
+ * close, else "unknown WHAT \"NAME\"" followed by otherwise (may be ""). */
+void ac_cfg_unknown(struct ac_cfg *cx, const char *path, const char *what, const char *name,
+		    const char *const *cands, size_t ncands, const char *otherwise);
+
+/* A name of a variable or a capture: letters, digits, '_', '-' and '.',
+ * at least one (s need not end at n). */
+bool ac_cfg_name_ok(const char *s, size_t n);
+
 /* Key paths: "journeys[1].steps[0]". The caller frees them. */
 char *ac_cfg_path(const char *base, const char *key);
 char *ac_cfg_path_index(const char *base, size_t index);

@@ -202,14 +202,8 @@ static size_t select_targets(struct ac_cfg *cx, const cJSON *obj, const char *pa
 				const char **names = ac_calloc(plan->ntargets + 1, sizeof(char *));
 				for (size_t k = 0; k < plan->ntargets; k++)
 					names[k] = plan->targets[k].name;
-				const char *s = ac_suggest(e->valuestring, names, plan->ntargets);
-				if (s)
-					ac_cfg_error(cx, ep,
-						     "unknown target \"%s\", did you mean \"%s\"?",
-						     e->valuestring, s);
-				else
-					ac_cfg_error(cx, ep, "unknown target \"%s\"",
-						     e->valuestring);
+				ac_cfg_unknown(cx, ep, "target", e->valuestring, names,
+					       plan->ntargets, "");
 				free(names);
 			} else {
 				bool dup = false;
@@ -286,16 +280,12 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 					if (strcmp(ac_probe_kinds[i]->section, section) == 0)
 						names[nn++] = ac_probe_kinds[i]->name;
 				char *kp = ac_cfg_path(path, "kind");
-				const char *s = ac_suggest(k->valuestring, names, nn);
 				if (kind)
 					ac_cfg_error(cx, kp, "\"%s\" checks belong in \"%s\"",
 						     k->valuestring, kind->section);
-				else if (s)
-					ac_cfg_error(cx, kp,
-						     "unknown kind \"%s\", did you mean \"%s\"?",
-						     k->valuestring, s);
 				else
-					ac_cfg_error(cx, kp, "unknown kind \"%s\"", k->valuestring);
+					ac_cfg_unknown(cx, kp, "kind", k->valuestring, names, nn,
+						       "");
 				free(kp);
 				free(names);
 				kind = NULL;

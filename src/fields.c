@@ -107,13 +107,9 @@ static void bad_choice(struct ac_cfg *cx, const struct ac_field *f, const char *
 	if (!cJSON_IsString(v)) {
 		ac_cfg_error(cx, path, "expected %s", list);
 	} else {
-		const char *s = ac_suggest(v->valuestring, f->choices, n);
-		if (s)
-			ac_cfg_error(cx, path, "unknown %s \"%s\", did you mean \"%s\"?", what,
-				     v->valuestring, s);
-		else
-			ac_cfg_error(cx, path, "unknown %s \"%s\" (%s)", what, v->valuestring,
-				     list);
+		char *hint = ac_asprintf(" (%s)", list);
+		ac_cfg_unknown(cx, path, what, v->valuestring, f->choices, n, hint);
+		free(hint);
 	}
 	free(list);
 }

@@ -95,35 +95,76 @@ static const char *skip_dollar_quote(const char *p)
 	return close ? close + tl : p + strlen(p);
 }
 
+/* The tokens the two scanners below need: words (keywords and
+ * identifiers), quoted identifiers, ';' and everything else (strings,
+ * comments, numbers, dollar-quoted bodies and punctuation are skipped
+ * whole). */
+enum tok_kind { TOK_END, TOK_WORD, TOK_QUOTED_IDENT, TOK_SEMICOLON, TOK_OTHER };
+
+struct tok {
+	enum tok_kind kind;
+	const char *w; /* TOK_WORD, TOK_QUOTED_IDENT: the name */
+	size_t n;
+};
+
+/* Read the token at p into t; returns where the next one starts. */
+static const char *next_token(const char *p, struct tok *t)
+{
+	unsigned char ch = (unsigned char)*p;
+	t->kind = TOK_OTHER;
+	t->w = NULL;
+	t->n = 0;
+	if (!ch) {
+		t->kind = TOK_END;
+		return p;
+	}
+	if (ch == '"') {
+		const char *w = p + 1;
+		p = skip_quoted(p, false);
+		if (p > w && p[-1] == '"') {
+			t->kind = TOK_QUOTED_IDENT;
+			t->w = w;
+			t->n = (size_t)(p - 1 - w);
+		}
+		return p;
+	}
+	if (ch == '\'')
+		return skip_quoted(p, false);
+	if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*'))
+		return ac_pg_skip_blanks(p);
+	if (ident_start(ch)) {
+		/* A keyword or identifier ($ may continue one); E'' and e''
+		 * start a string with backslash escapes. */
+		const char *w = p;
+		while (ident_cont((unsigned char)*p))
+			p++;
+		if (p - w == 1 && (*w == 'e' || *w == 'E') && *p == '\'')
+			return skip_quoted(p, true);
+		t->kind = TOK_WORD;
+		t->w = w;
+		t->n = (size_t)(p - w);
+		return p;
+	}
+	if (isdigit(ch)) {
+		while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
+			p++;
+		return p;
+	}
+	if (ch == '$') {
+		const char *e = skip_dollar_quote(p);
+		return e ? e : p + 1;
+	}
+	if (ch == ';')
+		t->kind = TOK_SEMICOLON;
+	return p + 1;
+}
+
 bool ac_pg_single_statement(const char *sql)
 {
-	const char *p = sql;
-	while (*p) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch == '\'' || ch == '"') {
-			p = skip_quoted(p, false);
-		} else if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
-			p = ac_pg_skip_blanks(p);
-		} else if (ident_start(ch)) {
-			/* A keyword or identifier ($ may continue one); E'' and
-			 * e'' start a string with backslash escapes. */
-			const char *w = p;
-			while (ident_cont((unsigned char)*p))
-				p++;
-			if (p - w == 1 && (*w == 'e' || *w == 'E') && *p == '\'')
-				p = skip_quoted(p, true);
-		} else if (isdigit(ch)) {
-			while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
-				p++;
-		} else if (ch == '$') {
-			const char *e = skip_dollar_quote(p);
-			p = e ? e : p + 1;
-		} else if (ch == ';') {
-			return *ac_pg_skip_blanks(p + 1) == '\0';
-		} else {
-			p++;
-		}
-	}
+	struct tok t;
+	for (const char *p = next_token(sql, &t); t.kind != TOK_END; p = next_token(p, &t))
+		if (t.kind == TOK_SEMICOLON)
+			return *ac_pg_skip_blanks(p) == '\0';
 	return true;
 }
 
@@ -147,38 +188,14 @@ static const char *session_lock_named(const char *w, size_t n, bool fold)
 
 const char *ac_pg_session_lock_call(const char *sql)
 {
-	const char *p = sql;
-	while (*p) {
-		unsigned char ch = (unsigned char)*p;
-		const char *hit = NULL;
-		if (ch == '"') {
-			/* A quoted identifier names the function exactly. */
-			const char *w = p + 1;
-			p = skip_quoted(p, false);
-			if (p > w && p[-1] == '"')
-				hit = session_lock_named(w, (size_t)(p - 1 - w), false);
-		} else if (ch == '\'') {
-			p = skip_quoted(p, false);
-		} else if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
-			p = ac_pg_skip_blanks(p);
-		} else if (ident_start(ch)) {
-			const char *w = p;
-			while (ident_cont((unsigned char)*p))
-				p++;
-			if (p - w == 1 && (*w == 'e' || *w == 'E') && *p == '\'')
-				p = skip_quoted(p, true);
-			else
-				hit = session_lock_named(w, (size_t)(p - w), true);
-		} else if (isdigit(ch)) {
-			while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
-				p++;
-		} else if (ch == '$') {
-			const char *e = skip_dollar_quote(p);
-			p = e ? e : p + 1;
-		} else {
-			p++;
-		}
-		/* Only a call: the name followed by "(" (blanks and comments between). */
+	struct tok t;
+	for (const char *p = next_token(sql, &t); t.kind != TOK_END; p = next_token(p, &t)) {
+		/* A quoted identifier names the function exactly; a word in any
+		 * case. Only a call: the name followed by "(" (blanks and
+		 * comments between). */
+		const char *hit = t.kind == TOK_WORD	       ? session_lock_named(t.w, t.n, true)
+				  : t.kind == TOK_QUOTED_IDENT ? session_lock_named(t.w, t.n, false)
+							       : NULL;
 		if (hit && *ac_pg_skip_blanks(p) == '(')
 			return hit;
 	}

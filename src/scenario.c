@@ -138,15 +138,6 @@ const struct ac_field *ac_scenario_fields(const char *which, size_t *n)
 
 /* A --var names a variable the scenario defines: a misspelt name would
  * otherwise leave the default in place and probe the wrong thing. */
-static bool plain_var_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
-			return false;
-	return true;
-}
 
 /* Whether the scenario's definition of a variable is a secret: marked so,
  * or made from ${env:}, ${file:} or a variable loaded before it that is a
@@ -180,7 +171,7 @@ static bool definition_is_secret(const struct ac_plan *plan, const cJSON *v)
 		char *whole = ac_strndup(p + 2, (size_t)(end - p - 2));
 		const char *ref = whole + (ac_starts_with(whole, "raw:") ? 4 : 0);
 		bool secret = ac_starts_with(ref, "env:") || ac_starts_with(ref, "file:");
-		if (!secret && plain_var_name(ref)) {
+		if (!secret && ac_cfg_name_ok(ref, strlen(ref))) {
 			const struct ac_var *var = ac_plan_var(plan, ref);
 			secret = var && var->secret;
 		}
@@ -195,7 +186,7 @@ static bool definition_is_secret(const struct ac_plan *plan, const cJSON *v)
 static void check_override(struct ac_cfg *cx, const cJSON *vars, const char *name)
 {
 	char *kp = ac_asprintf("--var %s", name);
-	if (!plain_var_name(name)) {
+	if (!ac_cfg_name_ok(name, strlen(name))) {
 		ac_cfg_error(cx, kp,
 			     "not a variable name (letters, digits, '_', '-' and '.'; "
 			     "secrets come from ${env:NAME} and ${file:PATH} in the scenario)");

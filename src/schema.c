@@ -23,13 +23,13 @@ static cJSON *typed(const char *type)
 	return o;
 }
 
-/* "5s", "250ms", "1m30s" or a number of milliseconds. */
-static cJSON *duration(void)
+/* A text of the pattern, or a number of at least 0. */
+static cJSON *text_or_number(const char *pattern)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *any = cJSON_AddArrayToObject(o, "anyOf");
 	cJSON *s = typed("string");
-	cJSON_AddStringToObject(s, "pattern", "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$");
+	cJSON_AddStringToObject(s, "pattern", pattern);
 	cJSON_AddItemToArray(any, s);
 	cJSON *n = typed("number");
 	cJSON_AddNumberToObject(n, "minimum", 0);
@@ -37,18 +37,16 @@ static cJSON *duration(void)
 	return o;
 }
 
+/* "5s", "250ms", "1m30s" or a number of milliseconds. */
+static cJSON *duration(void)
+{
+	return text_or_number("^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$");
+}
+
 /* "8MiB", "64KiB", "100B" or a number of bytes. */
 static cJSON *size(void)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON *any = cJSON_AddArrayToObject(o, "anyOf");
-	cJSON *s = typed("string");
-	cJSON_AddStringToObject(s, "pattern", "^[0-9]+(\\.[0-9]+)? *([KMG]i?B|B)?$");
-	cJSON_AddItemToArray(any, s);
-	cJSON *n = typed("number");
-	cJSON_AddNumberToObject(n, "minimum", 0);
-	cJSON_AddItemToArray(any, n);
-	return o;
+	return text_or_number("^[0-9]+(\\.[0-9]+)? *([KMG]i?B|B)?$");
 }
 
 static cJSON *choices(const char *const *c)

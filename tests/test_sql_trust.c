@@ -497,8 +497,9 @@ START_TEST(pool_size_is_checked_at_load)
 		char *c = sql_check("one", "SELECT 1", "{\"==\": 1}");
 		char *json = sql_scenario_with(extra, c);
 		char *e = tu_load_error(json);
-		const char *want = i < 3 ? "databases.db.pool_size: expected a whole number from 1 to 32"
-					 : "databases.db.pool_size: expected a whole number";
+		const char *want =
+		    i < 3 ? "databases.db.pool_size: expected a whole number from 1 to 32"
+			  : "databases.db.pool_size: expected a whole number";
 		ck_assert_msg(strstr(e, want), "%s: %s", bad[i], e);
 		free(e);
 		free(json);
