@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -265,6 +266,11 @@ struct progress {
 static void on_round(const struct ac_result *r, int64_t time_left_ms, void *ud)
 {
 	struct progress *p = ud;
+	/* The table fits the terminal as it is now: a resize (SIGWINCH) is
+	 * taken at the next redraw. */
+	struct winsize ws;
+	if (p->live.tty && ioctl(fileno(p->live.out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		p->live.width = ws.ws_col;
 	ac_live_round(&p->live, r, time_left_ms, p->clock->wall_ms(p->clock));
 }
 

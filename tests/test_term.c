@@ -5,6 +5,7 @@
  * problems reported whole; the scenario size limit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pty.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +390,132 @@ static void emit(FILE *f, void *ud)
 	ac_writer_find(c->format)->write(f, c->r, &c->o);
 }
 
+/* A name cut to fit keeps its target: "checkout is classic @ origin",
+ * "@ edge-us" and "@ edge-eu" never look alike; the cut is in the middle of
+ * the name, never in a UTF-8 character, and text that fits is left alone. */
+START_TEST(live_names_are_cut_in_the_middle_keeping_the_target)
+{
+	const char *ids[] = {"checkout is classic for everyone @ origin",
+			     "checkout is classic for everyone @ edge-us",
+			     "checkout is classic for everyone @ edge-eu"};
+	char *fit[3];
+	for (size_t i = 0; i < 3; i++) {
+		fit[i] = ac_live_fit(ids[i], 24, false);
+		ck_assert_msg(strlen(fit[i]) <= 24, "%s", fit[i]);
+		const char *at = strstr(ids[i], " @ ");
+		ck_assert_msg(strlen(fit[i]) >= strlen(at) &&
+				  strcmp(fit[i] + strlen(fit[i]) - strlen(at), at) == 0,
+			      "%s", fit[i]);
+		ck_assert_msg(ac_starts_with(fit[i], "chec") && strstr(fit[i], "..."), "%s",
+			      fit[i]);
+	}
+	ck_assert_str_ne(fit[0], fit[1]);
+	ck_assert_str_ne(fit[1], fit[2]);
+	ck_assert_str_eq(fit[0], "checko...eryone @ origin");
+	for (size_t i = 0; i < 3; i++)
+		free(fit[i]);
+	char *same = ac_live_fit("home @ origin", 24, false);
+	ck_assert_str_eq(same, "home @ origin");
+	free(same);
+	/* No target: both ends of the text, the middle cut. */
+	char *mid = ac_live_fit("abcdefghijklmnopqrstuvwxyz", 11, false);
+	ck_assert_str_eq(mid, "abcd...wxyz");
+	free(mid);
+	/* UTF-8: counted in characters, never split; the ellipsis is one. */
+	char *u = ac_live_fit("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9 @ eu",
+			      12, true);
+	ck_assert_str_eq(u, "\u00e9\u00e9\u00e9\u2026\u00e9\u00e9\u00e9 @ eu");
+	free(u);
+	/* A target too long to keep whole: the middle of the whole text. */
+	char *t = ac_live_fit("x @ a-very-long-region-name-indeed", 10, false);
+	ck_assert_uint_eq(strlen(t), 10);
+	free(t);
+}
+END_TEST
+
+/* The live view on a real pseudo-terminal 60 columns wide: allclear
+ * reads the width itself (TIOCGWINSZ), no line is wider than the
+ * terminal, and the three targets of one journey stay apart. */
+START_TEST(live_view_fits_the_terminal_width)
+{
+	char *path = tu_http_scenario(
+	    "",
+	    "\"origin\": \"http://127.0.0.1:9\", \"edge-us\": \"http://127.0.0.1:9\","
+	    " \"edge-eu\": \"http://127.0.0.1:9\"",
+	    TU_JOURNEY("checkout is classic for every visitor", "\"steps\": [{\"url\": \"/\"}]"));
+	int master, slave;
+	struct winsize ws = {.ws_row = 40, .ws_col = 60};
+	ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, &ws), 0);
+	struct termios raw;
+	ck_assert_int_eq(tcgetattr(slave, &raw), 0);
+	cfmakeraw(&raw);
+	ck_assert_int_eq(tcsetattr(slave, TCSANOW, &raw), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(master);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(slave, 2);
+		setenv("NO_COLOR", "1", 1);
+		setenv("LANG", "C.UTF-8", 1);
+		const char *args[] = {"watch", path, "--window", "1s", "--interval", "300ms", NULL};
+		tu_exec_allclear(args);
+	}
+	close(slave);
+	struct ac_buf b = AC_BUF_INIT;
+	char chunk[4096];
+	for (;;) {
+		ssize_t k = read(master, chunk, sizeof(chunk));
+		if (k > 0)
+			ac_buf_add(&b, chunk, (size_t)k);
+		else if (k < 0 && errno == EINTR)
+			continue;
+		else
+			break;
+	}
+	close(master);
+	int st;
+	waitpid(pid, &st, 0);
+	ck_assert_msg(b.len > 0, "no live view");
+	/* Drop the cursor movements, then look at each line. */
+	struct ac_buf plain = AC_BUF_INIT;
+	for (size_t i = 0; i < b.len; i++) {
+		if (b.buf[i] == '\033') {
+			i++;
+			if (i < b.len && b.buf[i] == '[')
+				while (i + 1 < b.len &&
+				       !(b.buf[i + 1] >= '@' && b.buf[i + 1] <= '~'))
+					i++;
+			i++;
+			continue;
+		}
+		if (b.buf[i] != '\r')
+			ac_buf_addc(&plain, b.buf[i]);
+	}
+	bool seen[3] = {false, false, false};
+	const char *targets[] = {"@ origin", "@ edge-us", "@ edge-eu"};
+	for (char *l = plain.buf; l && *l;) {
+		char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		size_t cols = 0;
+		for (size_t i = 0; i < len; i++)
+			cols += ((unsigned char)l[i] & 0xc0) != 0x80;
+		ck_assert_msg(cols <= 60, "%zu columns: %.*s", cols, (int)len, l);
+		for (size_t t = 0; t < 3; t++)
+			if (memmem(l, len, targets[t], strlen(targets[t])) &&
+			    memmem(l, len, "checko", 6))
+				seen[t] = true;
+		l = nl ? nl + 1 : NULL;
+	}
+	for (size_t t = 0; t < 3; t++)
+		ck_assert_msg(seen[t], "no line for %s in:\n%s", targets[t], plain.buf);
+	ac_buf_release(&plain);
+	ac_buf_release(&b);
+	free(path);
+}
+END_TEST
+
 START_TEST(terminal_writers_escape_control_characters)
 {
 	struct hs_server s;
@@ -592,6 +719,8 @@ int main(void)
 	tcase_add_test(tc, loader_reports_thirty_problems_whole);
 	tcase_add_test(tc, scenario_over_the_size_cap_is_refused);
 	tcase_add_test(tc, terminal_writers_escape_control_characters);
+	tcase_add_test(tc, live_names_are_cut_in_the_middle_keeping_the_target);
+	tcase_add_test(tc, live_view_fits_the_terminal_width);
 	tcase_add_test(tc, reports_stay_well_formed_with_hostile_text);
 	tcase_add_test(tc, loader_errors_on_a_terminal_are_inert);
 	tcase_add_test(tc, var_for_an_undefined_name_is_refused);
