@@ -34,38 +34,40 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fputs("usage: allclear check SCENARIO [options]   a few rounds and a verdict\n"
-	      "       allclear watch SCENARIO [options]   rounds for a whole window\n"
-	      "       allclear lint SCENARIO...           validate without probing anything\n"
-	      "       allclear baseline save SCENARIO -o FILE   record a healthy run's values\n"
-	      "       allclear schema                     the scenario format as a JSON Schema\n"
-	      "       allclear --help | --version\n"
-	      "\n"
-	      "Is service restored? allclear runs the scenario's user journeys and checks\n"
-	      "and answers RESTORED (exit 0), NOT RESTORED (exit 1) or INCONCLUSIVE (exit 2,\n"
-	      "could not measure). Exit 3: bad invocation or scenario; nothing was probed.\n"
-	      "\n"
-	      "Options:\n"
-	      "  --rounds N          rounds in check mode (default from the scenario, 3)\n"
-	      "  --interval DUR      time between round starts (e.g. 2s, 15s)\n"
-	      "  --window DUR        watch mode: how long to watch (e.g. 10m)\n"
-	      "  --confirm K         consecutive green rounds required\n"
-	      "  --until-restored    stop as soon as the verdict is RESTORED\n"
-	      "  --deadline DUR      with --until-restored: give up after DUR (default 45m)\n"
-	      "  --fail-fast         stop at the first critical check that fails\n"
-	      "  --json FILE         write the full JSON report to FILE ('-' for stdout)\n"
-	      "  --junit FILE        write JUnit XML (the verdict is a testcase of its own)\n"
-	      "  --markdown FILE     write a Markdown summary for chat or a pull request\n"
-	      "  --format FORMAT     stdout report: terminal (default), json, junit, markdown\n"
-	      "  --quiet             print the verdict line only\n"
-	      "  --verbose           list passing checks too\n"
-	      "  --no-color          no colour (NO_COLOR in the environment does the same)\n"
-	      "  --var NAME=VALUE    set a scenario variable (not for secrets)\n"
-	      "  --baseline FILE     values saved by 'baseline save', for \"within_baseline\"\n"
-	      "\n"
-	      "Secrets come from ${env:NAME} and ${file:PATH} in the scenario, never from the\n"
-	      "command line, and are masked in every output.\n",
-	      out);
+	fputs(
+	    "usage: allclear check SCENARIO [options]   a few rounds and a verdict\n"
+	    "       allclear watch SCENARIO [options]   rounds for a whole window\n"
+	    "       allclear lint SCENARIO...           validate without probing anything\n"
+	    "       allclear baseline save SCENARIO -o FILE   record a healthy run's values\n"
+	    "       allclear schema                     the scenario format as a JSON Schema\n"
+	    "       allclear --help | --version\n"
+	    "\n"
+	    "Is service restored? allclear runs the scenario's user journeys and checks\n"
+	    "and answers RESTORED (exit 0), NOT RESTORED (exit 1) or INCONCLUSIVE (exit 2,\n"
+	    "could not measure). Exit 3: bad invocation or scenario; nothing was probed.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --rounds N          rounds in check mode (default from the scenario, 3)\n"
+	    "  --interval DUR      time between round starts (e.g. 2s, 15s)\n"
+	    "  --window DUR        watch mode: how long to watch (e.g. 10m)\n"
+	    "  --confirm K         consecutive green rounds required\n"
+	    "  --until-restored    stop as soon as the verdict is RESTORED\n"
+	    "  --deadline DUR      with --until-restored: give up after DUR (default 45m)\n"
+	    "  --fail-fast         stop at the first critical check that fails\n"
+	    "  --json FILE         write the full JSON report to FILE ('-' for stdout)\n"
+	    "  --junit FILE        write JUnit XML (the verdict is a testcase of its own)\n"
+	    "  --markdown FILE     write a Markdown summary for chat or a pull request\n"
+	    "  --html FILE         write one self-contained HTML page with charts\n"
+	    "  --format FORMAT     stdout report: terminal (default), json, junit, markdown, html\n"
+	    "  --quiet             print the verdict line only\n"
+	    "  --verbose           list passing checks too\n"
+	    "  --no-color          no colour (NO_COLOR in the environment does the same)\n"
+	    "  --var NAME=VALUE    set a scenario variable (not for secrets)\n"
+	    "  --baseline FILE     values saved by 'baseline save', for \"within_baseline\"\n"
+	    "\n"
+	    "Secrets come from ${env:NAME} and ${file:PATH} in the scenario, never from the\n"
+	    "command line, and are masked in every output.\n",
+	    out);
 }
 
 enum opt_id {
@@ -83,6 +85,7 @@ enum opt_id {
 	OPT_VAR,
 	OPT_JUNIT,
 	OPT_MARKDOWN,
+	OPT_HTML,
 };
 
 struct cli {
@@ -94,6 +97,7 @@ struct cli {
 	const char *json_path;
 	const char *junit_path;
 	const char *markdown_path;
+	const char *html_path;
 	const char *format;
 	const char *baseline_path;
 	const char *output;
@@ -138,6 +142,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	    {"var", required_argument, NULL, OPT_VAR},
 	    {"junit", required_argument, NULL, OPT_JUNIT},
 	    {"markdown", required_argument, NULL, OPT_MARKDOWN},
+	    {"html", required_argument, NULL, OPT_HTML},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -202,11 +207,14 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_MARKDOWN:
 			cli->markdown_path = optarg;
 			break;
+		case OPT_HTML:
+			cli->html_path = optarg;
+			break;
 		case OPT_FORMAT:
 			if (!ac_writer_find(optarg))
 				return bad_usage(
 				    "--format: unknown format '%s' (terminal, json, junit, "
-				    "markdown)",
+				    "markdown, html)",
 				    optarg);
 			cli->format = optarg;
 			break;
@@ -362,7 +370,7 @@ static int save_baseline(const struct ac_result *r, const char *path)
 /* The report files, opened before anything is probed: a path that cannot
  * be written is found before the run, not after it. */
 struct outputs {
-	FILE *json, *junit, *markdown;
+	FILE *json, *junit, *markdown, *html;
 };
 
 static FILE *open_output(const char *path)
@@ -378,7 +386,7 @@ static FILE *open_output(const char *path)
 
 static void outputs_close(struct outputs *o)
 {
-	FILE *fs[] = {o->json, o->junit, o->markdown};
+	FILE *fs[] = {o->json, o->junit, o->markdown, o->html};
 	for (size_t i = 0; i < AC_ARRAY_LEN(fs); i++)
 		if (fs[i])
 			fclose(fs[i]);
@@ -389,7 +397,7 @@ static int outputs_open(struct outputs *o, const struct cli *cli)
 {
 	memset(o, 0, sizeof(*o));
 	/* One file for two formats would keep only the last one written. */
-	const char *paths[] = {cli->json_path, cli->junit_path, cli->markdown_path};
+	const char *paths[] = {cli->json_path, cli->junit_path, cli->markdown_path, cli->html_path};
 	for (size_t i = 0; i < AC_ARRAY_LEN(paths); i++)
 		for (size_t k = i + 1; k < AC_ARRAY_LEN(paths); k++)
 			if (paths[i] && paths[k] && strcmp(paths[i], paths[k]) == 0) {
@@ -401,7 +409,8 @@ static int outputs_open(struct outputs *o, const struct cli *cli)
 			}
 	if ((cli->json_path && !(o->json = open_output(cli->json_path))) ||
 	    (cli->junit_path && !(o->junit = open_output(cli->junit_path))) ||
-	    (cli->markdown_path && !(o->markdown = open_output(cli->markdown_path)))) {
+	    (cli->markdown_path && !(o->markdown = open_output(cli->markdown_path))) ||
+	    (cli->html_path && !(o->html = open_output(cli->html_path)))) {
 		outputs_close(o);
 		return -1;
 	}
@@ -515,6 +524,8 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	if (write_report(out.junit, cli->junit_path, "junit", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
 	if (write_report(out.markdown, cli->markdown_path, "markdown", r, &fo) < 0)
+		rc = AC_EXIT_USAGE;
+	if (write_report(out.html, cli->html_path, "html", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
 	if (save_to) {
 		if (r->verdict != AC_RESTORED) {
