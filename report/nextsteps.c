@@ -90,7 +90,7 @@ static void evidence_lines(FILE *out, const struct ac_result *r, const struct ac
 			continue;
 		char *l = ac_asprintf("%s%s %s: %s", indent, ac_state_name(cr->state),
 				      cr->id ? cr->id : "?",
-				      cr->reason ? cr->reason
+				      cr->reason		      ? cr->reason
 				      : cr->state == AC_STATE_PENDING ? "no sample yet"
 								      : "no reason given");
 		put_line(out, "", l);

@@ -19,8 +19,8 @@ static const char *const area_choices[AC_AREA_COUNT + 1] = {"flags", "config", "
 							    "cache", "code",   NULL};
 
 /* "undo": one step as text, or a list of steps. */
-static void read_undo(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v,
-		      const char *path, void *dst)
+static void read_undo(struct ac_cfg *cx, const struct ac_field *f, const cJSON *v, const char *path,
+		      void *dst)
 {
 	(void)f;
 	struct ac_strings *out = dst;
@@ -124,10 +124,9 @@ void ac_release_destroy(struct ac_release *rel)
 	free(rel);
 }
 
-static void warn(struct ac_cfg *cx, struct ac_release *rel, const char *path, const char *fmt,
-		 ...) AC_PRINTF(4, 5);
-static void warn(struct ac_cfg *cx, struct ac_release *rel, const char *path, const char *fmt,
-		 ...)
+static void warn(struct ac_cfg *cx, struct ac_release *rel, const char *path, const char *fmt, ...)
+    AC_PRINTF(4, 5);
+static void warn(struct ac_cfg *cx, struct ac_release *rel, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -140,6 +139,11 @@ static void warn(struct ac_cfg *cx, struct ac_release *rel, const char *path, co
 	free(safe);
 	free(masked);
 	free(msg);
+}
+
+static const char *part_name(const struct ac_release_part *p)
+{
+	return p->name ? p->name : "?";
 }
 
 static size_t part_index(const struct ac_release *rel, const char *name)
@@ -201,8 +205,9 @@ static void resolve_checks(struct ac_cfg *cx, struct ac_release_part *p, const c
 				names[c] = plan->checks[c].name;
 			const char *s = ac_suggest(pat, names, plan->nchecks);
 			if (s)
-				ac_cfg_error(cx, kp, "no check is named \"%s\", did you mean \"%s\"?",
-					     pat, s);
+				ac_cfg_error(cx, kp,
+					     "no check is named \"%s\", did you mean \"%s\"?", pat,
+					     s);
 			else
 				ac_cfg_error(cx, kp, "no check is named \"%s\"", pat);
 			free(names);
@@ -271,11 +276,17 @@ static void report_cycle(struct ac_cfg *cx, const struct ac_release *rel, const 
 	struct ac_buf b = AC_BUF_INIT;
 	if (cur < n) {
 		size_t from = seen_at[cur] - 1;
+		/* "a waits for b, which waits for c, which waits for a" */
 		for (size_t i = from; i < len; i++)
-			ac_buf_addf(&b, "%s%s", i == from ? "" : ", which waits for ",
-				    rel->parts[path[i]].name);
-		ac_buf_addf(&b, "%s%s", len - from == 1 ? " waits for itself" : ", which waits for ",
-			    len - from == 1 ? "" : rel->parts[path[from]].name);
+			ac_buf_addf(&b, "%s%s",
+				    i == from	    ? ""
+				    : i == from + 1 ? " waits for "
+						    : ", which waits for ",
+				    part_name(&rel->parts[path[i]]));
+		if (len - from == 1)
+			ac_buf_adds(&b, " waits for itself");
+		else
+			ac_buf_addf(&b, ", which waits for %s", part_name(&rel->parts[path[from]]));
 	}
 	ac_cfg_error(cx, "release.parts", "cycle in \"before\": %s",
 		     b.len ? b.buf : "(no cycle found)");
