@@ -79,23 +79,65 @@ static const char *term_label(enum ac_part_status s)
 	return "UNPROVEN";
 }
 
+static const struct ac_check_result *part_check(const struct ac_result *r,
+						const struct ac_result_part *p, size_t k)
+{
+	return p->checks[k] < r->nchecks ? &r->checks[p->checks[k]] : NULL;
+}
+
+static bool same_evidence(const struct ac_check_result *a, const struct ac_check_result *b)
+{
+	return a->state == b->state && a->target.name && b->target.name &&
+	       ac_streq(a->name, b->name) && ac_streq(a->reason, b->reason);
+}
+
+/* The part's checks that did not pass, one line each, except that one
+ * journey failing the same way on several targets is one line: "FAIL
+ * checkout @ edge-us, edge-eu: reason". The caller frees it. */
+char *ac_report_part_evidence(const struct ac_result *r, const struct ac_result_part *p,
+			      const char *indent)
+{
+	struct ac_buf b = AC_BUF_INIT;
+	for (size_t k = 0; k < p->nchecks; k++) {
+		const struct ac_check_result *cr = part_check(r, p, k);
+		if (!cr || cr->state == AC_STATE_PASS)
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < k && !seen; j++) {
+			const struct ac_check_result *o = part_check(r, p, j);
+			seen = o && same_evidence(o, cr);
+		}
+		if (seen)
+			continue;
+		ac_buf_addf(&b, "%s%s ", indent, ac_state_name(cr->state));
+		if (cr->target.name) {
+			ac_buf_addf(&b, "%s @ %s", cr->name ? cr->name : "?", cr->target.name);
+			for (size_t j = k + 1; j < p->nchecks; j++) {
+				const struct ac_check_result *o = part_check(r, p, j);
+				if (o && same_evidence(o, cr))
+					ac_buf_addf(&b, ", %s", o->target.name);
+			}
+		} else {
+			ac_buf_adds(&b, cr->id ? cr->id : "?");
+		}
+		ac_buf_addf(&b, ": %s\n",
+			    cr->reason			    ? cr->reason
+			    : cr->state == AC_STATE_PENDING ? "no sample yet"
+							    : "no reason given");
+	}
+	return ac_buf_detach(&b);
+}
+
 static void evidence_lines(FILE *out, const struct ac_result *r, const struct ac_result_part *p,
 			   const char *indent)
 {
-	for (size_t k = 0; k < p->nchecks; k++) {
-		if (p->checks[k] >= r->nchecks)
-			continue;
-		const struct ac_check_result *cr = &r->checks[p->checks[k]];
-		if (cr->state == AC_STATE_PASS)
-			continue;
-		char *l = ac_asprintf("%s%s %s: %s", indent, ac_state_name(cr->state),
-				      cr->id ? cr->id : "?",
-				      cr->reason		      ? cr->reason
-				      : cr->state == AC_STATE_PENDING ? "no sample yet"
-								      : "no reason given");
-		put_line(out, "", l);
-		free(l);
+	char *ev = ac_report_part_evidence(r, p, indent);
+	char *line = ev;
+	for (char *nl; line && (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		put_line(out, "", line);
 	}
+	free(ev);
 }
 
 void ac_report_next_steps_terminal(FILE *out, const struct ac_result *r, bool color)
@@ -216,18 +258,15 @@ void ac_report_next_steps_markdown(FILE *out, const struct ac_result *r)
 			md(out, p->restart);
 			fputc('\n', out);
 		}
-		for (size_t k = 0; k < p->nchecks; k++) {
-			if (p->checks[k] >= r->nchecks)
-				continue;
-			const struct ac_check_result *cr = &r->checks[p->checks[k]];
-			if (cr->state == AC_STATE_PASS)
-				continue;
-			fprintf(out, "   - evidence: %s ", ac_state_name(cr->state));
-			md(out, cr->id);
-			fputs(": ", out);
-			md(out, cr->reason ? cr->reason : "no reason given");
+		char *ev = ac_report_part_evidence(r, p, "");
+		char *line = ev;
+		for (char *nl; line && (nl = strchr(line, '\n')); line = nl + 1) {
+			*nl = '\0';
+			fputs("   - evidence: ", out);
+			md(out, line);
 			fputc('\n', out);
 		}
+		free(ev);
 	}
 	fputc('\n', out);
 }

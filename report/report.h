@@ -57,6 +57,11 @@ size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat
 enum ac_part_status { AC_PART_TODO, AC_PART_UNMEASURED, AC_PART_DONE, AC_PART_UNPROVEN };
 enum ac_part_status ac_report_part_status(const struct ac_result *r, const struct ac_result_part *p,
 					  int64_t *green_since);
+/* The evidence of a part: each check that did not pass, one line each
+ * ("FAIL id: reason", after indent); a journey failing alike on several
+ * targets is one line ("FAIL name @ edge-us, edge-eu: reason"). */
+char *ac_report_part_evidence(const struct ac_result *r, const struct ac_result_part *p,
+			      const char *indent);
 /* "todo", "not measured", "done", "unproven" */
 const char *ac_report_part_status_name(enum ac_part_status s);
 /* The "Next steps" section, in the map's order; nothing without a map. */

@@ -62,55 +62,69 @@ static char *load_map_error(const char *release)
 
 /* The parts in file order: code-revert, cache-purge (after code-revert),
  * search, flags-off, session, search-rank. */
-static const char
-    *const
-	ordered_map =
-	    "{\"version\": \"v42\", \"description\": \"the bad one\", \"parts\": ["
-	    "  " PART(
-		"code-revert", "code", "[]",
-		"[\"home\"]") ","
-			      "  " PART(
-				  "cache-purge", "cache", "[\"code-revert\"]",
-				  "[\"checkout\"]") ","
-						    "  " PART(
-							"search", "data", "[]",
-							"[\"search works\"]") ","
-									      "  " PART(
-										  "flags-off",
-										  "flags", "[]",
-										  "[\"flag is "
-										  "off\"]") ","
-											    " "
-											    " " PART(
-												"se"
-												"ss"
-												"io"
-												"n",
-												"co"
-												"nf"
-												"i"
-												"g",
-												"["
-												"]",
-												"["
-												"\""
-												"fl"
-												"ag"
-												" i"
-												"s "
-												"of"
-												"f "
-												"@ "
-												"or"
-												"ig"
-												"in"
-												"\""
-												"]") ","
-												     "  " PART(
-													 "search-rank",
-													 "data",
-													 "[]",
-													 "[\"search r*\"]") "]}";
+static const char *const ordered_map =
+    "{\"version\": \"v42\", \"description\": \"the bad one\", \"parts\": ["
+    "  " PART(
+	"code-revert", "code", "[]",
+	"[\"home\"]") ","
+		      "  " PART(
+			  "cache-purge", "cache", "[\"code-revert\"]",
+			  "[\"checkout\"]") ","
+					    "  " PART(
+						"search", "data", "[]",
+						"[\"search works\"]") ","
+								      "  " PART(
+									  "flags-off", "flags",
+									  "[]",
+									  "[\"flag is "
+									  "off\"]") ","
+										    " "
+										    " " PART(
+											"se"
+											"ss"
+											"io"
+											"n",
+											"co"
+											"nf"
+											"i"
+											"g",
+											"["
+											"]",
+											"["
+											"\""
+											"fl"
+											"ag"
+											" i"
+											"s "
+											"of"
+											"f "
+											"@ "
+											"or"
+											"ig"
+											"in"
+											"\""
+											"]") ","
+											     " "
+											     " " PART(
+												 "s"
+												 "e"
+												 "a"
+												 "r"
+												 "c"
+												 "h"
+												 "-"
+												 "r"
+												 "a"
+												 "n"
+												 "k",
+												 "d"
+												 "a"
+												 "t"
+												 "a",
+												 "["
+												 "]",
+												 "["
+												 "\"search r*\"]") "]}";
 
 static char *map_text(const struct ac_plan *p, bool markdown)
 {
@@ -521,6 +535,46 @@ START_TEST(next_steps_terminal)
 }
 END_TEST
 
+START_TEST(next_steps_group_a_journey_failing_alike_on_targets)
+{
+	struct ac_result *r = tree();
+	const char *tg[] = {"origin", "edge-us", "edge-eu"};
+	const char *why[] = {"body: expected contains \"classic\", got not found",
+			     "header X-Build: expected v41, got v42",
+			     "header X-Build: expected v41, got v42"};
+	for (size_t i = 0; i < 3; i++) {
+		char *id = tu_fmt("checkout @ %s", tg[i]);
+		struct ac_check_result *cr = add_check(r, id, AC_STATE_FAIL, why[i], 0);
+		free(cr->name);
+		cr->name = ac_strdup("checkout");
+		cr->target.name = ac_strdup(tg[i]);
+		free(id);
+	}
+	add_part(r, "edge-cache", "cache", "purge", NULL, "Ben", NULL, 6, 7);
+	struct ac_result_part *p = &r->parts[r->nparts - 1];
+	p->checks = ac_realloc(p->checks, 3 * sizeof(*p->checks));
+	p->checks[p->nchecks++] = 8;
+	char *t = write_with("terminal", r);
+	const char *want[] = {
+	    "   6. TO DO    edge-cache [cache]\n",
+	    "          FAIL checkout @ origin: body: expected contains \"classic\", got not "
+	    "found\n",
+	    "          FAIL checkout @ edge-us, edge-eu: header X-Build: expected v41, got v42\n",
+	    NULL,
+	};
+	assert_in_order(t, want);
+	ck_assert_ptr_null(strstr(t, "FAIL checkout @ edge-eu:"));
+	free(t);
+	t = write_with("markdown", r);
+	ck_assert_msg(
+	    strstr(t, "   - evidence: FAIL checkout @ edge-us, edge-eu: header X-Build: expected "
+		      "v41, got v42\n"),
+	    "%s", t);
+	free(t);
+	ac_result_destroy(r);
+}
+END_TEST
+
 START_TEST(next_steps_markdown)
 {
 	struct ac_result *r = tree();
@@ -688,6 +742,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("next_steps");
 	tcase_add_test(tc, next_steps_terminal);
+	tcase_add_test(tc, next_steps_group_a_journey_failing_alike_on_targets);
 	tcase_add_test(tc, next_steps_markdown);
 	tcase_add_test(tc, next_steps_json);
 	tcase_add_test(tc, next_steps_absent_without_a_map);
