@@ -93,7 +93,8 @@ static bool same_evidence(const struct ac_check_result *a, const struct ac_check
 
 /* The part's checks that did not pass, one line each, except that one
  * journey failing the same way on several targets is one line: "FAIL
- * checkout @ edge-us, edge-eu: reason". The caller frees it. */
+ * checkout @ edge-us, edge-eu: reason" (its checks are next to each other
+ * in plan order). The caller frees it. */
 char *ac_report_part_evidence(const struct ac_result *r, const struct ac_result_part *p,
 			      const char *indent)
 {
@@ -102,10 +103,14 @@ char *ac_report_part_evidence(const struct ac_result *r, const struct ac_result_
 		const struct ac_check_result *cr = part_check(r, p, k);
 		if (!cr || cr->state == AC_STATE_PASS)
 			continue;
+		/* A journey's checks on its targets are next to each other: look
+		 * within that run only (a part may hold thousands). */
 		bool seen = false;
-		for (size_t j = 0; j < k && !seen; j++) {
+		for (size_t j = k; j-- > 0 && !seen;) {
 			const struct ac_check_result *o = part_check(r, p, j);
-			seen = o && same_evidence(o, cr);
+			if (!o || !ac_streq(o->name, cr->name))
+				break;
+			seen = same_evidence(o, cr);
 		}
 		if (seen)
 			continue;
@@ -114,7 +119,9 @@ char *ac_report_part_evidence(const struct ac_result *r, const struct ac_result_
 			ac_buf_addf(&b, "%s @ %s", cr->name ? cr->name : "?", cr->target.name);
 			for (size_t j = k + 1; j < p->nchecks; j++) {
 				const struct ac_check_result *o = part_check(r, p, j);
-				if (o && same_evidence(o, cr))
+				if (!o || !ac_streq(o->name, cr->name))
+					break;
+				if (same_evidence(o, cr))
 					ac_buf_addf(&b, ", %s", o->target.name);
 			}
 		} else {

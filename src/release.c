@@ -120,6 +120,7 @@ void ac_release_destroy(struct ac_release *rel)
 	free(rel->version);
 	free(rel->description);
 	free(rel->order);
+	free(rel->name_first);
 	ac_buf_release(&rel->warnings);
 	free(rel);
 }
@@ -175,22 +176,47 @@ static void add_index(size_t **v, size_t *n, size_t idx)
 	(*v)[(*n)++] = idx;
 }
 
-static int cmp_size(const void *a, const void *b)
+struct named {
+	const char *name;
+	size_t i;
+};
+
+static int cmp_named(const void *a, const void *b)
 {
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	return x < y ? -1 : x > y;
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Resolve a part's checks against the plan's. */
+/* For each check, the first check (in plan order) with its name: a
+ * journey's checks on every target share one. */
+static size_t *name_firsts(const struct ac_plan *plan)
+{
+	size_t n = plan->nchecks;
+	struct named *v = ac_calloc(n + 1, sizeof(*v));
+	size_t *first = ac_calloc(n + 1, sizeof(*first));
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct named){plan->checks[i].name, i};
+	qsort(v, n, sizeof(*v), cmp_named);
+	for (size_t i = 0; i < n; i++)
+		first[v[i].i] =
+		    i > 0 && strcmp(v[i].name, v[i - 1].name) == 0 ? first[v[i - 1].i] : v[i].i;
+	free(v);
+	return first;
+}
+
+/* Resolve a part's checks against the plan's: marked, then listed in
+ * plan order (a glob may match thousands). */
 static void resolve_checks(struct ac_cfg *cx, struct ac_release_part *p, const char *pp)
 {
 	const struct ac_plan *plan = cx->plan;
+	bool *mark = ac_calloc(plan->nchecks + 1, sizeof(*mark));
 	for (size_t k = 0; k < p->checks.n; k++) {
 		const char *pat = p->checks.v[k];
 		bool hit = false;
 		for (size_t c = 0; c < plan->nchecks; c++)
 			if (check_matches(&plan->checks[c], pat)) {
-				add_index(&p->check_idx, &p->ncheck_idx, c);
+				mark[c] = true;
 				hit = true;
 			}
 		if (hit)
@@ -215,8 +241,14 @@ static void resolve_checks(struct ac_cfg *cx, struct ac_release_part *p, const c
 		free(kp);
 		free(cp);
 	}
-	if (p->ncheck_idx > 1)
-		qsort(p->check_idx, p->ncheck_idx, sizeof(*p->check_idx), cmp_size);
+	size_t n = 0;
+	for (size_t c = 0; c < plan->nchecks; c++)
+		n += mark[c];
+	p->check_idx = ac_calloc(n + 1, sizeof(*p->check_idx));
+	for (size_t c = 0; c < plan->nchecks; c++)
+		if (mark[c])
+			p->check_idx[p->ncheck_idx++] = c;
+	free(mark);
 }
 
 /* Resolve a part's "before" names; false when one is unknown. */
@@ -334,27 +366,25 @@ static void warn_uncovered(struct ac_cfg *cx, struct ac_release *rel)
 {
 	const struct ac_plan *plan = cx->plan;
 	bool *covered = ac_calloc(plan->nchecks + 1, sizeof(*covered));
+	bool *name_covered = ac_calloc(plan->nchecks + 1, sizeof(*name_covered));
 	for (size_t i = 0; i < rel->nparts; i++)
 		for (size_t k = 0; k < rel->parts[i].ncheck_idx; k++)
 			covered[rel->parts[i].check_idx[k]] = true;
+	for (size_t c = 0; c < plan->nchecks; c++)
+		if (covered[c])
+			name_covered[rel->name_first[c]] = true;
 	for (size_t c = 0; c < plan->nchecks; c++) {
+		const struct ac_check *ck = &plan->checks[c];
 		if (covered[c])
 			continue;
-		const struct ac_check *ck = &plan->checks[c];
-		bool any_of_name = false, warned = false;
-		for (size_t d = 0; d < plan->nchecks; d++) {
-			if (strcmp(plan->checks[d].name, ck->name) != 0)
-				continue;
-			any_of_name = any_of_name || covered[d];
-			warned = warned || (d < c && !covered[d]);
-		}
-		if (any_of_name)
+		if (name_covered[rel->name_first[c]])
 			warn(cx, rel, ck->path, "check \"%s\" is in no part of the release map",
 			     ck->id);
-		else if (!warned)
+		else if (rel->name_first[c] == c)
 			warn(cx, rel, ck->path, "check \"%s\" is in no part of the release map",
 			     ck->name);
 	}
+	free(name_covered);
 	free(covered);
 }
 
@@ -404,6 +434,7 @@ void ac_release_load(struct ac_cfg *cx, const cJSON *obj)
 	}
 	if (before_ok)
 		order_parts(cx, rel);
+	rel->name_first = name_firsts(cx->plan);
 	warn_uncovered(cx, rel);
 }
 
@@ -437,24 +468,21 @@ static void put(const struct out *o, const char *text)
 /* "feature flag new_checkout is off (3 checks), duplicate discount holds" */
 static char *proven_by(const struct ac_plan *plan, const struct ac_release_part *p)
 {
+	const size_t *first = plan->release->name_first;
+	size_t *count = ac_calloc(plan->nchecks + 1, sizeof(*count));
+	for (size_t k = 0; k < p->ncheck_idx; k++)
+		count[first[p->check_idx[k]]]++;
 	struct ac_buf b = AC_BUF_INIT;
 	for (size_t k = 0; k < p->ncheck_idx; k++) {
-		const struct ac_check *c = &plan->checks[p->check_idx[k]];
-		bool first = true;
-		size_t count = 0;
-		for (size_t j = 0; j < p->ncheck_idx; j++) {
-			const struct ac_check *d = &plan->checks[p->check_idx[j]];
-			if (strcmp(d->name, c->name) != 0)
-				continue;
-			first = first && j >= k;
-			count++;
-		}
-		if (!first)
-			continue;
-		ac_buf_addf(&b, "%s%s", b.len ? ", " : "", c->name);
-		if (count > 1)
-			ac_buf_addf(&b, " (%zu checks)", count);
+		size_t f = first[p->check_idx[k]];
+		if (!count[f])
+			continue; /* named already */
+		ac_buf_addf(&b, "%s%s", b.len ? ", " : "", plan->checks[f].name);
+		if (count[f] > 1)
+			ac_buf_addf(&b, " (%zu checks)", count[f]);
+		count[f] = 0;
 	}
+	free(count);
 	return ac_buf_detach(&b);
 }
 
@@ -603,9 +631,12 @@ void ac_release_fill_result(const struct ac_plan *plan, struct ac_result *r)
 		rp->checks = ac_calloc(p->ncheck_idx + 1, sizeof(*rp->checks));
 		for (size_t k = 0; k < p->ncheck_idx; k++) {
 			const struct ac_check *c = &plan->checks[p->check_idx[k]];
-			for (size_t j = 0; j < r->nchecks; j++) {
-				if (r->checks[j].check != c)
-					continue;
+			/* The engine makes the results in plan order. */
+			size_t j = p->check_idx[k];
+			if (j >= r->nchecks || r->checks[j].check != c)
+				for (j = 0; j < r->nchecks && r->checks[j].check != c; j++)
+					;
+			if (j < r->nchecks) {
 				rp->checks[rp->nchecks++] = j;
 				struct ac_check_result *cr = &r->checks[j];
 				char *joined = cr->part ? ac_asprintf("%s, %s", cr->part, rp->name)

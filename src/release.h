@@ -51,7 +51,8 @@ struct ac_release {
 	char *description;
 	struct ac_release_part *parts;
 	size_t nparts;
-	size_t *order; /* the map's order: indices into parts */
+	size_t *order;	    /* the map's order: indices into parts */
+	size_t *name_first; /* per plan check: the first check of its name */
 	/* Warnings found while loading, one per line ("file: path: warning:
 	 * message"), and how many. */
 	struct ac_buf warnings;
