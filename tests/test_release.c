@@ -653,6 +653,19 @@ START_TEST(next_steps_json)
 }
 END_TEST
 
+START_TEST(junit_failures_name_their_part)
+{
+	struct ac_result *r = tree();
+	char *t = write_with("junit", r);
+	ck_assert_msg(strstr(t, "message=\"json $.new_checkout: expected == false, got true [part: "
+				"flags-off]\" type=\"FAIL\""),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "message=\"cannot connect to redis [part: payments]\""), "%s", t);
+	free(t);
+	ac_result_destroy(r);
+}
+END_TEST
+
 START_TEST(next_steps_absent_without_a_map)
 {
 	struct ac_result *r = tree();
@@ -745,6 +758,7 @@ int main(void)
 	tcase_add_test(tc, next_steps_group_a_journey_failing_alike_on_targets);
 	tcase_add_test(tc, next_steps_markdown);
 	tcase_add_test(tc, next_steps_json);
+	tcase_add_test(tc, junit_failures_name_their_part);
 	tcase_add_test(tc, next_steps_absent_without_a_map);
 	tcase_add_test(tc, fill_result_copies_the_map_masked);
 	suite_add_tcase(s, tc);
