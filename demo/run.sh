@@ -60,24 +60,50 @@ check() { # check EXPECTED-EXIT: run allclear and show its report
 	fi
 }
 
+steps() { # a quick check that shows only its Next steps: what is done, what is left
+	local out rc=0
+	out=$("$ALLCLEAR" check "$SCENARIO" "${vars[@]}" --no-color --rounds 2 --interval 300ms 2>/dev/null) || rc=$?
+	if [ "$rc" = 3 ]; then
+		echo "demo: allclear refused the scenario" >&2
+		exit 1
+	fi
+	printf '%s\n' "$out" | sed -n '/^Next steps/,/^$/p' | grep -E '^(Next steps| +[0-9]+\. )' || true
+}
+
+say "The release map of v42, written before the deploy: every part, its undo, owner and backup, in recovery order (allclear map)"
+"$ALLCLEAR" map "$SCENARIO" "${vars[@]}"
+
 say "Before the release: is everything fine? (allclear should say RESTORED: there is nothing to restore)"
 check 0
 
 say "A bad release ships: build v42 with a new checkout flow, a new session format, a new payment path, and the new_checkout flag on"
 "$STACK" release v42
 
-say "The code is reverted to v41. Is service restored? allclear should say NOT RESTORED"
+say "The code is reverted to v41. Is service restored? allclear should say NOT RESTORED, and list the next steps in the map's order"
 "$STACK" revert
 check 1
 
-say "Recovery, in the release map's order: flags and config first, then jobs, data, cache"
+say "Recovery, in the release map's order (the Next steps above); allclear checks each part off as it is done"
+say "1. flags-off"
 "$STACK" fix flags
+steps
+say "2. session-format"
 "$STACK" fix sessions
+steps
+say "3. payment-path: pause the worker first, then the payment path and the retry storm"
 "$STACK" fix worker-pause
 "$STACK" fix jobs
+steps
+say "4. payment-data: the repair"
 "$STACK" fix repair
+steps
+say "5. payments-resume"
 "$STACK" fix worker-resume
+steps
+say "6. search-index"
 "$STACK" fix search
+steps
+say "8. edge-cache (7, the code revert, is done already)"
 "$STACK" fix cache
 
 say "Is service restored now? allclear should say RESTORED"

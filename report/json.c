@@ -95,6 +95,67 @@ static cJSON *sample_json(const struct ac_sample *s)
 	return o;
 }
 
+/* A string item of a list, UTF-8 like add_str. */
+static void push_str(cJSON *arr, const char *v)
+{
+	char *u = ac_text_utf8(v ? v : "");
+	cJSON_AddItemToArray(arr, cJSON_CreateString(u));
+	free(u);
+}
+
+/* The release map with each part's status, in the map's order: the same
+ * "Next steps" the terminal and Markdown reports print. null without one. */
+static void add_release(cJSON *root, const struct ac_result *r)
+{
+	if (!r->nparts) {
+		cJSON_AddNullToObject(root, "release");
+		return;
+	}
+	cJSON *rel = cJSON_AddObjectToObject(root, "release");
+	add_str(rel, "version", r->release_version);
+	add_str(rel, "description", r->release_description);
+	cJSON *parts = cJSON_AddArrayToObject(rel, "parts");
+	for (size_t i = 0; i < r->nparts; i++) {
+		const struct ac_result_part *p = &r->parts[i];
+		int64_t green = 0;
+		enum ac_part_status st = ac_report_part_status(r, p, &green);
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "step", (double)(i + 1));
+		add_str(j, "name", p->name);
+		add_str(j, "area", p->area);
+		cJSON_AddStringToObject(j, "status", ac_report_part_status_name(st));
+		add_time(j, "green_since", green);
+		add_str(j, "changed", p->changed);
+		cJSON *undo = cJSON_AddArrayToObject(j, "undo");
+		for (size_t k = 0; k < p->nundo; k++) {
+			push_str(undo, p->undo[k]);
+		}
+		add_str(j, "owner", p->owner);
+		add_str(j, "backup", p->backup);
+		add_str(j, "restart", p->restart);
+		cJSON *before = cJSON_AddArrayToObject(j, "after");
+		for (size_t k = 0; k < p->nbefore; k++) {
+			push_str(before, p->before[k]);
+		}
+		cJSON *checks = cJSON_AddArrayToObject(j, "checks");
+		cJSON *evidence = cJSON_AddArrayToObject(j, "evidence");
+		for (size_t k = 0; k < p->nchecks; k++) {
+			if (p->checks[k] >= r->nchecks)
+				continue;
+			const struct ac_check_result *cr = &r->checks[p->checks[k]];
+			push_str(checks, cr->id);
+			if (cr->state == AC_STATE_PASS)
+				continue;
+			cJSON *e = cJSON_CreateObject();
+			add_str(e, "check", cr->id);
+			cJSON_AddStringToObject(e, "state", ac_state_name(cr->state));
+			add_str(e, "reason", cr->reason);
+			cJSON_AddItemToArray(evidence, e);
+		}
+		cJSON_AddItemToArray(parts, j);
+	}
+}
+
 static int json_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
 {
 	(void)o;
@@ -162,6 +223,7 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 		cJSON_AddItemToObject(ao, "checks", ids);
 		cJSON_AddItemToArray(areas, ao);
 	}
+	add_release(root, r);
 	cJSON *checks = cJSON_AddArrayToObject(root, "checks");
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct ac_check_result *cr = &r->checks[i];
@@ -178,6 +240,7 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 		cJSON_AddStringToObject(j, "state", ac_state_name(cr->state));
 		add_str(j, "reason", cr->reason);
 		add_str(j, "note", cr->note);
+		add_str(j, "part", cr->part);
 		cJSON_AddNumberToObject(j, "samples", (double)cr->history.total);
 		cJSON_AddNumberToObject(j, "passes", (double)cr->history.passes);
 		cJSON_AddNumberToObject(j, "fails", (double)cr->history.fails);

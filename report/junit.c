@@ -149,6 +149,11 @@ static int junit_write(FILE *out, const struct ac_result *r, const struct ac_rep
 			const char *tag = cr->state == AC_STATE_FAIL ? "failure" : "error";
 			fprintf(out, "      <%s message=\"", tag);
 			xml_text(out, cr->reason ? cr->reason : ac_state_name(cr->state));
+			if (cr->part) {
+				fputs(" [part: ", out);
+				xml_text(out, cr->part);
+				fputc(']', out);
+			}
 			fprintf(out, "\" type=\"%s\">", ac_state_name(cr->state));
 			detail(out, cr);
 			fprintf(out, "</%s>\n", tag);

@@ -66,6 +66,11 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 				cell(out, ac_report_owner(cr));
 				fputs(" | ", out);
 				cell(out, cr->reason);
+				if (cr->part) {
+					fputs(" [part: ", out);
+					cell(out, cr->part);
+					fputs("]", out);
+				}
 				if (cr->note) {
 					fputs(" (", out);
 					cell(out, cr->note);
@@ -76,6 +81,7 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 		}
 		fputc('\n', out);
 	}
+	ac_report_next_steps_markdown(out, r);
 	fprintf(out, "%zu of %zu checks passed.\n", r->nchecks - bad, r->nchecks);
 	return ferror(out) ? -1 : 0;
 }

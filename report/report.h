@@ -50,4 +50,22 @@ struct ac_persona_stat {
 /* Fill up to max entries; returns how many personas there are. */
 size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out, size_t max);
 
+/* Next steps from the release map (report/nextsteps.c). A part is to do
+ * when one of its checks fails, not measured when none fails but one could
+ * not measure (never done), done when every check passes (green_since:
+ * when the last of them went green), unproven when it has no checks. */
+enum ac_part_status { AC_PART_TODO, AC_PART_UNMEASURED, AC_PART_DONE, AC_PART_UNPROVEN };
+enum ac_part_status ac_report_part_status(const struct ac_result *r, const struct ac_result_part *p,
+					  int64_t *green_since);
+/* The evidence of a part: each check that did not pass, one line each
+ * ("FAIL id: reason", after indent); a journey failing alike on several
+ * targets is one line ("FAIL name @ edge-us, edge-eu: reason"). */
+char *ac_report_part_evidence(const struct ac_result *r, const struct ac_result_part *p,
+			      const char *indent);
+/* "todo", "not measured", "done", "unproven" */
+const char *ac_report_part_status_name(enum ac_part_status s);
+/* The "Next steps" section, in the map's order; nothing without a map. */
+void ac_report_next_steps_terminal(FILE *out, const struct ac_result *r, bool color);
+void ac_report_next_steps_markdown(FILE *out, const struct ac_result *r);
+
 #endif

@@ -137,8 +137,13 @@ static void print_check(const struct term *t, const struct ac_check_result *cr, 
 	fprintf(t->out, "      %s%s%s\n", col(t, DIM), w, col(t, RESET));
 	free(w);
 	ac_buf_release(&who);
-	if (cr->reason)
+	if (cr->reason && cr->part) {
+		char *l = ac_asprintf("%s [part: %s]", cr->reason, cr->part);
+		put_safe(t->out, "      why: ", l);
+		free(l);
+	} else if (cr->reason) {
 		put_safe(t->out, "      why: ", cr->reason);
+	}
 	if (cr->note)
 		put_safe(t->out, "      note: ", cr->note);
 	if (detail) {
@@ -226,6 +231,7 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 				}
 		}
 	}
+	ac_report_next_steps_terminal(out, r, t.color);
 	struct ac_persona_stat ps[32];
 	size_t np = ac_report_persona_stats(r, ps, 32);
 	if (np) {

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "live.h"
 #include "mask.h"
+#include "release.h"
 #include "report.h"
 #include "result.h"
 #include "scenario.h"
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 	    "usage: allclear check SCENARIO [options]   a few rounds and a verdict\n"
 	    "       allclear watch SCENARIO [options]   rounds for a whole window\n"
 	    "       allclear lint SCENARIO...           validate without probing anything\n"
+	    "       allclear map SCENARIO [--format markdown]   the release map as a runbook\n"
 	    "       allclear baseline save SCENARIO -o FILE   record a healthy run's values\n"
 	    "       allclear schema                     the scenario format as a JSON Schema\n"
 	    "       allclear --help | --version\n"
@@ -242,6 +244,53 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	return -1;
 }
 
+/* The release map's part of lint: its size, and its warnings (a check no
+ * part covers, a part no check proves) on stderr like the errors, which do
+ * not fail the lint. */
+static void lint_release(const struct ac_plan *plan)
+{
+	const struct ac_release *rel = plan->release;
+	if (!rel)
+		return;
+	printf("%s: release map: %zu part%s, %zu warning%s\n", plan->path, rel->nparts,
+	       rel->nparts == 1 ? "" : "s", rel->nwarnings, rel->nwarnings == 1 ? "" : "s");
+	if (rel->warnings.len)
+		fputs(rel->warnings.buf, stderr);
+}
+
+/* allclear map SCENARIO: the release map as a runbook (plain or Markdown). */
+static int cmd_map(const char *path, const struct cli *cli)
+{
+	bool md = false;
+	if (cli->format && strcmp(cli->format, "markdown") == 0)
+		md = true;
+	else if (cli->format && strcmp(cli->format, "terminal") != 0)
+		return bad_usage("map: --format terminal or markdown, not '%s'", cli->format);
+	char *problems = NULL;
+	struct ac_plan *plan = ac_plan_load_all(path, cli->vars, cli->nvars, NULL, &problems);
+	if (!plan) {
+		fprintf(stderr, "%s\n", problems);
+		free(problems);
+		return AC_EXIT_USAGE;
+	}
+	int rc = 0;
+	if (!plan->release) {
+		char *p = ac_text_escape(path);
+		fprintf(stderr,
+			"allclear: no release map in %s (add a \"release\" section: see README, "
+			"\"Release map\")\n",
+			p);
+		free(p);
+		rc = AC_EXIT_USAGE;
+	} else if (ac_release_write_map(stdout, plan, md) < 0 || fflush(stdout) != 0) {
+		rc = AC_EXIT_USAGE;
+	} else if (plan->release->warnings.len) {
+		fputs(plan->release->warnings.buf, stderr);
+	}
+	ac_plan_destroy(plan);
+	return rc;
+}
+
 static int cmd_lint(int argc, char **argv, const struct cli *cli)
 {
 	int rc = 0;
@@ -261,6 +310,7 @@ static int cmd_lint(int argc, char **argv, const struct cli *cli)
 		printf("%s: ok: %zu checks (%zu journey runs across %zu targets)%s\n", argv[i],
 		       plan->nchecks, journeys, plan->ntargets,
 		       plan->settings.insecure ? ", TLS verification OFF" : "");
+		lint_release(plan);
 		ac_plan_destroy(plan);
 	}
 	return rc;
@@ -509,6 +559,7 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 		ac_plan_destroy(plan);
 		return AC_EXIT_USAGE;
 	}
+	ac_release_fill_result(plan, r);
 	struct ac_report_opts o = {
 	    .color = color_ok && isatty(STDOUT_FILENO),
 	    .quiet = cli->quiet,
@@ -580,6 +631,11 @@ int main(int argc, char **argv)
 		return cmd_run(argv[optind], &cli,
 			       strcmp(cmd, "watch") == 0 ? AC_MODE_WATCH : AC_MODE_CHECK, NULL);
 	}
+	if (strcmp(cmd, "map") == 0) {
+		if (nargs != 1)
+			return bad_usage("%s", "map needs exactly one scenario file");
+		return cmd_map(argv[optind], &cli);
+	}
 	if (strcmp(cmd, "schema") == 0) {
 		if (nargs != 0)
 			return bad_usage("%s", "schema takes no arguments");
@@ -595,5 +651,5 @@ int main(int argc, char **argv)
 			return bad_usage("%s", "baseline save needs -o FILE");
 		return cmd_run(argv[optind + 1], &cli, AC_MODE_CHECK, cli.output);
 	}
-	return bad_usage("unknown command '%s' (check, watch, lint, baseline, schema)", cmd);
+	return bad_usage("unknown command '%s' (check, watch, lint, map, baseline, schema)", cmd);
 }

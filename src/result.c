@@ -236,14 +236,42 @@ void ac_check_result_release(struct ac_check_result *cr)
 	free(cr->agree_group);
 	free(cr->reason);
 	free(cr->note);
+	free(cr->part);
 	ac_sample_release(&cr->last);
 	ac_sample_release(&cr->last_bad);
+}
+
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void ac_result_part_release(struct ac_result_part *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	free(p->area);
+	free(p->changed);
+	free_strings(p->undo, p->nundo);
+	free(p->owner);
+	free(p->backup);
+	free(p->restart);
+	free_strings(p->before, p->nbefore);
+	free(p->checks);
 }
 
 void ac_result_destroy(struct ac_result *r)
 {
 	if (!r)
 		return;
+	for (size_t i = 0; i < r->nparts; i++)
+		ac_result_part_release(&r->parts[i]);
+	free(r->parts);
+	free(r->release_version);
+	free(r->release_description);
 	for (size_t i = 0; i < r->nchecks; i++)
 		ac_check_result_release(&r->checks[i]);
 	free(r->checks);

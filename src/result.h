@@ -169,6 +169,27 @@ struct ac_check_result {
 	int64_t recovered_at_wall; /* wall ms a check went green after failing, 0 if never */
 	int flaps;		   /* pass->fail transitions */
 	int consecutive_passes;
+	/* The release map's part(s) this check proves (src/release.h), names
+	 * joined with ", "; NULL without a map or when no part lists it. */
+	char *part;
+};
+
+/* A part of the release map (src/release.h), copied into the tree at the
+ * end of a run, in the map's order (dependencies first, then flags,
+ * config, jobs, data, cache, code). Writers print "Next steps" from it. */
+struct ac_result_part {
+	char *name;
+	char *area;    /* "flags" .. "code" */
+	char *changed; /* NULL when not given */
+	char **undo;   /* one or more steps */
+	size_t nundo;
+	char *owner;
+	char *backup;  /* NULL when none */
+	char *restart; /* NULL when nothing has to be restarted */
+	char **before; /* names of the parts done first */
+	size_t nbefore;
+	size_t *checks; /* indices into ac_result.checks of the checks that prove it */
+	size_t nchecks;
 };
 
 /* The whole run as writers see it: everything they print is here, masked,
@@ -195,12 +216,19 @@ struct ac_result {
 	int min_samples;     /* per check */
 	struct ac_check_result *checks;
 	size_t nchecks;
+	/* The release map, when the scenario has one (nparts > 0). */
+	char *release_version;	   /* NULL when not given */
+	char *release_description; /* NULL when not given */
+	struct ac_result_part *parts;
+	size_t nparts;
 };
 
 #define AC_RESULT_SCHEMA_VERSION 1
 
 /* Free what a check result owns (not the struct itself); NULL-safe. */
 void ac_check_result_release(struct ac_check_result *cr);
+/* Free what a release part owns (not the struct itself); NULL-safe. */
+void ac_result_part_release(struct ac_result_part *p);
 /* Free a tree and everything in it; NULL-safe. */
 void ac_result_destroy(struct ac_result *r);
 

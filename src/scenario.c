@@ -20,6 +20,7 @@
 #include "checkdef.h"
 #include "json.h"
 #include "mask.h"
+#include "release.h"
 #include "sections.h"
 
 #define AC_SCENARIO_MAX_BYTES (64 * 1024 * 1024)
@@ -122,6 +123,10 @@ static const struct ac_field top_fields[] = {
     {"checks", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
     {"databases", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
     {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"release", AC_FT_CUSTOM, false, AC_FIELD_NONE,
+     "the release map: every part the release touched, its undo, owner and backup, what comes "
+     "first, and the checks that prove it restored",
+     AC_SHAPE_OBJECT, NULL, ac_release_fields, AC_RELEASE_NFIELDS},
 };
 
 const struct ac_field *ac_scenario_fields(const char *which, size_t *n)
@@ -381,6 +386,7 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 	load_targets(&cx, ac_json_get(root, "targets"));
 	ac_sections_load(&cx, root);
 	ac_checkdefs_load(&cx, root);
+	ac_release_load(&cx, ac_json_get(root, "release"));
 	if (cx.nerrors == 0 && plan->nchecks == 0)
 		ac_cfg_error(&cx, NULL, "no checks to run: add \"journeys\" or \"checks\"");
 
@@ -448,6 +454,7 @@ void ac_plan_destroy(struct ac_plan *plan)
 	if (!plan)
 		return;
 	ac_checkdefs_release(plan);
+	ac_release_destroy(plan->release);
 	ac_sections_destroy(plan); /* after the configurations that point into it */
 	for (size_t i = 0; i < plan->ntargets; i++) {
 		free(plan->targets[i].name);

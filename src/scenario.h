@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct ac_mask;
+struct ac_release;
 struct ac_section_table;
 struct ac_probe_kind;
 
@@ -133,6 +134,8 @@ struct ac_plan {
 		void *config;
 	} * configs;
 	size_t nconfigs;
+	/* The release map (src/release.h), NULL when the scenario has none. */
+	struct ac_release *release;
 };
 
 /*

@@ -374,6 +374,80 @@ START_TEST(bad_rows_are_named_with_their_owners)
 }
 END_TEST
 
+/* Each needle in text, after the one before it. */
+static void expect_in_order(const struct tu_proc *p, const char *const *needles)
+{
+	const char *at = p->out;
+	for (size_t i = 0; needles[i]; i++) {
+		const char *hit = strstr(at, needles[i]);
+		TU_EXPECT(hit, p, "expected \"%s\" (in order)", needles[i]);
+		at = hit + strlen(needles[i]);
+	}
+}
+
+START_TEST(after_the_revert_next_steps_follow_the_map)
+{
+	/* The whole bad release, then only the code reverted: every part of
+	 * v42's map but the code is still to do, in the map's order, with its
+	 * owner, backup and evidence. Then the parts turn done one by one. */
+	stack("release v42");
+	stack("revert");
+	struct tu_proc p;
+	check(&p);
+	TU_EXPECT(p.exit_code == 1, &p, "after the revert: exit %d", p.exit_code);
+	const char *steps[] = {
+	    "why: step \"read flags\": json $.new_checkout: expected == false, got true [part: "
+	    "flags-off]\n",
+	    "\nNext steps, in the release map's order (release v42):\n",
+	    "   1. TO DO    flags-off [flags]\n",
+	    "        owner: Maya Chen (release-eng), backup: Tom Ruiz (release-eng)\n",
+	    "          FAIL feature flag new_checkout is off @ origin, edge-us, edge-eu: step "
+	    "\"read "
+	    "flags\": json $.new_checkout: expected == false, got true\n",
+	    "   2. TO DO    session-format [config]\n",
+	    "        undo 1/2: Set shop:config:session_format back to v1\n",
+	    "        owner: Ines Duarte (identity), backup: Sam Okafor (identity)\n",
+	    "   3. TO DO    payment-path [jobs]\n",
+	    "        owner: Priya Nair (payments), backup: Leo Brandt (payments)\n",
+	    "          FAIL payment jobs are not retrying or dying: ",
+	    "   4. TO DO    payment-data [data]\n",
+	    "          FAIL duplicate discount holds: ",
+	    "   5. TO DO    payments-resume [jobs]\n",
+	    /* Earlier tests rebuilt the index: the ids v42 removes are gone. */
+	    " search-index [data]",
+	    "   7. done     code-revert [code]: green since 20",
+	    "   8. TO DO    edge-cache [cache]\n",
+	    "        owner: Noor Haddad (web-platform), backup: Ben Carter (web-platform)\n",
+	    "          FAIL home page serves the reverted build @ edge-us, edge-eu: ",
+	    NULL,
+	};
+	expect_in_order(&p, steps);
+	tu_proc_release(&p);
+
+	stack("fix flags");
+	check(&p);
+	const char *one[] = {"   1. done     flags-off [flags]: green since 20",
+			     "   2. TO DO    session-format [config]\n", NULL};
+	expect_in_order(&p, one);
+	tu_proc_release(&p);
+
+	stack("fix all");
+	check(&p);
+	TU_EXPECT(p.exit_code == 0, &p, "after fix all: exit %d", p.exit_code);
+	const char *all[] = {"   1. done     flags-off [flags]",
+			     "   2. done     session-format [config]",
+			     "   3. done     payment-path [jobs]",
+			     "   4. done     payment-data [data]",
+			     "   5. done     payments-resume [jobs]",
+			     "   6. done     search-index [data]",
+			     "   7. done     code-revert [code]",
+			     "   8. done     edge-cache [cache]",
+			     NULL};
+	expect_in_order(&p, all);
+	tu_proc_release(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("demo");
@@ -390,6 +464,7 @@ int main(void)
 	tcase_add_test(tc, damage_still_spreading_then_the_storm_drains);
 	tcase_add_test(tc, prometheus_scraping_the_shop);
 	tcase_add_test(tc, failures_that_end_mid_window_need_k_green_rounds);
+	tcase_add_test(tc, after_the_revert_next_steps_follow_the_map);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
