@@ -334,6 +334,70 @@ static void check(FILE *out, const struct ac_check_result *cr, size_t index)
 	fputs("</article>\n", out);
 }
 
+/* Next steps from the release map, in its order: what to do, who does it,
+ * and the evidence; parts done with when they went green. */
+static void next_steps(FILE *out, const struct ac_result *r)
+{
+	if (!r->nparts)
+		return;
+	fputs("<section id=\"next-steps\"><h2>Next steps</h2>\n", out);
+	if (r->release_version) {
+		fputs("<p class=\"meta\">release ", out);
+		text(out, r->release_version);
+		fputs(", in the release map's order</p>\n", out);
+	}
+	fputs("<ol class=\"parts\">\n", out);
+	for (size_t i = 0; i < r->nparts; i++) {
+		const struct ac_result_part *p = &r->parts[i];
+		int64_t green = 0;
+		enum ac_part_status st = ac_report_part_status(r, p, &green);
+		const char *cls = st == AC_PART_DONE   ? "pass"
+				  : st == AC_PART_TODO ? "fail"
+						       : "error";
+		fprintf(out, "<li class=\"part %s\"><span class=\"badge %s\">%s</span><strong>",
+			cls, cls, ac_report_part_status_name(st));
+		text(out, p->name);
+		fputs("</strong> [", out);
+		text(out, p->area);
+		fputs("]", out);
+		if (st == AC_PART_DONE && green) {
+			char t[32];
+			ac_format_utc(t, sizeof(t), green);
+			fprintf(out, ": green since %s", t);
+		}
+		if (st != AC_PART_DONE) {
+			fputs("<ul>", out);
+			for (size_t k = 0; k < p->nundo; k++) {
+				fputs("<li>undo: ", out);
+				text(out, p->undo[k]);
+				fputs("</li>", out);
+			}
+			fputs("<li>owner: ", out);
+			text(out, p->owner);
+			if (p->backup) {
+				fputs(", backup: ", out);
+				text(out, p->backup);
+			}
+			fputs("</li>", out);
+			if (p->restart) {
+				fputs("<li>then restart: ", out);
+				text(out, p->restart);
+				fputs("</li>", out);
+			}
+			char *ev = ac_report_part_evidence(r, p, "");
+			if (ev && *ev) {
+				fputs("<li>evidence:<pre>", out);
+				text(out, ev);
+				fputs("</pre></li>", out);
+			}
+			free(ev);
+			fputs("</ul>", out);
+		}
+		fputs("</li>\n", out);
+	}
+	fputs("</ol></section>\n", out);
+}
+
 static int html_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
 {
 	(void)o;
@@ -369,6 +433,7 @@ static int html_write(FILE *out, const struct ac_result *r, const struct ac_repo
 		fputs("<p class=\"warn\"><strong>TLS verification was off for this run "
 		      "(\"insecure\": true).</strong></p>\n",
 		      out);
+	next_steps(out, r);
 	/* Checks by area, in recovery order; within an area, the ones that
 	 * need a hand first. */
 	int nareas = ac_report_area_count(r);

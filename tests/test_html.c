@@ -91,6 +91,29 @@ static struct ac_result *tree(void)
 	static const double zero[] = {0, 0, 0};
 	static const bool all[] = {true, true, true};
 	add_points(d, zero, all, pst, 3);
+	d->green_since_wall = 1790000010000;
+	/* a release map: the queue's part to do, the data part done */
+	r->release_version = ac_strdup("v42");
+	r->nparts = 2;
+	r->parts = ac_calloc(2, sizeof(*r->parts));
+	struct ac_result_part *p = &r->parts[0];
+	p->name = ac_strdup("payments-resume");
+	p->area = ac_strdup("jobs");
+	p->nundo = 1;
+	p->undo = ac_calloc(1, sizeof(char *));
+	p->undo[0] = ac_strdup("restart the payment workers <on v41>");
+	p->owner = ac_strdup("Ana (payments)");
+	p->backup = ac_strdup("Raj (payments)");
+	p->nchecks = 1;
+	p->checks = ac_calloc(1, sizeof(size_t));
+	p->checks[0] = 0;
+	p = &r->parts[1];
+	p->name = ac_strdup("orders-repair");
+	p->area = ac_strdup("data");
+	p->owner = ac_strdup("Lee (orders)");
+	p->nchecks = 1;
+	p->checks = ac_calloc(1, sizeof(size_t));
+	p->checks[0] = 2;
 	return r;
 }
 
@@ -142,6 +165,15 @@ START_TEST(html_is_well_formed_self_contained_and_escaped)
 	ck_assert_ptr_nonnull(strstr(html, "&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
 	ck_assert_ptr_nonnull(strstr(html, "shop &lt;after&gt; v42 &amp; &quot;friends&quot;"));
 	ck_assert_ptr_nonnull(strstr(html, "?a=1&amp;b=2"));
+	/* next steps from the release map, before the checks */
+	const char *ns = strstr(html, "<h2>Next steps</h2>");
+	ck_assert_ptr_nonnull(ns);
+	ck_assert_ptr_nonnull(strstr(ns, "payments-resume"));
+	ck_assert_ptr_nonnull(strstr(ns, "undo: restart the payment workers &lt;on v41&gt;"));
+	ck_assert_ptr_nonnull(strstr(ns, "owner: Ana (payments), backup: Raj (payments)"));
+	ck_assert_ptr_nonnull(strstr(ns, "depth 120, at most 20"));
+	ck_assert_ptr_nonnull(strstr(ns, "orders-repair</strong> [data]: green since "));
+	ck_assert_msg(ns < strstr(html, "<h2>jobs</h2>"), "next steps come first");
 	/* recovery order: jobs, then data, then cache */
 	const char *jobs = strstr(html, "<h2>jobs</h2>"), *data = strstr(html, "<h2>data</h2>"),
 		   *cache = strstr(html, "<h2>cache</h2>");
