@@ -177,6 +177,10 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 	cJSON_AddBoolToObject(root, "interrupted", r->interrupted);
 	cJSON_AddBoolToObject(root, "stopped_early", r->stopped_early);
 	cJSON_AddBoolToObject(root, "insecure_tls", r->insecure_tls);
+	cJSON *nt = cJSON_AddObjectToObject(root, "notifications");
+	cJSON_AddNumberToObject(nt, "sent", (double)r->notify_sent);
+	cJSON_AddNumberToObject(nt, "failed", (double)r->notify_failed);
+	add_str(nt, "error", r->notify_error);
 	cJSON *counts = cJSON_AddObjectToObject(root, "counts");
 	size_t n[4] = {0};
 	for (size_t i = 0; i < r->nchecks; i++)

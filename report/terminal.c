@@ -245,6 +245,15 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 		put_safe(out, "\njourney runs by persona:", pl.buf);
 		ac_buf_release(&pl);
 	}
+	if (r->notify_sent || r->notify_failed) {
+		char line[96];
+		snprintf(line, sizeof(line), "%zu sent, %zu failed%s", r->notify_sent,
+			 r->notify_failed, r->notify_error ? ":" : "");
+		char *all = ac_asprintf("%s%s%s", line, r->notify_error ? " " : "",
+					r->notify_error ? r->notify_error : "");
+		put_safe(out, "\nnotifications: ", all);
+		free(all);
+	}
 	fprintf(out, "\n%s%s%s: %zu passed, %zu failed, %zu not measured\n",
 		col(&t, verdict_color(r->verdict)), ac_verdict_name(r->verdict), col(&t, RESET),
 		npass, nfail, nerr);

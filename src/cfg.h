@@ -174,24 +174,6 @@ struct ac_field {
 	ac_field_read_fn read; /* AC_FT_CUSTOM with an offset */
 };
 
-/* A list of strings and a list of name/value pairs, as the walker fills
- * them. */
-struct ac_strings {
-	char **v;
-	size_t n;
-};
-void ac_strings_release(struct ac_strings *s);
-
-struct ac_kv {
-	char *name;
-	char *value;
-};
-struct ac_kvs {
-	struct ac_kv *v;
-	size_t n;
-};
-void ac_kvs_release(struct ac_kvs *k);
-
 /* Fill out from obj by table: every key present is checked and stored,
  * absent keys get their default (or stay untouched), missing required
  * keys are reported. Unknown keys are not looked at (ac_cfg_keys).

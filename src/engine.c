@@ -347,6 +347,9 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	r->checks = ac_calloc(plan->nchecks, sizeof(*r->checks));
 	for (size_t i = 0; i < plan->nchecks; i++)
 		describe_check(&r->checks[i], &plan->checks[i], plan->mask);
+	struct ac_notifier *notifier = opts->notify && opts->notify->nurls
+					   ? ac_notifier_create(opts->notify, &e.services)
+					   : NULL;
 	int64_t start = ac_loop_update_now(e.loop);
 	e.mono0_ms = start;
 	e.wall0_ms = e.clock->wall_ms(e.clock);
@@ -383,6 +386,7 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 		int64_t next = round_start + st->interval_ms;
 		if (now > next)
 			r->slow_rounds++;
+		ac_notifier_round(notifier, r);
 		if (opts->on_round)
 			opts->on_round(r, window_end ? window_end - now : 0, opts->ud);
 		if (interrupted)
@@ -410,6 +414,16 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	judge_all(&e, true, interrupted);
 	r->interrupted = interrupted;
 	r->ended_wall_ms = engine_wall_ms(&e, ac_loop_update_now(e.loop));
+	if (notifier) {
+		/* The last posts get a bounded while on the loop: a webhook
+		 * that hangs cannot hold the run (3 s after a signal). */
+		ac_notifier_end(notifier, r);
+		int64_t until = ac_loop_update_now(e.loop) + (interrupted ? 3000 : 10000);
+		while (ac_notifier_busy(notifier) && ac_loop_update_now(e.loop) < until)
+			ac_loop_run_once(e.loop, until);
+		ac_notifier_finish(notifier, r);
+		ac_notifier_destroy(notifier);
+	}
 
 	for (size_t i = 0; i < plan->nchecks; i++)
 		if (e.memory[i] && plan->checks[i].kind->memory_destroy)

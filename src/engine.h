@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "notify.h"
 #include "result.h"
 #include "scenario.h"
 #include "util.h"
@@ -34,6 +35,8 @@ struct ac_run_opts {
 	/* Called after every round with the result so far. */
 	void (*on_round)(const struct ac_result *res, int64_t time_left_ms, void *ud);
 	void *ud;
+	/* Webhooks to notify (src/notify.h); NULL or no URLs: none. */
+	const struct ac_notify_opts *notify;
 };
 
 /* Run plan and return the result tree (the caller destroys it). Settings

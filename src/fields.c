@@ -13,24 +13,6 @@
 #include "json.h"
 #include "sections.h"
 
-void ac_strings_release(struct ac_strings *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
-void ac_kvs_release(struct ac_kvs *k)
-{
-	for (size_t i = 0; i < k->n; i++) {
-		free(k->v[i].name);
-		free(k->v[i].value);
-	}
-	free(k->v);
-	memset(k, 0, sizeof(*k));
-}
-
 static const char *type_word(enum ac_field_type t)
 {
 	switch (t) {

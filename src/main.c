@@ -3,6 +3,7 @@
  * scenario, runs the engine and hands the result to the writers; nothing
  * else lives here.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "json.h"
 #include "live.h"
 #include "mask.h"
+#include "notify.h"
 #include "release.h"
 #include "report.h"
 #include "result.h"
@@ -72,6 +74,21 @@ static void usage(FILE *out)
 	    out);
 }
 
+/* An http(s) URL with a host, by libcurl's parser. */
+static bool http_url(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		  (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
+		  curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && *host;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
 enum opt_id {
 	OPT_ROUNDS = 256,
 	OPT_INTERVAL,
@@ -85,6 +102,8 @@ enum opt_id {
 	OPT_NOCOLOR,
 	OPT_BASELINE,
 	OPT_VAR,
+	OPT_NOTIFY,
+	OPT_NOTIFY_ON,
 	OPT_JUNIT,
 	OPT_MARKDOWN,
 	OPT_HTML,
@@ -105,6 +124,9 @@ struct cli {
 	const char *output;
 	struct ac_var vars[64];
 	size_t nvars;
+	const char *notify[16];
+	size_t nnotify;
+	int notify_on; /* 0: the scenario's; else enum ac_notify_on */
 };
 
 static int bad_usage(const char *fmt, ...) AC_PRINTF(1, 2);
@@ -142,6 +164,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	    {"baseline", required_argument, NULL, OPT_BASELINE},
 	    {"output", required_argument, NULL, 'o'},
 	    {"var", required_argument, NULL, OPT_VAR},
+	    {"notify", required_argument, NULL, OPT_NOTIFY},
+	    {"notify-on", required_argument, NULL, OPT_NOTIFY_ON},
 	    {"junit", required_argument, NULL, OPT_JUNIT},
 	    {"markdown", required_argument, NULL, OPT_MARKDOWN},
 	    {"html", required_argument, NULL, OPT_HTML},
@@ -237,6 +261,25 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			cli->vars[cli->nvars++] = (struct ac_var){optarg, eq + 1, false};
 			break;
 		}
+		case OPT_NOTIFY:
+			if (cli->nnotify >= AC_ARRAY_LEN(cli->notify))
+				return bad_usage("--notify: at most %zu webhooks",
+						 AC_ARRAY_LEN(cli->notify));
+			if (!http_url(optarg))
+				return bad_usage("%s", "--notify takes an http:// or https:// URL");
+			cli->notify[cli->nnotify++] = optarg;
+			break;
+		case OPT_NOTIFY_ON:
+			if (strcmp(optarg, "change") == 0)
+				cli->notify_on = AC_NOTIFY_CHANGE;
+			else if (strcmp(optarg, "end") == 0)
+				cli->notify_on = AC_NOTIFY_END;
+			else if (strcmp(optarg, "both") == 0)
+				cli->notify_on = AC_NOTIFY_BOTH;
+			else
+				return bad_usage("--notify-on: change, end or both, not '%s'",
+						 optarg);
+			break;
 		default:
 			return bad_usage("%s", "bad option");
 		}
@@ -544,8 +587,26 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 		},
 	    .clock = ac_clock_system(),
 	};
+	/* Webhooks: the scenario's and the command line's. A webhook's URL
+	 * is a secret (Slack's path is its key): masked everywhere. */
+	const char **urls = ac_calloc(plan->notify.urls.n + cli->nnotify + 1, sizeof(char *));
+	size_t nurls = 0;
+	for (size_t i = 0; i < plan->notify.urls.n; i++)
+		urls[nurls++] = plan->notify.urls.v[i];
+	for (size_t i = 0; i < cli->nnotify; i++) {
+		urls[nurls++] = cli->notify[i];
+		ac_mask_add(plan->mask, cli->notify[i]);
+	}
+	static const enum ac_notify_on ons[] = {AC_NOTIFY_CHANGE, AC_NOTIFY_END, AC_NOTIFY_BOTH};
+	struct ac_notify_opts no = {
+	    .urls = urls,
+	    .nurls = nurls,
+	    .on = cli->notify_on ? (enum ac_notify_on)cli->notify_on : ons[plan->notify.on],
+	    .headers = &plan->notify.headers,
+	};
 	struct ac_run_opts ro = {
 	    .mode = mode,
+	    .notify = &no,
 	    .until_restored = cli->until_restored,
 	    .fail_fast = cli->fail_fast,
 	    .stop = &stop_flag,
@@ -553,6 +614,7 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	    .ud = &prog,
 	};
 	struct ac_result *r = ac_engine_run(plan, &ro, &err);
+	free(urls);
 	if (!r) {
 		fprintf(stderr, "allclear: %s\n", err.msg);
 		outputs_close(&out);

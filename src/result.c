@@ -280,5 +280,6 @@ void ac_result_destroy(struct ac_result *r)
 	free(r->scenario_description);
 	free(r->mode);
 	free(r->verdict_reason);
+	free(r->notify_error);
 	free(r);
 }

@@ -221,6 +221,10 @@ struct ac_result {
 	char *release_description; /* NULL when not given */
 	struct ac_result_part *parts;
 	size_t nparts;
+	/* Webhook notifications (src/notify.h): posts delivered and failed,
+	 * and the first failure ("notification to HOST failed: ..."). */
+	size_t notify_sent, notify_failed;
+	char *notify_error;
 };
 
 #define AC_RESULT_SCHEMA_VERSION 1

@@ -106,6 +106,16 @@ static const struct ac_field variable_fields[] = {
     {"secret", AC_FT_CUSTOM, false, AC_FIELD_NONE, "mask the value in every output", AC_SHAPE_BOOL},
 };
 
+static const char *const notify_on[] = {"change", "end", "both", NULL};
+
+#define NC(member) offsetof(struct ac_notify_cfg, member)
+static const struct ac_field notify_fields[] = {
+    {"urls", AC_FT_STRINGS, false, NC(urls),
+     "webhook URLs (a webhook's URL is a secret: use ${env:NAME})"},
+    {"on", AC_FT_ENUM, false, NC(on), "when to post", .choices = notify_on, .def = "\"both\""},
+    {"headers", AC_FT_HEADERS, false, NC(headers), "sent with every post, e.g. Authorization"},
+};
+
 static const struct ac_field top_fields[] = {
     {"allclear", AC_FT_CUSTOM, false, AC_FIELD_NONE, "scenario format version (1)",
      AC_SHAPE_INTEGER},
@@ -123,6 +133,9 @@ static const struct ac_field top_fields[] = {
     {"checks", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
     {"databases", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
     {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"notify", AC_FT_OBJECT, false, offsetof(struct ac_plan, notify),
+     "webhooks posted to when the verdict or a check changes, and at the end", .sub = notify_fields,
+     .nsub = AC_ARRAY_LEN(notify_fields)},
     {"release", AC_FT_CUSTOM, false, AC_FIELD_NONE,
      "the release map: every part the release touched, its undo, owner and backup, what comes "
      "first, and the checks that prove it restored",
@@ -307,6 +320,31 @@ static void load_settings(struct ac_cfg *cx, const cJSON *obj)
 		fclose(ca);
 }
 
+/* "notify": the walker reads it; every URL must be http(s), and a header
+ * value is a credential (masked) whatever its name. */
+static void load_notify(struct ac_cfg *cx, const cJSON *obj)
+{
+	struct ac_notify_cfg *n = &cx->plan->notify;
+	n->on = 2;
+	if (!obj)
+		return;
+	ac_cfg_object(cx, obj, "notify", notify_fields, AC_ARRAY_LEN(notify_fields), n);
+	for (size_t i = 0; i < n->urls.n; i++) {
+		char *kp = ac_cfg_path_index("notify.urls", i);
+		ac_cfg_http_url(cx, kp, n->urls.v[i]);
+		free(kp);
+	}
+	for (size_t i = 0; i < n->headers.n; i++) {
+		if (strlen(n->headers.v[i].value) < AC_SECRET_MIN_BYTES) {
+			char *kp = ac_cfg_path("notify.headers", n->headers.v[i].name);
+			ac_cfg_short_secret(cx, kp, strlen(n->headers.v[i].value));
+			free(kp);
+		} else {
+			ac_mask_add(cx->plan->mask, n->headers.v[i].value);
+		}
+	}
+}
+
 static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 {
 	struct ac_plan *plan = cx->plan;
@@ -387,6 +425,7 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 	ac_sections_load(&cx, root);
 	ac_checkdefs_load(&cx, root);
 	ac_release_load(&cx, ac_json_get(root, "release"));
+	load_notify(&cx, ac_json_get(root, "notify"));
 	if (cx.nerrors == 0 && plan->nchecks == 0)
 		ac_cfg_error(&cx, NULL, "no checks to run: add \"journeys\" or \"checks\"");
 
@@ -455,6 +494,8 @@ void ac_plan_destroy(struct ac_plan *plan)
 		return;
 	ac_checkdefs_release(plan);
 	ac_release_destroy(plan->release);
+	ac_strings_release(&plan->notify.urls);
+	ac_kvs_release(&plan->notify.headers);
 	ac_sections_destroy(plan); /* after the configurations that point into it */
 	for (size_t i = 0; i < plan->ntargets; i++) {
 		free(plan->targets[i].name);

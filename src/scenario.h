@@ -136,6 +136,12 @@ struct ac_plan {
 	size_t nconfigs;
 	/* The release map (src/release.h), NULL when the scenario has none. */
 	struct ac_release *release;
+	/* "notify": webhooks to post to (src/notify.h); --notify adds more. */
+	struct ac_notify_cfg {
+		struct ac_strings urls;
+		int on; /* 0 change, 1 end, 2 both (the default) */
+		struct ac_kvs headers;
+	} notify;
 };
 
 /*

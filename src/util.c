@@ -616,3 +616,21 @@ char *ac_text_utf8(const char *text)
 {
 	return escape(text, false, true);
 }
+
+void ac_strings_release(struct ac_strings *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+void ac_kvs_release(struct ac_kvs *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		free(k->v[i].name);
+		free(k->v[i].value);
+	}
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}

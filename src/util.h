@@ -150,4 +150,22 @@ char *ac_text_utf8(const char *text);
 /* True when text holds a character ac_text_escape would escape. */
 bool ac_text_has_control(const char *text);
 
+/* A list of strings and a list of name/value pairs (the typed field
+ * walker fills them, src/cfg.h). Release frees the items and zeroes. */
+struct ac_strings {
+	char **v;
+	size_t n;
+};
+void ac_strings_release(struct ac_strings *s);
+
+struct ac_kv {
+	char *name;
+	char *value;
+};
+struct ac_kvs {
+	struct ac_kv *v;
+	size_t n;
+};
+void ac_kvs_release(struct ac_kvs *k);
+
 #endif
