@@ -85,6 +85,7 @@ static void enc_reset(struct hrun *h)
 		h->zs = NULL;
 	}
 	h->enc = ENC_IDENTITY;
+	h->served_hdr = false;
 	h->z_started = false;
 	h->z_end = false;
 	h->z_bad = false;
@@ -219,6 +220,8 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		enc_reset(h); /* a new response (after a 1xx) */
 		return n;
 	}
+	if (!h->served_hdr && http_is_served_by_header(data, n))
+		h->served_hdr = true;
 	if (n > 11 && strncasecmp(data, "Set-Cookie:", 11) == 0)
 		mask_set_cookie(h, data + 11, n - 11);
 	if (n > 17 && strncasecmp(data, "Content-Encoding:", 17) == 0) {
@@ -247,6 +250,22 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		return 0;
 	}
 	return n;
+}
+
+/* Whether the header line data (n bytes, "Name: value") names a header
+ * served_by() reports: X-Build, X-Version, Age, X-Cache-Status, X-Cache,
+ * CF-Cache-Status, in any case. A wider name with one of them as its
+ * prefix ("Age-X", "X-Cache-Hits") only costs a look-up. */
+bool http_is_served_by_header(const char *data, size_t n)
+{
+	static const char *const prefixes[] = {"x-build", "x-version", "age", "x-cache",
+					       "cf-cache-status"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(prefixes); i++) {
+		size_t l = strlen(prefixes[i]);
+		if (n >= l && strncasecmp(data, prefixes[i], l) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* The first value of a header (or trailer) of the last response, as

@@ -4,6 +4,7 @@
 #include "mask.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,8 +30,10 @@ struct needle {
 struct ac_mask {
 	struct needle *needles;
 	size_t n, alloc;
-	int head[256];		      /* first needle starting with each byte, or -1 */
-	bool start[256];	      /* a match can start at this character */
+	int head[256]; /* first needle starting with each byte, or -1 */
+	/* The characters a match can start at, a bit each: merged with the
+	 * parents' in four word operations on every apply. */
+	uint64_t start[4];
 	const struct ac_mask *parent; /* consulted too (a run's mask: the plan's) */
 };
 
@@ -59,6 +62,16 @@ void ac_mask_destroy(struct ac_mask *m)
 	free(m);
 }
 
+static void start_set(uint64_t start[4], unsigned char c)
+{
+	start[c >> 6] |= (uint64_t)1 << (c & 63);
+}
+
+static bool start_has(const uint64_t start[4], unsigned char c)
+{
+	return (start[c >> 6] >> (c & 63)) & 1;
+}
+
 static void add_needle(struct ac_mask *m, const char *s, size_t len)
 {
 	if (!s || !len)
@@ -75,9 +88,12 @@ static void add_needle(struct ac_mask *m, const char *s, size_t len)
 	nd->len = len;
 	nd->next = m->head[first];
 	m->head[first] = (int)m->n;
-	m->start[first] = m->start['%'] = m->start['\\'] = m->start['&'] = true;
+	start_set(m->start, first);
+	start_set(m->start, '%');
+	start_set(m->start, '\\');
+	start_set(m->start, '&');
 	if (first == ' ')
-		m->start['+'] = true;
+		start_set(m->start, '+');
 	m->n++;
 }
 
@@ -372,19 +388,18 @@ static size_t longest_at(const struct ac_mask *m, const unsigned char *t, size_t
 }
 
 /* Replace every span of text that decodes to a needle; overlapping spans
- * become one AC_MASK_TEXT. */
-static void mask_needles(const struct ac_mask *m, const unsigned char *t, size_t n,
+ * become one AC_MASK_TEXT. With out NULL, only whether there is one. */
+static bool mask_needles(const struct ac_mask *m, const unsigned char *t, size_t n,
 			 struct ac_buf *out)
 {
-	bool start[256];
-	memcpy(start, m->start, sizeof(start));
-	for (const struct ac_mask *k = m->parent; k; k = k->parent)
-		for (size_t c = 0; c < sizeof(start); c++)
-			start[c] |= k->start[c];
+	uint64_t start[4] = {0, 0, 0, 0};
+	for (const struct ac_mask *k = m; k; k = k->parent)
+		for (size_t w = 0; w < 4; w++)
+			start[w] |= k->start[w];
 	size_t copied = 0, span_start = 0, span_end = 0;
 	bool open = false;
 	for (size_t i = 0; i < n; i++) {
-		while (i < n && !start[t[i]])
+		while (i < n && !start_has(start, t[i]))
 			i++;
 		if (i == n)
 			break;
@@ -396,6 +411,8 @@ static void mask_needles(const struct ac_mask *m, const unsigned char *t, size_t
 		}
 		if (!best)
 			continue;
+		if (!out)
+			return true;
 		if (open && i < span_end) {
 			if (i + best > span_end)
 				span_end = i + best;
@@ -410,20 +427,23 @@ static void mask_needles(const struct ac_mask *m, const unsigned char *t, size_t
 		span_start = i;
 		span_end = i + best;
 	}
+	if (!out)
+		return false;
 	if (open) {
 		ac_buf_add(out, t + copied, span_start - copied);
 		ac_buf_adds(out, AC_MASK_TEXT);
 		copied = span_end;
 	}
 	ac_buf_add(out, t + copied, n - copied);
+	return open;
 }
 
-/* Mask "scheme://user:password@" and "password=value" forms. */
-static void mask_credentials(struct ac_buf *b)
+/* Mask "scheme://user:password@" and "password=value" forms. With b
+ * NULL, only whether s (len bytes) has one. */
+static bool mask_credentials(struct ac_buf *b, const char *s, size_t len)
 {
 	struct ac_buf out = AC_BUF_INIT;
-	const char *s = b->buf;
-	size_t i = 0, len = b->len, copied = 0;
+	size_t i = 0, copied = 0;
 	while (i < len) {
 		char c = s[i];
 		if (c != ':' && c != 'p' && c != 'P') {
@@ -441,6 +461,8 @@ static void mask_credentials(struct ac_buf *b)
 				j++;
 			}
 			if (at && colon && colon < at) {
+				if (!b)
+					return true;
 				ac_buf_add(&out, s + copied, colon + 1 - copied);
 				ac_buf_adds(&out, AC_MASK_TEXT);
 				i = copied = at;
@@ -449,6 +471,8 @@ static void mask_credentials(struct ac_buf *b)
 		}
 		if (c != ':' && (i == 0 || !isalnum((unsigned char)s[i - 1])) && len - i > 9 &&
 		    strncasecmp(s + i, "password=", 9) == 0) {
+			if (!b)
+				return true;
 			ac_buf_add(&out, s + copied, i + 9 - copied);
 			ac_buf_adds(&out, AC_MASK_TEXT);
 			i += 9;
@@ -467,13 +491,24 @@ static void mask_credentials(struct ac_buf *b)
 		}
 		i++;
 	}
-	if (copied == 0) {
+	if (!b || copied == 0) {
 		ac_buf_release(&out);
-		return; /* nothing to mask: keep b as it is */
+		return false; /* nothing to mask: keep b as it is */
 	}
 	ac_buf_add(&out, s + copied, len - copied);
 	ac_buf_release(b);
 	*b = out;
+	return true;
+}
+
+/* Whether masking would change text (len bytes). The same matching as
+ * ac_mask_applyn, stopping at the first span: the common case (nothing to
+ * hide) then costs one scan and no copy. */
+static bool mask_would_change(const struct ac_mask *m, const char *text, size_t len)
+{
+	if (ac_mask_count(m) && mask_needles(m, (const unsigned char *)text, len, NULL))
+		return true;
+	return mask_credentials(NULL, text, len);
 }
 
 char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len)
@@ -481,12 +516,23 @@ char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len)
 	struct ac_buf b = AC_BUF_INIT;
 	if (!text)
 		return ac_buf_detach(&b);
+	if (!mask_would_change(m, text, len))
+		return ac_strndup(text, len);
 	if (ac_mask_count(m))
 		mask_needles(m, (const unsigned char *)text, len, &b);
 	else
 		ac_buf_add(&b, text, len);
-	mask_credentials(&b);
+	mask_credentials(&b, b.buf, b.len);
 	return ac_buf_detach(&b);
+}
+
+void ac_mask_inplace(const struct ac_mask *m, char **text)
+{
+	if (!*text || !mask_would_change(m, *text, strlen(*text)))
+		return;
+	char *masked = ac_mask_apply(m, *text);
+	free(*text);
+	*text = masked;
 }
 
 char *ac_mask_apply(const struct ac_mask *m, const char *text)
