@@ -640,7 +640,11 @@ void http_begin_try(struct hrun *h)
 	if (ac_starts_with(path, "http://") || ac_starts_with(path, "https://"))
 		h->url = path;
 	else {
-		h->url = ac_asprintf("%s%s", h->run->check->target->url, path);
+		const char *t = h->run->check->target->url;
+		size_t tl = strlen(t), pl = strlen(path);
+		h->url = ac_malloc(tl + pl + 1);
+		memcpy(h->url, t, tl);
+		memcpy(h->url + tl, path, pl + 1);
 		free(path);
 	}
 	/* A fresh try starts with a clean step result. */
