@@ -542,6 +542,8 @@ char *ac_mask_apply(const struct ac_mask *m, const char *text)
 
 char *ac_mask_excerpt(const struct ac_mask *m, const char *text, size_t len, size_t max)
 {
+	if (text && !mask_would_change(m, text, len))
+		return ac_excerpt(text, strnlen(text, len), max); /* what the copy would give */
 	char *masked = ac_mask_applyn(m, text, len);
 	char *ex = ac_excerpt(masked, strlen(masked), max);
 	free(masked);

@@ -587,6 +587,13 @@ START_TEST(inplace_masks_what_apply_masks_and_copies_nothing_else)
 		free(t);
 		free(want);
 	}
+	/* an excerpt of text with nothing to hide: as of its copy, cut at a NUL */
+	static const char body[] = "{\"a\":  1,\n \"b\": \"x\"}\0run-cookie-9Zk";
+	char *ex = ac_mask_excerpt(run, body, sizeof(body) - 1, 12);
+	char *want = ac_excerpt(body, strlen(body), 12);
+	ck_assert_str_eq(ex, want);
+	free(ex);
+	free(want);
 	char *null_text = NULL;
 	ac_mask_inplace(run, &null_text);
 	ck_assert_ptr_null(null_text);
