@@ -258,14 +258,21 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
  * prefix ("Age-X", "X-Cache-Hits") only costs a look-up. */
 bool http_is_served_by_header(const char *data, size_t n)
 {
-	static const char *const prefixes[] = {"x-build", "x-version", "age", "x-cache",
-					       "cf-cache-status"};
-	for (size_t i = 0; i < AC_ARRAY_LEN(prefixes); i++) {
-		size_t l = strlen(prefixes[i]);
-		if (n >= l && strncasecmp(data, prefixes[i], l) == 0)
-			return true;
+	if (n == 0)
+		return false;
+	/* By the first letter: this runs for every header line. */
+	switch (data[0] | 0x20) {
+	case 'x':
+		return (n >= 7 && strncasecmp(data, "x-build", 7) == 0) ||
+		       (n >= 9 && strncasecmp(data, "x-version", 9) == 0) ||
+		       (n >= 7 && strncasecmp(data, "x-cache", 7) == 0);
+	case 'a':
+		return n >= 3 && strncasecmp(data, "age", 3) == 0;
+	case 'c':
+		return n >= 15 && strncasecmp(data, "cf-cache-status", 15) == 0;
+	default:
+		return false;
 	}
-	return false;
 }
 
 /* The first value of a header (or trailer) of the last response, as
