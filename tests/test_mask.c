@@ -572,6 +572,16 @@ START_TEST(inplace_masks_what_apply_masks_and_copies_nothing_else)
 	    {empty, "a plain line: nothing p to hide", false},
 	    {NULL, "https://u:pw@host/", true},
 	    {run, "", false},
+	    /* the credential forms, at their edges */
+	    {empty, "PassWord=x", true},
+	    {empty, "a;password='s p'", true},
+	    {empty, "mypassword=abc", false}, /* inside a word */
+	    {empty, "x password=", false},    /* nothing after it */
+	    {empty, "password", false},
+	    {empty, "http://host:80/p?q=1", false}, /* no userinfo */
+	    {empty, "a:b@c ftp://u@h", false},	    /* no "//" before, no password after */
+	    {empty, "x postgres://u:p@h/db", true},
+	    {empty, "http://h/?password=1", true},
 	};
 	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
 		char *want = ac_mask_apply(cases[i].m, cases[i].in);
