@@ -756,6 +756,10 @@ def main():
         commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
         commit = ""
+    # A binary from elsewhere (--allclear, e.g. the engine before a change)
+    # is not this checkout's commit: say nothing rather than something wrong.
+    if not os.path.realpath(a.allclear).startswith(ROOT + os.sep):
+        commit = ""
     res = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": " ".join(["bench/run.sh"] + sys.argv[1:]),
            "allclear": a.allclear, "allclear_version": version, "allclear_build": build, "commit": commit,
            "quick": a.quick, "machine": machine(),

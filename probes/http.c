@@ -51,6 +51,8 @@ static char *served_by(const struct hrun *h)
 {
 	static const char *const names[] = {"X-Build",	      "X-Version", "Age",
 					    "X-Cache-Status", "X-Cache",   "CF-Cache-Status"};
+	if (!h->served_hdr)
+		return NULL; /* none of them came (header_cb) */
 	struct ac_buf b = AC_BUF_INIT;
 	for (size_t i = 0; i < AC_ARRAY_LEN(names); i++) {
 		const char *v = http_find_header(h, names[i]);

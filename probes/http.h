@@ -204,6 +204,9 @@ struct hrun {
 	bool body_too_big;
 	size_t hdr_bytes, hdr_count; /* header lines seen (caps), after 1xx too */
 	enum http_hdr_cap hdr_cap;   /* a header limit stopped the transfer */
+	/* A header served_by() reports (X-Build, Age, X-Cache, ...) came with
+	 * the last response: without one, it asks libcurl for none of them. */
+	bool served_hdr;
 	/* Content-Encoding, decoded here (not by libcurl, which accepts a
 	 * compressed stream that never ends): a body whose stream did not end
 	 * is never judged. */
@@ -262,6 +265,7 @@ char *http_expand_url(struct hrun *h, const char *tmpl);
 void http_set_capture(struct hrun *h, const char *name, const char *value, bool secret);
 /* A header of the last response (libcurl's store): see http_request.c. */
 const char *http_find_header(const struct hrun *h, const char *name);
+bool http_is_served_by_header(const char *data, size_t n);
 /* scheme://host:port of an absolute URL, lower-cased, with the default
  * port made explicit; NULL if it is not http(s). */
 char *http_origin_of(const char *url);

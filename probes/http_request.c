@@ -85,6 +85,7 @@ static void enc_reset(struct hrun *h)
 		h->zs = NULL;
 	}
 	h->enc = ENC_IDENTITY;
+	h->served_hdr = false;
 	h->z_started = false;
 	h->z_end = false;
 	h->z_bad = false;
@@ -219,6 +220,8 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		enc_reset(h); /* a new response (after a 1xx) */
 		return n;
 	}
+	if (!h->served_hdr && http_is_served_by_header(data, n))
+		h->served_hdr = true;
 	if (n > 11 && strncasecmp(data, "Set-Cookie:", 11) == 0)
 		mask_set_cookie(h, data + 11, n - 11);
 	if (n > 17 && strncasecmp(data, "Content-Encoding:", 17) == 0) {
@@ -247,6 +250,29 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		return 0;
 	}
 	return n;
+}
+
+/* Whether the header line data (n bytes, "Name: value") names a header
+ * served_by() reports: X-Build, X-Version, Age, X-Cache-Status, X-Cache,
+ * CF-Cache-Status, in any case. A wider name with one of them as its
+ * prefix ("Age-X", "X-Cache-Hits") only costs a look-up. */
+bool http_is_served_by_header(const char *data, size_t n)
+{
+	if (n == 0)
+		return false;
+	/* By the first letter: this runs for every header line. */
+	switch (data[0] | 0x20) {
+	case 'x':
+		return (n >= 7 && strncasecmp(data, "x-build", 7) == 0) ||
+		       (n >= 9 && strncasecmp(data, "x-version", 9) == 0) ||
+		       (n >= 7 && strncasecmp(data, "x-cache", 7) == 0);
+	case 'a':
+		return n >= 3 && strncasecmp(data, "age", 3) == 0;
+	case 'c':
+		return n >= 15 && strncasecmp(data, "cf-cache-status", 15) == 0;
+	default:
+		return false;
+	}
 }
 
 /* The first value of a header (or trailer) of the last response, as
@@ -623,7 +649,11 @@ void http_begin_try(struct hrun *h)
 	if (ac_starts_with(path, "http://") || ac_starts_with(path, "https://"))
 		h->url = path;
 	else {
-		h->url = ac_asprintf("%s%s", h->run->check->target->url, path);
+		const char *t = h->run->check->target->url;
+		size_t tl = strlen(t), pl = strlen(path);
+		h->url = ac_malloc(tl + pl + 1);
+		memcpy(h->url, t, tl);
+		memcpy(h->url + tl, path, pl + 1);
 		free(path);
 	}
 	/* A fresh try starts with a clean step result. */

@@ -64,11 +64,7 @@ void ac_probe_finish(struct ac_probe_run *run)
 
 static void remask(const struct ac_mask *m, char **text)
 {
-	if (!*text)
-		return;
-	char *masked = ac_mask_apply(m, *text);
-	free(*text);
-	*text = masked;
+	ac_mask_inplace(m, text);
 }
 
 static void mask_sample(const struct ac_mask *m, struct ac_sample *s)
@@ -148,6 +144,13 @@ static void on_finish(struct ac_probe_run *run)
 	 * written down: mask the whole sample once more with what this run
 	 * learnt, before the run's mask goes away with it. */
 	mask_sample(run->mask, &run->sample);
+	/* What the run learnt (session cookies, tokens) goes now, not at the
+	 * round's end: a round of 10,000 journeys would otherwise hold 10,000
+	 * masks. Every kind finishes last; should anything still be masked
+	 * with run->mask, the plan's secrets are the least it gets. */
+	run->mask = e->plan->mask;
+	ac_mask_destroy(sl->learnt);
+	sl->learnt = NULL;
 	/* Fleet agreement compares observations: a value is one. */
 	if (!run->sample.observed && run->sample.has_value)
 		run->sample.observed = ac_asprintf("%.15g", run->sample.value);

@@ -3,13 +3,17 @@
  *
  * Watches and timers are kept in small arrays: a run has at most a few
  * hundred of each, and a linear scan per tick is cheaper than any heap at
- * that size.
+ * that size. A watch is found by its fd through an index (libcurl changes
+ * what it waits for on a socket several times a request, and a tick
+ * dispatches each ready fd), and the pollfd set is kept beside the
+ * watches, so neither costs a scan of everything in flight.
  */
 #include "loop.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -25,6 +29,12 @@ struct ac_loop {
 	int64_t now;
 	struct watch *watches;
 	size_t nwatches, walloc;
+	/* want[i]: the pollfd of watches[i]; pfds: its copy a poll() fills. */
+	struct pollfd *want;
+	size_t want_alloc;
+	/* slot[fd]: 1 + the index of fd's watch, 0 for none. */
+	size_t *slot;
+	size_t nslot;
 	struct ac_timer **timers;
 	size_t ntimers, talloc;
 	struct pollfd *pfds;
@@ -46,6 +56,8 @@ void ac_loop_destroy(struct ac_loop *loop)
 	for (size_t i = 0; i < loop->ntimers; i++)
 		loop->timers[i]->armed = false;
 	free(loop->watches);
+	free(loop->want);
+	free(loop->slot);
 	free(loop->timers);
 	free(loop->pfds);
 	free(loop);
@@ -69,34 +81,61 @@ const struct ac_clock *ac_loop_clock(struct ac_loop *loop)
 
 static struct watch *find_watch(struct ac_loop *loop, int fd)
 {
-	for (size_t i = 0; i < loop->nwatches; i++)
-		if (loop->watches[i].fd == fd)
-			return &loop->watches[i];
-	return NULL;
+	if (fd < 0 || (size_t)fd >= loop->nslot || !loop->slot[fd])
+		return NULL;
+	return &loop->watches[loop->slot[fd] - 1];
+}
+
+static short poll_events(unsigned events)
+{
+	return (short)(((events & AC_LOOP_READ) ? POLLIN : 0) |
+		       ((events & AC_LOOP_WRITE) ? POLLOUT : 0));
 }
 
 void ac_loop_watch(struct ac_loop *loop, int fd, unsigned events, ac_loop_io_fn fn, void *ud)
 {
-	if (events == 0) {
+	if (events == 0 || fd < 0) {
 		ac_loop_unwatch(loop, fd);
 		return;
 	}
 	struct watch *w = find_watch(loop, fd);
 	if (!w) {
+		if ((size_t)fd >= loop->nslot) {
+			size_t n = loop->nslot ? loop->nslot : 64;
+			while (n <= (size_t)fd)
+				n *= 2;
+			loop->slot = ac_realloc(loop->slot, n * sizeof(*loop->slot));
+			for (size_t i = loop->nslot; i < n; i++)
+				loop->slot[i] = 0;
+			loop->nslot = n;
+		}
 		AC_GROW(loop->watches, loop->nwatches + 1, loop->walloc);
+		AC_GROW(loop->want, loop->nwatches + 1, loop->want_alloc);
 		w = &loop->watches[loop->nwatches++];
 		w->fd = fd;
+		loop->slot[fd] = loop->nwatches;
 	}
 	w->events = events;
 	w->fn = fn;
 	w->ud = ud;
+	struct pollfd *p = &loop->want[w - loop->watches];
+	p->fd = fd;
+	p->events = poll_events(events);
+	p->revents = 0;
 }
 
 void ac_loop_unwatch(struct ac_loop *loop, int fd)
 {
 	struct watch *w = find_watch(loop, fd);
-	if (w)
-		*w = loop->watches[--loop->nwatches];
+	if (!w)
+		return;
+	size_t i = (size_t)(w - loop->watches), last = --loop->nwatches;
+	loop->slot[fd] = 0;
+	if (i != last) {
+		loop->watches[i] = loop->watches[last];
+		loop->want[i] = loop->want[last];
+		loop->slot[loop->watches[i].fd] = i + 1;
+	}
 }
 
 size_t ac_loop_watch_count(const struct ac_loop *loop)
@@ -165,15 +204,11 @@ int ac_loop_run_once(struct ac_loop *loop, int64_t until_ms)
 		if (wait > 0)
 			loop->clock->sleep_ms(loop->clock, wait);
 	} else {
+		/* A copy: callbacks may change the watches while this tick's
+		 * results are dispatched. */
 		size_t nfds = loop->nwatches;
 		AC_GROW(loop->pfds, nfds, loop->pfd_alloc);
-		for (size_t i = 0; i < nfds; i++) {
-			loop->pfds[i].fd = loop->watches[i].fd;
-			loop->pfds[i].events =
-			    (short)(((loop->watches[i].events & AC_LOOP_READ) ? POLLIN : 0) |
-				    ((loop->watches[i].events & AC_LOOP_WRITE) ? POLLOUT : 0));
-			loop->pfds[i].revents = 0;
-		}
+		memcpy(loop->pfds, loop->want, nfds * sizeof(*loop->pfds));
 		int rc = poll(loop->pfds, nfds, wait > 60000 ? 60000 : (int)wait);
 		if (rc < 0 && errno != EINTR)
 			ac_die("poll failed: %s", "system error");

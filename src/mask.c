@@ -4,6 +4,7 @@
 #include "mask.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,8 +30,10 @@ struct needle {
 struct ac_mask {
 	struct needle *needles;
 	size_t n, alloc;
-	int head[256];		      /* first needle starting with each byte, or -1 */
-	bool start[256];	      /* a match can start at this character */
+	int head[256]; /* first needle starting with each byte, or -1 */
+	/* The characters a match can start at, a bit each: merged with the
+	 * parents' in four word operations on every apply. */
+	uint64_t start[4];
 	const struct ac_mask *parent; /* consulted too (a run's mask: the plan's) */
 };
 
@@ -59,6 +62,16 @@ void ac_mask_destroy(struct ac_mask *m)
 	free(m);
 }
 
+static void start_set(uint64_t start[4], unsigned char c)
+{
+	start[c >> 6] |= (uint64_t)1 << (c & 63);
+}
+
+static bool start_has(const uint64_t start[4], unsigned char c)
+{
+	return (start[c >> 6] >> (c & 63)) & 1;
+}
+
 static void add_needle(struct ac_mask *m, const char *s, size_t len)
 {
 	if (!s || !len)
@@ -75,9 +88,12 @@ static void add_needle(struct ac_mask *m, const char *s, size_t len)
 	nd->len = len;
 	nd->next = m->head[first];
 	m->head[first] = (int)m->n;
-	m->start[first] = m->start['%'] = m->start['\\'] = m->start['&'] = true;
+	start_set(m->start, first);
+	start_set(m->start, '%');
+	start_set(m->start, '\\');
+	start_set(m->start, '&');
 	if (first == ' ')
-		m->start['+'] = true;
+		start_set(m->start, '+');
 	m->n++;
 }
 
@@ -372,19 +388,18 @@ static size_t longest_at(const struct ac_mask *m, const unsigned char *t, size_t
 }
 
 /* Replace every span of text that decodes to a needle; overlapping spans
- * become one AC_MASK_TEXT. */
-static void mask_needles(const struct ac_mask *m, const unsigned char *t, size_t n,
+ * become one AC_MASK_TEXT. With out NULL, only whether there is one. */
+static bool mask_needles(const struct ac_mask *m, const unsigned char *t, size_t n,
 			 struct ac_buf *out)
 {
-	bool start[256];
-	memcpy(start, m->start, sizeof(start));
-	for (const struct ac_mask *k = m->parent; k; k = k->parent)
-		for (size_t c = 0; c < sizeof(start); c++)
-			start[c] |= k->start[c];
+	uint64_t start[4] = {0, 0, 0, 0};
+	for (const struct ac_mask *k = m; k; k = k->parent)
+		for (size_t w = 0; w < 4; w++)
+			start[w] |= k->start[w];
 	size_t copied = 0, span_start = 0, span_end = 0;
 	bool open = false;
 	for (size_t i = 0; i < n; i++) {
-		while (i < n && !start[t[i]])
+		while (i < n && !start_has(start, t[i]))
 			i++;
 		if (i == n)
 			break;
@@ -396,6 +411,8 @@ static void mask_needles(const struct ac_mask *m, const unsigned char *t, size_t
 		}
 		if (!best)
 			continue;
+		if (!out)
+			return true;
 		if (open && i < span_end) {
 			if (i + best > span_end)
 				span_end = i + best;
@@ -410,12 +427,15 @@ static void mask_needles(const struct ac_mask *m, const unsigned char *t, size_t
 		span_start = i;
 		span_end = i + best;
 	}
+	if (!out)
+		return false;
 	if (open) {
 		ac_buf_add(out, t + copied, span_start - copied);
 		ac_buf_adds(out, AC_MASK_TEXT);
 		copied = span_end;
 	}
 	ac_buf_add(out, t + copied, n - copied);
+	return open;
 }
 
 /* Mask "scheme://user:password@" and "password=value" forms. */
@@ -476,17 +496,70 @@ static void mask_credentials(struct ac_buf *b)
 	*b = out;
 }
 
+/* Whether mask_credentials would change s (len bytes): the same two
+ * forms, found through memchr of ':' and '=' instead of a look at every
+ * character ("password=" is the 8 bytes before an '='). */
+static bool has_credentials(const char *s, size_t len)
+{
+	for (const char *p = s; (p = memchr(p, ':', len - (size_t)(p - s))); p++) {
+		size_t i = (size_t)(p - s);
+		if (i + 2 >= len || s[i + 1] != '/' || s[i + 2] != '/')
+			continue;
+		size_t j = i + 3, at = 0, colon = 0;
+		while (j < len && !strchr("/?# \t\n\"'", s[j])) {
+			if (s[j] == '@')
+				at = j;
+			if (s[j] == ':' && !colon && !at)
+				colon = j;
+			j++;
+		}
+		if (at && colon && colon < at)
+			return true;
+	}
+	for (const char *p = s; (p = memchr(p, '=', len - (size_t)(p - s))); p++) {
+		size_t e = (size_t)(p - s);
+		if (e < 8 || e + 1 >= len)
+			continue;
+		size_t i = e - 8;
+		if ((i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+		    strncasecmp(s + i, "password", 8) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Whether masking would change text (len bytes). The same matching as
+ * ac_mask_applyn, stopping at the first span: the common case (nothing to
+ * hide) then costs one scan and no copy. */
+static bool mask_would_change(const struct ac_mask *m, const char *text, size_t len)
+{
+	if (ac_mask_count(m) && mask_needles(m, (const unsigned char *)text, len, NULL))
+		return true;
+	return has_credentials(text, len);
+}
+
 char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len)
 {
 	struct ac_buf b = AC_BUF_INIT;
 	if (!text)
 		return ac_buf_detach(&b);
+	if (!mask_would_change(m, text, len))
+		return ac_strndup(text, len);
 	if (ac_mask_count(m))
 		mask_needles(m, (const unsigned char *)text, len, &b);
 	else
 		ac_buf_add(&b, text, len);
 	mask_credentials(&b);
 	return ac_buf_detach(&b);
+}
+
+void ac_mask_inplace(const struct ac_mask *m, char **text)
+{
+	if (!*text || !mask_would_change(m, *text, strlen(*text)))
+		return;
+	char *masked = ac_mask_apply(m, *text);
+	free(*text);
+	*text = masked;
 }
 
 char *ac_mask_apply(const struct ac_mask *m, const char *text)
@@ -496,6 +569,8 @@ char *ac_mask_apply(const struct ac_mask *m, const char *text)
 
 char *ac_mask_excerpt(const struct ac_mask *m, const char *text, size_t len, size_t max)
 {
+	if (text && !mask_would_change(m, text, len))
+		return ac_excerpt(text, strnlen(text, len), max); /* what the copy would give */
 	char *masked = ac_mask_applyn(m, text, len);
 	char *ex = ac_excerpt(masked, strlen(masked), max);
 	free(masked);

@@ -54,6 +54,11 @@ size_t ac_mask_count(const struct ac_mask *m);
 char *ac_mask_apply(const struct ac_mask *m, const char *text);
 char *ac_mask_applyn(const struct ac_mask *m, const char *text, size_t len);
 
+/* *text (owned, NULL left alone) masked in place: replaced by
+ * ac_mask_apply's copy when masking changes it, untouched (no copy) when
+ * it does not. */
+void ac_mask_inplace(const struct ac_mask *m, char **text);
+
 /* ac_excerpt of the masked text: masking first, so that a secret is
  * neither cut in two (its first half shown before the "...") nor hidden
  * by folded whitespace. The caller frees it. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "loop.h"
 #include "mask.h"
 #include "probe.h"
 #include "testutil.h"
@@ -910,6 +911,99 @@ START_TEST(loader_urls_through_curl_url)
 }
 END_TEST
 
+/* The loop's watches, found by fd through an index: ready fds are
+ * dispatched once each with their own callback and data, a watch changed
+ * or removed in place (the last one moved into its slot) stays right, a
+ * high fd number grows the index, and a callback that removes another
+ * ready fd's watch in the same tick keeps that one from being called. */
+struct loop_hits {
+	int fd[16];
+	int n;
+	struct ac_loop *loop;
+	int unwatch_on_call; /* the fd to unwatch from inside a callback, or -1 */
+};
+
+static void loop_hit(void *ud, int fd, unsigned ev)
+{
+	struct loop_hits *h = ud;
+	ck_assert(ev & AC_LOOP_READ);
+	if (h->n < 16)
+		h->fd[h->n] = fd;
+	h->n++;
+	if (h->unwatch_on_call >= 0) {
+		ac_loop_unwatch(h->loop, h->unwatch_on_call);
+		h->unwatch_on_call = -1;
+	}
+}
+
+static void loop_never(void *ud, int fd, unsigned ev)
+{
+	(void)ud;
+	(void)ev;
+	ck_abort_msg("fd %d dispatched to a removed or replaced watch", fd);
+}
+
+static bool hit(const struct loop_hits *h, int fd)
+{
+	for (int i = 0; i < h->n && i < 16; i++)
+		if (h->fd[i] == fd)
+			return true;
+	return false;
+}
+
+START_TEST(loop_watches_by_fd)
+{
+	struct ac_loop *loop = ac_loop_create(NULL);
+	int p[4][2];
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pipe(p[i]), 0);
+		ck_assert_int_eq(write(p[i][1], "x", 1), 1);
+	}
+	int high = dup2(p[3][0], 700); /* past the index's first size */
+	ck_assert_int_eq(high, 700);
+	struct loop_hits h = {.loop = loop, .unwatch_on_call = -1};
+	for (int i = 0; i < 3; i++)
+		ac_loop_watch(loop, p[i][0], AC_LOOP_READ, loop_never, NULL);
+	ac_loop_watch(loop, high, AC_LOOP_READ, loop_hit, &h);
+	/* replace one in place, remove the first (the last moves into its slot) */
+	ac_loop_watch(loop, p[1][0], AC_LOOP_READ, loop_hit, &h);
+	ac_loop_unwatch(loop, p[0][0]);
+	ac_loop_unwatch(loop, p[0][0]);			   /* twice: nothing */
+	ac_loop_watch(loop, p[2][0], 0, loop_never, NULL); /* events 0 removes */
+	ck_assert_uint_eq(ac_loop_watch_count(loop), 2);
+	ac_loop_run_once(loop, ac_loop_now(loop) + 1000);
+	ck_assert_int_eq(h.n, 2);
+	ck_assert(hit(&h, p[1][0]) && hit(&h, high));
+	/* still ready (nothing was read): the removed one comes back, one is
+	 * removed and added again */
+	ac_loop_watch(loop, p[0][0], AC_LOOP_READ, loop_hit, &h);
+	ac_loop_unwatch(loop, high);
+	ac_loop_watch(loop, high, AC_LOOP_READ, loop_hit, &h);
+	h.n = 0;
+	ac_loop_run_once(loop, ac_loop_now(loop) + 1000);
+	ck_assert_int_eq(h.n, 3);
+	ck_assert(hit(&h, p[0][0]) && hit(&h, p[1][0]) && hit(&h, high));
+	/* two ready fds: whichever is dispatched first removes the other */
+	ac_loop_unwatch(loop, p[0][0]);
+	struct loop_hits a = {.loop = loop, .unwatch_on_call = high};
+	struct loop_hits b = {.loop = loop, .unwatch_on_call = p[1][0]};
+	ac_loop_watch(loop, p[1][0], AC_LOOP_READ, loop_hit, &a);
+	ac_loop_watch(loop, high, AC_LOOP_READ, loop_hit, &b);
+	ac_loop_run_once(loop, ac_loop_now(loop) + 1000);
+	ck_assert_int_eq(a.n + b.n, 1);
+	int first_fd = a.n ? p[1][0] : high;
+	ck_assert_uint_eq(ac_loop_watch_count(loop), 1);
+	ac_loop_unwatch(loop, first_fd);
+	ck_assert_uint_eq(ac_loop_watch_count(loop), 0);
+	ac_loop_destroy(loop);
+	for (int i = 0; i < 4; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	close(high);
+}
+END_TEST
+
 START_TEST(util_parsers)
 {
 	int64_t ms;
@@ -987,6 +1081,7 @@ int main(void)
 	tcase_add_test(tc, excerpt_escapes_and_keeps_utf8_whole);
 	tcase_add_test(tc, json_many_members_and_distant_duplicates);
 	tcase_add_test(tc, loader_unique_names_across_many_checks);
+	tcase_add_test(tc, loop_watches_by_fd);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }

@@ -415,6 +415,53 @@ START_TEST(headers_are_the_final_responses)
 }
 END_TEST
 
+/* "served by" is looked up only when such a header came (header_cb notes
+ * it): one sent as a chunked trailer or in lower case still shows, and a
+ * response with none shows no "served by". */
+static void trailer_build(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	const char *r;
+	if (strcmp(q->path, "/trailer") == 0)
+		r = "HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\nTrailer: X-Build\r\n"
+		    "Connection: close\r\n\r\n4\r\nbad!\r\n0\r\nX-Build: v43\r\n\r\n";
+	else if (strcmp(q->path, "/lower") == 0)
+		r = "HTTP/1.1 500 Oops\r\nContent-Length: 4\r\nConnection: close\r\n"
+		    "cf-cache-status: MISS\r\nage: 7\r\n\r\nbad!";
+	else
+		r = "HTTP/1.1 500 Oops\r\nContent-Length: 4\r\nConnection: close\r\n"
+		    "X-Cachet: no\r\n\r\nbad!";
+	ka_write(fd, r, strlen(r));
+}
+
+START_TEST(served_by_from_a_trailer_or_a_lower_case_name)
+{
+	struct hs_server s;
+	hs_start(&s, trailer_build, NULL);
+	char *json =
+	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\"},"
+		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
+		   " \"journeys\": [" J("trailer", "\"steps\": [{\"url\": \"/trailer\"}]") "," J(
+		       "lower", "\"steps\": [{\"url\": \"/lower\"}]") "," J("none",
+									    "\"steps\": [{\"url\": "
+									    "\"/none\"}]") "]}",
+		   s.port);
+	struct tu_proc p;
+	run_scenario(&p, json);
+	ck_assert_msg(p.exit_code == 1, "%s\n%s", p.out, p.err);
+	ck_assert_msg(strstr(p.out, "served by: build v43"), "%s", p.out);
+	ck_assert_msg(strstr(p.out, "served by: Age 7 s, CF-Cache-Status MISS"), "%s", p.out);
+	/* three failed journeys, two of them with a "served by" line */
+	size_t n = 0;
+	for (const char *q = p.out; (q = strstr(q, "served by:")); q++)
+		n++;
+	ck_assert_msg(n == 2, "%zu in %s", n, p.out);
+	tu_proc_release(&p);
+	hs_stop(&s);
+	free(json);
+}
+END_TEST
+
 TCase *http_reuse_tcase(void)
 {
 	TCase *tc = tcase_create("reuse");
@@ -425,5 +472,6 @@ TCase *http_reuse_tcase(void)
 	tcase_add_test(tc, connection_close_server_still_works);
 	tcase_add_test(tc, remembered_url_checks_still_refuse);
 	tcase_add_test(tc, headers_are_the_final_responses);
+	tcase_add_test(tc, served_by_from_a_trailer_or_a_lower_case_name);
 	return tc;
 }

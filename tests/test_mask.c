@@ -546,6 +546,73 @@ START_TEST(html_escaped_secrets_are_masked)
 }
 END_TEST
 
+/* ac_mask_inplace (the engine's last pass over a sample) copies only what
+ * masking changes, and changes exactly what ac_mask_apply does: a secret of
+ * the run's own mask or of its parent's, in any of the forms, a URL
+ * password and a password= parameter with no secret known at all; text
+ * with nothing to hide keeps its pointer. */
+START_TEST(inplace_masks_what_apply_masks_and_copies_nothing_else)
+{
+	struct ac_mask *plan = ac_mask_create();
+	ac_mask_add(plan, "plan-secret-7Qx");
+	struct ac_mask *run = ac_mask_create_scoped(plan);
+	ac_mask_add(run, "run-cookie-9Zk");
+	struct ac_mask *empty = ac_mask_create();
+	const struct {
+		const struct ac_mask *m;
+		const char *in;
+		bool changes;
+	} cases[] = {
+	    {run, "GET /search?q=teapot", false},
+	    {run, "token run-cookie-9Zk here", true},
+	    {run, "echo plan%2Dsecret%2D7Qx", true},
+	    {run, "cnVuLWNvb2tpZS05Wms=", true}, /* base64 of the run's cookie */
+	    {run, "https://u:pw@host/", true},
+	    {empty, "password=hunter22&x=1", true},
+	    {empty, "a plain line: nothing p to hide", false},
+	    {NULL, "https://u:pw@host/", true},
+	    {run, "", false},
+	    /* the credential forms, at their edges */
+	    {empty, "PassWord=x", true},
+	    {empty, "a;password='s p'", true},
+	    {empty, "mypassword=abc", false}, /* inside a word */
+	    {empty, "x password=", false},    /* nothing after it */
+	    {empty, "password", false},
+	    {empty, "http://host:80/p?q=1", false}, /* no userinfo */
+	    {empty, "a:b@c ftp://u@h", false},	    /* no "//" before, no password after */
+	    {empty, "x postgres://u:p@h/db", true},
+	    {empty, "http://h/?password=1", true},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
+		char *want = ac_mask_apply(cases[i].m, cases[i].in);
+		char *t = ac_strdup(cases[i].in);
+		char *before = t;
+		ac_mask_inplace(cases[i].m, &t);
+		ck_assert_msg(strcmp(t, want) == 0, "case %zu: %s -> %s, apply gives %s", i,
+			      cases[i].in, t, want);
+		ck_assert_msg((strcmp(want, cases[i].in) != 0) == cases[i].changes,
+			      "case %zu: %s -> %s", i, cases[i].in, want);
+		if (!cases[i].changes)
+			ck_assert_msg(t == before, "case %zu copied", i);
+		free(t);
+		free(want);
+	}
+	/* an excerpt of text with nothing to hide: as of its copy, cut at a NUL */
+	static const char body[] = "{\"a\":  1,\n \"b\": \"x\"}\0run-cookie-9Zk";
+	char *ex = ac_mask_excerpt(run, body, sizeof(body) - 1, 12);
+	char *want = ac_excerpt(body, strlen(body), 12);
+	ck_assert_str_eq(ex, want);
+	free(ex);
+	free(want);
+	char *null_text = NULL;
+	ac_mask_inplace(run, &null_text);
+	ck_assert_ptr_null(null_text);
+	ac_mask_destroy(run);
+	ac_mask_destroy(plan);
+	ac_mask_destroy(empty);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mask");
@@ -557,6 +624,7 @@ int main(void)
 	tcase_add_test(tc, excerpts_are_cut_after_masking);
 	tcase_add_test(tc, short_secret_exits_3_naming_its_source);
 	tcase_add_test(tc, html_escaped_secrets_are_masked);
+	tcase_add_test(tc, inplace_masks_what_apply_masks_and_copies_nothing_else);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
