@@ -431,21 +431,23 @@ static void trailer_build(int fd, const struct hs_request *q, void *ud)
 	else
 		r = "HTTP/1.1 500 Oops\r\nContent-Length: 4\r\nConnection: close\r\n"
 		    "X-Cachet: no\r\n\r\nbad!";
-	ka_write(fd, r, strlen(r));
+	hs_write_all(fd, r, strlen(r));
 }
 
 START_TEST(served_by_from_a_trailer_or_a_lower_case_name)
 {
 	struct hs_server s;
 	hs_start(&s, trailer_build, NULL);
+	static const char journeys[] =
+	    TU_JOURNEY("trailer", "\"steps\": [{\"url\": \"/trailer\"}]") ", " TU_JOURNEY(
+		"lower",
+		"\"steps\": [{\"url\": \"/lower\"}]") ", " TU_JOURNEY("none",
+								      "\"steps\": [{\"url\": "
+								      "\"/none\"}]");
 	char *json =
 	    tu_fmt("{\"settings\": {\"rounds\": 1, \"confirm\": 1, \"timeout\": \"3s\"},"
-		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"},"
-		   " \"journeys\": [" J("trailer", "\"steps\": [{\"url\": \"/trailer\"}]") "," J(
-		       "lower", "\"steps\": [{\"url\": \"/lower\"}]") "," J("none",
-									    "\"steps\": [{\"url\": "
-									    "\"/none\"}]") "]}",
-		   s.port);
+		   " \"targets\": {\"origin\": \"http://127.0.0.1:%d\"}, \"journeys\": [%s]}",
+		   s.port, journeys);
 	struct tu_proc p;
 	run_scenario(&p, json);
 	ck_assert_msg(p.exit_code == 1, "%s\n%s", p.out, p.err);
