@@ -7,9 +7,12 @@
 #include "verdict.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe.h"
+#include "rates.h"
 #include "util.h"
 
 void ac_judge_record(struct ac_check_result *cr, struct ac_sample *s)
@@ -139,6 +142,36 @@ enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *
 	return AC_STATE_PASS;
 }
 
+/* The rate of a check with a value and a trend, or a limit on its value
+ * (a queue's max_depth): what it drains towards and how soon. */
+static void judge_rate(struct ac_check_result *cr, int confirm)
+{
+	const struct ac_check *c = cr->check;
+	const struct ac_sample *last = cr->has_last ? &cr->last : NULL;
+	bool limit = last && last->has_limit && isfinite(last->limit);
+	if (!c || (c->trend.kind == AC_TREND_NONE && !c->trend.has_max_per_min && !limit)) {
+		memset(&cr->rate, 0, sizeof(cr->rate));
+		return;
+	}
+	struct ac_rate_spec spec = {
+	    .unit = c->kind ? c->kind->unit : NULL,
+	    .value_name = last ? last->value_name : NULL,
+	    .draining = c->trend.kind == AC_TREND_DRAINING,
+	    .spreading = c->trend.kind == AC_TREND_NOT_INCREASING || c->trend.has_max_per_min,
+	    .confirm = confirm,
+	};
+	if (spec.draining) {
+		spec.has_target = true;
+		spec.target = c->trend.floor;
+	}
+	if (limit && (!spec.has_target || last->limit < spec.target)) {
+		spec.has_target = true;
+		spec.target = last->limit;
+		spec.target_is_limit = true;
+	}
+	ac_rate_describe(&cr->history, &spec, &cr->rate);
+}
+
 static void set_state(struct ac_check_result *cr, enum ac_state st, char *reason)
 {
 	cr->state = st;
@@ -154,6 +187,7 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 
 	free(cr->note);
 	cr->note = NULL;
+	judge_rate(cr, confirm);
 	if (h->total == 0 || !cr->has_last) {
 		set_state(cr, o->final ? AC_STATE_ERROR : AC_STATE_PENDING,
 			  ac_strdup("no samples: the check never completed"));
@@ -411,6 +445,41 @@ void ac_judge_fleet(struct ac_result *r)
 	free(before);
 }
 
+/* When the verdict can turn RESTORED at the earliest, said only when
+ * something is draining towards a floor or limit: every check that does
+ * not pass needs an estimate, else there is none. */
+static void judge_restore_eta(struct ac_result *r)
+{
+	r->has_restore_eta = false;
+	r->restore_eta_s = 0;
+	r->restore_text[0] = '\0';
+	bool drains = false;
+	for (size_t i = 0; i < r->nchecks; i++)
+		drains =
+		    drains || (r->checks[i].state != AC_STATE_PASS && r->checks[i].rate.has_target);
+	if (r->verdict == AC_RESTORED || !drains)
+		return;
+	double eta;
+	size_t which;
+	if (ac_rate_restore_eta(r, &eta, &which) == 0) {
+		const struct ac_check_result *cr = &r->checks[which];
+		char e[48], rate[64];
+		ac_rate_format_eta(e, sizeof(e), eta);
+		ac_rate_format_speed(rate, sizeof(rate), cr->rate.per_s, cr->rate.unit);
+		r->has_restore_eta = true;
+		r->restore_eta_s = eta;
+		snprintf(r->restore_text, sizeof(r->restore_text),
+			 "RESTORED at the earliest in %s, if %s keeps draining at %s and nothing "
+			 "else fails",
+			 e, cr->id ? cr->id : "?", rate);
+	} else if (which < r->nchecks) {
+		const struct ac_check_result *cr = &r->checks[which];
+		snprintf(r->restore_text, sizeof(r->restore_text),
+			 "no estimate of when RESTORED: %s %s", cr->id ? cr->id : "?",
+			 cr->rate.has_target ? "is not draining" : "is not a drain to wait for");
+	}
+}
+
 void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
 {
 	size_t fails = 0, errors = 0;
@@ -452,6 +521,7 @@ void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
 		r->verdict_reason = ac_asprintf("all %zu checks passed in the last %d round%s",
 						r->nchecks, o->confirm, o->confirm == 1 ? "" : "s");
 	}
+	judge_restore_eta(r);
 	if (o->interrupted && r->verdict != AC_NOT_RESTORED) {
 		r->verdict = AC_INCONCLUSIVE;
 		if (!r->verdict_reason || !strstr(r->verdict_reason, "interrupted")) {
