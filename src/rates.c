@@ -270,25 +270,35 @@ void ac_rate_describe(const struct ac_history *h, const struct ac_rate_spec *spe
 		snprintf(v->text, sizeof(v->text), "%s (%s)", rate, over);
 }
 
-int ac_rate_restore_eta(const struct ac_result *r, double *eta_s, size_t *which)
+int ac_rate_restore_eta(const struct ac_result *r, int confirm, double *eta_s, size_t *which)
 {
 	*eta_s = NAN;
 	*which = SIZE_MAX;
-	double worst = -1;
+	double worst = -1, drain = -1;
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct ac_check_result *cr = &r->checks[i];
 		if (cr->state == AC_STATE_PASS)
 			continue;
-		if (!cr->rate.has_restore_eta) {
+		double wait;
+		if (cr->rate.has_restore_eta) {
+			wait = cr->rate.restore_eta_s;
+			if (wait > drain) {
+				drain = wait;
+				*which = i;
+			}
+		} else if (cr->state == AC_STATE_PENDING && cr->has_last &&
+			   cr->last.state == AC_STATE_PASS && cr->consecutive_passes < confirm) {
+			/* Passing, still gathering its green rounds. */
+			wait = (double)(confirm - cr->consecutive_passes) * (double)r->interval_ms /
+			       1000.0;
+		} else {
 			*which = i;
 			return -1;
 		}
-		if (cr->rate.restore_eta_s > worst) {
-			worst = cr->rate.restore_eta_s;
-			*which = i;
-		}
+		if (wait > worst)
+			worst = wait;
 	}
-	if (worst < 0)
+	if (drain < 0)
 		return -1;
 	*eta_s = worst;
 	return 0;

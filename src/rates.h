@@ -83,9 +83,11 @@ void ac_rate_describe(const struct ac_history *h, const struct ac_rate_spec *spe
 		      struct ac_rate_view *v);
 
 /* The earliest the whole verdict can turn RESTORED: every check that does
- * not pass must have an estimate; the latest of them. 0 with *eta_s and
- * the check that decides it (*which); -1 with *which the first check
- * without one. */
-int ac_rate_restore_eta(const struct ac_result *r, double *eta_s, size_t *which);
+ * not pass must drain at a known rate (its restore_eta_s), or be passing
+ * and only gathering its `confirm` green rounds (PENDING: the rounds it
+ * still needs, r->interval_ms apart). 0 with the latest of those in
+ * *eta_s and the slowest drain in *which; -1 when there is no estimate,
+ * with *which the first check without one (SIZE_MAX when nothing drains). */
+int ac_rate_restore_eta(const struct ac_result *r, int confirm, double *eta_s, size_t *which);
 
 #endif

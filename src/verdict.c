@@ -570,7 +570,7 @@ void ac_judge_fleet(struct ac_result *r)
 /* When the verdict can turn RESTORED at the earliest, said only when
  * something is draining towards a floor or limit: every check that does
  * not pass needs an estimate, else there is none. */
-static void judge_restore_eta(struct ac_result *r)
+static void judge_restore_eta(struct ac_result *r, int confirm)
 {
 	r->has_restore_eta = false;
 	r->restore_eta_s = 0;
@@ -583,7 +583,7 @@ static void judge_restore_eta(struct ac_result *r)
 		return;
 	double eta;
 	size_t which;
-	if (ac_rate_restore_eta(r, &eta, &which) == 0) {
+	if (ac_rate_restore_eta(r, confirm, &eta, &which) == 0) {
 		const struct ac_check_result *cr = &r->checks[which];
 		char e[48], rate[64];
 		ac_rate_format_eta(e, sizeof(e), eta);
@@ -598,7 +598,9 @@ static void judge_restore_eta(struct ac_result *r)
 		const struct ac_check_result *cr = &r->checks[which];
 		snprintf(r->restore_text, sizeof(r->restore_text),
 			 "no estimate of when RESTORED: %s %s", cr->id ? cr->id : "?",
-			 cr->rate.has_target ? "is not draining" : "is not a drain to wait for");
+			 cr->rate.has_target		 ? "is not draining"
+			 : cr->state == AC_STATE_PENDING ? "has no passing sample yet"
+							 : "is not a drain to wait for");
 	}
 }
 
@@ -643,7 +645,7 @@ void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
 		r->verdict_reason = ac_asprintf("all %zu checks passed in the last %d round%s",
 						r->nchecks, o->confirm, o->confirm == 1 ? "" : "s");
 	}
-	judge_restore_eta(r);
+	judge_restore_eta(r, o->confirm > 0 ? o->confirm : 1);
 	if (o->interrupted && r->verdict != AC_NOT_RESTORED) {
 		r->verdict = AC_INCONCLUSIVE;
 		if (!r->verdict_reason || !strstr(r->verdict_reason, "interrupted")) {

@@ -313,6 +313,36 @@ START_TEST(judge_fills_rates_and_the_earliest_restored)
 	ck_assert_str_eq(r.restore_text,
 			 "RESTORED at the earliest in about 1 min 50 s, if payment "
 			 "jobs keeps draining at 4.2 jobs/s and nothing else fails");
+	/* A check that passes but still gathers its green rounds waits for
+	 * them: 2 more rounds 5 s apart, well within the drain. */
+	r.interval_ms = 5000;
+	struct ac_sample ps;
+	memset(&ps, 0, sizeof(ps));
+	ps.round = 5;
+	ps.t_ms = 21000;
+	ps.state = AC_STATE_PASS;
+	cr[1].state = AC_STATE_PENDING;
+	ac_sample_release(&cr[1].last);
+	cr[1].last = ps;
+	cr[1].consecutive_passes = 1;
+	ac_judge_overall(&r, &o);
+	ck_assert(r.has_restore_eta);
+	ASSERT_NEAR(r.restore_eta_s, 110.0, 1e-6);
+	/* ... and decides when the drain is nearly done */
+	cr[1].consecutive_passes = 0;
+	r.interval_ms = 60000;
+	ac_judge_overall(&r, &o);
+	ASSERT_NEAR(r.restore_eta_s, 180.0, 1e-6);
+	ck_assert_str_eq(r.restore_text, "RESTORED at the earliest in about 3 min, if payment jobs "
+					 "keeps draining at 4.2 jobs/s and nothing else fails");
+	/* A pending check with no passing sample: no estimate. */
+	cr[1].last.state = AC_STATE_ERROR;
+	ac_judge_overall(&r, &o);
+	ck_assert(!r.has_restore_eta);
+	ck_assert_str_eq(r.restore_text, "no estimate of when RESTORED: orphans has no passing "
+					 "sample yet");
+	cr[1].last.state = AC_STATE_PASS;
+	cr[1].state = AC_STATE_PASS;
 	/* Another failing check without a drain: no estimate at all. */
 	struct ac_sample s;
 	memset(&s, 0, sizeof(s));
