@@ -123,7 +123,12 @@ $(for region in us eu; do
       proxy_ignore_headers Set-Cookie;
       proxy_pass http://127.0.0.1:$ORIGIN_PORT;
     }
+    # Everything else is fetched fresh every time and says so
+    # (X-Cache-Status BYPASS), as a CDN marks what it does not cache.
     location / {
+      proxy_cache $region;
+      proxy_cache_bypass 1;
+      proxy_no_cache 1;
       proxy_pass http://127.0.0.1:$ORIGIN_PORT;
     }
   }

@@ -53,10 +53,37 @@ struct metric_config {
 	struct ac_kvs header_kvs;
 };
 
+/* Error ratios are judged over the confirm window: the increases of the
+ * last `confirm` measured rounds, summed (a round whose scrape failed
+ * left the baseline where it was, so the next round's increase covers it
+ * and nothing is lost). A counter reset (a restart) counts from 0, as
+ * Prometheus' increase() does, and keeps the rounds before it: a restart
+ * never shortens the evidence, and the old process's errors stay in the
+ * window for `confirm` rounds. A round whose increase could not be
+ * measured although the baseline moved on (a selected series missing or
+ * stale) empties the window: that interval is lost and could have held
+ * the errors, so the window fills again from the next round. */
+#define RATIO_WINDOW_MAX 64
+struct ratio_round {
+	int round;
+	double errors, total;
+};
+
 struct metric_memory {
 	struct ac_prom_scrape last;
 	bool has;
 	int64_t t_ms; /* when the last scrape was taken */
+	struct ratio_round win[RATIO_WINDOW_MAX];
+	size_t nwin;
+	int reset_round; /* the last round a selected counter reset in, 0: none */
+};
+
+/* The ratio over the window, for judge_ratio. */
+struct ratio_window {
+	double errors, total; /* summed over the window */
+	int rounds;	      /* rounds in it */
+	double round_errors, round_total;
+	double value; /* errors / total, NaN without enough traffic */
 };
 
 struct fetch {
@@ -321,6 +348,45 @@ static void judge(struct fetch *f, const char *what, double v)
 	free(got);
 }
 
+/* "0.49%", "10%", "0.016%" */
+static void fmt_pct(char *out, size_t n, double errors, double total)
+{
+	double pct = total > 0 ? 100.0 * errors / total : NAN;
+	if (!isfinite(pct))
+		snprintf(out, n, "n/a");
+	else if (pct >= 10 || pct == 0)
+		snprintf(out, n, "%.0f%%", pct);
+	else
+		snprintf(out, n, "%.2g%%", pct);
+}
+
+/* The window's ratio judged; the sample's value is this round's ratio,
+ * so that a one-round spike stays visible in the per-round history. */
+static void judge_ratio(struct fetch *f, const struct ratio_window *w)
+{
+	const struct metric_config *c = f->run->check->config;
+	struct ac_sample *s = &f->run->sample;
+	double v = w->value;
+	if (!isfinite(v)) {
+		finish(f, AC_STATE_ERROR, "no measurement: error ratio is %g", v);
+		return;
+	}
+	s->has_value = w->round_total > 0;
+	s->value = s->has_value ? w->round_errors / w->round_total : 0;
+	if (ac_expect_holds(&c->expect, v)) {
+		finish(f, AC_STATE_PASS, NULL);
+		return;
+	}
+	char pct[32];
+	fmt_pct(pct, sizeof(pct), w->errors, w->total);
+	char *got = ac_asprintf("%.6g", v);
+	char *why = ac_expect_fail_text("error ratio", got, &c->expect, "");
+	finish(f, AC_STATE_FAIL, "%s (%.0f of %.0f requests, %s, over the last %d round%s)", why,
+	       w->errors, w->total, pct, w->rounds, w->rounds == 1 ? "" : "s");
+	free(why);
+	free(got);
+}
+
 /* The quantile lies above bound, the highest finite bucket: the comparison
  * is certain only when the limit is at or below it. */
 static void judge_above(struct fetch *f, const char *what, double bound)
@@ -436,9 +502,57 @@ static void on_value(struct fetch *f, struct ac_prom_scrape *cur)
 	judge(f, c->value.metric, acc);
 }
 
-/* The error ratio between old and cur: *v, or a reason it has none. */
+/* Add a round's increases to the window; a reset starts it again. */
+static void window_add(struct metric_memory *mem, int round, const struct ac_prom_increase *e,
+		       const struct ac_prom_increase *t)
+{
+	if (e->nreset || t->nreset)
+		mem->reset_round = round;
+	if (mem->nwin == RATIO_WINDOW_MAX) {
+		memmove(mem->win, mem->win + 1, (RATIO_WINDOW_MAX - 1) * sizeof(mem->win[0]));
+		mem->nwin--;
+	}
+	mem->win[mem->nwin++] = (struct ratio_round){round, e->sum, t->sum};
+}
+
+/* The sums over the last `confirm` rounds of the window. */
+static void window_sum(const struct metric_memory *mem, int confirm, struct ratio_window *w)
+{
+	size_t k = confirm > 0 ? (size_t)confirm : 1;
+	if (k > mem->nwin)
+		k = mem->nwin;
+	w->errors = w->total = 0;
+	w->rounds = (int)k;
+	w->value = NAN;
+	for (size_t i = mem->nwin - k; i < mem->nwin; i++) {
+		w->errors += mem->win[i].errors;
+		w->total += mem->win[i].total;
+	}
+}
+
+/* "3 of 612 requests, 0.49%, over the last 3 rounds (this round: 0 of
+ * 204)" and whether the window starts at a reset. */
+static char *window_text(const struct metric_memory *mem, const struct ratio_window *w)
+{
+	char pct[32], rpct[32];
+	fmt_pct(pct, sizeof(pct), w->errors, w->total);
+	fmt_pct(rpct, sizeof(rpct), w->round_errors, w->round_total);
+	struct ac_buf b = AC_BUF_INIT;
+	ac_buf_addf(&b, "%.0f of %.0f requests, %s, over the last %d round%s", w->errors, w->total,
+		    pct, w->rounds, w->rounds == 1 ? "" : "s");
+	if (w->rounds > 1)
+		ac_buf_addf(&b, " (this round: %.0f of %.0f, %s)", w->round_errors, w->round_total,
+			    rpct);
+	if (mem->reset_round && w->rounds > 0 &&
+	    mem->win[mem->nwin - (size_t)w->rounds].round <= mem->reset_round)
+		ac_buf_addf(&b, "; counters reset in round %d, counted from 0", mem->reset_round);
+	return ac_buf_detach(&b);
+}
+
+/* The error ratio between old and cur, summed over the confirm window
+ * into w (w->value NaN), or a reason it has none. */
 static char *ratio(struct fetch *f, const struct ac_prom_scrape *old,
-		   const struct ac_prom_scrape *cur, double *v)
+		   const struct ac_prom_scrape *cur, struct ratio_window *w)
 {
 	const struct metric_config *c = f->run->check->config;
 	struct ac_sample *smp = &f->run->sample;
@@ -476,18 +590,39 @@ static char *ratio(struct fetch *f, const struct ac_prom_scrape *old,
 				    "counted\n",
 				    c->errors.metric);
 	}
+	struct metric_memory *mem = *f->run->memory;
 	if (!why) {
 		figure(smp, "errors", e.sum);
 		figure(smp, "requests", t.sum);
 		if (t.nseries == 0)
 			why = ac_asprintf("no series of %s matched", c->total.metric);
-		else if (!(t.sum >= c->min_requests))
-			why =
-			    ac_asprintf("no traffic: %.0f requests since the last scrape (at least "
-					"%.0f needed for a rate)",
-					t.sum, c->min_requests);
+	}
+	if (why) {
+		/* The baseline moves on past an interval nobody counted. */
+		mem->nwin = 0;
+	} else {
+		window_add(mem, f->run->round, &e, &t);
+		window_sum(mem, f->run->plan->settings.confirm, w);
+		w->round_errors = e.sum;
+		w->round_total = t.sum;
+		figure(smp, "window_errors", w->errors);
+		figure(smp, "window_requests", w->total);
+		figure(smp, "window_rounds", w->rounds);
+		char *basis = window_text(mem, w);
+		struct ac_buf ev = AC_BUF_INIT;
+		ac_buf_addf(&ev, "%s\n", basis);
+		free(basis);
+		if (notes.len)
+			ac_buf_adds(&ev, notes.buf);
+		ac_buf_release(&notes);
+		notes = ev;
+		if (!(w->total >= c->min_requests))
+			why = ac_asprintf("no traffic: %.0f requests over the last %d round%s (at "
+					  "least %.0f needed for a rate)",
+					  w->total, w->rounds, w->rounds == 1 ? "" : "s",
+					  c->min_requests);
 		else
-			*v = e.sum / t.sum;
+			w->value = w->errors / w->total;
 	}
 	if (notes.len) {
 		free(smp->evidence);
@@ -542,8 +677,9 @@ static void on_scrape(struct fetch *f, const char *ctype)
 	double v = NAN;
 	char *why = NULL;
 	struct ac_prom_quantile pq = {0};
+	struct ratio_window w = {0};
 	if (c->mode == M_RATIO) {
-		why = ratio(f, old, &cur, &v);
+		why = ratio(f, old, &cur, &w);
 	} else {
 		why = stale_series(run, &cur, c->value.metric, &c->value);
 		if (!why && ac_prom_quantile(old, &cur, c->value.metric, c->value.m, c->value.n,
@@ -570,7 +706,7 @@ static void on_scrape(struct fetch *f, const char *ctype)
 		return;
 	}
 	if (c->mode == M_RATIO) {
-		judge(f, "error ratio", v);
+		judge_ratio(f, &w);
 		return;
 	}
 	char what[64];

@@ -307,6 +307,12 @@ void ac_queue_gathered(struct ac_probe_run *run, struct ac_queue_figures *f)
 		s->value = f->v[qc->headline];
 		s->observed = fmt_num(s->value);
 	}
+	/* For rates and drain times: the headline's name and its limit. */
+	s->value_name = ac_qfig_names[qc->headline];
+	if (!isnan(qc->max[qc->headline])) {
+		s->has_limit = true;
+		s->limit = qc->max[qc->headline];
+	}
 	struct ac_buf ev = AC_BUF_INIT;
 	ac_buf_addf(&ev, "%s queue \"%s\"", qc->preset, qc->queue);
 	if (f->layout)
@@ -343,6 +349,7 @@ void ac_queue_failed(struct ac_probe_run *run, const char *fmt, ...)
 const struct ac_probe_kind ac_probe_queue = {
     .name = "queue",
     .summary = "depth, in-flight, retrying, dead, scheduled and oldest age of a job queue",
+    .unit = "jobs",
     .section = "checks",
     .per_target = false,
     .fields = queue_fields,

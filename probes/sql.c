@@ -341,6 +341,7 @@ static void sql_abort(struct ac_probe_run *run)
 const struct ac_probe_kind ac_probe_sql = {
     .name = "sql",
     .summary = "a read-only data-sanity query and what its answer must be",
+    .unit = "rows",
     .section = "checks",
     .per_target = false,
     .fields = sql_fields,

@@ -156,6 +156,25 @@ static void add_release(cJSON *root, const struct ac_result *r)
 	}
 }
 
+/* How the check's value moved and when it drains, or null. */
+static cJSON *rate_json(const struct ac_rate_view *v)
+{
+	if (!v->text[0])
+		return cJSON_CreateNull();
+	cJSON *o = cJSON_CreateObject();
+	add_num(o, "per_s", v->per_s, v->has_rate);
+	add_str(o, "unit", v->unit[0] ? v->unit : NULL);
+	cJSON_AddBoolToObject(o, "flat", v->has_rate && v->flat);
+	cJSON_AddNumberToObject(o, "points", (double)v->points);
+	add_num(o, "span_s", v->span_s, v->has_rate);
+	add_num(o, "target", v->target, v->has_target);
+	add_str(o, "target_name", v->target_name[0] ? v->target_name : NULL);
+	add_num(o, "eta_s", v->eta_s, v->has_eta);
+	add_num(o, "restore_eta_s", v->restore_eta_s, v->has_restore_eta);
+	add_str(o, "text", v->text);
+	return o;
+}
+
 static int json_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
 {
 	(void)o;
@@ -181,6 +200,13 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 	cJSON_AddNumberToObject(nt, "sent", (double)r->notify_sent);
 	cJSON_AddNumberToObject(nt, "failed", (double)r->notify_failed);
 	add_str(nt, "error", r->notify_error);
+	if (r->restore_text[0]) {
+		cJSON *re = cJSON_AddObjectToObject(root, "restore_estimate");
+		add_num(re, "eta_s", r->restore_eta_s, r->has_restore_eta);
+		add_str(re, "text", r->restore_text);
+	} else {
+		cJSON_AddNullToObject(root, "restore_estimate");
+	}
 	cJSON *counts = cJSON_AddObjectToObject(root, "counts");
 	size_t n[4] = {0};
 	for (size_t i = 0; i < r->nchecks; i++)
@@ -254,6 +280,7 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 		cJSON_AddNumberToObject(j, "flaps", cr->flaps);
 		add_time(j, "green_since", cr->green_since_wall);
 		add_time(j, "recovered_at", cr->recovered_at_wall);
+		cJSON_AddItemToObject(j, "rate", rate_json(&cr->rate));
 		if (cr->has_last)
 			cJSON_AddItemToObject(j, "last", sample_json(&cr->last));
 		else

@@ -143,11 +143,12 @@ void ac_live_round(struct ac_live *lv, const struct ac_result *r, int64_t time_l
 	if (time_left_ms > 0)
 		ac_format_duration(left, sizeof(left), time_left_ms);
 	if (!lv->tty) {
-		fprintf(
-		    f,
-		    "allclear: round %d: %zu pass, %zu fail, %zu not measured; so far: %s%s%s%s\n",
-		    r->rounds, pass, fail, err, ac_verdict_name(r->verdict), *left ? " (" : "",
-		    left, *left ? " left)" : "");
+		fprintf(f,
+			"allclear: round %d: %zu pass, %zu fail, %zu not measured; so far: "
+			"%s%s%s%s%s%s\n",
+			r->rounds, pass, fail, err, ac_verdict_name(r->verdict), *left ? " (" : "",
+			left, *left ? " left)" : "", r->restore_text[0] ? "; " : "",
+			r->restore_text);
 		fflush(f);
 		return;
 	}
@@ -164,6 +165,12 @@ void ac_live_round(struct ac_live *lv, const struct ac_result *r, int64_t time_l
 						: yellow,
 		ac_verdict_name(r->verdict), reset);
 	lv->lines++;
+	if (r->restore_text[0]) {
+		char *e = ac_text_escape(r->restore_text);
+		fprintf(f, "  %s\n", e);
+		free(e);
+		lv->lines++;
+	}
 	/* Columns: "  STATE " (8), the name, " VALUE" (11), "  SPARK" (18),
 	 * " green 1h2m" (up to 16). The name gets what is left, at least 16;
 	 * on a narrow terminal the sparkline and "green" go first. */

@@ -37,6 +37,10 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 	fprintf(out, "## allclear: %s\n\n", ac_verdict_name(r->verdict));
 	cell(out, r->verdict_reason);
 	fputs("\n\n", out);
+	if (r->restore_text[0]) {
+		cell(out, r->restore_text);
+		fputs("\n\n", out);
+	}
 	if (r->insecure_tls)
 		fputs(
 		    "**Warning: TLS verification was off for this run (\"insecure\": true).**\n\n",
@@ -75,6 +79,10 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 					fputs(" (", out);
 					cell(out, cr->note);
 					fputs(")", out);
+				}
+				if (cr->rate.text[0]) {
+					fputs("; rate: ", out);
+					cell(out, cr->rate.text);
 				}
 				fputs(" |\n", out);
 			}

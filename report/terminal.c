@@ -146,6 +146,8 @@ static void print_check(const struct term *t, const struct ac_check_result *cr, 
 	}
 	if (cr->note)
 		put_safe(t->out, "      note: ", cr->note);
+	if (cr->rate.text[0])
+		put_safe(t->out, "      rate: ", cr->rate.text);
 	if (detail) {
 		const struct ac_sample *s = cr->has_last_bad ? &cr->last_bad : &cr->last;
 		print_sample_detail(t, s);
@@ -166,6 +168,8 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 		    col(&t, YELLOW), col(&t, RESET));
 	if (o->quiet)
 		return 0;
+	if (r->restore_text[0])
+		put_safe(out, "", r->restore_text);
 	char a[32], b[32];
 	ac_format_utc(a, sizeof(a), r->started_wall_ms);
 	ac_format_utc(b, sizeof(b), r->ended_wall_ms);

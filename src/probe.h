@@ -86,6 +86,10 @@ struct ac_probe_run {
 struct ac_probe_kind {
 	const char *name;
 	const char *summary;
+	/* What the headline value counts, plural ("jobs", "rows"), for rates
+	 * ("draining at 4.2 jobs/s"); NULL when it counts nothing in
+	 * particular. */
+	const char *unit;
 	/* "journeys" for http, "checks" for kinds selected by "kind" */
 	const char *section;
 	/* expand into one check per target (journeys) */

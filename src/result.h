@@ -91,6 +91,12 @@ struct ac_sample {
 	/* What was observed, as text, for fleet agreement ("new_checkout=true",
 	 * "build v41"); NULL when the kind has nothing to compare. */
 	char *observed;
+	/* The headline value's name ("depth"; a static string, never freed)
+	 * and the limit a sample passes at or below (a queue's max_depth),
+	 * for rates and drain times; NULL and false when none. */
+	const char *value_name;
+	bool has_limit;
+	double limit;
 };
 
 void ac_sample_release(struct ac_sample *s);
@@ -127,6 +133,26 @@ void ac_history_add(struct ac_history *h, const struct ac_point *p);
 const struct ac_point *ac_history_at(const struct ac_history *h, size_t i); /* 0 = oldest kept */
 
 struct ac_check;
+
+/* How a check's value moved over the window and, when it is draining
+ * towards a floor or limit, when it gets there (src/rates.h). Copied into
+ * the tree by the judge: fixed buffers, nothing to free. */
+struct ac_rate_view {
+	bool has_rate;	 /* enough values at different times */
+	double per_s;	 /* value units per second; + grows, - falls */
+	bool flat;	 /* the value did not move */
+	char unit[24];	 /* "jobs", "rows", "" */
+	size_t points;	 /* values the rate is computed over */
+	double span_s;	 /* the time they cover */
+	bool has_target; /* draining towards a floor or limit */
+	double target;
+	char target_name[24]; /* "depth", "" */
+	bool has_eta;	      /* false: not draining, no estimate */
+	double eta_s;	      /* to the target at the current rate */
+	bool has_restore_eta;
+	double restore_eta_s; /* the earliest the check can pass */
+	char text[200];	      /* "about 1 min 50 s to depth 20 at 4.2 jobs/s" */
+};
 
 /* A target as the reports show it, copied from the plan. */
 struct ac_target_info {
@@ -172,6 +198,7 @@ struct ac_check_result {
 	/* The release map's part(s) this check proves (src/release.h), names
 	 * joined with ", "; NULL without a map or when no part lists it. */
 	char *part;
+	struct ac_rate_view rate; /* has_rate false for checks without values */
 };
 
 /* A part of the release map (src/release.h), copied into the tree at the
@@ -214,6 +241,13 @@ struct ac_result {
 	int64_t window_ms;   /* watch mode */
 	int64_t deadline_ms; /* until-restored mode */
 	int min_samples;     /* per check */
+	/* The earliest the verdict can turn RESTORED when every check that
+	 * does not pass is a queue draining at a known rate (src/rates.h);
+	 * restore_text says so, or why there is no estimate ("" when the
+	 * verdict is RESTORED or nothing drains). */
+	bool has_restore_eta;
+	double restore_eta_s;
+	char restore_text[240];
 	struct ac_check_result *checks;
 	size_t nchecks;
 	/* The release map, when the scenario has one (nparts > 0). */

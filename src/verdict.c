@@ -7,9 +7,12 @@
 #include "verdict.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe.h"
+#include "rates.h"
 #include "util.h"
 
 void ac_judge_record(struct ac_check_result *cr, struct ac_sample *s)
@@ -139,6 +142,36 @@ enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *
 	return AC_STATE_PASS;
 }
 
+/* The rate of a check with a value and a trend, or a limit on its value
+ * (a queue's max_depth): what it drains towards and how soon. */
+static void judge_rate(struct ac_check_result *cr, int confirm)
+{
+	const struct ac_check *c = cr->check;
+	const struct ac_sample *last = cr->has_last ? &cr->last : NULL;
+	bool limit = last && last->has_limit && isfinite(last->limit);
+	if (!c || (c->trend.kind == AC_TREND_NONE && !c->trend.has_max_per_min && !limit)) {
+		memset(&cr->rate, 0, sizeof(cr->rate));
+		return;
+	}
+	struct ac_rate_spec spec = {
+	    .unit = c->kind ? c->kind->unit : NULL,
+	    .value_name = last ? last->value_name : NULL,
+	    .draining = c->trend.kind == AC_TREND_DRAINING,
+	    .spreading = c->trend.kind == AC_TREND_NOT_INCREASING || c->trend.has_max_per_min,
+	    .confirm = confirm,
+	};
+	if (spec.draining) {
+		spec.has_target = true;
+		spec.target = c->trend.floor;
+	}
+	if (limit && (!spec.has_target || last->limit < spec.target)) {
+		spec.has_target = true;
+		spec.target = last->limit;
+		spec.target_is_limit = true;
+	}
+	ac_rate_describe(&cr->history, &spec, &cr->rate);
+}
+
 static void set_state(struct ac_check_result *cr, enum ac_state st, char *reason)
 {
 	cr->state = st;
@@ -154,6 +187,7 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 
 	free(cr->note);
 	cr->note = NULL;
+	judge_rate(cr, confirm);
 	if (h->total == 0 || !cr->has_last) {
 		set_state(cr, o->final ? AC_STATE_ERROR : AC_STATE_PENDING,
 			  ac_strdup("no samples: the check never completed"));
@@ -267,6 +301,102 @@ void ac_judge_check(struct ac_check_result *cr, const struct ac_judge_opts *o)
 	}
 }
 
+/* The labels probes/http.c writes into served_by, in its order. */
+static const char *const served_labels[] = {"build ", "Age ", "X-Cache-Status ", "X-Cache ",
+					    "CF-Cache-Status "};
+
+/* Where label's value starts in s (the label at the start or after ", "),
+ * and where it ends: at the next ", LABEL" or the end. NULL when absent. */
+static const char *served_value(const char *s, const char *label, size_t *len)
+{
+	size_t ll = strlen(label);
+	const char *v = NULL;
+	for (const char *p = s; *p; p++) {
+		if ((p == s || (p >= s + 2 && p[-2] == ',' && p[-1] == ' ')) &&
+		    strncmp(p, label, ll) == 0) {
+			v = p + ll;
+			break;
+		}
+	}
+	if (!v)
+		return NULL;
+	const char *end = v + strlen(v);
+	for (const char *p = v; *p; p++) {
+		if (p[0] != ',' || p[1] != ' ')
+			continue;
+		for (size_t i = 0; i < AC_ARRAY_LEN(served_labels); i++)
+			if (strncmp(p + 2, served_labels[i], strlen(served_labels[i])) == 0 &&
+			    p < end)
+				end = p;
+	}
+	*len = (size_t)(end - v);
+	return v;
+}
+
+static bool word_ends(const char *w, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return n >= k && strncmp(w + n - k, suffix, k) == 0;
+}
+
+static bool word_is(const char *w, size_t n, const char *name)
+{
+	return n == strlen(name) && strncmp(w, name, n) == 0;
+}
+
+/* The words of a cache status value, upper-cased: 1 for one that says
+ * the response came from a cache, 2 for a fresh fetch (both may be set). */
+static int cache_words(const char *v, size_t len)
+{
+	int found = 0;
+	char w[32];
+	size_t n = 0;
+	for (size_t i = 0; i <= len; i++) {
+		char ch = i < len ? v[i] : ' ';
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) {
+			if (n < sizeof(w))
+				w[n++] = (char)(ch >= 'a' ? ch - 'a' + 'A' : ch);
+			continue;
+		}
+		if (n && n < sizeof(w)) {
+			if (word_ends(w, n, "HIT") || word_is(w, n, "STALE") ||
+			    word_is(w, n, "UPDATING"))
+				found |= 1;
+			else if (word_ends(w, n, "MISS") || word_is(w, n, "EXPIRED") ||
+				 word_is(w, n, "BYPASS") || word_is(w, n, "PASS") ||
+				 word_is(w, n, "DYNAMIC") || word_is(w, n, "REVALIDATED"))
+				found |= 2;
+		}
+		n = 0;
+	}
+	return found;
+}
+
+enum ac_served ac_judge_served_from(const char *served_by)
+{
+	if (!served_by)
+		return AC_SERVED_UNKNOWN;
+	int found = 0;
+	size_t len;
+	const char *v = served_value(served_by, "Age ", &len);
+	if (v) {
+		char num[32];
+		snprintf(num, sizeof(num), "%.*s", (int)(len < 31 ? len : 31), v);
+		char *sp = strchr(num, ' ');
+		if (sp)
+			*sp = '\0';
+		double age;
+		if (ac_parse_double(num, &age) == 0 && age > 0)
+			found |= 1;
+	}
+	for (size_t i = 2; i < AC_ARRAY_LEN(served_labels); i++) {
+		v = served_value(served_by, served_labels[i], &len);
+		if (v)
+			found |= cache_words(v, len);
+	}
+	return found & 1 ? AC_SERVED_CACHE : found & 2 ? AC_SERVED_ORIGIN : AC_SERVED_UNKNOWN;
+}
+
 static const char *failed_step_info(const struct ac_sample *s)
 {
 	for (size_t i = 0; i < s->nsteps; i++)
@@ -374,6 +504,34 @@ static void judge_agreement(struct ac_result *r, size_t i, const enum ac_state *
 				      a->last.observed, other_name, other));
 }
 
+/* An edge that fails next to a passing origin: "stale" only when its
+ * response came from a cache; a fresh fetch that still differs is the
+ * region's own flag or config (another owner, another fix). */
+static char *edge_note(const struct ac_target *origin, const struct ac_target *edge,
+		       const char *info)
+{
+	const char *sep = info ? ": " : "", *in = info ? info : "";
+	switch (ac_judge_served_from(info)) {
+	case AC_SERVED_CACHE:
+		return ac_asprintf("%s restored, %s stale%s%s", origin->name, edge->name, sep, in);
+	case AC_SERVED_ORIGIN: {
+		char *region = edge->region && *edge->region
+				   ? ac_asprintf(" (region %s)", edge->region)
+				   : ac_strdup("");
+		char *n = ac_asprintf("%s restored, %s differs on a fresh fetch from the origin: a "
+				      "region-specific flag or config%s, not a stale cache%s%s",
+				      origin->name, edge->name, region, sep, in);
+		free(region);
+		return n;
+	}
+	case AC_SERVED_UNKNOWN:
+		break;
+	}
+	return ac_asprintf("%s restored, %s differs: no cache status or Age header tells a stale "
+			   "cache from a region-specific flag or config%s%s",
+			   origin->name, edge->name, sep, in);
+}
+
 void ac_judge_fleet(struct ac_result *r)
 {
 	/* Each check's own verdict, before agreement changes any: an origin is
@@ -401,14 +559,49 @@ void ac_judge_fleet(struct ac_result *r)
 				const char *info =
 				    a->has_last_bad ? failed_step_info(&a->last_bad) : NULL;
 				free(a->note);
-				a->note = ac_asprintf("%s restored, %s stale%s%s",
-						      b->check->target->name, ca->target->name,
-						      info ? ": " : "", info ? info : "");
+				a->note = edge_note(b->check->target, ca->target, info);
 				break;
 			}
 		}
 	}
 	free(before);
+}
+
+/* When the verdict can turn RESTORED at the earliest, said only when
+ * something is draining towards a floor or limit: every check that does
+ * not pass needs an estimate, else there is none. */
+static void judge_restore_eta(struct ac_result *r, int confirm)
+{
+	r->has_restore_eta = false;
+	r->restore_eta_s = 0;
+	r->restore_text[0] = '\0';
+	bool drains = false;
+	for (size_t i = 0; i < r->nchecks; i++)
+		drains =
+		    drains || (r->checks[i].state != AC_STATE_PASS && r->checks[i].rate.has_target);
+	if (r->verdict == AC_RESTORED || !drains)
+		return;
+	double eta;
+	size_t which;
+	if (ac_rate_restore_eta(r, confirm, &eta, &which) == 0) {
+		const struct ac_check_result *cr = &r->checks[which];
+		char e[48], rate[64];
+		ac_rate_format_eta(e, sizeof(e), eta);
+		ac_rate_format_speed(rate, sizeof(rate), cr->rate.per_s, cr->rate.unit);
+		r->has_restore_eta = true;
+		r->restore_eta_s = eta;
+		snprintf(r->restore_text, sizeof(r->restore_text),
+			 "RESTORED at the earliest in %s, if %s keeps draining at %s and nothing "
+			 "else fails",
+			 e, cr->id ? cr->id : "?", rate);
+	} else if (which < r->nchecks) {
+		const struct ac_check_result *cr = &r->checks[which];
+		snprintf(r->restore_text, sizeof(r->restore_text),
+			 "no estimate of when RESTORED: %s %s", cr->id ? cr->id : "?",
+			 cr->rate.has_target		 ? "is not draining"
+			 : cr->state == AC_STATE_PENDING ? "has no passing sample yet"
+							 : "is not a drain to wait for");
+	}
 }
 
 void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
@@ -452,6 +645,7 @@ void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
 		r->verdict_reason = ac_asprintf("all %zu checks passed in the last %d round%s",
 						r->nchecks, o->confirm, o->confirm == 1 ? "" : "s");
 	}
+	judge_restore_eta(r, o->confirm > 0 ? o->confirm : 1);
 	if (o->interrupted && r->verdict != AC_NOT_RESTORED) {
 		r->verdict = AC_INCONCLUSIVE;
 		if (!r->verdict_reason || !strstr(r->verdict_reason, "interrupted")) {

@@ -43,6 +43,18 @@ enum ac_state ac_judge_trend(const struct ac_history *h, const struct ac_trend *
  * every check was judged. */
 void ac_judge_fleet(struct ac_result *r);
 
+/* Where an edge's response came from, read from what served it (a
+ * step's served_by: "build v42, Age 540 s, X-Cache-Status HIT"). CACHE: a
+ * cache status HIT, STALE or UPDATING (any layer, "MISS, HIT" included)
+ * or an Age above 0; ORIGIN: fetched fresh (MISS, EXPIRED, BYPASS, PASS,
+ * DYNAMIC, REVALIDATED) without an Age above 0; UNKNOWN: neither. */
+enum ac_served {
+	AC_SERVED_UNKNOWN,
+	AC_SERVED_CACHE,
+	AC_SERVED_ORIGIN,
+};
+enum ac_served ac_judge_served_from(const char *served_by);
+
 /* The overall verdict from the judged checks. */
 void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o);
 

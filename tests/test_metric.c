@@ -622,6 +622,7 @@ int main(void)
 	tcase_add_test(tc, histogram_quantile_interpolates);
 	tcase_add_test(tc, promql_through_a_real_prometheus);
 	metric_scrape_tests(tc);
+	metric_window_tests(tc);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }

@@ -19,7 +19,14 @@ void metric_server(int fd, const struct hs_request *q, void *ud);
 	"{\"kind\": \"metric\", \"name\": \"" name                                                 \
 	"\", \"area\": \"code\", \"owner\": \"web\", " body "}"
 
-/* The tests of test_metric_scrape.c, added to the "metric" test case. */
+/* The members of an error-ratio check of r_total on port/path (extra:
+ * more members, starting with ", "). The caller frees them. */
+char *ratio_check_x(int port, const char *path, const char *expect, const char *extra);
+char *ratio_check(int port, const char *path, const char *expect);
+
+/* The tests of test_metric_scrape.c and test_metric_window.c, added to the
+ * "metric" test case. */
 void metric_scrape_tests(TCase *tc);
+void metric_window_tests(TCase *tc);
 
 #endif

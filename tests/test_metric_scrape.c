@@ -297,7 +297,7 @@ static struct ac_result *run_checks(int rounds, struct ac_plan **p, const char *
 	return r;
 }
 
-static char *ratio_check_x(int port, const char *path, const char *expect, const char *extra)
+char *ratio_check_x(int port, const char *path, const char *expect, const char *extra)
 {
 	return tu_fmt("\"scrape\": \"http://127.0.0.1:%d%s\", \"gap\": \"100ms\", "
 		      "\"errors\": {\"metric\": \"r_total\", \"match\": {\"code\": \"=~5..\"}}, "
@@ -305,7 +305,7 @@ static char *ratio_check_x(int port, const char *path, const char *expect, const
 		      port, path, expect, extra);
 }
 
-static char *ratio_check(int port, const char *path, const char *expect)
+char *ratio_check(int port, const char *path, const char *expect)
 {
 	return ratio_check_x(port, path, expect, "");
 }
@@ -472,7 +472,7 @@ START_TEST(new_series_resets_limits_and_repeats)
 	expect_sample(r, "absent-ok", AC_STATE_PASS, NULL);
 	ck_assert_double_eq(tu_check(r, "absent-ok")->last.value, 0);
 	expect_sample(r, "min-over", AC_STATE_ERROR,
-		      "no traffic: 100 requests since the last scrape (at least 101 needed");
+		      "no traffic: 100 requests over the last 1 round (at least 101 needed");
 	/* /b's 10 slow requests count: 10 of 110 above 1 s, so p99 > 1 */
 	expect_sample(r, "hist-new", AC_STATE_FAIL, "p99 above 1");
 	ac_result_destroy(r);

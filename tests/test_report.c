@@ -380,13 +380,14 @@ static const char *const root_keys[] = {
     "version",	   "allclear", "scenario",    "mode",	       "verdict",
     "exit_code",   "reason",   "started_at",  "ended_at",      "rounds",
     "slow_rounds", "confirm",  "interrupted", "stopped_early", "insecure_tls",
-    "counts",	   "personas", "areas",	      "checks",	       NULL};
+    "counts",	   "personas", "areas",	      "checks",	       "restore_estimate",
+    NULL};
 static const char *const check_keys[] = {
     "id",	   "name",	   "kind",	   "area",    "owner",
     "description", "critical",	   "target",	   "persona", "state",
     "reason",	   "note",	   "samples",	   "passes",  "fails",
     "errors",	   "flaps",	   "last",	   "history", "passed_after_retry",
-    "green_since", "recovered_at", "last_failure", NULL};
+    "green_since", "recovered_at", "last_failure", "rate",    NULL};
 static const char *const sample_keys[] = {
     "round",	"at",	    "state",	   "reason",
     "value",	"observed", "duration_ms", "passed_after_retry",
@@ -702,6 +703,108 @@ START_TEST(live_view_lines)
 }
 END_TEST
 
+/* --- rates and drain times ------------------------------------------------ */
+
+/* A draining queue with its rate and ETA, as the judge leaves them. */
+static struct ac_result *draining(void)
+{
+	struct ac_result *r = tree(AC_NOT_RESTORED, "1 of 2 checks failed; first to fix: payments");
+	r->mode = (free(r->mode), ac_strdup("watch"));
+	struct ac_check_result *q = add_check(r, "payments", "queue", "jobs", 2, "pay-team",
+					      AC_STATE_FAIL, "not drained: 482, floor 20");
+	struct ac_rate_view *v = &q->rate;
+	v->has_rate = true;
+	v->per_s = -4.2;
+	snprintf(v->unit, sizeof(v->unit), "jobs");
+	v->points = 5;
+	v->span_s = 20;
+	v->has_target = true;
+	v->target = 20;
+	snprintf(v->target_name, sizeof(v->target_name), "depth");
+	v->has_eta = true;
+	v->eta_s = 110;
+	v->has_restore_eta = true;
+	v->restore_eta_s = 110;
+	snprintf(v->text, sizeof(v->text),
+		 "about 1 min 50 s to depth 20 at 4.2 jobs/s (rate over 5 values in 20 s)");
+	struct ac_check_result *g =
+	    add_check(r, "orphans", "sql", "data", 3, "db", AC_STATE_PASS, NULL);
+	g->rate.has_rate = true;
+	g->rate.flat = true;
+	snprintf(g->rate.unit, sizeof(g->rate.unit), "rows");
+	snprintf(g->rate.text, sizeof(g->rate.text), "flat (rate over 5 values in 20 s)");
+	r->has_restore_eta = true;
+	r->restore_eta_s = 110;
+	snprintf(r->restore_text, sizeof(r->restore_text),
+		 "RESTORED at the earliest in about 1 min 50 s, if payments keeps draining at "
+		 "4.2 jobs/s and nothing else fails");
+	return r;
+}
+
+START_TEST(rates_and_drain_times_in_every_writer)
+{
+	struct ac_result *r = draining();
+	char *t = write_plain("terminal", r);
+	before(t, "VERDICT: NOT RESTORED",
+	       "RESTORED at the earliest in about 1 min 50 s, if "
+	       "payments keeps draining at 4.2 jobs/s");
+	HAS(t, "      rate: about 1 min 50 s to depth 20 at 4.2 jobs/s (rate over 5 values in "
+	       "20 s)\n");
+	free(t);
+	struct ac_report_opts verbose = {.verbose = true};
+	t = write_with("terminal", r, &verbose);
+	HAS(t, "      rate: flat (rate over 5 values in 20 s)\n");
+	free(t);
+
+	char *m = write_plain("markdown", r);
+	HAS(m, "\n\nRESTORED at the earliest in about 1 min 50 s, if payments keeps draining at "
+	       "4.2 jobs/s and nothing else fails\n\n");
+	HAS(m,
+	    "| FAIL | jobs | payments | pay-team | not drained: 482, floor 20; rate: about 1 min "
+	    "50 s to depth 20 at 4.2 jobs/s (rate over 5 values in 20 s) |\n");
+	free(m);
+
+	cJSON *j = json_of(r);
+	const cJSON *re = get(j, "restore_estimate");
+	ck_assert(num(re, "eta_s") == 110);
+	HAS(str(re, "text"), "RESTORED at the earliest in about 1 min 50 s");
+	const cJSON *checks = get(j, "checks");
+	const cJSON *rate = get(cJSON_GetArrayItem(checks, 0), "rate");
+	ck_assert(num(rate, "per_s") == -4.2);
+	ck_assert_str_eq(str(rate, "unit"), "jobs");
+	ck_assert(num(rate, "eta_s") == 110);
+	ck_assert(num(rate, "restore_eta_s") == 110);
+	ck_assert(num(rate, "target") == 20);
+	ck_assert_str_eq(str(rate, "target_name"), "depth");
+	ck_assert(num(rate, "points") == 5);
+	ck_assert(cJSON_IsFalse(get(rate, "flat")));
+	rate = get(cJSON_GetArrayItem(checks, 1), "rate");
+	ck_assert(num(rate, "per_s") == 0);
+	ck_assert(cJSON_IsTrue(get(rate, "flat")));
+	ck_assert(cJSON_IsNull(get(rate, "eta_s")));
+	cJSON_Delete(j);
+
+	char *l = live(r, false, 40, 0);
+	ck_assert_str_eq(l, "allclear: round 3: 1 pass, 1 fail, 0 not measured; so far: NOT "
+			    "RESTORED; RESTORED at the earliest in about 1 min 50 s, if payments "
+			    "keeps draining at 4.2 jobs/s and nothing else fails\n");
+	free(l);
+	ac_result_destroy(r);
+
+	/* No rate: "rate": null, and no estimate line. */
+	r = not_restored();
+	j = json_of(r);
+	ck_assert(cJSON_IsNull(get(cJSON_GetArrayItem(get(j, "checks"), 0), "rate")));
+	ck_assert(cJSON_IsNull(get(j, "restore_estimate")));
+	cJSON_Delete(j);
+	t = write_plain("terminal", r);
+	HASNT(t, "rate:");
+	HASNT(t, "at the earliest");
+	free(t);
+	ac_result_destroy(r);
+}
+END_TEST
+
 /* --- a tree the engine built stands on its own ---------------------------- */
 
 static void fail503(int fd, const struct hs_request *q, void *ud)
@@ -793,6 +896,9 @@ static Suite *suite(void)
 	suite_add_tcase(s, t);
 	t = tcase_create("live");
 	tcase_add_test(t, live_view_lines);
+	suite_add_tcase(s, t);
+	t = tcase_create("rates");
+	tcase_add_test(t, rates_and_drain_times_in_every_writer);
 	suite_add_tcase(s, t);
 	t = tcase_create("engine");
 	tcase_add_test(t, engine_tree_outlives_the_plan);

@@ -613,7 +613,8 @@ START_TEST(origin_is_the_reference_whatever_the_number_of_edges)
 		    tu_fmt("targets disagree: %s says \"2\", origin says \"1\"", t[i]->name);
 		ck_assert_str_eq(cr[i].reason, want);
 		free(want);
-		char *note = tu_fmt("origin restored, %s stale", t[i]->name);
+		char *note = tu_fmt("origin restored, %s differs: no cache status or Age header",
+				    t[i]->name);
 		ck_assert_msg(cr[i].note && strstr(cr[i].note, note), "%s",
 			      cr[i].note ? cr[i].note : "(none)");
 		free(note);
@@ -640,6 +641,95 @@ START_TEST(origin_is_the_reference_whatever_the_number_of_edges)
 }
 END_TEST
 
+/* "stale" only when the edge's response came from its cache; a fresh
+ * fetch that still differs is the region's own flag or config; without a
+ * cache status or Age nothing is claimed. */
+START_TEST(stale_only_when_served_from_a_cache)
+{
+	static const struct {
+		const char *served_by;
+		enum ac_served want;
+	} cases[] = {
+	    {"build v42, X-Cache-Status HIT", AC_SERVED_CACHE},
+	    {"build v42, Age 540 s", AC_SERVED_CACHE},
+	    {"X-Cache-Status STALE", AC_SERVED_CACHE},
+	    {"X-Cache-Status UPDATING", AC_SERVED_CACHE},
+	    {"X-Cache Hit from cloudfront", AC_SERVED_CACHE},
+	    {"X-Cache RefreshHit from cloudfront", AC_SERVED_CACHE},
+	    {"X-Cache TCP_MEM_HIT", AC_SERVED_CACHE},
+	    {"CF-Cache-Status HIT", AC_SERVED_CACHE},
+	    /* Fastly: the edge missed, its shield had it */
+	    {"X-Cache MISS, HIT", AC_SERVED_CACHE},
+	    /* a miss with an Age came from a cache further in */
+	    {"build v42, Age 30 s, X-Cache-Status MISS", AC_SERVED_CACHE},
+	    {"build v42, X-Cache-Status MISS", AC_SERVED_ORIGIN},
+	    {"build v42, Age 0 s, X-Cache-Status EXPIRED", AC_SERVED_ORIGIN},
+	    {"X-Cache-Status BYPASS", AC_SERVED_ORIGIN},
+	    {"CF-Cache-Status DYNAMIC", AC_SERVED_ORIGIN},
+	    {"X-Cache Miss from cloudfront", AC_SERVED_ORIGIN},
+	    {"X-Cache-Status REVALIDATED", AC_SERVED_ORIGIN},
+	    {"build v42", AC_SERVED_UNKNOWN},
+	    {"build v42, Age 0 s", AC_SERVED_UNKNOWN},
+	    {"build HIT", AC_SERVED_UNKNOWN}, /* a build named HIT is not a cache status */
+	    {"Age abc s", AC_SERVED_UNKNOWN},
+	    {"", AC_SERVED_UNKNOWN},
+	    {NULL, AC_SERVED_UNKNOWN},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(ac_judge_served_from(cases[i].served_by) == cases[i].want,
+			      "\"%s\": %d, wanted %d",
+			      cases[i].served_by ? cases[i].served_by : "NULL",
+			      ac_judge_served_from(cases[i].served_by), cases[i].want);
+
+	/* The note an edge that fails next to a passing origin gets. */
+	static const struct {
+		const char *served_by, *note;
+	} notes[] = {
+	    {"build v42, X-Cache-Status HIT", "origin restored, edge-eu stale: build v42, "
+					      "X-Cache-Status HIT"},
+	    {"build v42, X-Cache-Status MISS",
+	     "origin restored, edge-eu differs on a fresh fetch from the origin: a "
+	     "region-specific flag or config (region eu), not a stale cache: build v42, "
+	     "X-Cache-Status MISS"},
+	    {"build v42",
+	     "origin restored, edge-eu differs: no cache status or Age header tells a stale cache "
+	     "from a region-specific flag or config: build v42"},
+	    {NULL, "origin restored, edge-eu differs: no cache status or Age header tells a stale "
+		   "cache from a region-specific flag or config"},
+	};
+	struct ac_target origin = {"origin", "http://o", "origin", ""},
+			 eu = {"edge-eu", "http://e", "edge", "eu"};
+	for (size_t k = 0; k < sizeof(notes) / sizeof(notes[0]); k++) {
+		struct ac_check c[2] = {check(), check()};
+		struct ac_check_result cr[2];
+		memset(cr, 0, sizeof(cr));
+		c[0].target = &origin;
+		c[1].target = &eu;
+		c[0].group = c[1].group = 4;
+		for (int i = 0; i < 2; i++) {
+			cr[i].check = &c[i];
+			struct ac_sample s;
+			memset(&s, 0, sizeof(s));
+			s.state = i ? AC_STATE_FAIL : AC_STATE_PASS;
+			if (i) {
+				struct ac_step_result *st = ac_sample_add_step(&s);
+				st->state = AC_STATE_FAIL;
+				st->served_by =
+				    notes[k].served_by ? ac_strdup(notes[k].served_by) : NULL;
+			}
+			ac_judge_record(&cr[i], &s);
+			cr[i].state = i ? AC_STATE_FAIL : AC_STATE_PASS;
+		}
+		struct ac_result r = {.checks = cr, .nchecks = 2, .rounds = 1};
+		ac_judge_fleet(&r);
+		ck_assert_msg(cr[1].note, "no note for %s", notes[k].served_by);
+		ck_assert_str_eq(cr[1].note, notes[k].note);
+		for (int i = 0; i < 2; i++)
+			release(&cr[i]);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("verdict");
@@ -657,6 +747,7 @@ int main(void)
 	tcase_add_test(tc, baseline_of_zero_admits_only_zero);
 	tcase_add_test(tc, agreement_with_nothing_to_compare_is_an_error);
 	tcase_add_test(tc, origin_is_the_reference_whatever_the_number_of_edges);
+	tcase_add_test(tc, stale_only_when_served_from_a_cache);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
