@@ -71,12 +71,37 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 					cell(out, cr->note);
 					fputs(")", out);
 				}
+				if (cr->strength.text) {
+					fputs(cr->state == AC_STATE_FAIL ? " (observed share: "
+									 : " (strength: ",
+					      out);
+					cell(out, cr->strength.text);
+					fputs(")", out);
+				}
 				fputs(" |\n", out);
 			}
 		}
 		fputc('\n', out);
 	}
 	fprintf(out, "%zu of %zu checks passed.\n", r->nchecks - bad, r->nchecks);
+	bool listed = false;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct ac_check_result *cr = &r->checks[i];
+		if (cr->state != AC_STATE_PASS || !cr->strength.text)
+			continue;
+		fputs(listed ? "\n- " : "\nHow sure the passing journeys are:\n\n- ", out);
+		listed = true;
+		cell(out, cr->id);
+		fputs(": ", out);
+		cell(out, cr->strength.text);
+		if (cr->strength.sizing) {
+			fputs(" (", out);
+			cell(out, cr->strength.sizing);
+			fputs(")", out);
+		}
+	}
+	if (listed)
+		fputc('\n', out);
 	return ferror(out) ? -1 : 0;
 }
 

@@ -117,6 +117,24 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 	}
 }
 
+/* A sampled journey: how its runs were sized, and how sure the verdict
+ * is ("0 of 60 runs took the bad path: ...") or what share failed. */
+static void print_strength(FILE *out, const struct ac_check_result *cr, const char *indent)
+{
+	const struct ac_strength *st = &cr->strength;
+	if (st->text) {
+		char *l = ac_asprintf("%s%s: ", indent,
+				      cr->state == AC_STATE_FAIL ? "observed share" : "strength");
+		put_safe(out, l, st->text);
+		free(l);
+	}
+	if (st->sizing) {
+		char *l = ac_asprintf("%ssizing: ", indent);
+		put_safe(out, l, st->sizing);
+		free(l);
+	}
+}
+
 static void print_check(const struct term *t, const struct ac_check_result *cr, bool detail)
 {
 	char *id = safe(cr->id), *area = safe(ac_report_area_name(cr));
@@ -141,6 +159,7 @@ static void print_check(const struct term *t, const struct ac_check_result *cr, 
 		put_safe(t->out, "      why: ", cr->reason);
 	if (cr->note)
 		put_safe(t->out, "      note: ", cr->note);
+	print_strength(t->out, cr, "      ");
 	if (detail) {
 		const struct ac_sample *s = cr->has_last_bad ? &cr->last_bad : &cr->last;
 		print_sample_detail(t, s);
@@ -214,7 +233,8 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 			fprintf(out, "\n%zu check%s passed", npass, npass == 1 ? "" : "s");
 			size_t notes = 0;
 			for (size_t i = 0; i < r->nchecks; i++)
-				if (r->checks[i].state == AC_STATE_PASS && r->checks[i].note)
+				if (r->checks[i].state == AC_STATE_PASS &&
+				    (r->checks[i].note || r->checks[i].strength.text))
 					notes++;
 			fprintf(out, "%s\n", notes ? " (notes below)" : " (--verbose lists them)");
 			for (size_t i = 0; i < r->nchecks; i++)
@@ -224,6 +244,16 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 					put_safe(out, "", l);
 					free(l);
 				}
+			for (size_t i = 0; i < r->nchecks; i++) {
+				const struct ac_check_result *cr = &r->checks[i];
+				if (cr->state != AC_STATE_PASS || !cr->strength.text)
+					continue;
+				char *l = ac_asprintf("  %s: ", cr->id);
+				put_safe(out, l, cr->strength.text);
+				free(l);
+				if (cr->strength.sizing)
+					put_safe(out, "    sizing: ", cr->strength.sizing);
+			}
 		}
 	}
 	struct ac_persona_stat ps[32];

@@ -91,6 +91,10 @@ struct ac_sample {
 	/* What was observed, as text, for fleet agreement ("new_checkout=true",
 	 * "build v41"); NULL when the kind has nothing to compare. */
 	char *observed;
+	/* A journey with "samples": N folds N runs of a round into this one
+	 * (src/samples.c): runs asked, how many measured (passed or failed)
+	 * and how many failed. 0 runs: a single run, not folded. */
+	int runs, runs_measured, runs_bad;
 };
 
 void ac_sample_release(struct ac_sample *s);
@@ -110,6 +114,9 @@ struct ac_point {
 	double value;
 	bool has_value;
 	unsigned char state; /* enum ac_state */
+	/* Runs of a sampled round (struct ac_sample): asked, measured, failed;
+	 * runs 0 for a single run. At most AC_SAMPLES_MAX. */
+	unsigned short runs, measured, bad;
 };
 
 /* Bounded history: the last AC_HISTORY_MAX points are kept in a ring;
@@ -120,6 +127,9 @@ struct ac_history {
 	size_t start, len;
 	size_t total; /* points ever added */
 	size_t passes, fails, errors, retried_passes;
+	/* Runs, counting each run of a sampled round (a point with runs 0 is
+	 * one run): asked, failed, and could not measure. */
+	size_t runs, runs_bad, runs_unmeasured;
 	bool has_first_value;
 	struct ac_point first_value; /* first point with a value */
 };
@@ -127,6 +137,29 @@ void ac_history_add(struct ac_history *h, const struct ac_point *p);
 const struct ac_point *ac_history_at(const struct ac_history *h, size_t i); /* 0 = oldest kept */
 
 struct ac_check;
+
+/* How many runs a journey made and how sure its verdict is (src/samples.c),
+ * over the judged window (the last `confirm` rounds). */
+struct ac_strength {
+	int samples;	       /* runs per target per round; 0 or 1: one */
+	double detect_share;   /* the share asked to be seen (0..1), 0 when none */
+	int needed;	       /* runs detect_share needs over the window */
+	char *sizing;	       /* "detect_share 5%: ..." or NULL */
+	bool stated;	       /* the figures below were judged */
+	int runs;	       /* runs that measured, in the window */
+	int bad;	       /* of those, runs that failed (took the bad path) */
+	int counted;	       /* runs in rounds that ran every sample asked */
+	int short_rounds;      /* rounds that ran fewer samples than asked */
+	double share_seen_95;  /* 1 - 0.05^(1/counted): seen with 95% probability */
+	double observed_share; /* bad / runs */
+	char *text;	       /* the sentence the reports print, or NULL */
+};
+
+/* A distinct observation among the runs of the latest round ("agree"). */
+struct ac_observation {
+	char *value;
+	int runs;
+};
 
 /* A target as the reports show it, copied from the plan. */
 struct ac_target_info {
@@ -169,6 +202,11 @@ struct ac_check_result {
 	int64_t recovered_at_wall; /* wall ms a check went green after failing, 0 if never */
 	int flaps;		   /* pass->fail transitions */
 	int consecutive_passes;
+	/* Sampled journeys: strength of the verdict, and the distinct
+	 * observations of the latest round's runs (every run, not one). */
+	struct ac_strength strength;
+	struct ac_observation *observations;
+	size_t nobservations;
 };
 
 /* The whole run as writers see it: everything they print is here, masked,
