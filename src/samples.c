@@ -55,7 +55,7 @@ void ac_share_format(char *buf, size_t len, double share)
 	double v = share * 100;
 	if (v >= 9.95)
 		snprintf(buf, len, "%.0f%%", v);
-	else if (v >= 0.095)
+	else if (v >= 0.995)
 		snprintf(buf, len, "%.1f%%", v);
 	else
 		snprintf(buf, len, "%.2g%%", v);
