@@ -458,9 +458,9 @@ START_TEST(partial_rollout_is_seen_with_detect_share)
 		tu_proc_release(&p);
 	}
 	fprintf(stderr,
-		"partial rollout 20%%: 20 of 20 checks NOT RESTORED, observed %d-%d of 60 "
-		"runs\n",
-		lo, hi);
+		"partial rollout 20%%: 20 of 20 checks NOT RESTORED, observed %d-%d of 60 runs "
+		"(%.0f-%.0f%%)\n",
+		lo, hi, lo * 100.0 / 60, hi * 100.0 / 60);
 	/* One sample a round: when it passes, it says how little that means. */
 	int missed = 0;
 	for (int i = 0; i < 10; i++) {
