@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "report.h"
 #include "probe.h"
 #include "samples.h"
 #include "testutil.h"
@@ -470,6 +471,102 @@ START_TEST(engine_runs_samples_concurrently_under_the_cap)
 }
 END_TEST
 
+/* A hand-built tree: one sampled journey passing, one failing. */
+static struct ac_check_result *journey(struct ac_result *r, const char *id, const char *target,
+				       enum ac_state st, const int *bad)
+{
+	r->checks = ac_realloc(r->checks, (r->nchecks + 1) * sizeof(*r->checks));
+	struct ac_check_result *cr = &r->checks[r->nchecks++];
+	memset(cr, 0, sizeof(*cr));
+	cr->id = ac_strdup(id);
+	cr->name = ac_strdup(id);
+	cr->kind = ac_strdup("http");
+	cr->area = ac_strdup("flags");
+	cr->owner = ac_strdup("release-eng");
+	cr->persona = ac_strdup("visitor");
+	cr->target.name = ac_strdup(target);
+	cr->strength.samples = 20;
+	cr->strength.detect_share = 0.05;
+	cr->strength.needed = 59;
+	cr->strength.sizing = ac_samples_sizing(0.05, 3, 20, false);
+	record_rounds(cr, 20, bad, NULL, 3);
+	judge(cr, 3, 3);
+	ck_assert_int_eq(cr->state, st);
+	return cr;
+}
+
+static char *write_as(const char *format, const struct ac_result *r, bool verbose)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	struct ac_report_opts o = {.verbose = verbose};
+	ck_assert_int_eq(ac_writer_find(format)->write(f, r, &o), 0);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(writers_print_strength_and_observed_share)
+{
+	struct ac_result *r = ac_calloc(1, sizeof(*r));
+	r->scenario_path = ac_strdup("scenarios/demo-rollout.json");
+	r->scenario_name = ac_strdup("rollout");
+	r->mode = ac_strdup("check");
+	r->verdict = AC_NOT_RESTORED;
+	r->verdict_reason = ac_strdup("1 of 2 checks failed");
+	r->rounds = 3;
+	r->confirm = 3;
+	const int none[] = {0, 0, 0}, some[] = {4, 5, 3};
+	journey(r, "checkout @ edge-eu", "edge-eu", AC_STATE_PASS, none);
+	journey(r, "checkout @ origin", "origin", AC_STATE_FAIL, some);
+	const char *pass = "0 of 60 runs took the bad path: a share above 4.9% would have been "
+			   "seen with 95% probability";
+	const char *sizing = "detect_share 5%: 59 runs needed to see it with 95% probability; 20 "
+			     "per round over 3 rounds (60 runs)";
+
+	char *t = write_as("terminal", r, false);
+	ck_assert_msg(strstr(t, "      observed share: 12 of 60 runs, 20%, on origin\n"), "%s", t);
+	char *l = tu_fmt("  checkout @ edge-eu: %s\n    sizing: %s\n", pass, sizing);
+	ck_assert_msg(strstr(t, l), "%s", t);
+	ck_assert_msg(strstr(t, "journey runs by persona: visitor 12 of 120 failed (10%)"), "%s",
+		      t);
+	free(l);
+	free(t);
+	t = write_as("terminal", r, true);
+	l = tu_fmt("      strength: %s\n", pass);
+	ck_assert_msg(strstr(t, l), "%s", t);
+	free(l);
+	free(t);
+
+	char *m = write_as("markdown", r, false);
+	ck_assert_msg(strstr(m, "(observed share: 12 of 60 runs, 20%, on origin)"), "%s", m);
+	l = tu_fmt("- checkout @ edge-eu: %s (%s)", pass, sizing);
+	ck_assert_msg(strstr(m, l), "%s", m);
+	free(l);
+	free(m);
+
+	char *j = write_as("json", r, false);
+	cJSON *root = cJSON_Parse(j);
+	ck_assert_ptr_nonnull(root);
+	cJSON *checks = cJSON_GetObjectItem(root, "checks");
+	cJSON *sp = cJSON_GetObjectItem(cJSON_GetArrayItem(checks, 0), "strength");
+	cJSON *sf = cJSON_GetObjectItem(cJSON_GetArrayItem(checks, 1), "strength");
+	ck_assert_int_eq(cJSON_GetObjectItem(sp, "runs")->valueint, 60);
+	ck_assert_int_eq(cJSON_GetObjectItem(sp, "bad")->valueint, 0);
+	ck_assert(fabs(cJSON_GetObjectItem(sp, "share_seen_95")->valuedouble - 0.0487) < 1e-4);
+	ck_assert_str_eq(cJSON_GetObjectItem(sp, "text")->valuestring, pass);
+	ck_assert_str_eq(cJSON_GetObjectItem(sp, "sizing")->valuestring, sizing);
+	ck_assert(fabs(cJSON_GetObjectItem(sp, "detect_share")->valuedouble - 0.05) < 1e-12);
+	ck_assert_int_eq(cJSON_GetObjectItem(sf, "bad")->valueint, 12);
+	ck_assert(fabs(cJSON_GetObjectItem(sf, "observed_share")->valuedouble - 0.2) < 1e-12);
+	ck_assert_str_eq(cJSON_GetObjectItem(sf, "text")->valuestring,
+			 "12 of 60 runs, 20%, on origin");
+	cJSON_Delete(root);
+	free(j);
+	ac_result_destroy(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("samples");
@@ -483,6 +580,7 @@ int main(void)
 	tcase_add_test(tc, agree_compares_every_run);
 	tcase_add_test(tc, keys_are_validated);
 	tcase_add_test(tc, engine_runs_samples_concurrently_under_the_cap);
+	tcase_add_test(tc, writers_print_strength_and_observed_share);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
