@@ -6,10 +6,12 @@
  * the concurrency cap.
  */
 #include <math.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "hostile.h"
 #include "report.h"
 #include "probe.h"
 #include "samples.h"
@@ -567,6 +569,49 @@ START_TEST(writers_print_strength_and_observed_share)
 }
 END_TEST
 
+/* A visitor without a cookie gets one; with it, it is greeted back. */
+static void visit(int fd, const struct hs_request *req, void *ud)
+{
+	(void)ud;
+	if (strcasestr(req->headers, "\r\nCookie:")) {
+		hs_reply(fd, 200, "", "returning");
+	} else {
+		char *h = tu_fmt("Set-Cookie: v=%d; Path=/\r\n", req->seq);
+		hs_reply(fd, 200, h, "new");
+		free(h);
+	}
+}
+
+/* Every run of a sampled journey is a new visitor (its own cookie jar),
+ * and its cookies carry through its own steps. */
+START_TEST(every_run_is_a_new_visitor)
+{
+	struct hs_server srv = {0};
+	hs_start(&srv, visit, NULL);
+	char *json = tu_fmt(
+	    "{\"targets\": {\"origin\": {\"url\": \"http://127.0.0.1:%d\", \"role\": \"origin\"}},"
+	    " \"settings\": {\"confirm\": 2, \"concurrency\": 4},"
+	    " \"journeys\": [{\"name\": \"visit\", \"area\": \"code\", \"owner\": \"o\","
+	    " \"samples\": 10, \"steps\": ["
+	    "  {\"url\": \"/visit\", \"assert\": {\"body\": {\"contains\": \"new\"}}},"
+	    "  {\"url\": \"/visit\", \"assert\": {\"body\": {\"contains\": \"returning\"}}}]}]}",
+	    srv.port);
+	struct ac_plan *plan;
+	struct ac_result *r = tu_run_scenario(json, 2, &plan);
+	const struct ac_check_result *cr = tu_check(r, "visit @ origin");
+	ck_assert_msg(cr->state == AC_STATE_PASS, "%s", cr->reason ? cr->reason : "");
+	ck_assert_int_eq(hs_requests(&srv), 40);
+	ck_assert_int_eq(cr->history.runs, 20);
+	ck_assert_str_eq(cr->strength.text, "0 of 20 runs took the bad path: a share above 14% "
+					    "would have been seen with 95% probability");
+	ck_assert_ptr_null(cr->strength.sizing);
+	ac_result_destroy(r);
+	ac_plan_destroy(plan);
+	free(json);
+	hs_stop(&srv);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("samples");
@@ -581,6 +626,7 @@ int main(void)
 	tcase_add_test(tc, keys_are_validated);
 	tcase_add_test(tc, engine_runs_samples_concurrently_under_the_cap);
 	tcase_add_test(tc, writers_print_strength_and_observed_share);
+	tcase_add_test(tc, every_run_is_a_new_visitor);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
