@@ -474,8 +474,8 @@ START_TEST(engine_runs_samples_concurrently_under_the_cap)
 END_TEST
 
 /* A hand-built tree: one sampled journey passing, one failing. */
-static struct ac_check_result *journey(struct ac_result *r, const char *id, const char *target,
-				       enum ac_state st, const int *bad)
+static struct ac_check_result *journey_of(struct ac_result *r, const char *id, const char *target,
+					  enum ac_state st, const int *bad, int per)
 {
 	r->checks = ac_realloc(r->checks, (r->nchecks + 1) * sizeof(*r->checks));
 	struct ac_check_result *cr = &r->checks[r->nchecks++];
@@ -487,14 +487,22 @@ static struct ac_check_result *journey(struct ac_result *r, const char *id, cons
 	cr->owner = ac_strdup("release-eng");
 	cr->persona = ac_strdup("visitor");
 	cr->target.name = ac_strdup(target);
-	cr->strength.samples = 20;
-	cr->strength.detect_share = 0.05;
-	cr->strength.needed = 59;
-	cr->strength.sizing = ac_samples_sizing(0.05, 3, 20, false);
-	record_rounds(cr, 20, bad, NULL, 3);
+	cr->strength.samples = per;
+	if (per == 20) {
+		cr->strength.detect_share = 0.05;
+		cr->strength.needed = 59;
+		cr->strength.sizing = ac_samples_sizing(0.05, 3, 20, false);
+	}
+	record_rounds(cr, per, bad, NULL, 3);
 	judge(cr, 3, 3);
 	ck_assert_int_eq(cr->state, st);
 	return cr;
+}
+
+static struct ac_check_result *journey(struct ac_result *r, const char *id, const char *target,
+				       enum ac_state st, const int *bad)
+{
+	return journey_of(r, id, target, st, bad, 20);
 }
 
 static char *write_as(const char *format, const struct ac_result *r, bool verbose)
@@ -521,6 +529,8 @@ START_TEST(writers_print_strength_and_observed_share)
 	const int none[] = {0, 0, 0}, some[] = {4, 5, 3};
 	journey(r, "checkout @ edge-eu", "edge-eu", AC_STATE_PASS, none);
 	journey(r, "checkout @ origin", "origin", AC_STATE_FAIL, some);
+	journey_of(r, "home @ origin", "origin", AC_STATE_PASS, none, 1);
+	journey_of(r, "home @ edge-eu", "edge-eu", AC_STATE_PASS, none, 1);
 	const char *pass = "0 of 60 runs took the bad path: a share above 4.9% would have been "
 			   "seen with 95% probability";
 	const char *sizing = "detect_share 5%: 59 runs needed to see it with 95% probability; 20 "
@@ -530,8 +540,14 @@ START_TEST(writers_print_strength_and_observed_share)
 	ck_assert_msg(strstr(t, "      observed share: 12 of 60 runs, 20%, on origin\n"), "%s", t);
 	char *l = tu_fmt("  checkout @ edge-eu: %s\n    sizing: %s\n", pass, sizing);
 	ck_assert_msg(strstr(t, l), "%s", t);
-	ck_assert_msg(strstr(t, "journey runs by persona: visitor 12 of 120 failed (10%)"), "%s",
+	ck_assert_msg(strstr(t, "journey runs by persona: visitor 12 of 126 failed (10%)"), "%s",
 		      t);
+	/* Journeys with the same sentence share one line. */
+	ck_assert_msg(
+	    strstr(t, "  0 of 3 runs took the bad path: a share above 63% would have "
+		      "been seen with 95% probability\n    2 journeys: home @ origin; home @ "
+		      "edge-eu\n"),
+	    "%s", t);
 	free(l);
 	free(t);
 	t = write_as("terminal", r, true);
@@ -544,6 +560,11 @@ START_TEST(writers_print_strength_and_observed_share)
 	ck_assert_msg(strstr(m, "(observed share: 12 of 60 runs, 20%, on origin)"), "%s", m);
 	l = tu_fmt("- checkout @ edge-eu: %s (%s)", pass, sizing);
 	ck_assert_msg(strstr(m, l), "%s", m);
+	ck_assert_msg(strstr(m,
+			     "- 0 of 3 runs took the bad path: a share above 63% would have been "
+			     "seen with 95% probability: 2 journeys (home @ origin; home @ "
+			     "edge-eu)\n"),
+		      "%s", m);
 	free(l);
 	free(m);
 
