@@ -228,6 +228,12 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 			cJSON_AddNumberToObject(h, "round", p->round);
 			cJSON_AddStringToObject(h, "state", ac_state_name((enum ac_state)p->state));
 			add_num(h, "value", p->value, p->has_value);
+			if (p->runs > 1) {
+				/* A sampled round: its runs, and how many failed. */
+				cJSON_AddNumberToObject(h, "runs", p->runs);
+				cJSON_AddNumberToObject(h, "runs_measured", p->measured);
+				cJSON_AddNumberToObject(h, "runs_failed", p->bad);
+			}
 			cJSON_AddItemToArray(hist, h);
 		}
 		cJSON_AddItemToArray(checks, j);

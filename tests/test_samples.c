@@ -584,6 +584,14 @@ START_TEST(writers_print_strength_and_observed_share)
 	ck_assert(fabs(cJSON_GetObjectItem(sf, "observed_share")->valuedouble - 0.2) < 1e-12);
 	ck_assert_str_eq(cJSON_GetObjectItem(sf, "text")->valuestring,
 			 "12 of 60 runs, 20%, on origin");
+	cJSON *h =
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(checks, 1), "history"), 1);
+	ck_assert_int_eq(cJSON_GetObjectItem(h, "runs")->valueint, 20);
+	ck_assert_int_eq(cJSON_GetObjectItem(h, "runs_measured")->valueint, 20);
+	ck_assert_int_eq(cJSON_GetObjectItem(h, "runs_failed")->valueint, 5);
+	/* Single runs keep the history as it was. */
+	h = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(checks, 2), "history"), 1);
+	ck_assert_ptr_null(cJSON_GetObjectItem(h, "runs"));
 	cJSON_Delete(root);
 	free(j);
 	ac_result_destroy(r);
