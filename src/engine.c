@@ -255,8 +255,11 @@ static void record_check(struct engine *e, size_t i)
 			runs[k] = sl->run.sample;
 			memset(&sl->run.sample, 0, sizeof(sl->run.sample));
 		} else {
-			ac_sample_set(&runs[k], AC_STATE_ERROR,
-				      "not started: the round ran out of time");
+			ac_sample_set(&runs[k], AC_STATE_ERROR, "not started: %s",
+				      stop_requested(e) ? interrupted_why(e)
+				      : e->opts->fail_fast && e->critical_failed
+					  ? "stopped by --fail-fast"
+					  : "the round ran out of time");
 		}
 	}
 	struct ac_check_result *cr = &e->res->checks[i];

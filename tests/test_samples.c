@@ -382,6 +382,8 @@ END_TEST
 
 /* The engine: a per-target kind that finishes on a timer, so runs overlap. */
 static int in_flight, max_in_flight, started_runs;
+static int64_t fake_delay_ms = 5;
+static bool fake_all_pass;
 struct fake_run {
 	struct ac_timer timer;
 	struct ac_probe_run *run;
@@ -407,11 +409,12 @@ static void fake_start(struct ac_probe_run *run)
 	if (in_flight > max_in_flight)
 		max_in_flight = in_flight;
 	/* Every fifth run takes the bad path. */
-	if (started_runs % 5 == 0)
+	if (started_runs % 5 == 0 && !fake_all_pass)
 		ac_sample_set(&run->sample, AC_STATE_FAIL, "new flow");
 	else
 		ac_sample_set(&run->sample, AC_STATE_PASS, NULL);
-	ac_loop_timer_start(run->loop, &f->timer, ac_loop_now(run->loop) + 5, fake_done, f);
+	ac_loop_timer_start(run->loop, &f->timer, ac_loop_now(run->loop) + fake_delay_ms, fake_done,
+			    f);
 }
 
 static void fake_abort(struct ac_probe_run *run)
@@ -641,6 +644,41 @@ START_TEST(every_run_is_a_new_visitor)
 }
 END_TEST
 
+/* Rounds that could not run every sample: never a pass, never strength. */
+START_TEST(rounds_short_of_samples_are_not_measured)
+{
+	struct ac_plan *p = load("\"confirm\": 2, \"rounds\": 2, \"interval\": \"100ms\", "
+				 "\"concurrency\": 1, \"round_timeout\": \"100ms\"",
+				 "\"samples\": 10,");
+	p->checks[0].kind = &fake_kind;
+	in_flight = max_in_flight = started_runs = 0;
+	fake_delay_ms = 30;
+	fake_all_pass = true;
+	struct ac_run_opts o = {.mode = AC_MODE_CHECK};
+	struct ac_error err = {0};
+	struct ac_result *r = ac_engine_run(p, &o, &err);
+	fake_delay_ms = 5;
+	fake_all_pass = false;
+	ck_assert_msg(r != NULL, "%s", err.msg);
+	const struct ac_check_result *cr = &r->checks[0];
+	ck_assert_int_eq(in_flight, 0);
+	ck_assert_int_eq(cr->state, AC_STATE_ERROR);
+	ck_assert_int_eq(r->verdict, AC_INCONCLUSIVE);
+	ck_assert_ptr_nonnull(cr->reason);
+	ck_assert_msg(strstr(cr->reason, " of 10 runs could not measure (fewer samples than asked: "
+					 "the round does not count): "),
+		      "%s", cr->reason);
+	ck_assert_msg(strstr(cr->strength.text, "strength not stated: 0 of 20 runs counted; 2 "
+						"rounds ran fewer samples than asked (errors or "
+						"timeouts) and do not count toward strength"),
+		      "%s", cr->strength.text);
+	ck_assert_int_eq(cr->strength.short_rounds, 2);
+	ck_assert_int_lt(cr->strength.runs, 20);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("samples");
@@ -656,6 +694,7 @@ int main(void)
 	tcase_add_test(tc, engine_runs_samples_concurrently_under_the_cap);
 	tcase_add_test(tc, writers_print_strength_and_observed_share);
 	tcase_add_test(tc, every_run_is_a_new_visitor);
+	tcase_add_test(tc, rounds_short_of_samples_are_not_measured);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
