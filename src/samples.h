@@ -45,7 +45,8 @@ int ac_samples_per_round(double p, int confirm, bool *capped);
  * (1 - s)^n = 0.05, so s = 1 - 0.05^(1/n). 1 for n <= 0. */
 double ac_share_seen_95(int n);
 
-/* "4.9%", "16%", "0.25%": a share for people (1 decimal below 10%). */
+/* "4.9%", "16%", "0.25%": a share for people (whole percent from 10%, one
+ * decimal from 1%, two significant digits below). */
 void ac_share_format(char *buf, size_t len, double share);
 
 /* The sizing line for the report: "detect_share 5%: 59 runs needed for
