@@ -141,7 +141,7 @@ struct ac_check;
 /* How many runs a journey made and how sure its verdict is (src/samples.c),
  * over the judged window (the last `confirm` rounds). */
 struct ac_strength {
-	int samples;	       /* runs per target per round; 0 or 1: one */
+	int samples;	       /* journeys: runs per target per round; 0: not a journey */
 	double detect_share;   /* the share asked to be seen (0..1), 0 when none */
 	int needed;	       /* runs detect_share needs over the window */
 	char *sizing;	       /* "detect_share 5%: ..." or NULL */
