@@ -109,4 +109,20 @@ say "8. edge-cache (7, the code revert, is done already)"
 say "Is service restored now? allclear should say RESTORED"
 check 0
 
+say "A partial rollout survives a revert: the flag reads off, and 20% of checkout requests at the origin still take the new flow"
+"$STACK" break partial-rollout
+rollout() { # rollout EXPECTED-EXIT: the rollout scenario (detect_share 5%)
+	local want=$1 rc=0
+	"$ALLCLEAR" check "$ROOT/scenarios/demo-rollout.json" --var "origin=$AC_DEMO_ORIGIN" --no-color || rc=$?
+	if [ "$rc" != "$want" ]; then
+		echo "demo: allclear exited $rc, the story expected $want" >&2
+		exit 1
+	fi
+}
+say "With detect_share 5%, allclear runs the checkout 60 times and reports the share it saw: NOT RESTORED"
+rollout 1
+"$STACK" fix rollout
+say "The rollout is ended. allclear says RESTORED and how sure it is"
+rollout 0
+
 say "The story is told: the revert alone was not enough; allclear said what was left and who owned it."

@@ -6,7 +6,7 @@
  * through a Sidekiq-layout queue, and Prometheus metrics. It can be put in
  * the damaged states a bad release leaves behind (see demo/README.md).
  *
- *   allclear-demo-shop --port N --pg DSN --redis HOST:PORT --build v41
+ *   allclear-demo-shop --port N --pg DSN --redis HOST:PORT --build v41 [--seed N]
  *   allclear-demo-shop --worker --pg DSN --redis HOST:PORT --build v41
  */
 #include <cjson/cJSON.h>
@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@ static const char *opt_pg = "host=127.0.0.1 dbname=shop user=shop";
 static const char *opt_redis = "127.0.0.1:6379";
 static const char *opt_build = "v41";
 static int opt_port = 8080;
+/* The partial rollout's random source: xorshift64*, seeded by --seed (a
+ * test that wants the same draws every time) or by the clock and pid. */
+static uint64_t rollout_state;
 static volatile sig_atomic_t stopping;
 
 static PGconn *pg;
@@ -518,9 +522,37 @@ static void h_flags(struct MHD_Connection *c, struct reply *r)
 			     flag_on(reg) ? "true" : "false"));
 }
 
+static uint64_t rollout_next(void)
+{
+	uint64_t x = rollout_state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rollout_state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* A partial rollout: shop:rollout:REGION:new_checkout holds a percentage
+ * of checkout requests that take the new flow, drawn per request. The
+ * flags endpoint does not show it (the flag itself is off): only enough
+ * samples of the checkout page can. */
+static bool rollout_hit(const char *region)
+{
+	char *key = xasprintf("shop:rollout:%s:new_checkout", region);
+	char *v = redis_get(key);
+	free(key);
+	long pct = 0;
+	bool ok = v && parse_long(v, &pct);
+	free(v);
+	if (!ok || pct <= 0)
+		return false;
+	return (long)((rollout_next() >> 11) % 100) < pct;
+}
+
 static void h_checkout(struct MHD_Connection *c, struct reply *r)
 {
-	bool new_flow = strcmp(opt_build, "v42") == 0 || flag_on(region_of(c));
+	const char *region = region_of(c);
+	bool new_flow = strcmp(opt_build, "v42") == 0 || flag_on(region) || rollout_hit(region);
 	r->status = 200;
 	r->type = "text/html; charset=utf-8";
 	r->cacheable = true;
@@ -923,7 +955,7 @@ static int run_worker(void)
 static void usage(void)
 {
 	fputs("usage: allclear-demo-shop [--worker] --port N --pg DSN --redis HOST:PORT "
-	      "--build NAME\n",
+	      "--build NAME [--seed N]\n",
 	      stderr);
 	exit(2);
 }
@@ -950,10 +982,16 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--build") == 0 && v) {
 			opt_build = v;
 			i++;
+		} else if (strcmp(a, "--seed") == 0 && v && parse_long(v, &n) && n >= 0) {
+			rollout_state = (uint64_t)n * 0x9E3779B97F4A7C15ULL + 1;
+			i++;
 		} else {
 			usage();
 		}
 	}
+	if (!rollout_state)
+		rollout_state =
+		    ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ 0x9E3779B97F4A7C15ULL;
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

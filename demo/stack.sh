@@ -7,11 +7,14 @@
 #   demo/stack.sh up | down | status | env
 #   demo/stack.sh release v42 | revert
 #   demo/stack.sh fix flags|sessions|worker-pause|jobs|repair|worker-resume|search|cache|all
-#   demo/stack.sh break edge-stale|flag-eu|sessions|search|retry-storm|bad-rows
+#   demo/stack.sh break edge-stale|flag-eu|sessions|search|retry-storm|bad-rows|partial-rollout
+#   demo/stack.sh fix rollout
 #
 # State: AC_DEMO_STATE (default $TMPDIR/allclear-demo). Ports from
 # AC_DEMO_PORT_BASE (default 27100): origin +1, edge-us +2, edge-eu +3,
-# PostgreSQL +10, Redis +11.
+# PostgreSQL +10, Redis +11. AC_DEMO_SHOP_SEED seeds the shop's random
+# draws (the partial rollout); AC_DEMO_ROLLOUT_SHARE is the rollout's share
+# of checkout requests at the origin, in percent (default 20).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -78,7 +81,11 @@ stop_pid() { # stop_pid NAME: TERM, wait up to 5 s, then KILL
 }
 
 start_origin() { # start_origin BUILD
-	start_bg origin "$SHOP" --port "$ORIGIN_PORT" --pg "$SHOP_DSN" --redis "127.0.0.1:$REDIS_PORT" --build "$1"
+	local seed=()
+	if [ -n "${AC_DEMO_SHOP_SEED:-}" ]; then
+		seed=(--seed "$AC_DEMO_SHOP_SEED")
+	fi
+	start_bg origin "$SHOP" --port "$ORIGIN_PORT" --pg "$SHOP_DSN" --redis "127.0.0.1:$REDIS_PORT" --build "$1" "${seed[@]}"
 	wait_for 10 "the shop origin" curl -sf "http://127.0.0.1:$ORIGIN_PORT/healthz"
 }
 
@@ -338,10 +345,14 @@ cmd_fix() {
 		say "cache: purge both edge caches"
 		purge_edges
 		;;
+	rollout)
+		say "flags: end the partial rollout of the new checkout at the origin"
+		rcli DEL shop:rollout:origin:new_checkout >/dev/null
+		;;
 	all)
 		for s in flags sessions worker-pause jobs repair worker-resume search cache; do cmd_fix "$s"; done
 		;;
-	*) die "usage: $0 fix flags|sessions|worker-pause|jobs|repair|worker-resume|search|cache|all" ;;
+	*) die "usage: $0 fix flags|sessions|worker-pause|jobs|repair|worker-resume|search|cache|rollout|all" ;;
 	esac
 }
 
@@ -363,13 +374,18 @@ cmd_break() {
 		rcli SET shop:config:payment_mode v42 >/dev/null
 		place_orders 2
 		;;
+	partial-rollout)
+		# The flag reads off everywhere; a share of checkout requests at the
+		# origin still takes the new flow.
+		rcli SET shop:rollout:origin:new_checkout "${AC_DEMO_ROLLOUT_SHARE:-20}" >/dev/null
+		;;
 	bad-rows)
 		psql_shop >/dev/null <<SQL
 INSERT INTO orders (user_name, product_id, qty, status, payment_format) VALUES ('bob', 11, 1, 'paid', 'v42');
 INSERT INTO discount_holds (order_id, code) SELECT currval('orders_id_seq'), 'NEW10' FROM generate_series(1, 2);
 SQL
 		;;
-	*) die "usage: $0 break edge-stale|flag-eu|sessions|search|retry-storm|bad-rows" ;;
+	*) die "usage: $0 break edge-stale|flag-eu|sessions|search|retry-storm|bad-rows|partial-rollout" ;;
 	esac
 }
 

@@ -175,6 +175,31 @@ static cJSON *rate_json(const struct ac_rate_view *v)
 	return o;
 }
 
+/* "strength": {"runs": 60, "bad": 0, "share_seen_95": 0.049, ...} for a
+ * sampled journey; null for other checks. */
+static void add_strength(cJSON *j, const struct ac_check_result *cr)
+{
+	const struct ac_strength *st = &cr->strength;
+	if (st->samples < 1 || !st->stated) {
+		cJSON_AddNullToObject(j, "strength");
+		return;
+	}
+	cJSON *o = cJSON_AddObjectToObject(j, "strength");
+	cJSON_AddNumberToObject(o, "samples_per_round", st->samples);
+	if (st->detect_share > 0) {
+		cJSON_AddNumberToObject(o, "detect_share", st->detect_share);
+		cJSON_AddNumberToObject(o, "runs_needed", st->needed);
+	}
+	add_str(o, "sizing", st->sizing);
+	cJSON_AddNumberToObject(o, "runs", st->runs);
+	cJSON_AddNumberToObject(o, "bad", st->bad);
+	cJSON_AddNumberToObject(o, "counted", st->counted);
+	cJSON_AddNumberToObject(o, "short_rounds", st->short_rounds);
+	cJSON_AddNumberToObject(o, "observed_share", st->observed_share);
+	cJSON_AddNumberToObject(o, "share_seen_95", st->share_seen_95);
+	add_str(o, "text", st->text);
+}
+
 static int json_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
 {
 	(void)o;
@@ -271,6 +296,7 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 		add_str(j, "reason", cr->reason);
 		add_str(j, "note", cr->note);
 		add_str(j, "part", cr->part);
+		add_strength(j, cr);
 		cJSON_AddNumberToObject(j, "samples", (double)cr->history.total);
 		cJSON_AddNumberToObject(j, "passes", (double)cr->history.passes);
 		cJSON_AddNumberToObject(j, "fails", (double)cr->history.fails);
@@ -296,6 +322,12 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 			cJSON_AddNumberToObject(h, "round", p->round);
 			cJSON_AddStringToObject(h, "state", ac_state_name((enum ac_state)p->state));
 			add_num(h, "value", p->value, p->has_value);
+			if (p->runs > 1) {
+				/* A sampled round: its runs, and how many failed. */
+				cJSON_AddNumberToObject(h, "runs", p->runs);
+				cJSON_AddNumberToObject(h, "runs_measured", p->measured);
+				cJSON_AddNumberToObject(h, "runs_failed", p->bad);
+			}
 			cJSON_AddItemToArray(hist, h);
 		}
 		cJSON_AddItemToArray(checks, j);

@@ -31,6 +31,35 @@ static void cell(FILE *out, const char *s)
 	free(ex);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_strength(const struct ac_check_result *a, const struct ac_check_result *b)
+{
+	return same_text(a->strength.text, b->strength.text) &&
+	       same_text(a->strength.sizing, b->strength.sizing);
+}
+
+static bool passes_with_strength(const struct ac_check_result *cr)
+{
+	return cr->state == AC_STATE_PASS && cr->strength.text;
+}
+
+/* A passing journey's strength is listed once per distinct sentence, at
+ * the first journey that has it. */
+static bool strength_listed(const struct ac_result *r, size_t i)
+{
+	const struct ac_check_result *cr = &r->checks[i];
+	if (!passes_with_strength(cr))
+		return false;
+	for (size_t k = 0; k < i; k++)
+		if (passes_with_strength(&r->checks[k]) && same_strength(cr, &r->checks[k]))
+			return false;
+	return true;
+}
+
 static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_report_opts *o)
 {
 	(void)o;
@@ -84,6 +113,13 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 					fputs("; rate: ", out);
 					cell(out, cr->rate.text);
 				}
+				if (cr->strength.text) {
+					fputs(cr->state == AC_STATE_FAIL ? " (observed share: "
+									 : " (strength: ",
+					      out);
+					cell(out, cr->strength.text);
+					fputs(")", out);
+				}
 				fputs(" |\n", out);
 			}
 		}
@@ -91,6 +127,43 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 	}
 	ac_report_next_steps_markdown(out, r);
 	fprintf(out, "%zu of %zu checks passed.\n", r->nchecks - bad, r->nchecks);
+	bool listed = false;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct ac_check_result *cr = &r->checks[i];
+		if (!strength_listed(r, i))
+			continue;
+		fputs(listed ? "\n- " : "\nHow sure the passing journeys are:\n\n- ", out);
+		listed = true;
+		size_t n = 0;
+		for (size_t k = i; k < r->nchecks; k++)
+			n +=
+			    passes_with_strength(&r->checks[k]) && same_strength(cr, &r->checks[k]);
+		if (n == 1) {
+			cell(out, cr->id);
+			fputs(": ", out);
+		}
+		cell(out, cr->strength.text);
+		if (cr->strength.sizing) {
+			fputs(" (", out);
+			cell(out, cr->strength.sizing);
+			fputs(")", out);
+		}
+		if (n > 1) {
+			fprintf(out, ": %zu journeys (", n);
+			bool first = true;
+			for (size_t k = i; k < r->nchecks; k++) {
+				if (!passes_with_strength(&r->checks[k]) ||
+				    !same_strength(cr, &r->checks[k]))
+					continue;
+				fputs(first ? "" : "; ", out);
+				cell(out, r->checks[k].id);
+				first = false;
+			}
+			fputs(")", out);
+		}
+	}
+	if (listed)
+		fputc('\n', out);
 	return ferror(out) ? -1 : 0;
 }
 

@@ -117,6 +117,79 @@ static void print_sample_detail(const struct term *t, const struct ac_sample *s)
 	}
 }
 
+/* A sampled journey: how its runs were sized, and how sure the verdict
+ * is ("0 of 60 runs took the bad path: ...") or what share failed. */
+static void print_strength(FILE *out, const struct ac_check_result *cr, const char *indent)
+{
+	const struct ac_strength *st = &cr->strength;
+	if (st->text) {
+		char *l = ac_asprintf("%s%s: ", indent,
+				      cr->state == AC_STATE_FAIL ? "observed share" : "strength");
+		put_safe(out, l, st->text);
+		free(l);
+	}
+	if (st->sizing) {
+		char *l = ac_asprintf("%ssizing: ", indent);
+		put_safe(out, l, st->sizing);
+		free(l);
+	}
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_strength(const struct ac_check_result *a, const struct ac_check_result *b)
+{
+	return same_text(a->strength.text, b->strength.text) &&
+	       same_text(a->strength.sizing, b->strength.sizing);
+}
+
+/* Passing journeys' strength, one line per distinct sentence: "id: text"
+ * for one journey, the sentence and then the journeys it holds for when
+ * several share it (ten journeys of three single runs say the same). */
+static void print_pass_strengths(FILE *out, const struct ac_result *r)
+{
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct ac_check_result *cr = &r->checks[i];
+		if (cr->state != AC_STATE_PASS || !cr->strength.text)
+			continue;
+		bool seen = false;
+		size_t n = 0;
+		for (size_t k = 0; k < r->nchecks && !seen; k++) {
+			const struct ac_check_result *o = &r->checks[k];
+			if (o->state != AC_STATE_PASS || !o->strength.text || !same_strength(cr, o))
+				continue;
+			if (k < i)
+				seen = true;
+			n++;
+		}
+		if (seen)
+			continue;
+		if (n == 1) {
+			char *l = ac_asprintf("  %s: ", cr->id);
+			put_safe(out, l, cr->strength.text);
+			free(l);
+		} else {
+			put_safe(out, "  ", cr->strength.text);
+			struct ac_buf ids = AC_BUF_INIT;
+			for (size_t k = i; k < r->nchecks; k++) {
+				const struct ac_check_result *o = &r->checks[k];
+				if (o->state == AC_STATE_PASS && o->strength.text &&
+				    same_strength(cr, o))
+					ac_buf_addf(&ids, "%s%s", ids.len ? "; " : "", o->id);
+			}
+			char *l = ac_asprintf("    %zu journeys: ", n);
+			put_safe(out, l, ids.buf);
+			free(l);
+			ac_buf_release(&ids);
+		}
+		if (cr->strength.sizing)
+			put_safe(out, "    sizing: ", cr->strength.sizing);
+	}
+}
+
 static void print_check(const struct term *t, const struct ac_check_result *cr, bool detail)
 {
 	char *id = safe(cr->id), *area = safe(ac_report_area_name(cr));
@@ -148,6 +221,7 @@ static void print_check(const struct term *t, const struct ac_check_result *cr, 
 		put_safe(t->out, "      note: ", cr->note);
 	if (cr->rate.text[0])
 		put_safe(t->out, "      rate: ", cr->rate.text);
+	print_strength(t->out, cr, "      ");
 	if (detail) {
 		const struct ac_sample *s = cr->has_last_bad ? &cr->last_bad : &cr->last;
 		print_sample_detail(t, s);
@@ -223,7 +297,8 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 			fprintf(out, "\n%zu check%s passed", npass, npass == 1 ? "" : "s");
 			size_t notes = 0;
 			for (size_t i = 0; i < r->nchecks; i++)
-				if (r->checks[i].state == AC_STATE_PASS && r->checks[i].note)
+				if (r->checks[i].state == AC_STATE_PASS &&
+				    (r->checks[i].note || r->checks[i].strength.text))
 					notes++;
 			fprintf(out, "%s\n", notes ? " (notes below)" : " (--verbose lists them)");
 			for (size_t i = 0; i < r->nchecks; i++)
@@ -233,6 +308,7 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 					put_safe(out, "", l);
 					free(l);
 				}
+			print_pass_strengths(out, r);
 		}
 	}
 	ac_report_next_steps_terminal(out, r, t.color);

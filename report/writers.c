@@ -63,9 +63,10 @@ size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat
 				continue;
 			out[n++] = (struct ac_persona_stat){p, 0, 0, 0};
 		}
-		out[k].runs += cr->history.total;
-		out[k].failed += cr->history.fails;
-		out[k].unmeasured += cr->history.total - cr->history.passes - cr->history.fails;
+		/* Every run of a sampled journey is a visitor's run. */
+		out[k].runs += cr->history.runs;
+		out[k].failed += cr->history.runs_bad;
+		out[k].unmeasured += cr->history.runs_unmeasured;
 	}
 	return n;
 }

@@ -15,6 +15,7 @@
 
 #include "json.h"
 #include "probe.h"
+#include "samples.h"
 
 static const char *const area_names[AC_AREA_COUNT + 1] = {"flags", "config", "jobs", "data",
 							  "cache", "code",   NULL};
@@ -128,6 +129,12 @@ static const struct ac_field check_fields[] = {
      "true: every target observes the same; \"NAME\": every check in group NAME does",
      AC_SHAPE_BOOL, .also = AC_SHAPE_STRING, .read = read_agree},
     {"persona", AC_FT_CUSTOM, false, AC_FIELD_NONE, "journeys: who runs it", AC_SHAPE_STRING},
+    {"samples", AC_FT_INT, false, CK(samples),
+     "journeys: independent runs per target per round, each a new visitor",
+     .range = AC_RANGE_CLOSED, .min = 1, .max = AC_SAMPLES_MAX},
+    {"detect_share", AC_FT_CUSTOM, false, CK(detect_share),
+     "journeys: runs sized so a bad path this share of runs takes is seen (95%)", AC_SHAPE_STRING,
+     .also = AC_SHAPE_NUMBER, .read = ac_samples_read_share},
 };
 
 /* The walker fills an int for an enum. */
@@ -240,6 +247,50 @@ static void check_agree_has_something(struct ac_cfg *cx, const cJSON *obj, const
 	free(kp);
 }
 
+/* "samples" and "detect_share" are for journeys (a run is a new visitor;
+ * a query or a queue read again sees the same state), one or the other,
+ * and a share must be reachable within AC_SAMPLES_MAX runs a round. */
+static void check_samples_keys(struct ac_cfg *cx, const cJSON *obj, const char *path,
+			       const struct ac_check *c, const struct ac_probe_kind *kind)
+{
+	const char *keys[] = {"samples", "detect_share"};
+	if (kind && !kind->per_target) {
+		for (size_t i = 0; i < AC_ARRAY_LEN(keys); i++) {
+			if (ac_json_get(obj, keys[i])) {
+				char *kp = ac_cfg_path(path, keys[i]);
+				ac_cfg_error(cx, kp,
+					     "only journeys take samples (each run is a new "
+					     "visitor)");
+				free(kp);
+			}
+		}
+		return;
+	}
+	if (ac_json_get(obj, "samples") && ac_json_get(obj, "detect_share")) {
+		char *kp = ac_cfg_path(path, "detect_share");
+		ac_cfg_error(cx, kp, "give \"samples\" or \"detect_share\", not both");
+		free(kp);
+		return;
+	}
+	double p = c->detect_share > 0 ? c->detect_share
+		   : c->samples > 0    ? 0
+				       : cx->plan->settings.detect_share;
+	int confirm = cx->plan->settings.confirm > 0 ? cx->plan->settings.confirm : 1;
+	bool capped = false;
+	if (p > 0)
+		ac_samples_per_round(p, confirm, &capped);
+	if (capped) {
+		char *kp = c->detect_share > 0 ? ac_cfg_path(path, "detect_share")
+					       : ac_strdup("settings.detect_share");
+		ac_cfg_error(cx, kp,
+			     "detect_share %.6g%% needs %d runs: more than %d per round over %d "
+			     "confirm round%s",
+			     p * 100, ac_samples_needed(p), AC_SAMPLES_MAX, confirm,
+			     confirm == 1 ? "" : "s");
+		free(kp);
+	}
+}
+
 static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *section,
 			     size_t *alloc, size_t *group)
 {
@@ -311,6 +362,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 		const struct ac_field *tables[2] = {check_fields, kind->fields};
 		size_t ntables[2] = {AC_ARRAY_LEN(check_fields), kind->nfields};
 		ac_cfg_keys(cx, obj, path, tables, ntables, kind->fields ? 2 : 1);
+		check_samples_keys(cx, obj, path, &c, kind);
 		if (!kind->per_target) {
 			const char *bad[] = {"targets", "persona"};
 			for (size_t i = 0; i < AC_ARRAY_LEN(bad); i++) {

@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "mask.h"
 #include "probe.h"
+#include "samples.h"
 #include "verdict.h"
 
 struct slot {
@@ -30,6 +31,12 @@ struct engine {
 	struct ac_result *res;
 	void **memory; /* per check, across rounds */
 	struct slot *slots;
+	/* A journey with samples runs several times a round: slots
+	 * first_slot[c] .. first_slot[c] + nsamples[c] - 1 are check c's,
+	 * slot_check[s] is slot s's check. */
+	size_t nslots;
+	size_t *slot_check, *first_slot;
+	int *nsamples;
 	size_t nextstart, active, finished;
 	bool critical_failed;
 	/* Report timestamps: one wall-clock reading at the start plus monotonic
@@ -187,11 +194,12 @@ static void on_deadline(void *ud)
 static void start_more(struct engine *e, int64_t round_deadline, int round)
 {
 	const struct ac_settings *st = &e->plan->settings;
-	while (e->active < (size_t)st->concurrency && e->nextstart < e->plan->nchecks) {
+	while (e->active < (size_t)st->concurrency && e->nextstart < e->nslots) {
 		if (e->critical_failed && e->opts->fail_fast)
 			return;
-		size_t i = e->nextstart++;
-		struct slot *sl = &e->slots[i];
+		size_t si = e->nextstart++;
+		size_t i = e->slot_check[si];
+		struct slot *sl = &e->slots[si];
 		struct ac_probe_run *run = &sl->run;
 		const struct ac_check *c = &e->plan->checks[i];
 		ac_mask_destroy(sl->learnt);
@@ -236,9 +244,41 @@ static const char *interrupted_why(const struct engine *e)
 			       : "interrupted";
 }
 
+/* The runs of check i this round, folded into the one sample its history
+ * keeps (src/samples.c); runs never started count as not measured. */
+static void record_check(struct engine *e, size_t i)
+{
+	size_t first = e->first_slot[i], n = (size_t)e->nsamples[i];
+	if (e->nextstart <= first)
+		return; /* never started this round: stays unsampled */
+	struct ac_sample *runs = ac_calloc(n, sizeof(*runs));
+	for (size_t k = 0; k < n; k++) {
+		struct slot *sl = &e->slots[first + k];
+		if (first + k < e->nextstart) {
+			runs[k] = sl->run.sample;
+			memset(&sl->run.sample, 0, sizeof(sl->run.sample));
+		} else {
+			ac_sample_set(&runs[k], AC_STATE_ERROR, "not started: %s",
+				      stop_requested(e) ? interrupted_why(e)
+				      : e->opts->fail_fast && e->critical_failed
+					  ? "stopped by --fail-fast"
+					  : "the round ran out of time");
+		}
+	}
+	struct ac_check_result *cr = &e->res->checks[i];
+	struct ac_sample folded;
+	for (size_t k = 0; k < cr->nobservations; k++)
+		free(cr->observations[k].value);
+	free(cr->observations);
+	ac_samples_fold(&folded, runs, n, &cr->observations, &cr->nobservations);
+	free(runs);
+	ac_judge_record(cr, &folded);
+	ac_sample_release(&folded);
+}
+
 static void run_round(struct engine *e, int round, int64_t round_deadline)
 {
-	size_t n = e->plan->nchecks;
+	size_t n = e->nslots;
 	e->nextstart = 0;
 	e->active = 0;
 	e->finished = 0;
@@ -266,14 +306,16 @@ static void run_round(struct engine *e, int round, int64_t round_deadline)
 		ac_loop_timer_stop(e->loop, &sl->timer);
 		if (!sl->run.finished)
 			abort_run(sl, interrupted_why(e), true);
-		ac_judge_record(&e->res->checks[i], &sl->run.sample);
-		ac_sample_release(&sl->run.sample);
 		/* What the run learnt (session cookies, tokens) goes with it: its
 		 * sample is masked already, and a watch must not collect them. */
 		ac_mask_destroy(sl->learnt);
 		sl->learnt = NULL;
 		sl->run.mask = NULL;
 	}
+	for (size_t i = 0; i < e->plan->nchecks; i++)
+		record_check(e, i);
+	for (size_t i = 0; i < e->nextstart; i++)
+		ac_sample_release(&e->slots[i].run.sample);
 }
 
 static void judge_all(struct engine *e, bool final, bool interrupted)
@@ -292,12 +334,15 @@ static void judge_all(struct engine *e, bool final, bool interrupted)
 	for (size_t i = 0; i < r->nchecks; i++)
 		ac_judge_check(&r->checks[i], &o);
 	ac_judge_fleet(r);
+	for (size_t i = 0; i < r->nchecks; i++)
+		ac_judge_strength(&r->checks[i], r->confirm);
 	ac_judge_overall(r, &o);
 	/* The judge words its reasons from the plan's ids and the samples:
 	 * masked like everything else in the tree, before anyone reads it. */
 	for (size_t i = 0; i < r->nchecks; i++) {
 		remask(e->plan->mask, &r->checks[i].reason);
 		remask(e->plan->mask, &r->checks[i].note);
+		remask(e->plan->mask, &r->checks[i].strength.text);
 	}
 	remask(e->plan->mask, &r->verdict_reason);
 }
@@ -316,6 +361,45 @@ static void wait_until(struct engine *e, int64_t until)
 	}
 }
 
+/* Runs per round of each check: "samples", or as detect_share (the
+ * journey's, else the scenario's) sizes them over the judged window;
+ * every other check runs once. The sizing goes into the result tree. */
+static void plan_samples(struct engine *e, int confirm)
+{
+	const struct ac_plan *plan = e->plan;
+	e->nsamples = ac_calloc(plan->nchecks, sizeof(int));
+	e->first_slot = ac_calloc(plan->nchecks, sizeof(size_t));
+	e->nslots = 0;
+	for (size_t i = 0; i < plan->nchecks; i++) {
+		const struct ac_check *c = &plan->checks[i];
+		struct ac_strength *st = &e->res->checks[i].strength;
+		int n = 1;
+		if (c->kind->per_target) {
+			double p = c->detect_share > 0 ? c->detect_share
+				   : c->samples > 0    ? 0
+						       : plan->settings.detect_share;
+			if (c->samples > 0) {
+				n = c->samples;
+			} else if (p > 0) {
+				bool capped = false;
+				n = ac_samples_per_round(p, confirm, &capped);
+				st->detect_share = p;
+				st->needed = ac_samples_needed(p);
+				st->sizing = ac_samples_sizing(p, confirm, n, capped);
+			}
+			st->samples = n;
+		}
+		e->nsamples[i] = n;
+		e->first_slot[i] = e->nslots;
+		e->nslots += (size_t)n;
+	}
+	e->slot_check = ac_calloc(e->nslots, sizeof(size_t));
+	e->slots = ac_calloc(e->nslots, sizeof(struct slot));
+	for (size_t i = 0; i < plan->nchecks; i++)
+		for (int k = 0; k < e->nsamples[i]; k++)
+			e->slot_check[e->first_slot[i] + (size_t)k] = i;
+}
+
 struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *opts,
 				struct ac_error *err)
 {
@@ -331,7 +415,6 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	e.services.plan = plan;
 	e.services.mask = plan->mask;
 	e.memory = ac_calloc(plan->nchecks, sizeof(void *));
-	e.slots = ac_calloc(plan->nchecks, sizeof(struct slot));
 
 	struct ac_result *r = ac_calloc(1, sizeof(*r));
 	e.res = r;
@@ -366,6 +449,7 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	r->confirm = st->confirm;
 	if (max_rounds && r->confirm > max_rounds)
 		r->confirm = max_rounds;
+	plan_samples(&e, r->confirm);
 	int64_t run_deadline;
 	if (st->run_timeout_ms)
 		run_deadline = start + st->run_timeout_ms;
@@ -434,8 +518,11 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	ac_services_release(&e.services);
 	ac_loop_destroy(e.loop);
 	free(e.memory);
-	for (size_t i = 0; i < plan->nchecks; i++)
+	for (size_t i = 0; i < e.nslots; i++)
 		ac_mask_destroy(e.slots[i].learnt);
 	free(e.slots);
+	free(e.slot_check);
+	free(e.first_slot);
+	free(e.nsamples);
 	return r;
 }

@@ -191,6 +191,14 @@ void ac_history_add(struct ac_history *h, const struct ac_point *p)
 		h->start = (h->start + 1) % AC_HISTORY_MAX;
 	}
 	h->total++;
+	{
+		enum ac_state st = (enum ac_state)p->state;
+		size_t asked = p->runs ? p->runs : 1;
+		size_t meas = p->runs ? p->measured : (st == AC_STATE_PASS || st == AC_STATE_FAIL);
+		h->runs += asked;
+		h->runs_bad += p->runs ? p->bad : st == AC_STATE_FAIL;
+		h->runs_unmeasured += meas < asked ? asked - meas : 0;
+	}
 	switch ((enum ac_state)p->state) {
 	case AC_STATE_PASS:
 		h->passes++;
@@ -239,6 +247,11 @@ void ac_check_result_release(struct ac_check_result *cr)
 	free(cr->part);
 	ac_sample_release(&cr->last);
 	ac_sample_release(&cr->last_bad);
+	free(cr->strength.sizing);
+	free(cr->strength.text);
+	for (size_t i = 0; i < cr->nobservations; i++)
+		free(cr->observations[i].value);
+	free(cr->observations);
 }
 
 static void free_strings(char **v, size_t n)

@@ -97,6 +97,10 @@ struct ac_sample {
 	const char *value_name;
 	bool has_limit;
 	double limit;
+	/* A journey with "samples": N folds N runs of a round into this one
+	 * (src/samples.c): runs asked, how many measured (passed or failed)
+	 * and how many failed. 0 runs: a single run, not folded. */
+	int runs, runs_measured, runs_bad;
 };
 
 void ac_sample_release(struct ac_sample *s);
@@ -116,6 +120,9 @@ struct ac_point {
 	double value;
 	bool has_value;
 	unsigned char state; /* enum ac_state */
+	/* Runs of a sampled round (struct ac_sample): asked, measured, failed;
+	 * runs 0 for a single run. At most AC_SAMPLES_MAX. */
+	unsigned short runs, measured, bad;
 };
 
 /* Bounded history: the last AC_HISTORY_MAX points are kept in a ring;
@@ -126,6 +133,9 @@ struct ac_history {
 	size_t start, len;
 	size_t total; /* points ever added */
 	size_t passes, fails, errors, retried_passes;
+	/* Runs, counting each run of a sampled round (a point with runs 0 is
+	 * one run): asked, failed, and could not measure. */
+	size_t runs, runs_bad, runs_unmeasured;
 	bool has_first_value;
 	struct ac_point first_value; /* first point with a value */
 };
@@ -152,6 +162,29 @@ struct ac_rate_view {
 	bool has_restore_eta;
 	double restore_eta_s; /* the earliest the check can pass */
 	char text[200];	      /* "about 1 min 50 s to depth 20 at 4.2 jobs/s" */
+};
+
+/* How many runs a journey made and how sure its verdict is (src/samples.c),
+ * over the judged window (the last `confirm` rounds). */
+struct ac_strength {
+	int samples;	       /* journeys: runs per target per round; 0: not a journey */
+	double detect_share;   /* the share asked to be seen (0..1), 0 when none */
+	int needed;	       /* runs detect_share needs over the window */
+	char *sizing;	       /* "detect_share 5%: ..." or NULL */
+	bool stated;	       /* the figures below were judged */
+	int runs;	       /* runs that measured, in the window */
+	int bad;	       /* of those, runs that failed (took the bad path) */
+	int counted;	       /* runs in rounds that ran every sample asked */
+	int short_rounds;      /* rounds that ran fewer samples than asked */
+	double share_seen_95;  /* 1 - 0.05^(1/counted): seen with 95% probability */
+	double observed_share; /* bad / runs */
+	char *text;	       /* the sentence the reports print, or NULL */
+};
+
+/* A distinct observation among the runs of the latest round ("agree"). */
+struct ac_observation {
+	char *value;
+	int runs;
 };
 
 /* A target as the reports show it, copied from the plan. */
@@ -199,6 +232,11 @@ struct ac_check_result {
 	 * joined with ", "; NULL without a map or when no part lists it. */
 	char *part;
 	struct ac_rate_view rate; /* has_rate false for checks without values */
+	/* Sampled journeys: strength of the verdict, and the distinct
+	 * observations of the latest round's runs (every run, not one). */
+	struct ac_strength strength;
+	struct ac_observation *observations;
+	size_t nobservations;
 };
 
 /* A part of the release map (src/release.h), copied into the tree at the

@@ -21,6 +21,7 @@
 #include "json.h"
 #include "mask.h"
 #include "release.h"
+#include "samples.h"
 #include "sections.h"
 
 #define AC_SCENARIO_MAX_BYTES (64 * 1024 * 1024)
@@ -92,6 +93,9 @@ static const struct ac_field settings_fields[] = {
     {"allow_writes", AC_FT_BOOL, false, SET(allow_writes), NULL},
     {"ca_file", AC_FT_TEXT, false, SET(ca_file), NULL},
     {"insecure", AC_FT_BOOL, false, SET(insecure), NULL},
+    {"detect_share", AC_FT_CUSTOM, false, SET(detect_share),
+     "journeys: runs sized so a bad path this share of runs takes is seen (95%)", AC_SHAPE_STRING,
+     .also = AC_SHAPE_NUMBER, .read = ac_samples_read_share},
 };
 #undef SET
 

@@ -80,6 +80,11 @@ struct ac_check {
 	double baseline;   /* from a saved baseline, when has_baseline */
 	bool has_baseline;
 	int min_samples; /* the kind needs at least this many samples */
+	/* Journeys: independent runs per target per round (0: one, or as
+	 * detect_share sizes them; src/samples.h), and the share of runs on a
+	 * bad path to be seen with 95% probability (0..1, 0: none). */
+	int samples;
+	double detect_share;
 };
 
 /* The shortest interval between round starts: rounds back to back would
@@ -104,7 +109,8 @@ struct ac_settings {
 	int max_redirects;
 	bool allow_writes;
 	char *ca_file;
-	bool insecure; /* TLS verification off: shown in every report */
+	bool insecure;	     /* TLS verification off: shown in every report */
+	double detect_share; /* journeys without their own: 0..1, 0 for none */
 };
 
 struct ac_var {

@@ -25,6 +25,9 @@ void ac_judge_record(struct ac_check_result *cr, struct ac_sample *s)
 	    .value = s->value,
 	    .has_value = s->has_value && isfinite(s->value),
 	    .state = (unsigned char)s->state,
+	    .runs = (unsigned short)(s->runs > 0 ? s->runs : 0),
+	    .measured = (unsigned short)(s->runs_measured > 0 ? s->runs_measured : 0),
+	    .bad = (unsigned short)(s->runs_bad > 0 ? s->runs_bad : 0),
 	};
 	ac_history_add(&cr->history, &p);
 	if (s->state == AC_STATE_PASS) {
@@ -429,6 +432,29 @@ static const char *member_name(const struct ac_check *c)
 	return c->target && !c->agree_group ? c->target->name : c->id;
 }
 
+/* "runs on origin disagree: \"a\" in 17 of 20 runs, \"b\" in 3". */
+static char *samples_disagree(const struct ac_check_result *a)
+{
+	int total = 0;
+	for (size_t k = 0; k < a->nobservations; k++)
+		total += a->observations[k].runs;
+	struct ac_buf b = AC_BUF_INIT;
+	ac_buf_addf(&b, "runs%s%s disagree:", a->check->target ? " on " : "",
+		    a->check->target ? a->check->target->name : "");
+	for (size_t k = 0; k < a->nobservations && k < 4; k++) {
+		const struct ac_observation *o = &a->observations[k];
+		if (k == 0)
+			ac_buf_addf(&b, " \"%s\" in %d of %d runs", o->value, o->runs, total);
+		else
+			ac_buf_addf(&b, ", \"%s\" in %d", o->value, o->runs);
+	}
+	if (a->nobservations > 4)
+		ac_buf_addf(&b, ", and %zu other values", a->nobservations - 4);
+	char *s = ac_strdup(b.buf);
+	ac_buf_release(&b);
+	return s;
+}
+
 /* One check's observation against its group's. With an origin that
  * passed, the origin's observation is the reference: after a revert the
  * origin is what was fixed, so members that differ from it are the stale
@@ -448,6 +474,11 @@ static void judge_agreement(struct ac_result *r, size_t i, const enum ac_state *
 				  ac_strdup("nothing to compare (no observe/value)"));
 		return;
 	}
+	/* Sampled: every run's observation counts, not one per target. */
+	if (a->nobservations > 1) {
+		set_state(a, AC_STATE_FAIL, samples_disagree(a));
+		return;
+	}
 	size_t same = 0, differ = 0;
 	const char *other = NULL, *other_name = NULL;
 	const struct ac_check_result *ref = NULL;
@@ -459,7 +490,7 @@ static void judge_agreement(struct ac_result *r, size_t i, const enum ac_state *
 			continue;
 		if (!b->has_last || !b->last.observed)
 			continue;
-		if (is_origin(cb) && before[j] == AC_STATE_PASS) {
+		if (is_origin(cb) && before[j] == AC_STATE_PASS && b->nobservations <= 1) {
 			if (!ref)
 				ref = b;
 			else if (strcmp(ref->last.observed, b->last.observed) != 0)

@@ -31,11 +31,26 @@ static void stack(const char *args)
 
 static void teardown(void);
 
+/* The digits in [b, e) as a number (at most 9 of them). */
+static int atoi_safe(const char *b, const char *e)
+{
+	long v = 0;
+	char d[16];
+	size_t n = (size_t)(e - b);
+	if (n == 0 || n >= sizeof(d))
+		return -1;
+	memcpy(d, b, n);
+	d[n] = '\0';
+	return ac_parse_long(d, &v) == 0 ? (int)v : -1;
+}
+
 static void setup(void)
 {
 	snprintf(state, sizeof(state), "%s/allclear-demo-test-%d",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
 	setenv("AC_DEMO_STATE", state, 1);
+	/* The shop's random draws (the partial rollout) the same every run. */
+	setenv("AC_DEMO_SHOP_SEED", "11", 1);
 	setenv("AC_DEMO_PORT_BASE",
 	       getenv("AC_TEST_DEMO_PORT_BASE") ? getenv("AC_TEST_DEMO_PORT_BASE") : "27500", 1);
 	char *shop = tu_fmt("%s/demo/allclear-demo-shop", tu_env("AC_BUILD_ROOT"));
@@ -453,6 +468,129 @@ START_TEST(after_the_revert_next_steps_follow_the_map)
 }
 END_TEST
 
+/* The demo scenario's checkout journey has detect_share "5%": over the
+ * two rounds of check() that is 30 runs a round per target, 60 in all. */
+START_TEST(partial_rollout_in_the_demo_scenario)
+{
+	const char *expect[] = {
+	    "FAIL  [cache] checkout page is the classic flow @ origin",
+	    " of 60 runs, ",
+	    "%, on origin",
+	    "sizing: detect_share 5%: 59 runs needed to see it with 95% probability; 30 per round "
+	    "over 2 rounds (60 runs)",
+	    NULL,
+	};
+	broken("partial-rollout", "rollout", expect);
+}
+END_TEST
+
+/* The rollout scenario once (detect_share "5%" unless one_sample). */
+static void rollout_check(struct tu_proc *p, bool one_sample)
+{
+	char *o = tu_fmt("origin=http://127.0.0.1:%d", demo_base() + 1);
+	char *path = tu_fmt("%s/scenarios/demo-rollout.json", tu_env("AC_SOURCE_ROOT"));
+	char *scn = path;
+	if (one_sample) {
+		/* The same scenario without detect_share: one run per round. */
+		char *text = tu_read_file(path);
+		const char *key = ",\n    \"detect_share\": \"5%\"";
+		char *at = strstr(text, key);
+		ck_assert_ptr_nonnull(at);
+		memmove(at, at + strlen(key), strlen(at + strlen(key)) + 1);
+		scn = tu_write_temp(text, ".json");
+		free(text);
+	}
+	const char *args[] = {"check", scn, "--interval", "100ms", "--var", o, NULL};
+	tu_run(p, args, NULL, 60);
+	if (scn != path)
+		free(scn);
+	free(path);
+	free(o);
+}
+
+/* "observed share: 12 of 60 runs, 20%, on origin": the 12. */
+static int observed_bad(const char *out, int runs)
+{
+	char *pat = tu_fmt(" of %d runs, ", runs);
+	const char *at = strstr(out, pat);
+	free(pat);
+	if (!at)
+		return -1;
+	const char *b = at;
+	while (b > out && b[-1] >= '0' && b[-1] <= '9')
+		b--;
+	if (b == at || b - out < 16 || strncmp(b - 16, "observed share: ", 16) != 0)
+		return -1;
+	return atoi_safe(b, at);
+}
+
+/*
+ * A 20% partial rollout of the new checkout at the origin, invisible in
+ * the flags endpoint. With detect_share "5%" the journey runs 20 times a
+ * round over 3 rounds: it misses a 20% rollout with probability
+ * 0.8^60 = 1.5e-6 per check, so all 20 checks fail with probability above
+ * 1 - 3.1e-5 (the shop's draws are seeded: the same every time). One run
+ * per round misses it with probability 0.8^3 = 51%, and says how weak that
+ * is when it passes.
+ */
+START_TEST(partial_rollout_is_seen_with_detect_share)
+{
+	stack("break partial-rollout");
+	struct tu_proc p;
+	int lo = 61, hi = -1;
+	for (int i = 0; i < 20; i++) {
+		rollout_check(&p, false);
+		TU_EXPECT(p.exit_code == 1, &p, "run %d: exit %d", i + 1, p.exit_code);
+		TU_EXPECT(strstr(p.out, "VERDICT: NOT RESTORED"), &p, "run %d", i + 1);
+		int bad = observed_bad(p.out, 60);
+		TU_EXPECT(bad > 0, &p, "run %d: no observed share of 60 runs", i + 1);
+		TU_EXPECT(strstr(p.out,
+				 "sizing: detect_share 5%: 59 runs needed to see it with 95% "
+				 "probability; 20 per round over 3 rounds (60 runs)"),
+			  &p, "run %d: sizing", i + 1);
+		lo = bad < lo ? bad : lo;
+		hi = bad > hi ? bad : hi;
+		tu_proc_release(&p);
+	}
+	fprintf(stderr,
+		"partial rollout 20%%: 20 of 20 checks NOT RESTORED, observed %d-%d of 60 runs "
+		"(%.0f-%.0f%%)\n",
+		lo, hi, lo * 100.0 / 60, hi * 100.0 / 60);
+	/* One sample a round: when it passes, it says how little that means. */
+	int missed = 0;
+	for (int i = 0; i < 10; i++) {
+		rollout_check(&p, true);
+		if (p.exit_code == 0) {
+			missed++;
+			TU_EXPECT(strstr(p.out,
+					 "0 of 3 runs took the bad path: a share above 63% would "
+					 "have been seen with 95% probability"),
+				  &p, "one sample, passing: weak strength stated");
+		} else {
+			TU_EXPECT(p.exit_code == 1 && observed_bad(p.out, 3) > 0, &p,
+				  "one sample, failing: exit %d", p.exit_code);
+		}
+		tu_proc_release(&p);
+	}
+	fprintf(stderr, "partial rollout 20%%, one sample a round: %d of 10 checks said RESTORED\n",
+		missed);
+	stack("fix rollout");
+	rollout_check(&p, false);
+	TU_EXPECT(p.exit_code == 0, &p, "after fix rollout: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out,
+			 "0 of 60 runs took the bad path: a share above 4.9% would have been "
+			 "seen with 95% probability"),
+		  &p, "strength after the fix");
+	tu_proc_release(&p);
+	rollout_check(&p, true);
+	TU_EXPECT(p.exit_code == 0, &p, "after fix rollout, one sample: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "0 of 3 runs took the bad path: a share above 63% would have been "
+				"seen with 95% probability"),
+		  &p, "weak strength after the fix");
+	tu_proc_release(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("demo");
@@ -470,6 +608,8 @@ int main(void)
 	tcase_add_test(tc, prometheus_scraping_the_shop);
 	tcase_add_test(tc, failures_that_end_mid_window_need_k_green_rounds);
 	tcase_add_test(tc, after_the_revert_next_steps_follow_the_map);
+	tcase_add_test(tc, partial_rollout_is_seen_with_detect_share);
+	tcase_add_test(tc, partial_rollout_in_the_demo_scenario);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
