@@ -323,6 +323,24 @@ static void check(FILE *out, const struct ac_check_result *cr, size_t index)
 		text(out, cr->note);
 		fputs("</p>\n", out);
 	}
+	if (cr->part) {
+		fputs("<p class=\"meta\">release map part: ", out);
+		text(out, cr->part);
+		fputs("</p>\n", out);
+	}
+	if (cr->rate.text[0]) {
+		/* the trend in words, beside its chart */
+		fputs("<p class=\"rate\">rate: ", out);
+		text(out, cr->rate.text);
+		fputs("</p>\n", out);
+	}
+	if (cr->strength.text) {
+		fputs(cr->state == AC_STATE_FAIL ? "<p class=\"strength\">observed share: "
+						 : "<p class=\"strength\">strength: ",
+		      out);
+		text(out, cr->strength.text);
+		fputs("</p>\n", out);
+	}
 	bool valued = false;
 	for (size_t i = 0; i < cr->history.len && !valued; i++)
 		valued = ac_history_at(&cr->history, i)->has_value;
@@ -429,6 +447,11 @@ static int html_write(FILE *out, const struct ac_result *r, const struct ac_repo
 	text(out, r->scenario_name);
 	fprintf(out, " &middot; %s mode, %s to %s%s</p></header>\n<main>\n",
 		r->mode ? r->mode : "?", a, b, r->interrupted ? ", interrupted" : "");
+	if (r->restore_text[0]) {
+		fputs("<p id=\"restore-estimate\">", out);
+		text(out, r->restore_text);
+		fputs("</p>\n", out);
+	}
 	if (r->insecure_tls)
 		fputs("<p class=\"warn\"><strong>TLS verification was off for this run "
 		      "(\"insecure\": true).</strong></p>\n",

@@ -56,6 +56,7 @@ static struct ac_result *tree(void)
 	q->owner = ac_strdup("payments");
 	q->state = AC_STATE_FAIL;
 	q->reason = ac_strdup("depth 120, at most 20 </p><script>alert(1)</script>");
+	snprintf(q->rate.text, sizeof(q->rate.text), "about 25 s to depth 20 at 4.0 jobs/s");
 	add_points(q, depth, has, st6, 6);
 	struct ac_check_result *j = &r->checks[1];
 	j->id = ac_strdup("checkout <classic> @ edge-eu");
@@ -184,6 +185,7 @@ START_TEST(html_is_well_formed_self_contained_and_escaped)
 	ck_assert_int_eq(tu_count(html, "<rect class=\"nv "), 1);
 	ck_assert_ptr_nonnull(strstr(html, "<svg class=\"strip\" data-rounds=\"6\""));
 	ck_assert_ptr_nonnull(strstr(html, "0 of 6 rounds passed"));
+	ck_assert_ptr_nonnull(strstr(html, "rate: about 25 s to depth 20 at 4.0 jobs/s"));
 	ck_assert_ptr_nonnull(strstr(html, "3 of 3 rounds passed"));
 	free(html);
 	unlink(path);
