@@ -10,25 +10,31 @@
 #include "result.h"
 #include "util.h"
 
-/* Table cells: no line breaks, no unescaped pipes. */
-static void cell(FILE *out, const char *s)
+void ac_report_md(FILE *out, const char *s)
 {
-	const char *m = s ? s : "";
-	char *cut = ac_excerpt(m, strlen(m), 300);
-	/* C1 controls and bytes that are not UTF-8 (a character the excerpt
-	 * cut in two) escaped too: the report is pasted into terminals and
-	 * chats. */
-	char *ex = ac_text_escape(cut);
-	free(cut);
+	/* C1 controls and bytes that are not UTF-8 escaped too: the report is
+	 * pasted into terminals and chats. */
+	char *ex = ac_text_escape(s ? s : "");
 	for (const char *p = ex; *p; p++) {
 		if (*p == '|')
 			fputs("\\|", out);
-		else if (*p == '`' || *p == '<' || *p == '>')
+		else if (*p == '`' || *p == '<' || *p == '>' || *p == '*' || *p == '[' || *p == ']')
 			fprintf(out, "\\%c", *p);
+		else if (*p == '\n' || *p == '\r')
+			fputc(' ', out);
 		else
 			fputc(*p, out);
 	}
 	free(ex);
+}
+
+/* Table cells: at most 300 bytes (cut whole characters), escaped. */
+static void cell(FILE *out, const char *s)
+{
+	const char *m = s ? s : "";
+	char *cut = ac_excerpt(m, strlen(m), 300);
+	ac_report_md(out, cut);
+	free(cut);
 }
 
 static bool same_text(const char *a, const char *b)
@@ -80,10 +86,12 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 	cell(out, r->scenario_name);
 	fprintf(out, "*, %s mode, %d round%s from %s%s.\n\n", r->mode ? r->mode : "?", r->rounds,
 		r->rounds == 1 ? "" : "s", a, r->interrupted ? ", interrupted" : "");
+	ac_report_note_users(out, r);
 	size_t bad = 0;
 	for (size_t i = 0; i < r->nchecks; i++)
 		bad += r->checks[i].state != AC_STATE_PASS;
 	if (bad) {
+		fputs("### Still wrong, in recovery order\n\n", out);
 		fputs("| state | area | check | owner | why |\n|---|---|---|---|---|\n", out);
 		int nareas = ac_report_area_count(r);
 		for (int area = 0; area < nareas; area++) {
@@ -126,6 +134,8 @@ static int markdown_write(FILE *out, const struct ac_result *r, const struct ac_
 		fputc('\n', out);
 	}
 	ac_report_next_steps_markdown(out, r);
+	ac_report_note_timeline(out, r);
+	ac_report_note_drafts(out, r);
 	fprintf(out, "%zu of %zu checks passed.\n", r->nchecks - bad, r->nchecks);
 	bool listed = false;
 	for (size_t i = 0; i < r->nchecks; i++) {

@@ -50,6 +50,17 @@ struct ac_persona_stat {
 /* Fill up to max entries; returns how many personas there are. */
 size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out, size_t max);
 
+/* Markdown text, escaped: no markup, no line breaks, control characters
+ * and bytes that are not UTF-8 shown escaped (report/markdown.c). */
+void ac_report_md(FILE *out, const char *s);
+
+/* The incident note's parts for people (report/note.c): what users may
+ * still see and what works again, by persona; the timeline; the customer
+ * and support drafts. */
+void ac_report_note_users(FILE *out, const struct ac_result *r);
+void ac_report_note_timeline(FILE *out, const struct ac_result *r);
+void ac_report_note_drafts(FILE *out, const struct ac_result *r);
+
 /* Next steps from the release map (report/nextsteps.c). A part is to do
  * when one of its checks fails, not measured when none fails but one could
  * not measure (never done), done when every check passes (green_since:

@@ -112,6 +112,9 @@ static const struct ac_field check_fields[] = {
     {"name", AC_FT_STRING, true, CK(name), "unique name"},
     {"kind", AC_FT_CUSTOM, false, AC_FIELD_NONE, "probe kind (checks only)", AC_SHAPE_STRING},
     {"description", AC_FT_TEXT, false, CK(description), NULL},
+    {"impact", AC_FT_TEXT, false, CK(impact),
+     "what users see while it fails, for the incident note (\"signed-in customers cannot see "
+     "their cart total\")"},
     {"area", AC_FT_ENUM, true, CK(area), "what the recovery step is about", .choices = area_names},
     {"owner", AC_FT_TEXT, true, CK(owner), "team or person to call"},
     {"critical", AC_FT_BOOL, false, CK(critical), "stops the run with --fail-fast"},
@@ -354,6 +357,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 		if (!kind) {
 			free(c.name);
 			free(c.description);
+			free(c.impact);
 			free(c.owner);
 			free(c.agree_group);
 			free(path);
@@ -411,6 +415,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 				ci.path = ac_strdup(c.path);
 				ci.owner = ac_strdup(c.owner);
 				ci.description = c.description ? ac_strdup(c.description) : NULL;
+				ci.impact = c.impact ? ac_strdup(c.impact) : NULL;
 				ci.persona = ac_strdup(c.persona);
 				ci.agree_group = c.agree_group ? ac_strdup(c.agree_group) : NULL;
 				ci.target = tg[i];
@@ -421,6 +426,7 @@ static void load_definitions(struct ac_cfg *cx, const cJSON *root, const char *s
 			free(c.path);
 			free(c.owner);
 			free(c.description);
+			free(c.impact);
 			free(c.persona);
 			free(c.agree_group);
 		} else {
@@ -552,6 +558,7 @@ void ac_checkdefs_release(struct ac_plan *plan)
 		free(c->persona);
 		free(c->owner);
 		free(c->description);
+		free(c->impact);
 		free(c->agree_group);
 	}
 	free(plan->checks);

@@ -119,6 +119,7 @@ static void describe_check(struct ac_check_result *cr, const struct ac_check *c,
 	cr->area_order = (int)c->area;
 	cr->owner = masked(m, c->owner);
 	cr->description = masked(m, c->description);
+	cr->impact = masked(m, c->impact);
 	cr->persona = masked(m, c->persona);
 	if (c->target) {
 		cr->target.name = masked(m, c->target->name);
@@ -422,6 +423,9 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	r->scenario_path = masked(plan->mask, plan->path);
 	r->scenario_name = masked(plan->mask, plan->name);
 	r->scenario_description = masked(plan->mask, plan->description);
+	r->customer_product = masked(plan->mask, plan->customer.product);
+	r->customer_next_update = masked(plan->mask, plan->customer.next_update);
+	r->customer_contact = masked(plan->mask, plan->customer.contact);
 	r->mode = ac_strdup(opts->mode == AC_MODE_WATCH ? "watch" : "check");
 	r->insecure_tls = st->insecure;
 	r->interval_ms = st->interval_ms;

@@ -464,6 +464,7 @@ static int save_baseline(const struct ac_result *r, const char *path)
  * be written is found before the run, not after it. */
 struct outputs {
 	FILE *json, *junit, *markdown, *html;
+	FILE *summary; /* $GITHUB_STEP_SUMMARY, appended to */
 };
 
 static FILE *open_output(const char *path)
@@ -479,7 +480,7 @@ static FILE *open_output(const char *path)
 
 static void outputs_close(struct outputs *o)
 {
-	FILE *fs[] = {o->json, o->junit, o->markdown, o->html};
+	FILE *fs[] = {o->json, o->junit, o->markdown, o->html, o->summary};
 	for (size_t i = 0; i < AC_ARRAY_LEN(fs); i++)
 		if (fs[i])
 			fclose(fs[i]);
@@ -504,6 +505,16 @@ static int outputs_open(struct outputs *o, const struct cli *cli)
 	    (cli->junit_path && !(o->junit = open_output(cli->junit_path))) ||
 	    (cli->markdown_path && !(o->markdown = open_output(cli->markdown_path))) ||
 	    (cli->html_path && !(o->html = open_output(cli->html_path)))) {
+		outputs_close(o);
+		return -1;
+	}
+	/* In a GitHub Actions job the incident note goes to the job's summary
+	 * page too (appended, as GitHub asks). */
+	const char *summary = getenv("GITHUB_STEP_SUMMARY");
+	if (summary && *summary && !(o->summary = fopen(summary, "a"))) {
+		fprintf(stderr,
+			"allclear: cannot write GITHUB_STEP_SUMMARY %s: %s; nothing was probed\n",
+			summary, strerror(errno));
 		outputs_close(o);
 		return -1;
 	}
@@ -639,6 +650,8 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	if (write_report(out.markdown, cli->markdown_path, "markdown", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
 	if (write_report(out.html, cli->html_path, "html", r, &fo) < 0)
+		rc = AC_EXIT_USAGE;
+	if (write_report(out.summary, "GITHUB_STEP_SUMMARY", "markdown", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
 	if (save_to) {
 		if (r->verdict != AC_RESTORED) {

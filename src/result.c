@@ -236,6 +236,7 @@ void ac_check_result_release(struct ac_check_result *cr)
 	free(cr->area);
 	free(cr->owner);
 	free(cr->description);
+	free(cr->impact);
 	free(cr->persona);
 	free(cr->target.name);
 	free(cr->target.url);
@@ -294,5 +295,8 @@ void ac_result_destroy(struct ac_result *r)
 	free(r->mode);
 	free(r->verdict_reason);
 	free(r->notify_error);
+	free(r->customer_product);
+	free(r->customer_next_update);
+	free(r->customer_contact);
 	free(r);
 }

@@ -116,6 +116,7 @@ void ac_sample_set(struct ac_sample *s, enum ac_state st, const char *fmt, ...)
 /* A compact point of history: what trends and window rules read. */
 struct ac_point {
 	int64_t t_ms;
+	int64_t wall_ms; /* epoch ms the sample finished, for the timeline */
 	int round;
 	double value;
 	bool has_value;
@@ -210,6 +211,7 @@ struct ac_check_result {
 	int area_order;	   /* the area's place in recovery order: flags 0 .. code 5 */
 	char *owner;	   /* NULL or "" when unassigned */
 	char *description; /* NULL when none */
+	char *impact;	   /* what users see while it fails; NULL when none */
 	char *persona;	   /* journeys only, else NULL */
 	struct ac_target_info target;
 	bool critical;
@@ -293,6 +295,9 @@ struct ac_result {
 	char *release_description; /* NULL when not given */
 	struct ac_result_part *parts;
 	size_t nparts;
+	/* The scenario's "customer" texts for the incident note's drafts;
+	 * NULL when not given. */
+	char *customer_product, *customer_next_update, *customer_contact;
 	/* Webhook notifications (src/notify.h): posts delivered and failed,
 	 * and the first failure ("notification to HOST failed: ..."). */
 	size_t notify_sent, notify_failed;

@@ -120,6 +120,14 @@ static const struct ac_field notify_fields[] = {
     {"headers", AC_FT_HEADERS, false, NC(headers), "sent with every post, e.g. Authorization"},
 };
 
+#define CU(member) offsetof(struct ac_customer_cfg, member)
+static const struct ac_field customer_fields[] = {
+    {"product", AC_FT_TEXT, false, CU(product), "the product's name as customers know it"},
+    {"next_update", AC_FT_TEXT, false, CU(next_update),
+     "when the next update comes, e.g. \"within 30 minutes\""},
+    {"contact", AC_FT_TEXT, false, CU(contact), "where customers can ask"},
+};
+
 static const struct ac_field top_fields[] = {
     {"allclear", AC_FT_CUSTOM, false, AC_FIELD_NONE, "scenario format version (1)",
      AC_SHAPE_INTEGER},
@@ -137,6 +145,9 @@ static const struct ac_field top_fields[] = {
     {"checks", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
     {"databases", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
     {"redis", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL},
+    {"customer", AC_FT_OBJECT, false, offsetof(struct ac_plan, customer),
+     "texts for the customer and support drafts of the incident note", .sub = customer_fields,
+     .nsub = AC_ARRAY_LEN(customer_fields)},
     {"notify", AC_FT_OBJECT, false, offsetof(struct ac_plan, notify),
      "webhooks posted to when the verdict or a check changes, and at the end", .sub = notify_fields,
      .nsub = AC_ARRAY_LEN(notify_fields)},
@@ -430,6 +441,9 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 	ac_checkdefs_load(&cx, root);
 	ac_release_load(&cx, ac_json_get(root, "release"));
 	load_notify(&cx, ac_json_get(root, "notify"));
+	if (ac_json_get(root, "customer"))
+		ac_cfg_object(&cx, ac_json_get(root, "customer"), "customer", customer_fields,
+			      AC_ARRAY_LEN(customer_fields), &plan->customer);
 	if (cx.nerrors == 0 && plan->nchecks == 0)
 		ac_cfg_error(&cx, NULL, "no checks to run: add \"journeys\" or \"checks\"");
 
@@ -499,6 +513,7 @@ void ac_plan_destroy(struct ac_plan *plan)
 	ac_checkdefs_release(plan);
 	ac_release_destroy(plan->release);
 	ac_strings_release(&plan->notify.urls);
+	ac_cfg_release(customer_fields, AC_ARRAY_LEN(customer_fields), &plan->customer);
 	ac_kvs_release(&plan->notify.headers);
 	ac_sections_destroy(plan); /* after the configurations that point into it */
 	for (size_t i = 0; i < plan->ntargets; i++) {

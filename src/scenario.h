@@ -67,6 +67,7 @@ struct ac_check {
 	enum ac_area area;
 	char *owner;
 	char *description;
+	char *impact; /* what users see while it fails; NULL when not given */
 	bool critical;
 	int64_t timeout_ms;
 	struct ac_trend trend;
@@ -142,6 +143,12 @@ struct ac_plan {
 	size_t nconfigs;
 	/* The release map (src/release.h), NULL when the scenario has none. */
 	struct ac_release *release;
+	/* "customer": texts for the drafts of the incident note. */
+	struct ac_customer_cfg {
+		char *product;	   /* "Corner Shop" */
+		char *next_update; /* "within 30 minutes" */
+		char *contact;	   /* "support@example.com" */
+	} customer;
 	/* "notify": webhooks to post to (src/notify.h); --notify adds more. */
 	struct ac_notify_cfg {
 		struct ac_strings urls;

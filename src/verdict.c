@@ -21,6 +21,7 @@ void ac_judge_record(struct ac_check_result *cr, struct ac_sample *s)
 	    cr->history.len ? ac_history_at(&cr->history, cr->history.len - 1) : NULL;
 	struct ac_point p = {
 	    .t_ms = s->t_ms,
+	    .wall_ms = s->wall_ms,
 	    .round = s->round,
 	    .value = s->value,
 	    .has_value = s->has_value && isfinite(s->value),

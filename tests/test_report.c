@@ -607,17 +607,39 @@ START_TEST(markdown_not_restored)
 {
 	struct ac_result *r = not_restored();
 	char *m = write_plain("markdown", r);
+	/* The incident note: verdict and why, the users' view by persona,
+	 * what is still wrong in recovery order, the timeline, two drafts. */
 	ck_assert_str_eq(
 	    m,
 	    "## allclear: NOT RESTORED\n\n"
 	    "2 checks failing; first in recovery order: flag new_checkout\n\n"
 	    "Scenario *shop after the revert*, check mode, 3 rounds from 2025-11-24T16:00:00Z.\n\n"
+	    "### What users may still see\n\n"
+	    "- **guest**: the classic checkout\n\n"
+	    "### What works again\n\n"
+	    "No user journey passes yet.\n\n"
+	    "### Still wrong, in recovery order\n\n"
 	    "| state | area | check | owner | why |\n|---|---|---|---|---|\n"
 	    "| FAIL | flags | flag new_checkout | unassigned | new_checkout is false, expected "
 	    "true |\n"
 	    "| ERROR | data | orders backlog | db-team | connection refused |\n"
 	    "| FAIL | code | checkout @ edge-eu | web-team | step \"pay\": status 503 \\| "
 	    "expected 2xx (origin restored, edge-eu stale) |\n\n"
+	    "### Timeline\n\n"
+	    "- round 1: checkout @ edge-eu fails\n"
+	    "- round 1: orders backlog could not be measured\n"
+	    "- round 1: home @ origin passes\n"
+	    "- round 1: flag new_checkout fails\n\n"
+	    "### Drafts for people to edit\n\n"
+	    "**Customer update** (draft: check every sentence before it goes out)\n\n"
+	    "> We are still working on a problem with our service. Some customers may see this: "
+	    "the classic checkout.\n\n"
+	    "**Support note** (draft)\n\n"
+	    "> Verdict: NOT RESTORED.\n>\n"
+	    "> Still broken: the classic checkout and flag new_checkout.\n>\n"
+	    "> Not confirmed yet (could not be checked): orders backlog.\n>\n"
+	    "> Customers may need to try again: checkout @ edge-eu failed on a step that saves "
+	    "something.\n\n"
 	    "1 of 4 checks passed.\n");
 	free(m);
 	ac_result_destroy(r);
@@ -628,11 +650,29 @@ START_TEST(markdown_restored_and_inconclusive)
 {
 	struct ac_result *r = restored();
 	char *m = write_plain("markdown", r);
-	ck_assert_str_eq(m, "## allclear: RESTORED\n\n"
-			    "all 2 checks passed in the last 3 rounds\n\n"
-			    "Scenario *shop after the revert*, check mode, 3 rounds from "
-			    "2025-11-24T16:00:00Z.\n\n"
-			    "2 of 2 checks passed.\n");
+	ck_assert_str_eq(m,
+			 "## allclear: RESTORED\n\n"
+			 "all 2 checks passed in the last 3 rounds\n\n"
+			 "Scenario *shop after the revert*, check mode, 3 rounds from "
+			 "2025-11-24T16:00:00Z.\n\n"
+			 "### What users may still see\n\n"
+			 "Nothing that the journeys check: every one passed.\n\n"
+			 "### What works again\n\n"
+			 "- **visitor**: home @ origin\n\n"
+			 "### Timeline\n\n"
+			 "- round 1: flag new_checkout passes\n"
+			 "- round 1: home @ origin passes\n\n"
+			 "### Drafts for people to edit\n\n"
+			 "**Customer update** (draft: check every sentence before it goes out)\n\n"
+			 "> Our service is working normally again (checked until "
+			 "2025-11-24T16:01:35Z).\n>\n"
+			 "> There is nothing you need to do.\n\n"
+			 "**Support note** (draft)\n\n"
+			 "> Verdict: RESTORED.\n>\n"
+			 "> Works now: home @ origin.\n>\n"
+			 "> No failed step that saves something was seen: no retry is known to be "
+			 "needed.\n\n"
+			 "2 of 2 checks passed.\n");
 	free(m);
 	ac_result_destroy(r);
 
