@@ -18,7 +18,8 @@ void ac_report_md(FILE *out, const char *s)
 	for (const char *p = ex; *p; p++) {
 		if (*p == '|')
 			fputs("\\|", out);
-		else if (*p == '`' || *p == '<' || *p == '>' || *p == '*' || *p == '[' || *p == ']')
+		else if (*p == '`' || *p == '<' || *p == '>' || *p == '*' || *p == '[' ||
+			 *p == ']' || *p == '\\')
 			fprintf(out, "\\%c", *p);
 		else if (*p == '\n' || *p == '\r')
 			fputc(' ', out);
