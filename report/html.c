@@ -44,6 +44,21 @@ static void text(FILE *out, const char *s)
 	free(esc);
 }
 
+/* Text of several lines (for <pre>): each line as text, the line breaks
+ * kept, a last one dropped. */
+static void text_lines(FILE *out, const char *s)
+{
+	for (const char *p = s; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		char *line = ac_strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+		text(out, line);
+		free(line);
+		p = nl ? nl + 1 : NULL;
+		if (p && *p)
+			fputc('\n', out);
+	}
+}
+
 static const char *state_class(enum ac_state s)
 {
 	switch (s) {
@@ -92,6 +107,7 @@ static const char css[] =
     "svg .line{fill:none;stroke:#0969da;stroke-width:2}"
     "svg .axis{stroke:#d0d7de;stroke-width:1}"
     "svg .pass{fill:#1a7f37}svg .fail{fill:#cf222e}svg .error,svg .pending{fill:#9a6700}"
+    "svg .retried{fill:#8ddb8c}svg .limit{stroke:#cf222e;stroke-width:1.5;stroke-dasharray:6 4}"
     "svg text{font-size:11px;fill:#57606a}"
     "details{margin:.3rem 0}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;"
     "padding:.5rem;font-size:.85rem}"
@@ -132,6 +148,23 @@ static void chart(FILE *out, const struct ac_check_result *cr)
 	}
 	if (nvalues == 0)
 		return;
+	/* The limit a value passes at or below (a queue's max_depth), or the
+	 * level a draining trend aims for: a dashed line, inside the range. */
+	bool has_limit = false;
+	double limit = 0;
+	const char *limit_name = "limit";
+	if (cr->has_last && cr->last.has_limit && isfinite(cr->last.limit)) {
+		has_limit = true;
+		limit = cr->last.limit;
+	} else if (cr->rate.has_target && isfinite(cr->rate.target)) {
+		has_limit = true;
+		limit = cr->rate.target;
+		limit_name = "target";
+	}
+	if (has_limit) {
+		lo = limit < lo ? limit : lo;
+		hi = limit > hi ? limit : hi;
+	}
 	if (hi == lo) {
 		hi += fabs(hi) > 0 ? fabs(hi) * 0.1 : 1;
 		lo -= fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
@@ -150,6 +183,18 @@ static void chart(FILE *out, const struct ac_check_result *cr)
 	fprintf(out, "<text x=\"2\" y=\"%.0f\">%.6g</text>", CH_TOP + ph, lo);
 	fprintf(out, "<text x=\"%.0f\" y=\"%.0f\">rounds %d to %d</text>", CH_LEFT, CH_H - 4,
 		n ? ac_history_at(h, 0)->round : 0, n ? ac_history_at(h, n - 1)->round : 0);
+	if (has_limit) {
+		double y = CH_TOP + ph - ph * (limit - lo) / (hi - lo);
+		fprintf(out, "<line class=\"limit\" x1=\"%.0f\" x2=\"%.0f\" y1=\"", CH_LEFT,
+			CH_W - CH_RIGHT);
+		num(out, y);
+		fputs("\" y2=\"", out);
+		num(out, y);
+		fprintf(out, "\"><title>%s %.6g</title></line>", limit_name, limit);
+		fprintf(out, "<text x=\"%.0f\" y=\"", CH_W - CH_RIGHT - 80);
+		num(out, y - 3);
+		fprintf(out, "\">%s %.6g</text>", limit_name, limit);
+	}
 	/* x by position in the window, y by value */
 	fputs("<polyline class=\"line\" points=\"", out);
 	bool first = true;
@@ -206,12 +251,13 @@ static void strip(FILE *out, const struct ac_check_result *cr)
 	fputs("\">", out);
 	for (size_t i = 0; i < h->len; i++) {
 		const struct ac_point *p = ac_history_at(h, i);
-		fprintf(out, "<rect class=\"%s\" x=\"", state_class((enum ac_state)p->state));
+		fprintf(out, "<rect class=\"%s%s\" x=\"", state_class((enum ac_state)p->state),
+			p->retried ? " retried" : "");
 		num(out, w * (double)i);
 		fputs("\" y=\"0\" width=\"", out);
 		num(out, w > 2 ? w - 1 : w);
-		fprintf(out, "\" height=\"16\"><title>round %d: %s</title></rect>", p->round,
-			ac_state_name((enum ac_state)p->state));
+		fprintf(out, "\" height=\"16\"><title>round %d: %s%s</title></rect>", p->round,
+			ac_state_name((enum ac_state)p->state), p->retried ? " after a retry" : "");
 	}
 	fputs("</svg>\n", out);
 }
@@ -273,7 +319,7 @@ static void evidence(FILE *out, const struct ac_check_result *cr)
 	}
 	if (s->evidence) {
 		fputs("<pre>", out);
-		text(out, s->evidence);
+		text_lines(out, s->evidence);
 		fputs("</pre>", out);
 	}
 	fputs("</details>\n", out);
@@ -405,7 +451,7 @@ static void next_steps(FILE *out, const struct ac_result *r)
 			char *ev = ac_report_part_evidence(r, p, "");
 			if (ev && *ev) {
 				fputs("<li>evidence:<pre>", out);
-				text(out, ev);
+				text_lines(out, ev);
 				fputs("</pre></li>", out);
 			}
 			free(ev);

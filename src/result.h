@@ -121,6 +121,7 @@ struct ac_point {
 	double value;
 	bool has_value;
 	unsigned char state; /* enum ac_state */
+	bool retried;	     /* passed only after a retry */
 	/* Runs of a sampled round (struct ac_sample): asked, measured, failed;
 	 * runs 0 for a single run. At most AC_SAMPLES_MAX. */
 	unsigned short runs, measured, bad;

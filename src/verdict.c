@@ -26,6 +26,7 @@ void ac_judge_record(struct ac_check_result *cr, struct ac_sample *s)
 	    .value = s->value,
 	    .has_value = s->has_value && isfinite(s->value),
 	    .state = (unsigned char)s->state,
+	    .retried = s->state == AC_STATE_PASS && s->retried,
 	    .runs = (unsigned short)(s->runs > 0 ? s->runs : 0),
 	    .measured = (unsigned short)(s->runs_measured > 0 ? s->runs_measured : 0),
 	    .bad = (unsigned short)(s->runs_bad > 0 ? s->runs_bad : 0),

@@ -58,6 +58,9 @@ static struct ac_result *tree(void)
 	q->reason = ac_strdup("depth 120, at most 20 </p><script>alert(1)</script>");
 	snprintf(q->rate.text, sizeof(q->rate.text), "about 25 s to depth 20 at 4.0 jobs/s");
 	add_points(q, depth, has, st6, 6);
+	q->has_last = true;
+	q->last.has_limit = true;
+	q->last.limit = 20;
 	struct ac_check_result *j = &r->checks[1];
 	j->id = ac_strdup("checkout <classic> @ edge-eu");
 	j->kind = ac_strdup("http");
@@ -72,6 +75,8 @@ static struct ac_result *tree(void)
 	static const enum ac_state jst[] = {AC_STATE_FAIL, AC_STATE_PASS,  AC_STATE_FAIL,
 					    AC_STATE_FAIL, AC_STATE_ERROR, AC_STATE_FAIL};
 	add_points(j, NULL, NULL, jst, 6);
+	/* round 2 passed only after a retry */
+	((struct ac_point *)ac_history_at(&j->history, 1))->retried = true;
 	j->has_last_bad = true;
 	j->last_bad.round = 6;
 	j->last_bad.evidence = ac_strdup("<html>new checkout</html>");
@@ -185,6 +190,11 @@ START_TEST(html_is_well_formed_self_contained_and_escaped)
 	ck_assert_int_eq(tu_count(html, "<rect class=\"nv "), 1);
 	ck_assert_ptr_nonnull(strstr(html, "<svg class=\"strip\" data-rounds=\"6\""));
 	ck_assert_ptr_nonnull(strstr(html, "0 of 6 rounds passed"));
+	/* the queue's limit as a dashed line, its value in the range */
+	ck_assert_ptr_nonnull(strstr(html, "<line class=\"limit\""));
+	ck_assert_ptr_nonnull(strstr(html, "<title>limit 20</title>"));
+	/* a pass after a retry is marked in the strip */
+	ck_assert_int_eq(tu_count(html, "<rect class=\"pass retried\""), 1);
 	ck_assert_ptr_nonnull(strstr(html, "rate: about 25 s to depth 20 at 4.0 jobs/s"));
 	ck_assert_ptr_nonnull(strstr(html, "3 of 3 rounds passed"));
 	free(html);
