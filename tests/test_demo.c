@@ -4,6 +4,7 @@
  * stack (PostgreSQL, Redis, the shop, its worker, nginx) and the demo
  * scenario.
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,16 @@ static void teardown(void)
 	free(cmd);
 }
 
+static void check_with(struct tu_proc *p, const char *const *extra);
+
 /* Run the demo scenario once; the caller releases p. */
 static void check(struct tu_proc *p)
+{
+	check_with(p, NULL);
+}
+
+/* The same with more arguments (NULL-terminated, may be NULL). */
+static void check_with(struct tu_proc *p, const char *const *extra)
 {
 	int base = demo_base();
 	char *o = tu_fmt("origin=http://127.0.0.1:%d", base + 1);
@@ -86,9 +95,12 @@ static void check(struct tu_proc *p)
 	char *rd = tu_fmt("redis_port=%d", base + 11);
 	char *scn = tu_fmt("%s/scenarios/demo.json", tu_env("AC_SOURCE_ROOT"));
 	/* Two rounds: the trend checks need two values before they can pass. */
-	const char *args[] = {"check", scn, "--rounds", "2", "--interval", "300ms",
-			      "--var", o,   "--var",	u,   "--var",	   e,
-			      "--var", pg,  "--var",	rd,  NULL};
+	const char *args[32] = {"check", scn, "--rounds", "2", "--interval", "300ms", "--var", o,
+				"--var", u,   "--var",	  e,   "--var",	     pg,      "--var", rd};
+	size_t n = 16;
+	for (size_t i = 0; extra && extra[i] && n + 1 < AC_ARRAY_LEN(args); i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
 	const char *env[] = {"SHOP_PASSWORD=wonderland", "ALLCLEAR_DB_PASSWORD=ro-secret", NULL};
 	tu_run(p, args, env, 120);
 	free(o);
@@ -470,6 +482,94 @@ END_TEST
 
 /* The demo scenario's checkout journey has detect_share "5%": over the
  * two rounds of check() that is 30 runs a round per target, 60 in all. */
+/* After the revert, one run writes the incident note, the HTML page and
+ * JUnit together: the note has the users' view, owners, the timeline and
+ * both drafts; the page renders in headless Chromium with a chart for
+ * every check that has values (as many as the JSON report says); the
+ * JUnit file is well-formed XML. */
+START_TEST(after_the_revert_the_outputs_people_read)
+{
+	stack("release v42");
+	stack("revert");
+	char *dir = tu_fmt("%s/demo-outputs", tu_env("AC_BUILD_ROOT"));
+	char *cmd = tu_fmt("mkdir -p %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	char *md = tu_fmt("%s/note.md", dir), *html = tu_fmt("%s/report.html", dir),
+	     *xml = tu_fmt("%s/junit.xml", dir), *json = tu_fmt("%s/report.json", dir);
+	const char *extra[] = {"--markdown", md,       "--html", html, "--junit",
+			       xml,	     "--json", json,	 NULL};
+	struct tu_proc p;
+	check_with(&p, extra);
+	TU_EXPECT(p.exit_code == 1, &p, "after the revert: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	char *note = tu_read_file(md);
+	static const char *const in_note[] = {
+	    "## allclear: NOT RESTORED\n",
+	    "### What users may still see\n",
+	    "- **visitor**: some customers get the new checkout, which drops discount codes",
+	    "- **signed_in**: signed-in customers cannot see their account or cart",
+	    "### What works again\n",
+	    "### Still wrong, in recovery order\n",
+	    "| release-eng |",
+	    "### Next steps (release v42)",
+	    "### Timeline\n",
+	    " fails\n",
+	    "**Customer update** (draft",
+	    "> We are still working on a problem with Corner Shop. Some customers may see this: ",
+	    "> We will post the next update within 30 minutes.",
+	    "> Questions: help@cornershop.example.",
+	    "**Support note** (draft)",
+	    "> Still broken: ",
+	    "> Affected records (",
+	    NULL,
+	};
+	const char *at = note;
+	for (size_t i = 0; in_note[i]; i++) {
+		const char *hit = strstr(at, in_note[i]);
+		ck_assert_msg(hit, "note: expected \"%s\" (in order; the note is in %s)",
+			      in_note[i], md);
+		at = hit + strlen(in_note[i]);
+	}
+	ck_assert_msg(!strstr(note, "wonderland") && !strstr(note, "ro-secret"), "a secret");
+	/* the checks with values, from the JSON report */
+	char *js = tu_read_file(json);
+	cJSON *root = cJSON_Parse(js);
+	ck_assert_ptr_nonnull(root);
+	int valued = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "checks"))
+	{
+		const cJSON *h;
+		bool any = false;
+		cJSON_ArrayForEach(h, cJSON_GetObjectItem(c, "history")) any =
+		    any || cJSON_IsNumber(cJSON_GetObjectItem(h, "value"));
+		valued += any;
+	}
+	ck_assert_int_gt(valued, 3);
+	char *png = tu_fmt("%s/report.png", dir);
+	char *dom = tu_chromium_dom(html, png);
+	ck_assert_msg(strstr(dom, "<h1 id=\"verdict\">NOT RESTORED</h1>"), "%.1000s", dom);
+	ck_assert_int_eq(tu_count(dom, "<svg class=\"chart\""), valued);
+	ck_assert_ptr_nonnull(strstr(dom, "<h2>Next steps</h2>"));
+	ck_assert_msg(!strstr(dom, "wonderland") && !strstr(dom, "ro-secret"), "a secret");
+	cmd = tu_fmt("python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' %s", xml);
+	ck_assert_msg(system(cmd) == 0, "%s is not well-formed XML", xml);
+	free(cmd);
+	cJSON_Delete(root);
+	free(dom);
+	free(png);
+	free(js);
+	free(note);
+	free(md);
+	free(html);
+	free(xml);
+	free(json);
+	free(dir);
+	stack("fix all");
+}
+END_TEST
+
 START_TEST(partial_rollout_in_the_demo_scenario)
 {
 	const char *expect[] = {
@@ -608,6 +708,7 @@ int main(void)
 	tcase_add_test(tc, prometheus_scraping_the_shop);
 	tcase_add_test(tc, failures_that_end_mid_window_need_k_green_rounds);
 	tcase_add_test(tc, after_the_revert_next_steps_follow_the_map);
+	tcase_add_test(tc, after_the_revert_the_outputs_people_read);
 	tcase_add_test(tc, partial_rollout_is_seen_with_detect_share);
 	tcase_add_test(tc, partial_rollout_in_the_demo_scenario);
 	suite_add_tcase(s, tc);

@@ -210,23 +210,11 @@ END_TEST
  * kept under the build folder. */
 START_TEST(html_renders_in_headless_chromium)
 {
-	const char *chromium = "/usr/bin/chromium";
-	ck_assert_msg(access(chromium, X_OK) == 0,
-		      "Debian's chromium is needed (.ci/deps.sh installs it)");
 	struct ac_result *r = tree();
 	char *path = write_html(r);
-	char *profile = tu_fmt("%s.profile", path);
 	char *out = tu_fmt("%s/html-report.png", tu_env("AC_BUILD_ROOT"));
-	const char *flags = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-			    "--disable-background-networking --disable-component-update "
-			    "--disable-sync --hide-scrollbars";
-	char *dom_file = tu_fmt("%s.dom", path);
-	char *cmd = tu_fmt("timeout 60 %s %s --user-data-dir=%s --dump-dom file://%s >%s "
-			   "2>/dev/null",
-			   chromium, flags, profile, path, dom_file);
-	ck_assert_msg(system(cmd) == 0, "chromium --dump-dom failed: %s", cmd);
-	free(cmd);
-	char *dom = tu_read_file(dom_file);
+	char *dom = tu_chromium_dom(path, out);
+
 	ck_assert_msg(strstr(dom, "<h1 id=\"verdict\">NOT RESTORED</h1>"), "%.2000s", dom);
 	ck_assert_int_eq(tu_count(dom, "<svg class=\"chart\""), 2);
 	ck_assert_ptr_nonnull(strstr(dom, "data-points=\"5\""));
@@ -234,20 +222,10 @@ START_TEST(html_renders_in_headless_chromium)
 	ck_assert_int_eq(tu_count(dom, "<circle class=\"v "), 8);
 	/* the script in a reason stayed text */
 	ck_assert_ptr_null(strstr(dom, "<script>"));
-	cmd = tu_fmt("timeout 60 %s %s --user-data-dir=%s --window-size=900,1400 --screenshot=%s "
-		     "file://%s >/dev/null 2>&1",
-		     chromium, flags, profile, out, path);
-	ck_assert_msg(system(cmd) == 0, "chromium --screenshot failed");
-	free(cmd);
 	struct stat st;
 	ck_assert_msg(stat(out, &st) == 0 && st.st_size > 1000, "no screenshot at %s", out);
-	cmd = tu_fmt("rm -rf %s %s", profile, dom_file);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
 	free(dom);
-	free(dom_file);
 	free(out);
-	free(profile);
 	unlink(path);
 	free(path);
 	ac_result_destroy(r);

@@ -321,3 +321,36 @@ int tu_main(Suite *s)
 	srunner_free(sr);
 	return failed == 0 ? 0 : 1;
 }
+
+char *tu_chromium_dom(const char *path, const char *png)
+{
+	const char *chromium = "/usr/bin/chromium";
+	ck_assert_msg(access(chromium, X_OK) == 0,
+		      "Debian's chromium is needed (.ci/deps.sh installs it)");
+	/* As the machine allows: no sandbox as root, nothing fetched from the
+	 * network at start, a fresh profile. */
+	const char *flags = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+			    "--disable-background-networking --disable-component-update "
+			    "--disable-sync --hide-scrollbars";
+	char *profile = tu_fmt("%s.profile", path);
+	char *dom_file = tu_fmt("%s.dom", path);
+	char *cmd = tu_fmt("timeout 60 %s %s --user-data-dir=%s --dump-dom file://%s >%s "
+			   "2>/dev/null",
+			   chromium, flags, profile, path, dom_file);
+	ck_assert_msg(system(cmd) == 0, "chromium --dump-dom failed: %s", cmd);
+	free(cmd);
+	if (png) {
+		cmd = tu_fmt("timeout 60 %s %s --user-data-dir=%s --window-size=900,1400 "
+			     "--screenshot=%s file://%s >/dev/null 2>&1",
+			     chromium, flags, profile, png, path);
+		ck_assert_msg(system(cmd) == 0, "chromium --screenshot failed");
+		free(cmd);
+	}
+	char *dom = tu_read_file(dom_file);
+	cmd = tu_fmt("rm -rf '%s' '%s'", profile, dom_file);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(profile);
+	free(dom_file);
+	return dom;
+}

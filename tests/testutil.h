@@ -118,4 +118,9 @@ int tu_listen_at(const char *addr, int *port);
 /* Run a Check suite and return the process exit status. */
 int tu_main(Suite *s);
 
+/* Debian's headless Chromium renders the file at path: its DOM is
+ * returned (the caller frees it); with png, a screenshot is written there
+ * too. Fails the test when chromium is missing (.ci/deps.sh installs it). */
+char *tu_chromium_dom(const char *path, const char *png);
+
 #endif
