@@ -212,7 +212,7 @@ void ac_report_note_timeline(FILE *out, const struct ac_result *r)
 	free(ch);
 }
 
-/* "a, b and c" of the distinct texts of the checks that match. */
+/* "a; b; c" of the distinct texts of the checks that match. */
 static void join_texts(struct ac_buf *b, const struct ac_result *r,
 		       bool (*match)(const struct ac_check_result *),
 		       const char *(*text)(const struct ac_check_result *))
@@ -230,8 +230,14 @@ static void join_texts(struct ac_buf *b, const struct ac_result *r,
 		if (!dup)
 			seen[n++] = t;
 	}
-	for (size_t k = 0; k < n; k++)
-		ac_buf_addf(b, "%s%s", k == 0 ? "" : k + 1 == n ? " and " : ", ", seen[k]);
+	/* "a; b; c": the texts may hold commas; a text's own final period
+	 * would end the sentence early. */
+	for (size_t k = 0; k < n; k++) {
+		size_t len = strlen(seen[k]);
+		while (len && (seen[k][len - 1] == '.' || seen[k][len - 1] == ' '))
+			len--;
+		ac_buf_addf(b, "%s%.*s", k == 0 ? "" : "; ", (int)len, seen[k]);
+	}
 	free(seen);
 }
 

@@ -636,7 +636,7 @@ START_TEST(markdown_not_restored)
 	    "the classic checkout.\n\n"
 	    "**Support note** (draft)\n\n"
 	    "> Verdict: NOT RESTORED.\n>\n"
-	    "> Still broken: the classic checkout and flag new_checkout.\n>\n"
+	    "> Still broken: the classic checkout; flag new_checkout.\n>\n"
 	    "> Not confirmed yet (could not be checked): orders backlog.\n>\n"
 	    "> Customers may need to try again: checkout @ edge-eu failed on a step that saves "
 	    "something.\n\n"
