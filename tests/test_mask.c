@@ -211,10 +211,10 @@ START_TEST(canary_secrets_in_every_encoding_reach_no_output)
 	ac_buf_release(&j);
 	char *path = tu_write_temp(json, ".json");
 	char *junit = tu_fmt("%s.xml", path), *md = tu_fmt("%s.md", path),
-	     *jrep = tu_fmt("%s.report.json", path);
+	     *jrep = tu_fmt("%s.report.json", path), *html = tu_fmt("%s.html", path);
 	const char *env[] = {"AC_TEST_CANARY_PW=" CANARY_ENV, NULL};
-	const char *args[] = {"check", path,	     "--json", jrep, "--junit",
-			      junit,   "--markdown", md,       "-v", NULL};
+	const char *args[] = {"check",	    path, "--json", jrep, "--junit", junit,
+			      "--markdown", md,	  "--html", html, "-v",	     NULL};
 	struct tu_proc p;
 	tu_run(&p, args, env, 90);
 	TU_EXPECT(p.exit_code == 1, &p, "exit %d", p.exit_code);
@@ -228,17 +228,18 @@ START_TEST(canary_secrets_in_every_encoding_reach_no_output)
 	TU_EXPECT(strstr(p.out, "cross-origin redirect to") && strstr(p.out, "body: ") &&
 		      strstr(p.out, "***"),
 		  &p, "the echoes are not in the report");
-	char *outs[3] = {tu_read_file(jrep), tu_read_file(junit), tu_read_file(md)};
-	const char *names[3] = {"JSON report", "JUnit report", "Markdown report"};
+	char *outs[4] = {tu_read_file(jrep), tu_read_file(junit), tu_read_file(md),
+			 tu_read_file(html)};
+	const char *names[4] = {"JSON report", "JUnit report", "Markdown report", "HTML report"};
 	assert_no_encoding("stdout", p.out);
 	assert_no_encoding("stderr", p.err);
-	for (size_t o = 0; o < 3; o++) {
+	for (size_t o = 0; o < 4; o++) {
 		assert_no_encoding(names[o], outs[o]);
 		free(outs[o]);
 	}
 	/* The same run with each writer on stdout. */
-	const char *formats[] = {"json", "junit", "markdown"};
-	for (size_t f = 0; f < 3; f++) {
+	const char *formats[] = {"json", "junit", "markdown", "html"};
+	for (size_t f = 0; f < AC_ARRAY_LEN(formats); f++) {
 		struct tu_proc q;
 		const char *a2[] = {"check", path, "--format", formats[f], NULL};
 		tu_run(&q, a2, env, 90);
@@ -250,6 +251,8 @@ START_TEST(canary_secrets_in_every_encoding_reach_no_output)
 	unlink(jrep);
 	unlink(junit);
 	unlink(md);
+	unlink(html);
+	free(html);
 	tu_proc_release(&p);
 	hs_stop(&s);
 	free(jrep);
