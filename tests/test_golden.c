@@ -121,6 +121,7 @@ static void fail_step(struct ac_check_result *cr, const char *name, const char *
 	a->what = ac_strdup("status");
 	a->expected = ac_strdup("2xx");
 	a->actual = tu_fmt("%ld", status);
+	a->ok = status < 400;
 }
 
 static void reason(struct ac_check_result *cr, const char *why)
