@@ -752,8 +752,16 @@ bool http_judge_response(struct hrun *h, int64_t duration_ms)
 		needs_json = needs_json || s->asserts[i].kind == A_JSON;
 	for (size_t i = 0; i < s->ncaps; i++)
 		needs_json = needs_json || s->caps[i].kind == CAP_JSON;
+	bool capped = false;
 	if (needs_json)
-		doc = ac_json_parse_body(h->body.buf, h->body.len);
+		doc = ac_json_parse_body_capped(h->body.buf, h->body.len, &capped);
+	if (capped) {
+		/* Not judged: a tree that large could take hundreds of MB. */
+		http_step_fail(h, AC_STATE_ERROR,
+			       "response body holds more than " AC_JSON_BODY_MAX_VALUES_TEXT
+			       " JSON values (the cap): not judged");
+		return false;
+	}
 	/* Every assertion is evaluated, so the report shows all that failed;
 	 * the reason names the first (by index: the array grows as we go). */
 	/* An assertion that could not be evaluated is an ERROR unless another

@@ -18,6 +18,7 @@ struct scan {
 	size_t pos;
 	int depth;
 	int max_depth;
+	size_t values, max_values; /* max_values 0: no cap */
 	const char *errmsg;
 	char errbuf[160];
 	size_t errpos;
@@ -292,6 +293,8 @@ static int scan_value(struct scan *s)
 	skip_ws(s);
 	if (s->pos >= s->len)
 		return scan_fail(s, s->pos, "unexpected end of input");
+	if (s->max_values && ++s->values > s->max_values)
+		return scan_fail(s, s->pos, "too many values");
 	char c = s->text[s->pos];
 	int rc;
 	switch (c) {
@@ -388,11 +391,22 @@ cJSON *ac_json_parse_strict(const char *text, size_t len, const char *name, int 
 
 cJSON *ac_json_parse_body(const char *text, size_t len)
 {
-	struct scan s = {.text = text, .len = len, .max_depth = 200};
+	return ac_json_parse_body_capped(text, len, NULL);
+}
+
+cJSON *ac_json_parse_body_capped(const char *text, size_t len, bool *capped)
+{
+	struct scan s = {
+	    .text = text, .len = len, .max_depth = 200, .max_values = AC_JSON_BODY_MAX_VALUES};
+	if (capped)
+		*capped = false;
 	if (len == 0 || memchr(text, '\0', len))
 		return NULL;
-	if (scan_value(&s) < 0)
+	if (scan_value(&s) < 0) {
+		if (capped)
+			*capped = s.values > s.max_values;
 		return NULL;
+	}
 	skip_ws(&s);
 	if (s.pos != s.len)
 		return NULL;

@@ -28,9 +28,17 @@
 cJSON *ac_json_parse_strict(const char *text, size_t len, const char *name, int max_depth,
 			    struct ac_error *err);
 
-/* Parse a response body leniently but safely (depth-bounded, whole buffer,
- * no trailing garbage). NULL if it is not JSON. */
+/* Values (numbers, strings, objects, ...) a response body may hold: each
+ * costs a cJSON node (about 64 bytes and more), so a body within the size
+ * cap could still take hundreds of MB as a tree. */
+#define AC_JSON_BODY_MAX_VALUES 500000
+#define AC_JSON_BODY_MAX_VALUES_TEXT "500,000"
+
+/* Parse a response body leniently but safely (depth-bounded, at most
+ * AC_JSON_BODY_MAX_VALUES values, whole buffer, no trailing garbage). NULL
+ * if it is not JSON or has too many values (capped says which, if given). */
 cJSON *ac_json_parse_body(const char *text, size_t len);
+cJSON *ac_json_parse_body_capped(const char *text, size_t len, bool *capped);
 
 /* Case-sensitive member lookup; NULL if obj is not an object. */
 const cJSON *ac_json_get(const cJSON *obj, const char *key);

@@ -267,6 +267,61 @@ START_TEST(captures_do_not_pile_up_over_tries)
 }
 END_TEST
 
+/* /N answers a JSON array of N numbers: N + 1 values with the array. */
+static void many_values(int fd, const struct hs_request *q, void *ud)
+{
+	(void)ud;
+	size_t n = (size_t)strtoul(q->path + 1, NULL, 10);
+	char *b = malloc(2 * n + 3);
+	size_t k = 0;
+	b[k++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		b[k++] = '1';
+		b[k++] = i + 1 < n ? ',' : ']';
+	}
+	b[k] = '\0';
+	hs_reply(fd, 200, "Content-Type: application/json\r\n", b);
+	free(b);
+}
+
+/* Review F16: an 8 MiB JSON body became a 346 MB tree. A body of more
+ * than 500,000 values is not parsed: ERROR naming the cap, never judged
+ * (and never a pass); at the cap it is judged, with bounded memory. */
+START_TEST(json_bodies_have_a_value_cap)
+{
+	struct hs_server s;
+	hs_start(&s, many_values, NULL);
+	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	const struct {
+		int numbers, exit;
+	} cases[] = {{499999, 0}, {500000, 2}, {3000000, 2}};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
+		char *j =
+		    tu_fmt(TU_JOURNEY("big", "\"steps\": [{\"name\": \"big\", \"url\": \"/%d\","
+					     " \"assert\": {\"json\": {\"$[0]\": 1}}}]"),
+			   cases[i].numbers);
+		char *path = tu_http_scenario("", tgt, j);
+		const char *args[] = {"check", path, NULL};
+		struct tu_proc p;
+		tu_run(&p, args, NULL, 60);
+		TU_EXPECT(p.exit_code == cases[i].exit, &p, "%d numbers: exit %d", cases[i].numbers,
+			  p.exit_code);
+		if (cases[i].exit == 2)
+			TU_EXPECT(strstr(p.out, "response body holds more than 500,000 JSON values "
+						"(the cap): not judged"),
+				  &p, "reason");
+		struct rusage ru;
+		getrusage(RUSAGE_CHILDREN, &ru);
+		TU_EXPECT(ru.ru_maxrss < 200 * 1024, &p, "max RSS %ld KiB", ru.ru_maxrss);
+		tu_proc_release(&p);
+		free(path);
+		free(j);
+	}
+	free(tgt);
+	hs_stop(&s);
+}
+END_TEST
+
 /* /setcookie sets two session cookies; anything else echoes the request
  * line and headers as the body (as debug pages and error pages do). */
 static void echo_server(int fd, const struct hs_request *q, void *ud)
@@ -636,6 +691,7 @@ TCase *http_bodies_tcase(void)
 	tcase_add_test(fault, truncated_gzip_body_is_never_judged);
 	tcase_add_test(fault, regex_work_is_bounded);
 	tcase_add_test(fault, captures_do_not_pile_up_over_tries);
+	tcase_add_test(fault, json_bodies_have_a_value_cap);
 	tcase_add_test(fault, learnt_cookies_are_masked);
 	tcase_add_test(fault, literal_credential_headers_are_masked);
 	tcase_add_test(fault, body_cap_is_exact_and_header_flood_is_named);
