@@ -354,8 +354,11 @@ static int regex_match(struct hrun *h, const struct assertion *a, const char *su
 				   len);
 		return -1;
 	}
+	/* REG_STARTEND: the whole subject, a NUL byte in it included (a
+	 * C-string match would stop there and judge only the start). */
+	regmatch_t whole = {.rm_so = 0, .rm_eo = (regoff_t)len};
 	if (a->has_re)
-		return regexec(&a->re, subject, 0, NULL, 0) == 0;
+		return regexec(&a->re, subject, 1, &whole, REG_STARTEND) == 0;
 	char *pat = http_expand(h, a->text);
 	regex_t re;
 	int ok = 0;
@@ -364,7 +367,7 @@ static int regex_match(struct hrun *h, const struct assertion *a, const char *su
 	if (*why)
 		ok = -1;
 	else if (regcomp(&re, pat, REG_EXTENDED) == 0) {
-		ok = regexec(&re, subject, 0, NULL, 0) == 0;
+		ok = regexec(&re, subject, 1, &whole, REG_STARTEND) == 0;
 		regfree(&re);
 	}
 	free(pat);
@@ -717,7 +720,10 @@ static bool do_captures(struct hrun *h, cJSON *doc)
 					       c->name, h->body.len);
 				return false;
 			}
-			if (regexec(&c->re, h->body.buf, 10, pm, 0) == 0 && pm[c->group].rm_so >= 0)
+			pm[0].rm_so = 0;
+			pm[0].rm_eo = (regoff_t)h->body.len;
+			if (regexec(&c->re, h->body.buf, 10, pm, REG_STARTEND) == 0 &&
+			    pm[c->group].rm_so >= 0)
 				val = ac_strndup(h->body.buf + pm[c->group].rm_so,
 						 (size_t)(pm[c->group].rm_eo - pm[c->group].rm_so));
 			break;

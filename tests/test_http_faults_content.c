@@ -294,12 +294,64 @@ START_TEST(json_wildcard_elements_must_all_have_the_field)
 }
 END_TEST
 
+/* A body with a NUL byte: "classic-checkout \0 new-checkout". */
+static void nul_body(int fd, const struct hs_request *q, void *ud)
+{
+	(void)q;
+	(void)ud;
+	static const char body[] = "classic-checkout \0 new-checkout";
+	char head[160];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n",
+			 sizeof(body) - 1);
+	hs_write_all(fd, head, (size_t)n);
+	hs_write_all(fd, body, sizeof(body) - 1);
+}
+
+/* Review: regular expressions ran on a C string, so a NUL byte ended the
+ * subject: "classic-checkout [^n]*$" passed on a page that goes on to say
+ * new-checkout, and a pattern after the NUL never matched. The whole body
+ * is the subject now (REG_STARTEND), for assertions and captures. */
+START_TEST(regex_sees_past_a_nul_byte)
+{
+	struct hs_server s;
+	hs_start(&s, nul_body, NULL);
+	char *tgt = tu_fmt("\"origin\": \"http://127.0.0.1:%d\"", s.port);
+	const struct {
+		const char *step;
+		int exit;
+	} cases[] = {
+	    {"\"assert\": {\"body\": {\"matches\": \"classic-checkout [^n]*$\"}}", 1},
+	    {"\"assert\": {\"body\": {\"matches\": \"new-checkout$\"}}", 0},
+	    {"\"capture\": {\"flow\": {\"regex\": \"(new-[a-z]+)\"}}", 0},
+	};
+	for (size_t i = 0; i < AC_ARRAY_LEN(cases); i++) {
+		char *steps =
+		    tu_fmt("\"steps\": [{\"name\": \"page\", \"url\": \"/\", %s}]", cases[i].step);
+		char *j = tu_fmt(TU_JOURNEY("nul", "%s"), steps);
+		char *path = tu_http_scenario("", tgt, j);
+		const char *args[] = {"check", path, NULL};
+		struct tu_proc p;
+		tu_run(&p, args, NULL, 30);
+		TU_EXPECT(p.exit_code == cases[i].exit, &p, "case %zu: exit %d", i, p.exit_code);
+		tu_proc_release(&p);
+		free(path);
+		free(j);
+		free(steps);
+	}
+	free(tgt);
+	hs_stop(&s);
+}
+END_TEST
+
 TCase *http_content_tcase(void)
 {
 	TCase *con = tcase_create("content");
 	tcase_set_timeout(con, 120);
 	tcase_add_test(con, content_assertions_on_a_200_fail_with_the_exact_reason);
 	tcase_add_test(con, head_step_cannot_assert_on_a_body);
+	tcase_add_test(con, regex_sees_past_a_nul_byte);
 	tcase_add_test(con, json_missing_path_fails_as_missing_never_zero);
 	tcase_add_test(con, json_count_of_a_missing_path_is_not_zero);
 	tcase_add_test(con, json_wildcard_elements_must_all_have_the_field);
