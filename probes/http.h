@@ -265,6 +265,9 @@ char *http_expand_url(struct hrun *h, const char *tmpl);
 void http_set_capture(struct hrun *h, const char *name, const char *value, bool secret);
 /* A header of the last response (libcurl's store): see http_request.c. */
 const char *http_find_header(const struct hrun *h, const char *name);
+/* The i-th of the headers of that name (0 first), and how many there are
+ * (count may be NULL); NULL past the last. */
+const char *http_header_nth(const struct hrun *h, const char *name, size_t i, size_t *count);
 bool http_is_served_by_header(const char *data, size_t n);
 /* scheme://host:port of an absolute URL, lower-cased, with the default
  * port made explicit; NULL if it is not http(s). */

@@ -281,10 +281,19 @@ bool http_is_served_by_header(const char *data, size_t n)
  * handle's next transfer. */
 const char *http_find_header(const struct hrun *h, const char *name)
 {
+	return http_header_nth(h, name, 0, NULL);
+}
+
+const char *http_header_nth(const struct hrun *h, const char *name, size_t i, size_t *count)
+{
 	struct curl_header *hh = NULL;
+	if (count)
+		*count = 0;
 	if (!h->easy ||
-	    curl_easy_header(h->easy, name, 0, CURLH_HEADER | CURLH_TRAILER, -1, &hh) != CURLHE_OK)
+	    curl_easy_header(h->easy, name, i, CURLH_HEADER | CURLH_TRAILER, -1, &hh) != CURLHE_OK)
 		return NULL;
+	if (count)
+		*count = hh->amount;
 	return hh->value;
 }
 

@@ -369,7 +369,8 @@ END_TEST
 
 /* A 103 with its own headers, then the response: headers are read from
  * libcurl's store (curl_easy_header), so assertions, captures and "served
- * by" see the final response's first value, without the space around it. */
+ * by" see the final response's values, without the space around them. A
+ * header sent twice must hold in both (/dup: v41, then v42). */
 static void early_hints(int fd, const struct hs_request *q, void *ud)
 {
 	(void)ud;
@@ -377,9 +378,13 @@ static void early_hints(int fd, const struct hs_request *q, void *ud)
 		hs_reply(fd, 200, "", strstr(q->path, "b=v41") ? "got v41" : "wrong build");
 		return;
 	}
+	if (strcmp(q->path, "/dup") == 0) {
+		hs_reply(fd, 200, "X-Build: v41\r\nX-Build: v42\r\n", "ok");
+		return;
+	}
 	const char *r = "HTTP/1.1 103 Early Hints\r\nX-Build: early\r\nLink: </a.css>\r\n\r\n"
 			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
-			"x-build:   v41 \t\r\nX-Build: second\r\nX-Cache: HIT\r\n\r\nok";
+			"x-build:   v41 \t\r\nX-Build: v41\r\nX-Cache: HIT\r\n\r\nok";
 	hs_write_all(fd, r, strlen(r));
 }
 
@@ -401,7 +406,8 @@ START_TEST(headers_are_the_final_responses)
 									    "\"/\", "
 									    "\"assert\": "
 									    "{\"status\": "
-									    "500}}]") "]}",
+									    "500}}]") "," TU_JOURNEY("dup",
+												     "\"steps\": [{\"url\": \"/dup\", \"assert\": {\"headers\": {\"X-Build\": \"v41\"}}}]") "]}",
 	    s.port);
 	struct tu_proc p;
 	run_scenario(&p, json);
@@ -409,6 +415,9 @@ START_TEST(headers_are_the_final_responses)
 	ck_assert_msg(p.exit_code == 1, "%s\n%s", p.out, p.err);
 	ck_assert_msg(!strstr(p.out, "home @ origin"), "%s", p.out);
 	ck_assert_msg(strstr(p.out, "served by: build v41, X-Cache HIT"), "%s", p.out);
+	ck_assert_msg(strstr(p.out, "header X-Build: expected equals \"v41\", got v42 (one of 2 "
+				    "X-Build headers)"),
+		      "%s", p.out);
 	tu_proc_release(&p);
 	hs_stop(&s);
 	free(json);
