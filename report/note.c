@@ -188,7 +188,8 @@ void ac_report_note_timeline(FILE *out, const struct ac_result *r)
 	fputs("### Timeline\n\n", out);
 	if (n == 0)
 		fputs("No round was judged.\n\n", out);
-	qsort(ch, n, sizeof(*ch), by_time);
+	if (n)
+		qsort(ch, n, sizeof(*ch), by_time);
 	for (size_t i = 0; i < n && i < NOTE_TIMELINE_MAX; i++) {
 		const struct ac_check_result *cr = &r->checks[ch[i].check];
 		char t[32] = "";

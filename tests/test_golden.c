@@ -261,6 +261,7 @@ static struct ac_result *secrets(void)
 	c->persona = ac_strdup("signed_in");
 	fail_step(c, "sign in", "https://origin.shop.example/login?token=***", 401,
 		  "status 401, expected 2xx", "{\"error\":\"bad password ***\"}");
+	free(c->last_bad.steps[0].served_by);
 	c->last_bad.steps[0].served_by = NULL;
 	free(c->target.url);
 	c->target.url = ac_strdup("https://user:***@origin.shop.example");
