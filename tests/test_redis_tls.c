@@ -41,12 +41,14 @@ static bool port_open(int port)
 	return ok;
 }
 
-/* redis-server on 127.0.0.1: plain port (0 for none), TLS port with NAME.pem. */
-static pid_t start_redis(int plain, int tls, const char *name, const char *auth_clients)
+/* redis-server on 127.0.0.1: plain port (0 for none), TLS port with
+ * NAME.pem; client certificates "yes" or "no"; a password or NULL. */
+static pid_t start_redis(int plain, int tls, const char *name, const char *auth_clients,
+			 const char *password)
 {
 	char *p = tu_fmt("%d", plain), *t = tu_fmt("%d", tls);
 	char *crt = tu_fmt("%s/%s.pem", certs, name), *key = tu_fmt("%s/%s.key", certs, name);
-	char *ca = tu_fmt("%s/ca.pem", certs), *log = tu_fmt("%s/redis-%s.log", certs, name);
+	char *ca = tu_fmt("%s/ca.pem", certs), *log = tu_fmt("%s/redis-%d.log", certs, tls);
 	pid_t pid = fork();
 	if (pid == 0) {
 		const char *argv[] = {"redis-server",
@@ -70,6 +72,8 @@ static pid_t start_redis(int plain, int tls, const char *name, const char *auth_
 				      "no",
 				      "--logfile",
 				      log,
+				      password ? "--requirepass" : NULL,
+				      password,
 				      NULL};
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
@@ -96,10 +100,10 @@ static void servers_up(void)
 	for (int i = 0; i < NPORTS; i++)
 		ports[i] = (int)base + 40 + i;
 	certs = hs_tls_certs();
-	pids[0] = start_redis(ports[DUAL_PLAIN], ports[DUAL_TLS], "good", "no");
-	pids[1] = start_redis(0, ports[SELF], "self", "no");
-	pids[2] = start_redis(0, ports[WRONGHOST], "wronghost", "no");
-	pids[3] = start_redis(0, ports[MTLS], "good", "yes");
+	pids[0] = start_redis(ports[DUAL_PLAIN], ports[DUAL_TLS], "good", "no", NULL);
+	pids[1] = start_redis(0, ports[SELF], "self", "no", NULL);
+	pids[2] = start_redis(0, ports[WRONGHOST], "wronghost", "no", NULL);
+	pids[3] = start_redis(0, ports[MTLS], "good", "yes", "tls-secret");
 }
 
 static void servers_down(void)
@@ -174,24 +178,36 @@ static void fill_list(void)
 
 /* The good certificate, trusted through ca_file, for the address and for
  * the name "localhost" (SNI and a DNS-name match): the value is read; a
- * check expecting another value fails, so the figure is really read. */
+ * check expecting another value fails, so the figure is really read. The
+ * reply cap holds over TLS too (a 17 MB value). */
 START_TEST(rediss_good_certificate_with_ca_file_reads_a_value)
 {
 	fill_list();
+	char *big =
+	    tu_fmt("redis-cli -p %d -n 3 SETRANGE big 17000000 x >/dev/null", ports[DUAL_PLAIN]);
+	sh(big);
+	free(big);
 	char *ca = ca_member();
 	char *a = entry("ip", "127.0.0.1", ports[DUAL_TLS], 3, ca);
 	char *b = entry("name", "localhost", ports[DUAL_TLS], 3, ca);
 	char *servers = tu_fmt("%s, %s", a, b);
 	struct ac_plan *p;
-	struct ac_result *r = run(
-	    servers,
-	    LLEN("ip", "ip", "3") "," LLEN("name", "name", "3") "," LLEN("four", "ip", "4"), &p);
+	struct ac_result *r =
+	    run(servers,
+		LLEN("ip", "ip", "3") "," LLEN("name", "name", "3") "," LLEN(
+		    "four", "ip", "4") ","
+				       "{\"kind\": \"redis\", \"name\": \"huge\", \"area\": "
+				       "\"jobs\", \"owner\": \"o\", "
+				       "\"redis\": \"name\", \"command\": [\"GET\", \"big\"], "
+				       "\"expect\": {\"==\": 0}}",
+		&p);
 	ck_assert_msg(tu_check(r, "ip")->state == AC_STATE_PASS, "%s",
 		      tu_check(r, "ip")->reason ? tu_check(r, "ip")->reason : "");
 	ck_assert_msg(tu_check(r, "name")->state == AC_STATE_PASS, "%s",
 		      tu_check(r, "name")->reason ? tu_check(r, "name")->reason : "");
 	ck_assert_int_eq(tu_check(r, "four")->state, AC_STATE_FAIL);
 	ck_assert_str_eq(tu_check(r, "four")->reason, "LLEN tlsq: 3, expected == 4");
+	expect_error(r, "huge", "redis \"name\": reply too large (over 16777216 bytes)");
 	ck_assert(!r->insecure_tls);
 	ac_result_destroy(r);
 	ac_plan_destroy(p);
@@ -313,34 +329,46 @@ START_TEST(rediss_insecure_works_and_is_reported)
 }
 END_TEST
 
-/* A server that requires client certificates: without one the check is
- * ERROR; with cert and key (signed by the CA it trusts) it reads. */
+/* A server that requires client certificates and a password: without a
+ * certificate the check is ERROR; with cert and key (signed by the CA it
+ * trusts) it reads after AUTH, over TLS; a wrong password is ERROR. */
 START_TEST(rediss_client_certificate)
 {
-	char *fill = tu_fmt("redis-cli --tls --cacert %s/ca.pem --cert %s/good.pem --key "
-			    "%s/good.key -p %d RPUSH tlsq a >/dev/null",
-			    certs, certs, certs, ports[MTLS]);
+	char *fill =
+	    tu_fmt("redis-cli --tls --cacert %s/ca.pem --cert %s/good.pem --key "
+		   "%s/good.key -p %d --no-auth-warning -a tls-secret RPUSH tlsq a >/dev/null",
+		   certs, certs, certs, ports[MTLS]);
 	sh(fill);
 	free(fill);
 	char *ca = ca_member();
-	char *with =
-	    tu_fmt("%s, \"cert\": \"%s/good.pem\", \"key\": \"%s/good.key\"", ca, certs, certs);
+	char *with = tu_fmt("%s, \"cert\": \"%s/good.pem\", \"key\": \"%s/good.key\", "
+			    "\"password\": \"tls-secret\"",
+			    ca, certs, certs);
+	char *bad = tu_fmt("%s, \"cert\": \"%s/good.pem\", \"key\": \"%s/good.key\", "
+			   "\"password\": \"not-it\"",
+			   ca, certs, certs);
 	char *a = entry("without", "127.0.0.1", ports[MTLS], 0, ca);
 	char *b = entry("with", "127.0.0.1", ports[MTLS], 0, with);
-	char *servers = tu_fmt("%s, %s", a, b);
+	char *c = entry("badpass", "127.0.0.1", ports[MTLS], 0, bad);
+	char *servers = tu_fmt("%s, %s, %s", a, b, c);
 	struct ac_plan *p;
-	struct ac_result *r =
-	    run(servers, LLEN("without", "without", "1") "," LLEN("with", "with", "1"), &p);
+	struct ac_result *r = run(servers,
+				  LLEN("without", "without", "1") "," LLEN(
+				      "with", "with", "1") "," LLEN("badpass", "badpass", "1"),
+				  &p);
 	/* TLS 1.3: the server refuses after the handshake, with an alert
 	 * ("certificate required") or a reset, whichever comes first. */
 	expect_error(r, "without", "redis \"without\": connection lost");
 	ck_assert_msg(tu_check(r, "with")->state == AC_STATE_PASS, "%s",
 		      tu_check(r, "with")->reason ? tu_check(r, "with")->reason : "");
+	expect_error(r, "badpass", "redis \"badpass\": AUTH or SELECT failed: WRONGPASS");
 	ac_result_destroy(r);
 	ac_plan_destroy(p);
 	free(servers);
 	free(a);
 	free(b);
+	free(c);
+	free(bad);
 	free(with);
 	free(ca);
 }
