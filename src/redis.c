@@ -474,6 +474,7 @@ static void rsend(struct ac_connq_conn *base)
 static char *ropen(struct ac_connq_conn *base)
 {
 	struct rconn *c = (struct rconn *)base;
+	ac_buf_release(&c->out);
 	ac_buf_init(&c->out, SIZE_MAX);
 	c->ctx = redisConnectNonBlock(S(c)->host, S(c)->port);
 	if (!c->ctx || c->ctx->err) {

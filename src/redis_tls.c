@@ -212,7 +212,8 @@ enum ac_rtls_step ac_rtls_handshake(struct ac_rtls *t, const char *where, char *
 	if (rc == 1)
 		return AC_RTLS_OK;
 	long v = SSL_get_verify_result(t->ssl);
-	if (v != X509_V_OK && SSL_get_error(t->ssl, rc) == SSL_ERROR_SSL) {
+	if ((SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER) && v != X509_V_OK &&
+	    SSL_get_error(t->ssl, rc) == SSL_ERROR_SSL) {
 		ERR_clear_error();
 		*why = ac_asprintf("TLS: certificate verify failed: %s (%s)",
 				   X509_verify_cert_error_string(v), where);

@@ -271,15 +271,42 @@ END_TEST
  * fall back to plain text. */
 START_TEST(rediss_plain_server_and_handshake_timeout_are_errors)
 {
-	int silent = 0;
+	int silent = 0, talker = 0;
 	int lfd = tu_listen(&silent);
+	/* A plain-text server that answers at once, whatever it got. */
+	int tfd = tu_listen(&talker);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (;;) {
+			int fd = accept(tfd, NULL, NULL);
+			if (fd < 0)
+				_exit(0);
+			char buf[4096];
+			if (read(fd, buf, sizeof(buf)) > 0 &&
+			    write(fd, "-ERR unknown command\r\n", 22) < 0)
+				_exit(0);
+			close(fd);
+		}
+	}
+	close(tfd);
 	char *a = entry("plain", "127.0.0.1", ports[DUAL_PLAIN], 3, "");
 	char *b = entry("silent", "127.0.0.1", silent, 0, "");
-	char *servers = tu_fmt("%s, %s", a, b);
+	char *c = entry("talker", "127.0.0.1", talker, 0, "");
+	char *servers = tu_fmt("%s, %s, %s", a, b, c);
 	struct ac_plan *p;
 	int64_t t0 = tu_now_ms();
-	struct ac_result *r =
-	    run(servers, LLEN("plain", "plain", "3") "," LLEN("silent", "silent", "0"), &p);
+	struct ac_result *r = run(servers,
+				  LLEN("plain", "plain", "3") "," LLEN(
+				      "silent", "silent", "0") "," LLEN("talker", "talker", "0"),
+				  &p);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	char *want = tu_fmt("redis \"talker\": TLS handshake failed: wrong version number (redis "
+			    "127.0.0.1:%d: it does not answer in TLS; a plain-text port?)",
+			    talker);
+	expect_error(r, "talker", want);
+	free(want);
+	free(c);
 	int64_t took = tu_now_ms() - t0;
 	/* redis-server waits for the end of a line that never comes. */
 	expect_error(r, "plain",
