@@ -218,6 +218,49 @@ START_TEST(rediss_good_certificate_with_ca_file_reads_a_value)
 }
 END_TEST
 
+static long connections_received(void)
+{
+	char *cmd = tu_fmt("redis-cli -p %d INFO stats | tr -d '\\r' | sed -n "
+			   "'s/^total_connections_received://p'",
+			   ports[DUAL_PLAIN]);
+	FILE *f = popen(cmd, "r");
+	ck_assert(f != NULL);
+	char line[64] = "";
+	ck_assert(fgets(line, sizeof(line), f) != NULL);
+	pclose(f);
+	free(cmd);
+	line[strcspn(line, "\n")] = '\0';
+	long v = -1;
+	ck_assert_msg(ac_parse_long(line, &v) == 0, "INFO: \"%s\"", line);
+	return v;
+}
+
+/* Three rounds, two checks each: one TLS session carries them all (the
+ * idle session between rounds is reused, not reopened). */
+START_TEST(rediss_one_session_across_rounds)
+{
+	fill_list();
+	char *ca = ca_member();
+	char *srv = entry("r", "localhost", ports[DUAL_TLS], 3, ca);
+	char *json = scenario(srv, LLEN("a", "r", "3") "," LLEN("b", "r", "3"));
+	long before = connections_received();
+	struct ac_plan *p;
+	struct ac_result *r = tu_run_scenario(json, 3, &p);
+	long after = connections_received();
+	ck_assert_int_eq(r->rounds, 3);
+	ck_assert_msg(tu_check(r, "a")->consecutive_passes == 3, "%s",
+		      tu_check(r, "a")->reason ? tu_check(r, "a")->reason : "");
+	ck_assert_int_eq(tu_check(r, "b")->consecutive_passes, 3);
+	/* ours, and the second INFO's own */
+	ck_assert_int_eq(after - before, 2);
+	ac_result_destroy(r);
+	ac_plan_destroy(p);
+	free(json);
+	free(srv);
+	free(ca);
+}
+END_TEST
+
 /* Without ca_file the system's store does not know the throwaway CA; a
  * self-signed certificate and one for another host are refused even with
  * the CA trusted: all ERROR with the cause, the verdict INCONCLUSIVE. */
@@ -503,6 +546,7 @@ void redis_tls_tests(TCase *tc)
 {
 	tcase_add_unchecked_fixture(tc, servers_up, servers_down);
 	tcase_add_test(tc, rediss_good_certificate_with_ca_file_reads_a_value);
+	tcase_add_test(tc, rediss_one_session_across_rounds);
 	tcase_add_test(tc, rediss_untrusted_or_wrong_host_is_inconclusive_with_the_reason);
 	tcase_add_test(tc, rediss_plain_server_and_handshake_timeout_are_errors);
 	tcase_add_test(tc, rediss_insecure_works_and_is_reported);
