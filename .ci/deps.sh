@@ -4,7 +4,7 @@
 # everything present it touches nothing.
 set -euo pipefail
 
-build=(gcc meson ninja-build pkg-config libcurl4-openssl-dev libpq-dev libhiredis-dev zlib1g-dev
+build=(gcc meson ninja-build pkg-config libcurl4-openssl-dev libpq-dev libhiredis-dev libssl-dev zlib1g-dev
 	libcjson-dev check libmicrohttpd-dev)
 # The test command also builds with clang (and libFuzzer) and checks the format.
 tools=(clang libclang-rt-14-dev clang-format openssl iproute2 util-linux python3-jsonschema chromium)

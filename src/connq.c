@@ -109,8 +109,10 @@ static void on_timer(void *ud)
 		fail_all(c, e);
 		free(e);
 	} else if (c->state == AC_CONNQ_CONNECTING) {
-		char *e = ac_asprintf("%s: connect timeout after %lld ms", q->label,
-				      (long long)q->connect_timeout_ms);
+		const char *stage = q->ops->connect_stage ? q->ops->connect_stage(c) : NULL;
+		char *e = ac_asprintf("%s: connect timeout after %lld ms%s%s%s", q->label,
+				      (long long)q->connect_timeout_ms, stage ? " (" : "",
+				      stage ? stage : "", stage ? ")" : "");
 		close_conn(c);
 		fail_all(c, e);
 		free(e);

@@ -80,6 +80,9 @@ struct ac_connq_ops {
 	void (*server_free)(void *server);
 	/* After "<label>: " when a running request's deadline passes. */
 	const char *timeout_text;
+	/* Optional: where a connect that timed out had got to ("the TLS
+	 * handshake did not finish"), or NULL. */
+	const char *(*connect_stage)(const struct ac_connq_conn *c);
 };
 
 struct ac_connq {

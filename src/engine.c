@@ -427,7 +427,7 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 	r->customer_next_update = masked(plan->mask, plan->customer.next_update);
 	r->customer_contact = masked(plan->mask, plan->customer.contact);
 	r->mode = ac_strdup(opts->mode == AC_MODE_WATCH ? "watch" : "check");
-	r->insecure_tls = st->insecure;
+	r->insecure_tls = st->insecure || plan->tls_unverified;
 	r->interval_ms = st->interval_ms;
 	r->window_ms = st->window_ms;
 	r->deadline_ms = st->deadline_ms;

@@ -352,7 +352,8 @@ static int cmd_lint(int argc, char **argv, const struct cli *cli)
 			journeys += plan->checks[k].target != NULL;
 		printf("%s: ok: %zu checks (%zu journey runs across %zu targets)%s\n", argv[i],
 		       plan->nchecks, journeys, plan->ntargets,
-		       plan->settings.insecure ? ", TLS verification OFF" : "");
+		       plan->settings.insecure || plan->tls_unverified ? ", TLS verification OFF"
+								       : "");
 		lint_release(plan);
 		ac_plan_destroy(plan);
 	}

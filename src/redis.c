@@ -39,13 +39,22 @@ const char *ac_redis_allowlist_text(void)
 /* --- the "redis" section ---------------------------------------------------- */
 
 static const struct ac_field srv_fields[] = {
-    {"url", AC_FT_TEXT, true, AC_FIELD_NONE, "redis://[user:password@]host[:port][/db]"},
+    {"url", AC_FT_TEXT, true, AC_FIELD_NONE,
+     "redis://[user:password@]host[:port][/db], or rediss:// for TLS"},
     {"user", AC_FT_TEXT, false, AC_FIELD_NONE, "ACL user"},
     {"password", AC_FT_TEXT, false, AC_FIELD_NONE, "from ${env:...} or ${file:...}"},
     {"connect_timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, connect_timeout_ms),
      NULL, .range = AC_RANGE_ABOVE, .min = 0},
     {"timeout", AC_FT_DURATION, false, offsetof(struct ac_redis_server, timeout_ms), NULL,
      .range = AC_RANGE_ABOVE, .min = 0},
+    {"ca_file", AC_FT_TEXT, false, offsetof(struct ac_redis_server, ca_file),
+     "rediss://: PEM file of the CAs to trust instead of the system's"},
+    {"cert", AC_FT_TEXT, false, offsetof(struct ac_redis_server, cert),
+     "rediss://: client certificate (PEM)"},
+    {"key", AC_FT_TEXT, false, offsetof(struct ac_redis_server, key),
+     "rediss://: the client certificate's key (PEM); default: in the cert file"},
+    {"insecure", AC_FT_BOOL, false, offsetof(struct ac_redis_server, insecure),
+     "rediss://: no certificate or host-name verification; every report says so"},
 };
 
 /* One part of a parsed URL, decoded; NULL when absent. */
@@ -70,22 +79,15 @@ const struct ac_field *ac_redis_fields(size_t *n)
 static bool parse_url(struct ac_cfg *cx, const char *path, const char *url,
 		      struct ac_redis_server *s)
 {
-	if (ac_starts_with(url, "rediss://")) {
-		ac_cfg_error(
-		    cx, path,
-		    "rediss:// (TLS) is not supported: Debian 12's hiredis 0.14 has no TLS. "
-		    "Put a local TLS tunnel in front (e.g. stunnel4 in client mode listening "
-		    "on 127.0.0.1:6380 and connecting to the server with TLS) and use "
-		    "redis://127.0.0.1:6380; allclear never falls back to plain text");
-		return false;
-	}
-	if (!ac_starts_with(url, "redis://")) {
-		ac_cfg_error(cx, path, "expected a redis://host:port/db URL");
+	s->tls = ac_starts_with(url, "rediss://");
+	if (!s->tls && !ac_starts_with(url, "redis://")) {
+		ac_cfg_error(cx, path,
+			     "expected a redis://host:port/db or rediss://host:port/db URL");
 		return false;
 	}
 	/* libcurl 7.88 reads "redis:///0" as host "0", that is 0.0.0.0: an
 	 * empty authority is refused here, before it gets the chance. */
-	const char *auth = url + 8;
+	const char *auth = url + (s->tls ? 9 : 8);
 	size_t alen = strcspn(auth, "/?#");
 	const char *at = memchr(auth, '@', alen);
 	if (at) {
@@ -161,6 +163,35 @@ static bool parse_url(struct ac_cfg *cx, const char *path, const char *url,
 	return ok;
 }
 
+/* The TLS keys: for rediss:// only (never ignored on a plain URL); the
+ * context is made now, so a file that cannot be used is a scenario error. */
+static void read_tls(struct ac_cfg *cx, const cJSON *obj, const char *path,
+		     struct ac_redis_server *s)
+{
+	static const char *const keys[] = {"ca_file", "cert", "key", "insecure"};
+	if (!s->tls) {
+		for (size_t i = 0; i < AC_ARRAY_LEN(keys); i++) {
+			if (!cJSON_GetObjectItemCaseSensitive(obj, keys[i]))
+				continue;
+			char *kp = ac_cfg_path(path, keys[i]);
+			ac_cfg_error(cx, kp,
+				     "applies to rediss:// (TLS) URLs only; this server's URL is "
+				     "redis:// (plain text)");
+			free(kp);
+		}
+		return;
+	}
+	char *error = NULL;
+	s->tls_ctx = ac_rtls_ctx_create(s->ca_file, s->cert, s->key, s->insecure, &error);
+	if (!s->tls_ctx) {
+		ac_cfg_error(cx, path, "%s", error);
+		free(error);
+		return;
+	}
+	if (s->insecure)
+		cx->plan->tls_unverified = true;
+}
+
 static bool read_server(struct ac_cfg *cx, const cJSON *obj, const char *path,
 			struct ac_redis_server *s)
 {
@@ -194,6 +225,8 @@ static bool read_server(struct ac_cfg *cx, const cJSON *obj, const char *path,
 			s->password = pw;
 		}
 	}
+	if (cx->nerrors == before && s->host)
+		read_tls(cx, obj, path, s);
 	return cx->nerrors == before && s->host;
 }
 
@@ -223,6 +256,10 @@ void ac_redis_server_release(struct ac_redis_server *s)
 	free(s->host);
 	free(s->user);
 	free(s->password);
+	free(s->ca_file);
+	free(s->cert);
+	free(s->key);
+	ac_rtls_ctx_unref(s->tls_ctx);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -316,6 +353,11 @@ struct rconn {
 	redisContext *ctx;
 	bool ready_once; /* AUTH and SELECT done on this connection */
 	int prefix_left; /* AUTH/SELECT replies still to come */
+	/* rediss://: the session on ctx's socket, the commands to send */
+	struct ac_rtls *tls;
+	bool handshaking;
+	struct ac_buf out;
+	size_t out_off;
 };
 
 static const struct ac_redis_server *S(const struct rconn *c)
@@ -345,6 +387,11 @@ static void batch_free(struct ac_connq_req *r)
 static void rclose(struct ac_connq_conn *base)
 {
 	struct rconn *c = (struct rconn *)base;
+	ac_rtls_destroy(c->tls);
+	c->tls = NULL;
+	c->handshaking = false;
+	ac_buf_release(&c->out);
+	c->out_off = 0;
 	if (c->ctx) {
 		ac_loop_unwatch(c->base.q->loop, c->ctx->fd);
 		redisFree(c->ctx);
@@ -384,7 +431,16 @@ static void append(struct rconn *c, int argc, const char **argv)
 	size_t lens[AC_REDIS_MAX_ARGS];
 	for (int i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	redisAppendCommandArgv(c->ctx, argc, argv, lens);
+	if (!c->tls) {
+		redisAppendCommandArgv(c->ctx, argc, argv, lens);
+		return;
+	}
+	char *cmd = NULL;
+	int n = redisFormatCommandArgv(&cmd, argc, argv, lens);
+	if (n < 0 || !cmd)
+		ac_die("out of memory formatting a Redis command");
+	ac_buf_add(&c->out, cmd, (size_t)n);
+	redisFreeCommand(cmd);
 }
 
 static void rsend(struct ac_connq_conn *base)
@@ -393,6 +449,8 @@ static void rsend(struct ac_connq_conn *base)
 	const struct ac_redis_server *s = S(c);
 	struct ac_redis_batch *b = B(c);
 	c->prefix_left = 0;
+	ac_buf_reset(&c->out);
+	c->out_off = 0;
 	if (!c->ready_once) {
 		if (s->password) {
 			const char *auth[3] = {"AUTH", s->user ? s->user : s->password,
@@ -416,6 +474,8 @@ static void rsend(struct ac_connq_conn *base)
 static char *ropen(struct ac_connq_conn *base)
 {
 	struct rconn *c = (struct rconn *)base;
+	ac_buf_release(&c->out);
+	ac_buf_init(&c->out, SIZE_MAX);
 	c->ctx = redisConnectNonBlock(S(c)->host, S(c)->port);
 	if (!c->ctx || c->ctx->err) {
 		char *e = ac_asprintf("redis \"%s\": cannot connect: %s", S(c)->name,
@@ -435,6 +495,39 @@ static const char *reply_error_class(const redisReply *r)
 	return r->type == REDIS_REPLY_ERROR ? r->str : NULL;
 }
 
+/* "redis 127.0.0.1:6380" (an IPv6 address in brackets), for TLS reasons. */
+static char *where(const struct rconn *c)
+{
+	bool v6 = strchr(S(c)->host, ':') != NULL;
+	return ac_asprintf("redis %s%s%s:%d", v6 ? "[" : "", S(c)->host, v6 ? "]" : "", S(c)->port);
+}
+
+/* One step of the TLS handshake; the connect timeout still runs. */
+static void on_handshake(struct rconn *c)
+{
+	char *why = NULL, *w = where(c);
+	enum ac_rtls_step st = ac_rtls_handshake(c->tls, w, &why);
+	free(w);
+	switch (st) {
+	case AC_RTLS_OK:
+		c->handshaking = false;
+		ac_loop_watch(c->base.q->loop, c->ctx->fd, 0, on_rio, c);
+		ac_connq_opened(&c->base);
+		return;
+	case AC_RTLS_WANT_READ:
+		ac_loop_watch(c->base.q->loop, c->ctx->fd, AC_LOOP_READ, on_rio, c);
+		return;
+	case AC_RTLS_WANT_WRITE:
+		ac_loop_watch(c->base.q->loop, c->ctx->fd, AC_LOOP_WRITE, on_rio, c);
+		return;
+	default:
+		ac_connq_open_failed(&c->base, ac_asprintf("redis \"%s\": %s", S(c)->name,
+							   why ? why : "TLS handshake failed"));
+		free(why);
+		return;
+	}
+}
+
 static void on_connecting(struct rconn *c)
 {
 	int err = 0;
@@ -445,6 +538,19 @@ static void on_connecting(struct rconn *c)
 		ac_connq_open_failed(
 		    &c->base, ac_asprintf("redis \"%s\": cannot connect to %s:%d: %s", S(c)->name,
 					  S(c)->host, S(c)->port, strerror(err)));
+		return;
+	}
+	if (S(c)->tls) {
+		char *e = NULL;
+		c->tls = ac_rtls_create(S(c)->tls_ctx, c->ctx->fd, S(c)->host, &e);
+		if (!c->tls) {
+			ac_connq_open_failed(&c->base,
+					     ac_asprintf("redis \"%s\": %s", S(c)->name, e));
+			free(e);
+			return;
+		}
+		c->handshaking = true;
+		on_handshake(c);
 		return;
 	}
 	ac_loop_watch(c->base.q->loop, c->ctx->fd, 0, on_rio, c);
@@ -481,17 +587,78 @@ static bool take_reply(struct rconn *c, redisReply *r)
 	return false;
 }
 
+static void parse_replies(struct rconn *c);
+
+/* rediss://: send what is left, read what came, and watch for what the
+ * session waits for. False when the batch failed. */
+static bool tls_io(struct rconn *c)
+{
+	const char *name = S(c)->name;
+	unsigned want = AC_LOOP_READ;
+	char *why = NULL;
+	while (c->out_off < c->out.len) {
+		size_t n = 0;
+		enum ac_rtls_step st = ac_rtls_write(c->tls, c->out.buf + c->out_off,
+						     c->out.len - c->out_off, &n, &why);
+		if (st == AC_RTLS_OK) {
+			c->out_off += n;
+			continue;
+		}
+		if (st == AC_RTLS_WANT_WRITE)
+			want |= AC_LOOP_WRITE;
+		if (st == AC_RTLS_WANT_READ || st == AC_RTLS_WANT_WRITE)
+			break;
+		fail_head(c, "redis \"%s\": connection lost while sending: %s", name,
+			  st == AC_RTLS_EOF ? "the server closed the connection" : why);
+		free(why);
+		return false;
+	}
+	char buf[16384];
+	for (;;) {
+		size_t n = 0;
+		enum ac_rtls_step st = ac_rtls_read(c->tls, buf, sizeof(buf), &n, &why);
+		if (st == AC_RTLS_OK) {
+			if (redisReaderFeed(c->ctx->reader, buf, n) != REDIS_OK) {
+				fail_head(c, "redis \"%s\": protocol error in the reply", name);
+				return false;
+			}
+			if (c->ctx->reader->len > AC_REDIS_MAX_BYTES)
+				break; /* parse_replies says so */
+			continue;
+		}
+		if (st == AC_RTLS_WANT_WRITE)
+			want |= AC_LOOP_WRITE;
+		if (st == AC_RTLS_WANT_READ || st == AC_RTLS_WANT_WRITE)
+			break;
+		fail_head(c, "redis \"%s\": connection lost: %s", name,
+			  st == AC_RTLS_EOF ? "the server closed the connection" : why);
+		free(why);
+		return false;
+	}
+	ac_loop_watch(c->base.q->loop, c->ctx->fd, want, on_rio, c);
+	return true;
+}
+
 static void on_rio(void *ud, int fd, unsigned revents)
 {
 	struct rconn *c = ud;
 	(void)fd;
 	const char *name = S(c)->name;
 	if (c->base.state == AC_CONNQ_CONNECTING) {
-		on_connecting(c);
+		if (c->handshaking)
+			on_handshake(c);
+		else
+			on_connecting(c);
 		return;
 	}
 	if (c->base.state != AC_CONNQ_BUSY)
 		return;
+	if (c->tls) {
+		if (!tls_io(c))
+			return;
+		parse_replies(c);
+		return;
+	}
 	if (revents & AC_LOOP_WRITE) {
 		int done = 0;
 		if (redisBufferWrite(c->ctx, &done) == REDIS_ERR) {
@@ -510,6 +677,13 @@ static void on_rio(void *ud, int fd, unsigned revents)
 						       : c->ctx->errstr);
 		return;
 	}
+	parse_replies(c);
+}
+
+/* Take every complete reply hiredis' reader holds. */
+static void parse_replies(struct rconn *c)
+{
+	const char *name = S(c)->name;
 	if (c->ctx->reader->len > AC_REDIS_MAX_BYTES) {
 		fail_head(c, "redis \"%s\": reply too large (over %d bytes)", name,
 			  AC_REDIS_MAX_BYTES);
@@ -529,6 +703,12 @@ static void on_rio(void *ud, int fd, unsigned revents)
 	}
 }
 
+static const char *rstage(const struct ac_connq_conn *base)
+{
+	const struct rconn *c = (const struct rconn *)base;
+	return c->handshaking ? "the TLS handshake did not finish: is it a TLS port?" : NULL;
+}
+
 static const struct ac_connq_ops redis_ops = {
     .conn_size = sizeof(struct rconn),
     .open = ropen,
@@ -538,13 +718,16 @@ static const struct ac_connq_ops redis_ops = {
     .req_free = batch_free,
     .server_free = ac_redis_server_destroy,
     .timeout_text = "timeout: no complete answer before the deadline",
+    .connect_stage = rstage,
 };
 
 static bool same_server(const void *server, const void *key)
 {
 	const struct ac_redis_server *s = server, *k = key;
 	return strcmp(s->host, k->host) == 0 && s->port == k->port && s->db == k->db &&
-	       ac_streq(s->user, k->user) && ac_streq(s->password, k->password);
+	       ac_streq(s->user, k->user) && ac_streq(s->password, k->password) &&
+	       s->tls == k->tls && s->insecure == k->insecure && ac_streq(s->ca_file, k->ca_file) &&
+	       ac_streq(s->cert, k->cert) && ac_streq(s->key, k->key);
 }
 
 /* The queue of srv's server, made on first use with a copy of srv. */
@@ -560,6 +743,10 @@ static struct ac_connq *queue_of(struct ac_services *sv, const struct ac_redis_s
 	s->host = ac_strdup(srv->host);
 	s->user = srv->user ? ac_strdup(srv->user) : NULL;
 	s->password = srv->password ? ac_strdup(srv->password) : NULL;
+	s->ca_file = srv->ca_file ? ac_strdup(srv->ca_file) : NULL;
+	s->cert = srv->cert ? ac_strdup(srv->cert) : NULL;
+	s->key = srv->key ? ac_strdup(srv->key) : NULL;
+	s->tls_ctx = ac_rtls_ctx_ref(srv->tls_ctx);
 	return ac_connq_add(set, &redis_ops, s, ac_asprintf("redis \"%s\"", s->name),
 			    s->connect_timeout_ms, 1);
 }

@@ -8,6 +8,11 @@
  * Every batch has a deadline; replies are bounded: arrays above
  * AC_REDIS_MAX_ELEMENTS are refused before hiredis allocates them, and a
  * reply larger than AC_REDIS_MAX_BYTES ends the connection.
+ *
+ * rediss:// servers: allclear does TLS itself (src/redis_tls.h) on the
+ * same socket, writes the commands hiredis formats and feeds what it reads
+ * to hiredis' reader; the same bounds hold, and the connect timeout covers
+ * the handshake.
  */
 #ifndef AC_REDIS_H
 #define AC_REDIS_H
@@ -18,6 +23,7 @@
 
 #include "cfg.h"
 #include "probe.h"
+#include "redis_tls.h"
 
 #define AC_REDIS_MAX_ELEMENTS 100000
 #define AC_REDIS_MAX_BYTES (16 * 1024 * 1024)
@@ -32,6 +38,13 @@ struct ac_redis_server {
 	char *password; /* NULL: no AUTH */
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;
+	/* rediss:// */
+	bool tls;
+	bool insecure;		     /* no certificate or host-name verification */
+	char *ca_file;		     /* NULL: the system's CA store */
+	char *cert;		     /* client certificate (PEM), optional */
+	char *key;		     /* its key; NULL: in the cert file */
+	struct ac_rtls_ctx *tls_ctx; /* made at load */
 };
 
 /* One entry of the "redis" section, parsed once at load (the section row is

@@ -135,6 +135,9 @@ struct ac_plan {
 	/* the named-server sections, parsed once (probes/sections.h) */
 	struct ac_section_table **sections;
 	size_t nsections;
+	/* A section entry turned TLS verification off (a rediss:// server with
+	 * "insecure"): reported like settings.insecure. */
+	bool tls_unverified;
 	/* configurations to release, one per definition */
 	struct ac_plan_config {
 		const struct ac_probe_kind *kind;

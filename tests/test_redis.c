@@ -21,6 +21,8 @@
 #include "testutil.h"
 #include "util.h"
 
+void redis_tls_tests(TCase *tc); /* test_redis_tls.c */
+
 static void sh(const char *cmd)
 {
 	int rc = system(cmd);
@@ -393,14 +395,6 @@ START_TEST(raw_commands_allowlist_and_absent_keys)
 		free(e);
 		free(json);
 	}
-	char *e = tu_load_error("{\"redis\": {\"r\": \"rediss://cache.example:6380/0\"}, "
-				"\"checks\": [{\"kind\": \"redis\", \"name\": \"x\","
-				" \"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", "
-				"\"command\": [\"PING\"], \"expect\": {\"==\": 0}}]}");
-	ck_assert_msg(strstr(e, "redis.r: rediss:// (TLS) is not supported") &&
-			  strstr(e, "stunnel"),
-		      "%s", e);
-	free(e);
 	/* The server saw no write: every command it counted meanwhile is one
 	 * it does not flag as a write. */
 	char *after = command_calls(u);
@@ -999,6 +993,10 @@ int main(void)
 	tc = tcase_create("drain");
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, draining_queue_rate_and_eta_match_the_measured_drain);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("redis_tls");
+	tcase_set_timeout(tc, 90);
+	redis_tls_tests(tc);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
