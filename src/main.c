@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "engine.h"
 #include "json.h"
 #include "live.h"
@@ -334,16 +335,35 @@ static int cmd_map(const char *path, const struct cli *cli)
 	return rc;
 }
 
+/* The secrets a run will need that are not there now: names only. */
+static void lint_secrets(const char *path, const struct ac_names *secrets)
+{
+	if (!secrets->n)
+		return;
+	printf("%s: needs %zu secret%s to run, not available now:", path, secrets->n,
+	       secrets->n == 1 ? "" : "s");
+	for (size_t i = 0; i < secrets->n; i++) {
+		char *n = ac_text_escape(secrets->v[i]);
+		printf(" ${%s}", n);
+		free(n);
+	}
+	printf("\n");
+}
+
 static int cmd_lint(int argc, char **argv, const struct cli *cli)
 {
 	int rc = 0;
 	for (int i = 0; i < argc; i++) {
 		char *problems = NULL;
+		/* Without secrets (a pull request's CI): an unset ${env:} or an
+		 * unreadable ${file:} is listed, not an error. */
+		struct ac_names secrets = {0};
 		struct ac_plan *plan =
-		    ac_plan_load_all(argv[i], cli->vars, cli->nvars, NULL, &problems);
+		    ac_plan_load_lint(argv[i], cli->vars, cli->nvars, &secrets, &problems);
 		if (!plan) {
 			fprintf(stderr, "%s\n", problems);
 			free(problems);
+			ac_names_release(&secrets);
 			rc = AC_EXIT_USAGE;
 			continue;
 		}
@@ -354,6 +374,8 @@ static int cmd_lint(int argc, char **argv, const struct cli *cli)
 		       plan->nchecks, journeys, plan->ntargets,
 		       plan->settings.insecure ? ", TLS verification OFF" : "");
 		lint_release(plan);
+		lint_secrets(argv[i], &secrets);
+		ac_names_release(&secrets);
 		ac_plan_destroy(plan);
 	}
 	return rc;
