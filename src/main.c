@@ -18,6 +18,7 @@
 
 #include "cfg.h"
 #include "engine.h"
+#include "init.h"
 #include "json.h"
 #include "live.h"
 #include "mask.h"
@@ -45,6 +46,7 @@ static void usage(FILE *out)
 	    "       allclear map SCENARIO [--format markdown]   the release map as a runbook\n"
 	    "       allclear baseline save SCENARIO -o FILE   record a healthy run's values\n"
 	    "       allclear schema                     the scenario format as a JSON Schema\n"
+	    "       allclear init [--from-demo] [-o FILE]   a starter scenario to fill in\n"
 	    "       allclear --help | --version\n"
 	    "\n"
 	    "Is service restored? allclear runs the scenario's user journeys and checks\n"
@@ -69,6 +71,10 @@ static void usage(FILE *out)
 	    "  --no-color          no colour (NO_COLOR in the environment does the same)\n"
 	    "  --var NAME=VALUE    set a scenario variable (not for secrets)\n"
 	    "  --baseline FILE     values saved by 'baseline save', for \"within_baseline\"\n"
+	    "  --notify URL        post to this webhook when the verdict changes (repeatable)\n"
+	    "  --notify-on WHEN    change, end or both (default: the scenario's, both)\n"
+	    "  -o, --output FILE   baseline save, init: the file to write\n"
+	    "  --from-demo         init: start from the demo shop's scenario\n"
 	    "\n"
 	    "Secrets come from ${env:NAME} and ${file:PATH} in the scenario, never from the\n"
 	    "command line, and are masked in every output.\n",
@@ -108,6 +114,7 @@ enum opt_id {
 	OPT_JUNIT,
 	OPT_MARKDOWN,
 	OPT_HTML,
+	OPT_FROM_DEMO,
 };
 
 struct cli {
@@ -116,6 +123,7 @@ struct cli {
 	int64_t interval_ms, window_ms, deadline_ms;
 	int confirm;
 	bool until_restored, fail_fast, quiet, verbose, no_color;
+	bool from_demo; /* init */
 	const char *json_path;
 	const char *junit_path;
 	const char *markdown_path;
@@ -170,6 +178,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	    {"junit", required_argument, NULL, OPT_JUNIT},
 	    {"markdown", required_argument, NULL, OPT_MARKDOWN},
 	    {"html", required_argument, NULL, OPT_HTML},
+	    {"from-demo", no_argument, NULL, OPT_FROM_DEMO},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -244,6 +253,9 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 				    "markdown, html)",
 				    optarg);
 			cli->format = optarg;
+			break;
+		case OPT_FROM_DEMO:
+			cli->from_demo = true;
 			break;
 		case OPT_NOCOLOR:
 			cli->no_color = true;
@@ -741,6 +753,11 @@ int main(int argc, char **argv)
 		free(text);
 		return ok ? 0 : AC_EXIT_USAGE;
 	}
+	if (strcmp(cmd, "init") == 0) {
+		if (nargs != 0)
+			return bad_usage("%s", "usage: allclear init [--from-demo] [-o FILE]");
+		return ac_init_run(cli.from_demo, cli.output, stderr);
+	}
 	if (strcmp(cmd, "baseline") == 0) {
 		if (nargs != 2 || strcmp(argv[optind], "save") != 0)
 			return bad_usage("%s", "usage: allclear baseline save SCENARIO -o FILE");
@@ -748,5 +765,6 @@ int main(int argc, char **argv)
 			return bad_usage("%s", "baseline save needs -o FILE");
 		return cmd_run(argv[optind + 1], &cli, AC_MODE_CHECK, cli.output);
 	}
-	return bad_usage("unknown command '%s' (check, watch, lint, map, baseline, schema)", cmd);
+	return bad_usage("unknown command '%s' (check, watch, lint, map, baseline, schema, init)",
+			 cmd);
 }
