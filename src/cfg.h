@@ -54,6 +54,10 @@ struct ac_cfg {
 
 #define AC_LINT_PLACEHOLDER "allclear-lint-placeholder"
 
+/* Whether value holds a lint placeholder (a secret lint does not have):
+ * its syntax (a URL, a DSN) cannot be checked, so checkers skip it. */
+bool ac_cfg_lint_placeholder(const struct ac_cfg *cx, const char *value);
+
 void ac_cfg_error(struct ac_cfg *cx, const char *path, const char *fmt, ...) AC_PRINTF(3, 4);
 
 /* The problems reported so far, one per line: every one whole while they

@@ -70,6 +70,9 @@ const struct ac_field *ac_redis_fields(size_t *n)
 static bool parse_url(struct ac_cfg *cx, const char *path, const char *url,
 		      struct ac_redis_server *s)
 {
+	/* lint without the secret (the whole URL from ${env:}): a stand-in */
+	if (ac_cfg_lint_placeholder(cx, url) && !ac_starts_with(url, "redis://"))
+		url = "redis://" AC_LINT_PLACEHOLDER "/0";
 	if (ac_starts_with(url, "rediss://")) {
 		ac_cfg_error(
 		    cx, path,

@@ -268,6 +268,36 @@ START_TEST(lint_without_secrets_still_checks_the_rest)
 	free(tpath);
 	free(typo);
 	free(path);
+	/* A whole URL or DSN from the environment (DATABASE_URL, REDIS_URL):
+	 * its syntax cannot be checked without it, and that is no error. */
+	const char *whole =
+	    "{\"databases\": {\"d\": {\"dsn\": \"${env:AC_T_DATABASE_URL}\"}}, \"redis\": "
+	    "{\"r\": \"${env:AC_T_REDIS_URL}\"}, \"targets\": {\"o\": \"${env:AC_T_ORIGIN}\"}, "
+	    "\"journeys\": [{\"name\": \"j\", \"area\": \"code\", \"owner\": \"o\", "
+	    "\"steps\": [{\"url\": \"/a\"}]}], \"checks\": [{\"kind\": \"sql\", \"name\": "
+	    "\"s\", \"area\": \"data\", \"owner\": \"o\", \"database\": \"d\", \"query\": "
+	    "\"SELECT 1\", \"expect\": {\"==\": 1}}, {\"kind\": \"redis\", \"name\": \"r\", "
+	    "\"area\": \"jobs\", \"owner\": \"o\", \"redis\": \"r\", \"command\": "
+	    "[\"EXISTS\", \"k\"], \"expect\": {\"==\": 0}}, {\"kind\": \"metric\", \"name\": "
+	    "\"m\", \"area\": \"code\", \"owner\": \"o\", \"scrape\": "
+	    "\"${env:AC_T_SCRAPE}\", \"metric\": \"up\", \"expect\": {\">=\": 1}}]}";
+	char *wpath = tu_write_temp(whole, ".json");
+	const char *wargs[] = {"lint", wpath, NULL};
+	tu_run(&p, wargs, NULL, 30);
+	TU_EXPECT(p.exit_code == 0 && strstr(p.out, "needs 4 secrets to run, not available now: "
+						    "${env:AC_T_ORIGIN} ${env:AC_T_DATABASE_URL} "
+						    "${env:AC_T_REDIS_URL} ${env:AC_T_SCRAPE}\n"),
+		  &p, "whole URLs from the environment: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	/* With them set, their syntax is checked as always. */
+	const char *badenv[] = {"AC_T_DATABASE_URL=host='x", "AC_T_REDIS_URL=http://x",
+				"AC_T_ORIGIN=ftp://x", "AC_T_SCRAPE=http://127.0.0.1:9/m", NULL};
+	tu_run(&p, wargs, badenv, 30);
+	TU_EXPECT(p.exit_code == 3 && strstr(p.err, "cannot parse the DSN") &&
+		      strstr(p.err, "expected a redis://") && strstr(p.err, "targets.o"),
+		  &p, "bad values: exit %d", p.exit_code);
+	tu_proc_release(&p);
+	free(wpath);
 }
 END_TEST
 
