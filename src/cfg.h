@@ -45,7 +45,18 @@ struct ac_cfg {
 	/* A kind's configure may raise the samples its check needs before it
 	 * can pass (e.g. 2 to judge "no growth"); reset for each definition. */
 	int min_samples;
+	/* allclear lint without secrets: when set, an unset ${env:NAME} or an
+	 * unreadable ${file:PATH} is recorded here ("env:NAME", "file:PATH")
+	 * and expands to AC_LINT_PLACEHOLDER instead of being an error. A plan
+	 * loaded so is marked lint_only and never probes. */
+	struct ac_names *lint_secrets;
 };
+
+#define AC_LINT_PLACEHOLDER "allclear-lint-placeholder"
+
+/* Whether value holds a lint placeholder (a secret lint does not have):
+ * its syntax (a URL, a DSN) cannot be checked, so checkers skip it. */
+bool ac_cfg_lint_placeholder(const struct ac_cfg *cx, const char *value);
 
 void ac_cfg_error(struct ac_cfg *cx, const char *path, const char *fmt, ...) AC_PRINTF(3, 4);
 

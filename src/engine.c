@@ -408,6 +408,11 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 		ac_error_set(err, "no checks to run");
 		return NULL;
 	}
+	if (plan->lint_only) {
+		/* Placeholders stand in for missing secrets: never probe with them. */
+		ac_error_set(err, "a scenario loaded for lint is never run");
+		return NULL;
+	}
 	const struct ac_settings *st = &plan->settings;
 	struct engine e = {.plan = plan, .opts = opts};
 	e.clock = opts->clock ? opts->clock : ac_clock_system();

@@ -16,7 +16,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "engine.h"
+#include "init.h"
 #include "json.h"
 #include "live.h"
 #include "mask.h"
@@ -44,6 +46,7 @@ static void usage(FILE *out)
 	    "       allclear map SCENARIO [--format markdown]   the release map as a runbook\n"
 	    "       allclear baseline save SCENARIO -o FILE   record a healthy run's values\n"
 	    "       allclear schema                     the scenario format as a JSON Schema\n"
+	    "       allclear init [--from-demo] [-o FILE]   a starter scenario to fill in\n"
 	    "       allclear --help | --version\n"
 	    "\n"
 	    "Is service restored? allclear runs the scenario's user journeys and checks\n"
@@ -68,6 +71,10 @@ static void usage(FILE *out)
 	    "  --no-color          no colour (NO_COLOR in the environment does the same)\n"
 	    "  --var NAME=VALUE    set a scenario variable (not for secrets)\n"
 	    "  --baseline FILE     values saved by 'baseline save', for \"within_baseline\"\n"
+	    "  --notify URL        post to this webhook when the verdict changes (repeatable)\n"
+	    "  --notify-on WHEN    change, end or both (default: the scenario's, both)\n"
+	    "  -o, --output FILE   baseline save, init: the file to write\n"
+	    "  --from-demo         init: start from the demo shop's scenario\n"
 	    "\n"
 	    "Secrets come from ${env:NAME} and ${file:PATH} in the scenario, never from the\n"
 	    "command line, and are masked in every output.\n",
@@ -107,6 +114,7 @@ enum opt_id {
 	OPT_JUNIT,
 	OPT_MARKDOWN,
 	OPT_HTML,
+	OPT_FROM_DEMO,
 };
 
 struct cli {
@@ -115,6 +123,7 @@ struct cli {
 	int64_t interval_ms, window_ms, deadline_ms;
 	int confirm;
 	bool until_restored, fail_fast, quiet, verbose, no_color;
+	bool from_demo; /* init */
 	const char *json_path;
 	const char *junit_path;
 	const char *markdown_path;
@@ -169,6 +178,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	    {"junit", required_argument, NULL, OPT_JUNIT},
 	    {"markdown", required_argument, NULL, OPT_MARKDOWN},
 	    {"html", required_argument, NULL, OPT_HTML},
+	    {"from-demo", no_argument, NULL, OPT_FROM_DEMO},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -243,6 +253,9 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 				    "markdown, html)",
 				    optarg);
 			cli->format = optarg;
+			break;
+		case OPT_FROM_DEMO:
+			cli->from_demo = true;
 			break;
 		case OPT_NOCOLOR:
 			cli->no_color = true;
@@ -334,16 +347,35 @@ static int cmd_map(const char *path, const struct cli *cli)
 	return rc;
 }
 
+/* The secrets a run will need that are not there now: names only. */
+static void lint_secrets(const char *path, const struct ac_names *secrets)
+{
+	if (!secrets->n)
+		return;
+	printf("%s: needs %zu secret%s to run, not available now:", path, secrets->n,
+	       secrets->n == 1 ? "" : "s");
+	for (size_t i = 0; i < secrets->n; i++) {
+		char *n = ac_text_escape(secrets->v[i]);
+		printf(" ${%s}", n);
+		free(n);
+	}
+	printf("\n");
+}
+
 static int cmd_lint(int argc, char **argv, const struct cli *cli)
 {
 	int rc = 0;
 	for (int i = 0; i < argc; i++) {
 		char *problems = NULL;
+		/* Without secrets (a pull request's CI): an unset ${env:} or an
+		 * unreadable ${file:} is listed, not an error. */
+		struct ac_names secrets = {0};
 		struct ac_plan *plan =
-		    ac_plan_load_all(argv[i], cli->vars, cli->nvars, NULL, &problems);
+		    ac_plan_load_lint(argv[i], cli->vars, cli->nvars, &secrets, &problems);
 		if (!plan) {
 			fprintf(stderr, "%s\n", problems);
 			free(problems);
+			ac_names_release(&secrets);
 			rc = AC_EXIT_USAGE;
 			continue;
 		}
@@ -355,6 +387,8 @@ static int cmd_lint(int argc, char **argv, const struct cli *cli)
 		       plan->settings.insecure || plan->tls_unverified ? ", TLS verification OFF"
 								       : "");
 		lint_release(plan);
+		lint_secrets(argv[i], &secrets);
+		ac_names_release(&secrets);
 		ac_plan_destroy(plan);
 	}
 	return rc;
@@ -720,6 +754,11 @@ int main(int argc, char **argv)
 		free(text);
 		return ok ? 0 : AC_EXIT_USAGE;
 	}
+	if (strcmp(cmd, "init") == 0) {
+		if (nargs != 0)
+			return bad_usage("%s", "usage: allclear init [--from-demo] [-o FILE]");
+		return ac_init_run(cli.from_demo, cli.output, stderr);
+	}
 	if (strcmp(cmd, "baseline") == 0) {
 		if (nargs != 2 || strcmp(argv[optind], "save") != 0)
 			return bad_usage("%s", "usage: allclear baseline save SCENARIO -o FILE");
@@ -727,5 +766,6 @@ int main(int argc, char **argv)
 			return bad_usage("%s", "baseline save needs -o FILE");
 		return cmd_run(argv[optind + 1], &cli, AC_MODE_CHECK, cli.output);
 	}
-	return bad_usage("unknown command '%s' (check, watch, lint, map, baseline, schema)", cmd);
+	return bad_usage("unknown command '%s' (check, watch, lint, map, baseline, schema, init)",
+			 cmd);
 }

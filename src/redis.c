@@ -79,6 +79,10 @@ const struct ac_field *ac_redis_fields(size_t *n)
 static bool parse_url(struct ac_cfg *cx, const char *path, const char *url,
 		      struct ac_redis_server *s)
 {
+	/* lint without the secret (the whole URL from ${env:}): a stand-in */
+	if (ac_cfg_lint_placeholder(cx, url) && !ac_starts_with(url, "redis://") &&
+	    !ac_starts_with(url, "rediss://"))
+		url = "redis://" AC_LINT_PLACEHOLDER "/0";
 	s->tls = ac_starts_with(url, "rediss://");
 	if (!s->tls && !ac_starts_with(url, "redis://")) {
 		ac_cfg_error(cx, path,

@@ -129,6 +129,9 @@ static const struct ac_field customer_fields[] = {
 };
 
 static const struct ac_field top_fields[] = {
+    {"$schema", AC_FT_CUSTOM, false, AC_FIELD_NONE,
+     "the JSON Schema editors check this file against (schema/scenario.schema.json); not read",
+     AC_SHAPE_STRING},
     {"allclear", AC_FT_CUSTOM, false, AC_FIELD_NONE, "scenario format version (1)",
      AC_SHAPE_INTEGER},
     {"name", AC_FT_CUSTOM, false, AC_FIELD_NONE, NULL, AC_SHAPE_STRING},
@@ -405,7 +408,7 @@ static void load_targets(struct ac_cfg *cx, const cJSON *obj)
 
 static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 				 const struct ac_var *over, size_t nover, struct ac_error *err,
-				 char **problems)
+				 char **problems, struct ac_names *lint_secrets)
 {
 	cJSON *root = ac_json_parse_strict(text, len, name, AC_JSON_MAX_DEPTH, err);
 	if (!root) {
@@ -417,7 +420,8 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 	plan->path = ac_strdup(name);
 	plan->mask = ac_mask_create();
 	settings_defaults(&plan->settings);
-	struct ac_cfg cx = {.file = name, .plan = plan, .root = root};
+	struct ac_cfg cx = {.file = name, .plan = plan, .root = root, .lint_secrets = lint_secrets};
+	plan->lint_only = lint_secrets != NULL;
 	ac_buf_init(&cx.errors, 256 * 1024);
 
 	if (!cJSON_IsObject(root)) {
@@ -425,6 +429,10 @@ static struct ac_plan *load_text(const char *text, size_t len, const char *name,
 		goto done;
 	}
 	ac_cfg_keys1(&cx, root, "", top_fields, AC_ARRAY_LEN(top_fields));
+	const cJSON *sch = ac_json_get(root, "$schema");
+	if (sch && !cJSON_IsString(sch))
+		ac_cfg_error(&cx, "$schema",
+			     "expected a string (the path or URL of a JSON Schema)");
 	const cJSON *ver = ac_json_get(root, "allclear");
 	if (ver && !(cJSON_IsNumber(ver) && ver->valuedouble == 1))
 		ac_cfg_error(&cx, "allclear", "this allclear reads scenario format 1");
@@ -466,7 +474,7 @@ done:
 struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name,
 				  struct ac_error *err)
 {
-	return load_text(text, len, name, NULL, 0, err, NULL);
+	return load_text(text, len, name, NULL, 0, err, NULL, NULL);
 }
 
 struct ac_plan *ac_plan_load(const char *path, struct ac_error *err)
@@ -480,8 +488,25 @@ struct ac_plan *ac_plan_load_with(const char *path, const struct ac_var *overrid
 	return ac_plan_load_all(path, overrides, noverrides, err, NULL);
 }
 
+static struct ac_plan *load_file(const char *path, const struct ac_var *overrides,
+				 size_t noverrides, struct ac_error *err, char **problems,
+				 struct ac_names *lint_secrets);
+
 struct ac_plan *ac_plan_load_all(const char *path, const struct ac_var *overrides,
 				 size_t noverrides, struct ac_error *err, char **problems)
+{
+	return load_file(path, overrides, noverrides, err, problems, NULL);
+}
+
+struct ac_plan *ac_plan_load_lint(const char *path, const struct ac_var *overrides,
+				  size_t noverrides, struct ac_names *secrets, char **problems)
+{
+	return load_file(path, overrides, noverrides, NULL, problems, secrets);
+}
+
+static struct ac_plan *load_file(const char *path, const struct ac_var *overrides,
+				 size_t noverrides, struct ac_error *err, char **problems,
+				 struct ac_names *lint_secrets)
 {
 	struct ac_buf b;
 	struct ac_error rerr = {0};
@@ -501,7 +526,8 @@ struct ac_plan *ac_plan_load_all(const char *path, const struct ac_var *override
 			*problems = ac_strdup(err->msg);
 		return NULL;
 	}
-	struct ac_plan *plan = load_text(b.buf, b.len, path, overrides, noverrides, err, problems);
+	struct ac_plan *plan =
+	    load_text(b.buf, b.len, path, overrides, noverrides, err, problems, lint_secrets);
 	ac_buf_release(&b);
 	return plan;
 }

@@ -158,6 +158,9 @@ struct ac_plan {
 		int on; /* 0 change, 1 end, 2 both (the default) */
 		struct ac_kvs headers;
 	} notify;
+	/* Loaded by ac_plan_load_lint: missing secrets hold placeholders, so
+	 * the engine refuses to run it. */
+	bool lint_only;
 };
 
 /*
@@ -177,6 +180,13 @@ struct ac_plan *ac_plan_load_with(const char *path, const struct ac_var *overrid
  * 4 MiB is refused unread. */
 struct ac_plan *ac_plan_load_all(const char *path, const struct ac_var *overrides, size_t n,
 				 struct ac_error *err, char **problems);
+/* For allclear lint: as ac_plan_load_all, but an unset ${env:NAME} or an
+ * unreadable ${file:PATH} is not an error: it is added to secrets
+ * ("env:NAME", "file:PATH"; names only, never values) and a placeholder
+ * stands in for it. The plan is lint_only: ac_engine_run refuses it. */
+struct ac_names;
+struct ac_plan *ac_plan_load_lint(const char *path, const struct ac_var *overrides, size_t n,
+				  struct ac_names *secrets, char **problems);
 struct ac_plan *ac_plan_load_text(const char *text, size_t len, const char *name,
 				  struct ac_error *err);
 void ac_plan_destroy(struct ac_plan *plan);

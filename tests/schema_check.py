@@ -5,10 +5,20 @@
     schema_check.py SCHEMA invalid FILE...   every FILE must be refused
     schema_check.py SCHEMA readme README.md  the README's JSON examples:
         whole scenarios as they are, single checks inside {"checks": [...]}
+    schema_check.py SCHEMA tree DIR...       every *.json under each DIR that
+        is a scenario (an object with "journeys", "checks" or "$schema")
+        must validate; a DIR that does not exist is skipped
+
+The scenario schema is schema/scenario.schema.json (regenerate it with
+`allclear schema > schema/scenario.schema.json`; tests/test_editors.c fails
+when the two differ); the report schema, schema/report.schema.json, is
+written by hand from report/json.c.
 
 Prints one line per file and exits 1 when an expectation is not met.
 """
+import glob
 import json
+import os
 import re
 import sys
 
@@ -29,6 +39,16 @@ def readme_examples(path):
     return out
 
 
+def tree_scenarios(dirs):
+    out = []
+    for d in dirs:
+        for f in sorted(glob.glob(os.path.join(d, "**", "*.json"), recursive=True)):
+            doc = json.load(open(f, encoding="utf-8"))
+            if isinstance(doc, dict) and ({"journeys", "checks", "$schema"} & doc.keys()):
+                out.append((f, doc))
+    return out
+
+
 def main():
     schema = json.load(open(sys.argv[1], encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -40,6 +60,10 @@ def main():
         if not docs:
             print("no JSON examples found")
             return 1
+    elif mode == "tree":
+        docs = tree_scenarios(sys.argv[3:])
+        mode = "valid"
+        print(f"{len(docs)} scenario files")
     else:
         docs = [(f, json.load(open(f, encoding="utf-8"))) for f in sys.argv[3:]]
     bad = 0

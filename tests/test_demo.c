@@ -556,6 +556,11 @@ START_TEST(after_the_revert_the_outputs_people_read)
 	cmd = tu_fmt("python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' %s", xml);
 	ck_assert_msg(system(cmd) == 0, "%s is not well-formed XML", xml);
 	free(cmd);
+	/* The JSON report is what schema/report.schema.json documents. */
+	cmd = tu_fmt("python3 %s/tests/schema_check.py %s/schema/report.schema.json valid %s",
+		     tu_env("AC_SOURCE_ROOT"), tu_env("AC_SOURCE_ROOT"), json);
+	ck_assert_msg(system(cmd) == 0, "%s does not validate against the report schema", json);
+	free(cmd);
 	cJSON_Delete(root);
 	free(dom);
 	free(png);
