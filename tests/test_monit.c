@@ -340,6 +340,47 @@ START_TEST(nagios_exit_codes_through_the_binary)
 }
 END_TEST
 
+/* A secret in a failing step's URL: masked in the Nagios line, the series
+ * on stdout, the --prom file and what --listen serves. */
+#define SECRET "monit-canary-5f3a9e"
+START_TEST(secrets_never_reach_the_monitoring_outputs)
+{
+	struct hs_server s;
+	hs_start(&s, ok_or_down, NULL);
+	char *targets = tu_fmt("\"web\": {\"url\": \"http://127.0.0.1:%d\"}", s.port);
+	char *sc = tu_http_scenario(
+	    "", targets,
+	    TU_JOURNEY("leak", "\"steps\": [{\"url\": \"/down?t=${env:AC_MONIT_PW}\"}]"));
+	const char *env[] = {"AC_MONIT_PW=" SECRET, NULL};
+	char *prom = tu_fmt("%s.prom", sc);
+	int port = port_at(6);
+	char *addr = tu_fmt("127.0.0.1:%d", port);
+	const char *formats[] = {"nagios", "prometheus"};
+	for (size_t i = 0; i < AC_ARRAY_LEN(formats); i++) {
+		struct tu_proc p;
+		const char *args[] = {"check", sc,	   "--format", formats[i], "--prom",
+				      prom,    "--listen", addr,       NULL};
+		tu_run(&p, args, env, 30);
+		TU_EXPECT(p.exit_code == (i == 0 ? 2 : 1), &p, "%s: exit %d", formats[i],
+			  p.exit_code);
+		TU_EXPECT(!strstr(p.out, SECRET) && !strstr(p.err, SECRET), &p, "%s leaked",
+			  formats[i]);
+		char *file = tu_read_file(prom);
+		ck_assert_ptr_null(strstr(file, SECRET));
+		free(file);
+		if (i == 0)
+			TU_EXPECT(strstr(p.out, "t=***"), &p, "the masked URL is in the reason");
+		tu_proc_release(&p);
+	}
+	unlink(prom);
+	hs_stop(&s);
+	free(addr);
+	free(prom);
+	free(sc);
+	free(targets);
+}
+END_TEST
+
 /* Fork $AC_BIN with args, stdout to /dev/null and stderr to errpath. */
 static pid_t spawn(const char *const *args, const char *errpath)
 {
@@ -687,6 +728,7 @@ static Suite *monit_suite(void)
 	tcase_add_test(tc, prom_text_escapes_hostile_names);
 	tcase_add_test(tc, prom_file_appears_whole_at_the_end);
 	tcase_add_test(tc, prom_file_unwritable_is_exit_3_before_probing);
+	tcase_add_test(tc, secrets_never_reach_the_monitoring_outputs);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("listen");
 	tcase_set_timeout(tc, 120);
