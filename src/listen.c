@@ -4,8 +4,10 @@
  * Everything is non-blocking and bounded: the listening socket and each
  * client are watches on the loop, a client has AC_LISTEN_TIMEOUT_MS from
  * accept to the end of its response, a request larger than
- * AC_LISTEN_REQ_MAX is refused, a connection past AC_LISTEN_CLIENTS is
- * closed at once, and every connection is closed after one response. A
+ * AC_LISTEN_REQ_MAX is refused, a connection past AC_LISTEN_CLIENTS takes
+ * the place of the one that has waited longest without asking (or is
+ * closed at once when all are being answered), and every connection is
+ * closed after one response. A
  * client that connects and sends nothing costs a slot until its timer
  * fires; it never holds a round, since nothing here waits.
  */
@@ -30,6 +32,7 @@ struct client {
 	size_t nreq;
 	char *resp;
 	size_t nresp, sent;
+	int64_t accepted_ms;
 	struct ac_timer timer;
 };
 
@@ -262,19 +265,30 @@ static void on_accept(void *ud, int fd, unsigned revents)
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0)
 			return;
-		size_t slot = AC_LISTEN_CLIENTS;
-		for (size_t i = 0; i < AC_LISTEN_CLIENTS; i++)
-			if (!l->clients[i]) {
+		size_t slot = AC_LISTEN_CLIENTS, oldest = AC_LISTEN_CLIENTS;
+		for (size_t i = 0; i < AC_LISTEN_CLIENTS && slot == AC_LISTEN_CLIENTS; i++) {
+			struct client *o = l->clients[i];
+			if (!o)
 				slot = i;
-				break;
-			}
+			else if (!o->resp && (oldest == AC_LISTEN_CLIENTS ||
+					      o->accepted_ms < l->clients[oldest]->accepted_ms))
+				oldest = i;
+		}
+		if (slot == AC_LISTEN_CLIENTS && oldest < AC_LISTEN_CLIENTS) {
+			/* Full of clients that have not finished asking: the one
+			 * waiting longest goes, so idle connections cannot keep
+			 * the scraper out. */
+			client_close(l->clients[oldest]);
+			slot = oldest;
+		}
 		if (slot == AC_LISTEN_CLIENTS) {
-			close(cfd); /* full: the scraper retries at its next interval */
+			close(cfd); /* all answering: the scraper retries */
 			continue;
 		}
 		struct client *c = ac_calloc(1, sizeof(*c));
 		c->l = l;
 		c->fd = cfd;
+		c->accepted_ms = ac_loop_now(l->loop);
 		l->clients[slot] = c;
 		ac_loop_watch(l->loop, cfd, AC_LOOP_READ, on_client, c);
 		ac_loop_timer_start(l->loop, &c->timer, ac_loop_now(l->loop) + AC_LISTEN_TIMEOUT_MS,

@@ -39,7 +39,8 @@ void ac_promfile_destroy(struct ac_promfile *pf);
  * *loopback tells whether the address is a loopback one. Attach registers
  * it on a loop (the engine's), detach takes it off and closes its
  * clients. Set gives the text to serve (the listener keeps a copy). At
- * most AC_LISTEN_CLIENTS clients at once, requests of at most
+ * most AC_LISTEN_CLIENTS clients at once (one more takes the place of the
+ * one that has waited longest without a whole request), requests of at most
  * AC_LISTEN_REQ_MAX bytes, AC_LISTEN_TIMEOUT_MS per connection; every
  * connection is closed after its response. */
 #define AC_LISTEN_CLIENTS 16
