@@ -13,9 +13,12 @@ extern const struct ac_writer ac_writer_html;
 extern const struct ac_writer ac_writer_json;
 extern const struct ac_writer ac_writer_junit;
 extern const struct ac_writer ac_writer_markdown;
+extern const struct ac_writer ac_writer_nagios;
+extern const struct ac_writer ac_writer_prometheus;
 
 const struct ac_writer *const ac_writers[] = {
-    &ac_writer_html, &ac_writer_json, &ac_writer_junit, &ac_writer_markdown, &ac_writer_terminal,
+    &ac_writer_html,	 &ac_writer_json,   &ac_writer_junit,	   &ac_writer_markdown,
+    &ac_writer_terminal, &ac_writer_nagios, &ac_writer_prometheus,
 };
 const size_t ac_nwriters = sizeof(ac_writers) / sizeof(ac_writers[0]);
 

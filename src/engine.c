@@ -468,6 +468,8 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 		run_deadline =
 		    start + (int64_t)max_rounds * (st->interval_ms + st->round_timeout_ms);
 
+	if (opts->on_start)
+		opts->on_start(e.loop, opts->ud);
 	bool interrupted = false;
 	for (int round = 1;; round++) {
 		int64_t round_start = ac_loop_update_now(e.loop);
@@ -521,6 +523,8 @@ struct ac_result *ac_engine_run(struct ac_plan *plan, const struct ac_run_opts *
 		ac_notifier_destroy(notifier);
 	}
 
+	if (opts->on_end)
+		opts->on_end(e.loop, opts->ud);
 	for (size_t i = 0; i < plan->nchecks; i++)
 		if (e.memory[i] && plan->checks[i].kind->memory_destroy)
 			plan->checks[i].kind->memory_destroy(e.memory[i]);

@@ -19,6 +19,8 @@
 #include "scenario.h"
 #include "util.h"
 
+struct ac_loop;
+
 enum ac_mode {
 	AC_MODE_CHECK, /* a few rounds and a verdict */
 	AC_MODE_WATCH, /* rounds for the whole window */
@@ -35,6 +37,12 @@ struct ac_run_opts {
 	/* Called after every round with the result so far. */
 	void (*on_round)(const struct ac_result *res, int64_t time_left_ms, void *ud);
 	void *ud;
+	/* Called with the engine's loop before the first round and after the
+	 * last (NULL: not called), with ud: what the caller registers on the
+	 * loop (the --listen responder) runs between and during rounds and
+	 * must never block. */
+	void (*on_start)(struct ac_loop *loop, void *ud);
+	void (*on_end)(struct ac_loop *loop, void *ud);
 	/* Webhooks to notify (src/notify.h); NULL or no URLs: none. */
 	const struct ac_notify_opts *notify;
 };

@@ -22,6 +22,7 @@
 #include "json.h"
 #include "live.h"
 #include "mask.h"
+#include "monit.h"
 #include "notify.h"
 #include "release.h"
 #include "report.h"
@@ -66,6 +67,12 @@ static void usage(FILE *out)
 	    "  --markdown FILE     write a Markdown summary for chat or a pull request\n"
 	    "  --html FILE         write one self-contained HTML page with charts\n"
 	    "  --format FORMAT     stdout report: terminal (default), json, junit, markdown, html\n"
+	    "                      or nagios (one line; exit 0 OK, 2 CRITICAL, 3 UNKNOWN), "
+	    "prometheus\n"
+	    "  --prom FILE         write the Prometheus series to FILE atomically at the end\n"
+	    "                      (node_exporter's textfile collector)\n"
+	    "  --listen HOST:PORT  serve GET /metrics while the rounds go on (e.g. "
+	    "127.0.0.1:9464)\n"
 	    "  --quiet             print the verdict line only\n"
 	    "  --verbose           list passing checks too\n"
 	    "  --no-color          no colour (NO_COLOR in the environment does the same)\n"
@@ -115,6 +122,8 @@ enum opt_id {
 	OPT_MARKDOWN,
 	OPT_HTML,
 	OPT_FROM_DEMO,
+	OPT_PROM,
+	OPT_LISTEN,
 };
 
 struct cli {
@@ -128,6 +137,7 @@ struct cli {
 	const char *junit_path;
 	const char *markdown_path;
 	const char *html_path;
+	const char *prom_path, *listen; /* src/monit.h */
 	const char *format;
 	const char *baseline_path;
 	const char *output;
@@ -179,6 +189,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	    {"markdown", required_argument, NULL, OPT_MARKDOWN},
 	    {"html", required_argument, NULL, OPT_HTML},
 	    {"from-demo", no_argument, NULL, OPT_FROM_DEMO},
+	    {"prom", required_argument, NULL, OPT_PROM},
+	    {"listen", required_argument, NULL, OPT_LISTEN},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -246,11 +258,17 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_HTML:
 			cli->html_path = optarg;
 			break;
+		case OPT_PROM:
+			cli->prom_path = optarg;
+			break;
+		case OPT_LISTEN:
+			cli->listen = optarg;
+			break;
 		case OPT_FORMAT:
 			if (!ac_writer_find(optarg))
 				return bad_usage(
 				    "--format: unknown format '%s' (terminal, json, junit, "
-				    "markdown, html)",
+				    "markdown, html, nagios, prometheus)",
 				    optarg);
 			cli->format = optarg;
 			break;
@@ -397,7 +415,18 @@ static int cmd_lint(int argc, char **argv, const struct cli *cli)
 struct progress {
 	struct ac_live live;
 	const struct ac_clock *clock;
+	struct ac_listener *listener; /* --listen, or NULL */
 };
+
+static void on_start(struct ac_loop *loop, void *ud)
+{
+	ac_listener_attach(((struct progress *)ud)->listener, loop);
+}
+
+static void on_end(struct ac_loop *loop, void *ud)
+{
+	ac_listener_detach(((struct progress *)ud)->listener);
+}
 
 static void on_round(const struct ac_result *r, int64_t time_left_ms, void *ud)
 {
@@ -408,6 +437,11 @@ static void on_round(const struct ac_result *r, int64_t time_left_ms, void *ud)
 	if (p->live.tty && ioctl(fileno(p->live.out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		p->live.width = ws.ws_col;
 	ac_live_round(&p->live, r, time_left_ms, p->clock->wall_ms(p->clock));
+	if (p->listener) {
+		char *text = ac_prom_text(r);
+		ac_listener_set(p->listener, text);
+		free(text);
+	}
 }
 
 /* Read a saved baseline into the plan's checks. */
@@ -556,6 +590,32 @@ static int outputs_open(struct outputs *o, const struct cli *cli)
 	return 0;
 }
 
+/* --prom and --listen (src/monit.h), set up before anything is probed. */
+static int monit_open(const struct cli *cli, struct ac_promfile **pf, struct ac_listener **l)
+{
+	struct ac_error err = {0};
+	if (cli->prom_path && !(*pf = ac_promfile_open(cli->prom_path, &err))) {
+		fprintf(stderr, "allclear: %s; nothing was probed\n", err.msg);
+		return -1;
+	}
+	if (!cli->listen)
+		return 0;
+	bool loopback = true;
+	if (!(*l = ac_listener_open(cli->listen, &loopback, &err))) {
+		fprintf(stderr, "allclear: %s; nothing was probed\n", err.msg);
+		ac_promfile_destroy(*pf);
+		*pf = NULL;
+		return -1;
+	}
+	fprintf(stderr, "allclear: serving http://%s/metrics\n", ac_listener_address(*l));
+	if (!loopback)
+		fprintf(stderr,
+			"allclear: warning: %s is not a loopback address: anyone who can "
+			"reach it reads the check names, owners and targets\n",
+			ac_listener_address(*l));
+	return 0;
+}
+
 /* Write a report to f (closed here unless it is stdout); a failed write,
  * flush or close is an error: a report cut short must not pass for one. */
 static int write_report(FILE *f, const char *path, const char *format, const struct ac_result *r,
@@ -574,7 +634,10 @@ static int write_report(FILE *f, const char *path, const char *format, const str
 	return rc;
 }
 
-static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, const char *save_to)
+static bool stdout_report_written; /* --format nagios: a line was printed */
+
+static int run_scenario(const char *path, const struct cli *cli, enum ac_mode mode,
+			const char *save_to)
 {
 	struct ac_error err = {0};
 	char *problems = NULL;
@@ -613,6 +676,13 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 		ac_plan_destroy(plan);
 		return AC_EXIT_USAGE;
 	}
+	struct ac_promfile *promfile = NULL;
+	struct ac_listener *listener = NULL;
+	if (monit_open(cli, &promfile, &listener) < 0) {
+		outputs_close(&out);
+		ac_plan_destroy(plan);
+		return AC_EXIT_USAGE;
+	}
 	if (save_to) {
 		/* A baseline is taken from a healthy run, not judged against one. */
 		for (size_t i = 0; i < plan->nchecks; i++)
@@ -632,6 +702,7 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 		    .max_rows = 40,
 		},
 	    .clock = ac_clock_system(),
+	    .listener = listener,
 	};
 	/* Webhooks: the scenario's and the command line's. A webhook's URL
 	 * is a secret (Slack's path is its key): masked everywhere. */
@@ -657,12 +728,16 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	    .fail_fast = cli->fail_fast,
 	    .stop = &stop_flag,
 	    .on_round = on_round,
+	    .on_start = on_start,
+	    .on_end = on_end,
 	    .ud = &prog,
 	};
 	struct ac_result *r = ac_engine_run(plan, &ro, &err);
 	free(urls);
+	ac_listener_destroy(listener);
 	if (!r) {
 		fprintf(stderr, "allclear: %s\n", err.msg);
+		ac_promfile_destroy(promfile);
 		outputs_close(&out);
 		ac_plan_destroy(plan);
 		return AC_EXIT_USAGE;
@@ -677,6 +752,12 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	if (write_report(stdout, "standard output", cli->format ? cli->format : "terminal", r, &o) <
 	    0)
 		rc = AC_EXIT_USAGE;
+	stdout_report_written = true;
+	if (promfile && ac_promfile_commit(promfile, r, &err) < 0) {
+		fprintf(stderr, "allclear: %s\n", err.msg);
+		rc = AC_EXIT_USAGE;
+	}
+	ac_promfile_destroy(promfile);
 	struct ac_report_opts fo = {0};
 	if (write_report(out.json, cli->json_path, "json", r, &fo) < 0)
 		rc = AC_EXIT_USAGE;
@@ -699,6 +780,19 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	ac_result_destroy(r);
 	ac_plan_destroy(plan);
 	return rc;
+}
+
+/* A run; with --format nagios, the exit code is the plugin's and a run
+ * that judged nothing still prints its one line. */
+static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, const char *save_to)
+{
+	int rc = run_scenario(path, cli, mode, save_to);
+	if (!cli->format || strcmp(cli->format, "nagios") != 0)
+		return rc;
+	if (!stdout_report_written)
+		printf("ALLCLEAR UNKNOWN - nothing was judged: bad input or an output that cannot "
+		       "be written (see standard error)\n");
+	return ac_nagios_exit_code(rc);
 }
 
 int main(int argc, char **argv)
