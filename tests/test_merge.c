@@ -379,6 +379,24 @@ START_TEST(agree_groups_stay_in_one_shard)
 }
 END_TEST
 
+/* The Kubernetes, CronJob, CI and regions examples: parsed and checked by
+ * tests/examples_check.py (python3-yaml), their shell run with a stub. */
+START_TEST(examples_are_valid)
+{
+	char *cmd = tu_fmt("python3 %s/tests/examples_check.py %s %s 2>&1",
+			   tu_env("AC_SOURCE_ROOT"), tu_env("AC_SOURCE_ROOT"), tu_env("AC_BIN"));
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	char out[8192];
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	int rc = pclose(f);
+	ck_assert_msg(rc == 0, "examples_check.py: %s", out);
+	ck_assert_msg(strstr(out, "examples ok: 3 shards, 3 regions"), "%s", out);
+	free(cmd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("merge");
@@ -392,6 +410,7 @@ int main(void)
 	tcase_add_test(tc, bad_shard_arguments_exit_3);
 	tcase_add_test(tc, shards_are_a_stable_partition);
 	tcase_add_test(tc, agree_groups_stay_in_one_shard);
+	tcase_add_test(tc, examples_are_valid);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }
