@@ -509,8 +509,12 @@ struct ac_result *ac_merge_reports(const char *const *paths, size_t n, struct ac
 		rs[nok++] = rp;
 	}
 	qsort(rs, nok, sizeof(*rs), cmp_report);
+	size_t before = nproblems;
 	check_sets(rs, nok, &problems, &nproblems);
 	bool agents = nok > 1 && strcmp(rs[0].agent, rs[nok - 1].agent) != 0;
+	if (agents && nproblems > before)
+		ac_buf_adds(&problems, " (the shards of one set need one --agent: the default is "
+				       "the host name, which differs from pod to pod)");
 
 	r = ac_calloc(1, sizeof(*r));
 	r->schema_version = AC_RESULT_SCHEMA_VERSION;

@@ -167,6 +167,20 @@ START_TEST(missing_shard_is_inconclusive_naming_it)
 	TU_EXPECT(strstr(p.out, "shard 1/3 is missing; of the 2 checks reported, 1 failed"), &p,
 		  "says what failed too");
 	tu_proc_release(&p);
+	/* Shards that forgot --agent: each pod's host name is an agent. */
+	char *c1 = check_json("flags", "origin", "PASS", NULL, "flags");
+	char *pa = report("00aa", "runa", "1/2", "pod-a", c1);
+	char *pb = report("00aa", "runb", "2/2", "pod-b", c1);
+	const char *pods[] = {pa, pb, NULL};
+	merge(&p, pods);
+	TU_EXPECT(p.exit_code == 2, &p, "pods: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "agent pod-a: shard 2/2 is missing; agent pod-b: shard 1/2 is "
+				"missing (the shards of one set need one --agent"),
+		  &p, "hints at --agent");
+	tu_proc_release(&p);
+	free(c1);
+	free(pa);
+	free(pb);
 	/* The same shard twice is not the set either. */
 	const char *twice[] = {shards[0], shards[0], shards[1], shards[2], NULL};
 	merge(&p, twice);
