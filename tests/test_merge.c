@@ -104,6 +104,9 @@ START_TEST(complete_shards_merge_like_a_run)
 	TU_EXPECT(p.exit_code == 0, &p, "all passed: exit %d", p.exit_code);
 	TU_EXPECT(strstr(p.out, "VERDICT: RESTORED  all 3 checks passed in the last 2 rounds"), &p,
 		  "restored");
+	TU_EXPECT(tu_count(p.out, "\nmerged ") == 3 &&
+		      strstr(p.out, ": agent fra, shard 2/3, run run2\n"),
+		  &p, "lists what it merged");
 	tu_proc_release(&p);
 	free_shards();
 
