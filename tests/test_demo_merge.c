@@ -122,6 +122,24 @@ static char *failing(const char *json_text)
 	return ac_buf_detach(&b);
 }
 
+/* The release map's parts and their status, in order, one per line. */
+static char *parts_of(const char *json_text)
+{
+	cJSON *root = cJSON_Parse(json_text);
+	ck_assert_ptr_nonnull(root);
+	struct ac_buf b;
+	ac_buf_init(&b, 1 << 20);
+	const cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(cJSON_GetObjectItem(root, "release"), "parts"))
+	{
+		ac_buf_addf(&b, "%s %s %d\n", cJSON_GetObjectItem(p, "name")->valuestring,
+			    cJSON_GetObjectItem(p, "status")->valuestring,
+			    cJSON_GetArraySize(cJSON_GetObjectItem(p, "checks")));
+	}
+	cJSON_Delete(root);
+	return ac_buf_detach(&b);
+}
+
 static char *verdict_of(const char *json_text)
 {
 	cJSON *root = cJSON_Parse(json_text);
@@ -191,6 +209,12 @@ START_TEST(sharded_runs_merge_to_the_unsharded_verdict)
 	ck_assert_str_eq(mv, wv);
 	ck_assert_str_eq(mf, wf);
 	ck_assert_int_ge(tu_count(wf, "\n"), 5);
+	/* And the release map's next steps, part by part. */
+	char *wp = parts_of(wt), *mp = parts_of(mt);
+	ck_assert_str_eq(mp, wp);
+	ck_assert_int_ge(tu_count(wp, "\n"), 5);
+	free(wp);
+	free(mp);
 	/* The first check to fix is the same as well. */
 	TU_EXPECT(strstr(p.out, "VERDICT: NOT RESTORED  ") &&
 		      strstr(p.out, "first to fix: feature flag new_checkout is off @ origin"),
