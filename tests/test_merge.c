@@ -316,6 +316,43 @@ START_TEST(agents_that_disagree_are_not_restored)
 }
 END_TEST
 
+/* Agents and shards together: each agent's set is checked on its own. */
+START_TEST(sharded_agents_merge_per_agent)
+{
+	char *a = check_json("flags", "edge-eu", "PASS", "new_checkout=false", "flags");
+	char *b = check_json("home", "edge-eu", "PASS", NULL, "code");
+	char *both = tu_fmt("%s, %s", a, b);
+	char *f1 = report("00aa", "f1", "1/2", "fra", a);
+	char *f2 = report("00aa", "f2", "2/2", "fra", b);
+	char *iad = report("00aa", "i", NULL, "iad", both);
+	struct tu_proc p;
+	const char *all[] = {f2, iad, f1, NULL};
+	merge(&p, all);
+	TU_EXPECT(p.exit_code == 0, &p, "agents with shards: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "all 4 checks passed"), &p, "one row per agent and check");
+	tu_proc_release(&p);
+	const char *some[] = {iad, f1, NULL};
+	merge(&p, some);
+	TU_EXPECT(p.exit_code == 2, &p, "fra incomplete: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "agent fra: shard 2/2 is missing"), &p, "names fra's shard");
+	tu_proc_release(&p);
+	/* Shards of one agent from sets of different sizes. */
+	char *f3 = report("00aa", "f3", "2/3", "fra", b);
+	const char *mixed[] = {f1, f3, NULL};
+	merge(&p, mixed);
+	TU_EXPECT(p.exit_code == 2, &p, "mixed counts: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "agent fra: reports of different shard counts"), &p, "mixed");
+	tu_proc_release(&p);
+	free(a);
+	free(b);
+	free(both);
+	free(f1);
+	free(f2);
+	free(f3);
+	free(iad);
+}
+END_TEST
+
 START_TEST(bad_shard_arguments_exit_3)
 {
 	const char *bad[] = {"0/3", "4/3", "3", "/3", "1/", "a/b", "1/0", "1/1001", "-1/3", NULL};
@@ -424,6 +461,7 @@ int main(void)
 	tcase_add_test(tc, a_report_that_is_not_of_the_schema_is_inconclusive);
 	tcase_add_test(tc, reports_of_another_scenario_are_refused);
 	tcase_add_test(tc, agents_that_disagree_are_not_restored);
+	tcase_add_test(tc, sharded_agents_merge_per_agent);
 	tcase_add_test(tc, bad_shard_arguments_exit_3);
 	tcase_add_test(tc, shards_are_a_stable_partition);
 	tcase_add_test(tc, agree_groups_stay_in_one_shard);
