@@ -7,7 +7,7 @@ set -euo pipefail
 build=(gcc meson ninja-build pkg-config libcurl4-openssl-dev libpq-dev libhiredis-dev libssl-dev zlib1g-dev
 	libcjson-dev check libmicrohttpd-dev)
 # The test command also builds with clang (and libFuzzer) and checks the format.
-tools=(clang libclang-rt-14-dev clang-format openssl iproute2 util-linux python3-jsonschema chromium)
+tools=(clang libclang-rt-14-dev clang-format openssl iproute2 util-linux python3-jsonschema python3-yaml chromium)
 servers=(postgresql redis-server nginx-light curl python3)
 # Real job libraries and peers the tests drive.
 jobs=(python3-rq python3-celery ruby-sidekiq prometheus)

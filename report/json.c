@@ -209,6 +209,15 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 	cJSON *sc = cJSON_AddObjectToObject(root, "scenario");
 	add_str(sc, "path", r->scenario_path);
 	add_str(sc, "name", r->scenario_name);
+	add_str(sc, "hash", r->scenario_hash);
+	add_str(root, "run_id", r->run_id);
+	add_str(root, "shard", r->shard);
+	add_str(root, "agent", r->agent);
+	if (r->nmerged_from) {
+		cJSON *mf = cJSON_AddArrayToObject(root, "merged_from");
+		for (size_t i = 0; i < r->nmerged_from; i++)
+			push_str(mf, r->merged_from[i]);
+	}
 	add_str(root, "mode", r->mode);
 	cJSON_AddStringToObject(root, "verdict", ac_verdict_name(r->verdict));
 	cJSON_AddNumberToObject(root, "exit_code", ac_verdict_exit_code(r->verdict));
@@ -292,6 +301,10 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 		cJSON_AddBoolToObject(j, "critical", cr->critical);
 		add_str(j, "target", cr->target.name);
 		add_str(j, "persona", cr->persona);
+		cJSON_AddBoolToObject(j, "agree", cr->agree);
+		add_str(j, "agree_group", cr->agree_group);
+		if (cr->agent)
+			add_str(j, "agent", cr->agent);
 		cJSON_AddStringToObject(j, "state", ac_state_name(cr->state));
 		add_str(j, "reason", cr->reason);
 		add_str(j, "note", cr->note);

@@ -254,6 +254,18 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 		col(&t, RESET));
 	free(sname);
 	free(spath);
+	/* Where it ran: a shard of a set, or what a merge put together. */
+	if (r->shard) {
+		char *ag = safe(r->agent ? r->agent : "?");
+		fprintf(out, "%sshard %s, agent %s%s\n", col(&t, DIM), r->shard, ag,
+			col(&t, RESET));
+		free(ag);
+	}
+	for (size_t i = 0; i < r->nmerged_from; i++) {
+		char *m = safe(r->merged_from[i]);
+		fprintf(out, "%smerged %s%s\n", col(&t, DIM), m, col(&t, RESET));
+		free(m);
+	}
 
 	int nareas = ac_report_area_count(r);
 	size_t nfail = 0, nerr = 0, npass = 0;

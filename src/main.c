@@ -29,6 +29,8 @@
 #include "result.h"
 #include "scenario.h"
 #include "schema.h"
+#include "shard.h"
+#include "merge.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -48,6 +50,8 @@ static void usage(FILE *out)
 	    "       allclear baseline save SCENARIO -o FILE   record a healthy run's values\n"
 	    "       allclear schema                     the scenario format as a JSON Schema\n"
 	    "       allclear init [--from-demo] [-o FILE]   a starter scenario to fill in\n"
+	    "       allclear merge REPORT.json...       one verdict from shards' and agents' "
+	    "reports\n"
 	    "       allclear --help | --version\n"
 	    "\n"
 	    "Is service restored? allclear runs the scenario's user journeys and checks\n"
@@ -82,6 +86,8 @@ static void usage(FILE *out)
 	    "  --notify-on WHEN    change, end or both (default: the scenario's, both)\n"
 	    "  -o, --output FILE   baseline save, init: the file to write\n"
 	    "  --from-demo         init: start from the demo shop's scenario\n"
+	    "  --shard I/N         run shard I of N (1-based): a stable slice of the checks\n"
+	    "  --agent NAME        where this run happens, for merge (default: the host name)\n"
 	    "\n"
 	    "Secrets come from ${env:NAME} and ${file:PATH} in the scenario, never from the\n"
 	    "command line, and are masked in every output.\n",
@@ -124,6 +130,8 @@ enum opt_id {
 	OPT_FROM_DEMO,
 	OPT_PROM,
 	OPT_LISTEN,
+	OPT_SHARD,
+	OPT_AGENT,
 };
 
 struct cli {
@@ -145,7 +153,9 @@ struct cli {
 	size_t nvars;
 	const char *notify[16];
 	size_t nnotify;
-	int notify_on; /* 0: the scenario's; else enum ac_notify_on */
+	int notify_on;		      /* 0: the scenario's; else enum ac_notify_on */
+	int shard_index, shard_count; /* --shard I/N; 0: the whole scenario */
+	const char *agent;
 };
 
 static int bad_usage(const char *fmt, ...) AC_PRINTF(1, 2);
@@ -191,6 +201,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	    {"from-demo", no_argument, NULL, OPT_FROM_DEMO},
 	    {"prom", required_argument, NULL, OPT_PROM},
 	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"shard", required_argument, NULL, OPT_SHARD},
+	    {"agent", required_argument, NULL, OPT_AGENT},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -310,6 +322,18 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			else
 				return bad_usage("--notify-on: change, end or both, not '%s'",
 						 optarg);
+			break;
+		case OPT_SHARD:
+			if (ac_shard_parse(optarg, &cli->shard_index, &cli->shard_count) < 0)
+				return bad_usage(
+				    "--shard takes I/N with 1 <= I <= N <= %d, not '%s'",
+				    AC_SHARD_MAX, optarg);
+			break;
+		case OPT_AGENT:
+			if (!*optarg || strlen(optarg) > 64)
+				return bad_usage("%s",
+						 "--agent takes a name of 1 to 64 characters");
+			cli->agent = optarg;
 			break;
 		default:
 			return bad_usage("%s", "bad option");
@@ -659,6 +683,11 @@ static int run_scenario(const char *path, const struct cli *cli, enum ac_mode mo
 		st->deadline_ms = cli->deadline_ms;
 	if (cli->confirm)
 		st->confirm = cli->confirm;
+	char hash[17] = "";
+	if (ac_file_fingerprint(path, hash) < 0)
+		hash[0] = '\0';
+	if (cli->shard_count)
+		ac_plan_shard(plan, cli->shard_index, cli->shard_count);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -743,6 +772,7 @@ static int run_scenario(const char *path, const struct cli *cli, enum ac_mode mo
 		return AC_EXIT_USAGE;
 	}
 	ac_release_fill_result(plan, r);
+	ac_merge_stamp(r, cli->shard_index, cli->shard_count, cli->agent, hash);
 	struct ac_report_opts o = {
 	    .color = color_ok && isatty(STDOUT_FILENO),
 	    .quiet = cli->quiet,
@@ -795,6 +825,45 @@ static int cmd_run(const char *path, const struct cli *cli, enum ac_mode mode, c
 	return ac_nagios_exit_code(rc);
 }
 
+/* allclear merge REPORT.json...: one tree from the reports, written like a
+ * run's. */
+static int cmd_merge(int n, char **paths, const struct cli *cli)
+{
+	if (cli->shard_count || cli->agent)
+		return bad_usage("%s", "merge takes no --shard or --agent: the reports say theirs");
+	struct ac_error err = {0};
+	struct ac_result *r = ac_merge_reports((const char *const *)paths, (size_t)n, &err);
+	if (!r) {
+		fprintf(stderr, "allclear: merge: %s\n", err.msg);
+		return AC_EXIT_USAGE;
+	}
+	struct outputs out;
+	if (outputs_open(&out, cli) < 0) {
+		ac_result_destroy(r);
+		return AC_EXIT_USAGE;
+	}
+	const char *nc = getenv("NO_COLOR");
+	struct ac_report_opts o = {
+	    .color = !cli->no_color && !(nc && *nc) && isatty(STDOUT_FILENO),
+	    .quiet = cli->quiet,
+	    .verbose = cli->verbose,
+	};
+	int rc = ac_verdict_exit_code(r->verdict);
+	struct ac_report_opts fo = {0};
+	/* Each writer closes its file: all of them run, whichever fails. */
+	int bad =
+	    write_report(stdout, "standard output", cli->format ? cli->format : "terminal", r, &o);
+	bad |= write_report(out.json, cli->json_path, "json", r, &fo);
+	bad |= write_report(out.junit, cli->junit_path, "junit", r, &fo);
+	bad |= write_report(out.markdown, cli->markdown_path, "markdown", r, &fo);
+	bad |= write_report(out.html, cli->html_path, "html", r, &fo);
+	bad |= write_report(out.summary, "GITHUB_STEP_SUMMARY", "markdown", r, &fo);
+	if (bad)
+		rc = AC_EXIT_USAGE;
+	ac_result_destroy(r);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	/* Secrets are read from the environment and files as the scenario
@@ -835,6 +904,11 @@ int main(int argc, char **argv)
 		return cmd_run(argv[optind], &cli,
 			       strcmp(cmd, "watch") == 0 ? AC_MODE_WATCH : AC_MODE_CHECK, NULL);
 	}
+	if (strcmp(cmd, "merge") == 0) {
+		if (nargs < 1)
+			return bad_usage("%s", "merge needs at least one JSON report");
+		return cmd_merge(nargs, argv + optind, &cli);
+	}
 	if (strcmp(cmd, "map") == 0) {
 		if (nargs != 1)
 			return bad_usage("%s", "map needs exactly one scenario file");
@@ -860,6 +934,6 @@ int main(int argc, char **argv)
 			return bad_usage("%s", "baseline save needs -o FILE");
 		return cmd_run(argv[optind + 1], &cli, AC_MODE_CHECK, cli.output);
 	}
-	return bad_usage("unknown command '%s' (check, watch, lint, map, baseline, schema, init)",
-			 cmd);
+	return bad_usage(
+	    "unknown command '%s' (check, watch, lint, map, baseline, schema, init, merge)", cmd);
 }

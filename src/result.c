@@ -243,6 +243,7 @@ void ac_check_result_release(struct ac_check_result *cr)
 	free(cr->target.role);
 	free(cr->target.region);
 	free(cr->agree_group);
+	free(cr->agent);
 	free(cr->reason);
 	free(cr->note);
 	free(cr->part);
@@ -295,6 +296,13 @@ void ac_result_destroy(struct ac_result *r)
 	free(r->mode);
 	free(r->verdict_reason);
 	free(r->notify_error);
+	free(r->run_id);
+	free(r->shard);
+	free(r->agent);
+	free(r->scenario_hash);
+	for (size_t i = 0; i < r->nmerged_from; i++)
+		free(r->merged_from[i]);
+	free(r->merged_from);
 	free(r->customer_product);
 	free(r->customer_next_update);
 	free(r->customer_contact);

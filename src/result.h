@@ -218,6 +218,7 @@ struct ac_check_result {
 	bool critical;
 	bool agree;	   /* its fleet's observations have to match */
 	char *agree_group; /* NULL, or the name of a cross-check group */
+	char *agent;	   /* merged trees: the agent that ran it, else NULL */
 
 	enum ac_state state; /* judged state over the window */
 	char *reason;	     /* why (judged), NULL when passed */
@@ -303,6 +304,14 @@ struct ac_result {
 	 * and the first failure ("notification to HOST failed: ..."). */
 	size_t notify_sent, notify_failed;
 	char *notify_error;
+	/* Where the run happened and which slice it was (src/shard.h), for
+	 * `allclear merge`: a random run id, "I/N" or NULL, the agent (the
+	 * host name unless --agent), the scenario file's fingerprint. A merged
+	 * tree lists what it merged in merged_from ("shard 2/3, agent fra,
+	 * run 3f..."), one entry per report. */
+	char *run_id, *shard, *agent, *scenario_hash;
+	char **merged_from;
+	size_t nmerged_from;
 };
 
 #define AC_RESULT_SCHEMA_VERSION 1

@@ -637,6 +637,24 @@ static void judge_restore_eta(struct ac_result *r, int confirm)
 	}
 }
 
+/* What a check result holds, or its plan's check when the tree was made
+ * without copies (a merged tree has only the copies). */
+static const char *cr_id(const struct ac_check_result *cr)
+{
+	return cr->id ? cr->id : cr->check ? cr->check->id : "?";
+}
+
+static int cr_area(const struct ac_check_result *cr)
+{
+	return cr->check ? (int)cr->check->area : cr->area_order;
+}
+
+static const char *cr_owner(const struct ac_check_result *cr)
+{
+	const char *o = cr->owner ? cr->owner : cr->check ? cr->check->owner : NULL;
+	return o && *o ? o : "unassigned";
+}
+
 void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
 {
 	size_t fails = 0, errors = 0;
@@ -645,7 +663,7 @@ void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
 		const struct ac_check_result *cr = &r->checks[i];
 		if (cr->state == AC_STATE_FAIL) {
 			fails++;
-			if (!first_fail || cr->check->area < first_fail->check->area)
+			if (!first_fail || cr_area(cr) < cr_area(first_fail))
 				first_fail = cr;
 		} else if (cr->state != AC_STATE_PASS) {
 			errors++;
@@ -663,13 +681,13 @@ void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o)
 		r->verdict = AC_NOT_RESTORED;
 		r->verdict_reason = ac_asprintf(
 		    "%zu of %zu checks failed; first to fix: %s (%s, owner %s)", fails, r->nchecks,
-		    first_fail->check->id, ac_area_name(first_fail->check->area),
-		    *first_fail->check->owner ? first_fail->check->owner : "unassigned");
+		    cr_id(first_fail), ac_area_name((enum ac_area)cr_area(first_fail)),
+		    cr_owner(first_fail));
 	} else if (errors) {
 		r->verdict = AC_INCONCLUSIVE;
 		r->verdict_reason =
 		    ac_asprintf("%zu of %zu checks could not be measured; first: %s", errors,
-				r->nchecks, first_error->check->id);
+				r->nchecks, cr_id(first_error));
 	} else if (o->interrupted) {
 		r->verdict = AC_INCONCLUSIVE;
 		r->verdict_reason = ac_strdup("interrupted before the window was complete");

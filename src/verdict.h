@@ -55,7 +55,9 @@ enum ac_served {
 };
 enum ac_served ac_judge_served_from(const char *served_by);
 
-/* The overall verdict from the judged checks. */
+/* The overall verdict from the judged checks. It reads only what the tree
+ * holds (id, area, owner, state), never the plan: `allclear merge` judges
+ * a tree read back from reports with it. */
 void ac_judge_overall(struct ac_result *r, const struct ac_judge_opts *o);
 
 #endif
