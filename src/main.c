@@ -564,6 +564,8 @@ static FILE *open_output(const char *path)
 {
 	if (!path)
 		return NULL;
+	if (strcmp(path, "-") == 0)
+		return stdout; /* "--json -": after the standard output report */
 	FILE *f = fopen(path, "w");
 	if (!f)
 		fprintf(stderr, "allclear: cannot write %s: %s; nothing was probed\n", path,
@@ -575,7 +577,7 @@ static void outputs_close(struct outputs *o)
 {
 	FILE *fs[] = {o->json, o->junit, o->markdown, o->html, o->summary};
 	for (size_t i = 0; i < AC_ARRAY_LEN(fs); i++)
-		if (fs[i])
+		if (fs[i] && fs[i] != stdout)
 			fclose(fs[i]);
 	memset(o, 0, sizeof(*o));
 }

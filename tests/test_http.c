@@ -616,6 +616,19 @@ START_TEST(baseline_save_and_within_baseline)
 		  "one file for two reports: exit %d", p.exit_code);
 	ck_assert_int_eq(hs_requests(&s), before);
 	tu_proc_release(&p);
+	/* "--json -": the JSON report on standard output, after the terminal
+	 * report, and no file named "-". */
+	f = fopen(base, "w");
+	fputs(saved, f);
+	fclose(f);
+	const char *dash[] = {"check", path, "--baseline", base, "--quiet", "--json", "-", NULL};
+	unlink("-");
+	tu_run(&p, dash, NULL, 30);
+	TU_EXPECT(p.exit_code == 0, &p, "--json -: exit %d", p.exit_code);
+	TU_EXPECT(strstr(p.out, "RESTORED") && strstr(p.out, "\"verdict\":\t\"RESTORED\""), &p,
+		  "the JSON report on stdout");
+	ck_assert_int_ne(access("-", F_OK), 0);
+	tu_proc_release(&p);
 	/* A report that cannot be written whole is never exit 0: the same
 	 * passing run, its standard output on a full disk. */
 	f = fopen(base, "w");
