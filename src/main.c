@@ -5,6 +5,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "init.h"
 #include "json.h"
 #include "live.h"
+#include "loop.h"
 #include "mask.h"
 #include "monit.h"
 #include "notify.h"
@@ -440,26 +442,83 @@ struct progress {
 	struct ac_live live;
 	const struct ac_clock *clock;
 	struct ac_listener *listener; /* --listen, or NULL */
+	/* The live table is drawn again at once when the terminal is resized:
+	 * SIGWINCH writes to a pipe the engine's loop watches. */
+	struct ac_loop *loop;
+	const struct ac_result *last; /* the tree of the last round (the engine's) */
+	int64_t last_left;
 };
+
+static int winch_pipe[2] = {-1, -1};
+
+static void on_winch_signal(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	if (winch_pipe[1] >= 0 && write(winch_pipe[1], "w", 1) < 0) {
+		/* the pipe is full: a redraw is already due */
+	}
+	errno = saved;
+}
+
+static void measure_width(struct progress *p)
+{
+	struct winsize ws;
+	if (p->live.tty && ioctl(fileno(p->live.out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		p->live.width = ws.ws_col;
+}
+
+static void on_winch(void *ud, int fd, unsigned revents)
+{
+	(void)revents;
+	struct progress *p = ud;
+	char buf[64];
+	while (read(fd, buf, sizeof(buf)) > 0) {
+	}
+	measure_width(p);
+	if (p->last)
+		ac_live_round(&p->live, p->last, p->last_left, p->clock->wall_ms(p->clock));
+}
 
 static void on_start(struct ac_loop *loop, void *ud)
 {
-	ac_listener_attach(((struct progress *)ud)->listener, loop);
+	struct progress *p = ud;
+	ac_listener_attach(p->listener, loop);
+	if (!p->live.tty || p->live.quiet || pipe2(winch_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_winch_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, NULL);
+	p->loop = loop;
+	ac_loop_watch(loop, winch_pipe[0], AC_LOOP_READ, on_winch, p);
 }
 
 static void on_end(struct ac_loop *loop, void *ud)
 {
-	ac_listener_detach(((struct progress *)ud)->listener);
+	struct progress *p = ud;
+	ac_listener_detach(p->listener);
+	if (p->loop && winch_pipe[0] >= 0) {
+		signal(SIGWINCH, SIG_DFL);
+		ac_loop_unwatch(loop, winch_pipe[0]);
+		close(winch_pipe[0]);
+		close(winch_pipe[1]);
+		winch_pipe[0] = winch_pipe[1] = -1;
+		p->loop = NULL;
+	}
+	p->last = NULL;
 }
 
 static void on_round(const struct ac_result *r, int64_t time_left_ms, void *ud)
 {
 	struct progress *p = ud;
-	/* The table fits the terminal as it is now: a resize (SIGWINCH) is
-	 * taken at the next redraw. */
-	struct winsize ws;
-	if (p->live.tty && ioctl(fileno(p->live.out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		p->live.width = ws.ws_col;
+	/* The table fits the terminal as it is now (and is drawn again at
+	 * once on a resize: on_winch). */
+	measure_width(p);
+	p->last = r;
+	p->last_left = time_left_ms;
 	ac_live_round(&p->live, r, time_left_ms, p->clock->wall_ms(p->clock));
 	if (p->listener) {
 		char *text = ac_prom_text(r);

@@ -6,9 +6,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pty.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -516,6 +519,71 @@ START_TEST(live_view_fits_the_terminal_width)
 }
 END_TEST
 
+/* A resize redraws the table at once, not at the next round: the window
+ * grows from 60 to 110 columns between two rounds 3 s apart, SIGWINCH
+ * arrives, and the names are shown whole within a second. */
+START_TEST(live_view_redraws_on_resize)
+{
+	char *path = tu_http_scenario(
+	    "", "\"origin\": \"http://127.0.0.1:9\"",
+	    TU_JOURNEY("checkout is classic for every visitor", "\"steps\": [{\"url\": \"/\"}]"));
+	int master, slave;
+	struct winsize ws = {.ws_row = 40, .ws_col = 60};
+	ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, &ws), 0);
+	struct termios raw;
+	ck_assert_int_eq(tcgetattr(slave, &raw), 0);
+	cfmakeraw(&raw);
+	ck_assert_int_eq(tcsetattr(slave, TCSANOW, &raw), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(master);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(slave, 2);
+		setenv("NO_COLOR", "1", 1);
+		setenv("LANG", "C.UTF-8", 1);
+		const char *args[] = {"watch", path, "--window", "4s", "--interval", "3s", NULL};
+		tu_exec_allclear(args);
+	}
+	close(slave);
+	struct ac_buf b = AC_BUF_INIT;
+	char chunk[4096];
+	int64_t start = tu_now_ms(), resized = 0;
+	const char *whole = "checkout is classic for every visitor @ origin";
+	bool seen_whole = false;
+	while (tu_now_ms() - start < 10000 && !seen_whole) {
+		struct pollfd pf = {.fd = master, .events = POLLIN};
+		if (poll(&pf, 1, 100) > 0) {
+			ssize_t k = read(master, chunk, sizeof(chunk));
+			if (k <= 0)
+				break;
+			ac_buf_add(&b, chunk, (size_t)k);
+		}
+		if (!resized && b.len && strstr(b.buf, "@ origin")) {
+			/* the first table is drawn at 60 columns: the name is cut */
+			ck_assert_ptr_null(strstr(b.buf, whole));
+			struct winsize wide = {.ws_row = 40, .ws_col = 110};
+			ck_assert_int_eq(ioctl(master, TIOCSWINSZ, &wide), 0);
+			kill(pid, SIGWINCH);
+			resized = tu_now_ms();
+		}
+		seen_whole = b.len && strstr(b.buf, whole);
+	}
+	ck_assert_msg(resized, "no first table");
+	ck_assert_msg(seen_whole, "no redraw at 110 columns after SIGWINCH:\n%s", b.buf);
+	int64_t took = tu_now_ms() - resized;
+	ck_assert_msg(took < 1500, "redrawn %lld ms after the resize (the next round is 3 s away)",
+		      (long long)took);
+	kill(pid, SIGTERM);
+	int st;
+	waitpid(pid, &st, 0);
+	close(master);
+	ac_buf_release(&b);
+	free(path);
+}
+END_TEST
+
 START_TEST(terminal_writers_escape_control_characters)
 {
 	struct hs_server s;
@@ -721,6 +789,7 @@ int main(void)
 	tcase_add_test(tc, terminal_writers_escape_control_characters);
 	tcase_add_test(tc, live_names_are_cut_in_the_middle_keeping_the_target);
 	tcase_add_test(tc, live_view_fits_the_terminal_width);
+	tcase_add_test(tc, live_view_redraws_on_resize);
 	tcase_add_test(tc, reports_stay_well_formed_with_hostile_text);
 	tcase_add_test(tc, loader_errors_on_a_terminal_are_inert);
 	tcase_add_test(tc, var_for_an_undefined_name_is_refused);
