@@ -15,48 +15,22 @@
 #include "result.h"
 #include "util.h"
 
-/* Text as HTML: control characters escaped first (as everywhere), then
- * the five characters that are markup. */
+/* Text as HTML, on one line. */
 static void text(FILE *out, const char *s)
 {
-	char *esc = ac_text_escape(s ? s : "");
-	for (const char *p = esc; *p; p++) {
-		switch (*p) {
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&#39;", out);
-			break;
-		default:
-			fputc(*p, out);
-		}
-	}
-	free(esc);
+	ac_report_markup(out, s, false);
 }
 
-/* Text of several lines (for <pre>): each line as text, the line breaks
- * kept, a last one dropped. */
+/* Text of several lines (for <pre>): the line breaks kept, the last ones
+ * dropped. */
 static void text_lines(FILE *out, const char *s)
 {
-	for (const char *p = s; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		char *line = ac_strndup(p, nl ? (size_t)(nl - p) : strlen(p));
-		text(out, line);
-		free(line);
-		p = nl ? nl + 1 : NULL;
-		if (p && *p)
-			fputc('\n', out);
-	}
+	size_t len = s ? strlen(s) : 0;
+	while (len && s[len - 1] == '\n')
+		len--;
+	char *t = ac_strndup(s ? s : "", len);
+	ac_report_markup(out, t, true);
+	free(t);
 }
 
 static const char *state_class(enum ac_state s)

@@ -15,37 +15,7 @@
 
 static void xml_text(FILE *out, const char *s)
 {
-	/* Controls other than newline and tab (illegal in XML 1.0, or C1 and
-	 * DEL that only drive terminals) and bytes that are not UTF-8 (which
-	 * make the document ill-formed) become visible escapes. */
-	char *m = ac_text_escape_lines(s ? s : "");
-	for (const unsigned char *p = (const unsigned char *)m; *p; p++) {
-		switch (*p) {
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\n':
-		case '\t':
-			fputc(*p, out);
-			break;
-		default:
-			/* XML 1.0 allows no other control characters at all. */
-			if (*p < 0x20)
-				fputc(' ', out);
-			else
-				fputc(*p, out);
-		}
-	}
-	free(m);
+	ac_report_markup(out, s, true);
 }
 
 static void detail(FILE *out, const struct ac_check_result *cr)

@@ -50,6 +50,11 @@ struct ac_persona_stat {
 /* Fill up to max entries; returns how many personas there are. */
 size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out, size_t max);
 
+/* Text for XML and HTML (JUnit, the HTML page): control characters and
+ * bytes that are not UTF-8 escaped visibly, then & < > " ' as entities;
+ * with lines, newlines and tabs are kept (report/writers.c). */
+void ac_report_markup(FILE *out, const char *s, bool lines);
+
 /* Markdown text, escaped: no markup, no line breaks, control characters
  * and bytes that are not UTF-8 shown escaped (report/markdown.c). */
 void ac_report_md(FILE *out, const char *s);

@@ -4,9 +4,11 @@
  * Adding an output format: one file under report/, one row here, and
  * golden-file tests.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
+#include "util.h"
 
 extern const struct ac_writer ac_writer_terminal;
 extern const struct ac_writer ac_writer_html;
@@ -72,4 +74,38 @@ size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat
 		out[k].unmeasured += cr->history.runs_unmeasured;
 	}
 	return n;
+}
+
+void ac_report_markup(FILE *out, const char *s, bool lines)
+{
+	/* Controls (newline and tab kept for lines), DEL, C1 and bytes that
+	 * are not UTF-8 become visible escapes first: they are illegal in XML
+	 * 1.0 or only drive terminals. Then the five characters of markup. */
+	char *m = lines ? ac_text_escape_lines(s ? s : "") : ac_text_escape(s ? s : "");
+	for (const unsigned char *p = (const unsigned char *)m; *p; p++) {
+		switch (*p) {
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		case '\'':
+			fputs("&#39;", out);
+			break;
+		case '\n':
+		case '\t':
+			fputc(*p, out);
+			break;
+		default:
+			fputc(*p < 0x20 ? ' ' : *p, out);
+		}
+	}
+	free(m);
 }

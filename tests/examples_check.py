@@ -6,7 +6,7 @@ the Indexed Job's completions, parallelism and --shard N agree, each pod's
 shell turns JOB_COMPLETION_INDEX into its own --shard I/N and report, the
 merge reads exactly the shards' reports, the CI matrices have N entries,
 and the merge jobs run after every shard and gate the pipeline. The shell
-snippets are run for real, with a stub `allclear` on PATH that records its
+snippets are run for real, with a stand-in `allclear` on PATH that records its
 arguments and exits with a chosen code. Every option the examples pass to
 allclear must be one `allclear --help` lists.
 
@@ -46,12 +46,12 @@ exit "${STUB_RC:-0}"
 
 
 def run_shell(script, env, rc=0):
-    """Run script with the stub allclear; (exit code, [argv of each call])."""
+    """Run script with the stand-in allclear; (exit code, [argv of each call])."""
     with tempfile.TemporaryDirectory() as d:
-        stub = os.path.join(d, "allclear")
-        with open(stub, "w") as f:
+        fake = os.path.join(d, "allclear")
+        with open(fake, "w") as f:
             f.write(STUB)
-        os.chmod(stub, 0o755)
+        os.chmod(fake, 0o755)
         out = os.path.join(d, "calls")
         e = dict(os.environ, PATH=d + ":" + os.environ["PATH"], STUB_OUT=out, STUB_RC=str(rc))
         e.update(env)

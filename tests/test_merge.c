@@ -434,7 +434,8 @@ START_TEST(agree_groups_stay_in_one_shard)
 END_TEST
 
 /* The Kubernetes, CronJob, CI and regions examples: parsed and checked by
- * tests/examples_check.py (python3-yaml), their shell run with a stub. */
+ * tests/examples_check.py (python3-yaml), their shell run with a stand-in allclear that records its
+ * arguments. */
 START_TEST(examples_are_valid)
 {
 	char *cmd = tu_fmt("python3 %s/tests/examples_check.py %s %s 2>&1",
