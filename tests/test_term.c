@@ -436,6 +436,35 @@ START_TEST(live_names_are_cut_in_the_middle_keeping_the_target)
 }
 END_TEST
 
+/* `allclear watch PATH` with its stderr on a raw pseudo-terminal 60
+ * columns wide (stdout to /dev/null, no colour, UTF-8); *master is the
+ * terminal's other side. Returns the child. */
+static pid_t watch_on_pty(const char *path, const char *window, const char *interval, int *master)
+{
+	int slave;
+	struct winsize ws = {.ws_row = 40, .ws_col = 60};
+	ck_assert_int_eq(openpty(master, &slave, NULL, NULL, &ws), 0);
+	struct termios raw;
+	ck_assert_int_eq(tcgetattr(slave, &raw), 0);
+	cfmakeraw(&raw);
+	ck_assert_int_eq(tcsetattr(slave, TCSANOW, &raw), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(*master);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(slave, 2);
+		setenv("NO_COLOR", "1", 1);
+		setenv("LANG", "C.UTF-8", 1);
+		const char *args[] = {"watch",	    path,     "--window", window,
+				      "--interval", interval, NULL};
+		tu_exec_allclear(args);
+	}
+	close(slave);
+	return pid;
+}
+
 /* The live view on a real pseudo-terminal 60 columns wide: allclear
  * reads the width itself (TIOCGWINSZ), no line is wider than the
  * terminal, and the three targets of one journey stay apart. */
@@ -446,26 +475,8 @@ START_TEST(live_view_fits_the_terminal_width)
 	    "\"origin\": \"http://127.0.0.1:9\", \"edge-us\": \"http://127.0.0.1:9\","
 	    " \"edge-eu\": \"http://127.0.0.1:9\"",
 	    TU_JOURNEY("checkout is classic for every visitor", "\"steps\": [{\"url\": \"/\"}]"));
-	int master, slave;
-	struct winsize ws = {.ws_row = 40, .ws_col = 60};
-	ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, &ws), 0);
-	struct termios raw;
-	ck_assert_int_eq(tcgetattr(slave, &raw), 0);
-	cfmakeraw(&raw);
-	ck_assert_int_eq(tcsetattr(slave, TCSANOW, &raw), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(master);
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(slave, 2);
-		setenv("NO_COLOR", "1", 1);
-		setenv("LANG", "C.UTF-8", 1);
-		const char *args[] = {"watch", path, "--window", "1s", "--interval", "300ms", NULL};
-		tu_exec_allclear(args);
-	}
-	close(slave);
+	int master;
+	pid_t pid = watch_on_pty(path, "1s", "300ms", &master);
 	struct ac_buf b = AC_BUF_INIT;
 	char chunk[4096];
 	for (;;) {
@@ -527,26 +538,8 @@ START_TEST(live_view_redraws_on_resize)
 	char *path = tu_http_scenario(
 	    "", "\"origin\": \"http://127.0.0.1:9\"",
 	    TU_JOURNEY("checkout is classic for every visitor", "\"steps\": [{\"url\": \"/\"}]"));
-	int master, slave;
-	struct winsize ws = {.ws_row = 40, .ws_col = 60};
-	ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, &ws), 0);
-	struct termios raw;
-	ck_assert_int_eq(tcgetattr(slave, &raw), 0);
-	cfmakeraw(&raw);
-	ck_assert_int_eq(tcsetattr(slave, TCSANOW, &raw), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(master);
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(slave, 2);
-		setenv("NO_COLOR", "1", 1);
-		setenv("LANG", "C.UTF-8", 1);
-		const char *args[] = {"watch", path, "--window", "4s", "--interval", "3s", NULL};
-		tu_exec_allclear(args);
-	}
-	close(slave);
+	int master;
+	pid_t pid = watch_on_pty(path, "4s", "3s", &master);
 	struct ac_buf b = AC_BUF_INIT;
 	char chunk[4096];
 	int64_t start = tu_now_ms(), resized = 0;
