@@ -13,24 +13,12 @@
 #include "testutil.h"
 #include "util.h"
 
-static char state[256];
-
 static int demo_base(void)
 {
 	long v = 0;
 	ck_assert_int_eq(ac_parse_long(getenv("AC_DEMO_PORT_BASE"), &v), 0);
 	return (int)v;
 }
-
-static void stack(const char *args)
-{
-	char *cmd = tu_fmt("bash %s/demo/stack.sh %s >/dev/null", tu_env("AC_SOURCE_ROOT"), args);
-	int rc = system(cmd);
-	ck_assert_msg(rc == 0, "demo/stack.sh %s failed", args);
-	free(cmd);
-}
-
-static void teardown(void);
 
 /* The digits in [b, e) as a number (at most 9 of them). */
 static int atoi_safe(const char *b, const char *e)
@@ -47,33 +35,12 @@ static int atoi_safe(const char *b, const char *e)
 
 static void setup(void)
 {
-	snprintf(state, sizeof(state), "%s/allclear-demo-test-%d",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
-	setenv("AC_DEMO_STATE", state, 1);
-	/* The shop's random draws (the partial rollout) the same every run. */
-	setenv("AC_DEMO_SHOP_SEED", "11", 1);
-	setenv("AC_DEMO_PORT_BASE",
-	       getenv("AC_TEST_DEMO_PORT_BASE") ? getenv("AC_TEST_DEMO_PORT_BASE") : "27500", 1);
-	char *shop = tu_fmt("%s/demo/allclear-demo-shop", tu_env("AC_BUILD_ROOT"));
-	setenv("AC_DEMO_SHOP", shop, 1);
-	free(shop);
-	char *cmd = tu_fmt("bash %s/demo/stack.sh down >/dev/null 2>&1; bash %s/demo/stack.sh up",
-			   tu_env("AC_SOURCE_ROOT"), tu_env("AC_SOURCE_ROOT"));
-	int rc = system(cmd);
-	free(cmd);
-	if (rc != 0) {
-		fprintf(stderr, "test_demo: the demo stack did not come up\n");
-		teardown();
-		exit(1);
-	}
+	tu_demo_up("test");
 }
 
 static void teardown(void)
 {
-	char *cmd = tu_fmt("bash %s/demo/stack.sh down", tu_env("AC_SOURCE_ROOT"));
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_demo: stack.sh down failed\n");
-	free(cmd);
+	tu_demo_down();
 }
 
 static void check_with(struct tu_proc *p, const char *const *extra);
@@ -125,7 +92,7 @@ END_TEST
 static void broken(const char *state_name, const char *fix, const char *const *expect)
 {
 	char *b = tu_fmt("break %s", state_name);
-	stack(b);
+	tu_demo_stack(b);
 	struct tu_proc p;
 	check(&p);
 	TU_EXPECT(p.exit_code == 1, &p, "%s: exit %d", state_name, p.exit_code);
@@ -135,7 +102,7 @@ static void broken(const char *state_name, const char *fix, const char *const *e
 			  expect[i]);
 	tu_proc_release(&p);
 	char *f = tu_fmt("fix %s", fix);
-	stack(f);
+	tu_demo_stack(f);
 	check(&p);
 	TU_EXPECT(p.exit_code == 0, &p, "after fix %s: exit %d", fix, p.exit_code);
 	tu_proc_release(&p);
@@ -204,7 +171,7 @@ START_TEST(retry_storm_stops_orders_being_processed)
 	    "FAIL  [data] orders paid without a payment",
 	    NULL,
 	};
-	stack("break retry-storm");
+	tu_demo_stack("break retry-storm");
 	struct tu_proc p;
 	check(&p);
 	TU_EXPECT(p.exit_code == 1, &p, "retry storm: exit %d", p.exit_code);
@@ -212,10 +179,10 @@ START_TEST(retry_storm_stops_orders_being_processed)
 		TU_EXPECT(strstr(p.out, expect[i]), &p, "expected \"%s\"", expect[i]);
 	TU_EXPECT(strstr(p.out, "tries over"), &p, "the report says how long it waited");
 	tu_proc_release(&p);
-	stack("fix worker-pause");
-	stack("fix jobs");
-	stack("fix repair");
-	stack("fix worker-resume");
+	tu_demo_stack("fix worker-pause");
+	tu_demo_stack("fix jobs");
+	tu_demo_stack("fix repair");
+	tu_demo_stack("fix worker-resume");
 	check(&p);
 	TU_EXPECT(p.exit_code == 0, &p, "after the fix: exit %d", p.exit_code);
 	tu_proc_release(&p);
@@ -241,7 +208,7 @@ static void watch(struct tu_proc *p, const char *checks, const char *window)
 
 START_TEST(damage_still_spreading_then_the_storm_drains)
 {
-	stack("break retry-storm");
+	tu_demo_stack("break retry-storm");
 	struct tu_proc p;
 	/* The retry storm writes a discount hold every second: NOT RESTORED. */
 	watch(&p,
@@ -257,10 +224,10 @@ START_TEST(damage_still_spreading_then_the_storm_drains)
 	TU_EXPECT(strstr(p.out, "      rate: +") && strstr(p.out, "/s: damage still spreading"), &p,
 		  "the report shows the rate the damage spreads at");
 	tu_proc_release(&p);
-	stack("fix worker-pause");
-	stack("fix jobs");
-	stack("fix repair");
-	stack("fix worker-resume");
+	tu_demo_stack("fix worker-pause");
+	tu_demo_stack("fix jobs");
+	tu_demo_stack("fix repair");
+	tu_demo_stack("fix worker-resume");
 	/* The storm is over: retries stay at the floor, holds stop growing. */
 	watch(&p,
 	      "{\"kind\": \"queue\", \"name\": \"payment retries\", \"area\": \"jobs\", \"owner\": "
@@ -283,7 +250,7 @@ START_TEST(prometheus_scraping_the_shop)
 {
 	int base = demo_base(), pport;
 	close(tu_listen(&pport));
-	char *dir = tu_fmt("%s/prom", state);
+	char *dir = tu_fmt("%s/prom", getenv("AC_DEMO_STATE"));
 	char *mk = tu_fmt("mkdir -p %s", dir);
 	ck_assert_int_eq(system(mk), 0);
 	char *conf = tu_fmt("%s/prometheus.yml", dir);
@@ -354,7 +321,7 @@ START_TEST(failures_that_end_mid_window_need_k_green_rounds)
 {
 	/* The flag is on in eu when the watch starts and goes off two seconds
 	 * in: RESTORED only after `confirm` green rounds, with when it recovered. */
-	stack("break flag-eu");
+	tu_demo_stack("break flag-eu");
 	int base = demo_base();
 	char *json = tu_fmt("{\"settings\": {\"interval\": \"500ms\", \"confirm\": 3},"
 			    " \"targets\": {\"edge-eu\": \"http://127.0.0.1:%d\"},"
@@ -422,8 +389,8 @@ START_TEST(after_the_revert_next_steps_follow_the_map)
 	/* The whole bad release, then only the code reverted: every part of
 	 * v42's map but the code is still to do, in the map's order, with its
 	 * owner, backup and evidence. Then the parts turn done one by one. */
-	stack("release v42");
-	stack("revert");
+	tu_demo_stack("release v42");
+	tu_demo_stack("revert");
 	struct tu_proc p;
 	check(&p);
 	TU_EXPECT(p.exit_code == 1, &p, "after the revert: exit %d", p.exit_code);
@@ -456,14 +423,14 @@ START_TEST(after_the_revert_next_steps_follow_the_map)
 	expect_in_order(&p, steps);
 	tu_proc_release(&p);
 
-	stack("fix flags");
+	tu_demo_stack("fix flags");
 	check(&p);
 	const char *one[] = {"   1. done     flags-off [flags]: green since 20",
 			     "   2. TO DO    session-format [config]\n", NULL};
 	expect_in_order(&p, one);
 	tu_proc_release(&p);
 
-	stack("fix all");
+	tu_demo_stack("fix all");
 	check(&p);
 	TU_EXPECT(p.exit_code == 0, &p, "after fix all: exit %d", p.exit_code);
 	const char *all[] = {"   1. done     flags-off [flags]",
@@ -489,8 +456,8 @@ END_TEST
  * JUnit file is well-formed XML. */
 START_TEST(after_the_revert_the_outputs_people_read)
 {
-	stack("release v42");
-	stack("revert");
+	tu_demo_stack("release v42");
+	tu_demo_stack("revert");
 	char *dir = tu_fmt("%s/demo-outputs", tu_env("AC_BUILD_ROOT"));
 	char *cmd = tu_fmt("mkdir -p %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
@@ -571,7 +538,7 @@ START_TEST(after_the_revert_the_outputs_people_read)
 	free(xml);
 	free(json);
 	free(dir);
-	stack("fix all");
+	tu_demo_stack("fix all");
 }
 END_TEST
 
@@ -640,7 +607,7 @@ static int observed_bad(const char *out, int runs)
  */
 START_TEST(partial_rollout_is_seen_with_detect_share)
 {
-	stack("break partial-rollout");
+	tu_demo_stack("break partial-rollout");
 	struct tu_proc p;
 	int lo = 61, hi = -1;
 	for (int i = 0; i < 20; i++) {
@@ -679,7 +646,7 @@ START_TEST(partial_rollout_is_seen_with_detect_share)
 	}
 	fprintf(stderr, "partial rollout 20%%, one sample a round: %d of 10 checks said RESTORED\n",
 		missed);
-	stack("fix rollout");
+	tu_demo_stack("fix rollout");
 	rollout_check(&p, false);
 	TU_EXPECT(p.exit_code == 0, &p, "after fix rollout: exit %d", p.exit_code);
 	TU_EXPECT(strstr(p.out,

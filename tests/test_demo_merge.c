@@ -14,44 +14,14 @@
 #include "testutil.h"
 #include "util.h"
 
-static char state[256];
-
-static void stack(const char *args)
-{
-	char *cmd = tu_fmt("bash %s/demo/stack.sh %s >/dev/null", tu_env("AC_SOURCE_ROOT"), args);
-	int rc = system(cmd);
-	ck_assert_msg(rc == 0, "demo/stack.sh %s failed", args);
-	free(cmd);
-}
-
 static void teardown(void)
 {
-	char *cmd = tu_fmt("bash %s/demo/stack.sh down", tu_env("AC_SOURCE_ROOT"));
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_demo_merge: stack.sh down failed\n");
-	free(cmd);
+	tu_demo_down();
 }
 
 static void setup(void)
 {
-	snprintf(state, sizeof(state), "%s/allclear-demo-merge-%d",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
-	setenv("AC_DEMO_STATE", state, 1);
-	setenv("AC_DEMO_SHOP_SEED", "11", 1);
-	setenv("AC_DEMO_PORT_BASE",
-	       getenv("AC_TEST_DEMO_PORT_BASE") ? getenv("AC_TEST_DEMO_PORT_BASE") : "27500", 1);
-	char *shop = tu_fmt("%s/demo/allclear-demo-shop", tu_env("AC_BUILD_ROOT"));
-	setenv("AC_DEMO_SHOP", shop, 1);
-	free(shop);
-	char *cmd = tu_fmt("bash %s/demo/stack.sh down >/dev/null 2>&1; bash %s/demo/stack.sh up",
-			   tu_env("AC_SOURCE_ROOT"), tu_env("AC_SOURCE_ROOT"));
-	int rc = system(cmd);
-	free(cmd);
-	if (rc != 0) {
-		fprintf(stderr, "test_demo_merge: the demo stack did not come up\n");
-		teardown();
-		exit(1);
-	}
+	tu_demo_up("merge");
 }
 
 /* The demo scenario's arguments against the stack, then extra (NULL-ended). */
@@ -151,8 +121,8 @@ static char *verdict_of(const char *json_text)
 
 START_TEST(sharded_runs_merge_to_the_unsharded_verdict)
 {
-	stack("release v42");
-	stack("revert");
+	tu_demo_stack("release v42");
+	tu_demo_stack("revert");
 	char *dir = tu_fmt("%s/demo-shards", tu_env("AC_BUILD_ROOT"));
 	char *cmd = tu_fmt("rm -rf %s && mkdir -p %s", dir, dir);
 	ck_assert_int_eq(system(cmd), 0);

@@ -354,3 +354,43 @@ char *tu_chromium_dom(const char *path, const char *png)
 	free(dom_file);
 	return dom;
 }
+
+void tu_demo_stack(const char *args)
+{
+	char *cmd = tu_fmt("bash %s/demo/stack.sh %s >/dev/null", tu_env("AC_SOURCE_ROOT"), args);
+	int rc = system(cmd);
+	ck_assert_msg(rc == 0, "demo/stack.sh %s failed", args);
+	free(cmd);
+}
+
+void tu_demo_down(void)
+{
+	char *cmd = tu_fmt("bash %s/demo/stack.sh down", tu_env("AC_SOURCE_ROOT"));
+	if (system(cmd) != 0)
+		fprintf(stderr, "tests: demo/stack.sh down failed\n");
+	free(cmd);
+}
+
+void tu_demo_up(const char *name)
+{
+	char *state = tu_fmt("%s/allclear-demo-%s-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+			     name, (int)getpid());
+	setenv("AC_DEMO_STATE", state, 1);
+	free(state);
+	/* The shop's random draws (the partial rollout) the same every run. */
+	setenv("AC_DEMO_SHOP_SEED", "11", 1);
+	setenv("AC_DEMO_PORT_BASE",
+	       getenv("AC_TEST_DEMO_PORT_BASE") ? getenv("AC_TEST_DEMO_PORT_BASE") : "27500", 1);
+	char *shop = tu_fmt("%s/demo/allclear-demo-shop", tu_env("AC_BUILD_ROOT"));
+	setenv("AC_DEMO_SHOP", shop, 1);
+	free(shop);
+	char *cmd = tu_fmt("bash %s/demo/stack.sh down >/dev/null 2>&1; bash %s/demo/stack.sh up",
+			   tu_env("AC_SOURCE_ROOT"), tu_env("AC_SOURCE_ROOT"));
+	int rc = system(cmd);
+	free(cmd);
+	if (rc != 0) {
+		fprintf(stderr, "tests: the demo stack did not come up\n");
+		tu_demo_down();
+		exit(1);
+	}
+}

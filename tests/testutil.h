@@ -123,4 +123,13 @@ int tu_main(Suite *s);
  * too. Fails the test when chromium is missing (.ci/deps.sh installs it). */
 char *tu_chromium_dom(const char *path, const char *png);
 
+/* The demo stack (demo/stack.sh) for the suites that use it: up in a
+ * state directory of its own (name: "demo", "merge"), on
+ * AC_TEST_DEMO_PORT_BASE (default 27500), with the shop's random draws
+ * seeded; down again; a stack.sh command ("release v42", "revert") that must
+ * succeed. tu_demo_up exits the process when the stack does not come up. */
+void tu_demo_up(const char *name);
+void tu_demo_down(void);
+void tu_demo_stack(const char *args);
+
 #endif
