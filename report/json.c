@@ -249,9 +249,9 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 	cJSON_AddNumberToObject(counts, "fail", (double)n[AC_STATE_FAIL]);
 	cJSON_AddNumberToObject(counts, "error", (double)(n[AC_STATE_ERROR] + n[AC_STATE_PENDING]));
 	cJSON *personas = cJSON_AddArrayToObject(root, "personas");
-	struct ac_persona_stat ps[64];
-	size_t np = ac_report_persona_stats(r, ps, 64);
-	for (size_t i = 0; i < np && i < 64; i++) {
+	size_t np;
+	struct ac_persona_stat *ps = ac_report_persona_stats(r, &np);
+	for (size_t i = 0; i < np; i++) {
 		cJSON *p = cJSON_CreateObject();
 		add_str(p, "persona", ps[i].persona);
 		cJSON_AddNumberToObject(p, "runs", (double)ps[i].runs);
@@ -261,6 +261,7 @@ static int json_write(FILE *out, const struct ac_result *r, const struct ac_repo
 			ps[i].runs > 0);
 		cJSON_AddItemToArray(personas, p);
 	}
+	free(ps);
 	cJSON *areas = cJSON_AddArrayToObject(root, "areas");
 	int nareas = ac_report_area_count(r);
 	for (int a = 0; a < nareas; a++) {

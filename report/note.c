@@ -83,8 +83,9 @@ static bool said_before(const struct ac_result *r, size_t i, const char *persona
 
 void ac_report_note_users(FILE *out, const struct ac_result *r)
 {
-	const char *ps[64];
-	size_t np = personas(r, not_passing, ps, 64);
+	/* At most one persona a check: none dropped. */
+	const char **ps = ac_calloc(r->nchecks + 1, sizeof(*ps));
+	size_t np = personas(r, not_passing, ps, r->nchecks);
 	fputs("### What users may still see\n\n", out);
 	if (np == 0) {
 		size_t journeys = 0;
@@ -115,7 +116,7 @@ void ac_report_note_users(FILE *out, const struct ac_result *r)
 	}
 	if (np)
 		fputc('\n', out);
-	np = personas(r, passing, ps, 64);
+	np = personas(r, passing, ps, r->nchecks);
 	fputs("### What works again\n\n", out);
 	if (np == 0)
 		fputs("No user journey passes yet.\n\n", out);
@@ -142,6 +143,7 @@ void ac_report_note_users(FILE *out, const struct ac_result *r)
 	}
 	if (np)
 		fputc('\n', out);
+	free(ps);
 }
 
 struct change {

@@ -47,8 +47,8 @@ struct ac_persona_stat {
 	const char *persona;
 	size_t runs, failed, unmeasured;
 };
-/* Fill up to max entries; returns how many personas there are. */
-size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out, size_t max);
+/* One entry a persona, in check order (*np of them); the caller frees it. */
+struct ac_persona_stat *ac_report_persona_stats(const struct ac_result *r, size_t *np);
 
 /* Text for XML and HTML (JUnit, the HTML page): control characters and
  * bytes that are not UTF-8 escaped visibly, then & < > " ' as entities;

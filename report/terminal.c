@@ -324,11 +324,11 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 		}
 	}
 	ac_report_next_steps_terminal(out, r, t.color);
-	struct ac_persona_stat ps[32];
-	size_t np = ac_report_persona_stats(r, ps, 32);
+	size_t np;
+	struct ac_persona_stat *ps = ac_report_persona_stats(r, &np);
 	if (np) {
 		struct ac_buf pl = AC_BUF_INIT;
-		for (size_t i = 0; i < np && i < 32; i++)
+		for (size_t i = 0; i < np; i++)
 			ac_buf_addf(&pl, "%s %s %zu of %zu failed (%.0f%%)%s", i ? "," : "",
 				    ps[i].persona, ps[i].failed, ps[i].runs,
 				    ps[i].runs ? 100.0 * (double)ps[i].failed / (double)ps[i].runs
@@ -337,6 +337,7 @@ static int terminal_write(FILE *out, const struct ac_result *r, const struct ac_
 		put_safe(out, "\njourney runs by persona:", pl.buf);
 		ac_buf_release(&pl);
 	}
+	free(ps);
 	if (r->notify_sent || r->notify_failed) {
 		char line[96];
 		snprintf(line, sizeof(line), "%zu sent, %zu failed%s", r->notify_sent,

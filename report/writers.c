@@ -51,8 +51,10 @@ int ac_report_area_count(const struct ac_result *r)
 	return n;
 }
 
-size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat *out, size_t max)
+struct ac_persona_stat *ac_report_persona_stats(const struct ac_result *r, size_t *np)
 {
+	/* At most one persona a check: every one is counted, none dropped. */
+	struct ac_persona_stat *out = ac_calloc(r->nchecks + 1, sizeof(*out));
 	size_t n = 0;
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct ac_check_result *cr = &r->checks[i];
@@ -60,20 +62,18 @@ size_t ac_report_persona_stats(const struct ac_result *r, struct ac_persona_stat
 		if (!p)
 			continue;
 		size_t k;
-		for (k = 0; k < n && k < max; k++)
+		for (k = 0; k < n; k++)
 			if (strcmp(out[k].persona, p) == 0)
 				break;
-		if (k == n) {
-			if (n >= max)
-				continue;
+		if (k == n)
 			out[n++] = (struct ac_persona_stat){p, 0, 0, 0};
-		}
 		/* Every run of a sampled journey is a visitor's run. */
 		out[k].runs += cr->history.runs;
 		out[k].failed += cr->history.runs_bad;
 		out[k].unmeasured += cr->history.runs_unmeasured;
 	}
-	return n;
+	*np = n;
+	return out;
 }
 
 void ac_report_markup(FILE *out, const char *s, bool lines)

@@ -158,6 +158,38 @@ START_TEST(restored_and_inconclusive_updates)
 }
 END_TEST
 
+/* Every persona is counted and shown, however many there are (the
+ * writers kept 32 or 64 and dropped the rest without a word). */
+START_TEST(every_persona_is_shown)
+{
+	struct ac_result *r = tree(AC_NOT_RESTORED);
+	for (int i = 0; i < 70; i++) {
+		char *name = tu_fmt("journey %d", i), *persona = tu_fmt("persona-%d", i);
+		add(r, name, persona, "code", "FF");
+		free(name);
+		free(persona);
+	}
+	char *m = note(r);
+	HAS(m, "- **persona-69**: journey 69\n");
+	free(m);
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	struct ac_report_opts o = {0};
+	ck_assert_int_eq(ac_writer_find("terminal")->write(f, r, &o), 0);
+	fclose(f);
+	HAS(buf, "persona-69 ");
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &n);
+	ck_assert_int_eq(ac_writer_find("json")->write(f, r, &o), 0);
+	fclose(f);
+	HAS(buf, "\"persona\":\t\"persona-69\"");
+	free(buf);
+	ac_result_destroy(r);
+}
+END_TEST
+
 /* Under GitHub Actions the note is appended to the job summary. */
 START_TEST(github_step_summary_gets_the_note)
 {
@@ -202,6 +234,7 @@ int main(void)
 	TCase *tc = tcase_create("note");
 	tcase_add_test(tc, not_restored_note_speaks_from_the_scenario_texts);
 	tcase_add_test(tc, restored_and_inconclusive_updates);
+	tcase_add_test(tc, every_persona_is_shown);
 	tcase_add_test(tc, github_step_summary_gets_the_note);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
